@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * bpfgate kernel ABI: the byte layout of every map key, map value and
+ * ring-buffer record shared by the BPF programs and user space.
+ *
+ * User-space mirror: src/kernel/abi.ts (enum values, sizes, offsets).
+ * Every enum value below MUST MATCH src/kernel/abi.ts; the layout test
+ * (test/unit/abi-layout.test.ts) compares the struct offsets with the BTF of
+ * the built object.
+ *
+ * Matching model (flat cost in the number of rules):
+ *   1. A policy occupies a slot (0..63). The process's scope mask is computed
+ *      with a constant number of lookups: cgroup (its own id, then its
+ *      ancestors for subtree selectors), uid and acting executable id.
+ *   2. For each slot set in (scope mask & kind_slots[kind]) the program makes
+ *      one lookup whose key holds (gen, slot, kind, op, target): a hash map for
+ *      numeric targets, an LPM trie for paths, sysctl names and addresses.
+ *      Wildcards (BG_ANY) are separate entries, looked up after the exact key.
+ *   3. A hit's value names the rule id; exceptions are one hash lookup each
+ *      (exe id, uid, cgroup and its ancestors) keyed by (gen, rule id, value).
+ *   4. A miss in a slot that is default-block for the kind blocks (allowlist).
+ *
+ * Generations: every key carries `gen`. User space writes a new policy set
+ * under the inactive generation, then flips bg_state.active_gen (one 32-bit
+ * store), then deletes the old generation's entries. There is no instant
+ * without a complete rule set.
+ */
+#ifndef BPFGATE_ABI_H
+#define BPFGATE_ABI_H
+
+#define BG_MAX_SLOTS 64
+#define BG_KIND_MAX 16
+/* LPM trie data is at most 256 bytes: 4 header bytes + 252 of path (with NUL) */
+#define BG_PATH_MAX 252
+#define BG_EXE_MAX 256
+#define BG_AUX_MAX 128
+#define BG_COMM_LEN 16
+#define BG_ANY 0xffffffffu
+#define BG_CGROUP_DEPTH_MAX 16
+/* rule ids at and above this value denote an allowlist's default action: BG_RULE_DEFAULT | slot */
+#define BG_RULE_DEFAULT 0x80000000u
+
+/* Rule kinds. MUST MATCH src/kernel/abi.ts Kind. */
+enum bg_kind {
+	BG_KIND_EXEC = 1,
+	BG_KIND_FILE = 2,
+	BG_KIND_CAPABILITY = 3,
+	BG_KIND_MODULE = 4,
+	BG_KIND_BPF = 5,
+	BG_KIND_PTRACE = 6,
+	BG_KIND_MOUNT = 7,
+	BG_KIND_SETUID = 8,
+	BG_KIND_SOCKET = 9,
+	BG_KIND_CONNECT = 10,
+	BG_KIND_BIND = 11,
+	BG_KIND_DEVICE = 12,
+	BG_KIND_SYSCTL = 13,
+	BG_KIND_KPROBE = 14,
+};
+
+/* Operations, per kind (the `op` key byte). MUST MATCH src/kernel/abi.ts. */
+enum bg_op {
+	BG_OP_NONE = 0,
+	/* file */
+	BG_OP_FILE_READ = 1,
+	BG_OP_FILE_WRITE = 2,
+	BG_OP_FILE_CREATE = 3,
+	BG_OP_FILE_UNLINK = 4,
+	BG_OP_FILE_RENAME = 5,
+	BG_OP_FILE_CHMOD = 6,
+	BG_OP_FILE_CHOWN = 7,
+	BG_OP_FILE_LINK = 8,
+	BG_OP_FILE_TRUNCATE = 9,
+	/* mount */
+	BG_OP_MOUNT = 1,
+	BG_OP_UMOUNT = 2,
+	BG_OP_PIVOT_ROOT = 3,
+	/* ptrace */
+	BG_OP_PTRACE_ATTACH = 1,
+	BG_OP_PTRACE_READ = 2,
+	/* setuid */
+	BG_OP_SETUID_TO_ROOT = 1,
+	BG_OP_SETUID_ANY = 2,
+	/* device (one lookup per requested access bit) */
+	BG_OP_DEV_READ = 1,
+	BG_OP_DEV_WRITE = 2,
+	BG_OP_DEV_MKNOD = 3,
+	/* sysctl */
+	BG_OP_SYSCTL_READ = 1,
+	BG_OP_SYSCTL_WRITE = 2,
+	/* module: source of the image */
+	BG_OP_MODULE_FILE = 1, /* finit_module */
+	BG_OP_MODULE_DATA = 2, /* init_module */
+};
+
+/* Achieved action stored in a rule value. MUST MATCH src/kernel/abi.ts Action. */
+enum bg_action {
+	BG_ACT_NONE = 0,
+	BG_ACT_ALLOW = 1,
+	BG_ACT_AUDIT = 2,
+	BG_ACT_BLOCK = 3,
+	BG_ACT_KILL = 4,
+};
+
+/* How the decision was enforced. MUST MATCH src/kernel/abi.ts Mechanism. */
+enum bg_mechanism {
+	BG_MECH_LSM = 1,
+	BG_MECH_CGROUP = 2,
+	BG_MECH_TRACEPOINT = 3,
+	BG_MECH_KPROBE = 4,
+};
+
+/* What happened to the action. MUST MATCH src/kernel/abi.ts Outcome. */
+enum bg_outcome {
+	BG_OUT_DENIED = 1,
+	BG_OUT_KILLED = 2,
+	BG_OUT_ALLOWED = 3, /* audit rule: allowed and reported */
+	BG_OUT_WOULD_BLOCK = 4,
+	BG_OUT_WOULD_KILL = 5,
+};
+
+/* Exception subject types (bg_exception_key.type). */
+enum bg_exception_type {
+	BG_EXC_EXE = 1,
+	BG_EXC_UID = 2,
+	BG_EXC_CGROUP = 3,         /* exactly this cgroup */
+	BG_EXC_CGROUP_SUBTREE = 4, /* this cgroup or any descendant */
+};
+
+/* bg_rule_val.flags */
+#define BG_VAL_F_DRYRUN 0x01 /* audit mode: report would-<action>, deny/kill nothing */
+
+/* bg_event.flags */
+#define BG_EV_F_PATH_TRUNCATED 0x0001
+#define BG_EV_F_EXE_UNKNOWN 0x0002
+
+/* ---- map keys and values ---- */
+
+/*
+ * bg_path_rules (LPM_TRIE): exec and file paths, sysctl names.
+ *   prefixlen = 32 + 8 * n, n = bytes of path that must match:
+ *     exact path "/etc/shadow"       n = strlen + 1 (the NUL must match too)
+ *     directory  "/etc/ssh/"         n = strlen (always ends in '/')
+ *     sysctl name "kernel/core_pattern" exact: strlen + 1; prefix "net/ipv4/": strlen
+ *   Sysctl names use '/' separators, as the kernel's cgroup/sysctl hook reports them.
+ */
+struct bg_path_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 slot;
+	__u8 kind;
+	__u8 op;
+	char path[BG_PATH_MAX];
+};
+
+/*
+ * bg_rules (HASH): every kind whose target is numeric.
+ *   capability  a = capability number
+ *   module      op = BG_OP_MODULE_*, a = BG_ANY
+ *   bpf         a = bpf command number, or BG_ANY
+ *   ptrace      op = BG_OP_PTRACE_*
+ *   mount       op = BG_OP_*MOUNT*, a = fnv1a32(fstype) or BG_ANY
+ *   setuid      op = BG_OP_SETUID_*
+ *   socket      a = family (AF_*) or BG_ANY, b = type (SOCK_*) or BG_ANY
+ *   device      op = BG_OP_DEV_*, a = 'c' or 'b', b = major or BG_ANY, c = minor or BG_ANY
+ *   kprobe      a = rule id of the kprobe rule (also the attach cookie)
+ *   Fields not listed are 0. Lookup order with wildcards: exact, then BG_ANY
+ *   in the last wildcardable field, then in both (socket, device).
+ */
+struct bg_rule_key {
+	__u8 gen;
+	__u8 slot;
+	__u8 kind;
+	__u8 op;
+	__u32 a;
+	__u32 b;
+	__u32 c;
+};
+
+/*
+ * bg_net_rules (LPM_TRIE): connect and bind.
+ *   prefixlen = 64 + cidr bits. port 0 = any port, proto 0 = any protocol
+ *   (IPPROTO_TCP 6, IPPROTO_UDP 17); family 4 or 6; an IPv4 address uses
+ *   addr[0..3]. Port is in host byte order. A port range is one entry per port.
+ *   Lookups: (proto, port), (proto, 0), (0, port), (0, 0).
+ */
+struct bg_net_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 slot;
+	__u8 kind;
+	__u8 proto;
+	__u16 port;
+	__u8 family;
+	__u8 pad;
+	__u8 addr[16];
+};
+
+struct bg_rule_val {
+	__u32 rule_id; /* index into the plan's rule table */
+	__u8 action;   /* enum bg_action, as achieved with this program's mechanism */
+	__u8 flags;    /* BG_VAL_F_* */
+	__u16 pad;
+};
+
+/* bg_exceptions (HASH) -> __u8 1 */
+struct bg_exception_key {
+	__u32 rule_id;
+	__u8 gen;
+	__u8 type; /* enum bg_exception_type */
+	__u16 pad;
+	__u64 value; /* exe id, uid or cgroup id */
+};
+
+/* bg_scope_cgroup (HASH) */
+struct bg_cgroup_key {
+	__u64 cgroup_id;
+	__u8 gen;
+	__u8 pad[7];
+};
+struct bg_cgroup_val {
+	__u64 self;    /* slots selecting exactly this cgroup */
+	__u64 subtree; /* slots selecting this cgroup and every descendant */
+};
+
+/* bg_scope_uid (HASH) -> __u64 slot mask; bg_scope_exe (HASH) -> __u64 slot mask */
+struct bg_id_key {
+	__u32 id; /* uid, or exe id */
+	__u8 gen;
+	__u8 pad[3];
+};
+
+/* bg_exe_ids (HASH): key char[BG_EXE_MAX] (NUL-padded absolute path) -> __u32 exe id (>= 1).
+ * Only executables named by a scope, an exception or an exec allow rule get an id.
+ * bg_task_exe (LRU_HASH): tgid -> __u32 exe id; kept by the exec/fork/exit tracepoints,
+ * seeded by user space from /proc at start. */
+
+/* bg_gen_config (ARRAY, 2 entries: index = gen) */
+struct bg_gen_config {
+	__u64 active_slots;
+	__u64 any_cgroup;      /* slots without a cgroup selector */
+	__u64 any_uid;         /* slots without a uid selector */
+	__u64 any_exe;         /* slots without an executable selector */
+	__u64 host_only;       /* slots limited to the host's pid namespace */
+	__u64 containers_only; /* slots limited to other pid namespaces */
+	__u64 dryrun;          /* slots in audit mode (for default-action reports) */
+	__u64 kind_slots[BG_KIND_MAX];    /* slots with at least one entry for a kind (index = bg_kind) */
+	__u64 default_block[BG_KIND_MAX]; /* allowlist posture: slots that block a miss, per kind */
+	__u8 default_action[BG_MAX_SLOTS]; /* achieved action for a default-block miss, per slot (bg_action) */
+};
+
+/* bg_state (ARRAY, 1 entry) */
+struct bg_state {
+	__u32 active_gen;       /* 0 or 1 */
+	__u32 host_pidns_inum;  /* inode number of the host's pid namespace */
+	__u32 daemon_tgid;      /* bpfgate's own process, never matched */
+	__u32 pad;
+};
+
+/* bg_stats (PERCPU_ARRAY) counters, index: */
+enum bg_stat {
+	BG_STAT_EVENTS = 0,        /* records written to the ring buffer */
+	BG_STAT_RINGBUF_DROPS = 1, /* records lost: ring buffer full */
+	BG_STAT_DENIED = 2,
+	BG_STAT_KILLED = 3,
+	BG_STAT_MAX = 8,
+};
+
+/* ---- the ring-buffer record (bg_events, RINGBUF) ----
+ *
+ * arg[] and the strings, per kind:
+ *   exec        path = executable as exec'd
+ *   file        path = path; aux = new path (rename, link)
+ *   capability  arg0 = capability number
+ *   module      path = module file (finit_module) or ""; arg0 = op
+ *   bpf         arg0 = command
+ *   ptrace      arg0 = target tgid, arg1 = ptrace mode (op)
+ *   mount       path = mount point (or new root), aux = filesystem type; arg0 = flags
+ *   setuid      arg0 = old uid, arg1 = new uid, arg2 = new euid
+ *   socket      arg0 = family, arg1 = type, arg2 = protocol
+ *   connect/bind arg0 = family (4/6), arg1 = port, arg2 = protocol,
+ *               aux[0..15] = address bytes (IPv4 in aux[0..3])
+ *   device      arg0 = 'c' or 'b', arg1 = major, arg2 = minor, arg3 = access bits
+ *   sysctl      path = name (with '/'), aux = new value (write), arg0 = op
+ *   kprobe      path = function name, arg0..arg3 = the function's first arguments
+ */
+struct bg_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+	__u32 rule_id;
+	__u32 pid;  /* thread id */
+	__u32 tgid;
+	__u32 ppid; /* parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__s32 ret; /* what the kernel returned to the caller (-EPERM when denied, else 0) */
+	__u8 kind;
+	__u8 action;
+	__u8 mechanism;
+	__u8 op;
+	__u8 outcome;
+	__u8 slot;
+	__u16 flags;
+	__u32 exe_id;
+	__u32 pad;
+	__u64 arg[4];
+	char comm[BG_COMM_LEN];
+	char path[BG_EXE_MAX];
+	char aux[BG_AUX_MAX];
+};
+
+#endif /* BPFGATE_ABI_H */

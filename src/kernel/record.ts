@@ -1,0 +1,37 @@
+// A ring-buffer record (struct bg_event) decoded into JavaScript values.
+// Produced by src/kernel/decoder.ts, consumed by src/events/. Pure types.
+import type { KindName, MechanismName, OutcomeName, ActionName } from './abi.ts';
+
+export interface DecodedRecord {
+  /** bpf_ktime_get_boot_ns() of the decision, as a bigint (nanoseconds since boot) */
+  bootNs: bigint;
+  cgroupId: bigint;
+  ruleId: number;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  euid: number;
+  /** what the kernel returned to the caller, e.g. -1 (EPERM) */
+  ret: number;
+  kind: KindName;
+  action: ActionName;
+  mechanism: MechanismName;
+  op: number;
+  outcome: OutcomeName;
+  slot: number;
+  flags: number;
+  exeId: number;
+  args: [bigint, bigint, bigint, bigint];
+  comm: string;
+  path: string;
+  /** raw bytes: an address for connect/bind, else a NUL-terminated string */
+  aux: Uint8Array;
+}
+
+/** A loss the pipeline must report as an event of its own. */
+export interface LossReport {
+  source: 'ringbuf' | 'queue' | 'spool';
+  count: number;
+}
