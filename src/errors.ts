@@ -28,7 +28,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 export class ValidationError extends BpfgateError {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {
-    super('INVALID_POLICY_SET', `${diagnostics.length} error(s):\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+    super(
+      'INVALID_POLICY_SET',
+      `${diagnostics.length} error(s):\n${diagnostics.map(formatDiagnostic).join('\n')}`,
+    );
     this.diagnostics = diagnostics;
   }
 }
@@ -51,7 +54,10 @@ export class PrivilegeError extends BpfgateError {
 export class EnforcementDowngradeError extends BpfgateError {
   readonly rules: string[];
   constructor(rules: string[]) {
-    super('ENFORCEMENT_DOWNGRADED', `refusing to start: ${rules.length} rule(s) would be enforced more weakly than asked:\n  ${rules.join('\n  ')}`);
+    super(
+      'ENFORCEMENT_DOWNGRADED',
+      `refusing to start: ${rules.length} rule(s) would be enforced more weakly than asked:\n  ${rules.join('\n  ')}`,
+    );
     this.rules = rules;
   }
 }

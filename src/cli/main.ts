@@ -9,7 +9,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, privilege: 3, runtime: 4 } as 
 const COMMANDS: Record<string, string> = {
   validate: 'check policy files and report every error with file:line:column',
   compile: 'show what a policy set enforces where (--explain) or the whole plan (--json)',
-  doctor: "probe this kernel and print the enforcement matrix",
+  doctor: 'probe this kernel and print the enforcement matrix',
   run: 'run the daemon in the foreground',
   tail: 'watch violations live from NATS',
   report: 'summarise what audit-mode policies would have blocked',
@@ -36,7 +36,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     mod = await import(`./commands/${name}.ts`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(`commands/${name}.ts`)) {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String(err).includes(`commands/${name}.ts`)
+    ) {
       process.stderr.write(`bpfgate: command '${name}' is not available in this build\n`);
       return EXIT.usage;
     }

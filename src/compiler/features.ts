@@ -2,7 +2,15 @@
 // read from a feature file (--features FILE). The compiler's only view of the
 // kernel. Pure types.
 
-export const CGROUP_HOOKS = ['sock_create', 'connect4', 'connect6', 'bind4', 'bind6', 'dev', 'sysctl'] as const;
+export const CGROUP_HOOKS = [
+  'sock_create',
+  'connect4',
+  'connect6',
+  'bind4',
+  'bind6',
+  'dev',
+  'sysctl',
+] as const;
 export type CgroupHook = (typeof CGROUP_HOOKS)[number];
 
 export interface Feature {

@@ -1,8 +1,9 @@
 // The compiler's output: everything the loader needs to make a policy set act
 // on a kernel, and everything `compile --explain` shows. Pure data: it can be
 // serialised as JSON (byte strings are lowercase hex) and compared byte for byte.
-import type { Action, RuleKind, Severity } from '../policy/model.ts';
+
 import type { MechanismName } from '../kernel/abi.ts';
+import type { Action, RuleKind, Severity } from '../policy/model.ts';
 
 /** The enforcement a rule achieves on a feature set. */
 export type Enforcement = 'block' | 'kill' | 'audit' | 'allow' | 'unavailable';

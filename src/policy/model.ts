@@ -57,7 +57,17 @@ export type MountOperation = (typeof MOUNT_OPERATIONS)[number];
 export const PTRACE_MODES = ['attach', 'read'] as const;
 export type PtraceMode = (typeof PTRACE_MODES)[number];
 
-export const SOCKET_FAMILIES = ['unix', 'inet', 'inet6', 'netlink', 'packet', 'bluetooth', 'vsock', 'xdp', 'any'] as const;
+export const SOCKET_FAMILIES = [
+  'unix',
+  'inet',
+  'inet6',
+  'netlink',
+  'packet',
+  'bluetooth',
+  'vsock',
+  'xdp',
+  'any',
+] as const;
 export type SocketFamily = (typeof SOCKET_FAMILIES)[number];
 export const SOCKET_TYPES = ['stream', 'dgram', 'raw', 'seqpacket', 'any'] as const;
 export type SocketType = (typeof SOCKET_TYPES)[number];
@@ -112,7 +122,12 @@ export type Match =
   | { kind: 'mount'; operations: MountOperation[]; fsTypes: string[] /* empty = any */ }
   | { kind: 'setuid'; to: 'root' | 'any' }
   | { kind: 'socket'; families: SocketFamily[]; types: SocketType[] }
-  | { kind: 'connect' | 'bind'; addresses: Cidr[] /* empty = any */; ports: PortRange[] /* empty = any */; protocols: Protocol[] }
+  | {
+      kind: 'connect' | 'bind';
+      addresses: Cidr[] /* empty = any */;
+      ports: PortRange[] /* empty = any */;
+      protocols: Protocol[];
+    }
   | { kind: 'device'; devices: DeviceSelector[]; access: DeviceAccess[] }
   | { kind: 'sysctl'; names: string[]; prefixes: string[]; access: SysctlAccess[] }
   | { kind: 'kprobe'; function: string };
