@@ -1,0 +1,60 @@
+// bpfgate validate [PATH...] [--json]: check policy files and folders as one
+// set and report every problem as file:line:column. Exit 0 valid, 1 invalid,
+// 2 usage.
+import { parseArgs } from 'node:util';
+import { formatDiagnostic, UsageError } from '../../errors.ts';
+import { loadPolicyFiles } from '../../policy/index.ts';
+
+export const DEFAULT_POLICY_PATH = 'policies/';
+
+const HELP = `usage: bpfgate validate [PATH...] [--json]
+
+Check policy files (or folders of *.yaml / *.yml files) as one policy set and
+report every problem as file:line:column: message [CODE].
+
+  PATH        files or folders (default: ${DEFAULT_POLICY_PATH})
+  --json      print {"valid", "policies", "rules", "diagnostics"} as JSON on stdout
+  -h, --help  show this help
+
+Exit status: 0 valid, 1 invalid, 2 usage error.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: { json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } };
+      allowPositionals: true;
+    }>
+  >;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const paths = parsed.positionals.length > 0 ? parsed.positionals : [DEFAULT_POLICY_PATH];
+  const { set, diagnostics } = await loadPolicyFiles(paths);
+  const policies = set?.policies.length ?? 0;
+  const rules = set?.policies.reduce((n, p) => n + p.rules.length, 0) ?? 0;
+  if (parsed.values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ valid: set !== null, policies, rules, diagnostics }, null, 2)}\n`,
+    );
+    return set ? 0 : 1;
+  }
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.length - errors;
+  const tail = warnings > 0 ? `, ${warnings} warning(s)` : '';
+  if (set) process.stderr.write(`valid: ${policies} policies, ${rules} rules${tail}\n`);
+  else process.stderr.write(`invalid: ${errors} error(s)${tail}; nothing of this set would be loaded\n`);
+  return set ? 0 : 1;
+}

@@ -1,0 +1,153 @@
+// The policy module's public surface: YAML text in, a validated PolicySet (or
+// nothing) and every diagnostic out. `parsePolicySources` is pure;
+// `loadPolicyFiles` is the thin I/O edge that reads files and folders.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Diagnostic } from '../errors.ts';
+import type { Policy, PolicySet, RuleKind } from './model.ts';
+import { ALLOWABLE_KINDS, readPolicy } from './normalize.ts';
+import { checkSchema } from './schema.ts';
+import { checkConflicts, checkSet } from './semantic.ts';
+import { parseYaml } from './yaml-positions.ts';
+
+export { CODES, type DiagnosticCode } from './codes.ts';
+export { MAP_BUDGET, MAX_PATH_BYTES, MAX_POLICIES } from './limits.ts';
+export { BPF_COMMANDS, bpfCommandNumber, CAPABILITIES, capabilityNumber } from './names.ts';
+export { buildPolicySchema } from './schema-build.ts';
+export { ruleEntries, ruleTargets } from './semantic.ts';
+
+export interface PolicySource {
+  file: string;
+  text: string;
+}
+
+export interface PolicyResult {
+  /** null when any diagnostic is an error: nothing of an invalid set is used */
+  set: PolicySet | null;
+  /** sorted by file, line, column */
+  diagnostics: Diagnostic[];
+}
+
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  return (
+    (a.pos.file < b.pos.file ? -1 : a.pos.file > b.pos.file ? 1 : 0) ||
+    a.pos.line - b.pos.line ||
+    a.pos.column - b.pos.column ||
+    (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
+  );
+}
+
+function unique(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const k = `${d.pos.file}:${d.pos.line}:${d.pos.column}:${d.code}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Parse and validate policy sources, in the order given. Pure: no I/O. */
+export function parsePolicySources(sources: PolicySource[]): PolicyResult {
+  const diagnostics: Diagnostic[] = [];
+  const policies: Policy[] = [];
+  for (const { file, text } of sources) {
+    const parsed = parseYaml(file, text);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
+      diagnostics.push({
+        code: 'NO_POLICIES',
+        message: 'the file holds no policy',
+        severity: 'warning',
+        pos: { file, line: 1, column: 1 },
+      });
+    }
+    for (const doc of parsed.documents) {
+      const bad: string[] = [];
+      diagnostics.push(...checkSchema(doc, bad));
+      const { policy, diagnostics: found } = readPolicy(doc, bad);
+      diagnostics.push(...found);
+      if (policy) {
+        diagnostics.push(...checkConflicts(policy));
+        policies.push(policy);
+      }
+    }
+  }
+  diagnostics.push(...checkSet(policies));
+  const sorted = unique(diagnostics).sort(byPosition);
+  const failed = sorted.some((d) => d.severity === 'error');
+  return { set: failed ? null : { policies }, diagnostics: sorted };
+}
+
+async function expand(path: string, out: string[], diagnostics: Diagnostic[]): Promise<void> {
+  const where = { file: path, line: 1, column: 1 };
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_ERROR';
+    diagnostics.push({
+      code,
+      message: `cannot open: ${(err as Error).message}`,
+      severity: 'error',
+      pos: where,
+    });
+    return;
+  }
+  if (!info.isDirectory()) {
+    out.push(path);
+    return;
+  }
+  let names: string[];
+  try {
+    names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch (err) {
+    diagnostics.push({
+      code: 'READ_ERROR',
+      message: `cannot list: ${(err as Error).message}`,
+      severity: 'error',
+      pos: where,
+    });
+    return;
+  }
+  if (names.length === 0) {
+    diagnostics.push({
+      code: 'NO_POLICIES',
+      message: 'no *.yaml or *.yml file here',
+      severity: 'warning',
+      pos: where,
+    });
+  }
+  out.push(...names.map((n) => join(path, n)));
+}
+
+/** Read policy files and folders (their *.yaml and *.yml files, sorted by name) and validate them as one set. */
+export async function loadPolicyFiles(paths: string[]): Promise<PolicyResult> {
+  const diagnostics: Diagnostic[] = [];
+  const files: string[] = [];
+  for (const p of paths) await expand(p, files, diagnostics);
+  const sources: PolicySource[] = [];
+  for (const file of [...new Set(files)]) {
+    try {
+      sources.push({ file, text: await readFile(file, 'utf8') });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_ERROR';
+      diagnostics.push({
+        code,
+        message: `cannot read: ${(err as Error).message}`,
+        severity: 'error',
+        pos: { file, line: 1, column: 1 },
+      });
+    }
+  }
+  const result = parsePolicySources(sources);
+  const all = [...diagnostics, ...result.diagnostics].sort(byPosition);
+  const failed = all.some((d) => d.severity === 'error');
+  return { set: failed ? null : result.set, diagnostics: all };
+}
+
+/** The kinds a policy turns into allowlists: under defaultAction: block, those with at least one allow rule. */
+export function allowlistedKinds(policy: Policy): RuleKind[] {
+  if (policy.defaultAction !== 'block') return [];
+  return ALLOWABLE_KINDS.filter((k) => policy.rules.some((r) => r.kind === k && r.action === 'allow'));
+}

@@ -1,0 +1,155 @@
+// Checks that need more than one rule or more than one policy: conflicting
+// targets inside a policy, duplicate policy names, and whether the whole set
+// fits in the kernel maps (limits.ts).
+import type { Diagnostic } from '../errors.ts';
+import { MAP_BUDGET, MAX_POLICIES, type MapBudgetName } from './limits.ts';
+import type { Match, Policy, Rule } from './model.ts';
+
+/** The distinct things a rule matches, one string per kernel map key it needs (before port expansion). */
+export function ruleTargets(m: Match): string[] {
+  const cross = (a: readonly string[], b: readonly string[]) => a.flatMap((x) => b.map((y) => `${x} ${y}`));
+  const pathsOf = (x: { paths: string[]; directories: string[] }) => [...x.paths, ...x.directories];
+  switch (m.kind) {
+    case 'exec':
+      return pathsOf(m);
+    case 'file':
+      return cross(m.operations, pathsOf(m));
+    case 'capability':
+      return m.capabilities;
+    case 'module':
+      return ['file', 'data'];
+    case 'bpf':
+      return m.commands.length > 0 ? m.commands : ['*'];
+    case 'ptrace':
+      return m.modes;
+    case 'mount':
+      return cross(m.operations, m.fsTypes.length > 0 ? m.fsTypes : ['*']);
+    case 'setuid':
+      return [m.to];
+    case 'socket':
+      return cross(m.families, m.types);
+    case 'connect':
+    case 'bind': {
+      const addrs = m.addresses.length > 0 ? m.addresses.map((a) => a.text) : ['*'];
+      const ports = m.ports.length > 0 ? m.ports.map((p) => `${p.from}-${p.to}`) : ['*'];
+      return cross(cross(addrs, ports), m.protocols);
+    }
+    case 'device':
+      return cross(
+        m.devices.map((d) => `${d.type}:${d.major ?? '*'}:${d.minor ?? '*'}`),
+        m.access,
+      );
+    case 'sysctl':
+      return cross(m.access, [...m.names, ...m.prefixes]);
+    case 'kprobe':
+      return [m.function];
+  }
+}
+
+/** How many entries a rule puts in each kernel map. */
+export function ruleEntries(rule: Rule): Partial<Record<MapBudgetName, number>> {
+  const m = rule.match;
+  const exceptions = rule.unless.executables.length + rule.unless.uids.length + rule.unless.cgroups.length;
+  const out: Partial<Record<MapBudgetName, number>> = { exceptions };
+  if (m.kind === 'exec' || m.kind === 'file' || m.kind === 'sysctl') {
+    out.pathRules = ruleTargets(m).length;
+  } else if (m.kind === 'connect' || m.kind === 'bind') {
+    const ports = m.ports.length > 0 ? m.ports.reduce((n, p) => n + p.to - p.from + 1, 0) : 1;
+    out.netRules = Math.max(1, m.addresses.length) * ports * m.protocols.length;
+  } else {
+    out.rules = ruleTargets(m).length;
+  }
+  return out;
+}
+
+function error(code: string, message: string, pos: Diagnostic['pos']): Diagnostic {
+  return { code, message, severity: 'error', pos };
+}
+
+/** The same target given two actions in one policy (the kernel map holds one value per key). */
+export function checkConflicts(policy: Policy): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, Rule>();
+  for (const rule of policy.rules) {
+    const reported = new Set<string>();
+    for (const target of ruleTargets(rule.match)) {
+      const key = `${rule.kind} ${target}`;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, rule);
+        continue;
+      }
+      if (first === rule || reported.has(first.id)) continue;
+      reported.add(first.id);
+      if (first.action !== rule.action) {
+        out.push(
+          error(
+            'CONFLICTING_RULES',
+            `rule '${rule.id}' would ${rule.action} ${rule.kind} ${target}, which rule '${first.id}' (line ${first.pos.line}) would ${first.action}`,
+            rule.pos,
+          ),
+        );
+      } else {
+        out.push({
+          ...error(
+            'DUPLICATE_TARGET',
+            `rule '${rule.id}' repeats ${rule.kind} ${target} of rule '${first.id}'`,
+            rule.pos,
+          ),
+          severity: 'warning',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Set-wide checks: unique names, policy slots, map budgets. */
+export function checkSet(policies: Policy[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const byName = new Map<string, Policy>();
+  for (const p of policies) {
+    const first = byName.get(p.name);
+    if (first) {
+      out.push(
+        error(
+          'DUPLICATE_POLICY_NAME',
+          `policy name '${p.name}' is already used at ${first.pos.file}:${first.pos.line}`,
+          p.pos,
+        ),
+      );
+    } else byName.set(p.name, p);
+  }
+  if (policies.length > MAX_POLICIES) {
+    const extra = policies[MAX_POLICIES]!;
+    out.push(
+      error(
+        'TOO_MANY_ENTRIES',
+        `${policies.length} policies, but the kernel holds at most ${MAX_POLICIES}; this is the first that does not fit`,
+        extra.pos,
+      ),
+    );
+  }
+  const used: Record<MapBudgetName, number> = { pathRules: 0, netRules: 0, rules: 0, exceptions: 0 };
+  const names = Object.keys(used) as MapBudgetName[];
+  const overflowed = new Set<MapBudgetName>();
+  for (const p of policies) {
+    for (const rule of p.rules) {
+      const entries = ruleEntries(rule);
+      for (const map of names) {
+        used[map] += entries[map] ?? 0;
+        if (used[map] > MAP_BUDGET[map] && !overflowed.has(map)) {
+          overflowed.add(map);
+          out.push(
+            error(
+              'TOO_MANY_ENTRIES',
+              `rule '${rule.id}' brings the set to ${used[map]} ${map} entries, more than the ${MAP_BUDGET[map]} the kernel map holds`,
+              rule.pos,
+            ),
+          );
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+// YAML with positions: parse every document of a file, keep the node tree, and
+// turn a JSON pointer (as ajv reports it) back into file:line:column.
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+} from 'yaml';
+import type { Diagnostic } from '../errors.ts';
+import type { SourcePos } from './model.ts';
+
+/** Guards against alias bombs ("billion laughs"). */
+const MAX_ALIAS_COUNT = 100;
+
+export interface YamlDocument {
+  file: string;
+  /** 0-based index of the document in its file */
+  index: number;
+  /** the plain JavaScript value of the document */
+  value: unknown;
+  /**
+   * Position of the node at a JSON-pointer path. `key` points at the key of the
+   * last mapping entry on the path (where a human looks for a key), `value` at
+   * the value itself; both fall back to the nearest existing ancestor.
+   */
+  locate(path: readonly string[], at?: 'key' | 'value'): SourcePos;
+}
+
+export interface ParsedYaml {
+  documents: YamlDocument[];
+  diagnostics: Diagnostic[];
+}
+
+export function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function keyText(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return String(key);
+}
+
+export function parseYaml(file: string, text: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const posAt = (offset: number): SourcePos => {
+    const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { file, line, column: col };
+  };
+  const diagnostics: Diagnostic[] = [];
+  const documents: YamlDocument[] = [];
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
+  list.forEach((doc, index) => {
+    for (const err of doc.errors) {
+      diagnostics.push({
+        code: 'YAML_SYNTAX',
+        message: err.message.split('\n')[0] ?? err.message,
+        severity: 'error',
+        pos: posAt(err.pos[0]),
+      });
+    }
+    if (doc.errors.length > 0 || doc.contents === null) return;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      diagnostics.push({
+        code: 'YAML_SYNTAX',
+        message: `cannot read the document: ${(err as Error).message}`,
+        severity: 'error',
+        pos: posAt(doc.contents.range?.[0] ?? 0),
+      });
+      return;
+    }
+    const locate = (path: readonly string[], at: 'key' | 'value' = 'value'): SourcePos => {
+      let node: unknown = doc.contents;
+      let keyNode: Node | null = null;
+      let best = (doc.contents as Node).range?.[0] ?? 0;
+      for (const seg of path) {
+        if (isAlias(node)) node = node.resolve(doc);
+        if (isMap(node)) {
+          const pair = node.items.find((p) => keyText(p.key) === seg);
+          if (!pair) break;
+          keyNode = isScalar(pair.key) || isMap(pair.key) || isSeq(pair.key) ? (pair.key as Node) : null;
+          node = pair.value;
+        } else if (isSeq(node)) {
+          const item = node.items[Number(seg)];
+          if (item === undefined) break;
+          keyNode = null;
+          node = item;
+        } else break;
+        const keyStart = keyNode?.range?.[0];
+        const valueStart = (node as Node | null)?.range?.[0];
+        const emptyValue = node === null || (isScalar(node) && node.value === null && keyStart !== undefined);
+        if (keyStart !== undefined && (at === 'key' || emptyValue)) best = keyStart;
+        else if (valueStart !== undefined) best = valueStart;
+        else if (keyStart !== undefined) best = keyStart;
+      }
+      return posAt(best);
+    };
+    documents.push({ file, index, value, locate });
+  });
+  return { documents, diagnostics };
+}
