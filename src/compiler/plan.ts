@@ -58,6 +58,16 @@ export interface PlannedRule {
   source: string;
 }
 
+/** An allowlist posture (policy defaultAction: block) on one kind: what a miss achieves. */
+export interface PlannedDefault {
+  kind: 'exec' | 'file' | 'connect' | 'bind';
+  achieved: Enforcement;
+  mechanism: MechanismName | null;
+  programs: string[];
+  downgraded: boolean;
+  reason: string;
+}
+
 export interface PlannedPolicy {
   slot: number;
   name: string;
@@ -65,6 +75,8 @@ export interface PlannedPolicy {
   /** for the loader: cgroup selectors are resolved to ids at load time (they are host state, not policy) */
   cgroups: string[];
   exceptionsCgroups: { ruleId: number; cgroups: string[] }[];
+  /** allowlist postures, one per kind with an `allow` rule when defaultAction is block (kernel rule id RULE_DEFAULT | slot) */
+  defaults?: PlannedDefault[];
 }
 
 export interface Plan {

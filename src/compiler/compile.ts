@@ -1,0 +1,290 @@
+// The policy compiler: PolicySet + FeatureSet -> Plan. Pure and deterministic:
+// no file, kernel, network, clock or randomness; the same input gives the
+// same JSON, byte for byte.
+import { Action as ActionValue, Kind, MapName, VAL_F_DRYRUN } from '../kernel/abi.ts';
+import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../kernel/programs.ts';
+import type { Policy, PolicySet, Rule, RuleKind } from '../policy/model.ts';
+import { RULE_KINDS } from '../policy/model.ts';
+import { checkCapacity } from './capacity.ts';
+import { emptyGenConfig, encodeGenConfig, type GenConfig } from './encode/config.ts';
+import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from './encode/scope.ts';
+import { UnencodableError } from './errors.ts';
+import type { FeatureSet } from './features.ts';
+import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
+import type {
+  Enforcement,
+  MapEntry,
+  MapFill,
+  Plan,
+  PlannedDefault,
+  PlannedPolicy,
+  PlannedRule,
+  ProgramSpec,
+} from './plan.ts';
+import { assignExeIds, assignSlots, byString, executablesNamed } from './slots.ts';
+import { RuleTable, sortEntries } from './table.ts';
+import { targetsOf } from './targets.ts';
+
+export interface CompileOptions {
+  /** the generation the entries are written under (the inactive one) */
+  gen: 0 | 1;
+  /** the daemon's --audit: every policy in audit mode */
+  audit?: boolean;
+  /** exe ids of the running plan, kept stable across a swap (bg_exe_ids has no generation) */
+  exeIds?: Record<string, number>;
+}
+
+const POSTURE_KINDS = ['exec', 'file', 'connect', 'bind'] as const;
+
+const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, number>> = {
+  allow: ActionValue.allow,
+  audit: ActionValue.audit,
+  block: ActionValue.block,
+  kill: ActionValue.kill,
+};
+
+function usesExecutables(p: Policy): boolean {
+  return p.scope.executables.length > 0 || p.rules.some((r) => r.unless.executables.length > 0);
+}
+
+function bit(slot: number): bigint {
+  return 1n << BigInt(slot);
+}
+
+/** Mutable state of one compile() call. */
+class Build {
+  readonly gen: 0 | 1;
+  readonly features: FeatureSet;
+  readonly rules: PlannedRule[] = [];
+  readonly warnings: string[] = [];
+  readonly config: GenConfig = emptyGenConfig();
+  readonly tables = new Map<string, RuleTable>(
+    [MapName.pathRules, MapName.rules, MapName.netRules].map((m) => [m, new RuleTable(m)]),
+  );
+  readonly exceptions = new Map<string, MapEntry>();
+  readonly uidScope = new Map<number, bigint>();
+  readonly exeScope = new Map<number, bigint>();
+  /** program -> kinds that need it */
+  readonly programs = new Map<ProgramName, Set<RuleKind>>();
+  readonly kprobes: ProgramSpec[] = [];
+
+  constructor(gen: 0 | 1, features: FeatureSet) {
+    this.gen = gen;
+    this.features = features;
+  }
+
+  usePrograms(names: readonly ProgramName[], kind: RuleKind): void {
+    for (const n of names) {
+      const kinds = this.programs.get(n) ?? new Set<RuleKind>();
+      kinds.add(kind);
+      this.programs.set(n, kinds);
+    }
+  }
+}
+
+function trackingUnavailable(f: FeatureSet): Decision {
+  return {
+    achieved: 'unavailable',
+    mechanism: null,
+    programs: [],
+    downgraded: true,
+    reason: `the policy's executable scope needs the exec/fork/exit tracepoints to know the acting executable (tracepoints: ${f.tracepoints.reason})`,
+  };
+}
+
+function compileRule(
+  b: Build,
+  p: Policy,
+  slot: number,
+  rule: Rule,
+  exeIds: Record<string, number>,
+  dryRun: boolean,
+) {
+  const ruleId = b.rules.length;
+  const d =
+    p.scope.executables.length > 0 && !b.features.tracepoints.available
+      ? trackingUnavailable(b.features)
+      : decide(rule.kind, rule.action, unitsOf(rule.match), b.features);
+  b.rules.push({
+    ruleId,
+    policy: p.name,
+    rule: rule.id,
+    kind: rule.kind,
+    action: rule.action,
+    achieved: d.achieved,
+    mechanism: d.mechanism,
+    programs: d.programs,
+    dryRun,
+    downgraded: d.downgraded,
+    reason: d.reason,
+    severity: rule.severity,
+    tags: rule.tags,
+    message: rule.message,
+    source: `${rule.pos.file}:${rule.pos.line}:${rule.pos.column}`,
+  });
+  if (d.downgraded) {
+    b.warnings.push(
+      `policy ${p.name}, rule ${rule.id}: asked ${rule.action}, achieves ${d.achieved}: ${d.reason}`,
+    );
+  }
+  if (d.achieved === 'unavailable') return;
+
+  const ctx = { gen: b.gen, slot, ruleId };
+  let targets: ReturnType<typeof targetsOf>;
+  try {
+    targets = targetsOf(rule.match, ctx);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UnencodableError(p.name, rule.id, err.message);
+    throw err;
+  }
+  const action = ACHIEVED_VALUE[d.achieved];
+  const flags = dryRun ? VAL_F_DRYRUN : 0;
+  for (const t of targets) {
+    const lost = b.tables.get(t.map)!.add(t.key, ruleId, action, flags);
+    if (lost) {
+      const name = (id: number) => b.rules[id]?.rule ?? String(id);
+      b.warnings.push(
+        `policy ${p.name}: rule ${name(lost.loser)} shares a ${t.map} key with rule ${name(lost.winner)}, whose action applies`,
+      );
+    }
+  }
+  b.config.kindSlots[Kind[rule.kind]]! |= bit(slot);
+  b.usePrograms(d.programs, rule.kind);
+  if (rule.kind === 'kprobe' && rule.match.kind === 'kprobe') {
+    const attach = { type: 'kprobe' as const, function: rule.match.function, cookie: ruleId };
+    b.kprobes.push({ program: 'bg_kprobe', attach, kinds: ['kprobe'] });
+  }
+
+  for (const uid of rule.unless.uids) {
+    const e = encodeUidException(ruleId, uid, b.gen);
+    b.exceptions.set(e.key, e);
+  }
+  for (const exe of rule.unless.executables) {
+    const e = encodeExeException(ruleId, exeIds[exe]!, b.gen);
+    b.exceptions.set(e.key, e);
+  }
+}
+
+function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
+  if (p.defaultAction !== 'block') return [];
+  const out: PlannedDefault[] = [];
+  for (const kind of POSTURE_KINDS) {
+    if (!p.rules.some((r) => r.kind === kind && r.action === 'allow')) continue;
+    const d =
+      p.scope.executables.length > 0 && !b.features.tracepoints.available
+        ? trackingUnavailable(b.features)
+        : decide(kind, 'block', postureUnits(kind), b.features);
+    out.push({ kind, ...d });
+    if (d.downgraded) {
+      b.warnings.push(
+        `policy ${p.name}, default for ${kind}: asked block, achieves ${d.achieved}: ${d.reason}`,
+      );
+    }
+    if (d.achieved === 'unavailable') continue;
+    b.config.defaultBlock[Kind[kind]]! |= bit(slot);
+    b.config.kindSlots[Kind[kind]]! |= bit(slot);
+    b.config.defaultAction[slot] = ActionValue.block;
+    b.usePrograms(d.programs, kind);
+  }
+  return out;
+}
+
+function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, number>, dryRun: boolean): void {
+  const c = b.config;
+  c.activeSlots |= bit(slot);
+  if (p.scope.cgroups.length === 0) c.anyCgroup |= bit(slot);
+  if (p.scope.uids.length === 0) c.anyUid |= bit(slot);
+  if (p.scope.executables.length === 0) c.anyExe |= bit(slot);
+  if (p.scope.processes === 'host') c.hostOnly |= bit(slot);
+  if (p.scope.processes === 'containers') c.containersOnly |= bit(slot);
+  if (dryRun) c.dryrun |= bit(slot);
+  for (const uid of p.scope.uids) b.uidScope.set(uid, (b.uidScope.get(uid) ?? 0n) | bit(slot));
+  for (const exe of p.scope.executables) {
+    const id = exeIds[exe]!;
+    b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
+  }
+}
+
+function programSpecs(b: Build): ProgramSpec[] {
+  const kindOrder = (k: RuleKind) => RULE_KINDS.indexOf(k);
+  const specs: ProgramSpec[] = [...b.programs]
+    .filter(([n]) => n !== 'bg_kprobe')
+    .map(([n, kinds]) => ({
+      program: n,
+      attach: PROGRAMS[n].attach,
+      kinds: [...kinds].sort((x, y) => kindOrder(x) - kindOrder(y)),
+    }));
+  const attachKey = (s: ProgramSpec) => JSON.stringify(s.attach);
+  return [...specs, ...b.kprobes].sort(
+    (x, y) => byString(x.program, y.program) || byString(attachKey(x), attachKey(y)),
+  );
+}
+
+function idScopeFill(map: string, ids: Map<number, bigint>, gen: number): MapFill {
+  return { map, entries: sortEntries([...ids].map(([id, mask]) => encodeIdScope(id, mask, gen))) };
+}
+
+function exeIdEntry(path: string, id: number): MapEntry {
+  try {
+    return encodeExeId(path, id);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UnencodableError('(executables)', path, err.message);
+    throw err;
+  }
+}
+
+export function compile(set: PolicySet, features: FeatureSet, options: CompileOptions): Plan {
+  const gen = options.gen;
+  const policies = assignSlots(set);
+  const exeIds = assignExeIds(executablesNamed(policies), options.exeIds);
+  const b = new Build(gen, features);
+  const planned: PlannedPolicy[] = [];
+
+  policies.forEach((p, slot) => {
+    const dryRun = options.audit === true || p.mode === 'audit';
+    scopeSlot(b, p, slot, exeIds, dryRun);
+    const firstRule = b.rules.length;
+    for (const rule of p.rules) compileRule(b, p, slot, rule, exeIds, dryRun);
+    planned.push({
+      slot,
+      name: p.name,
+      mode: dryRun ? 'audit' : 'enforce',
+      cgroups: [...p.scope.cgroups],
+      exceptionsCgroups: p.rules
+        .map((r, i) => ({ ruleId: firstRule + i, cgroups: [...r.unless.cgroups] }))
+        .filter((e) => e.cgroups.length > 0 && b.rules[e.ruleId]!.achieved !== 'unavailable'),
+      defaults: compilePosture(b, p, slot),
+    });
+  });
+
+  if (policies.some(usesExecutables)) {
+    if (features.tracepoints.available) {
+      for (const n of TRACKING_PROGRAMS) if (!b.programs.has(n)) b.programs.set(n, new Set());
+    } else {
+      b.warnings.push(
+        `executable scopes and exceptions cannot be evaluated: the exec/fork/exit tracepoints are unavailable (${features.tracepoints.reason}); executable exceptions never apply`,
+      );
+    }
+  }
+
+  const maps: MapFill[] = [
+    ...[...b.tables.values()].map((t) => t.fill()),
+    { map: MapName.exceptions, entries: sortEntries([...b.exceptions.values()]) },
+    idScopeFill(MapName.scopeUid, b.uidScope, gen),
+    idScopeFill(MapName.scopeExe, b.exeScope, gen),
+    { map: MapName.exeIds, entries: sortEntries(Object.entries(exeIds).map(([p, id]) => exeIdEntry(p, id))) },
+    { map: MapName.genConfig, entries: [encodeGenConfig(gen, b.config)] },
+  ].sort((x, y) => byString(x.map, y.map));
+  for (const m of maps) checkCapacity(m.map, m.entries.length);
+
+  return {
+    formatVersion: 1,
+    features: features.name,
+    policies: planned,
+    rules: b.rules,
+    programs: programSpecs(b),
+    maps,
+    exeIds,
+    warnings: b.warnings,
+  };
+}

@@ -1,0 +1,71 @@
+// Reading a FeatureSet from a JSON file (--features FILE, and the two shipped
+// files in features/). The only I/O in src/compiler/; the shape check is pure.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FeatureFileError } from './errors.ts';
+import { CGROUP_HOOKS, type FeatureSet } from './features.ts';
+
+/** The feature files shipped with bpfgate, by short name. */
+export const SHIPPED_FEATURES = {
+  lsm: fileURLToPath(new URL('./features/lsm-kernel.json', import.meta.url)),
+  'no-lsm': fileURLToPath(new URL('./features/no-lsm-kernel.json', import.meta.url)),
+} as const;
+
+const FEATURE_KEYS = [
+  'btf',
+  'bpffs',
+  'cgroup2',
+  'lsm',
+  'lsmDPath',
+  'kprobes',
+  'fentry',
+  'tracepoints',
+  'sendSignal',
+];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkFeature(v: unknown, path: string, problems: string[]): void {
+  if (!isObject(v)) {
+    problems.push(`${path}: expected an object {available, reason}`);
+    return;
+  }
+  if (typeof v.available !== 'boolean') problems.push(`${path}.available: expected a boolean`);
+  if (typeof v.reason !== 'string') problems.push(`${path}.reason: expected a string`);
+}
+
+/** Check that `data` is a FeatureSet; every problem is named with its path. */
+export function parseFeatureSet(data: unknown, file: string): FeatureSet {
+  const problems: string[] = [];
+  if (!isObject(data)) throw new FeatureFileError(file, 'expected a JSON object');
+  for (const k of ['name', 'kernelRelease']) {
+    if (typeof data[k] !== 'string') problems.push(`${k}: expected a string`);
+  }
+  for (const k of FEATURE_KEYS) checkFeature(data[k], k, problems);
+  if (isObject(data.cgroup2) && data.cgroup2.mount !== undefined && typeof data.cgroup2.mount !== 'string') {
+    problems.push('cgroup2.mount: expected a string');
+  }
+  if (!isObject(data.cgroupHooks)) problems.push('cgroupHooks: expected an object');
+  else for (const h of CGROUP_HOOKS) checkFeature(data.cgroupHooks[h], `cgroupHooks.${h}`, problems);
+  if (problems.length > 0) throw new FeatureFileError(file, problems.join('; '));
+  return data as unknown as FeatureSet;
+}
+
+/** Read and check a feature file. */
+export function loadFeatureFile(path: string): FeatureSet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FeatureFileError(path, `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new FeatureFileError(path, `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseFeatureSet(data, path);
+}

@@ -1,0 +1,271 @@
+// The enforcement ladder: for one rule and one kernel's FeatureSet, which
+// programs serve it and what they achieve. BPF-LSM deny → cgroup hook deny →
+// tracepoint kill (bpf_send_signal) → audit only → unavailable. Pure.
+import type { MechanismName } from '../kernel/abi.ts';
+import { type Family, PROGRAMS, type ProgramInfo, type ProgramName } from '../kernel/programs.ts';
+import type { Action, FileOperation, Match, RuleKind } from '../policy/model.ts';
+import { FILE_OPERATIONS } from '../policy/model.ts';
+import type { CgroupHook, Feature, FeatureSet } from './features.ts';
+import { CGROUP_SOCKET_FAMILIES } from './numbers.ts';
+import type { Enforcement } from './plan.ts';
+
+const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
+
+/** Relative per-event cost of a program: raw sys_enter runs on every system call. */
+function cost(name: ProgramName): number {
+  return name === 'bg_tp_sys_enter' ? 3 : 1;
+}
+
+const CGROUP_HOOK_OF: Readonly<Record<string, CgroupHook>> = {
+  cgroup_inet_sock_create: 'sock_create',
+  cgroup_inet4_connect: 'connect4',
+  cgroup_inet6_connect: 'connect6',
+  cgroup_inet4_bind: 'bind4',
+  cgroup_inet6_bind: 'bind6',
+  cgroup_device: 'dev',
+  cgroup_sysctl: 'sysctl',
+};
+
+/** One thing a rule needs a hook for: an operation, an address family... */
+export interface Unit {
+  label: string;
+  candidates: ProgramName[];
+}
+
+function info(name: ProgramName): ProgramInfo {
+  return PROGRAMS[name];
+}
+
+function programsFor(kind: RuleKind, op?: string): ProgramName[] {
+  return (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => {
+    const p: ProgramInfo = info(n);
+    if (!(p.kinds as readonly RuleKind[]).includes(kind)) return false;
+    return op === undefined || p.ops === undefined || p.ops.includes(op);
+  });
+}
+
+function netUnit(kind: 'connect' | 'bind', family: 4 | 6): Unit {
+  return { label: `IPv${family}`, candidates: [`bg_cg_${kind}${family}` as ProgramName] };
+}
+
+/** The units a match needs hooks for. */
+export function unitsOf(match: Match): Unit[] {
+  const ops = (kind: RuleKind, names: readonly string[]): Unit[] =>
+    names.map((op) => ({ label: op, candidates: programsFor(kind, op) }));
+  switch (match.kind) {
+    case 'file':
+      return ops('file', match.operations);
+    case 'mount':
+      return ops('mount', match.operations);
+    case 'module':
+      return ops('module', ['file', 'data']);
+    case 'connect':
+    case 'bind': {
+      const fams = new Set(match.addresses.map((c) => c.family));
+      const list: (4 | 6)[] = fams.size === 0 ? [4, 6] : ([4, 6] as const).filter((f) => fams.has(f));
+      return list.map((f) => netUnit(match.kind, f));
+    }
+    case 'socket': {
+      const units: Unit[] = [];
+      const fams = match.families.includes('any') ? ['inet', 'inet6', 'any other family'] : match.families;
+      for (const f of fams) {
+        const seen = (CGROUP_SOCKET_FAMILIES as readonly string[]).includes(f);
+        units.push({ label: f, candidates: seen ? programsFor('socket') : [] });
+      }
+      return units;
+    }
+    default:
+      return [{ label: match.kind, candidates: programsFor(match.kind) }];
+  }
+}
+
+/** The units of an allowlist posture (defaultAction: block) on a kind. */
+export function postureUnits(kind: 'exec' | 'file' | 'connect' | 'bind'): Unit[] {
+  if (kind === 'connect' || kind === 'bind') return [netUnit(kind, 4), netUnit(kind, 6)];
+  if (kind === 'file') {
+    return FILE_OPERATIONS.map((op: FileOperation) => ({ label: op, candidates: programsFor('file', op) }));
+  }
+  return [{ label: 'exec', candidates: programsFor('exec') }];
+}
+
+/** Whether a program loads and attaches on this kernel, and what the probe saw. */
+export function availability(name: ProgramName, f: FeatureSet): Feature {
+  const p: ProgramInfo = info(name);
+  switch (p.family) {
+    case 'lsm': {
+      if (!f.lsm.available) return f.lsm;
+      const needsDPath = p.kinds.some((k) => k === 'exec' || k === 'file');
+      return needsDPath && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
+    }
+    case 'cgroup': {
+      const hook = p.attach.type === 'cgroup' ? CGROUP_HOOK_OF[p.attach.attachType] : undefined;
+      return hook ? f.cgroupHooks[hook] : { available: false, reason: 'unknown cgroup hook' };
+    }
+    case 'tracepoint':
+      return f.tracepoints;
+    case 'kprobe':
+      return f.kprobes;
+  }
+}
+
+export interface Decision {
+  achieved: Enforcement;
+  mechanism: MechanismName | null;
+  programs: ProgramName[];
+  downgraded: boolean;
+  reason: string;
+}
+
+const SOCKET_NOTE = 'cgroup_inet_sock_create sees only inet and inet6 sockets';
+
+const STRENGTH: Readonly<Record<Enforcement, number>> = {
+  unavailable: 0,
+  audit: 1,
+  allow: 1,
+  kill: 2,
+  block: 3,
+};
+
+function hookName(name: ProgramName): string {
+  const a = info(name).attach;
+  switch (a.type) {
+    case 'lsm':
+      return `lsm/${a.hook}`;
+    case 'cgroup':
+      return a.attachType;
+    case 'tp_btf':
+      return `tp_btf/${a.event}`;
+    case 'raw_tracepoint':
+      return `raw_tp/${a.event}`;
+    case 'kprobe':
+      return 'kprobe';
+  }
+}
+
+interface Rung {
+  family: Family;
+  programs: ProgramName[];
+  covered: Unit[];
+  missing: Unit[];
+}
+
+function rungs(units: Unit[], f: FeatureSet): Rung[] {
+  return FAMILIES.map((family) => {
+    const programs = new Set<ProgramName>();
+    const covered: Unit[] = [];
+    const missing: Unit[] = [];
+    for (const u of units) {
+      const ok = u.candidates.filter((n) => info(n).family === family && availability(n, f).available);
+      for (const n of ok) programs.add(n);
+      (ok.length > 0 ? covered : missing).push(u);
+    }
+    return { family, programs: [...programs].sort(), covered, missing };
+  });
+}
+
+/** Why the rungs above `chosen` could not serve the units (the probe's words). */
+function whyNot(units: Unit[], f: FeatureSet, above: readonly Family[]): string[] {
+  const out = new Set<string>();
+  for (const u of units) {
+    for (const n of u.candidates) {
+      if (!above.includes(info(n).family)) continue;
+      const a = availability(n, f);
+      if (!a.available) out.add(`${hookName(n)}: ${a.reason}`);
+    }
+  }
+  return [...out];
+}
+
+function pick(rs: Rung[], action: Action): Rung | null {
+  const full = rs.filter((r) => r.covered.length > 0 && r.missing.length === 0);
+  if (action === 'audit' && full.length > 0) {
+    const c = (r: Rung) => Math.max(...r.programs.map(cost));
+    return full.reduce((best, r) => (c(r) < c(best) ? r : best));
+  }
+  if (full[0]) return full[0];
+  const partial = rs.filter((r) => r.covered.length > 0);
+  return partial.reduce<Rung | null>(
+    (best, r) => (!best || r.covered.length > best.covered.length ? r : best),
+    null,
+  );
+}
+
+function describe(kind: RuleKind, r: Rung, achieved: Enforcement, action: Action): string {
+  const hooks = r.programs.map(hookName).join(', ');
+  const s = r.programs.length > 1 ? '' : 's';
+  if (achieved === 'audit') {
+    if (r.family === 'kprobe') {
+      const note = action === 'block' || action === 'kill' ? '; kprobes here can neither deny nor kill' : '';
+      return `kprobe reports each call of the function; nothing is denied${note}`;
+    }
+    return `${hooks} report${s} the action; nothing is denied`;
+  }
+  if (achieved === 'allow') return `${hooks} let${s} it happen (an exception to the allowlist)`;
+  if (r.family === 'lsm') {
+    const kill = achieved === 'kill' ? ' and kill the process with SIGKILL' : '';
+    return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}`;
+  }
+  if (r.family === 'cgroup') {
+    const note =
+      action === 'kill' ? '; kill was asked, but cgroup programs cannot send signals: denied instead' : '';
+    return `${hooks} den${s ? 'ies' : 'y'} with EPERM for processes below the attach cgroup${note}`;
+  }
+  if (kind === 'exec') {
+    return `${hooks} kills the new program with SIGKILL before its first instruction; the exec itself succeeds`;
+  }
+  return `${hooks} kills the process with SIGKILL on return from the system call; the call itself still completes`;
+}
+
+/**
+ * Decide how a rule asking `action` on `units` is enforced on `f`.
+ * Block: deny where a program can deny, else kill, else audit. Kill: kill, or
+ * deny (cgroup) which is stronger. Audit: the cheapest hook. Allow: any hook
+ * of the kind.
+ */
+export function decide(kind: RuleKind, action: Action, units: Unit[], f: FeatureSet): Decision {
+  const rs = rungs(units, f);
+  const r = pick(rs, action);
+  if (!r) {
+    const why = whyNot(units, f, FAMILIES);
+    if (kind === 'socket') why.push(SOCKET_NOTE);
+    const detail = why.length > 0 ? why.join('; ') : 'no program of bpfgate serves it';
+    return {
+      achieved: 'unavailable',
+      mechanism: null,
+      programs: [],
+      downgraded: true,
+      reason: `no hook for ${kind} on this kernel (${detail})`,
+    };
+  }
+  const ps = r.programs.map(info);
+  const canDeny = ps.every((p) => p.canDeny);
+  const canKill = ps.every((p) => p.canKill) && f.sendSignal.available;
+  let achieved: Enforcement;
+  if (action === 'allow') achieved = 'allow';
+  else if (action === 'audit') achieved = 'audit';
+  else if (action === 'block') achieved = canDeny ? 'block' : canKill ? 'kill' : 'audit';
+  else achieved = canKill ? 'kill' : canDeny ? 'block' : 'audit';
+
+  const parts = [describe(kind, r, achieved, action)];
+  const asked = action === 'allow' || action === 'audit' ? STRENGTH.audit : STRENGTH[action];
+  const weaker = STRENGTH[achieved] < asked;
+  if (weaker || r.missing.length > 0) {
+    const above = FAMILIES.slice(0, FAMILIES.indexOf(r.family));
+    const why = whyNot(units, f, above);
+    if (weaker && !canKill && r.family !== 'lsm' && r.family !== 'cgroup' && !f.sendSignal.available) {
+      why.push(`bpf_send_signal: ${f.sendSignal.reason}`);
+    }
+    if (why.length > 0) parts.push(`stronger hooks unavailable (${why.join('; ')})`);
+  }
+  if (r.missing.length > 0) {
+    parts.push(`not covered on this kernel: ${r.missing.map((u) => u.label).join(', ')}`);
+    if (kind === 'socket') parts.push(SOCKET_NOTE);
+  }
+  return {
+    achieved,
+    mechanism: r.family,
+    programs: r.programs,
+    downgraded: weaker || r.missing.length > 0,
+    reason: parts.join('; '),
+  };
+}

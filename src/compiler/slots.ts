@@ -1,0 +1,53 @@
+// Deterministic numbering: policy slots and executable ids. Pure.
+import type { Policy, PolicySet } from '../policy/model.ts';
+import { checkSlots } from './capacity.ts';
+
+/** Plain code-unit order: the same on every machine and locale. */
+export function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The policies in slot order: slot i is the i-th policy by name. */
+export function assignSlots(set: PolicySet): Policy[] {
+  checkSlots(set.policies.length);
+  return [...set.policies].sort((a, b) => byString(a.name, b.name));
+}
+
+/** Every executable that needs an id: scopes, exceptions and exec allow rules (abi.h, bg_exe_ids). */
+export function executablesNamed(policies: Policy[]): string[] {
+  const paths = new Set<string>();
+  for (const p of policies) {
+    const named = [p.scope.executables];
+    for (const r of p.rules) {
+      named.push(r.unless.executables);
+      if (r.match.kind === 'exec' && r.action === 'allow') named.push(r.match.paths);
+    }
+    for (const e of named.flat()) paths.add(e);
+  }
+  return [...paths].sort(byString);
+}
+
+/**
+ * Exe ids from 1, in path order. Ids in `previous` (the running plan's) are
+ * kept, because bg_exe_ids and bg_task_exe carry no generation: a running
+ * process keeps the id it got at exec across a policy swap.
+ */
+export function assignExeIds(paths: string[], previous: Record<string, number> = {}): Record<string, number> {
+  const used = new Set<number>();
+  const ids = new Map<string, number>();
+  for (const p of paths) {
+    const id = previous[p];
+    if (id !== undefined && id >= 1 && !used.has(id)) {
+      ids.set(p, id);
+      used.add(id);
+    }
+  }
+  let next = 1;
+  for (const p of paths) {
+    if (ids.has(p)) continue;
+    while (used.has(next)) next++;
+    ids.set(p, next);
+    used.add(next);
+  }
+  return Object.fromEntries([...ids].sort(([a], [b]) => byString(a, b)));
+}

@@ -1,0 +1,90 @@
+// Builders for PolicySet objects in compiler tests: defaults for every field,
+// overrides for what a test is about.
+import type { Cidr, Match, Policy, PolicySet, Rule, Scope } from '../../../src/policy/model.ts';
+
+const pos = (line: number) => ({ file: 'test.yaml', line, column: 3 });
+
+let line = 1;
+
+export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
+  line += 1;
+  return {
+    id,
+    kind: match.kind,
+    action: 'block',
+    severity: 'high',
+    message: `${id} happened`,
+    description: '',
+    tags: [],
+    match,
+    unless: { executables: [], uids: [], cgroups: [] },
+    pos: pos(line),
+    ...over,
+  };
+}
+
+export function scope(over: Partial<Scope> = {}): Scope {
+  return { cgroups: [], executables: [], uids: [], processes: 'all', ...over };
+}
+
+export function policy(name: string, rules: Rule[], over: Partial<Policy> = {}): Policy {
+  return {
+    name,
+    description: '',
+    severity: 'high',
+    tags: [],
+    labels: {},
+    mode: 'enforce',
+    defaultAction: 'allow',
+    scope: scope(),
+    rules,
+    pos: pos(1),
+    ...over,
+  };
+}
+
+export function set(...policies: Policy[]): PolicySet {
+  return { policies };
+}
+
+export function cidr(text: string): Cidr {
+  const [addr = '', bitsText] = text.split('/');
+  if (addr.includes(':')) {
+    const [head = '', tail = ''] = addr.split('::');
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+    const address = new Uint8Array(16);
+    groups.forEach((g, i) => {
+      const v = Number.parseInt(g, 16);
+      address[2 * i] = v >> 8;
+      address[2 * i + 1] = v & 0xff;
+    });
+    return { family: 6, address, bits: bitsText === undefined ? 128 : Number(bitsText), text };
+  }
+  const address = new Uint8Array(addr.split('.').map(Number));
+  return { family: 4, address, bits: bitsText === undefined ? 32 : Number(bitsText), text };
+}
+
+/** One rule of every kind. */
+export const MATCHES: Record<string, Match> = {
+  exec: { kind: 'exec', paths: ['/usr/bin/nc'], directories: ['/tmp/'] },
+  file: { kind: 'file', paths: ['/etc/shadow'], directories: [], operations: ['read', 'write'] },
+  capability: { kind: 'capability', capabilities: ['CAP_SYS_ADMIN'] },
+  module: { kind: 'module' },
+  bpf: { kind: 'bpf', commands: ['BPF_PROG_LOAD'] },
+  ptrace: { kind: 'ptrace', modes: ['attach'] },
+  mount: { kind: 'mount', operations: ['mount'], fsTypes: ['proc'] },
+  setuid: { kind: 'setuid', to: 'root' },
+  socket: { kind: 'socket', families: ['inet'], types: ['raw'] },
+  connect: {
+    kind: 'connect',
+    addresses: [cidr('10.0.0.0/8')],
+    ports: [{ from: 22, to: 22 }],
+    protocols: ['tcp'],
+  },
+  bind: { kind: 'bind', addresses: [], ports: [{ from: 4444, to: 4444 }], protocols: ['any'] },
+  device: { kind: 'device', devices: [{ type: 'char', major: 1, minor: 1 }], access: ['read'] },
+  sysctl: { kind: 'sysctl', names: ['kernel.core_pattern'], prefixes: [], access: ['write'] },
+  kprobe: { kind: 'kprobe', function: 'commit_creds' },
+};
