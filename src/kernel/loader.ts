@@ -1,0 +1,165 @@
+// The loader: makes a compiled plan act on a loaded BPF object.
+//
+// apply(plan) writes the plan's entries under the inactive generation,
+// attaches the programs it needs that are not attached yet, flips
+// bg_state.active_gen with one store, then deletes the retired generation's
+// entries and detaches programs no longer needed. At every instant the
+// programs see one complete rule set. Host state the plan cannot know (cgroup
+// ids, which process runs which executable) is resolved here.
+import type { MapEntry, MapFill, Plan } from '../compiler/plan.ts';
+import { MapName } from './abi.ts';
+import { GEN_KEYED_MAPS, GEN_OFFSET, otherGen } from './generations.ts';
+import type { LinkPort, ObjectPort } from './port.ts';
+
+export interface HostState {
+  /** map entries that depend on host state: cgroup scope and cgroup exceptions, resolved to cgroup ids */
+  hostFills(plan: Plan, gen: 0 | 1): MapFill[];
+  /** tgid → exe id for running processes whose executable has an id */
+  taskExeEntries(exeIds: Record<string, number>): MapEntry[];
+  /** the state record (active generation, host pid namespace, daemon tgid) */
+  stateValue(activeGen: 0 | 1): Uint8Array;
+}
+
+export interface LoaderLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface Attachment {
+  program: string;
+  link: LinkPort;
+}
+
+export function hex(s: string): Uint8Array {
+  return Buffer.from(s, 'hex');
+}
+
+export class Loader {
+  readonly #obj: ObjectPort;
+  readonly #host: HostState;
+  readonly #cgroupAttachPath: string;
+  readonly #log: LoaderLog;
+  #active: 0 | 1 | null = null;
+  #attached = new Map<string, LinkPort>();
+  #exeIds = new Map<string, number>();
+
+  constructor(obj: ObjectPort, host: HostState, cgroupAttachPath: string, log: LoaderLog) {
+    this.#obj = obj;
+    this.#host = host;
+    this.#cgroupAttachPath = cgroupAttachPath;
+    this.#log = log;
+  }
+
+  /** the generation the next plan must be compiled for */
+  nextGen(): 0 | 1 {
+    return this.#active === null ? 0 : otherGen(this.#active);
+  }
+
+  activeGen(): 0 | 1 | null {
+    return this.#active;
+  }
+
+  attachedPrograms(): string[] {
+    return [...this.#attached.keys()].sort();
+  }
+
+  /**
+   * Adopt a generation that is already active in the kernel (pinned maps after
+   * a restart): the next apply() writes the other one.
+   */
+  adopt(activeGen: 0 | 1, attached: Attachment[]): void {
+    this.#active = activeGen;
+    for (const a of attached) this.#attached.set(a.program, a.link);
+  }
+
+  /** Applies a plan compiled for nextGen(). Throws before the swap if anything fails: the old set stays. */
+  apply(plan: Plan, gen: 0 | 1): void {
+    if (gen !== this.nextGen())
+      throw new Error(`plan compiled for generation ${gen}, expected ${this.nextGen()}`);
+    const loaded = new Set(this.#obj.loadedPrograms());
+    const wanted = plan.programs.map((p) => p.program);
+    const missing = wanted.filter((p) => !loaded.has(p));
+    if (missing.length > 0) throw new Error(`programs not loaded on this kernel: ${missing.join(', ')}`);
+
+    // 1. write the new generation (a failure here leaves the active one untouched)
+    try {
+      for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])
+        this.#write(fill.map, fill.entries);
+      this.#registerExes(plan.exeIds);
+    } catch (err) {
+      this.#purge(gen);
+      throw err;
+    }
+
+    // 2. attach what the new set needs (harmless before the swap: programs read the active generation)
+    const newLinks: string[] = [];
+    try {
+      for (const spec of plan.programs) {
+        if (this.#attached.has(spec.program)) continue;
+        this.#attached.set(spec.program, this.#obj.attach(spec.program, spec.attach, this.#cgroupAttachPath));
+        newLinks.push(spec.program);
+      }
+    } catch (err) {
+      for (const p of newLinks) this.#detach(p);
+      this.#purge(gen);
+      throw err;
+    }
+
+    // 3. the swap: one store
+    this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(gen));
+    const retired = this.#active;
+    this.#active = gen;
+
+    // 4. retire the old generation and the programs nothing needs any more
+    if (retired !== null) this.#purge(retired);
+    const keep = new Set(wanted);
+    for (const p of [...this.#attached.keys()]) if (!keep.has(p)) this.#detach(p);
+    this.#log.info({ gen, programs: this.attachedPrograms() }, 'policy generation active');
+  }
+
+  /** Detaches every program (enforcement stops). */
+  stop(): void {
+    for (const p of [...this.#attached.keys()]) this.#detach(p);
+  }
+
+  #write(mapName: string, entries: MapEntry[]): void {
+    if (entries.length === 0) return;
+    const map = this.#obj.map(mapName);
+    for (const e of entries) map.update(hex(e.key), hex(e.value));
+  }
+
+  #registerExes(exeIds: Record<string, number>): void {
+    const fresh: Record<string, number> = {};
+    for (const [path, id] of Object.entries(exeIds)) {
+      if (this.#exeIds.get(path) === id) continue;
+      this.#exeIds.set(path, id);
+      fresh[path] = id;
+    }
+    if (Object.keys(fresh).length > 0) this.#write(MapName.taskExe, this.#host.taskExeEntries(fresh));
+  }
+
+  /** Deletes every entry of generation `gen` and clears its config. */
+  #purge(gen: 0 | 1): void {
+    for (const name of GEN_KEYED_MAPS) {
+      const map = this.#obj.map(name);
+      const off = GEN_OFFSET[name]!;
+      for (const key of map.keys()) if (key[off] === gen) map.delete(key);
+    }
+  }
+
+  #detach(program: string): void {
+    const link = this.#attached.get(program);
+    this.#attached.delete(program);
+    try {
+      link?.destroy();
+    } catch (err) {
+      this.#log.warn({ program, err }, 'detach failed');
+    }
+  }
+}
+
+export function u32le(n: number): Uint8Array {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}

@@ -1,0 +1,27 @@
+// The loader's view of a loaded BPF object: the small interface that the
+// libbpf adapter (binding.ts) implements and that unit tests fake. Keeping the
+// loader behind it keeps generation swaps and map bookkeeping testable without
+// a kernel.
+import type { AttachSpec } from '../compiler/plan.ts';
+
+export interface MapPort {
+  readonly name: string;
+  update(key: Uint8Array, value: Uint8Array): void;
+  /** returns false when the key was absent */
+  delete(key: Uint8Array): boolean;
+  lookup(key: Uint8Array): Uint8Array | null;
+  /** a snapshot of every key */
+  keys(): Uint8Array[];
+}
+
+export interface LinkPort {
+  destroy(): void;
+}
+
+export interface ObjectPort {
+  map(name: string): MapPort;
+  /** attach a loaded program; cgroup programs attach to `cgroupPath` */
+  attach(program: string, spec: AttachSpec, cgroupPath: string): LinkPort;
+  /** programs that were loaded (the kernel accepted them) */
+  loadedPrograms(): string[];
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { AttachSpec, MapFill, Plan } from '../../../src/compiler/plan.ts';
+import { MapName } from '../../../src/kernel/abi.ts';
+import { type HostState, Loader } from '../../../src/kernel/loader.ts';
+import type { LinkPort, MapPort, ObjectPort } from '../../../src/kernel/port.ts';
+
+// A fake object: maps are dictionaries of hex keys; it records every operation
+// so the order of writes, swap and deletes can be asserted.
+class FakeMap implements MapPort {
+  readonly entries = new Map<string, string>();
+  constructor(
+    readonly name: string,
+    private readonly journal: string[],
+    private readonly failOn?: string,
+  ) {}
+  update(key: Uint8Array, value: Uint8Array): void {
+    const k = Buffer.from(key).toString('hex');
+    if (this.failOn === k) throw new Error('E2BIG');
+    this.journal.push(`update ${this.name} ${k}`);
+    this.entries.set(k, Buffer.from(value).toString('hex'));
+  }
+  delete(key: Uint8Array): boolean {
+    this.journal.push(`delete ${this.name} ${Buffer.from(key).toString('hex')}`);
+    return this.entries.delete(Buffer.from(key).toString('hex'));
+  }
+  lookup(key: Uint8Array): Uint8Array | null {
+    const v = this.entries.get(Buffer.from(key).toString('hex'));
+    return v === undefined ? null : Buffer.from(v, 'hex');
+  }
+  keys(): Uint8Array[] {
+    return [...this.entries.keys()].map((k) => Buffer.from(k, 'hex'));
+  }
+}
+
+class FakeObject implements ObjectPort {
+  readonly journal: string[] = [];
+  readonly maps = new Map<string, FakeMap>();
+  readonly attached = new Set<string>();
+  constructor(
+    private readonly loaded: string[],
+    private readonly failKey?: string,
+  ) {}
+  map(name: string): FakeMap {
+    let m = this.maps.get(name);
+    if (!m) {
+      m = new FakeMap(name, this.journal, this.failKey);
+      this.maps.set(name, m);
+    }
+    return m;
+  }
+  attach(program: string, _spec: AttachSpec, cgroupPath: string): LinkPort {
+    this.journal.push(`attach ${program} ${cgroupPath}`);
+    this.attached.add(program);
+    return {
+      destroy: () => {
+        this.journal.push(`detach ${program}`);
+        this.attached.delete(program);
+      },
+    };
+  }
+  loadedPrograms(): string[] {
+    return this.loaded;
+  }
+}
+
+const host: HostState = {
+  hostFills: () => [],
+  taskExeEntries: () => [],
+  stateValue: (gen) => Buffer.from([gen, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+};
+const log = { info: () => {}, warn: () => {} };
+
+// a bg_rules key: gen, slot, kind, op, a, b, c
+function ruleKey(gen: number, cap: number): string {
+  const b = Buffer.alloc(16);
+  b[0] = gen;
+  b[2] = 3;
+  b.writeUInt32LE(cap, 4);
+  return b.toString('hex');
+}
+
+function plan(gen: 0 | 1, caps: number[], programs: string[]): Plan {
+  const maps: MapFill[] = [
+    { map: MapName.rules, entries: caps.map((c) => ({ key: ruleKey(gen, c), value: '0000000003000000' })) },
+  ];
+  return {
+    formatVersion: 1,
+    features: 'test',
+    policies: [],
+    rules: [],
+    programs: programs.map((p) => ({ program: p, attach: { type: 'lsm', hook: p }, kinds: ['capability'] })),
+    maps,
+    exeIds: {},
+    warnings: [],
+  };
+}
+
+describe('Loader generation swap', () => {
+  it('writes the new generation before the swap and retires the old one after it', () => {
+    const obj = new FakeObject(['bg_lsm_capable', 'bg_lsm_bpf']);
+    const loader = new Loader(obj, host, '/cg', log);
+    expect(loader.nextGen()).toBe(0);
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(loader.activeGen()).toBe(0);
+    expect([...obj.map(MapName.rules).entries.keys()]).toEqual([ruleKey(0, 21)]);
+
+    obj.journal.length = 0;
+    loader.apply(plan(1, [12], ['bg_lsm_bpf']), 1);
+    const swapAt = obj.journal.indexOf(`update ${MapName.state} 00000000`);
+    expect(swapAt).toBeGreaterThan(-1);
+    // every write of generation 1 and every attach precedes the swap
+    expect(obj.journal.indexOf(`update ${MapName.rules} ${ruleKey(1, 12)}`)).toBeLessThan(swapAt);
+    expect(obj.journal.indexOf('attach bg_lsm_bpf /cg')).toBeLessThan(swapAt);
+    // the old generation is deleted and its program detached only after the swap
+    expect(obj.journal.indexOf(`delete ${MapName.rules} ${ruleKey(0, 21)}`)).toBeGreaterThan(swapAt);
+    expect(obj.journal.indexOf('detach bg_lsm_capable')).toBeGreaterThan(swapAt);
+    expect([...obj.map(MapName.rules).entries.keys()]).toEqual([ruleKey(1, 12)]);
+    expect([...obj.attached]).toEqual(['bg_lsm_bpf']);
+    expect(obj.map(MapName.state).lookup(Buffer.alloc(4))?.[0]).toBe(1);
+  });
+
+  it('keeps the active generation when writing the new one fails', () => {
+    const obj = new FakeObject(['bg_lsm_capable'], ruleKey(1, 99));
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(() => loader.apply(plan(1, [1, 99], ['bg_lsm_capable']), 1)).toThrow('E2BIG');
+    expect(loader.activeGen()).toBe(0);
+    // the partial generation 1 was cleaned up, generation 0 is intact
+    expect([...obj.map(MapName.rules).entries.keys()]).toEqual([ruleKey(0, 21)]);
+    expect([...obj.attached]).toEqual(['bg_lsm_capable']);
+  });
+
+  it('refuses a plan that needs a program this kernel did not load', () => {
+    const obj = new FakeObject(['bg_cg_sock_create']);
+    const loader = new Loader(obj, host, '/cg', log);
+    expect(() => loader.apply(plan(0, [21], ['bg_lsm_capable']), 0)).toThrow(/not loaded/);
+    expect(loader.activeGen()).toBeNull();
+  });
+
+  it('refuses a plan compiled for the active generation', () => {
+    const obj = new FakeObject(['bg_lsm_capable']);
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(() => loader.apply(plan(0, [22], ['bg_lsm_capable']), 0)).toThrow(/generation/);
+  });
+});
