@@ -1,0 +1,200 @@
+// record -> native event. Pure: the host name, the boot-to-wall-clock offset,
+// the enrichment and the id source are inputs.
+
+import type { PlannedRule } from '../compiler/plan.ts';
+import type { Diagnostic } from '../errors.ts';
+import { RULE_DEFAULT } from '../kernel/abi.ts';
+import type { DecodedRecord, LossReport } from '../kernel/record.ts';
+import type { Severity } from '../policy/model.ts';
+import type { IdSource } from './id.ts';
+import { decodeTarget, describeTarget } from './target.ts';
+import {
+  type EventAction,
+  type EventMode,
+  type LossEvent,
+  type PolicyErrorEvent,
+  SCHEMA_VERSION,
+  type ViolationEvent,
+} from './types.ts';
+
+/** What user space learned about the acting process (src/events/enrich.ts). Every field optional. */
+export interface Enrichment {
+  executable?: string;
+  args?: string[];
+  argsTruncated?: boolean;
+  parentExecutable?: string;
+  user?: string;
+  cgroupPath?: string;
+  containerId?: string;
+  containerRuntime?: string;
+}
+
+/** wall-clock ns = boot ns + offsetNs (CLOCK_REALTIME - CLOCK_BOOTTIME, see clock.ts) */
+export interface BootClock {
+  offsetNs: bigint;
+}
+
+/** What a record's rule id names when it is an allowlist's default action (RULE_DEFAULT | slot). */
+export interface SlotPolicy {
+  name: string;
+  severity: Severity;
+  tags: string[];
+}
+
+export interface BuildContext {
+  host: string;
+  /** the daemon's mode: audit when started with --audit */
+  mode: EventMode;
+  enrichment: Enrichment;
+  clock: BootClock;
+  ids: IdSource;
+  /** resolves RULE_DEFAULT | slot records to their policy */
+  policyForSlot?: (slot: number) => SlotPolicy | undefined;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** RFC 3339, UTC, with nanoseconds. */
+export function formatTimeNs(ns: bigint): string {
+  const s = ns / NS_PER_S;
+  const frac = ns % NS_PER_S;
+  const iso = new Date(Number(s) * 1000).toISOString(); // ...T..:..:...000Z
+  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+export function wallNs(bootNs: bigint, clock: BootClock): bigint {
+  return bootNs + clock.offsetNs;
+}
+
+function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAction {
+  const asked = rule?.action;
+  if (asked === 'block' || asked === 'kill' || asked === 'audit') return asked;
+  if (record.outcome === 'would-kill' || record.action === 'kill') return 'kill';
+  if (record.outcome === 'would-block' || record.action === 'block' || asked === 'allow') return 'block';
+  return 'audit';
+}
+
+function flagNames(flags: number): string[] | undefined {
+  const out: string[] = [];
+  if (flags & 0x0001) out.push('path-truncated');
+  if (flags & 0x0002) out.push('exe-unknown');
+  return out.length ? out : undefined;
+}
+
+export function buildEvent(
+  record: DecodedRecord,
+  rule: PlannedRule | undefined,
+  ctx: BuildContext,
+): ViolationEvent {
+  const ns = wallNs(record.bootNs, ctx.clock);
+  const e = ctx.enrichment;
+  const isDefault = rule === undefined && record.ruleId >= RULE_DEFAULT;
+  const slotPolicy = isDefault ? ctx.policyForSlot?.(record.ruleId - RULE_DEFAULT) : undefined;
+  const target = decodeTarget(record);
+  const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
+  const policy = rule
+    ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
+    : {
+        name: slotPolicy?.name ?? 'unknown',
+        rule: isDefault ? 'default' : `rule-${record.ruleId}`,
+        severity: slotPolicy?.severity ?? 'medium',
+        tags: [...(slotPolicy?.tags ?? [])],
+      };
+  const executable = e.executable ?? (record.kind === 'exec' && record.path ? record.path : undefined);
+  const process: ViolationEvent['process'] = {
+    pid: record.pid,
+    tgid: record.tgid,
+    ppid: record.ppid,
+    uid: record.uid,
+    gid: record.gid,
+    euid: record.euid,
+    ...(e.user !== undefined ? { user: e.user } : {}),
+    comm: record.comm,
+    ...(executable !== undefined ? { executable } : {}),
+    ...(e.args !== undefined ? { args: e.args } : {}),
+    ...(e.argsTruncated ? { argsTruncated: true } : {}),
+    cgroup: { id: record.cgroupId.toString(), ...(e.cgroupPath !== undefined ? { path: e.cgroupPath } : {}) },
+    ...(e.containerId !== undefined
+      ? {
+          container: {
+            id: e.containerId,
+            ...(e.containerRuntime !== undefined ? { runtime: e.containerRuntime } : {}),
+          },
+        }
+      : {}),
+  };
+  const flags = flagNames(record.flags);
+  const message =
+    rule?.message ||
+    (isDefault
+      ? `not on the allowlist of policy ${policy.name}: ${describeTarget(record.kind, target)}`
+      : `${record.kind} ${describeTarget(record.kind, target)}`);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'violation',
+    id: ctx.ids.next(),
+    timeNs: ns.toString(),
+    time: formatTimeNs(ns),
+    host: ctx.host,
+    policy,
+    action: actionOf(record, rule),
+    outcome: record.outcome,
+    mode: dryRun ? 'audit' : ctx.mode,
+    kind: record.kind,
+    mechanism: record.mechanism,
+    process,
+    parent: {
+      pid: record.ppid,
+      ...(e.parentExecutable !== undefined ? { executable: e.parentExecutable } : {}),
+    },
+    target,
+    message,
+    ret: record.ret,
+    ...(flags ? { flags } : {}),
+  };
+}
+
+export interface EventStamp {
+  host: string;
+  ids: IdSource;
+  /** wall clock, ns since the epoch */
+  nowNs?: () => bigint;
+}
+
+const defaultNow = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+export function buildLossEvent(report: LossReport, s: EventStamp): LossEvent {
+  const ns = (s.nowNs ?? defaultNow)();
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'loss',
+    id: s.ids.next(),
+    timeNs: ns.toString(),
+    time: formatTimeNs(ns),
+    host: s.host,
+    loss: { source: report.source, count: report.count },
+    message: `${report.count} event(s) lost (${report.source})`,
+  };
+}
+
+export function buildPolicyErrorEvent(diagnostics: Diagnostic[], s: EventStamp): PolicyErrorEvent {
+  const ns = (s.nowNs ?? defaultNow)();
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'policy_error',
+    id: s.ids.next(),
+    timeNs: ns.toString(),
+    time: formatTimeNs(ns),
+    host: s.host,
+    diagnostics: diagnostics.map((d) => ({
+      code: d.code,
+      message: d.message,
+      severity: d.severity,
+      file: d.pos.file,
+      line: d.pos.line,
+      column: d.pos.column,
+    })),
+    message: `policy reload rejected: ${errors} error(s); the previous policy set stays in force`,
+  };
+}

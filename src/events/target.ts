@@ -1,0 +1,295 @@
+// Decoding a record's kind-specific fields (op, arg[], path, aux) into the
+// event's `target`, as bpf/lib/abi.h lays them out per kind. Pure.
+import { DeviceOp, FileOp, ModuleOp, MountOp, PtraceOp, SysctlOp } from '../kernel/abi.ts';
+import type { DecodedRecord } from '../kernel/record.ts';
+import type { Target } from './types.ts';
+
+/** Capability numbers (include/uapi/linux/capability.h). */
+export const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/** bpf(2) commands (enum bpf_cmd in include/uapi/linux/bpf.h). */
+export const BPF_COMMANDS = [
+  'BPF_MAP_CREATE',
+  'BPF_MAP_LOOKUP_ELEM',
+  'BPF_MAP_UPDATE_ELEM',
+  'BPF_MAP_DELETE_ELEM',
+  'BPF_MAP_GET_NEXT_KEY',
+  'BPF_PROG_LOAD',
+  'BPF_OBJ_PIN',
+  'BPF_OBJ_GET',
+  'BPF_PROG_ATTACH',
+  'BPF_PROG_DETACH',
+  'BPF_PROG_TEST_RUN',
+  'BPF_PROG_GET_NEXT_ID',
+  'BPF_MAP_GET_NEXT_ID',
+  'BPF_PROG_GET_FD_BY_ID',
+  'BPF_MAP_GET_FD_BY_ID',
+  'BPF_OBJ_GET_INFO_BY_FD',
+  'BPF_PROG_QUERY',
+  'BPF_RAW_TRACEPOINT_OPEN',
+  'BPF_BTF_LOAD',
+  'BPF_BTF_GET_FD_BY_ID',
+  'BPF_TASK_FD_QUERY',
+  'BPF_MAP_LOOKUP_AND_DELETE_ELEM',
+  'BPF_MAP_FREEZE',
+  'BPF_BTF_GET_NEXT_ID',
+  'BPF_MAP_LOOKUP_BATCH',
+  'BPF_MAP_LOOKUP_AND_DELETE_BATCH',
+  'BPF_MAP_UPDATE_BATCH',
+  'BPF_MAP_DELETE_BATCH',
+  'BPF_LINK_CREATE',
+  'BPF_LINK_UPDATE',
+  'BPF_LINK_GET_FD_BY_ID',
+  'BPF_LINK_GET_NEXT_ID',
+  'BPF_ENABLE_STATS',
+  'BPF_ITER_CREATE',
+  'BPF_LINK_DETACH',
+  'BPF_PROG_BIND_MAP',
+  'BPF_TOKEN_CREATE',
+] as const;
+
+export const SOCKET_FAMILY_NAMES: Record<number, string> = {
+  1: 'unix',
+  2: 'inet',
+  10: 'inet6',
+  16: 'netlink',
+  17: 'packet',
+  31: 'bluetooth',
+  40: 'vsock',
+  44: 'xdp',
+};
+export const SOCKET_TYPE_NAMES: Record<number, string> = {
+  1: 'stream',
+  2: 'dgram',
+  3: 'raw',
+  4: 'rdm',
+  5: 'seqpacket',
+  6: 'dccp',
+  10: 'packet',
+};
+export const IP_PROTOCOL_NAMES: Record<number, string> = {
+  1: 'icmp',
+  6: 'tcp',
+  17: 'udp',
+  58: 'icmpv6',
+  132: 'sctp',
+};
+
+/** Mount flags worth naming (include/uapi/linux/mount.h). */
+const MOUNT_FLAGS: [number, string][] = [
+  [1, 'ro'],
+  [2, 'nosuid'],
+  [4, 'nodev'],
+  [8, 'noexec'],
+  [32, 'remount'],
+  [4096, 'bind'],
+  [8192, 'move'],
+  [16384, 'rec'],
+];
+
+/** cgroup device hook access bits (BPF_DEVCG_ACC_*). */
+const DEV_ACCESS: [number, string][] = [
+  [1, 'mknod'],
+  [2, 'read'],
+  [4, 'write'],
+];
+
+function nameOf(table: Record<string, number>, v: number): string | undefined {
+  for (const [k, n] of Object.entries(table)) if (n === v) return k;
+  return undefined;
+}
+
+/** A NUL-terminated (or full) byte buffer as UTF-8. */
+export function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end < 0 ? bytes.length : end).toString('utf8');
+}
+
+export function formatIp(family: 4 | 6, bytes: Uint8Array): string {
+  if (family === 4) return Array.from(bytes.subarray(0, 4)).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  // compress the longest run of zero groups (RFC 5952)
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+const num = (v: bigint | undefined): number => Number(BigInt.asUintN(32, v ?? 0n));
+
+export function decodeTarget(r: DecodedRecord): Target {
+  const [a0, a1, a2, a3] = r.args;
+  switch (r.kind) {
+    case 'exec':
+      return { path: r.path };
+    case 'file': {
+      const operation = nameOf(FileOp, r.op) ?? `op${r.op}`;
+      const newPath = cString(r.aux);
+      return newPath && (operation === 'rename' || operation === 'link')
+        ? { path: r.path, operation, newPath }
+        : { path: r.path, operation };
+    }
+    case 'capability': {
+      const n = num(a0);
+      return { name: CAPABILITIES[n] ?? `CAP_${n}`, number: n };
+    }
+    case 'module': {
+      const op = num(a0) || r.op;
+      const source = op === ModuleOp.file ? 'file' : op === ModuleOp.data ? 'data' : 'unknown';
+      return r.path ? { source, path: r.path } : { source };
+    }
+    case 'bpf': {
+      const n = num(a0);
+      return { command: BPF_COMMANDS[n] ?? `BPF_CMD_${n}`, number: n };
+    }
+    case 'ptrace':
+      return { pid: num(a0), mode: nameOf(PtraceOp, num(a1) || r.op) ?? 'unknown' };
+    case 'mount': {
+      const flags = num(a0);
+      const named = MOUNT_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
+      const fsType = cString(r.aux);
+      return {
+        operation: nameOf(MountOp, r.op) ?? 'unknown',
+        mountPoint: r.path,
+        ...(fsType ? { fsType } : {}),
+        flags: named.join(',') || `0x${flags.toString(16)}`,
+      };
+    }
+    case 'setuid':
+      return { oldUid: num(a0), newUid: num(a1), newEuid: num(a2), toRoot: num(a1) === 0 || num(a2) === 0 };
+    case 'socket': {
+      const family = num(a0);
+      const type = num(a1) & 0xf; // strip SOCK_NONBLOCK / SOCK_CLOEXEC
+      return {
+        family: SOCKET_FAMILY_NAMES[family] ?? `af${family}`,
+        familyNumber: family,
+        type: SOCKET_TYPE_NAMES[type] ?? `type${type}`,
+        typeNumber: type,
+        protocol: num(a2),
+      };
+    }
+    case 'connect':
+    case 'bind': {
+      const fam = num(a0) === 6 ? 6 : 4;
+      const proto = num(a2);
+      return {
+        family: fam === 6 ? 'ipv6' : 'ipv4',
+        address: formatIp(fam, r.aux),
+        port: num(a1),
+        protocol: IP_PROTOCOL_NAMES[proto] ?? (proto === 0 ? 'any' : String(proto)),
+      };
+    }
+    case 'device': {
+      const t = num(a0);
+      const bits = num(a3);
+      const access = DEV_ACCESS.filter(([bit]) => (bits & bit) !== 0).map(([, n]) => n);
+      if (access.length === 0) access.push(nameOf(DeviceOp, r.op) ?? 'unknown');
+      return { type: t === 98 /* 'b' */ ? 'block' : 'char', major: num(a1), minor: num(a2), access };
+    }
+    case 'sysctl': {
+      const name = r.path.replace(/^\/+/, '');
+      const operation = nameOf(SysctlOp, num(a0) || r.op) ?? 'unknown';
+      const value = cString(r.aux);
+      return {
+        name: name.replaceAll('/', '.'),
+        path: `/proc/sys/${name}`,
+        operation,
+        ...(operation === 'write' && value ? { newValue: value.replace(/\n$/, '') } : {}),
+      };
+    }
+    case 'kprobe':
+      return { function: r.path, args: r.args.map((v) => `0x${v.toString(16)}`) };
+  }
+}
+
+/** A short human form of a target, for messages and `tail`. */
+export function describeTarget(kind: string, t: Target): string {
+  const o = t as Record<string, unknown>;
+  switch (kind) {
+    case 'exec':
+      return String(o.path);
+    case 'file':
+      return `${o.operation} ${o.path}${o.newPath ? ` -> ${o.newPath}` : ''}`;
+    case 'capability':
+      return String(o.name);
+    case 'module':
+      return `load ${o.path ?? `(${o.source})`}`;
+    case 'bpf':
+      return String(o.command);
+    case 'ptrace':
+      return `${o.mode} pid ${o.pid}`;
+    case 'mount':
+      return `${o.operation} ${o.mountPoint}${o.fsType ? ` (${o.fsType})` : ''}`;
+    case 'setuid':
+      return `uid ${o.oldUid} -> ${o.newUid}`;
+    case 'socket':
+      return `${o.family}/${o.type}`;
+    case 'connect':
+    case 'bind':
+      return `${o.family === 'ipv6' ? `[${o.address}]` : o.address}:${o.port}/${o.protocol}`;
+    case 'device':
+      return `${o.type} ${o.major}:${o.minor} ${(o.access as string[]).join(',')}`;
+    case 'sysctl':
+      return `${o.operation} ${o.name}${o.newValue !== undefined ? `=${o.newValue}` : ''}`;
+    case 'kprobe':
+      return `${o.function}()`;
+    default:
+      return JSON.stringify(t);
+  }
+}

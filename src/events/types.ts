@@ -1,0 +1,98 @@
+// The native event contract: the TypeScript mirror of schemas/event.schema.json.
+// Every event bpfgate emits is one of these three shapes. Pure types.
+import type { KindName, MechanismName, OutcomeName } from '../kernel/abi.ts';
+import type { Severity } from '../policy/model.ts';
+
+export const SCHEMA_VERSION = '1.0';
+export const SCHEMA_ID = 'https://bpfgate.dev/schemas/event/1.0/event.schema.json';
+
+export type EventAction = 'block' | 'kill' | 'audit';
+export type EventMode = 'enforce' | 'audit';
+
+interface EventBase {
+  schemaVersion: typeof SCHEMA_VERSION;
+  /** unique, time-sortable (26 chars, Crockford base32); also the Nats-Msg-Id */
+  id: string;
+  /** nanoseconds since the Unix epoch, as a decimal string */
+  timeNs: string;
+  /** RFC 3339 with nanoseconds, UTC */
+  time: string;
+  host: string;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  tgid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  euid: number;
+  user?: string;
+  comm: string;
+  executable?: string;
+  args?: string[];
+  argsTruncated?: boolean;
+  cgroup: { id: string; path?: string };
+  container?: { id: string; runtime?: string };
+}
+
+export type Target =
+  | { path: string } // exec
+  | { path: string; operation: string; newPath?: string } // file
+  | { name: string; number: number } // capability
+  | { source: 'file' | 'data' | 'unknown'; path?: string } // module
+  | { command: string; number: number } // bpf
+  | { pid: number; mode: string } // ptrace
+  | { operation: string; mountPoint: string; fsType?: string; flags: string } // mount
+  | { oldUid: number; newUid: number; newEuid: number; toRoot: boolean } // setuid
+  | { family: string; familyNumber: number; type: string; typeNumber: number; protocol: number } // socket
+  | { family: 'ipv4' | 'ipv6'; address: string; port: number; protocol: string } // connect, bind
+  | { type: 'char' | 'block'; major: number; minor: number; access: string[] } // device
+  | { name: string; path: string; operation: string; newValue?: string } // sysctl
+  | { function: string; args: string[] }; // kprobe
+
+export interface ViolationEvent extends EventBase {
+  type: 'violation';
+  policy: { name: string; rule: string; severity: Severity; tags: string[] };
+  action: EventAction;
+  outcome: OutcomeName;
+  mode: EventMode;
+  kind: KindName;
+  mechanism: MechanismName;
+  process: ProcessInfo;
+  parent: { pid: number; executable?: string };
+  target: Target;
+  message: string;
+  /** what the kernel returned to the caller (negative errno when denied) */
+  ret: number;
+  flags?: string[];
+  /** present when aggregated: number of identical violations this event stands for */
+  count?: number;
+  firstTimeNs?: string;
+  firstTime?: string;
+  lastTimeNs?: string;
+  lastTime?: string;
+}
+
+export interface LossEvent extends EventBase {
+  type: 'loss';
+  loss: { source: 'ringbuf' | 'queue' | 'spool'; count: number };
+  message: string;
+}
+
+export interface PolicyErrorDiagnostic {
+  code: string;
+  message: string;
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface PolicyErrorEvent extends EventBase {
+  type: 'policy_error';
+  diagnostics: PolicyErrorDiagnostic[];
+  message: string;
+}
+
+export type BpfgateEvent = ViolationEvent | LossEvent | PolicyErrorEvent;

@@ -1,0 +1,422 @@
+// The NATS sink: one long-lived connection; events go through a bounded
+// in-memory queue to a single publisher loop (the pump), which publishes them
+// in order (JetStream: each with Nats-Msg-Id = event id, acknowledged by the
+// stream; core: published, then confirmed with a flush). While NATS is away
+// or a publish fails, events go to the on-disk spool (spool.ts), which is
+// replayed in order, with the same ids, once publishing works again. Every
+// drop is counted and reported by a loss event when one can be delivered.
+
+import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { buildLossEvent } from '../events/build.ts';
+import type { IdSource } from '../events/id.ts';
+import { toOcsf } from '../events/ocsf.ts';
+import type { BpfgateEvent } from '../events/types.ts';
+import type { LossReport } from '../kernel/record.ts';
+import { connectionOptions, type SinkOptions } from './options.ts';
+import { Spool, type SpoolStats } from './spool.ts';
+import { subjectFor } from './subject.ts';
+
+export interface SinkLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SinkDeps {
+  /** the host name in loss events */
+  host: string;
+  ids: IdSource;
+  log?: SinkLogger;
+}
+
+export interface SinkStats {
+  connected: boolean;
+  /** events accepted by publish() */
+  received: number;
+  /** events acknowledged (JetStream) or flushed (core) */
+  published: number;
+  /** publish attempts that failed (each failure sends the batch to the spool) */
+  publishFailures: number;
+  /** events waiting in memory */
+  queued: number;
+  /** events dropped because the in-memory queue was full */
+  queueDropped: number;
+  /** events written to the spool */
+  spooled: number;
+  /** events published from the spool */
+  replayed: number;
+  /** events dropped because the spool was full (or absent) */
+  spoolDropped: number;
+  /** loss events emitted */
+  lossEvents: number;
+  /** losses counted but not reported yet, per source */
+  lossPending: Record<LossReport['source'], number>;
+  reconnects: number;
+  spool: SpoolStats | null;
+}
+
+const noopLog: SinkLogger = { info() {}, warn() {} };
+
+function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export class NatsSink {
+  readonly #o: Readonly<SinkOptions>;
+  readonly #deps: SinkDeps;
+  readonly #log: SinkLogger;
+  readonly #enc = new TextEncoder();
+  #nc: NatsConnection | undefined;
+  #js: JetStreamClient | undefined;
+  #connected = false;
+  #spool: Spool | undefined;
+  #queue: BpfgateEvent[] = [];
+  #head = 0;
+  #wake: (() => void) | undefined;
+  #pump: Promise<void> | undefined;
+  #connecting: Promise<void> | undefined;
+  #running = false;
+  #stopping = false;
+  /** after a failed publish: do not try NATS again before this time (ms) */
+  #retryAt = 0;
+  #loss: Record<LossReport['source'], number> = { ringbuf: 0, queue: 0, spool: 0 };
+  #s = {
+    received: 0,
+    published: 0,
+    publishFailures: 0,
+    queueDropped: 0,
+    spooled: 0,
+    replayed: 0,
+    spoolDropped: 0,
+    lossEvents: 0,
+    reconnects: 0,
+  };
+
+  /** Does nothing but keep its arguments: start() connects. */
+  constructor(options: Readonly<SinkOptions>, deps: SinkDeps) {
+    this.#o = options;
+    this.#deps = deps;
+    this.#log = deps.log ?? noopLog;
+  }
+
+  /** Open the spool (replaying what a previous run left there) and start connecting; never waits for NATS. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    if (this.#o.spoolDir !== null) {
+      this.#spool = new Spool({
+        dir: this.#o.spoolDir,
+        maxBytes: this.#o.spoolMaxBytes,
+        segmentBytes: this.#o.spoolSegmentBytes,
+        fsync: this.#o.fsync,
+        fsyncIntervalMs: this.#o.fsyncIntervalMs,
+      });
+      await this.#spool.open();
+      if (this.#spool.pending > 0) {
+        this.#log.info(
+          { pending: this.#spool.pending },
+          'spooled events from a previous run will be replayed',
+        );
+      }
+    }
+    this.#running = true;
+    this.#stopping = false;
+    this.#connecting = this.#connectLoop();
+    this.#pump = this.#pumpLoop();
+  }
+
+  /** Queue an event for publication. False when the queue was full (the event is counted as lost). */
+  publish(event: BpfgateEvent): boolean {
+    if (!this.#running || this.#stopping) {
+      this.#s.queueDropped += 1;
+      this.#loss.queue += 1;
+      return false;
+    }
+    if (this.#queue.length - this.#head >= this.#o.queueMax) {
+      this.#s.queueDropped += 1;
+      this.#loss.queue += 1;
+      this.#signal();
+      return false;
+    }
+    this.#s.received += 1;
+    this.#queue.push(event);
+    this.#signal();
+    return true;
+  }
+
+  /** Count a loss found elsewhere (ring buffer, an upstream queue); reported as a loss event. */
+  reportLoss(report: LossReport): void {
+    if (report.count <= 0) return;
+    this.#loss[report.source] += report.count;
+    this.#signal();
+  }
+
+  stats(): SinkStats {
+    return {
+      connected: this.#connected,
+      ...this.#s,
+      queued: this.#queue.length - this.#head,
+      lossPending: { ...this.#loss },
+      spool: this.#spool ? this.#spool.stats() : null,
+    };
+  }
+
+  /** Resolves once every event given so far has been published or spooled (for tests and shutdown). */
+  async idle(timeoutMs = 30_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const spoolPending = this.#connected ? (this.#spool?.pending ?? 0) : 0;
+      if (this.#queue.length - this.#head === 0 && !this.#busy && spoolPending === 0) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
+  /** Publish or spool what is queued, close the spool, drain the connection. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#stopping = true;
+    this.#signal();
+    await this.#pump;
+    this.#running = false;
+    await this.#connecting;
+    await this.#spool?.close();
+    const nc = this.#nc;
+    this.#nc = undefined;
+    this.#js = undefined;
+    this.#connected = false;
+    if (nc && !nc.isClosed()) {
+      await timeout(nc.drain(), this.#o.publishTimeoutMs).catch(() => nc.close());
+    }
+  }
+
+  #busy = false;
+
+  #signal(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  async #connectLoop(): Promise<void> {
+    const opts = connectionOptions(this.#o.servers, this.#o.auth, this.#o.name);
+    while (!this.#stopping) {
+      try {
+        const nc = await connect({
+          ...opts,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: this.#o.reconnectWaitMs,
+          reconnectJitter: 100,
+          timeout: this.#o.publishTimeoutMs,
+        });
+        if (this.#stopping) {
+          await nc.close();
+          return;
+        }
+        this.#nc = nc;
+        this.#js =
+          this.#o.mode === 'jetstream' ? jetstream(nc, { timeout: this.#o.publishTimeoutMs }) : undefined;
+        this.#connected = true;
+        this.#retryAt = 0;
+        this.#log.info({ server: nc.getServer() }, 'connected to NATS');
+        void this.#watch(nc);
+        this.#signal();
+        return;
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'NATS unreachable; spooling');
+        await new Promise((r) => setTimeout(r, this.#o.reconnectWaitMs));
+      }
+    }
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.#connected = false;
+        this.#log.warn({}, 'disconnected from NATS; spooling');
+      } else if (s.type === 'reconnect') {
+        this.#connected = true;
+        this.#retryAt = 0;
+        this.#s.reconnects += 1;
+        this.#log.info({}, 'reconnected to NATS');
+        this.#signal();
+      } else if (s.type === 'close') {
+        this.#connected = false;
+      }
+    }
+  }
+
+  #take(max: number): BpfgateEvent[] {
+    const end = Math.min(this.#queue.length, this.#head + max);
+    const out = this.#queue.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  #canPublish(): boolean {
+    return this.#connected && this.#nc !== undefined && Date.now() >= this.#retryAt;
+  }
+
+  async #pumpLoop(): Promise<void> {
+    for (;;) {
+      this.#busy = true;
+      try {
+        const progressed = await this.#step();
+        if (!progressed) {
+          if (this.#stopping && this.#queue.length - this.#head === 0) return;
+          this.#busy = false;
+          const wait = this.#retryAt > Date.now() ? this.#retryAt - Date.now() : 1000;
+          await this.#sleep(this.#stopping ? 10 : wait);
+        }
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'sink step failed');
+        this.#busy = false;
+        await this.#sleep(this.#o.reconnectWaitMs);
+      } finally {
+        this.#busy = false;
+      }
+    }
+  }
+
+  /** One unit of work. False when there was nothing it could do now. */
+  async #step(): Promise<boolean> {
+    const lossEvents = this.#lossEvents();
+    const spoolPending = this.#spool?.pending ?? 0;
+    // 1. NATS usable and a backlog on disk: replay it first (order), new events join the backlog
+    if (spoolPending > 0 && this.#canPublish() && !this.#stopping) {
+      await this.#toSpool([...lossEvents, ...this.#take(this.#o.queueMax)]);
+      await this.#replay();
+      return true;
+    }
+    const batch = [...lossEvents, ...this.#take(this.#o.batch)];
+    if (batch.length === 0) return false;
+    // 2. NATS usable, no backlog: publish directly
+    if (spoolPending === 0 && this.#canPublish()) {
+      const failedAt = await this.#publishBatch(batch);
+      if (failedAt >= 0) await this.#toSpool(batch.slice(failedAt));
+      return true;
+    }
+    // 3. NATS away (or a backlog that must be replayed first): spool
+    await this.#toSpool(batch);
+    return true;
+  }
+
+  /** Loss events for the losses counted so far (reset once emitted). */
+  #lossEvents(): BpfgateEvent[] {
+    const out: BpfgateEvent[] = [];
+    for (const source of ['ringbuf', 'queue', 'spool'] as const) {
+      const count = this.#loss[source];
+      if (count === 0) continue;
+      // a full spool with NATS away: the loss event would be lost too; wait
+      if (source === 'spool' && !this.#canPublish()) continue;
+      this.#loss[source] = 0;
+      this.#s.lossEvents += 1;
+      out.push(buildLossEvent({ source, count }, { host: this.#deps.host, ids: this.#deps.ids }));
+    }
+    return out;
+  }
+
+  async #toSpool(events: BpfgateEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    if (!this.#spool) {
+      // no spool: keep the events in memory (at the front) while there is room, drop beyond
+      const room = Math.max(0, this.#o.queueMax - (this.#queue.length - this.#head));
+      const keep = events.slice(0, room);
+      this.#lost(events.length - keep.length, events.slice(room));
+      this.#queue.splice(this.#head, 0, ...keep);
+      if (keep.length > 0 && !this.#canPublish()) await this.#sleep(this.#o.reconnectWaitMs);
+      return;
+    }
+    const stored = await this.#spool.append(events.map((e) => this.#enc.encode(JSON.stringify(e))));
+    this.#s.spooled += stored;
+    this.#lost(events.length - stored, events.slice(stored));
+  }
+
+  #lost(n: number, events: BpfgateEvent[]): void {
+    if (n <= 0) return;
+    // a dropped loss event carries its count forward
+    let count = 0;
+    for (const e of events) count += e.type === 'loss' ? e.loss.count : 1;
+    this.#s.spoolDropped += n;
+    this.#loss.spool += count;
+  }
+
+  async #replay(): Promise<void> {
+    const spool = this.#spool!;
+    while (spool.pending > 0 && this.#canPublish()) {
+      const { records, next } = await spool.read(this.#o.batch);
+      if (records.length === 0) return;
+      const events = records.map((r) => JSON.parse(r.toString('utf8')) as BpfgateEvent);
+      const failedAt = await this.#publishBatch(events);
+      if (failedAt >= 0) return; // keep them spooled; retried after the back-off
+      await spool.commit(next, records.length);
+      this.#s.replayed += events.length;
+      // keep new events flowing to the spool so the memory queue never fills during a long replay
+      if (this.#queue.length - this.#head > 0) await this.#toSpool(this.#take(this.#o.queueMax));
+    }
+  }
+
+  #payload(e: BpfgateEvent): Uint8Array {
+    const body = this.#o.format === 'ocsf' && e.type === 'violation' ? toOcsf(e) : e;
+    return this.#enc.encode(JSON.stringify(body));
+  }
+
+  /** Publish in order, up to `batch` in flight. Returns the index of the first failure, or -1. */
+  async #publishBatch(events: BpfgateEvent[]): Promise<number> {
+    const nc = this.#nc!;
+    let failedAt = -1;
+    try {
+      if (this.#js) {
+        const js = this.#js;
+        const results = await Promise.allSettled(
+          events.map((e) =>
+            js.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e), {
+              msgID: e.id,
+              timeout: this.#o.publishTimeoutMs,
+            }),
+          ),
+        );
+        failedAt = results.findIndex((r) => r.status === 'rejected');
+        if (failedAt >= 0) {
+          const r = results[failedAt] as PromiseRejectedResult;
+          this.#log.warn({ err: String(r.reason) }, 'JetStream publish failed; spooling');
+        }
+      } else {
+        for (const e of events) nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e));
+        await timeout(nc.flush(), this.#o.publishTimeoutMs);
+      }
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'publish failed; spooling');
+      failedAt = 0;
+    }
+    const ok = failedAt < 0 ? events.length : failedAt;
+    this.#s.published += ok;
+    if (failedAt >= 0) {
+      this.#s.publishFailures += 1;
+      this.#retryAt = Date.now() + this.#o.reconnectWaitMs;
+    }
+    return failedAt;
+  }
+}
