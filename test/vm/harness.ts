@@ -498,7 +498,7 @@ function installExitHook(): void {
   });
 }
 
-function runScript(opts: RunOptions, nodeBin: string): string {
+function runScript(opts: RunOptions, nodeBin: string, kernelDir: string | undefined): string {
   const env: Record<string, string> = {
     PATH: `${path.dirname(nodeBin)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     HOME: '/tmp',
@@ -510,6 +510,7 @@ function runScript(opts: RunOptions, nodeBin: string): string {
     BPFGATE_VM_IN: GUEST_IN,
     BPFGATE_VM_OUT: GUEST_OUT,
     BPFGATE_CGROUP2_ROOT: GUEST_CGROUP2_ROOT,
+    ...(kernelDir ? { BPFGATE_VM_KERNEL_DIR: kernelDir } : {}),
     ...opts.env,
   };
   const lines = ['# written by test/vm/harness.ts; runs inside `chroot /mnt` in the guest'];
@@ -529,6 +530,11 @@ function runScript(opts: RunOptions, nodeBin: string): string {
     lines.push(
       `mkdir -p ${q} && mount --bind ${src} ${q} || { echo "cannot bind the host's ${d} into /tmp" >&2; exit 125; }`,
     );
+  }
+  if (kernelDir) {
+    // the guest kernel's config and System.map at /boot (for bpftool feature probe and doctor checks)
+    const boot = shellQuote(path.join(kernelDir, 'boot'));
+    lines.push(`[ -d /boot ] && mount --bind ${boot} /boot`);
   }
   lines.push(`cd ${shellQuote(opts.cwd ?? PROJECT_ROOT)} || exit 125`);
   lines.push(`exec /bin/bash ${GUEST_SHARE}/command.sh`);
@@ -590,7 +596,10 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
     await writeFile(dest, content);
   }
   await writeFile(path.join(scratch, 'command.sh'), `${command}\n`);
-  await writeFile(path.join(scratch, 'run.sh'), runScript(opts, assets.nodeBin));
+  await writeFile(
+    path.join(scratch, 'run.sh'),
+    runScript(opts, assets.nodeBin, opts.kernel === undefined ? assets.kernelDir : undefined),
+  );
 
   const debug = envFlag('BPFGATE_VM_DEBUG');
   const append = [
