@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * Acting on a decision and reporting it: one struct bg_event per violation
+ * (kill, block, audit and their dry-run forms; never for allow) in bg_events.
+ * A full ring buffer is counted in bg_stats[BG_STAT_RINGBUF_DROPS].
+ *
+ * For kinds whose record has no path of its own (capability, bpf, ptrace,
+ * setuid, socket, device), path holds the acting executable, best effort
+ * (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ */
+#ifndef BPFGATE_EVENT_H
+#define BPFGATE_EVENT_H
+
+#include "maps.h"
+#include "match.h"
+#include "path.h"
+#include "scope.h"
+
+struct bg_verdict {
+	__s32 ret;      /* for the caller: 0 or -EPERM */
+	__u8 outcome;   /* enum bg_outcome */
+	__u8 deny;      /* the caller must refuse */
+};
+
+/* Apply w's decision with what the program can do (mode: BG_CAN_*). */
+BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
+{
+	struct bg_verdict vd = { .ret = 0, .outcome = BG_OUT_ALLOWED, .deny = 0 };
+	int dry = w->flags & BG_VAL_F_DRYRUN;
+
+	switch (w->action) {
+	case BG_ACT_KILL:
+		if (dry) {
+			vd.outcome = BG_OUT_WOULD_KILL;
+			break;
+		}
+		if (mode & BG_CAN_KILL) {
+			bpf_send_signal(SIGKILL);
+			vd.outcome = BG_OUT_KILLED;
+			bg_stat_inc(BG_STAT_KILLED);
+			if (mode & BG_CAN_DENY) {
+				vd.deny = 1;
+				vd.ret = -EPERM;
+			}
+		} else if (mode & BG_CAN_DENY) {
+			vd.outcome = BG_OUT_DENIED;
+			vd.deny = 1;
+			vd.ret = -EPERM;
+			bg_stat_inc(BG_STAT_DENIED);
+		}
+		break;
+	case BG_ACT_BLOCK:
+		if (dry) {
+			vd.outcome = BG_OUT_WOULD_BLOCK;
+			break;
+		}
+		if (mode & BG_CAN_DENY) {
+			vd.outcome = BG_OUT_DENIED;
+			vd.deny = 1;
+			vd.ret = -EPERM;
+			bg_stat_inc(BG_STAT_DENIED);
+		}
+		break;
+	}
+	return vd;
+}
+
+/* Reserve and fill the common part of a record; NULL when the ring is full. */
+BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, __u8 mech,
+					struct bg_verdict *vd, int ctx_flags)
+{
+	struct bg_event *e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
+	__u64 pid_tgid, uid_gid;
+
+	if (!e) {
+		bg_stat_inc(BG_STAT_RINGBUF_DROPS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	pid_tgid = bpf_get_current_pid_tgid();
+	uid_gid = bpf_get_current_uid_gid();
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = w->cgroup_id;
+	e->rule_id = w->rule_id;
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->euid = e->uid;
+	e->ret = vd->ret;
+	e->kind = kind;
+	e->action = w->action;
+	e->mechanism = mech;
+	e->op = op;
+	e->outcome = vd->outcome;
+	e->slot = w->slot;
+	e->exe_id = w->exe_id;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (ctx_flags & BG_CTX_TASK) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+		e->euid = BPF_CORE_READ(task, cred, euid.val);
+	}
+	return e;
+}
+
+/* The record's path from the last built path in w. */
+BG_INLINE void bg_event_path(struct bg_work *w, struct bg_event *e)
+{
+	bg_path_copy(w, e->path);
+	if (w->truncated)
+		e->flags |= BG_EV_F_PATH_TRUNCATED;
+}
+
+/* The acting executable's path into e->path (kinds without a path of their own). */
+BG_INLINE void bg_event_exe(struct bg_work *w, struct bg_event *e, int ctx_flags)
+{
+	if (ctx_flags & BG_CTX_TASK) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct file *f = BPF_CORE_READ(task, mm, exe_file);
+
+		if (f) {
+			bg_path_reset(w);
+			if (bg_path_walk(w, BPF_CORE_READ(f, f_path.mnt), BPF_CORE_READ(f, f_path.dentry))) {
+				bg_path_copy(w, e->path);
+				return;
+			}
+		}
+	}
+	e->flags |= BG_EV_F_EXE_UNKNOWN;
+}
+
+BG_INLINE void bg_event_submit(struct bg_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	bg_stat_inc(BG_STAT_EVENTS);
+}
+
+#endif /* BPFGATE_EVENT_H */

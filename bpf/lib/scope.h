@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * Scope: which policy slots apply to the current process. A constant number of
+ * lookups, whatever the number of rules:
+ *   cgroup   bg_scope_cgroup[own id].self | .subtree, | .subtree of each
+ *            ancestor (at most BG_CGROUP_DEPTH_MAX), | any_cgroup
+ *   uid      bg_scope_uid[uid] | any_uid
+ *   exe      bg_scope_exe[bg_task_exe[tgid]] | any_exe
+ *   pid ns   host_only slots drop out in a container, containers_only on the host
+ * and nothing at all for bpfgate's own process (bg_state.daemon_tgid).
+ */
+#ifndef BPFGATE_SCOPE_H
+#define BPFGATE_SCOPE_H
+
+#include "maps.h"
+
+/* What the calling program can read. */
+#define BG_CTX_TASK 0x1 /* bpf_get_current_task() and kernel reads */
+
+BG_INLINE struct bg_gen_config *bg_config(struct bg_work *w, struct bg_state **statep)
+{
+	__u32 zero = 0, gen;
+	struct bg_state *st = bpf_map_lookup_elem(&bg_state, &zero);
+
+	if (!st)
+		return 0;
+	*statep = st;
+	gen = st->active_gen & 1;
+	w->gen = gen;
+	return bpf_map_lookup_elem(&bg_gen_config, &gen);
+}
+
+BG_INLINE __u64 bg_cgroup_mask(struct bg_work *w, __u64 id, int self)
+{
+	struct bg_cgroup_key k = { .cgroup_id = id, .gen = (__u8)w->gen };
+	struct bg_cgroup_val *v = bpf_map_lookup_elem(&bg_scope_cgroup, &k);
+
+	if (!v)
+		return 0;
+	return self ? (v->self | v->subtree) : v->subtree;
+}
+
+/* Fill w->cgroup_ids with the current cgroup and its ancestors (v2 hierarchy). */
+BG_INLINE void bg_cgroup_chain(struct bg_work *w, int ctx_flags)
+{
+	w->cgroup_id = bpf_get_current_cgroup_id();
+	w->cgroup_ids[0] = w->cgroup_id;
+	w->ncgroups = 1;
+	if (!(ctx_flags & BG_CTX_TASK))
+		return;
+
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+
+	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
+		struct cgroup_subsys_state *pcss;
+
+		if (!cg)
+			break;
+		pcss = BPF_CORE_READ(cg, self.parent);
+		if (!pcss)
+			break;
+		cg = container_of(pcss, struct cgroup, self);
+		w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)] = BPF_CORE_READ(cg, kn, id);
+		w->ncgroups = i + 1;
+	}
+}
+
+/*
+ * Compute w->scope and the subject fields (uid, exe id, cgroup chain).
+ * Returns the slots that may apply (0: nothing to do).
+ */
+BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx_flags)
+{
+	struct bg_state *st = 0;
+	struct bg_gen_config *cfg = bg_config(w, &st);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	__u64 scope, cgmask, uidmask, exemask, *m;
+	__u32 *exe;
+
+	w->scope = 0;
+	w->exe_id = 0;
+	w->uid = (__u32)bpf_get_current_uid_gid();
+	if (!cfg || !st)
+		return 0;
+	*cfgp = cfg;
+	if (st->daemon_tgid && tgid == st->daemon_tgid)
+		return 0;
+	scope = cfg->active_slots;
+	if (!scope)
+		return 0;
+
+	exe = bpf_map_lookup_elem(&bg_task_exe, &tgid);
+	if (exe)
+		w->exe_id = *exe;
+
+	bg_cgroup_chain(w, ctx_flags);
+	cgmask = cfg->any_cgroup | bg_cgroup_mask(w, w->cgroup_id, 1);
+	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
+		if (i >= w->ncgroups)
+			break;
+		cgmask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
+	}
+
+	struct bg_id_key ik = { .id = w->uid, .gen = (__u8)w->gen };
+	uidmask = cfg->any_uid;
+	m = bpf_map_lookup_elem(&bg_scope_uid, &ik);
+	if (m)
+		uidmask |= *m;
+
+	exemask = cfg->any_exe;
+	if (w->exe_id) {
+		ik.id = w->exe_id;
+		m = bpf_map_lookup_elem(&bg_scope_exe, &ik);
+		if (m)
+			exemask |= *m;
+	}
+
+	scope &= cgmask & uidmask & exemask;
+
+	if ((cfg->host_only | cfg->containers_only) && (ctx_flags & BG_CTX_TASK)) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u32 inum = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+
+		if (inum == st->host_pidns_inum)
+			scope &= ~cfg->containers_only;
+		else
+			scope &= ~cfg->host_only;
+	} else if (!(ctx_flags & BG_CTX_TASK)) {
+		/* cannot tell: a namespace-limited slot does not apply */
+		scope &= ~(cfg->host_only | cfg->containers_only);
+	}
+
+	w->scope = scope;
+	return scope;
+}
+
+#endif /* BPFGATE_SCOPE_H */

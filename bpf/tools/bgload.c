@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * bgload: load (never attach) the programs of a BPF object, one at a time,
+ * and report which ones the running kernel's verifier accepts.
+ *
+ *   bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v]
+ *
+ * PREFIX matches the start of a program's section name ("lsm/", "cgroup/",
+ * "tp_btf/", "raw_tracepoint/", "kprobe"). Exit status 0 when every selected
+ * program loaded. Nothing is pinned or attached: the programs are freed on exit.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int verbose;
+static char last_log[1 << 16];
+static size_t last_len;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[4096];
+	int n;
+
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n > 0 && last_len + (size_t)n < sizeof(last_log)) {
+		memcpy(last_log + last_len, line, (size_t)n);
+		last_len += (size_t)n;
+		last_log[last_len] = 0;
+	}
+	return 0;
+}
+
+static int selected(const char *sec, char **only, int nonly, char **skip, int nskip)
+{
+	for (int i = 0; i < nskip; i++)
+		if (!strncmp(sec, skip[i], strlen(skip[i])))
+			return 0;
+	if (!nonly)
+		return 1;
+	for (int i = 0; i < nonly; i++)
+		if (!strncmp(sec, only[i], strlen(only[i])))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char *only[16], *skip[16], *path = NULL;
+	int nonly = 0, nskip = 0, failed = 0, total = 0;
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	char names[128][64], secs[128][64];
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--only") && i + 1 < argc && nonly < 16)
+			only[nonly++] = argv[++i];
+		else if (!strcmp(argv[i], "--skip") && i + 1 < argc && nskip < 16)
+			skip[nskip++] = argv[++i];
+		else if (!strcmp(argv[i], "-v"))
+			verbose = 1;
+		else
+			path = argv[i];
+	}
+	if (!path) {
+		fprintf(stderr, "usage: bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v]\n");
+		return 2;
+	}
+	libbpf_set_print(print_fn);
+
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj) {
+		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	bpf_object__for_each_program(p, obj) {
+		if (n >= 128)
+			break;
+		snprintf(names[n], sizeof(names[n]), "%s", bpf_program__name(p));
+		snprintf(secs[n], sizeof(secs[n]), "%s", bpf_program__section_name(p));
+		n++;
+	}
+	bpf_object__close(obj);
+
+	for (int i = 0; i < n; i++) {
+		int err;
+
+		if (!selected(secs[i], only, nonly, skip, nskip))
+			continue;
+		total++;
+		obj = bpf_object__open_file(path, NULL);
+		if (!obj)
+			return 1;
+		bpf_object__for_each_program(p, obj)
+			bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), names[i]));
+		last_len = 0;
+		last_log[0] = 0;
+		err = bpf_object__load(obj);
+		if (err) {
+			failed++;
+			printf("FAIL %-24s %-36s %s\n", names[i], secs[i], strerror(-err));
+			fputs(last_log, stdout);
+		} else {
+			p = bpf_object__find_program_by_name(obj, names[i]);
+			printf("ok   %-24s %-36s insns=%zu\n", names[i], secs[i],
+			       p ? bpf_program__insn_cnt(p) : 0);
+		}
+		bpf_object__close(obj);
+	}
+	printf("%d/%d programs loaded\n", total - failed, total);
+	return failed ? 1 : 0;
+}
