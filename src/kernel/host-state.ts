@@ -1,0 +1,91 @@
+// The host state a plan cannot know, read from this machine when a plan is
+// applied: cgroup selectors resolved to cgroup ids, the running processes'
+// executables, the host's pid namespace.
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { encodeState } from '../compiler/encode/config.ts';
+import { encodeCgroupException, encodeCgroupScope } from '../compiler/encode/scope.ts';
+import type { MapEntry, MapFill, Plan } from '../compiler/plan.ts';
+import { MapName } from './abi.ts';
+import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
+import type { HostState } from './loader.ts';
+
+export function hostPidnsInum(): number {
+  return Number(statSync('/proc/1/ns/pid').ino);
+}
+
+export class LiveHostState implements HostState {
+  readonly #cgroupMount: string;
+  readonly #daemonTgid: number;
+  readonly #pidns: number;
+
+  constructor(cgroupMount: string, daemonTgid = process.pid, pidns = hostPidnsInum()) {
+    this.#cgroupMount = cgroupMount;
+    this.#daemonTgid = daemonTgid;
+    this.#pidns = pidns;
+  }
+
+  hostFills(plan: Plan, gen: 0 | 1): MapFill[] {
+    const needsTree = plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
+    if (!needsTree) return [];
+    const nodes = listCgroups(this.#cgroupMount);
+    const masks = new Map<bigint, { self: bigint; subtree: bigint }>();
+    const exceptions: MapEntry[] = [];
+    for (const p of plan.policies) {
+      const bit = 1n << BigInt(p.slot);
+      const sel = resolveCgroupSelectors(p.cgroups, nodes);
+      for (const id of sel.self) {
+        const m = masks.get(id) ?? { self: 0n, subtree: 0n };
+        m.self |= bit;
+        masks.set(id, m);
+      }
+      for (const id of sel.subtree) {
+        const m = masks.get(id) ?? { self: 0n, subtree: 0n };
+        m.subtree |= bit;
+        masks.set(id, m);
+      }
+      for (const ex of p.exceptionsCgroups) {
+        const r = resolveCgroupSelectors(ex.cgroups, nodes);
+        for (const id of r.self) exceptions.push(encodeCgroupException(ex.ruleId, id, false, gen));
+        for (const id of r.subtree) exceptions.push(encodeCgroupException(ex.ruleId, id, true, gen));
+      }
+    }
+    const scope = [...masks.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, m]) => encodeCgroupScope(id, m.self, m.subtree, gen));
+    return [
+      { map: MapName.scopeCgroup, entries: scope },
+      { map: MapName.exceptions, entries: exceptions },
+    ];
+  }
+
+  taskExeEntries(exeIds: Record<string, number>): MapEntry[] {
+    const out: MapEntry[] = [];
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+    } catch {
+      return out;
+    }
+    for (const pid of pids) {
+      let exe: string;
+      try {
+        exe = readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        continue; // kernel thread, or gone
+      }
+      const id = exeIds[exe.replace(/ \(deleted\)$/, '')];
+      if (id === undefined) continue;
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(Number(pid));
+      const value = Buffer.alloc(4);
+      value.writeUInt32LE(id);
+      out.push({ key: key.toString('hex'), value: value.toString('hex') });
+    }
+    return out;
+  }
+
+  stateValue(activeGen: 0 | 1): Uint8Array {
+    const e = encodeState({ activeGen, hostPidnsInum: this.#pidns, daemonTgid: this.#daemonTgid });
+    return Buffer.from(e.value, 'hex');
+  }
+}
