@@ -15,17 +15,11 @@ import {
   SysctlOp,
 } from '../kernel/abi.ts';
 import type { Match, PortRange } from '../policy/model.ts';
+import { bpfCommandNumber, capabilityNumber } from '../policy/names.ts';
 import { encodeNetKey } from './encode/net.ts';
 import { directoryPrefix, encodePathKey, sysctlPath } from './encode/path.ts';
 import { encodeRuleKey } from './encode/rules.ts';
-import {
-  ADDRESS_FAMILIES,
-  BPF_COMMANDS,
-  CAPABILITIES,
-  DEVICE_TYPE,
-  IP_PROTOCOLS,
-  SOCKET_TYPE_NUMBERS,
-} from './numbers.ts';
+import { ADDRESS_FAMILIES, DEVICE_TYPE, IP_PROTOCOLS, SOCKET_TYPE_NUMBERS } from './numbers.ts';
 
 export interface Target {
   map: string;
@@ -54,6 +48,12 @@ function lookup(table: Readonly<Record<string, number>>, name: string, what: str
   const v = table[name];
   if (v === undefined) throw new RangeError(`unknown ${what} ${name}`);
   return v;
+}
+
+/** A number from the policy language's name tables (-1 = unknown). */
+function known(n: number, name: string, what: string): number {
+  if (n < 0) throw new RangeError(`unknown ${what} ${name}`);
+  return n;
 }
 
 /** Every port of the ranges, ascending; none = [0] (any port). */
@@ -105,7 +105,7 @@ export function targetsOf(match: Match, ctx: Ctx): Target[] {
       );
     case 'capability':
       return match.capabilities.map((c) =>
-        numeric(ctx, Kind.capability, 0, lookup(CAPABILITIES, c, 'capability')),
+        numeric(ctx, Kind.capability, 0, known(capabilityNumber(c), c, 'capability')),
       );
     case 'module':
       return [ModuleOp.file, ModuleOp.data].map((op) => numeric(ctx, Kind.module, op, ANY));
@@ -113,7 +113,7 @@ export function targetsOf(match: Match, ctx: Ctx): Target[] {
       const cmds =
         match.commands.length === 0
           ? [ANY]
-          : match.commands.map((c) => lookup(BPF_COMMANDS, c, 'bpf command'));
+          : match.commands.map((c) => known(bpfCommandNumber(c), c, 'bpf command'));
       return cmds.map((a) => numeric(ctx, Kind.bpf, 0, a));
     }
     case 'ptrace':
