@@ -163,17 +163,20 @@ function rungs(units: Unit[], f: FeatureSet): Rung[] {
   });
 }
 
-/** Why the rungs above `chosen` could not serve the units (the probe's words). */
+/** Why the rungs above the chosen one could not serve the units (the probe's words), hooks grouped by reason. */
 function whyNot(units: Unit[], f: FeatureSet, above: readonly Family[]): string[] {
-  const out = new Set<string>();
+  const byReason = new Map<string, Set<string>>();
   for (const u of units) {
     for (const n of u.candidates) {
       if (!above.includes(info(n).family)) continue;
       const a = availability(n, f);
-      if (!a.available) out.add(`${hookName(n)}: ${a.reason}`);
+      if (a.available) continue;
+      const hooks = byReason.get(a.reason) ?? new Set<string>();
+      hooks.add(hookName(n));
+      byReason.set(a.reason, hooks);
     }
   }
-  return [...out];
+  return [...byReason].map(([reason, hooks]) => `${[...hooks].join(', ')}: ${reason}`);
 }
 
 function pick(rs: Rung[], action: Action): Rung | null {

@@ -1,0 +1,126 @@
+// bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]:
+// show what a policy set enforces where on a kernel. Exit 0 compiled, 1
+// invalid policies (or a set the kernel maps cannot hold), 2 usage.
+import { parseArgs } from 'node:util';
+import { compile } from '../../compiler/compile.ts';
+import { FeatureFileError, MapCapacityError, UnencodableError } from '../../compiler/errors.ts';
+import { explainTable } from '../../compiler/explain.ts';
+import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
+import type { FeatureSet } from '../../compiler/features.ts';
+import type { Plan } from '../../compiler/plan.ts';
+import { formatDiagnostic, UsageError } from '../../errors.ts';
+import { loadPolicyFiles } from '../../policy/index.ts';
+
+export const DEFAULT_POLICY_PATH = 'policies/';
+
+/** The kernel probe (src/kernel/probe.ts), imported only when no --features is given. */
+const PROBE_MODULE = '../../kernel/probe.ts';
+
+const HELP = `usage: bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]
+
+Compile a policy set for a kernel and show what each rule achieves there.
+
+  PATH              policy files or folders (default: ${DEFAULT_POLICY_PATH})
+  --explain         a table: policy, rule, kind, hook, mechanism, asked action,
+                    achieved enforcement; downgrades marked and explained
+  --json            the whole plan (programs, map entries, rule table) as JSON
+  --features SPEC   the kernel to compile for: a feature file, or 'lsm' (Debian
+                    6.1 with BPF-LSM) or 'no-lsm' (no BPF-LSM, no kprobes);
+                    default: this kernel, as probed
+  --audit           every policy in audit mode (would-block reports only)
+  -h, --help        show this help
+
+Exit status: 0 compiled, 1 invalid policies or too large a set, 2 usage error.
+`;
+
+const OPTIONS = {
+  explain: { type: 'boolean' },
+  json: { type: 'boolean' },
+  features: { type: 'string' },
+  audit: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** The feature set named by --features, or this kernel's (probed, else the shipped no-lsm file). */
+export async function resolveFeatures(
+  spec: string | undefined,
+): Promise<{ features: FeatureSet; note: string }> {
+  if (spec === 'lsm' || spec === 'no-lsm') {
+    return { features: loadFeatureFile(SHIPPED_FEATURES[spec]), note: `features: ${spec} (shipped file)` };
+  }
+  if (spec !== undefined) {
+    if (spec === '') throw new UsageError('--features needs a file, lsm or no-lsm');
+    return { features: loadFeatureFile(spec), note: `features: ${spec}` };
+  }
+  let why: string;
+  try {
+    const probe = (await import(PROBE_MODULE)) as { probeFeatures: () => Promise<FeatureSet> };
+    const features = await probe.probeFeatures();
+    return { features, note: `features: probed from this kernel (${features.name})` };
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    why = missing ? 'this build has no kernel probe' : `the kernel probe failed: ${(err as Error).message}`;
+  }
+  const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);
+  return { features, note: `features: ${why}; using the shipped no-lsm file (${features.name})` };
+}
+
+function summary(plan: Plan): string {
+  const count = (a: string) => plan.rules.filter((r) => r.achieved === a).length;
+  const downgraded = plan.rules.filter((r) => r.downgraded).length;
+  const parts = ['block', 'kill', 'audit', 'allow', 'unavailable'].map((a) => `${count(a)} ${a}`);
+  return `${plan.policies.length} policies, ${plan.rules.length} rules: ${parts.join(', ')}; ${downgraded} downgraded; ${plan.programs.length} programs\n`;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.explain && values.json) throw new UsageError('--explain and --json are alternatives: give one');
+  let resolved: Awaited<ReturnType<typeof resolveFeatures>>;
+  try {
+    resolved = await resolveFeatures(values.features);
+  } catch (err) {
+    if (err instanceof FeatureFileError) throw new UsageError(`--features: ${err.message}`);
+    throw err;
+  }
+  const { features, note } = resolved;
+  const paths = positionals.length > 0 ? positionals : [DEFAULT_POLICY_PATH];
+  const { set, diagnostics } = await loadPolicyFiles(paths);
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  if (!set) {
+    process.stderr.write('invalid policy set: nothing compiled\n');
+    return 1;
+  }
+  process.stderr.write(`${note}\n`);
+  let plan: Plan;
+  try {
+    plan = compile(set, features, { gen: 0, audit: values.audit === true });
+  } catch (err) {
+    if (err instanceof MapCapacityError || err instanceof UnencodableError) {
+      process.stderr.write(`${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return 0;
+  }
+  if (values.explain) process.stdout.write(explainTable(plan));
+  else {
+    for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(summary(plan));
+  }
+  return 0;
+}
