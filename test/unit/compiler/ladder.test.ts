@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import type { FeatureSet } from '../../../src/compiler/features.ts';
+import { decide, postureUnits, unitsOf } from '../../../src/compiler/ladder.ts';
+import type { Match } from '../../../src/policy/model.ts';
+import { cidr, MATCHES } from './builders.ts';
+import { LSM, NO_LSM } from './features.ts';
+
+const m = (kind: string): Match => MATCHES[kind]!;
+const block = (kind: string, f: FeatureSet) => decide(m(kind).kind, 'block', unitsOf(m(kind)), f);
+
+// kind -> [achieved, mechanism, programs, downgraded], asked: block
+const ON_LSM: Record<string, [string, string | null, string[], boolean]> = {
+  exec: ['block', 'lsm', ['bg_lsm_bprm_check'], false],
+  file: ['block', 'lsm', ['bg_lsm_file_open'], false],
+  capability: ['block', 'lsm', ['bg_lsm_capable'], false],
+  module: ['block', 'lsm', ['bg_lsm_kernel_load_data', 'bg_lsm_kernel_read_file'], false],
+  bpf: ['block', 'lsm', ['bg_lsm_bpf'], false],
+  ptrace: ['block', 'lsm', ['bg_lsm_ptrace'], false],
+  mount: ['block', 'lsm', ['bg_lsm_sb_mount'], false],
+  setuid: ['block', 'lsm', ['bg_lsm_task_fix_setuid'], false],
+  socket: ['block', 'cgroup', ['bg_cg_sock_create'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
+  device: ['block', 'cgroup', ['bg_cg_dev'], false],
+  sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
+  kprobe: ['audit', 'kprobe', ['bg_kprobe'], true],
+};
+
+const ON_NO_LSM: Record<string, [string, string | null, string[], boolean]> = {
+  exec: ['kill', 'tracepoint', ['bg_tp_exec'], true],
+  file: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  capability: ['unavailable', null, [], true],
+  module: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  bpf: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  ptrace: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  mount: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  setuid: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  socket: ['block', 'cgroup', ['bg_cg_sock_create'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
+  device: ['block', 'cgroup', ['bg_cg_dev'], false],
+  sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
+  kprobe: ['unavailable', null, [], true],
+};
+
+describe('the ladder, every kind, asked block', () => {
+  for (const [name, f, table] of [
+    ['lsm', LSM, ON_LSM],
+    ['no-lsm', NO_LSM, ON_NO_LSM],
+  ] as const) {
+    for (const [kind, [achieved, mechanism, programs, downgraded]] of Object.entries(table)) {
+      it(`${kind} on ${name}: ${achieved}`, () => {
+        const d = block(kind, f);
+        expect({
+          achieved: d.achieved,
+          mechanism: d.mechanism,
+          programs: d.programs,
+          downgraded: d.downgraded,
+        }).toEqual({ achieved, mechanism, programs, downgraded });
+        expect(d.reason.length).toBeGreaterThan(0);
+      });
+    }
+  }
+});
+
+describe('reasons say what the attacker still gets', () => {
+  it('a system-call kill says the call completes', () => {
+    const d = block('file', NO_LSM);
+    expect(d.reason).toMatch(/on return from the system call; the call itself still completes/);
+    expect(d.reason).toMatch(/lsm\/file_open: lsm\/ program load: EPERM/);
+  });
+  it('an exec kill says the program dies before its first instruction', () => {
+    expect(block('exec', NO_LSM).reason).toMatch(/before its first instruction/);
+  });
+  it('capability without LSM names the missing hook', () => {
+    expect(block('capability', NO_LSM).reason).toMatch(/no hook for capability.*lsm\/capable/);
+  });
+});
+
+describe('asked kill, audit and allow', () => {
+  it('kill on a cgroup kind is denied instead, noted, not a downgrade', () => {
+    const d = decide('device', 'kill', unitsOf(m('device')), NO_LSM);
+    expect(d).toMatchObject({ achieved: 'block', mechanism: 'cgroup', downgraded: false });
+    expect(d.reason).toMatch(/cannot send signals/);
+  });
+  it('kill via LSM and via tracepoints', () => {
+    expect(decide('exec', 'kill', unitsOf(m('exec')), LSM)).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'lsm',
+    });
+    expect(decide('ptrace', 'kill', unitsOf(m('ptrace')), NO_LSM)).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'tracepoint',
+      downgraded: false,
+    });
+  });
+  it('without bpf_send_signal a block falls to audit', () => {
+    const f = { ...NO_LSM, sendSignal: { available: false, reason: 'helper refused' } };
+    const d = block('file', f);
+    expect(d).toMatchObject({ achieved: 'audit', mechanism: 'tracepoint', downgraded: true });
+    expect(d.reason).toMatch(/bpf_send_signal: helper refused/);
+  });
+  it('audit uses the cheapest hook and is never a downgrade', () => {
+    expect(decide('file', 'audit', unitsOf(m('file')), LSM)).toMatchObject({
+      achieved: 'audit',
+      programs: ['bg_lsm_file_open'],
+      downgraded: false,
+    });
+    expect(decide('file', 'audit', unitsOf(m('file')), NO_LSM)).toMatchObject({
+      achieved: 'audit',
+      programs: ['bg_tp_sys_enter'],
+      downgraded: false,
+    });
+    expect(decide('kprobe', 'audit', unitsOf(m('kprobe')), LSM)).toMatchObject({
+      achieved: 'audit',
+      downgraded: false,
+    });
+    expect(decide('capability', 'audit', unitsOf(m('capability')), NO_LSM).achieved).toBe('unavailable');
+  });
+  it('allow where the kind has a hook', () => {
+    expect(decide('exec', 'allow', unitsOf(m('exec')), NO_LSM)).toMatchObject({
+      achieved: 'allow',
+      downgraded: false,
+    });
+    const none = { ...NO_LSM, tracepoints: { available: false, reason: 'no tracefs' } };
+    expect(decide('exec', 'allow', unitsOf(m('exec')), none)).toMatchObject({
+      achieved: 'unavailable',
+      downgraded: true,
+    });
+  });
+});
+
+describe('partial coverage is a downgrade', () => {
+  it('socket families that no hook sees', () => {
+    const packet: Match = { kind: 'socket', families: ['packet'], types: ['any'] };
+    expect(decide('socket', 'block', unitsOf(packet), LSM)).toMatchObject({
+      achieved: 'unavailable',
+      downgraded: true,
+    });
+    const any: Match = { kind: 'socket', families: ['any'], types: ['raw'] };
+    const d = decide('socket', 'block', unitsOf(any), NO_LSM);
+    expect(d).toMatchObject({ achieved: 'block', mechanism: 'cgroup', downgraded: true });
+    expect(d.reason).toMatch(/not covered on this kernel: any other family/);
+  });
+  it('connect to IPv6 without connect6', () => {
+    const f = {
+      ...NO_LSM,
+      cgroupHooks: { ...NO_LSM.cgroupHooks, connect6: { available: false, reason: 'EINVAL' } },
+    };
+    const both: Match = {
+      kind: 'connect',
+      addresses: [cidr('10.0.0.0/8'), cidr('fd00::/8')],
+      ports: [],
+      protocols: ['any'],
+    };
+    const d = decide('connect', 'block', unitsOf(both), f);
+    expect(d).toMatchObject({ achieved: 'block', programs: ['bg_cg_connect4'], downgraded: true });
+    expect(d.reason).toMatch(/IPv6/);
+    const v4 = decide('connect', 'block', unitsOf(m('connect')), f);
+    expect(v4.downgraded).toBe(false);
+  });
+  it('file via LSM needs bpf_d_path', () => {
+    const f = { ...LSM, lsmDPath: { available: false, reason: 'bpf_d_path refused' } };
+    expect(block('file', f)).toMatchObject({ achieved: 'kill', mechanism: 'tracepoint', downgraded: true });
+    expect(block('capability', f)).toMatchObject({ achieved: 'block', mechanism: 'lsm' });
+  });
+});
+
+describe('allowlist postures', () => {
+  it('file posture needs every file hook', () => {
+    const d = decide('file', 'block', postureUnits('file'), LSM);
+    expect(d.programs).toHaveLength(8);
+    expect(d.achieved).toBe('block');
+    expect(decide('connect', 'block', postureUnits('connect'), NO_LSM).programs).toEqual([
+      'bg_cg_connect4',
+      'bg_cg_connect6',
+    ]);
+  });
+});
