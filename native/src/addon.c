@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bpfgate's one native binding: libbpf for Node.js through N-API.
+ * This file: module set-up, libbpf's version, feature probes, the log.
+ * The typed API over these functions is src/kernel/binding.ts.
+ */
+#include "common.h"
+
+#include <string.h>
+
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+/* Helper names indexed by helper id, from the UAPI header's own list. */
+#define BG_HELPER_NAME(x) #x
+static const char *const helper_names[] = { __BPF_FUNC_MAPPER(BG_HELPER_NAME) };
+#undef BG_HELPER_NAME
+#define N_HELPERS (sizeof(helper_names) / sizeof(helper_names[0]))
+
+/* libbpfVersion(): "1.1" */
+static napi_value libbpf_version(napi_env env, napi_callback_info info)
+{
+	BG_ENTER(0);
+	return bg_str(env, libbpf_version_string() + (libbpf_version_string()[0] == 'v' ? 1 : 0));
+}
+
+/* A list of names indexed by value: what libbpf calls each program/map/attach/link type. */
+static napi_value type_names(napi_env env, const char *(*fn)(int))
+{
+	napi_value arr;
+	uint32_t i;
+
+	if (napi_create_array(env, &arr) != napi_ok)
+		return NULL;
+	for (i = 0; i < 1024; i++) {
+		const char *s = fn((int)i);
+
+		if (!s)
+			break;
+		napi_set_element(env, arr, i, bg_str(env, s));
+	}
+	return arr;
+}
+
+static const char *prog_type_str(int t)
+{
+	return libbpf_bpf_prog_type_str((enum bpf_prog_type)t);
+}
+
+static const char *map_type_str(int t)
+{
+	return libbpf_bpf_map_type_str((enum bpf_map_type)t);
+}
+
+static const char *attach_type_str(int t)
+{
+	return libbpf_bpf_attach_type_str((enum bpf_attach_type)t);
+}
+
+static const char *link_type_str(int t)
+{
+	return libbpf_bpf_link_type_str((enum bpf_link_type)t);
+}
+
+static const char *helper_str(int id)
+{
+	return id >= 0 && (size_t)id < N_HELPERS ? helper_names[id] : NULL;
+}
+
+/* typeNames(): { progTypes, mapTypes, attachTypes, linkTypes, helpers }, each indexed by value */
+static napi_value type_names_js(napi_env env, napi_callback_info info)
+{
+	napi_value o;
+	BG_ENTER(0);
+
+	NAPI_OK(napi_create_object(env, &o));
+	bg_set(env, o, "progTypes", type_names(env, prog_type_str));
+	bg_set(env, o, "mapTypes", type_names(env, map_type_str));
+	bg_set(env, o, "attachTypes", type_names(env, attach_type_str));
+	bg_set(env, o, "linkTypes", type_names(env, link_type_str));
+	bg_set(env, o, "helpers", type_names(env, helper_str));
+	return o;
+}
+
+/* probeProgType(type): boolean */
+static napi_value probe_prog_type(napi_env env, napi_callback_info info)
+{
+	uint32_t t;
+	int r;
+	BG_ENTER(1);
+
+	if (!bg_arg_u32(env, argv[0], &t))
+		return NULL;
+	r = libbpf_probe_bpf_prog_type((enum bpf_prog_type)t, NULL);
+	if (r < 0)
+		return bg_throw(env, "probe_prog_type", r, NULL);
+	return bg_bool(env, r == 1);
+}
+
+/* probeMapType(type): boolean */
+static napi_value probe_map_type(napi_env env, napi_callback_info info)
+{
+	uint32_t t;
+	int r;
+	BG_ENTER(1);
+
+	if (!bg_arg_u32(env, argv[0], &t))
+		return NULL;
+	r = libbpf_probe_bpf_map_type((enum bpf_map_type)t, NULL);
+	if (r < 0)
+		return bg_throw(env, "probe_map_type", r, NULL);
+	return bg_bool(env, r == 1);
+}
+
+/* probeHelper(progType, helperId): boolean */
+static napi_value probe_helper(napi_env env, napi_callback_info info)
+{
+	uint32_t t, h;
+	int r;
+	BG_ENTER(2);
+
+	if (!bg_arg_u32(env, argv[0], &t) || !bg_arg_u32(env, argv[1], &h))
+		return NULL;
+	r = libbpf_probe_bpf_helper((enum bpf_prog_type)t, (enum bpf_func_id)h, NULL);
+	if (r < 0)
+		return bg_throw(env, "probe_helper", r, NULL);
+	return bg_bool(env, r == 1);
+}
+
+/* lastLog(): what libbpf printed during the previous call (warnings included on success) */
+static napi_value last_log(napi_env env, napi_callback_info info)
+{
+	/* No BG_ENTER: it would clear the log this returns. */
+	return bg_str(env, bg_log_text());
+}
+
+/* setDebugLog(on): also capture libbpf's debug messages */
+static napi_value set_debug_log(napi_env env, napi_callback_info info)
+{
+	BG_ENTER(1);
+	bool on;
+
+	if (!bg_arg_bool(env, argv[0], &on))
+		return NULL;
+	bg_log_set_debug(on);
+	return bg_undefined(env);
+}
+
+static const struct bg_export addon_exports[] = {
+	{ "libbpfVersion", libbpf_version },
+	{ "typeNames", type_names_js },
+	{ "probeProgType", probe_prog_type },
+	{ "probeMapType", probe_map_type },
+	{ "probeHelper", probe_helper },
+	{ "lastLog", last_log },
+	{ "setDebugLog", set_debug_log },
+};
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
+{
+	bg_log_install();
+	if (!bg_export_all(env, exports, addon_exports, sizeof(addon_exports) / sizeof(addon_exports[0])) ||
+	    !bg_export_all(env, exports, bg_object_exports, bg_object_exports_n) ||
+	    !bg_export_all(env, exports, bg_link_exports, bg_link_exports_n) ||
+	    !bg_export_all(env, exports, bg_map_exports, bg_map_exports_n) ||
+	    !bg_export_all(env, exports, bg_ringbuf_exports, bg_ringbuf_exports_n)) {
+		bg_throw_napi(env, "bpfgate: export");
+		return NULL;
+	}
+	return exports;
+}
