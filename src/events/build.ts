@@ -88,15 +88,16 @@ export function buildEvent(
 ): ViolationEvent {
   const ns = wallNs(record.bootNs, ctx.clock);
   const e = ctx.enrichment;
-  const isDefault = rule === undefined && record.ruleId >= RULE_DEFAULT;
-  const slotPolicy = isDefault ? ctx.policyForSlot?.(record.ruleId - RULE_DEFAULT) : undefined;
+  const ruleId = record.ruleId >>> 0;
+  const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
+  const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
   const target = decodeTarget(record);
   const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
     : {
         name: slotPolicy?.name ?? 'unknown',
-        rule: isDefault ? 'default' : `rule-${record.ruleId}`,
+        rule: isDefault ? 'default' : `rule-${ruleId}`,
         severity: slotPolicy?.severity ?? 'medium',
         tags: [...(slotPolicy?.tags ?? [])],
       };
