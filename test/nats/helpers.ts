@@ -1,0 +1,85 @@
+// Helpers for tests against a real nats-server: a stream for bpfgate's
+// subjects, reading every message back, a sink with test defaults.
+
+import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { IdGenerator } from '../../src/events/id.ts';
+import { NatsSink } from '../../src/sinks/nats.ts';
+import { parseSinkOptions, type SinkOptions } from '../../src/sinks/options.ts';
+
+export const STREAM = 'BPFGATE';
+
+export async function withConnection<T>(
+  opts: NodeConnectionOptions,
+  fn: (nc: NatsConnection) => Promise<T>,
+): Promise<T> {
+  const nc = await connect({ ...opts, maxReconnectAttempts: 0 });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The stream docs/events.md tells a SIEM team to create. */
+export async function createStream(
+  nc: NatsConnection,
+  subjects = ['bpfgate.v1.>'],
+  maxBytes = -1,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({
+    name: STREAM,
+    subjects,
+    storage: 'file',
+    duplicate_window: 3_600_000_000_000, // 1 h, in ns
+    max_bytes: maxBytes,
+  } as Parameters<typeof jsm.streams.add>[0]);
+}
+
+export interface Stored {
+  subject: string;
+  msgId: string | undefined;
+  body: Record<string, unknown>;
+}
+
+/** Every message in the stream, in stream order. */
+export async function readStream(nc: NatsConnection, stream = STREAM): Promise<Stored[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  const out: Stored[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    let m: StoredMsg;
+    try {
+      m = await jsm.streams.getMessage(stream, { seq });
+    } catch {
+      continue; // deleted
+    }
+    out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), body: m.json() });
+  }
+  return out;
+}
+
+export function makeSink(over: Partial<SinkOptions>, host = 'test-host'): NatsSink {
+  const opts = parseSinkOptions({
+    publishTimeoutMs: 1000,
+    reconnectWaitMs: 200,
+    ...over,
+  });
+  return new NatsSink(opts, { host, ids: new IdGenerator() });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventSchemaErrors } from '../../src/events/schema.ts';
+import { sampleEvents } from '../unit/events/fixtures.ts';
+import { OcsfSchema } from '../unit/events/ocsf-schema.ts';
+import { createStream, makeSink, readStream, STREAM, withConnection } from './helpers.ts';
+import { NatsServer, stopAllServers } from './server.ts';
+
+let server: NatsServer;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+});
+afterAll(async () => {
+  await server?.dispose();
+  await stopAllServers();
+});
+
+async function freshStream(): Promise<void> {
+  await withConnection({ servers: server.url }, async (nc) => {
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(STREAM).catch(() => undefined);
+    await createStream(nc);
+  });
+}
+
+describe('NATS sink (JetStream)', () => {
+  it('native events reach the stream schema-valid, on their subjects, with Nats-Msg-Id = id', async () => {
+    await freshStream();
+    const sink = makeSink({ servers: [server.url] }, 'web-1.example.com');
+    await sink.start();
+    const events = sampleEvents('web-1.example.com');
+    for (const e of events) expect(sink.publish(e)).toBe(true);
+    expect(await sink.idle(10_000)).toBe(true);
+    await sink.stop();
+    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    expect(stored).toHaveLength(events.length);
+    stored.forEach((m, i) => {
+      const e = events[i]!;
+      expect(m.msgId).toBe(e.id);
+      expect(m.subject).toBe(`bpfgate.v1.web-1_example_com.${e.kind}.${e.outcome}`);
+      expect(m.body).toEqual(JSON.parse(JSON.stringify(e)));
+      expect(eventSchemaErrors(m.body)).toEqual([]);
+    });
+    expect(sink.stats()).toMatchObject({ published: events.length, spooled: 0, queueDropped: 0 });
+  });
+
+  it('OCSF events reach the stream and conform to OCSF 1.8.0', async () => {
+    await freshStream();
+    const sink = makeSink({ servers: [server.url], format: 'ocsf' });
+    await sink.start();
+    const events = sampleEvents('test-host');
+    for (const e of events) sink.publish(e);
+    expect(await sink.idle(10_000)).toBe(true);
+    await sink.stop();
+    const ocsf = new OcsfSchema();
+    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    expect(stored).toHaveLength(events.length);
+    for (const m of stored) {
+      expect(ocsf.check(m.body)).toEqual([]);
+      expect((m.body.metadata as { uid: string }).uid).toBe(m.msgId);
+    }
+  });
+
+  it('a re-published id is stored once (JetStream de-duplication)', async () => {
+    await freshStream();
+    const sink = makeSink({ servers: [server.url] });
+    await sink.start();
+    const [e] = sampleEvents('test-host');
+    sink.publish(e!);
+    sink.publish(e!);
+    expect(await sink.idle(10_000)).toBe(true);
+    await sink.stop();
+    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    expect(stored.map((m) => m.msgId)).toEqual([e!.id]);
+  });
+
+  it('core NATS mode delivers to a subscriber on the documented wildcards', async () => {
+    await withConnection({ servers: server.url }, async (nc) => {
+      const denied = nc.subscribe('bpfgate.v1.*.*.denied');
+      const all = nc.subscribe('bpfgate.v1.>');
+      await nc.flush();
+      const sink = makeSink({ servers: [server.url], mode: 'core' });
+      await sink.start();
+      const events = sampleEvents('test-host');
+      for (const e of events) sink.publish(e);
+      expect(await sink.idle(10_000)).toBe(true);
+      await sink.stop();
+      await nc.flush();
+      const got = (sub: typeof all, n: number) =>
+        (async () => {
+          const ids: string[] = [];
+          for await (const m of sub) {
+            ids.push((m.json() as { id: string }).id);
+            if (ids.length === n) break;
+          }
+          return ids;
+        })();
+      const deniedIds = events.filter((e) => e.outcome === 'denied').map((e) => e.id);
+      expect(await got(all, events.length)).toEqual(events.map((e) => e.id));
+      expect(await got(denied, deniedIds.length)).toEqual(deniedIds);
+    });
+  });
+});
