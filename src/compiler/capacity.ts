@@ -1,33 +1,30 @@
-// Map capacities. MUST MATCH the max_entries of the maps in bpf/lib/maps.h.
-// Both generations live in a map during a swap (abi.h, "Generations"), so one
-// generation may use at most half of a generation-keyed map.
+// Map capacities: the compiler's safety net behind validation. The rule maps
+// use the policy language's per-generation budgets (src/policy/limits.ts, the
+// numbers validation checks). Both generations live in a map during a swap
+// (abi.h, "Generations"), so bpf/lib/maps.h must create each generation-keyed
+// map with twice its per-generation capacity.
 import { MAX_SLOTS, MapName } from '../kernel/abi.ts';
+import { MAP_BUDGET } from '../policy/limits.ts';
 import { MapCapacityError } from './errors.ts';
 
-export const MAP_MAX_ENTRIES: Readonly<Record<string, number>> = {
-  [MapName.pathRules]: 131072,
-  [MapName.rules]: 131072,
-  [MapName.netRules]: 262144,
-  [MapName.exceptions]: 65536,
-  [MapName.scopeCgroup]: 8192,
-  [MapName.scopeUid]: 8192,
-  [MapName.scopeExe]: 8192,
+/** Entries one generation may write in each map the compiler fills. */
+export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
+  [MapName.pathRules]: MAP_BUDGET.pathRules,
+  [MapName.rules]: MAP_BUDGET.rules,
+  [MapName.netRules]: MAP_BUDGET.netRules,
+  [MapName.exceptions]: MAP_BUDGET.exceptions,
+  [MapName.scopeCgroup]: 4096,
+  [MapName.scopeUid]: 4096,
+  [MapName.scopeExe]: 4096,
+  /** no generation in the key: ids are shared by both generations */
   [MapName.exeIds]: 8192,
-  [MapName.genConfig]: 2,
+  /** ARRAY, one entry per generation */
+  [MapName.genConfig]: 1,
 };
 
-/** Maps without a generation in their key: the whole map is available. */
-const UNGENERATIONED = new Set<string>([MapName.exeIds, MapName.genConfig]);
-
-/** How many entries one generation of a map may hold. */
-export function generationCapacity(map: string): number {
-  const max = MAP_MAX_ENTRIES[map];
-  if (max === undefined) throw new Error(`no capacity known for map ${map}`);
-  return UNGENERATIONED.has(map) ? max : Math.floor(max / 2);
-}
-
 export function checkCapacity(map: string, needed: number): void {
-  const cap = generationCapacity(map);
+  const cap = GENERATION_CAPACITY[map];
+  if (cap === undefined) throw new Error(`no capacity known for map ${map}`);
   if (needed > cap) throw new MapCapacityError(map, needed, cap);
 }
 
