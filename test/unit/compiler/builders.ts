@@ -2,12 +2,10 @@
 // overrides for what a test is about.
 import type { Cidr, Match, Policy, PolicySet, Rule, Scope } from '../../../src/policy/model.ts';
 
-const pos = (line: number) => ({ file: 'test.yaml', line, column: 3 });
+const pos = (line: number, file = 'test.yaml') => ({ file, line, column: 7 });
 
-let line = 1;
-
+/** A rule; policy() gives it a position in the policy's file. */
 export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
-  line += 1;
   return {
     id,
     kind: match.kind,
@@ -18,7 +16,7 @@ export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
     tags: [],
     match,
     unless: { executables: [], uids: [], cgroups: [] },
-    pos: pos(line),
+    pos: pos(1),
     ...over,
   };
 }
@@ -37,8 +35,8 @@ export function policy(name: string, rules: Rule[], over: Partial<Policy> = {}):
     mode: 'enforce',
     defaultAction: 'allow',
     scope: scope(),
-    rules,
-    pos: pos(1),
+    rules: rules.map((r, i) => ({ ...r, pos: pos(10 + 6 * i, `${name}.yaml`) })),
+    pos: pos(1, `${name}.yaml`),
     ...over,
   };
 }
