@@ -13,6 +13,19 @@
 
 #include "abi.h"
 
+/* The sizes user space relies on (src/kernel/abi.ts Size, EVENT_SIZE in src/kernel/decoder.ts). */
+_Static_assert(sizeof(struct bg_path_key) == 260, "bg_path_key");
+_Static_assert(sizeof(struct bg_rule_key) == 16, "bg_rule_key");
+_Static_assert(sizeof(struct bg_net_key) == 28, "bg_net_key");
+_Static_assert(sizeof(struct bg_rule_val) == 8, "bg_rule_val");
+_Static_assert(sizeof(struct bg_exception_key) == 16, "bg_exception_key");
+_Static_assert(sizeof(struct bg_cgroup_key) == 16, "bg_cgroup_key");
+_Static_assert(sizeof(struct bg_cgroup_val) == 16, "bg_cgroup_val");
+_Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
+_Static_assert(sizeof(struct bg_gen_config) == 376, "bg_gen_config");
+_Static_assert(sizeof(struct bg_state) == 16, "bg_state");
+_Static_assert(sizeof(struct bg_event) == 496, "bg_event");
+
 #define BG_RULES_MAX 16384
 #define BG_SCOPE_MAX 4096
 #define BG_TASKS_MAX 65536

@@ -1,0 +1,144 @@
+// Decodes one ring-buffer record (struct bg_event in bpf/lib/abi.h) into a
+// DecodedRecord. EVENT_LAYOUT mirrors the C struct member by member;
+// test/unit/abi-layout.test.ts checks it against the BTF of the built object.
+// Pure: no I/O. A record that fails to decode throws RecordDecodeError; the
+// reader counts it and skips it.
+import { BpfgateError } from '../errors.ts';
+import {
+  Action,
+  type ActionName,
+  AUX_MAX,
+  COMM_LEN,
+  EXE_MAX,
+  Kind,
+  type KindName,
+  Mechanism,
+  type MechanismName,
+  Outcome,
+  type OutcomeName,
+} from './abi.ts';
+import type { DecodedRecord } from './record.ts';
+
+/** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */
+export const EVENT_LAYOUT = {
+  ts_ns: { offset: 0, size: 8 },
+  cgroup_id: { offset: 8, size: 8 },
+  rule_id: { offset: 16, size: 4 },
+  pid: { offset: 20, size: 4 },
+  tgid: { offset: 24, size: 4 },
+  ppid: { offset: 28, size: 4 },
+  uid: { offset: 32, size: 4 },
+  gid: { offset: 36, size: 4 },
+  euid: { offset: 40, size: 4 },
+  ret: { offset: 44, size: 4 },
+  kind: { offset: 48, size: 1 },
+  action: { offset: 49, size: 1 },
+  mechanism: { offset: 50, size: 1 },
+  op: { offset: 51, size: 1 },
+  outcome: { offset: 52, size: 1 },
+  slot: { offset: 53, size: 1 },
+  flags: { offset: 54, size: 2 },
+  exe_id: { offset: 56, size: 4 },
+  pad: { offset: 60, size: 4 },
+  arg: { offset: 64, size: 8 * 4 },
+  comm: { offset: 96, size: COMM_LEN },
+  path: { offset: 112, size: EXE_MAX },
+  aux: { offset: 368, size: AUX_MAX },
+} as const;
+
+export type EventField = keyof typeof EVENT_LAYOUT;
+
+/** sizeof(struct bg_event) */
+export const EVENT_SIZE = 496;
+
+export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome';
+
+/** A ring-buffer record that is too short or holds values outside the ABI's enums. */
+export class RecordDecodeError extends BpfgateError {
+  readonly reason: RecordDecodeReason;
+  /** the record's length in bytes */
+  readonly length: number;
+  /** the offending value (enum byte), or the length for 'short' */
+  readonly value: number;
+  constructor(reason: RecordDecodeReason, length: number, value: number) {
+    super(
+      'RECORD_DECODE',
+      reason === 'short'
+        ? `ring-buffer record of ${length} bytes, expected at least ${EVENT_SIZE}`
+        : `ring-buffer record with unknown ${reason} ${value}`,
+    );
+    this.reason = reason;
+    this.length = length;
+    this.value = value;
+  }
+}
+
+function invert<K extends string>(o: Record<K, number>): Map<number, K> {
+  const m = new Map<number, K>();
+  for (const [k, v] of Object.entries(o) as [K, number][]) m.set(v, k);
+  return m;
+}
+
+const KIND_BY_VALUE = invert<KindName>(Kind);
+const ACTION_BY_VALUE = invert<ActionName>(Action);
+const MECHANISM_BY_VALUE = invert<MechanismName>(Mechanism);
+const OUTCOME_BY_VALUE = invert<OutcomeName>(Outcome);
+
+const utf8 = new TextDecoder('utf-8');
+
+/** The NUL-terminated string in buf[offset, offset + size). */
+function cString(buf: Uint8Array, offset: number, size: number): string {
+  const field = buf.subarray(offset, offset + size);
+  const nul = field.indexOf(0);
+  return utf8.decode(nul < 0 ? field : field.subarray(0, nul));
+}
+
+function enumByte<K extends string>(
+  map: Map<number, K>,
+  buf: Uint8Array,
+  field: 'kind' | 'action' | 'mechanism' | 'outcome',
+): K {
+  const v = buf[EVENT_LAYOUT[field].offset]!;
+  const name = map.get(v);
+  if (name === undefined) throw new RecordDecodeError(field, buf.length, v);
+  return name;
+}
+
+/**
+ * Decode one record. The result shares no memory with `buf` (aux is copied),
+ * so the ring buffer's space may be reused at once.
+ */
+export function decodeRecord(buf: Uint8Array): DecodedRecord {
+  if (buf.length < EVENT_SIZE) throw new RecordDecodeError('short', buf.length, buf.length);
+  const dv = new DataView(buf.buffer, buf.byteOffset, EVENT_SIZE);
+  const u32 = (f: EventField) => dv.getUint32(EVENT_LAYOUT[f].offset, true);
+  const argAt = (i: number) => dv.getBigUint64(EVENT_LAYOUT.arg.offset + 8 * i, true);
+  const kind = enumByte(KIND_BY_VALUE, buf, 'kind');
+  const action = enumByte(ACTION_BY_VALUE, buf, 'action');
+  const mechanism = enumByte(MECHANISM_BY_VALUE, buf, 'mechanism');
+  const outcome = enumByte(OUTCOME_BY_VALUE, buf, 'outcome');
+  return {
+    bootNs: dv.getBigUint64(EVENT_LAYOUT.ts_ns.offset, true),
+    cgroupId: dv.getBigUint64(EVENT_LAYOUT.cgroup_id.offset, true),
+    ruleId: u32('rule_id'),
+    pid: u32('pid'),
+    tgid: u32('tgid'),
+    ppid: u32('ppid'),
+    uid: u32('uid'),
+    gid: u32('gid'),
+    euid: u32('euid'),
+    ret: dv.getInt32(EVENT_LAYOUT.ret.offset, true),
+    kind,
+    action,
+    mechanism,
+    op: buf[EVENT_LAYOUT.op.offset]!,
+    outcome,
+    slot: buf[EVENT_LAYOUT.slot.offset]!,
+    flags: dv.getUint16(EVENT_LAYOUT.flags.offset, true),
+    exeId: u32('exe_id'),
+    args: [argAt(0), argAt(1), argAt(2), argAt(3)],
+    comm: cString(buf, EVENT_LAYOUT.comm.offset, EVENT_LAYOUT.comm.size),
+    path: cString(buf, EVENT_LAYOUT.path.offset, EVENT_LAYOUT.path.size),
+    aux: buf.slice(EVENT_LAYOUT.aux.offset, EVENT_LAYOUT.aux.offset + EVENT_LAYOUT.aux.size),
+  };
+}
