@@ -28,7 +28,7 @@ describe('starter policies', () => {
     const p = set!.policies[0]!;
     expect(`${p.name}.yaml`).toBe(file);
     expect(p.description.length).toBeGreaterThan(20);
-    expect(/^  severity: /m.test(text)).toBe(true);
+    expect(/^ {2}severity: /m.test(text)).toBe(true);
     expect(p.tags.some((t) => /^T[0-9]{4}(\.[0-9]{3})?$/.test(t))).toBe(true);
   });
 
@@ -47,5 +47,13 @@ describe('starter policies', () => {
 describe('schemas/policy.schema.json', () => {
   it('is the schema the validator compiles (regenerate with the command in schema-build.ts)', () => {
     expect(readFileSync(join(ROOT, 'schemas/policy.schema.json'), 'utf8')).toBe(policySchemaJson());
+  });
+});
+
+describe('docs/policy-language.md', () => {
+  it('documents every diagnostic code', async () => {
+    const { CODES } = await import('../../../src/policy/codes.ts');
+    const doc = readFileSync(join(ROOT, 'docs/policy-language.md'), 'utf8');
+    for (const code of Object.keys(CODES)) expect(doc).toContain(`| \`${code}\` |`);
   });
 });
