@@ -302,6 +302,14 @@ export class NatsSink {
 
   /** One unit of work. False when there was nothing it could do now. */
   async #step(): Promise<boolean> {
+    if (!this.#spool && !this.#canPublish()) {
+      // no spool: events wait in the bounded queue (publish() counts what does not fit)
+      if (this.#stopping) {
+        const left = this.#take(Number.MAX_SAFE_INTEGER);
+        this.#lost(left.length, left);
+      }
+      return false;
+    }
     const lossEvents = this.#lossEvents();
     const spoolPending = this.#spool?.pending ?? 0;
     // 1. NATS usable and a backlog on disk: replay it first (order), new events join the backlog
@@ -340,13 +348,16 @@ export class NatsSink {
 
   async #toSpool(events: BpfgateEvent[]): Promise<void> {
     if (events.length === 0) return;
+    if (!this.#spool && this.#stopping) {
+      this.#lost(events.length, events);
+      return;
+    }
     if (!this.#spool) {
       // no spool: keep the events in memory (at the front) while there is room, drop beyond
       const room = Math.max(0, this.#o.queueMax - (this.#queue.length - this.#head));
       const keep = events.slice(0, room);
       this.#lost(events.length - keep.length, events.slice(room));
       this.#queue.splice(this.#head, 0, ...keep);
-      if (keep.length > 0 && !this.#canPublish()) await this.#sleep(this.#o.reconnectWaitMs);
       return;
     }
     const stored = await this.#spool.append(events.map((e) => this.#enc.encode(JSON.stringify(e))));
@@ -356,11 +367,16 @@ export class NatsSink {
 
   #lost(n: number, events: BpfgateEvent[]): void {
     if (n <= 0) return;
-    // a dropped loss event carries its count forward
-    let count = 0;
-    for (const e of events) count += e.type === 'loss' ? e.loss.count : 1;
-    this.#s.spoolDropped += n;
-    this.#loss.spool += count;
+    // a dropped loss event is not itself a loss: its count is carried forward to the next one
+    for (const e of events) {
+      if (e.type === 'loss') {
+        this.#loss[e.loss.source] += e.loss.count;
+        this.#s.lossEvents -= 1;
+      } else {
+        this.#s.spoolDropped += 1;
+        this.#loss.spool += 1;
+      }
+    }
   }
 
   async #replay(): Promise<void> {

@@ -1,0 +1,151 @@
+// Nothing lost without a count: the broker goes away under a steady stream of
+// events, comes back on the same port and store, and every id is in the
+// stream exactly once; a full spool counts its drops and says so in a loss event.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEvent } from '../../src/events/build.ts';
+import { IdGenerator } from '../../src/events/id.ts';
+import type { ViolationEvent } from '../../src/events/types.ts';
+import { ctx, record, rule } from '../unit/events/fixtures.ts';
+import { createStream, makeSink, readStream, sleep, waitFor, withConnection } from './helpers.ts';
+import { NatsServer, stopAllServers } from './server.ts';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'bpfgate-spool-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  await stopAllServers();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const ids = new IdGenerator();
+let n = 0;
+function nextEvent(host = 'outage-host'): ViolationEvent {
+  n++;
+  return buildEvent(
+    record('connect', { bootNs: BigInt(n) * 1_000_000n, pid: 1000 + (n % 50) }),
+    rule('connect'),
+    ctx({ host, ids }),
+  );
+}
+
+describe('outage', () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await NatsServer.start();
+    await withConnection({ servers: server.url }, (nc) => createStream(nc));
+  });
+  afterAll(async () => server?.dispose());
+
+  it('under a steady stream, a broker stopped for seconds loses nothing and duplicates nothing', async () => {
+    const sink = makeSink({ servers: [server.url], spoolDir: tempDir(), spoolSegmentBytes: 16 * 1024 });
+    await sink.start();
+    const sent: string[] = [];
+    let stop = false;
+    const producer = (async () => {
+      while (!stop) {
+        for (let i = 0; i < 5; i++) {
+          const e = nextEvent();
+          sent.push(e.id);
+          expect(sink.publish(e)).toBe(true);
+        }
+        await sleep(10);
+      }
+    })();
+    await sleep(1000);
+    await server.stop();
+    await sleep(4000);
+    const during = sink.stats();
+    await server.restart();
+    await sleep(1500);
+    stop = true;
+    await producer;
+    expect(await sink.idle(30_000)).toBe(true);
+    const after = sink.stats();
+    await sink.stop();
+
+    expect(during.connected).toBe(false);
+    expect(during.spooled).toBeGreaterThan(0);
+    expect(after.replayed).toBeGreaterThanOrEqual(during.spooled);
+    expect(after.queueDropped + after.spoolDropped).toBe(0);
+    expect(after.reconnects).toBeGreaterThanOrEqual(1);
+    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const storedIds = stored.map((m) => m.msgId);
+    expect(new Set(storedIds).size).toBe(storedIds.length); // exactly once
+    expect(storedIds.length).toBe(sent.length);
+    expect([...storedIds].sort()).toEqual([...sent].sort());
+    // in order: the spool replays in the order events were given
+    expect(storedIds).toEqual(sent);
+  });
+});
+
+describe('a full spool', () => {
+  it('drops the newest, counts them, and publishes a loss event when NATS is back', async () => {
+    const server = await NatsServer.start();
+    try {
+      await withConnection({ servers: server.url }, (nc) => createStream(nc));
+      const port = server.port;
+      await server.stop();
+      const sink = makeSink(
+        {
+          servers: [`nats://127.0.0.1:${port}`],
+          spoolDir: tempDir(),
+          spoolMaxBytes: 16 * 1024,
+          spoolSegmentBytes: 4096,
+        },
+        'outage-host',
+      );
+      await sink.start();
+      const sent: ViolationEvent[] = [];
+      for (let i = 0; i < 100; i++) {
+        const e = nextEvent();
+        sent.push(e);
+        sink.publish(e);
+      }
+      await waitFor(() => sink.stats().queued === 0, 10_000, 'queue drained to the spool');
+      const full = sink.stats();
+      expect(full.spoolDropped).toBeGreaterThan(0);
+      expect(full.spooled + full.spoolDropped).toBe(100);
+      expect(full.lossPending.spool).toBe(full.spoolDropped);
+      await server.restart();
+      await waitFor(() => sink.stats().lossEvents > 0 && sink.stats().spool?.pending === 0, 20_000, 'replay');
+      expect(await sink.idle(20_000)).toBe(true);
+      await sink.stop();
+      const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+      const violations = stored.filter((m) => m.body.type === 'violation');
+      const losses = stored.filter((m) => m.body.type === 'loss');
+      // the oldest were kept, in order
+      expect(violations.map((m) => m.msgId)).toEqual(sent.slice(0, full.spooled).map((e) => e.id));
+      expect(losses).toHaveLength(1);
+      expect(losses[0]!.subject).toBe('bpfgate.v1.outage-host._loss');
+      expect(losses[0]!.body.loss).toEqual({ source: 'spool', count: full.spoolDropped });
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('a full in-memory queue counts its drops and reports them', async () => {
+    const server = await NatsServer.start();
+    try {
+      await withConnection({ servers: server.url }, (nc) => createStream(nc));
+      const sink = makeSink({ servers: [server.url], queueMax: 10 }, 'outage-host');
+      await sink.start();
+      let accepted = 0;
+      for (let i = 0; i < 50; i++) if (sink.publish(nextEvent())) accepted++;
+      expect(sink.stats().queueDropped).toBe(50 - accepted);
+      expect(await sink.idle(10_000)).toBe(true);
+      await sink.stop();
+      const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+      const loss = stored.find((m) => m.body.type === 'loss');
+      expect(loss?.body.loss).toEqual({ source: 'queue', count: 50 - accepted });
+      expect(stored.filter((m) => m.body.type === 'violation')).toHaveLength(accepted);
+    } finally {
+      await server.dispose();
+    }
+  });
+});
