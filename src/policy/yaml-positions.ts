@@ -62,7 +62,8 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     for (const err of doc.errors) {
       diagnostics.push({
         code: 'YAML_SYNTAX',
-        message: err.message.split('\n')[0] ?? err.message,
+        // the position is in the diagnostic already: drop yaml's own "at line L, column C:"
+        message: (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
         severity: 'error',
         pos: posAt(err.pos[0]),
       });
