@@ -412,7 +412,7 @@ async function ensureInitramfs(
       }
     }
     await writeFile(path.join(build, 'modules', 'order'), `${modules.join('\n')}\n`);
-    const tmpOut = `${file}.${process.pid}.tmp`;
+    const tmpOut = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await sh(
       'sh',
       [
@@ -555,6 +555,17 @@ async function readOutFiles(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** Remove run folders (kept by failed runs) older than a day. */
+async function pruneRuns(runs: string): Promise<void> {
+  const limit = Date.now() - 24 * 3600_000;
+  for (const d of await readdir(runs).catch(() => [] as string[])) {
+    const p = path.join(runs, d);
+    const st = await stat(p).catch(() => undefined);
+    if (st?.isDirectory() && st.mtimeMs < limit)
+      await rm(p, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
 /**
  * Boot a guest, run `command` with bash in `chroot` of the host root (cwd: the
  * project root), and return its exit code and output. Throws GuestBootError
@@ -586,6 +597,7 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
 
   const runs = path.join(CACHE_DIR, 'runs');
   await mkdir(runs, { recursive: true });
+  await pruneRuns(runs);
   const scratch = await mkdtemp(path.join(runs, `${new Date().toISOString().replace(/[:.]/g, '')}-`));
   await mkdir(path.join(scratch, 'in'), { recursive: true });
   await mkdir(path.join(scratch, 'out'), { recursive: true });
@@ -596,6 +608,8 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
     await writeFile(dest, content);
   }
   await writeFile(path.join(scratch, 'command.sh'), `${command}\n`);
+  // the guest powers itself off a little after the host's deadline, should the host be gone
+  await writeFile(path.join(scratch, 'deadline-seconds'), `${Math.ceil(timeoutMs / 1000) + 30}\n`);
   await writeFile(
     path.join(scratch, 'run.sh'),
     runScript(opts, assets.nodeBin, opts.kernel === undefined ? assets.kernelDir : undefined),

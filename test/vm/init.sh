@@ -62,6 +62,18 @@ mount9p hostroot /mnt ",ro" || fail "cannot mount the host root (9p tag hostroot
 mount9p share /mnt/media "" || fail "cannot mount the scratch share (9p tag share) on /media"
 [ -f /mnt/media/run.sh ] || fail "no run.sh on the share"
 
+# Guest-side watchdog: the host kills QEMU at its deadline, but should the host
+# process die first (an interrupted test run), the guest still powers off.
+deadline=$(cat /mnt/media/deadline-seconds 2>/dev/null)
+case "$deadline" in
+  '' | *[!0-9]*) deadline=3600 ;;
+esac
+(
+  sleep "$deadline"
+  echo "bpfgate-vm: watchdog: ${deadline}s passed, powering off"
+  poweroff -f
+) &
+
 # The chroot: guest kernel views of /proc /sys /dev over the host's folders.
 mount --bind /proc /mnt/proc || fail "bind /proc"
 mount --bind /sys /mnt/sys || fail "bind /sys"
