@@ -4,6 +4,11 @@
  * and report which ones the running kernel's verifier accepts.
  *
  *   bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v]
+ *   bgload OBJ --pin DIR [--only PREFIX]... [--skip PREFIX]...
+ *
+ * With --pin, the selected programs are loaded together and pinned, unattached,
+ * as DIR/<program>, and the maps as DIR/maps/<map> (for tests that attach them
+ * to a cgroup of their own with bpftool).
  *
  * PREFIX matches the start of a program's section name ("lsm/", "cgroup/",
  * "tp_btf/", "raw_tracepoint/", "kprobe"). Exit status 0 when every selected
@@ -51,7 +56,7 @@ static int selected(const char *sec, char **only, int nonly, char **skip, int ns
 
 int main(int argc, char **argv)
 {
-	char *only[16], *skip[16], *path = NULL;
+	char *only[16], *skip[16], *path = NULL, *pin = NULL;
 	int nonly = 0, nskip = 0, failed = 0, total = 0;
 	struct bpf_object *obj;
 	struct bpf_program *p;
@@ -63,6 +68,8 @@ int main(int argc, char **argv)
 			only[nonly++] = argv[++i];
 		else if (!strcmp(argv[i], "--skip") && i + 1 < argc && nskip < 16)
 			skip[nskip++] = argv[++i];
+		else if (!strcmp(argv[i], "--pin") && i + 1 < argc)
+			pin = argv[++i];
 		else if (!strcmp(argv[i], "-v"))
 			verbose = 1;
 		else
@@ -87,6 +94,37 @@ int main(int argc, char **argv)
 		n++;
 	}
 	bpf_object__close(obj);
+
+	if (pin) {
+		char dir[512];
+		int err;
+
+		obj = bpf_object__open_file(path, NULL);
+		if (!obj)
+			return 1;
+		bpf_object__for_each_program(p, obj)
+			bpf_program__set_autoload(p, selected(bpf_program__section_name(p), only, nonly, skip, nskip));
+		err = bpf_object__load(obj);
+		if (err) {
+			fputs(last_log, stderr);
+			fprintf(stderr, "load: %s\n", strerror(-err));
+			return 1;
+		}
+		snprintf(dir, sizeof(dir), "%s/maps", pin);
+		err = bpf_object__pin_maps(obj, dir);
+		bpf_object__for_each_program(p, obj) {
+			if (err || !bpf_program__autoload(p))
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", pin, bpf_program__name(p));
+			err = bpf_program__pin(p, dir);
+		}
+		if (err) {
+			fprintf(stderr, "pin: %s\n", strerror(-err));
+			return 1;
+		}
+		printf("pinned under %s\n", pin);
+		return 0;
+	}
 
 	for (int i = 0; i < n; i++) {
 		int err;
