@@ -7,7 +7,9 @@
 #include "common.h"
 
 #include <string.h>
+#include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -112,7 +114,48 @@ static napi_value probe_map_type(napi_env env, napi_callback_info info)
 	return bg_bool(env, r == 1);
 }
 
-/* probeHelper(progType, helperId): boolean */
+/*
+ * Is the helper usable from this program type? libbpf 1.1's own probe
+ * (libbpf_probe_bpf_helper) recognises only the verifier's older wording
+ * ("unknown func"), so on newer kernels ("program of this type cannot use
+ * helper") it answers yes to everything. The same probe, with both wordings:
+ * load "call helper; exit" and read the verifier's verdict. Other verifier
+ * complaints (argument types) mean the helper itself is allowed.
+ */
+static int probe_helper_load(enum bpf_prog_type type, uint32_t helper)
+{
+	static char log[4096];
+	struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = (int32_t)helper },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log), .log_level = 1);
+	int fd;
+
+	switch (type) {
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_EXT:
+	case BPF_PROG_TYPE_LSM:
+	case BPF_PROG_TYPE_STRUCT_OPS:
+		return -EOPNOTSUPP; /* need a BTF attach target: probe by loading a real program */
+	default:
+		break;
+	}
+	log[0] = 0;
+	fd = bpf_prog_load(type, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]), &opts);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	fd = errno;
+	if (strstr(log, "invalid func ") || strstr(log, "unknown func ") || strstr(log, "cannot use helper"))
+		return 0;
+	if (!log[0])
+		return -fd; /* refused before verification (privilege, unknown program type) */
+	return 1;
+}
+
+/* probeHelper(progType, helperId): boolean; EOPNOTSUPP for tracing, lsm, ext and struct_ops */
 static napi_value probe_helper(napi_env env, napi_callback_info info)
 {
 	uint32_t t, h;
@@ -121,7 +164,7 @@ static napi_value probe_helper(napi_env env, napi_callback_info info)
 
 	if (!bg_arg_u32(env, argv[0], &t) || !bg_arg_u32(env, argv[1], &h))
 		return NULL;
-	r = libbpf_probe_bpf_helper((enum bpf_prog_type)t, (enum bpf_func_id)h, NULL);
+	r = probe_helper_load((enum bpf_prog_type)t, h);
 	if (r < 0)
 		return bg_throw(env, "probe_helper", r, NULL);
 	return bg_bool(env, r == 1);

@@ -217,7 +217,7 @@ static napi_value batch_error(napi_env env, const char *op, int err, uint32_t do
 	return bg_throw(env, op, err, detail);
 }
 
-/* mapUpdateBatch(fd, keys, values, count, flags): { count, batched } */
+/* mapUpdateBatch(fd, keys, values, count, flags): { count, batched }; per element where the map has no batch update */
 static napi_value map_update_batch(napi_env env, napi_callback_info info)
 {
 	int32_t fd;
@@ -237,17 +237,18 @@ static napi_value map_update_batch(napi_env env, napi_callback_info info)
 		return bg_throw(env, "map_update_batch", EINVAL, "buffer sizes are not count multiples");
 	ks = kl / count;
 	vs = vl / count;
-	n = count;
-	{
-		/* elem_flags: BPF_ANY/BPF_NOEXIST/BPF_EXIST apply per element */
+	/* The kernel's batch update takes only BPF_F_LOCK in elem_flags: with
+	 * BPF_NOEXIST or BPF_EXIST every element goes alone. */
+	if (!(flags & (BPF_NOEXIST | BPF_EXIST))) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
 
+		n = count;
 		err = bpf_map_update_batch(fd, k, v, &n, &opts);
+		if (!err)
+			return batch_result(env, n, true);
+		if (!no_batch(err))
+			return batch_error(env, "map_update_batch", err, n);
 	}
-	if (!err)
-		return batch_result(env, n, true);
-	if (!no_batch(err))
-		return batch_error(env, "map_update_batch", err, n);
 	for (n = 0; n < count; n++) {
 		err = bpf_map_update_elem(fd, (uint8_t *)k + n * ks, (uint8_t *)v + n * vs, flags);
 		if (err)
