@@ -49,12 +49,13 @@ export async function readStream(nc: NatsConnection, stream = STREAM): Promise<S
   const info = await jsm.streams.info(stream);
   const out: Stored[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    let m: StoredMsg;
+    let m: StoredMsg | null;
     try {
       m = await jsm.streams.getMessage(stream, { seq });
     } catch {
       continue; // deleted
     }
+    if (!m) continue;
     out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), body: m.json() });
   }
   return out;
