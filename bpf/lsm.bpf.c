@@ -342,7 +342,7 @@ int BPF_PROG(bg_lsm_kernel_load_data, enum kernel_load_data_id id, bool contents
 	bg_key_rule(w, BG_KIND_MODULE, BG_OP_MODULE_DATA, BG_ANY, 0, 0, BG_WILD_NONE);
 	if (!bg_match(w, cfg, BG_KIND_MODULE, LSM_MODE))
 		return 0;
-	return bg_lsm_finish(w, BG_KIND_MODULE, BG_OP_MODULE_DATA, BG_REC_NONE, BG_OP_MODULE_DATA, 0, 0, 0);
+	return bg_lsm_finish(w, BG_KIND_MODULE, BG_OP_MODULE_DATA, BG_REC_EXE, BG_OP_MODULE_DATA, 0, 0, 0);
 }
 
 /* The hook's argument list grew after 6.1 (a trailing `kernel` flag), so `ret`
