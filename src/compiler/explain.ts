@@ -2,24 +2,10 @@
 // per rule (and per allowlist posture), downgrades marked and explained below.
 // Deterministic: the plan's order, no terminal width, no colours.
 import { PROGRAMS, type ProgramName } from '../kernel/programs.ts';
-import type { AttachSpec, Plan } from './plan.ts';
+import { attachText } from './ladder.ts';
+import type { Plan } from './plan.ts';
 
 const HEADER = ['policy', 'rule', 'kind', 'hook', 'mechanism', 'action', 'enforcement'];
-
-function attachText(a: AttachSpec): string {
-  switch (a.type) {
-    case 'lsm':
-      return `lsm/${a.hook}`;
-    case 'cgroup':
-      return a.attachType;
-    case 'tp_btf':
-      return `tp_btf/${a.event}`;
-    case 'raw_tracepoint':
-      return `raw_tp/${a.event}`;
-    case 'kprobe':
-      return `kprobe/${a.function}`;
-  }
-}
 
 /** A program's attach point, as the loader will attach it ("lsm/file_open"). */
 export function hookOf(plan: Plan, program: string, ruleId?: number): string {

@@ -7,7 +7,7 @@ import type { Action, FileOperation, Match, RuleKind } from '../policy/model.ts'
 import { FILE_OPERATIONS } from '../policy/model.ts';
 import type { CgroupHook, Feature, FeatureSet } from './features.ts';
 import { CGROUP_SOCKET_FAMILIES } from './numbers.ts';
-import type { Enforcement } from './plan.ts';
+import type { AttachSpec, Enforcement } from './plan.ts';
 
 const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
 
@@ -126,8 +126,8 @@ const STRENGTH: Readonly<Record<Enforcement, number>> = {
   block: 3,
 };
 
-function hookName(name: ProgramName): string {
-  const a = info(name).attach;
+/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
+export function attachText(a: AttachSpec): string {
   switch (a.type) {
     case 'lsm':
       return `lsm/${a.hook}`;
@@ -138,8 +138,12 @@ function hookName(name: ProgramName): string {
     case 'raw_tracepoint':
       return `raw_tp/${a.event}`;
     case 'kprobe':
-      return 'kprobe';
+      return a.function ? `kprobe/${a.function}` : 'kprobe';
   }
+}
+
+function hookName(name: ProgramName): string {
+  return attachText(info(name).attach);
 }
 
 interface Rung {
