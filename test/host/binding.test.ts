@@ -371,7 +371,10 @@ describe('ring buffer', () => {
     const batches: RecordBatch[] = [];
     const reader = RingBufferReader.open(o.map('test_events'), (b) => batches.push(b));
     readers.push(reader);
-    links.push(o.attachTrace('test_exec'));
+    expect(
+      thrown(() => o.attach('test_exec', { type: 'tp_btf', event: 'sched_process_fork' })),
+    ).toBeInstanceOf(AttachSpecError);
+    links.push(o.attach('test_exec', { type: 'tp_btf', event: 'sched_process_exec' }));
     // the loop is blocked while these run, so their records wait in the ring together
     const pids = execTrue(12);
     expect(batches.length).toBe(0);

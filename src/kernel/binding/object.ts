@@ -146,22 +146,26 @@ export class BpfObject {
     return call(() => native().programFd(h, program));
   }
 
-  /** Attach as the plan says. Cgroup specs need options.cgroup; the program's own attach type must match. */
+  /**
+   * Attach as the plan says. The program's SEC() name must agree with the spec
+   * (lsm/<hook>, tp_btf/<event>, the cgroup attach type), else AttachSpecError;
+   * cgroup specs need options.cgroup.
+   */
   attach(program: string, spec: AttachSpec, options: AttachOptions = {}): BpfLink {
+    const p = this.programs().find((d) => d.name === program);
+    const mismatch = (want: string, have: string | null | undefined) =>
+      new AttachSpecError(`${program}: the plan says ${want}, the program is ${have ?? 'unknown'}`);
     switch (spec.type) {
       case 'lsm':
+        if (p && p.section.replace(/^lsm(\.s)?\//, '') !== spec.hook) throw mismatch(`lsm/${spec.hook}`, p.section);
         return this.attachLsm(program);
-      case 'cgroup': {
+      case 'cgroup':
         if (!options.cgroup)
           throw new AttachSpecError(`${program}: a cgroup attach needs a cgroup directory`);
-        const p = this.programs().find((d) => d.name === program);
-        if (p && p.attachTypeName !== spec.attachType)
-          throw new AttachSpecError(
-            `${program}: attach type is ${p.attachTypeName}, the plan says ${spec.attachType}`,
-          );
+        if (p && p.attachTypeName !== spec.attachType) throw mismatch(spec.attachType, p.attachTypeName);
         return this.attachCgroup(program, options.cgroup);
-      }
       case 'tp_btf':
+        if (p && p.section !== `tp_btf/${spec.event}`) throw mismatch(`tp_btf/${spec.event}`, p.section);
         return this.attachTrace(program);
       case 'raw_tracepoint':
         return this.attachRawTracepoint(program, spec.event);
