@@ -24,23 +24,23 @@ static inline bool bg_too_few(size_t argc, size_t n)
 }
 
 /* Bail out of an exported function when a N-API call fails (an exception is pending). */
-#define NAPI_OK(call)                                                                                  \
-	do {                                                                                           \
-		if ((call) != napi_ok) {                                                               \
-			bg_throw_napi(env, #call);                                                     \
-			return NULL;                                                                   \
-		}                                                                                      \
+#define NAPI_OK(call)                                                                           \
+	do {                                                                                    \
+		if ((call) != napi_ok) {                                                        \
+			bg_throw_napi(env, #call);                                              \
+			return NULL;                                                            \
+		}                                                                               \
 	} while (0)
 
 /* Parse the arguments; an exception is pending when it returns false. */
-#define BG_ENTER(n)                                                                                    \
-	size_t argc = (n);                                                                             \
-	napi_value argv[BG_MAX_ARGS > (n) ? BG_MAX_ARGS : (n)];                                        \
-	bg_log_reset();                                                                                \
-	NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                                 \
-	if (bg_too_few(argc, (n))) {                                                                            \
-		napi_throw_type_error(env, "ERR_INVALID_ARG", "too few arguments");                    \
-		return NULL;                                                                           \
+#define BG_ENTER(n)                                                                             \
+	size_t argc = (n);                                                                      \
+	napi_value argv[BG_MAX_ARGS > (n) ? BG_MAX_ARGS : (n)];                                 \
+	bg_log_reset();                                                                         \
+	NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                          \
+	if (bg_too_few(argc, (n))) {                                                            \
+		napi_throw_type_error(env, "ERR_INVALID_ARG", "too few arguments");             \
+		return NULL;                                                                    \
 	}
 
 /* ---- the libbpf log of the current call ---- */

@@ -157,7 +157,8 @@ export class BpfObject {
       new AttachSpecError(`${program}: the plan says ${want}, the program is ${have ?? 'unknown'}`);
     switch (spec.type) {
       case 'lsm':
-        if (p && p.section.replace(/^lsm(\.s)?\//, '') !== spec.hook) throw mismatch(`lsm/${spec.hook}`, p.section);
+        if (p && p.section.replace(/^lsm(\.s)?\//, '') !== spec.hook)
+          throw mismatch(`lsm/${spec.hook}`, p.section);
         return this.attachLsm(program);
       case 'cgroup':
         if (!options.cgroup)
