@@ -105,7 +105,7 @@ export interface RunOptions extends PrepareOptions {
   files?: Record<string, string | Buffer>;
   /** working folder in the guest (default: the project root) */
   cwd?: string;
-  /** a vmlinuz to boot instead of the cached Debian one (modules still come from the cache) */
+  /** a vmlinuz to boot instead of the cached Debian one (or BPFGATE_VM_KERNEL; modules still come from the cache) */
   kernel?: string;
   /** host folders under /tmp to make visible in the guest's (tmpfs) /tmp; node's and cwd's are added */
   hostTmpPaths?: string[];
@@ -577,9 +577,10 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
   const bootTimeoutMs = Math.min(opts.bootTimeoutMs ?? 120_000, timeoutMs);
   const started = Date.now();
 
+  const kernelOverride = opts.kernel ?? (process.env.BPFGATE_VM_KERNEL || undefined);
   // fail fast on what can be checked before any download or boot
-  if (opts.kernel !== undefined && !existsSync(opts.kernel)) {
-    throw new GuestBootError('GUEST_KERNEL_MISSING', `kernel image not found: ${opts.kernel}`);
+  if (kernelOverride !== undefined && !existsSync(kernelOverride)) {
+    throw new GuestBootError('GUEST_KERNEL_MISSING', `kernel image not found: ${kernelOverride}`);
   }
   const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) =>
     existsSync(p),
@@ -591,7 +592,7 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
   }
 
   const assets = await prepareGuest(opts);
-  const kernel = opts.kernel ?? assets.kernel;
+  const kernel = kernelOverride ?? assets.kernel;
   if (!existsSync(kernel))
     throw new GuestBootError('GUEST_KERNEL_MISSING', `kernel image not found: ${kernel}`);
 
@@ -612,7 +613,7 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
   await writeFile(path.join(scratch, 'deadline-seconds'), `${Math.ceil(timeoutMs / 1000) + 30}\n`);
   await writeFile(
     path.join(scratch, 'run.sh'),
-    runScript(opts, assets.nodeBin, opts.kernel === undefined ? assets.kernelDir : undefined),
+    runScript(opts, assets.nodeBin, kernelOverride === undefined ? assets.kernelDir : undefined),
   );
 
   const debug = envFlag('BPFGATE_VM_DEBUG');
@@ -696,7 +697,8 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
     child.on('error', clear);
     total.unref?.();
   });
-  killGroup(child);
+  // a QEMU that exited by itself is not signalled (its group id could be reused)
+  if (outcome.kind !== 'exit') killGroup(child);
   liveGuests.delete(child);
   const durationMs = Date.now() - qemuStart;
 
