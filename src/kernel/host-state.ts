@@ -9,8 +9,20 @@ import { MapName } from './abi.ts';
 import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
 import type { HostState } from './loader.ts';
 
+/**
+ * The host's pid namespace: init's, or where /proc/1 is not readable (a
+ * sandbox without CAP_SYS_PTRACE) the daemon's own, which is the host's when
+ * bpfgate runs on the host (or with hostPID in Kubernetes).
+ */
 export function hostPidnsInum(): number {
-  return Number(statSync('/proc/1/ns/pid').ino);
+  for (const p of ['/proc/1/ns/pid', '/proc/self/ns/pid']) {
+    try {
+      return Number(statSync(p).ino);
+    } catch {
+      // next
+    }
+  }
+  return 0;
 }
 
 export class LiveHostState implements HostState {

@@ -6,7 +6,7 @@
 // entries and detaches programs no longer needed. At every instant the
 // programs see one complete rule set. Host state the plan cannot know (cgroup
 // ids, which process runs which executable) is resolved here.
-import type { MapEntry, MapFill, Plan } from '../compiler/plan.ts';
+import type { MapEntry, MapFill, Plan, ProgramSpec } from '../compiler/plan.ts';
 import { MapName } from './abi.ts';
 import { GEN_KEYED_MAPS, GEN_OFFSET, otherGen } from './generations.ts';
 import type { LinkPort, ObjectPort } from './port.ts';
@@ -26,8 +26,16 @@ export interface LoaderLog {
 }
 
 export interface Attachment {
-  program: string;
+  /** attachmentKey() of its ProgramSpec */
+  key: string;
   link: LinkPort;
+}
+
+/** One program may be attached several times (a kprobe per function): attachments are keyed by program and target. */
+export function attachmentKey(spec: ProgramSpec): string {
+  return spec.attach.type === 'kprobe'
+    ? `${spec.program}@${spec.attach.function}#${spec.attach.cookie}`
+    : spec.program;
 }
 
 export function hex(s: string): Uint8Array {
@@ -59,6 +67,7 @@ export class Loader {
     return this.#active;
   }
 
+  /** attachments: program name, or program@function#cookie for kprobes */
   attachedPrograms(): string[] {
     return [...this.#attached.keys()].sort();
   }
@@ -69,7 +78,7 @@ export class Loader {
    */
   adopt(activeGen: 0 | 1, attached: Attachment[]): void {
     this.#active = activeGen;
-    for (const a of attached) this.#attached.set(a.program, a.link);
+    for (const a of attached) this.#attached.set(a.key, a.link);
   }
 
   /** Applies a plan compiled for nextGen(). Throws before the swap if anything fails: the old set stays. */
@@ -95,9 +104,10 @@ export class Loader {
     const newLinks: string[] = [];
     try {
       for (const spec of plan.programs) {
-        if (this.#attached.has(spec.program)) continue;
-        this.#attached.set(spec.program, this.#obj.attach(spec.program, spec.attach, this.#cgroupAttachPath));
-        newLinks.push(spec.program);
+        const key = attachmentKey(spec);
+        if (this.#attached.has(key)) continue;
+        this.#attached.set(key, this.#obj.attach(spec.program, spec.attach, this.#cgroupAttachPath));
+        newLinks.push(key);
       }
     } catch (err) {
       for (const p of newLinks) this.#detach(p);
@@ -112,7 +122,7 @@ export class Loader {
 
     // 4. retire the old generation and the programs nothing needs any more
     if (retired !== null) this.#purge(retired);
-    const keep = new Set(wanted);
+    const keep = new Set(plan.programs.map(attachmentKey));
     for (const p of [...this.#attached.keys()]) if (!keep.has(p)) this.#detach(p);
     this.#log.info({ gen, programs: this.attachedPrograms() }, 'policy generation active');
   }

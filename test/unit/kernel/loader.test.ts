@@ -8,11 +8,14 @@ import type { LinkPort, MapPort, ObjectPort } from '../../../src/kernel/port.ts'
 // so the order of writes, swap and deletes can be asserted.
 class FakeMap implements MapPort {
   readonly entries = new Map<string, string>();
-  constructor(
-    readonly name: string,
-    private readonly journal: string[],
-    private readonly failOn?: string,
-  ) {}
+  readonly name: string;
+  readonly journal: string[];
+  readonly failOn: string | undefined;
+  constructor(name: string, journal: string[], failOn?: string) {
+    this.name = name;
+    this.journal = journal;
+    this.failOn = failOn;
+  }
   update(key: Uint8Array, value: Uint8Array): void {
     const k = Buffer.from(key).toString('hex');
     if (this.failOn === k) throw new Error('E2BIG');
@@ -36,10 +39,12 @@ class FakeObject implements ObjectPort {
   readonly journal: string[] = [];
   readonly maps = new Map<string, FakeMap>();
   readonly attached = new Set<string>();
-  constructor(
-    private readonly loaded: string[],
-    private readonly failKey?: string,
-  ) {}
+  readonly loaded: string[];
+  readonly failKey: string | undefined;
+  constructor(loaded: string[], failKey?: string) {
+    this.loaded = loaded;
+    this.failKey = failKey;
+  }
   map(name: string): FakeMap {
     let m = this.maps.get(name);
     if (!m) {

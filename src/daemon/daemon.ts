@@ -1,0 +1,305 @@
+// The daemon: policies → plan → kernel, and kernel records → events → outputs.
+// start() brings everything up in order and throws (having undone what it
+// did) on any failure; stop() takes it down in reverse: detach, drain the
+// ring, flush the outputs. reload() swaps a new policy set in atomically or
+// keeps enforcing the old one.
+import os from 'node:os';
+import { compile } from '../compiler/compile.ts';
+import type { FeatureSet } from '../compiler/features.ts';
+import type { Plan, PlannedRule } from '../compiler/plan.ts';
+import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
+import { Aggregator } from '../events/aggregate.ts';
+import { buildPolicyErrorEvent } from '../events/build.ts';
+import { measureBootClock } from '../events/clock.ts';
+import { IdGenerator } from '../events/id.ts';
+import { findCgroup2Mount } from '../kernel/cgroups.ts';
+import { LiveHostState } from '../kernel/host-state.ts';
+import { Loader } from '../kernel/loader.ts';
+import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
+import type { Logger } from '../log.ts';
+import { loadPolicyFiles } from '../policy/index.ts';
+import { NatsSink } from '../sinks/nats.ts';
+import type { SinkOptions } from '../sinks/options.ts';
+import { type EventFormat, NatsOutput, StdoutOutput } from './outputs.ts';
+import { type Enricher, type EventOutput, EventPipeline } from './pipeline.ts';
+
+export interface DaemonOptions {
+  policyPaths: string[];
+  /** every policy in audit mode: nothing is denied or killed, outcomes are would-* */
+  audit: boolean;
+  /** refuse to start when any rule would be enforced more weakly than asked */
+  requireEnforcement: boolean;
+  /** cgroup v2 directory the cgroup programs attach to; null: the cgroup2 root */
+  cgroupAttach: string | null;
+  objectPath?: string;
+  format: EventFormat;
+  stdout: boolean;
+  nats: Readonly<SinkOptions> | null;
+  host: string;
+  statsIntervalMs: number;
+  /** identical violations within this window become one event with a count; 0: every event */
+  aggregateWindowMs: number;
+}
+
+export interface DaemonDeps {
+  log: Logger;
+  probe: () => Promise<FeatureSet>;
+  enricher?: Enricher | null;
+  /** extra outputs (tests) */
+  outputs?: EventOutput[];
+}
+
+export function defaultDaemonOptions(): DaemonOptions {
+  return {
+    policyPaths: ['policies/'],
+    audit: false,
+    requireEnforcement: false,
+    cgroupAttach: null,
+    format: 'native',
+    stdout: true,
+    nats: null,
+    host: os.hostname(),
+    statsIntervalMs: 1000,
+    aggregateWindowMs: 0,
+  };
+}
+
+/** What the daemon achieves for a rule, in one line, for the start-up log. */
+function enforcementLine(r: PlannedRule): string {
+  const how = r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved;
+  return `${r.policy}/${r.rule} (${r.kind}, ${r.action}${r.dryRun ? ', dry run' : ''}): ${how}`;
+}
+
+export class Daemon {
+  readonly #o: DaemonOptions;
+  readonly #deps: DaemonDeps;
+  readonly #log: Logger;
+  #features: FeatureSet | null = null;
+  #session: KernelSession | null = null;
+  #loader: Loader | null = null;
+  #pipeline: EventPipeline | null = null;
+  #sink: NatsSink | null = null;
+  #plan: Plan | null = null;
+  #statsTimer: NodeJS.Timeout | null = null;
+  #lastStats: StatsSnapshot | null = null;
+  #ids = new IdGenerator();
+  #aggregator: Aggregator | null = null;
+  #reloading: Promise<boolean> | null = null;
+  readonly counters = { reloads: 0, reloadFailures: 0 };
+
+  constructor(options: DaemonOptions, deps: DaemonDeps) {
+    this.#o = options;
+    this.#deps = deps;
+    this.#log = deps.log.child({ component: 'daemon' });
+  }
+
+  get plan(): Plan | null {
+    return this.#plan;
+  }
+
+  get features(): FeatureSet | null {
+    return this.#features;
+  }
+
+  pipelineCounters() {
+    return this.#pipeline?.counters ?? null;
+  }
+
+  sinkStats() {
+    return this.#sink?.stats() ?? null;
+  }
+
+  kernelStats(): StatsSnapshot | null {
+    return this.#session?.stats() ?? null;
+  }
+
+  async start(): Promise<void> {
+    if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+      throw new PrivilegeError(
+        'bpfgate run needs root (it loads BPF programs and attaches them to kernel hooks)',
+      );
+    }
+    const features = await this.#deps.probe();
+    this.#features = features;
+    const plan = await this.#compile(0, undefined);
+    this.#reportEnforcement(plan);
+
+    const mount = features.cgroup2.mount ?? findCgroup2Mount();
+    if (!mount)
+      throw new PrivilegeError('no cgroup v2 mount found: bpfgate needs cgroup v2 to scope policies');
+    const attachAt = this.#o.cgroupAttach ?? mount;
+
+    try {
+      this.#session = KernelSession.open(features, this.#o.objectPath);
+      this.#loader = new Loader(this.#session, new LiveHostState(mount), attachAt, this.#log);
+      const outputs: EventOutput[] = [...(this.#deps.outputs ?? [])];
+      if (this.#o.stdout) outputs.push(new StdoutOutput(this.#o.format));
+      if (this.#o.nats) {
+        this.#sink = new NatsSink(this.#o.nats, {
+          host: this.#o.host,
+          ids: this.#ids,
+          log: this.#deps.log.child({ component: 'nats' }),
+        });
+        await this.#sink.start();
+        outputs.push(new NatsOutput(this.#sink));
+      }
+      let delivered: EventOutput[] = outputs;
+      if (this.#o.aggregateWindowMs > 0) {
+        const agg = new Aggregator({ windowMs: this.#o.aggregateWindowMs }, (e) => {
+          for (const o of outputs) o.publish(e);
+        });
+        agg.start();
+        this.#aggregator = agg;
+        delivered = [{ publish: (e) => agg.push(e) }];
+      }
+      this.#pipeline = new EventPipeline({
+        host: this.#o.host,
+        mode: this.#o.audit ? 'audit' : 'enforce',
+        clock: await measureBootClock(),
+        ids: this.#ids,
+        outputs: delivered,
+        enricher: this.#deps.enricher ?? null,
+        log: this.#deps.log.child({ component: 'events' }),
+      });
+      const pipeline = this.#pipeline;
+      pipeline.setPlan(plan);
+      this.#session.readEvents(
+        (batch) => {
+          for (let i = 0; i < batch.count; i++) pipeline.handleRecord(batch.at(i));
+        },
+        (err) => this.#log.error({ err }, 'ring buffer read failed'),
+      );
+      this.#loader.apply(plan, 0);
+      this.#plan = plan;
+      this.#lastStats = this.#session.stats();
+      this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
+      this.#statsTimer.unref();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#log.info(
+      {
+        policies: plan.policies.length,
+        rules: plan.rules.length,
+        programs: this.#loader.attachedPrograms(),
+        cgroupAttach: attachAt,
+        mode: this.#o.audit ? 'audit' : 'enforce',
+      },
+      'bpfgate is enforcing',
+    );
+  }
+
+  /**
+   * Validate and compile the policy files again and swap them in. An invalid
+   * set changes nothing: the old one keeps enforcing, the errors are logged
+   * and published as a policy_error event. Returns whether the new set is active.
+   */
+  reload(): Promise<boolean> {
+    // reloads never overlap: a reload asked for during one runs after it
+    const run = async (): Promise<boolean> => {
+      const loader = this.#loader;
+      if (!loader || !this.#plan) return false;
+      const gen = loader.nextGen();
+      let plan: Plan;
+      try {
+        plan = await this.#compile(gen, this.#plan.exeIds);
+        this.#reportEnforcement(plan);
+        loader.apply(plan, gen);
+      } catch (err) {
+        this.counters.reloadFailures++;
+        if (err instanceof ValidationError) {
+          this.#log.error(
+            { errors: err.diagnostics.length },
+            `policy reload rejected, the running set stays:\n${err.message}`,
+          );
+          const event = buildPolicyErrorEvent(err.diagnostics, { host: this.#o.host, ids: this.#ids });
+          this.#pipeline?.publish(event);
+        } else {
+          this.#log.error({ err }, 'policy reload failed, the running set stays');
+        }
+        return false;
+      }
+      this.#pipeline?.setPlan(plan);
+      this.#plan = plan;
+      this.counters.reloads++;
+      return true;
+    };
+    const next = (this.#reloading ?? Promise.resolve(true)).then(run, run);
+    this.#reloading = next;
+    return next;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = null;
+    // 1. detach: enforcement ends here
+    this.#loader?.stop();
+    this.#loader = null;
+    // 2. the ring: what is left in it, then close
+    if (this.#session) {
+      const pipeline = this.#pipeline;
+      try {
+        const rest = this.#session.drainEvents();
+        if (rest && pipeline) for (let i = 0; i < rest.count; i++) pipeline.handleRecord(rest.at(i));
+        if (pipeline) this.#pollStats();
+      } catch (err) {
+        this.#log.warn({ err }, 'final ring-buffer drain failed');
+      }
+      this.#session.close();
+      this.#session = null;
+    }
+    // 3. outputs
+    await this.#pipeline?.idle();
+    this.#aggregator?.stop();
+    this.#aggregator = null;
+    await this.#sink?.stop();
+    this.#sink = null;
+  }
+
+  async #compile(gen: 0 | 1, exeIds: Record<string, number> | undefined): Promise<Plan> {
+    const { set, diagnostics } = await loadPolicyFiles(this.#o.policyPaths);
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    if (!set || errors.length > 0) throw new ValidationError(errors.length > 0 ? errors : diagnostics);
+    for (const d of diagnostics)
+      this.#log.warn({ code: d.code }, `${d.pos.file}:${d.pos.line}:${d.pos.column}: ${d.message}`);
+    if (!this.#features) throw new Error('features not probed');
+    return compile(set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+  }
+
+  /** Promise 1: every rule's achieved enforcement is logged; a downgrade is a warning, or fatal when required. */
+  #reportEnforcement(plan: Plan): void {
+    const downgraded: string[] = [];
+    for (const r of plan.rules) {
+      if (r.downgraded) {
+        downgraded.push(`${enforcementLine(r)} — ${r.reason}`);
+        this.#log.warn(
+          { policy: r.policy, rule: r.rule, asked: r.action, achieved: r.achieved },
+          `downgraded: ${enforcementLine(r)} — ${r.reason}`,
+        );
+      } else {
+        this.#log.info(
+          { policy: r.policy, rule: r.rule, achieved: r.achieved, mechanism: r.mechanism },
+          enforcementLine(r),
+        );
+      }
+    }
+    for (const p of plan.policies) {
+      for (const d of p.defaults ?? []) {
+        if (d.downgraded)
+          downgraded.push(`${p.name}/default (${d.kind} allowlist): ${d.achieved} — ${d.reason}`);
+      }
+    }
+    if (downgraded.length > 0 && this.#o.requireEnforcement) throw new EnforcementDowngradeError(downgraded);
+  }
+
+  #pollStats(): void {
+    if (!this.#session || !this.#pipeline) return;
+    const now = this.#session.stats();
+    const before = this.#lastStats;
+    this.#lastStats = now;
+    if (before && now.ringbufDrops > before.ringbufDrops) {
+      this.#pipeline.reportLoss({ source: 'ringbuf', count: Number(now.ringbufDrops - before.ringbufDrops) });
+    }
+  }
+}
