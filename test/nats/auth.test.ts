@@ -22,6 +22,20 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, in `where`. */
+function makeCertificates(where: string): void {
+  const ssl = (cmd: string) => execFileSync('openssl', cmd.split(' '), { cwd: where, stdio: 'pipe' });
+  ssl('req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=bpfgate-test-CA');
+  writeFileSync(join(where, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  for (const [name, cn, ext] of [
+    ['server', '127.0.0.1', ' -extfile server.ext'],
+    ['client', 'bpfgate-client', ''],
+  ]) {
+    ssl(`req -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.csr -subj /CN=${cn}`);
+    ssl(`x509 -req -in ${name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ${name}.pem -days 1${ext}`);
+  }
+}
+
 async function server(config: string): Promise<NatsServer> {
   const s = await NatsServer.start({ config });
   servers.push(s);
@@ -84,79 +98,7 @@ describe('authentication', () => {
   });
 
   it('TLS with a client certificate', async () => {
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=bpfgate test CA',
-    );
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=127.0.0.1',
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.pem',
-      '-days',
-      '1',
-      '-extfile',
-      'server.ext',
-    );
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-      '-subj',
-      '/CN=bpfgate-client',
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'client.pem',
-      '-days',
-      '1',
-    );
+    makeCertificates(dir);
     const p = (f: string) => join(dir, f);
     const s = await server(
       `tls { cert_file: "${p('server.pem')}", key_file: "${p('server.key')}", ca_file: "${p('ca.pem')}", verify: true }\n`,

@@ -6,6 +6,7 @@ import { IdGenerator } from '../../../src/events/id.ts';
 import type { ViolationEvent } from '../../../src/events/types.ts';
 import type { KindName } from '../../../src/kernel/abi.ts';
 import type { DecodedRecord } from '../../../src/kernel/record.ts';
+import { RULE_KINDS } from '../../../src/policy/model.ts';
 
 const cstr = (s: string, size = 128): Uint8Array => {
   const b = new Uint8Array(size);
@@ -96,22 +97,7 @@ export function rule(kind: KindName, over: Partial<PlannedRule> = {}): PlannedRu
   };
 }
 
-export const KINDS: KindName[] = [
-  'exec',
-  'file',
-  'capability',
-  'module',
-  'bpf',
-  'ptrace',
-  'mount',
-  'setuid',
-  'socket',
-  'connect',
-  'bind',
-  'device',
-  'sysctl',
-  'kprobe',
-];
+export const KINDS: KindName[] = [...RULE_KINDS];
 
 export const CLOCK = { offsetNs: 1_764_000_000_000_000_000n };
 
