@@ -110,7 +110,10 @@ function mapKind(e: ViolationEvent): Mapped {
       return {
         cls: OCSF_CLASSES.process,
         activity: [3, 'Open'],
-        fields: { process: { pid: Number(t.pid) }, requested_permissions: t.mode === 'attach' ? 0x10 : 0x08 },
+        fields: {
+          process: { pid: Number(t.pid) },
+          requested_permissions: t.mode === 'attach' ? 0x02 : 0x01 /* PTRACE_MODE_ATTACH, PTRACE_MODE_READ */,
+        },
       };
     case 'setuid':
       return {
