@@ -8,13 +8,11 @@ import { explainTable } from '../../compiler/explain.ts';
 import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
 import type { FeatureSet } from '../../compiler/features.ts';
 import type { Plan } from '../../compiler/plan.ts';
-import { formatDiagnostic, UsageError } from '../../errors.ts';
+import { formatDiagnostic, PrivilegeError, UsageError } from '../../errors.ts';
+import { probeFeatures } from '../../kernel/probe.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';
 
 export const DEFAULT_POLICY_PATH = 'policies/';
-
-/** The kernel probe (src/kernel/probe.ts), imported only when no --features is given. */
-const PROBE_MODULE = '../../kernel/probe.ts';
 
 const HELP = `usage: bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]
 
@@ -30,7 +28,8 @@ Compile a policy set for a kernel and show what each rule achieves there.
   --audit           every policy in audit mode (would-block reports only)
   -h, --help        show this help
 
-Exit status: 0 compiled, 1 invalid policies or too large a set, 2 usage error.
+Exit status: 0 compiled, 1 invalid policies or too large a set, 2 usage error,
+3 probing this kernel needs root, 4 the probe failed (object or addon missing).
 `;
 
 const OPTIONS = {
@@ -49,7 +48,7 @@ function parse(args: string[]) {
   }
 }
 
-/** The feature set named by --features, or this kernel's (probed, else the shipped no-lsm file). */
+/** The feature set named by --features, or this kernel's, as probed (never a guess: a failed probe is an error). */
 export async function resolveFeatures(
   spec: string | undefined,
 ): Promise<{ features: FeatureSet; note: string }> {
@@ -60,17 +59,13 @@ export async function resolveFeatures(
     if (spec === '') throw new UsageError('--features needs a file, lsm or no-lsm');
     return { features: loadFeatureFile(spec), note: `features: ${spec}` };
   }
-  let why: string;
   try {
-    const probe = (await import(PROBE_MODULE)) as { probeFeatures: () => Promise<FeatureSet> };
-    const features = await probe.probeFeatures();
+    const features = await probeFeatures();
     return { features, note: `features: probed from this kernel (${features.name})` };
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
-    why = missing ? 'this build has no kernel probe' : `the kernel probe failed: ${(err as Error).message}`;
+    if (!(err instanceof PrivilegeError)) throw err;
+    throw new PrivilegeError(`${err.message}; or give --features FILE, lsm or no-lsm`, { cause: err });
   }
-  const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);
-  return { features, note: `features: ${why}; using the shipped no-lsm file (${features.name})` };
 }
 
 function summary(plan: Plan): string {
