@@ -183,6 +183,16 @@ function readMatch(r: Reader, kind: RuleKind, m: Raw, path: string[]): Match {
         minor: typeof d.minor === 'number' ? d.minor : null,
       }));
       r.needTargets(devices.length, 'devices', path);
+      // the kernel looks up (major, minor), (major, *), (*, *): a fixed minor under any major has no key
+      devices.forEach((d, i) => {
+        if (d.major === null && d.minor !== null) {
+          r.report(
+            'INVALID_VALUE',
+            'a device with major "*" must have minor "*" too (any major with one minor cannot be matched)',
+            [...p('devices'), String(i), 'minor'],
+          );
+        }
+      });
       return {
         kind,
         devices: dedupe(devices, (d) => `${d.type}:${d.major}:${d.minor}`),
