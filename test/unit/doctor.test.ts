@@ -1,0 +1,247 @@
+// bpfgate doctor without a kernel: the enforcement matrix and its formatting on
+// the shipped feature files, and the matrix's agreement with compile --explain.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run as runCompile } from '../../src/cli/commands/compile.ts';
+import { formatFeatures, formatMatrix, run as runDoctor } from '../../src/cli/commands/doctor.ts';
+import type { FeatureSet } from '../../src/compiler/features.ts';
+import { UsageError } from '../../src/errors.ts';
+import {
+  type EnforcementMatrix,
+  enforcementMatrix,
+  MATRIX_ACTIONS,
+  type MatrixAction,
+  matrixPolicies,
+} from '../../src/kernel/probe/matrix.ts';
+import { RULE_KINDS } from '../../src/policy/model.ts';
+import { LSM, NO_LSM } from './compiler/features.ts';
+
+let out = '';
+let err = '';
+beforeEach(() => {
+  out = '';
+  err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** kind -> "achieved/mechanism" for block, kill, audit */
+function summary(m: EnforcementMatrix): Record<string, string[]> {
+  return Object.fromEntries(
+    m.rows.map((r) => [r.kind, MATRIX_ACTIONS.map((a) => `${r[a].achieved}/${r[a].mechanism ?? '-'}`)]),
+  );
+}
+
+const NOT_ALLOWED = 'not-allowed/-';
+
+describe('enforcement matrix', () => {
+  it('on the no-lsm feature file: kill by tracepoint, deny by cgroup, capability and kprobe unavailable', () => {
+    const m = enforcementMatrix(NO_LSM);
+    expect(m.features).toBe(NO_LSM.name);
+    expect(m.rows.map((r) => r.kind)).toEqual([...RULE_KINDS]);
+    const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
+    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+    expect(summary(m)).toEqual({
+      exec: tpKill,
+      file: tpKill,
+      capability: ['unavailable/-', 'unavailable/-', 'unavailable/-'],
+      module: tpKill,
+      bpf: tpKill,
+      ptrace: tpKill,
+      mount: tpKill,
+      setuid: tpKill,
+      socket: cgBlock,
+      connect: cgBlock,
+      bind: cgBlock,
+      device: cgBlock,
+      sysctl: cgBlock,
+      kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
+    });
+    const row = (k: string) => m.rows.find((r) => r.kind === k)!;
+    expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
+    expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
+    expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
+    expect(row('connect').block).toMatchObject({
+      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect'],
+      downgraded: false,
+    });
+    // every socket family by default: inet and inet6 only have a hook
+    expect(row('socket').block.downgraded).toBe(true);
+    expect(row('socket').block.reason).toMatch(/not covered on this kernel: any other family/);
+    expect(row('kprobe').block.reason).toMatch(/ACTION_NOT_ALLOWED_FOR_KIND/);
+    expect(row('kprobe').audit.reason).toMatch(/CONFIG_KPROBES unset/);
+  });
+
+  it('on the lsm feature file: BPF-LSM denies every kind it has a hook for', () => {
+    const m = enforcementMatrix(LSM);
+    const lsm = ['block/lsm', 'kill/lsm', 'audit/lsm'];
+    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+    expect(summary(m)).toEqual({
+      exec: lsm,
+      file: lsm,
+      capability: lsm,
+      module: lsm,
+      bpf: lsm,
+      ptrace: lsm,
+      mount: lsm,
+      setuid: lsm,
+      socket: cgBlock,
+      connect: cgBlock,
+      bind: cgBlock,
+      device: cgBlock,
+      sysctl: cgBlock,
+      kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+    });
+    const file = m.rows.find((r) => r.kind === 'file')!;
+    expect(file.block.hooks).toContain('lsm/file_open');
+    expect(file.block.hooks).toContain('lsm/path_truncate');
+    expect(m.rows.find((r) => r.kind === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+  });
+
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
+    const { sources, refused } = matrixPolicies();
+    expect(sources.map((s) => s.file)).toEqual([
+      'doctor-block.yaml',
+      'doctor-kill.yaml',
+      'doctor-audit.yaml',
+    ]);
+    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill']);
+  });
+});
+
+interface ExplainRow {
+  hook: string;
+  mechanism: string;
+  enforcement: string;
+  reason: string | null;
+}
+
+/** The rows of a compile --explain table, by "policy/rule", with their downgrade notes. */
+function explainRows(text: string): Map<string, ExplainRow> {
+  const lines = text.split('\n');
+  const notes = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^ {2}\[(\d+)\] [^:]+: (.*)$/.exec(l);
+    if (m) notes.set(m[1]!, m[2]!);
+  }
+  const rows = new Map<string, ExplainRow>();
+  for (const l of lines) {
+    const cols = l.split(/ {2,}/);
+    if (cols.length !== 7 || !cols[0]!.startsWith('doctor-')) continue;
+    const [policy, rule, , hook, mechanism, , enforcement] = cols as [string, ...string[]];
+    const note = /! \[(\d+)\]$/.exec(enforcement!);
+    rows.set(`${policy}/${rule}`, {
+      hook: hook!,
+      mechanism: mechanism!,
+      enforcement: enforcement!,
+      reason: note ? (notes.get(note[1]!) ?? null) : null,
+    });
+  }
+  return rows;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bpfgate-doctor-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the matrix agrees with compile --explain', () => {
+  for (const [name, features] of [
+    ['no-lsm', NO_LSM],
+    ['lsm', LSM],
+  ] as [string, FeatureSet][]) {
+    it(`on the ${name} feature file`, async () => {
+      const files = matrixPolicies().sources.map((s) => {
+        const p = join(dir, s.file);
+        writeFileSync(p, s.text);
+        return p;
+      });
+      expect(await runCompile([...files, '--features', name, '--explain'])).toBe(0);
+      const rows = explainRows(out);
+      const m = enforcementMatrix(features);
+      let compared = 0;
+      for (const r of m.rows) {
+        for (const a of MATRIX_ACTIONS as readonly MatrixAction[]) {
+          const c = r[a];
+          const e = rows.get(`doctor-${a}/${r.kind}`);
+          if (c.achieved === 'not-allowed') {
+            expect(e).toBeUndefined();
+            continue;
+          }
+          expect(e, `doctor-${a}/${r.kind}`).toBeDefined();
+          expect(e!.hook).toBe(c.hooks.join(', ') || '-');
+          expect(e!.mechanism).toBe(c.mechanism ?? '-');
+          expect(e!.enforcement.split(' ')[0]).toBe(c.achieved);
+          expect(e!.reason).toBe(c.downgraded ? c.reason : null);
+          compared++;
+        }
+      }
+      expect(compared).toBe(RULE_KINDS.length * 3 - 2);
+    });
+  }
+});
+
+describe('formatting', () => {
+  it('the feature list: ✓ or ✗ and the reason, cgroup hooks one per line', () => {
+    const text = formatFeatures(NO_LSM);
+    expect(text.split('\n')[0]).toBe(`features: ${NO_LSM.name} (kernel ${NO_LSM.kernelRelease})`);
+    expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
+    expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
+    expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
+    expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
+    expect(text.match(/✓/g)).toHaveLength(12);
+    expect(text.match(/✗/g)).toHaveLength(4);
+  });
+
+  it('the matrix table: asked action by kind, downgrades marked, then how and why', () => {
+    const text = formatMatrix(enforcementMatrix(NO_LSM));
+    const lines = text.split('\n');
+    expect(lines[0]).toBe(`enforcement matrix: what a rule of each kind achieves on ${NO_LSM.name}`);
+    expect(lines[1]).toMatch(/^ {2}kind {8}asked block {10}asked kill {9}asked audit$/);
+    expect(text).toMatch(
+      /^ {2}exec {8}kill \(tracepoint\) ! {2}kill \(tracepoint\) {2}audit \(tracepoint\)$/m,
+    );
+    expect(text).toMatch(/^ {2}capability {2}unavailable ! +unavailable ! +unavailable !$/m);
+    expect(text).toMatch(/^ {2}connect {5}block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
+    expect(text).toMatch(/^ {2}kprobe {6}not allowed +not allowed +unavailable !$/m);
+    expect(text).toMatch(
+      /^ {4}block {2}kill \(tracepoint\) ! via tp_btf\/sched_process_exec: tp_btf\/sched_process_exec kills/m,
+    );
+    expect(text).toMatch(/^ {4}kill {3}not allowed: a kprobe rule can only audit, not kill/m);
+  });
+
+  it('the same layout on the lsm file', () => {
+    const text = formatMatrix(enforcementMatrix(LSM));
+    expect(text).toMatch(/^ {2}capability {2}block \(lsm\) +kill \(lsm\) +audit \(lsm\)$/m);
+    expect(text).toMatch(/^ {2}kprobe {6}not allowed +not allowed +audit \(kprobe\)$/m);
+  });
+});
+
+describe('bpfgate doctor --features', () => {
+  it('--json: {features, matrix} of the file, exit 0', async () => {
+    expect(await runDoctor(['--features', 'no-lsm', '--json'])).toBe(0);
+    const doc = JSON.parse(out) as { features: FeatureSet; matrix: EnforcementMatrix };
+    expect(doc.features).toEqual(NO_LSM);
+    expect(doc.matrix).toEqual(enforcementMatrix(NO_LSM));
+  });
+
+  it('text: the feature list, then the matrix', async () => {
+    expect(await runDoctor(['--features', 'lsm'])).toBe(0);
+    expect(out).toBe(`${formatFeatures(LSM)}\n${formatMatrix(enforcementMatrix(LSM))}`);
+    expect(err).toBe('');
+  });
+
+  it('usage errors', async () => {
+    await expect(runDoctor(['--bogus'])).rejects.toBeInstanceOf(UsageError);
+    await expect(runDoctor(['extra'])).rejects.toBeInstanceOf(UsageError);
+    await expect(runDoctor(['--features', join(dir, 'missing.json')])).rejects.toBeInstanceOf(UsageError);
+    await expect(runDoctor(['--features', ''])).rejects.toBeInstanceOf(UsageError);
+  });
+});
