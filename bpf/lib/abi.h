@@ -303,7 +303,8 @@ struct bg_event {
 	__u8 slot;
 	__u16 flags;
 	__u32 exe_id;
-	__u32 pad;
+	__u8 gen; /* the generation of the rule set that decided (rule_id and slot belong to it) */
+	__u8 pad[3];
 	__u64 arg[4];
 	char comm[BG_COMM_LEN];
 	char path[BG_EXE_MAX];

@@ -95,6 +95,7 @@ BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, _
 	e->outcome = vd->outcome;
 	e->slot = w->slot;
 	e->exe_id = w->exe_id;
+	e->gen = (__u8)w->gen;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (ctx_flags & BG_CTX_TASK) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();

@@ -39,7 +39,8 @@ export const EVENT_LAYOUT = {
   slot: { offset: 53, size: 1 },
   flags: { offset: 54, size: 2 },
   exe_id: { offset: 56, size: 4 },
-  pad: { offset: 60, size: 4 },
+  gen: { offset: 60, size: 1 },
+  pad: { offset: 61, size: 3 },
   arg: { offset: 64, size: 8 * 4 },
   comm: { offset: 96, size: COMM_LEN },
   path: { offset: 112, size: EXE_MAX },
@@ -51,7 +52,7 @@ export type EventField = keyof typeof EVENT_LAYOUT;
 /** sizeof(struct bg_event) */
 export const EVENT_SIZE = 496;
 
-export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome';
+export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome' | 'gen';
 
 /** A ring-buffer record that is too short or holds values outside the ABI's enums. */
 export class RecordDecodeError extends BpfgateError {
@@ -117,6 +118,9 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
   const action = enumByte(ACTION_BY_VALUE, buf, 'action');
   const mechanism = enumByte(MECHANISM_BY_VALUE, buf, 'mechanism');
   const outcome = enumByte(OUTCOME_BY_VALUE, buf, 'outcome');
+  const genByte = buf[EVENT_LAYOUT.gen.offset]!;
+  if (genByte > 1) throw new RecordDecodeError('gen', buf.length, genByte);
+  const gen: 0 | 1 = genByte === 1 ? 1 : 0;
   return {
     bootNs: dv.getBigUint64(EVENT_LAYOUT.ts_ns.offset, true),
     cgroupId: dv.getBigUint64(EVENT_LAYOUT.cgroup_id.offset, true),
@@ -136,6 +140,7 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
     slot: buf[EVENT_LAYOUT.slot.offset]!,
     flags: dv.getUint16(EVENT_LAYOUT.flags.offset, true),
     exeId: u32('exe_id'),
+    gen,
     args: [argAt(0), argAt(1), argAt(2), argAt(3)],
     comm: cString(buf, EVENT_LAYOUT.comm.offset, EVENT_LAYOUT.comm.size),
     path: cString(buf, EVENT_LAYOUT.path.offset, EVENT_LAYOUT.path.size),

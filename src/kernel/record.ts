@@ -23,6 +23,8 @@ export interface DecodedRecord {
   slot: number;
   flags: number;
   exeId: number;
+  /** the generation of the rule set that decided: ruleId and slot index that generation's plan */
+  gen: 0 | 1;
   args: [bigint, bigint, bigint, bigint];
   comm: string;
   path: string;

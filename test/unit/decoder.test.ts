@@ -70,6 +70,7 @@ describe('decodeRecord', () => {
       slot: 2,
       flags: 0,
       exeId: 5,
+      gen: 0,
       args: [0n, 0n, 0n, 0n],
       comm: 'bash',
       path: '/usr/bin/nc',
@@ -82,6 +83,7 @@ describe('decodeRecord', () => {
     expect(r.kind).toBe('connect');
     expect(r.mechanism).toBe('cgroup');
     expect(r.outcome).toBe('would-block');
+    expect(r.gen).toBe(1);
     expect(r.ruleId).toBe((RULE_DEFAULT | 3) >>> 0);
     expect(r.cgroupId).toBe(0x7fffffffffffffffn);
     expect(r.pid).toBe(10000);
@@ -151,6 +153,7 @@ describe('decodeRecord', () => {
     ['action', 9],
     ['mechanism', 0],
     ['outcome', 6],
+    ['gen', 2],
   ] as const)('throws RecordDecodeError on an unknown %s byte (%d)', (field, value) => {
     const buf = loadRecord('exec-denied-lsm.rec');
     buf[EVENT_LAYOUT[field].offset] = value;

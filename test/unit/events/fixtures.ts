@@ -39,6 +39,7 @@ export function record(kind: KindName, over: Partial<DecodedRecord> = {}): Decod
     slot: 0,
     flags: 0,
     exeId: 0,
+    gen: 0,
     args: [0n, 0n, 0n, 0n],
     comm: 'tester',
     path: '',
