@@ -162,7 +162,7 @@ export class Daemon {
         log: this.#deps.log.child({ component: 'events' }),
       });
       const pipeline = this.#pipeline;
-      pipeline.setPlan(plan);
+      pipeline.setPlan(plan, 0);
       this.#session.readEvents(
         (batch) => {
           for (let i = 0; i < batch.count; i++) pipeline.handleRecord(batch.at(i));
@@ -205,6 +205,8 @@ export class Daemon {
       try {
         plan = await this.#compile(gen, this.#plan.exeIds);
         this.#reportEnforcement(plan);
+        // records of `gen` can only arrive once apply() flips to it
+        this.#pipeline?.setPlan(plan, gen);
         loader.apply(plan, gen);
       } catch (err) {
         this.counters.reloadFailures++;
@@ -220,7 +222,6 @@ export class Daemon {
         }
         return false;
       }
-      this.#pipeline?.setPlan(plan);
       this.#plan = plan;
       this.counters.reloads++;
       return true;

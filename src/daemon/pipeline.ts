@@ -37,7 +37,8 @@ export class EventPipeline {
   readonly #outputs: EventOutput[];
   readonly #enricher: Enricher | null;
   readonly #log: PipelineLog;
-  #plan: Plan | null = null;
+  /** the plan written under each generation; a record resolves against the one of its gen */
+  #plans: [Plan | null, Plan | null] = [null, null];
   #pending = new Set<Promise<void>>();
   readonly counters: PipelineCounters = { records: 0, decodeErrors: 0, events: 0, losses: 0 };
 
@@ -59,8 +60,9 @@ export class EventPipeline {
     this.#log = deps.log;
   }
 
-  setPlan(plan: Plan): void {
-    this.#plan = plan;
+  /** The plan whose entries are written under `gen`. Set it before the generation goes live. */
+  setPlan(plan: Plan, gen: 0 | 1): void {
+    this.#plans[gen] = plan;
   }
 
   /** One ring-buffer record. */
@@ -106,11 +108,11 @@ export class EventPipeline {
 
   #ruleOf(record: DecodedRecord): PlannedRule | undefined {
     if (record.ruleId >>> 0 >= RULE_DEFAULT) return undefined;
-    return this.#plan?.rules[record.ruleId];
+    return this.#plans[record.gen]?.rules[record.ruleId];
   }
 
   #emitViolation(record: DecodedRecord, rule: PlannedRule | undefined, enrichment: Enrichment): void {
-    const plan = this.#plan;
+    const plan = this.#plans[record.gen];
     const event = buildEvent(record, rule, {
       host: this.#host,
       mode: this.#mode,
