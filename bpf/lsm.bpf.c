@@ -501,3 +501,34 @@ int BPF_PROG(bg_lsm_task_fix_setuid, struct cred *new, const struct cred *old, i
 	bg_best_apply(w, &best);
 	return bg_lsm_finish(w, BG_KIND_SETUID, best.op, BG_REC_EXE, ouid, nuid, neuid, 0);
 }
+
+/*
+ * Sockets of every family (the cgroup sock_create hook sees only inet and
+ * inet6). Sockets the kernel makes for itself (kern = 1) are not the caller's.
+ * The first call marks bg_runtime.lsm_socket_seen, before any scope check, so
+ * that bg_tp_sys_enter leaves socket rules to this program from then on.
+ */
+SEC("lsm/socket_create")
+int BPF_PROG(bg_lsm_socket_create, int family, int type, int protocol, int kern, int ret)
+{
+	struct bg_gen_config *cfg = 0;
+	struct bg_runtime_val *rt;
+	struct bg_work *w;
+	__u32 zero = 0, stype = (__u32)type & BG_SOCK_TYPE_MASK;
+
+	if (ret)
+		return ret;
+	rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+	if (rt && !rt->lsm_socket_seen)
+		rt->lsm_socket_seen = 1;
+	if (kern)
+		return 0;
+	w = bg_lsm_enter(&cfg, BG_KIND_SOCKET);
+	if (!w)
+		return 0;
+	bg_key_rule(w, BG_KIND_SOCKET, BG_OP_NONE, (__u32)family, stype, 0, BG_WILD_B);
+	if (!bg_match(w, cfg, BG_KIND_SOCKET, LSM_MODE))
+		return 0;
+	return bg_lsm_finish(w, BG_KIND_SOCKET, BG_OP_NONE, BG_REC_EXE, (__u32)family, stype, (__u32)protocol,
+			     0);
+}

@@ -9,8 +9,11 @@
  *                    program runs), then bg_task_exe[tgid] = bg_exe_ids[path]
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
  *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted
- *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount and setuid
- *                    from the system call's arguments (absolute user paths only)
+ *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount, setuid and
+ *                    socket from the system call's arguments (absolute user
+ *                    paths only; sockets of families other than inet and inet6,
+ *                    which bg_cg_sock_create decides, and only while no
+ *                    bg_lsm_socket_create runs)
  */
 #include "lib/common.h"
 
@@ -23,6 +26,14 @@ BG_INLINE int bg_lsm_exec_seen(void)
 	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
 
 	return rt && rt->lsm_exec_seen;
+}
+
+BG_INLINE int bg_lsm_socket_seen(void)
+{
+	__u32 zero = 0;
+	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+
+	return rt && rt->lsm_socket_seen;
 }
 
 /* Act and report a tracepoint decision; the record's path is w's built path. */
@@ -235,6 +246,22 @@ BG_INLINE void bg_sys_setuid(struct bg_work *w, struct bg_gen_config *cfg, __u32
 	bg_tp_report(w, BG_KIND_SETUID, best.op, 0, cur, ruid, euid, 0);
 }
 
+/* socket(2) of a family that is left to bg_tp_sys_enter: not inet or inet6 (the
+ * cgroup hook decides those), and no LSM socket program runs. Checked before
+ * the scope, so that the common inet sockets cost one register read. */
+BG_INLINE int bg_sys_socket_ours(__u32 family)
+{
+	return family != AF_INET && family != AF_INET6 && !bg_lsm_socket_seen();
+}
+
+BG_INLINE void bg_sys_socket(struct bg_work *w, struct bg_gen_config *cfg, __u32 family, __u32 type,
+			     __u32 protocol)
+{
+	bg_key_rule(w, BG_KIND_SOCKET, BG_OP_NONE, family, type, 0, BG_WILD_B);
+	if (bg_match(w, cfg, BG_KIND_SOCKET, TP_MODE))
+		bg_tp_report(w, BG_KIND_SOCKET, BG_OP_NONE, 0, family, type, protocol, 0);
+}
+
 BG_INLINE int bg_sys_interesting(long id)
 {
 	switch (id) {
@@ -247,6 +274,7 @@ BG_INLINE int bg_sys_interesting(long id)
 	case BG_NR_init_module: case BG_NR_finit_module: case BG_NR_bpf: case BG_NR_ptrace:
 	case BG_NR_mount: case BG_NR_umount2: case BG_NR_pivot_root:
 	case BG_NR_setuid: case BG_NR_setreuid: case BG_NR_setresuid:
+	case BG_NR_socket:
 		return 1;
 	}
 	return 0;
@@ -262,6 +290,8 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 a0, a1, a2, a3, flags;
 
 	if (!bg_sys_interesting(id))
+		return 0;
+	if (id == BG_NR_socket && !bg_sys_socket_ours((__u32)BPF_CORE_READ(regs, di)))
 		return 0;
 	w = bg_work_get(BG_HEAP_NESTED);
 	if (!w || !bg_scope(w, &cfg, TP_CTX) || !cfg)
@@ -396,6 +426,9 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		break;
 	case BG_NR_setresuid:
 		bg_sys_setuid(w, cfg, (__u32)a0, (__u32)a1, (__u32)a2);
+		break;
+	case BG_NR_socket:
+		bg_sys_socket(w, cfg, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2);
 		break;
 	}
 	return 0;

@@ -18,6 +18,8 @@
 
 #define AF_INET 2
 #define AF_INET6 10
+/* the socket type without SOCK_NONBLOCK / SOCK_CLOEXEC (linux/net.h SOCK_TYPE_MASK) */
+#define BG_SOCK_TYPE_MASK 0xf
 
 /* open(2) flags (x86-64) */
 #define O_ACCMODE 00000003
@@ -44,6 +46,7 @@
 
 /* x86-64 system call numbers used by bg_tp_sys_enter */
 #define BG_NR_open 2
+#define BG_NR_socket 41
 #define BG_NR_ptrace 101
 #define BG_NR_setuid 105
 #define BG_NR_setreuid 113

@@ -180,8 +180,8 @@ struct {
 
 /* bg_runtime: facts learned while running. */
 struct bg_runtime_val {
-	__u32 lsm_exec_seen; /* bg_lsm_bprm_check ran: exec rules are decided there */
-	__u32 pad;
+	__u32 lsm_exec_seen;   /* bg_lsm_bprm_check ran: exec rules are decided there */
+	__u32 lsm_socket_seen; /* bg_lsm_socket_create ran: socket rules are decided there */
 };
 
 struct {
