@@ -66,11 +66,17 @@ export function unitsOf(match: Match): Unit[] {
       return list.map((f) => netUnit(match.kind, f));
     }
     case 'socket': {
+      // lsm/socket_create sees every family; cgroup sock_create only inet and
+      // inet6; raw sys_enter decides only the others (bpf/tracepoint.bpf.c),
+      // so no socket() call is decided by both.
       const units: Unit[] = [];
       const fams = match.families.includes('any') ? ['inet', 'inet6', 'any other family'] : match.families;
       for (const f of fams) {
-        const seen = (CGROUP_SOCKET_FAMILIES as readonly string[]).includes(f);
-        units.push({ label: f, candidates: seen ? programsFor('socket') : [] });
+        const inet = (CGROUP_SOCKET_FAMILIES as readonly string[]).includes(f);
+        const candidates = programsFor('socket').filter((n) =>
+          inet ? n !== 'bg_tp_sys_enter' : info(n).family !== 'cgroup',
+        );
+        units.push({ label: f, candidates });
       }
       return units;
     }
@@ -116,7 +122,8 @@ export interface Decision {
   reason: string;
 }
 
-const SOCKET_NOTE = 'cgroup_inet_sock_create sees only inet and inet6 sockets';
+const SOCKET_NOTE =
+  'cgroup_inet_sock_create sees only inet and inet6 sockets; other families need lsm/socket_create or raw_tp/sys_enter';
 
 const STRENGTH: Readonly<Record<Enforcement, number>> = {
   unavailable: 0,
@@ -209,7 +216,7 @@ function describe(kind: RuleKind, r: Rung, achieved: Enforcement, action: Action
   }
   if (achieved === 'allow') return `${hooks} let${s} it happen (an exception to the allowlist)`;
   if (r.family === 'lsm') {
-    const kill = achieved === 'kill' ? ' and kill the process with SIGKILL' : '';
+    const kill = achieved === 'kill' ? ` and kill${s} the process with SIGKILL` : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}`;
   }
   if (r.family === 'cgroup') {
@@ -224,15 +231,59 @@ function describe(kind: RuleKind, r: Rung, achieved: Enforcement, action: Action
 }
 
 /**
+ * The units `r` misses, each served by the first other rung (ladder order)
+ * that covers it: a rule split over mechanisms, e.g. inet sockets by the
+ * cgroup hook and packet sockets by raw sys_enter on a kernel without BPF-LSM.
+ */
+function complete(r: Rung, rs: Rung[], f: FeatureSet): { parts: Rung[]; missing: Unit[] } {
+  const extra = new Map<Family, Rung>();
+  const missing: Unit[] = [];
+  for (const u of r.missing) {
+    const other = rs.find((x) => x !== r && x.covered.includes(u));
+    if (!other) {
+      missing.push(u);
+      continue;
+    }
+    const part = extra.get(other.family) ?? { family: other.family, programs: [], covered: [], missing: [] };
+    for (const n of u.candidates) {
+      if (info(n).family === other.family && availability(n, f).available && !part.programs.includes(n)) {
+        part.programs.push(n);
+      }
+    }
+    part.covered.push(u);
+    extra.set(other.family, part);
+  }
+  const parts = [{ ...r, missing: [] }, ...extra.values()]
+    .map((p) => ({ ...p, programs: [...p.programs].sort() }))
+    .sort((a, b) => FAMILIES.indexOf(a.family) - FAMILIES.indexOf(b.family));
+  return { parts, missing };
+}
+
+/** What one rung achieves for `action`, and whether it could kill. */
+function achievedBy(r: Rung, action: Action, f: FeatureSet): { achieved: Enforcement; canKill: boolean } {
+  const ps = r.programs.map(info);
+  const canDeny = ps.every((p) => p.canDeny);
+  const canKill = ps.every((p) => p.canKill) && f.sendSignal.available;
+  let achieved: Enforcement;
+  if (action === 'allow') achieved = 'allow';
+  else if (action === 'audit') achieved = 'audit';
+  else if (action === 'block') achieved = canDeny ? 'block' : canKill ? 'kill' : 'audit';
+  else achieved = canKill ? 'kill' : canDeny ? 'block' : 'audit';
+  return { achieved, canKill };
+}
+
+/**
  * Decide how a rule asking `action` on `units` is enforced on `f`.
  * Block: deny where a program can deny, else kill, else audit. Kill: kill, or
  * deny (cgroup) which is stronger. Audit: the cheapest hook. Allow: any hook
- * of the kind.
+ * of the kind. Units the chosen rung misses are served by other rungs where
+ * they can be; the rule then achieves the weakest of its parts (one action
+ * value is written for the rule).
  */
 export function decide(kind: RuleKind, action: Action, units: Unit[], f: FeatureSet): Decision {
   const rs = rungs(units, f);
-  const r = pick(rs, action);
-  if (!r) {
+  const first = pick(rs, action);
+  if (!first) {
     const why = whyNot(units, f, FAMILIES);
     if (kind === 'socket') why.push(SOCKET_NOTE);
     const detail = why.length > 0 ? why.join('; ') : 'no program of bpfgate serves it';
@@ -244,35 +295,37 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
       reason: `no hook for ${kind} on this kernel (${detail})`,
     };
   }
-  const ps = r.programs.map(info);
-  const canDeny = ps.every((p) => p.canDeny);
-  const canKill = ps.every((p) => p.canKill) && f.sendSignal.available;
-  let achieved: Enforcement;
-  if (action === 'allow') achieved = 'allow';
-  else if (action === 'audit') achieved = 'audit';
-  else if (action === 'block') achieved = canDeny ? 'block' : canKill ? 'kill' : 'audit';
-  else achieved = canKill ? 'kill' : canDeny ? 'block' : 'audit';
+  const { parts, missing } = complete(first, rs, f);
+  const results = parts.map((r) => ({ r, ...achievedBy(r, action, f) }));
+  // the weakest part decides what the rule achieves (the first of equals in ladder order)
+  const weakest = results.reduce((w, x) => (STRENGTH[x.achieved] < STRENGTH[w.achieved] ? x : w));
+  const { r, achieved, canKill } = weakest;
 
-  const parts = [describe(kind, r, achieved, action)];
+  const text =
+    results.length === 1
+      ? [describe(kind, r, achieved, action)]
+      : results.map(
+          (x) => `${x.r.covered.map((u) => u.label).join(', ')}: ${describe(kind, x.r, x.achieved, action)}`,
+        );
   const asked = action === 'allow' || action === 'audit' ? STRENGTH.audit : STRENGTH[action];
   const weaker = STRENGTH[achieved] < asked;
-  if (weaker || r.missing.length > 0) {
+  if (weaker || missing.length > 0) {
     const above = FAMILIES.slice(0, FAMILIES.indexOf(r.family));
     const why = whyNot(units, f, above);
     if (weaker && !canKill && r.family !== 'lsm' && r.family !== 'cgroup' && !f.sendSignal.available) {
       why.push(`bpf_send_signal: ${f.sendSignal.reason}`);
     }
-    if (why.length > 0) parts.push(`stronger hooks unavailable (${why.join('; ')})`);
+    if (why.length > 0) text.push(`stronger hooks unavailable (${why.join('; ')})`);
   }
-  if (r.missing.length > 0) {
-    parts.push(`not covered on this kernel: ${r.missing.map((u) => u.label).join(', ')}`);
-    if (kind === 'socket') parts.push(SOCKET_NOTE);
+  if (missing.length > 0) {
+    text.push(`not covered on this kernel: ${missing.map((u) => u.label).join(', ')}`);
+    if (kind === 'socket') text.push(SOCKET_NOTE);
   }
   return {
     achieved,
     mechanism: r.family,
-    programs: r.programs,
-    downgraded: weaker || r.missing.length > 0,
-    reason: parts.join('; '),
+    programs: [...new Set(parts.flatMap((p) => p.programs))].sort(),
+    downgraded: weaker || missing.length > 0,
+    reason: text.join('; '),
   };
 }

@@ -56,7 +56,10 @@ export const PROGRAMS = {
   bg_lsm_sb_umount: lsm('sb_umount', ['mount'], ['umount']),
   bg_lsm_sb_pivotroot: lsm('sb_pivotroot', ['mount'], ['pivot_root']),
   bg_lsm_task_fix_setuid: lsm('task_fix_setuid', ['setuid']),
+  /** sockets of every family (kernel-internal sockets are ignored) */
+  bg_lsm_socket_create: lsm('socket_create', ['socket']),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
+  /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('cgroup_inet_sock_create', ['socket']),
   bg_cg_connect4: cg('cgroup_inet4_connect', ['connect']),
   bg_cg_connect6: cg('cgroup_inet6_connect', ['connect']),
@@ -87,11 +90,16 @@ export const PROGRAMS = {
     canDeny: false,
     canKill: false,
   },
-  /** system-call entry: file, module, bpf, ptrace, mount and setuid without BPF-LSM. The call itself still runs. */
+  /**
+   * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
+   * without BPF-LSM. The call itself still runs. Sockets: families other than
+   * inet and inet6 only (those are bg_cg_sock_create's), and only while
+   * bg_lsm_socket_create has not run.
+   */
   bg_tp_sys_enter: {
     family: 'tracepoint',
     attach: { type: 'raw_tracepoint', event: 'sys_enter' },
-    kinds: ['file', 'module', 'bpf', 'ptrace', 'mount', 'setuid'],
+    kinds: ['file', 'module', 'bpf', 'ptrace', 'mount', 'setuid', 'socket'],
     canDeny: false,
     canKill: true,
   },

@@ -18,7 +18,7 @@ const ON_LSM: Record<string, [string, string | null, string[], boolean]> = {
   ptrace: ['block', 'lsm', ['bg_lsm_ptrace'], false],
   mount: ['block', 'lsm', ['bg_lsm_sb_mount'], false],
   setuid: ['block', 'lsm', ['bg_lsm_task_fix_setuid'], false],
-  socket: ['block', 'cgroup', ['bg_cg_sock_create'], false],
+  socket: ['block', 'lsm', ['bg_lsm_socket_create'], false],
   connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
   bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
   device: ['block', 'cgroup', ['bg_cg_dev'], false],
@@ -130,18 +130,82 @@ describe('asked kill, audit and allow', () => {
   });
 });
 
-describe('partial coverage is a downgrade', () => {
-  it('socket families that no hook sees', () => {
-    const packet: Match = { kind: 'socket', families: ['packet'], types: ['any'] };
-    expect(decide('socket', 'block', unitsOf(packet), LSM)).toMatchObject({
+describe('sockets: every family, never two programs for one socket() call', () => {
+  const sock = (families: string[], types: string[] = ['any']): Match =>
+    ({ kind: 'socket', families, types }) as Match;
+  const NO_TP = { ...NO_LSM, tracepoints: { available: false, reason: 'no tracefs' } };
+
+  it('with BPF-LSM every family is denied by lsm/socket_create alone', () => {
+    for (const fams of [['packet'], ['inet'], ['any'], ['inet', 'netlink']]) {
+      for (const action of ['block', 'kill', 'audit'] as const) {
+        const d = decide('socket', action, unitsOf(sock(fams)), LSM);
+        expect(d).toMatchObject({ mechanism: 'lsm', programs: ['bg_lsm_socket_create'], downgraded: false });
+        expect(d.achieved).toBe(action);
+      }
+    }
+  });
+  it('without BPF-LSM a packet socket is killed by raw sys_enter: block is downgraded to kill, with the reason', () => {
+    const d = decide('socket', 'block', unitsOf(sock(['packet'])), NO_LSM);
+    expect(d).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'tracepoint',
+      programs: ['bg_tp_sys_enter'],
+      downgraded: true,
+    });
+    expect(d.reason).toMatch(
+      /raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
+    );
+    expect(d.reason).toMatch(/the call itself still completes/);
+    expect(d.reason).toMatch(/lsm\/socket_create: lsm\/ program load: EPERM/);
+    expect(decide('socket', 'kill', unitsOf(sock(['packet'])), NO_LSM)).toMatchObject({
+      achieved: 'kill',
+      downgraded: false,
+    });
+  });
+  it('without BPF-LSM inet and inet6 stay with the cgroup hook (denied), never raw sys_enter', () => {
+    for (const action of ['block', 'kill', 'audit'] as const) {
+      const d = decide('socket', action, unitsOf(sock(['inet', 'inet6'], ['raw'])), NO_LSM);
+      expect(d).toMatchObject({ mechanism: 'cgroup', programs: ['bg_cg_sock_create'], downgraded: false });
+      expect(d.achieved).toBe(action === 'audit' ? 'audit' : 'block');
+    }
+  });
+  it('without BPF-LSM a rule over inet and other families is split: cgroup denies inet, sys_enter kills the rest', () => {
+    const d = decide('socket', 'block', unitsOf(sock(['any'], ['raw'])), NO_LSM);
+    expect(d).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'tracepoint',
+      programs: ['bg_cg_sock_create', 'bg_tp_sys_enter'],
+      downgraded: true,
+    });
+    expect(d.reason).toMatch(/^inet, inet6: cgroup_inet_sock_create denies with EPERM/);
+    expect(d.reason).toMatch(/any other family: raw_tp\/sys_enter kills the process with SIGKILL/);
+    const kill = decide('socket', 'kill', unitsOf(sock(['inet', 'packet'])), NO_LSM);
+    expect(kill).toMatchObject({ achieved: 'kill', downgraded: false });
+    expect(decide('socket', 'audit', unitsOf(sock(['inet', 'packet'])), NO_LSM)).toMatchObject({
+      achieved: 'audit',
+      programs: ['bg_cg_sock_create', 'bg_tp_sys_enter'],
+      downgraded: false,
+    });
+  });
+  it('without bpf_send_signal the split rule falls to audit, and says why', () => {
+    const f = { ...NO_LSM, sendSignal: { available: false, reason: 'helper refused' } };
+    const d = decide('socket', 'block', unitsOf(sock(['inet', 'packet'])), f);
+    expect(d).toMatchObject({ achieved: 'audit', mechanism: 'tracepoint', downgraded: true });
+    expect(d.reason).toMatch(/bpf_send_signal: helper refused/);
+  });
+  it('without BPF-LSM and tracepoints, other families are not covered', () => {
+    expect(decide('socket', 'block', unitsOf(sock(['packet'])), NO_TP)).toMatchObject({
       achieved: 'unavailable',
       downgraded: true,
     });
-    const any: Match = { kind: 'socket', families: ['any'], types: ['raw'] };
-    const d = decide('socket', 'block', unitsOf(any), NO_LSM);
+    const d = decide('socket', 'block', unitsOf(sock(['any'], ['raw'])), NO_TP);
     expect(d).toMatchObject({ achieved: 'block', mechanism: 'cgroup', downgraded: true });
     expect(d.reason).toMatch(/not covered on this kernel: any other family/);
+    expect(d.reason).toMatch(/sees only inet and inet6 sockets/);
   });
+});
+
+describe('partial coverage is a downgrade', () => {
   it('connect to IPv6 without connect6', () => {
     const f = {
       ...NO_LSM,
