@@ -59,7 +59,8 @@ describe('enforcement matrix', () => {
       ptrace: tpKill,
       mount: tpKill,
       setuid: tpKill,
-      socket: cgBlock,
+      // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter
+      socket: ['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup'],
       connect: cgBlock,
       bind: cgBlock,
       device: cgBlock,
@@ -74,9 +75,12 @@ describe('enforcement matrix', () => {
       hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect'],
       downgraded: false,
     });
-    // every socket family by default: inet and inet6 only have a hook
-    expect(row('socket').block.downgraded).toBe(true);
-    expect(row('socket').block.reason).toMatch(/not covered on this kernel: any other family/);
+    // every socket family by default: block is a kill for the families the cgroup hook does not see
+    expect(row('socket').block).toMatchObject({
+      hooks: ['cgroup_inet_sock_create', 'raw_tp/sys_enter'],
+      downgraded: true,
+    });
+    expect(row('socket').block.reason).toMatch(/any other family: raw_tp\/sys_enter kills the process/);
     expect(row('kprobe').block.reason).toMatch(/ACTION_NOT_ALLOWED_FOR_KIND/);
     expect(row('kprobe').audit.reason).toMatch(/CONFIG_KPROBES unset/);
   });
@@ -94,7 +98,7 @@ describe('enforcement matrix', () => {
       ptrace: lsm,
       mount: lsm,
       setuid: lsm,
-      socket: cgBlock,
+      socket: lsm,
       connect: cgBlock,
       bind: cgBlock,
       device: cgBlock,
