@@ -1,0 +1,67 @@
+// The kernel's BPF statistics: kernel.bpf_stats_enabled turns on run_time_ns
+// and run_cnt per program (bpftool prog show -j). enableStats() restores the
+// previous value on cleanup (and when its returned function is called).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { onCleanup } from './cleanup.ts';
+
+const SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+
+export function enableStats(): () => Promise<void> {
+  const before = readFileSync(SYSCTL, 'utf8').trim();
+  writeFileSync(SYSCTL, '1');
+  return onCleanup(`kernel.bpf_stats_enabled=${before}`, () => writeFileSync(SYSCTL, before));
+}
+
+export interface ProgInfo {
+  id: number;
+  name: string;
+  type: string;
+  run_time_ns?: number;
+  run_cnt?: number;
+  pids?: { pid: number; comm: string }[];
+}
+
+export function progs(): ProgInfo[] {
+  return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { maxBuffer: 64 << 20 }).toString());
+}
+
+export function prog(id: number): ProgInfo {
+  return JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(id), '-j']).toString());
+}
+
+/** Programs attached directly to a cgroup directory: name → id. */
+export function cgroupProgs(path: string): Map<string, number> {
+  const out = JSON.parse(execFileSync('bpftool', ['cgroup', 'show', path, '-j']).toString()) as {
+    id: number;
+    name: string;
+  }[];
+  return new Map(out.map((p) => [p.name, p.id]));
+}
+
+/** Programs named `name` (or its first 15 characters) loaded since the snapshot `before`. */
+export function newProgs(name: string, before: Set<number>): ProgInfo[] {
+  return progs().filter((p) => (p.name === name || p.name === name.slice(0, 15)) && !before.has(p.id));
+}
+
+export interface Counter {
+  runTimeNs: number;
+  runCnt: number;
+}
+
+export function counters(ids: number[]): Map<number, Counter> {
+  const all = new Map(progs().map((p) => [p.id, p]));
+  const out = new Map<number, Counter>();
+  for (const id of ids) {
+    const p = all.get(id) ?? prog(id);
+    out.set(id, { runTimeNs: p.run_time_ns ?? 0, runCnt: p.run_cnt ?? 0 });
+  }
+  return out;
+}
+
+/** ns per run between two readings */
+export function perRun(a: Counter | undefined, b: Counter | undefined): { ns: number; runs: number } {
+  if (!a || !b) return { ns: Number.NaN, runs: 0 };
+  const runs = b.runCnt - a.runCnt;
+  return { ns: runs > 0 ? (b.runTimeNs - a.runTimeNs) / runs : Number.NaN, runs };
+}
