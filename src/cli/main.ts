@@ -2,7 +2,7 @@
 // and exports `run(args: string[]): Promise<number>` returning the exit code.
 // Exit codes: 0 ok, 1 the checked thing failed (invalid policies, violation of
 // --require-enforcement...), 2 usage error, 3 missing privilege, 4 runtime error.
-import { BpfgateError, PrivilegeError, UsageError } from '../errors.ts';
+import { BpfgateError, EnforcementDowngradeError, PrivilegeError, UsageError } from '../errors.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, privilege: 3, runtime: 4 } as const;
 
@@ -55,6 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof PrivilegeError) {
       process.stderr.write(`bpfgate ${name}: ${err.message}\n`);
       return EXIT.privilege;
+    }
+    if (err instanceof EnforcementDowngradeError) {
+      // --require-enforcement: the checked thing failed, not the runtime
+      process.stderr.write(`bpfgate ${name}: ${err.message} [${err.code}]\n`);
+      return EXIT.failed;
     }
     if (err instanceof BpfgateError) {
       process.stderr.write(`bpfgate ${name}: ${err.message} [${err.code}]\n`);
