@@ -101,6 +101,19 @@ export class Daemon {
     return this.#features;
   }
 
+  /** The policy set is loaded and its programs attached. */
+  get enforcing(): boolean {
+    return this.#loader !== null && this.#plan !== null;
+  }
+
+  get mode(): 'enforce' | 'audit' {
+    return this.#o.audit ? 'audit' : 'enforce';
+  }
+
+  get host(): string {
+    return this.#o.host;
+  }
+
   pipelineCounters() {
     return this.#pipeline?.counters ?? null;
   }

@@ -1,0 +1,105 @@
+// The metrics endpoint: GET /metrics (Prometheus text), /healthz (200 while
+// enforcing, 503 otherwise) and /status (JSON). Read-only; bind it to
+// loopback or a management network.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BpfgateError } from '../errors.ts';
+import { type DaemonMetrics, type DaemonView, statusOf } from './metrics.ts';
+
+export interface HttpLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export class ListenAddressError extends BpfgateError {
+  constructor(listen: string) {
+    super('INVALID_LISTEN_ADDRESS', `metrics.listen: '${listen}' is not host:port`);
+  }
+}
+
+/** "127.0.0.1:9477", "[::1]:9477", "localhost:0" → host and port. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new ListenAddressError(listen);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** Answer one request; exported for tests without a socket. */
+export async function handle(
+  metrics: DaemonMetrics,
+  view: DaemonView,
+  method: string,
+  url: string,
+): Promise<{ status: number; type: string; body: string }> {
+  if (method !== 'GET' && method !== 'HEAD') return { status: 405, type: 'text/plain', body: 'GET only\n' };
+  const path = url.split('?')[0];
+  switch (path) {
+    case '/metrics':
+      return { status: 200, type: metrics.contentType, body: await metrics.text() };
+    case '/healthz':
+      return view.enforcing
+        ? { status: 200, type: 'text/plain', body: 'enforcing\n' }
+        : { status: 503, type: 'text/plain', body: 'not enforcing\n' };
+    case '/status':
+      return {
+        status: 200,
+        type: 'application/json',
+        body: `${JSON.stringify(statusOf(view), null, 2)}\n`,
+      };
+    default:
+      return { status: 404, type: 'text/plain', body: 'not found: /metrics, /healthz, /status\n' };
+  }
+}
+
+export class MetricsServer {
+  readonly #metrics: DaemonMetrics;
+  readonly #view: DaemonView;
+  readonly #log: HttpLog;
+  #server: Server | null = null;
+
+  constructor(metrics: DaemonMetrics, view: DaemonView, log: HttpLog) {
+    this.#metrics = metrics;
+    this.#view = view;
+    this.#log = log;
+  }
+
+  /** host:port actually bound (port 0 picks a free one). */
+  get address(): string | null {
+    const a = this.#server?.address() as AddressInfo | null | undefined;
+    if (!a) return null;
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  }
+
+  async start(listen: string): Promise<void> {
+    const { host, port } = parseListen(listen);
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      handle(this.#metrics, this.#view, req.method ?? 'GET', req.url ?? '/')
+        .then((r) => {
+          res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : r.body);
+        })
+        .catch((err) => {
+          this.#log.warn({ err }, 'metrics request failed');
+          res.writeHead(500).end();
+        });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    this.#log.info({ listen: this.address }, 'metrics endpoint: /metrics /healthz /status');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.#server;
+    this.#server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}

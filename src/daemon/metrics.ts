@@ -1,0 +1,346 @@
+// Prometheus metrics (prom-client, a registry of our own, never the global
+// one) and the /status document, both read from a DaemonView: the daemon, or
+// a fake in tests. Values kept elsewhere (kernel, pipeline, sink) are read at
+// scrape time; violations are counted by an output the service hands to the
+// daemon.
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { GENERATION_CAPACITY } from '../compiler/capacity.ts';
+import type { Plan } from '../compiler/plan.ts';
+import type { BpfgateEvent } from '../events/types.ts';
+import type { StatsSnapshot } from '../kernel/session.ts';
+import type { SinkStats } from '../sinks/nats.ts';
+import type { EventOutput, PipelineCounters } from './pipeline.ts';
+
+/** What metrics and /status read of a daemon. `Daemon` implements it. */
+export interface DaemonView {
+  readonly enforcing: boolean;
+  readonly plan: Plan | null;
+  readonly counters: Readonly<{ reloads: number; reloadFailures: number }>;
+  readonly mode: 'enforce' | 'audit';
+  readonly host: string;
+  pipelineCounters(): Readonly<PipelineCounters> | null;
+  sinkStats(): SinkStats | null;
+  kernelStats(): StatsSnapshot | null;
+}
+
+/** Entries the plan writes into each map (one generation). */
+export function mapEntries(plan: Plan | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of plan?.maps ?? []) out[m.map] = (out[m.map] ?? 0) + m.entries.length;
+  return out;
+}
+
+/** Rules by achieved enforcement and mechanism ("block/cgroup", "audit/none"...). */
+export function rulesByEnforcement(plan: Plan | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of plan?.rules ?? []) {
+    const k = `${r.dryRun ? 'audit' : r.achieved}/${r.mechanism ?? 'none'}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** A cumulative value kept elsewhere, exposed as a Prometheus counter. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | null): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = read();
+      this.reset();
+      if (v !== null) this.inc(v);
+    },
+  });
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number | null): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = read();
+      this.reset();
+      if (v !== null) this.set(v);
+    },
+  });
+}
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly #violations: Counter<'policy' | 'rule' | 'outcome'>;
+  readonly #events: Counter<'type'>;
+  #view: DaemonView | null = null;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const r = this.registry;
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'bpfgate_' });
+    this.#violations = new Counter({
+      name: 'bpfgate_violations_total',
+      help: 'Violations by policy, rule and outcome (denied, killed, allowed, would-block, would-kill)',
+      labelNames: ['policy', 'rule', 'outcome'],
+      registers: [r],
+    });
+    this.#events = new Counter({
+      name: 'bpfgate_events_total',
+      help: 'Events handed to the outputs, by type (violation, loss, policy_error)',
+      labelNames: ['type'],
+      registers: [r],
+    });
+    const v = () => this.#view;
+    gauge(r, 'bpfgate_enforcing', '1 while the policy set is loaded and attached', () =>
+      v()?.enforcing ? 1 : 0,
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_reloads_total',
+      'Policy reloads that took effect',
+      () => v()?.counters.reloads ?? 0,
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_reload_failures_total',
+      'Policy reloads rejected (the running set stayed)',
+      () => v()?.counters.reloadFailures ?? 0,
+    );
+    const kernel = (k: keyof StatsSnapshot) => () => {
+      const s = v()?.kernelStats();
+      return s ? Number(s[k]) : null;
+    };
+    mirroredCounter(
+      r,
+      'bpfgate_ringbuf_drops_total',
+      'Records the kernel could not put in the ring buffer',
+      kernel('ringbufDrops'),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_kernel_events_total',
+      'Records the kernel wrote to the ring buffer',
+      kernel('events'),
+    );
+    mirroredCounter(r, 'bpfgate_kernel_denied_total', 'Actions the kernel programs denied', kernel('denied'));
+    mirroredCounter(
+      r,
+      'bpfgate_kernel_killed_total',
+      'Processes the kernel programs killed',
+      kernel('killed'),
+    );
+    const pipe = (k: keyof PipelineCounters) => () => v()?.pipelineCounters()?.[k] ?? null;
+    mirroredCounter(r, 'bpfgate_records_total', 'Ring-buffer records read', pipe('records'));
+    mirroredCounter(
+      r,
+      'bpfgate_decode_errors_total',
+      'Ring-buffer records that did not decode (skipped)',
+      pipe('decodeErrors'),
+    );
+    const sink = (read: (s: SinkStats) => number) => () => {
+      const s = v()?.sinkStats();
+      return s ? read(s) : null;
+    };
+    gauge(
+      r,
+      'bpfgate_nats_connected',
+      '1 while connected to NATS',
+      sink((s) => (s.connected ? 1 : 0)),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_nats_published_total',
+      'Events acknowledged by NATS',
+      sink((s) => s.published),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_nats_publish_failures_total',
+      'Failed publish attempts',
+      sink((s) => s.publishFailures),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_nats_reconnects_total',
+      'Reconnections to NATS',
+      sink((s) => s.reconnects),
+    );
+    gauge(
+      r,
+      'bpfgate_nats_queue_events',
+      'Events waiting in memory for the publisher',
+      sink((s) => s.queued),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_nats_queue_dropped_total',
+      'Events dropped: in-memory queue full',
+      sink((s) => s.queueDropped),
+    );
+    gauge(
+      r,
+      'bpfgate_spool_pending_events',
+      'Events in the on-disk spool not yet acknowledged',
+      sink((s) => s.spool?.pending ?? 0),
+    );
+    gauge(
+      r,
+      'bpfgate_spool_bytes',
+      'Bytes in the on-disk spool',
+      sink((s) => s.spool?.bytes ?? 0),
+    );
+    mirroredCounter(
+      r,
+      'bpfgate_spool_dropped_total',
+      'Events dropped: spool full or absent',
+      sink((s) => s.spoolDropped),
+    );
+    new Gauge({
+      name: 'bpfgate_map_entries',
+      help: 'Entries the loaded plan writes into each map (one generation); capacity in bpfgate_map_capacity',
+      labelNames: ['map'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [map, n] of Object.entries(mapEntries(v()?.plan ?? null))) this.set({ map }, n);
+      },
+    });
+    new Gauge({
+      name: 'bpfgate_map_capacity',
+      help: 'Entries one generation may write into each map',
+      labelNames: ['map'],
+      registers: [r],
+      collect() {
+        for (const [map, n] of Object.entries(GENERATION_CAPACITY)) this.set({ map }, n);
+      },
+    });
+    new Gauge({
+      name: 'bpfgate_rules',
+      help: 'Loaded rules by achieved enforcement (block, kill, audit, allow, unavailable) and mechanism',
+      labelNames: ['achieved', 'mechanism'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [k, n] of Object.entries(rulesByEnforcement(v()?.plan ?? null))) {
+          const [achieved = '', mechanism = ''] = k.split('/');
+          this.set({ achieved, mechanism }, n);
+        }
+      },
+    });
+    gauge(r, 'bpfgate_rules_downgraded', 'Loaded rules enforced more weakly than asked', () =>
+      v()?.plan ? v()!.plan!.rules.filter((x) => x.downgraded).length : null,
+    );
+  }
+
+  /** Read the daemon's state at scrape time. */
+  observe(view: DaemonView): void {
+    this.#view = view;
+  }
+
+  /** An output that counts events as they leave the pipeline. */
+  output(): EventOutput {
+    return { publish: (e) => this.count(e) };
+  }
+
+  count(e: BpfgateEvent): void {
+    this.#events.inc({ type: e.type });
+    if (e.type === 'violation')
+      this.#violations.inc({ policy: e.policy.name, rule: e.policy.rule, outcome: e.outcome }, e.count ?? 1);
+  }
+
+  /** The Prometheus text exposition. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** The /status document (also what `bpfgate status` prints). */
+export interface StatusDocument {
+  enforcing: boolean;
+  mode: 'enforce' | 'audit';
+  host: string;
+  policies: {
+    name: string;
+    slot: number;
+    mode: 'enforce' | 'audit';
+    rules: {
+      rule: string;
+      kind: string;
+      action: string;
+      achieved: string;
+      mechanism: string | null;
+      dryRun: boolean;
+      downgraded: boolean;
+      reason: string;
+    }[];
+  }[];
+  counters: Record<string, number>;
+  nats: {
+    connected: boolean;
+    published: number;
+    queued: number;
+    queueDropped: number;
+    spoolPending: number;
+    spoolBytes: number;
+    spoolDropped: number;
+  } | null;
+  maps: Record<string, { entries: number; capacity: number | null }>;
+}
+
+export function statusOf(view: DaemonView): StatusDocument {
+  const plan = view.plan;
+  const k = view.kernelStats();
+  const p = view.pipelineCounters();
+  const s = view.sinkStats();
+  const maps: StatusDocument['maps'] = {};
+  for (const [map, entries] of Object.entries(mapEntries(plan)))
+    maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
+  return {
+    enforcing: view.enforcing,
+    mode: view.mode,
+    host: view.host,
+    policies: (plan?.policies ?? []).map((pol) => ({
+      name: pol.name,
+      slot: pol.slot,
+      mode: pol.mode,
+      rules: plan!.rules
+        .filter((r) => r.policy === pol.name)
+        .map((r) => ({
+          rule: r.rule,
+          kind: r.kind,
+          action: r.action,
+          achieved: r.achieved,
+          mechanism: r.mechanism,
+          dryRun: r.dryRun,
+          downgraded: r.downgraded,
+          reason: r.reason,
+        })),
+    })),
+    counters: {
+      reloads: view.counters.reloads,
+      reloadFailures: view.counters.reloadFailures,
+      records: p?.records ?? 0,
+      decodeErrors: p?.decodeErrors ?? 0,
+      events: p?.events ?? 0,
+      losses: p?.losses ?? 0,
+      kernelEvents: k ? Number(k.events) : 0,
+      ringbufDrops: k ? Number(k.ringbufDrops) : 0,
+      denied: k ? Number(k.denied) : 0,
+      killed: k ? Number(k.killed) : 0,
+    },
+    nats: s
+      ? {
+          connected: s.connected,
+          published: s.published,
+          queued: s.queued,
+          queueDropped: s.queueDropped,
+          spoolPending: s.spool?.pending ?? 0,
+          spoolBytes: s.spool?.bytes ?? 0,
+          spoolDropped: s.spoolDropped,
+        }
+      : null,
+    maps,
+  };
+}
