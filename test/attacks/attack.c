@@ -1,0 +1,199 @@
+// attack: one small program per privileged action the enforcement tests try.
+// It attempts exactly one action and exits with the errno it saw (0 when the
+// action succeeded), after printing "ok" or "errno N NAME" on stdout. Usage
+// errors exit 255 (no errno has that value). See test/attacks/README.md.
+//
+//   attack [--hold MS] COMMAND ARGS...
+//
+// --hold MS keeps the process alive MS milliseconds after the attempt, so a
+// daemon can still read /proc/<pid> (executable, arguments) for its event.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+static long hold_ms;
+
+static void hold(void) {
+  if (hold_ms <= 0) return;
+  struct timespec ts = {hold_ms / 1000, (hold_ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
+}
+
+/* Report the outcome of the attempt and exit with its errno. */
+static int done(int err) {
+  if (err == 0)
+    printf("ok\n");
+  else
+    printf("errno %d %s\n", err, strerrorname_np(err) ? strerrorname_np(err) : "?");
+  fflush(stdout);
+  hold();
+  return err;
+}
+
+static int usage(const char *why) {
+  fprintf(stderr,
+          "attack: %s\n"
+          "usage: attack [--hold MS] COMMAND ARGS...\n"
+          "  raw_socket [inet|inet6]        socket(AF_INET[6], SOCK_RAW, ICMP)\n"
+          "  packet_socket                  socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)\n"
+          "  socket FAMILY TYPE [PROTO]     numbers, e.g. socket 2 3 1\n"
+          "  connect HOST PORT [tcp|udp]    connect to an IPv4 or IPv6 address\n"
+          "  bind HOST PORT [tcp|udp]       bind a local address\n"
+          "  sysctl_read NAME               read /proc/sys/NAME (dots as slashes)\n"
+          "  sysctl_write NAME VALUE        write VALUE to /proc/sys/NAME\n"
+          "  open PATH MODE                 open a file, MODE r, w or rw\n"
+          "  open_dev PATH MODE             the same, for device nodes\n"
+          "  mknod PATH c|b MAJOR MINOR     create a device node (removed again)\n"
+          "  exec PATH [ARGS...]            execve PATH (on failure, exits with the errno)\n",
+          why);
+  return 255;
+}
+
+static int make_socket(int family, int type, int proto) {
+  int fd = socket(family, type, proto);
+  if (fd < 0) return done(errno);
+  close(fd);
+  return done(0);
+}
+
+static int parse_port(const char *s) {
+  char *end;
+  long p = strtol(s, &end, 10);
+  if (*end || p < 0 || p > 65535) return -1;
+  return (int)p;
+}
+
+/* connect (bind=0) or bind (bind=1) to HOST PORT over tcp or udp. */
+static int net(int argc, char **argv, int do_bind) {
+  if (argc < 2) return usage("HOST PORT required");
+  int port = parse_port(argv[1]);
+  if (port < 0) return usage("bad port");
+  int type = SOCK_STREAM;
+  if (argc > 2) {
+    if (!strcmp(argv[2], "udp"))
+      type = SOCK_DGRAM;
+    else if (strcmp(argv[2], "tcp"))
+      return usage("protocol: tcp or udp");
+  }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, argv[0], &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    len = sizeof *a4;
+  } else if (inet_pton(AF_INET6, argv[0], &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    len = sizeof *a6;
+  } else {
+    return usage("HOST: an IPv4 or IPv6 address");
+  }
+  int fd = socket(ss.ss_family, type, 0);
+  if (fd < 0) return done(errno);
+  int r = do_bind ? bind(fd, (struct sockaddr *)&ss, len) : connect(fd, (struct sockaddr *)&ss, len);
+  int err = r < 0 ? errno : 0;
+  close(fd);
+  return done(err);
+}
+
+static int sysctl_path(const char *name, char *out, size_t size) {
+  int n = snprintf(out, size, "/proc/sys/%s", name);
+  if (n < 0 || (size_t)n >= size) return -1;
+  for (char *p = out + strlen("/proc/sys/"); *p; p++)
+    if (*p == '.') *p = '/';
+  return 0;
+}
+
+static int open_mode(const char *mode) {
+  if (!strcmp(mode, "r")) return O_RDONLY;
+  if (!strcmp(mode, "w")) return O_WRONLY;
+  if (!strcmp(mode, "rw")) return O_RDWR;
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  if (i + 1 < argc && !strcmp(argv[i], "--hold")) {
+    hold_ms = atol(argv[i + 1]);
+    i += 2;
+  }
+  if (i >= argc) return usage("no command");
+  const char *cmd = argv[i++];
+  int n = argc - i;
+  char **a = argv + i;
+
+  if (!strcmp(cmd, "raw_socket")) {
+    int family = AF_INET, proto = IPPROTO_ICMP;
+    if (n > 0 && !strcmp(a[0], "inet6")) family = AF_INET6, proto = IPPROTO_ICMPV6;
+    return make_socket(family, SOCK_RAW, proto);
+  }
+  if (!strcmp(cmd, "packet_socket")) return make_socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+  if (!strcmp(cmd, "socket")) {
+    if (n < 2) return usage("FAMILY TYPE required");
+    return make_socket(atoi(a[0]), atoi(a[1]), n > 2 ? atoi(a[2]) : 0);
+  }
+  if (!strcmp(cmd, "connect")) return net(n, a, 0);
+  if (!strcmp(cmd, "bind")) return net(n, a, 1);
+  if (!strcmp(cmd, "sysctl_read") || !strcmp(cmd, "sysctl_write")) {
+    int write_it = cmd[7] == 'w';
+    if (n < (write_it ? 2 : 1)) return usage(write_it ? "NAME VALUE required" : "NAME required");
+    char path[512];
+    if (sysctl_path(a[0], path, sizeof path)) return usage("NAME too long");
+    int fd = open(path, write_it ? O_WRONLY : O_RDONLY);
+    if (fd < 0) return done(errno);
+    char buf[4096];
+    ssize_t r;
+    if (write_it) {
+      size_t len = strlen(a[1]);
+      r = write(fd, a[1], len);
+    } else {
+      r = read(fd, buf, sizeof buf);
+    }
+    int err = r < 0 ? errno : 0;
+    close(fd);
+    return done(err);
+  }
+  if (!strcmp(cmd, "open") || !strcmp(cmd, "open_dev")) {
+    if (n < 2) return usage("PATH MODE required");
+    int flags = open_mode(a[1]);
+    if (flags < 0) return usage("MODE: r, w or rw");
+    int fd = open(a[0], flags);
+    if (fd < 0) return done(errno);
+    close(fd);
+    return done(0);
+  }
+  if (!strcmp(cmd, "mknod")) {
+    if (n < 4) return usage("PATH c|b MAJOR MINOR required");
+    mode_t type;
+    if (!strcmp(a[1], "c"))
+      type = S_IFCHR;
+    else if (!strcmp(a[1], "b"))
+      type = S_IFBLK;
+    else
+      return usage("type: c or b");
+    if (mknod(a[0], type | 0600, makedev(atoi(a[2]), atoi(a[3]))) < 0) return done(errno);
+    unlink(a[0]);
+    return done(0);
+  }
+  if (!strcmp(cmd, "exec")) {
+    if (n < 1) return usage("PATH required");
+    execv(a[0], a);
+    return done(errno);
+  }
+  return usage("unknown command");
+}
