@@ -17,9 +17,9 @@ import {
   enforcementMatrix,
   MATRIX_ACTIONS,
   matrixPolicies,
+  REPRESENTATIVES,
 } from '../../src/kernel/probe/matrix.ts';
 import { ProbeSetupError, probeFeatures } from '../../src/kernel/probe.ts';
-import { RULE_KINDS } from '../../src/policy/model.ts';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,12 +126,12 @@ describe('probeFeatures on this kernel', () => {
 
 function summary(m: EnforcementMatrix): Record<string, string[]> {
   return Object.fromEntries(
-    m.rows.map((r) => [r.kind, MATRIX_ACTIONS.map((a) => `${r[a].achieved}/${r[a].mechanism ?? '-'}`)]),
+    m.rows.map((r) => [r.rule, MATRIX_ACTIONS.map((a) => `${r[a].achieved}/${r[a].mechanism ?? '-'}`)]),
   );
 }
 
 describe('the enforcement matrix on this kernel', () => {
-  it('exec and file: kill by tracepoint; capability unavailable; the cgroup kinds block; kprobe unavailable', () => {
+  it('exec and file: kill by tracepoint; capability unavailable; inet sockets, connect, bind, device, sysctl block by cgroup; kprobe unavailable', () => {
     const m = enforcementMatrix(features);
     const s = summary(m);
     expect(s.exec).toEqual(['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint']);
@@ -139,16 +139,22 @@ describe('the enforcement matrix on this kernel', () => {
     for (const k of ['module', 'bpf', 'ptrace', 'mount', 'setuid'])
       expect(s[k]?.[0], k).toBe('kill/tracepoint');
     expect(s.capability).toEqual(['unavailable/-', 'unavailable/-', 'unavailable/-']);
-    for (const k of ['socket', 'connect', 'bind', 'device', 'sysctl']) {
+    for (const k of ['socket-inet', 'connect', 'bind', 'device', 'sysctl']) {
       expect(s[k], k).toEqual(['block/cgroup', 'block/cgroup', 'audit/cgroup']);
     }
+    // a socket rule of every family: inet and inet6 denied by the cgroup hook, the rest killed
+    expect(s.socket).toEqual(['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup']);
+    expect(m.rows.find((r) => r.rule === 'socket')!.block.hooks).toEqual([
+      'cgroup_inet_sock_create',
+      'raw_tp/sys_enter',
+    ]);
     expect(s.kprobe).toEqual(['not-allowed/-', 'not-allowed/-', 'unavailable/-']);
-    const exec = m.rows.find((r) => r.kind === 'exec')!;
+    const exec = m.rows.find((r) => r.rule === 'exec')!;
     expect(exec.block.hooks).toEqual(['tp_btf/sched_process_exec']);
     expect(exec.block.downgraded).toBe(true);
     expect(exec.block.reason).toMatch(/stronger hooks unavailable \(lsm\/bprm_check_security: .*EPERM/);
-    expect(m.rows.find((r) => r.kind === 'file')!.block.hooks).toEqual(['raw_tp/sys_enter']);
-    expect(m.rows.find((r) => r.kind === 'kprobe')!.audit.reason).toMatch(/ENOENT/);
+    expect(m.rows.find((r) => r.rule === 'file')!.block.hooks).toEqual(['raw_tp/sys_enter']);
+    expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.reason).toMatch(/ENOENT/);
   });
 });
 
@@ -195,19 +201,19 @@ describe('bpfgate doctor (a child process)', () => {
         const c = row[a];
         const line = explain.stdout
           .split('\n')
-          .find((l) => l.startsWith(`doctor-${a} `) && l.split(/ {2,}/)[1] === row.kind);
+          .find((l) => l.startsWith(`doctor-${a} `) && l.split(/ {2,}/)[1] === row.rule);
         if (c.achieved === 'not-allowed') {
           expect(line).toBeUndefined();
           continue;
         }
         const cols = line?.split(/ {2,}/) ?? [];
-        expect(cols.slice(3, 5), `${a}/${row.kind}`).toEqual([c.hooks.join(', ') || '-', c.mechanism ?? '-']);
+        expect(cols.slice(3, 5), `${a}/${row.rule}`).toEqual([c.hooks.join(', ') || '-', c.mechanism ?? '-']);
         expect(cols[6]?.split(' ')[0]).toBe(c.achieved);
         expect(cols[6]?.includes('!')).toBe(c.downgraded);
         compared++;
       }
     }
-    expect(compared).toBe(RULE_KINDS.length * 3 - 2);
+    expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
   });
 
   it('without root: exit 3 and one sentence on privileges (doctor and compile)', async () => {

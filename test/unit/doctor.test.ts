@@ -14,6 +14,7 @@ import {
   MATRIX_ACTIONS,
   type MatrixAction,
   matrixPolicies,
+  REPRESENTATIVES,
 } from '../../src/kernel/probe/matrix.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 import { LSM, NO_LSM } from './compiler/features.ts';
@@ -34,10 +35,10 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-/** kind -> "achieved/mechanism" for block, kill, audit */
+/** rule (kind, or kind-variant) -> "achieved/mechanism" for block, kill, audit */
 function summary(m: EnforcementMatrix): Record<string, string[]> {
   return Object.fromEntries(
-    m.rows.map((r) => [r.kind, MATRIX_ACTIONS.map((a) => `${r[a].achieved}/${r[a].mechanism ?? '-'}`)]),
+    m.rows.map((r) => [r.rule, MATRIX_ACTIONS.map((a) => `${r[a].achieved}/${r[a].mechanism ?? '-'}`)]),
   );
 }
 
@@ -47,7 +48,10 @@ describe('enforcement matrix', () => {
   it('on the no-lsm feature file: kill by tracepoint, deny by cgroup, capability and kprobe unavailable', () => {
     const m = enforcementMatrix(NO_LSM);
     expect(m.features).toBe(NO_LSM.name);
-    expect(m.rows.map((r) => r.kind)).toEqual([...RULE_KINDS]);
+    // every kind has a row; socket a second one for inet and inet6 only
+    expect([...new Set(m.rows.map((r) => r.kind))]).toEqual([...RULE_KINDS]);
+    expect(m.rows.map((r) => r.rule)).toEqual(REPRESENTATIVES.map((r) => r.rule));
+    expect(m.rows.filter((r) => r.kind === 'socket').map((r) => r.rule)).toEqual(['socket', 'socket-inet']);
     const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
     const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
@@ -61,13 +65,14 @@ describe('enforcement matrix', () => {
       setuid: tpKill,
       // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter
       socket: ['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup'],
+      'socket-inet': cgBlock,
       connect: cgBlock,
       bind: cgBlock,
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
     });
-    const row = (k: string) => m.rows.find((r) => r.kind === k)!;
+    const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
     expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
     expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
@@ -99,16 +104,17 @@ describe('enforcement matrix', () => {
       mount: lsm,
       setuid: lsm,
       socket: lsm,
+      'socket-inet': lsm,
       connect: cgBlock,
       bind: cgBlock,
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
     });
-    const file = m.rows.find((r) => r.kind === 'file')!;
+    const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
-    expect(m.rows.find((r) => r.kind === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+    expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
   });
 
   it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
@@ -174,12 +180,12 @@ describe('the matrix agrees with compile --explain', () => {
       for (const r of m.rows) {
         for (const a of MATRIX_ACTIONS as readonly MatrixAction[]) {
           const c = r[a];
-          const e = rows.get(`doctor-${a}/${r.kind}`);
+          const e = rows.get(`doctor-${a}/${r.rule}`);
           if (c.achieved === 'not-allowed') {
             expect(e).toBeUndefined();
             continue;
           }
-          expect(e, `doctor-${a}/${r.kind}`).toBeDefined();
+          expect(e, `doctor-${a}/${r.rule}`).toBeDefined();
           expect(e!.hook).toBe(c.hooks.join(', ') || '-');
           expect(e!.mechanism).toBe(c.mechanism ?? '-');
           expect(e!.enforcement.split(' ')[0]).toBe(c.achieved);
@@ -187,7 +193,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(RULE_KINDS.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
     });
   }
 });
@@ -208,13 +214,15 @@ describe('formatting', () => {
     const text = formatMatrix(enforcementMatrix(NO_LSM));
     const lines = text.split('\n');
     expect(lines[0]).toBe(`enforcement matrix: what a rule of each kind achieves on ${NO_LSM.name}`);
-    expect(lines[1]).toMatch(/^ {2}kind {8}asked block {10}asked kill {9}asked audit$/);
+    expect(lines[1]).toMatch(/^ {2}rule {9}asked block {10}asked kill {9}asked audit$/);
     expect(text).toMatch(
-      /^ {2}exec {8}kill \(tracepoint\) ! {2}kill \(tracepoint\) {2}audit \(tracepoint\)$/m,
+      /^ {2}exec {9}kill \(tracepoint\) ! {2}kill \(tracepoint\) {2}audit \(tracepoint\)$/m,
     );
-    expect(text).toMatch(/^ {2}capability {2}unavailable ! +unavailable ! +unavailable !$/m);
-    expect(text).toMatch(/^ {2}connect {5}block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
-    expect(text).toMatch(/^ {2}kprobe {6}not allowed +not allowed +unavailable !$/m);
+    expect(text).toMatch(/^ {2}capability {3}unavailable ! +unavailable ! +unavailable !$/m);
+    expect(text).toMatch(/^ {2}socket-inet {2}block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
+    expect(text).toMatch(/^ {2}connect {6}block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
+    expect(text).toMatch(/^ {2}kprobe {7}not allowed +not allowed +unavailable !$/m);
+    expect(text).toMatch(/^ {2}socket-inet {2}kind: socket, match: \{ families: \[inet, inet6\] \}$/m);
     expect(text).toMatch(
       /^ {4}block {2}kill \(tracepoint\) ! via tp_btf\/sched_process_exec: tp_btf\/sched_process_exec kills/m,
     );
@@ -223,8 +231,8 @@ describe('formatting', () => {
 
   it('the same layout on the lsm file', () => {
     const text = formatMatrix(enforcementMatrix(LSM));
-    expect(text).toMatch(/^ {2}capability {2}block \(lsm\) +kill \(lsm\) +audit \(lsm\)$/m);
-    expect(text).toMatch(/^ {2}kprobe {6}not allowed +not allowed +audit \(kprobe\)$/m);
+    expect(text).toMatch(/^ {2}capability {3}block \(lsm\) +kill \(lsm\) +audit \(lsm\)$/m);
+    expect(text).toMatch(/^ {2}kprobe {7}not allowed +not allowed +audit \(kprobe\)$/m);
   });
 });
 

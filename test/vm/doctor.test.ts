@@ -4,8 +4,12 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CGROUP_HOOKS, type FeatureSet } from '../../src/compiler/features.ts';
-import { type EnforcementMatrix, MATRIX_ACTIONS, matrixPolicies } from '../../src/kernel/probe/matrix.ts';
-import { RULE_KINDS } from '../../src/policy/model.ts';
+import {
+  type EnforcementMatrix,
+  MATRIX_ACTIONS,
+  matrixPolicies,
+  REPRESENTATIVES,
+} from '../../src/kernel/probe/matrix.ts';
 import {
   GUEST_CGROUP2_ROOT,
   GUEST_IN,
@@ -68,9 +72,9 @@ describe('bpfgate doctor in the guest (Debian 6.1)', () => {
     for (const h of CGROUP_HOOKS) expect(features.cgroupHooks[h].available, h).toBe(true);
   });
 
-  it('the matrix: block via BPF-LSM for exec, file, capability, module, bpf, ptrace, mount and setuid', () => {
-    const row = (k: string) => matrix.rows.find((r) => r.kind === k)!;
-    for (const k of ['exec', 'file', 'capability', 'module', 'bpf', 'ptrace', 'mount', 'setuid']) {
+  it('the matrix: block via BPF-LSM for exec, file, capability, module, bpf, ptrace, mount, setuid (and socket)', () => {
+    const row = (k: string) => matrix.rows.find((r) => r.rule === k)!;
+    for (const k of ['exec', 'file', 'capability', 'module', 'bpf', 'ptrace', 'mount', 'setuid', 'socket']) {
       expect(row(k).block, k).toMatchObject({ achieved: 'block', mechanism: 'lsm', downgraded: false });
       expect(row(k).kill, k).toMatchObject({ achieved: 'kill', mechanism: 'lsm' });
       expect(
@@ -105,13 +109,13 @@ describe('bpfgate doctor in the guest (Debian 6.1)', () => {
       for (const a of MATRIX_ACTIONS) {
         const c = row[a];
         const cols = lines
-          .find((l) => l.startsWith(`doctor-${a} `) && l.split(/ {2,}/)[1] === row.kind)
+          .find((l) => l.startsWith(`doctor-${a} `) && l.split(/ {2,}/)[1] === row.rule)
           ?.split(/ {2,}/);
         if (c.achieved === 'not-allowed') {
           expect(cols).toBeUndefined();
           continue;
         }
-        expect(cols?.slice(3, 5), `${a}/${row.kind}`).toEqual([
+        expect(cols?.slice(3, 5), `${a}/${row.rule}`).toEqual([
           c.hooks.join(', ') || '-',
           c.mechanism ?? '-',
         ]);
@@ -119,7 +123,7 @@ describe('bpfgate doctor in the guest (Debian 6.1)', () => {
         compared++;
       }
     }
-    expect(compared).toBe(RULE_KINDS.length * 3 - 2);
+    expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
   });
 
   it('finishes in bounded time even under emulation', () => {

@@ -83,10 +83,10 @@ function cellText(c: MatrixCell): string {
 /** The matrix as a table (kind × asked action), then each cell's hooks and reason. */
 export function formatMatrix(m: EnforcementMatrix): string {
   const rows: string[][] = [
-    ['kind', ...MATRIX_ACTIONS.map((a) => `asked ${a}`)],
+    ['rule', ...MATRIX_ACTIONS.map((a) => `asked ${a}`)],
     ['----', ...MATRIX_ACTIONS.map((a) => '-'.repeat(`asked ${a}`.length))],
   ];
-  for (const r of m.rows) rows.push([r.kind, ...MATRIX_ACTIONS.map((a) => cellText(r[a]))]);
+  for (const r of m.rows) rows.push([r.rule, ...MATRIX_ACTIONS.map((a) => cellText(r[a]))]);
   const out = [
     `enforcement matrix: what a rule of each kind achieves on ${m.features}`,
     ...padTable(rows).map((l) => `  ${l}`),
@@ -95,7 +95,7 @@ export function formatMatrix(m: EnforcementMatrix): string {
     'how and why (the representative rule of each kind, as compile --explain sees it):',
   ];
   for (const r of m.rows) {
-    out.push(`  ${r.kind}  match: ${r.match}`);
+    out.push(`  ${r.rule}  kind: ${r.kind}, match: ${r.match}`);
     for (const a of MATRIX_ACTIONS) {
       const c = r[a];
       const via = c.hooks.length > 0 ? ` via ${c.hooks.join(', ')}` : '';

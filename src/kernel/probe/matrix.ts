@@ -3,39 +3,49 @@
 // mechanism and hooks, and why. Not a second ladder: each cell is a rule of
 // the policy language (one representative rule per kind and action, validated
 // by the policy parser) compiled by the compiler itself, so the matrix is
-// exactly what `bpfgate compile --explain` says of such a rule. Pure.
+// exactly what `bpfgate compile --explain` says of such a rule. Every kind
+// has a row (RULE_KINDS); socket rules have two. Pure.
 import { compile } from '../../compiler/compile.ts';
 import { hookOf } from '../../compiler/explain.ts';
 import type { FeatureSet } from '../../compiler/features.ts';
 import type { Enforcement } from '../../compiler/plan.ts';
 import { type PolicySource, parsePolicySources } from '../../policy/index.ts';
-import { RULE_KINDS, type RuleKind } from '../../policy/model.ts';
+import type { RuleKind } from '../../policy/model.ts';
 import type { Family } from '../programs.ts';
 
 export const MATRIX_ACTIONS = ['block', 'kill', 'audit'] as const;
 export type MatrixAction = (typeof MATRIX_ACTIONS)[number];
 
+/** A rule the matrix compiles: its id in the representative policies, its kind, its `match:` in YAML. */
+export interface Representative {
+  rule: string;
+  kind: RuleKind;
+  match: string;
+}
+
 /**
- * The representative rule of each kind (its `match:` in YAML): the language's
- * defaults wherever a qualifier may be omitted (every file operation, every
- * socket family, both address families...), one target where one is needed.
+ * The representative rule of each kind: the language's defaults wherever a
+ * qualifier may be omitted (every file operation, every socket family, both
+ * address families...), one target where one is needed. Socket rules get a
+ * second row, inet and inet6 only, since other families take other hooks.
  */
-export const REPRESENTATIVE_MATCH: Readonly<Record<RuleKind, string>> = {
-  exec: '{ paths: [/usr/bin/true] }',
-  file: '{ paths: [/etc/shadow] }',
-  capability: '{ capabilities: [CAP_SYS_ADMIN] }',
-  module: '{}',
-  bpf: '{}',
-  ptrace: '{}',
-  mount: '{}',
-  setuid: '{ to: root }',
-  socket: '{}',
-  connect: '{ ports: [443] }',
-  bind: '{ ports: [8080] }',
-  device: '{ devices: [{ type: char, major: 1, minor: 1 }] }',
-  sysctl: '{ names: [kernel.hostname] }',
-  kprobe: '{ function: commit_creds }',
-};
+export const REPRESENTATIVES: readonly Representative[] = [
+  { rule: 'exec', kind: 'exec', match: '{ paths: [/usr/bin/true] }' },
+  { rule: 'file', kind: 'file', match: '{ paths: [/etc/shadow] }' },
+  { rule: 'capability', kind: 'capability', match: '{ capabilities: [CAP_SYS_ADMIN] }' },
+  { rule: 'module', kind: 'module', match: '{}' },
+  { rule: 'bpf', kind: 'bpf', match: '{}' },
+  { rule: 'ptrace', kind: 'ptrace', match: '{}' },
+  { rule: 'mount', kind: 'mount', match: '{}' },
+  { rule: 'setuid', kind: 'setuid', match: '{ to: root }' },
+  { rule: 'socket', kind: 'socket', match: '{}' },
+  { rule: 'socket-inet', kind: 'socket', match: '{ families: [inet, inet6] }' },
+  { rule: 'connect', kind: 'connect', match: '{ ports: [443] }' },
+  { rule: 'bind', kind: 'bind', match: '{ ports: [8080] }' },
+  { rule: 'device', kind: 'device', match: '{ devices: [{ type: char, major: 1, minor: 1 }] }' },
+  { rule: 'sysctl', kind: 'sysctl', match: '{ names: [kernel.hostname] }' },
+  { rule: 'kprobe', kind: 'kprobe', match: '{ function: commit_creds }' },
+];
 
 export interface MatrixCell {
   /** what the rule achieves; 'not-allowed': the policy language refuses this action for the kind */
@@ -49,6 +59,8 @@ export interface MatrixCell {
 }
 
 export interface MatrixRow {
+  /** the representative rule's id: the kind, or the kind and a variant ("socket-inet") */
+  rule: string;
   kind: RuleKind;
   /** the representative rule's match, as YAML */
   match: string;
@@ -63,11 +75,11 @@ export interface EnforcementMatrix {
   rows: MatrixRow[];
 }
 
-/** The policy of the representative rules asking `action`, one rule per kind, named `doctor-<action>`. */
+/** The policy of the representative rules asking `action`, named `doctor-<action>`. */
 function policyText(
   action: MatrixAction,
-  kinds: readonly RuleKind[],
-): { text: string; lineOf: Map<number, RuleKind> } {
+  reps: readonly Representative[],
+): { text: string; lineOf: Map<number, string> } {
   const lines = [
     'apiVersion: bpfgate.dev/v1',
     'kind: Policy',
@@ -76,17 +88,17 @@ function policyText(
     'spec:',
     '  rules:',
   ];
-  const lineOf = new Map<number, RuleKind>();
-  for (const kind of kinds) {
+  const lineOf = new Map<number, string>();
+  for (const r of reps) {
     const first = lines.length + 1;
     lines.push(
-      `    - id: ${kind}`,
-      `      kind: ${kind}`,
+      `    - id: ${r.rule}`,
+      `      kind: ${r.kind}`,
       `      action: ${action}`,
-      `      message: a ${kind} rule asking ${action} matched`,
-      `      match: ${REPRESENTATIVE_MATCH[kind]}`,
+      `      message: a ${r.kind} rule asking ${action} matched`,
+      `      match: ${r.match}`,
     );
-    for (let l = first; l <= lines.length; l++) lineOf.set(l, kind);
+    for (let l = first; l <= lines.length; l++) lineOf.set(l, r.rule);
   }
   return { text: `${lines.join('\n')}\n`, lineOf };
 }
@@ -106,21 +118,21 @@ export function matrixPolicies(): { sources: PolicySource[]; refused: Map<string
   const refused = new Map<string, string>();
   for (const action of MATRIX_ACTIONS) {
     const file = matrixPolicyFile(action);
-    let kinds: RuleKind[] = [...RULE_KINDS];
+    let reps = [...REPRESENTATIVES];
     for (;;) {
-      const { text, lineOf } = policyText(action, kinds);
+      const { text, lineOf } = policyText(action, reps);
       const errors = parsePolicySources([{ file, text }]).diagnostics.filter((d) => d.severity === 'error');
       if (errors.length === 0) {
         sources.push({ file, text });
         break;
       }
       for (const d of errors) {
-        const kind = lineOf.get(d.pos.line);
-        if (!kind)
+        const rule = lineOf.get(d.pos.line);
+        if (!rule)
           throw new Error(`doctor's representative policy ${file} is invalid: ${d.message} [${d.code}]`);
-        refused.set(`${kind}/${action}`, `${d.message} [${d.code}]`);
+        refused.set(`${rule}/${action}`, `${d.message} [${d.code}]`);
       }
-      kinds = kinds.filter((k) => !refused.has(`${k}/${action}`));
+      reps = reps.filter((r) => !refused.has(`${r.rule}/${action}`));
     }
   }
   return { sources, refused };
@@ -135,13 +147,13 @@ export function enforcementMatrix(features: FeatureSet): EnforcementMatrix {
     throw new Error(`doctor's representative policies are invalid: ${first?.message} [${first?.code}]`);
   }
   const plan = compile(set, features, { gen: 0 });
-  const cell = (kind: RuleKind, action: MatrixAction): MatrixCell => {
-    const why = refused.get(`${kind}/${action}`);
+  const cell = (rule: string, action: MatrixAction): MatrixCell => {
+    const why = refused.get(`${rule}/${action}`);
     if (why !== undefined) {
       return { achieved: 'not-allowed', mechanism: null, hooks: [], downgraded: false, reason: why };
     }
-    const r = plan.rules.find((x) => x.policy === `doctor-${action}` && x.rule === kind);
-    if (!r) throw new Error(`the compiled plan has no rule doctor-${action}/${kind}`);
+    const r = plan.rules.find((x) => x.policy === `doctor-${action}` && x.rule === rule);
+    if (!r) throw new Error(`the compiled plan has no rule doctor-${action}/${rule}`);
     return {
       achieved: r.achieved,
       mechanism: r.mechanism,
@@ -152,12 +164,13 @@ export function enforcementMatrix(features: FeatureSet): EnforcementMatrix {
   };
   return {
     features: plan.features,
-    rows: RULE_KINDS.map((kind) => ({
-      kind,
-      match: REPRESENTATIVE_MATCH[kind],
-      block: cell(kind, 'block'),
-      kill: cell(kind, 'kill'),
-      audit: cell(kind, 'audit'),
+    rows: REPRESENTATIVES.map((r) => ({
+      rule: r.rule,
+      kind: r.kind,
+      match: r.match,
+      block: cell(r.rule, 'block'),
+      kill: cell(r.rule, 'kill'),
+      audit: cell(r.rule, 'audit'),
     })),
   };
 }
