@@ -32,7 +32,7 @@ export interface Attachment {
 }
 
 /** One program may be attached several times (a kprobe per function): attachments are keyed by program and target. */
-export function attachmentKey(spec: ProgramSpec): string {
+export function attachmentKey(spec: Pick<ProgramSpec, 'program' | 'attach'>): string {
   return spec.attach.type === 'kprobe'
     ? `${spec.program}@${spec.attach.function}#${spec.attach.cookie}`
     : spec.program;
@@ -49,6 +49,8 @@ export class Loader {
   readonly #log: LoaderLog;
   #active: 0 | 1 | null = null;
   #attached = new Map<string, LinkPort>();
+  /** adopted attachments that still run a previous daemon's program */
+  #stale = new Set<string>();
   #exeIds = new Map<string, number>();
 
   constructor(obj: ObjectPort, host: HostState, cgroupAttachPath: string, log: LoaderLog) {
@@ -74,11 +76,25 @@ export class Loader {
 
   /**
    * Adopt a generation that is already active in the kernel (pinned maps after
-   * a restart): the next apply() writes the other one.
+   * a restart): the next apply() writes the other one. The adopted links run
+   * the previous daemon's programs: apply() puts this object's programs behind
+   * those the plan keeps (ObjectPort.replace, no gap) and retires the rest.
+   * Whatever a previous daemon left in the inactive generation (it died
+   * between writing and swapping) is deleted first.
    */
-  adopt(activeGen: 0 | 1, attached: Attachment[]): void {
+  adopt(activeGen: 0 | 1, attached: Attachment[], exeIds: Record<string, number> = {}): void {
     this.#active = activeGen;
-    for (const a of attached) this.#attached.set(a.key, a.link);
+    for (const a of attached) {
+      this.#attached.set(a.key, a.link);
+      this.#stale.add(a.key);
+    }
+    for (const [path, id] of Object.entries(exeIds)) this.#exeIds.set(path, id);
+    this.#purge(otherGen(activeGen));
+  }
+
+  /** adopted attachments not yet running this object's programs */
+  staleAttachments(): string[] {
+    return [...this.#stale].sort();
   }
 
   /** Applies a plan compiled for nextGen(). Throws before the swap if anything fails: the old set stays. */
@@ -100,12 +116,23 @@ export class Loader {
       throw err;
     }
 
-    // 2. attach what the new set needs (harmless before the swap: programs read the active generation)
+    // 2. attach what the new set needs (harmless before the swap: programs read the active generation);
+    //    adopted links get this object's program (they share the maps, so either program decides alike)
     const newLinks: string[] = [];
     try {
       for (const spec of plan.programs) {
         const key = attachmentKey(spec);
-        if (this.#attached.has(key)) continue;
+        const current = this.#attached.get(key);
+        if (current && this.#stale.has(key)) {
+          if (!this.#obj.replace) throw new Error('this object cannot replace adopted links');
+          this.#attached.set(
+            key,
+            this.#obj.replace(current, spec.program, spec.attach, this.#cgroupAttachPath),
+          );
+          this.#stale.delete(key);
+          continue;
+        }
+        if (current) continue;
         this.#attached.set(key, this.#obj.attach(spec.program, spec.attach, this.#cgroupAttachPath));
         newLinks.push(key);
       }
@@ -130,6 +157,24 @@ export class Loader {
   /** Detaches every program (enforcement stops). */
   stop(): void {
     for (const p of [...this.#attached.keys()]) this.#detach(p);
+  }
+
+  /**
+   * Lets go of every attachment without detaching: pinned links keep
+   * enforcing after the daemon exits (the next one adopts them). Links that
+   * are not pinned cannot outlive their handle and are detached.
+   */
+  release(): void {
+    for (const [key, link] of [...this.#attached]) {
+      this.#attached.delete(key);
+      this.#stale.delete(key);
+      try {
+        if (link.release) link.release();
+        else link.destroy();
+      } catch (err) {
+        this.#log.warn({ program: key, err }, 'release failed');
+      }
+    }
   }
 
   #write(mapName: string, entries: MapEntry[]): void {
@@ -160,6 +205,7 @@ export class Loader {
   #detach(program: string): void {
     const link = this.#attached.get(program);
     this.#attached.delete(program);
+    this.#stale.delete(program);
     try {
       link?.destroy();
     } catch (err) {

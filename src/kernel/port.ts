@@ -15,7 +15,10 @@ export interface MapPort {
 }
 
 export interface LinkPort {
+  /** detach (enforcement by this attachment ends) */
   destroy(): void;
+  /** let go of the handle but leave the program attached (a pinned link); absent: not pinned */
+  release?(): void;
 }
 
 export interface ObjectPort {
@@ -24,4 +27,10 @@ export interface ObjectPort {
   attach(program: string, spec: AttachSpec, cgroupPath: string): LinkPort;
   /** programs that were loaded (the kernel accepted them) */
   loadedPrograms(): string[];
+  /**
+   * Put this object's `program` behind an adopted link (one a previous daemon
+   * left pinned) with no gap: in place where the link type allows it, else
+   * attach anew and then retire the old link. Returns the link now in use.
+   */
+  replace?(old: LinkPort, program: string, spec: AttachSpec, cgroupPath: string): LinkPort;
 }

@@ -2,15 +2,23 @@
 // libbpf binding. It loads every program this kernel accepts (so a reload that
 // needs a new hook only attaches), exposes the object to the loader through
 // ObjectPort, reads the ring buffer, and sums the per-CPU counters.
+//
+// With a pin layout (docs/persistence.md) every map is pinned (or, when a
+// previous daemon left it pinned, reused: the new programs share it) and every
+// link is pinned as it is attached; adoptPinned() hands the previous daemon's
+// links and active generation to the loader.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GENERATION_CAPACITY } from '../compiler/capacity.ts';
 import type { FeatureSet } from '../compiler/features.ts';
 import { availability } from '../compiler/ladder.ts';
 import type { AttachSpec } from '../compiler/plan.ts';
 import { PrivilegeError } from '../errors.ts';
-import { MapName, Stat } from './abi.ts';
-import { BpfObject, isPrivilegeError, type RecordBatch, RingBufferReader } from './binding.ts';
+import { EXE_MAX, MapName, Stat } from './abi.ts';
+import { BpfObject, isPrivilegeError, KernelError, type RecordBatch, RingBufferReader } from './binding.ts';
 import { GEN_OFFSET } from './generations.ts';
+import { type Attachment, attachmentKey, u32le } from './loader.ts';
+import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
 import type { LinkPort, MapPort, ObjectPort } from './port.ts';
 import { PROGRAMS, type ProgramName } from './programs.ts';
 
@@ -28,29 +36,74 @@ export function loadablePrograms(features: FeatureSet): ProgramName[] {
   return (Object.keys(PROGRAMS) as ProgramName[]).filter((p) => availability(p, features).available).sort();
 }
 
+export interface SessionOptions {
+  /** pin every map and link under this layout; null or absent: nothing is pinned */
+  pins?: PinLayout | null;
+}
+
+/** What a previous daemon left pinned, as the loader adopts it. */
+export interface Adoption {
+  /** bg_state.active_gen: the generation that is enforcing now */
+  activeGen: 0 | 1;
+  /** bg_state.daemon_tgid: the daemon that wrote it */
+  daemonTgid: number;
+  /** the pinned links, still running the previous daemon's programs */
+  attachments: Attachment[];
+  /** bg_exe_ids: path → exe id, so the next plan keeps the ids running processes carry */
+  exeIds: Record<string, number>;
+  /** maps that were reused from pins */
+  maps: string[];
+}
+
 export class KernelSession implements ObjectPort {
   readonly #obj: BpfObject;
   readonly #loaded: string[];
+  readonly #pins: PinLayout | null;
+  readonly #reusedMaps: string[];
   #reader: RingBufferReader | null = null;
 
-  private constructor(obj: BpfObject, loaded: string[]) {
+  private constructor(obj: BpfObject, loaded: string[], pins: PinLayout | null, reusedMaps: string[]) {
     this.#obj = obj;
     this.#loaded = loaded;
+    this.#pins = pins;
+    this.#reusedMaps = reusedMaps;
   }
 
-  static open(features: FeatureSet, objectPath = DEFAULT_OBJECT_PATH): KernelSession {
+  static open(
+    features: FeatureSet,
+    objectPath = DEFAULT_OBJECT_PATH,
+    options: SessionOptions = {},
+  ): KernelSession {
     const programs = loadablePrograms(features);
+    const pins = options.pins ?? null;
+    if (pins) ensurePinDirs(pins);
     const obj = BpfObject.open(objectPath);
+    const reused: string[] = [];
     try {
       // both generations live in a generation-keyed map during a swap
       for (const [map, cap] of Object.entries(GENERATION_CAPACITY)) {
         if (map === MapName.genConfig) continue;
         obj.setMaxEntries(map, map in GEN_OFFSET ? 2 * cap : cap);
       }
+      if (pins) {
+        // libbpf reuses a compatible pinned map, or creates the map and pins it at load
+        for (const m of obj.maps()) {
+          if (m.internal) continue;
+          if (existsSync(pins.mapPath(m.name))) reused.push(m.name);
+          obj.setPinPath(m.name, pins.mapPath(m.name));
+        }
+      }
       obj.loadOnly(programs);
       obj.load();
     } catch (err) {
       obj.close();
+      if (pins && reused.length > 0 && err instanceof KernelError && !isPrivilegeError(err)) {
+        throw new PinError(
+          'PIN_INCOMPATIBLE',
+          `the maps pinned under ${pins.maps} do not fit this object (${(err as Error).message}); 'bpfgate unload' removes them (enforcement stops until the next start)`,
+          { cause: err },
+        );
+      }
       if (isPrivilegeError(err)) {
         throw new PrivilegeError(
           'the kernel refused to load bpfgate programs (EPERM): run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN and CAP_NET_ADMIN are needed)',
@@ -59,11 +112,16 @@ export class KernelSession implements ObjectPort {
       }
       throw err;
     }
-    return new KernelSession(obj, programs);
+    return new KernelSession(obj, programs, pins, reused.sort());
   }
 
   loadedPrograms(): string[] {
     return this.#loaded;
+  }
+
+  /** the pin layout, or null when nothing is pinned */
+  get pins(): PinLayout | null {
+    return this.#pins;
   }
 
   map(name: string): MapPort {
@@ -71,7 +129,71 @@ export class KernelSession implements ObjectPort {
   }
 
   attach(program: string, spec: AttachSpec, cgroupPath: string): LinkPort {
-    return this.#obj.attach(program, spec, { cgroup: cgroupPath });
+    const link = this.#obj.attach(program, spec, { cgroup: cgroupPath });
+    if (!this.#pins) return link;
+    try {
+      return PinnedLink.pin(link, this.#pins, attachmentKey({ program, attach: spec }));
+    } catch (err) {
+      link.destroy();
+      throw err;
+    }
+  }
+
+  replace(old: LinkPort, program: string, spec: AttachSpec, cgroupPath: string): LinkPort {
+    if (old instanceof PinnedLink) {
+      try {
+        // cgroup links: the hook switches programs in one step
+        old.link.updateProgram(this.#obj.programFd(program));
+        return old;
+      } catch (err) {
+        // tracing, LSM, raw tracepoint and kprobe links cannot be updated (EINVAL/EOPNOTSUPP)
+        if (!(err instanceof KernelError)) throw err;
+      }
+    }
+    // attach the new program first (its pin is renamed over the old one), then let the old go
+    const fresh = this.attach(program, spec, cgroupPath);
+    if (old instanceof PinnedLink) old.detachAndClose();
+    else old.destroy();
+    return fresh;
+  }
+
+  /**
+   * What a previous daemon left pinned: null when nothing was (a first start).
+   * Call after open(), before the loader applies anything.
+   */
+  adoptPinned(): Adoption | null {
+    const pins = this.#pins;
+    if (!pins) return null;
+    const keys = pinnedLinkKeys(pins);
+    if (keys.length === 0 && !this.#reusedMaps.includes(MapName.state)) return null;
+    const owner = liveOwner(pins);
+    if (owner !== null)
+      throw new PinError(
+        'PIN_IN_USE',
+        `another bpfgate daemon (pid ${owner}) enforces from ${pins.root}: stop it first (one daemon per pin root)`,
+      );
+    const state = this.#obj.map(MapName.state).lookup(u32le(0));
+    const activeGen = state && state.readUInt32LE(0) === 1 ? 1 : 0;
+    const daemonTgid = state ? state.readUInt32LE(8) : 0;
+    const exeIds: Record<string, number> = {};
+    const exeMap = this.#obj.map(MapName.exeIds);
+    for (const key of exeMap.keys()) {
+      const v = exeMap.lookup(key);
+      if (!v) continue;
+      const end = key.indexOf(0);
+      exeIds[key.subarray(0, end < 0 ? Math.min(key.length, EXE_MAX) : end).toString('utf8')] =
+        v.readUInt32LE(0);
+    }
+    const attachments: Attachment[] = [];
+    for (const key of keys) {
+      try {
+        attachments.push({ key, link: PinnedLink.open(pins, key) });
+      } catch (err) {
+        // a pin removed meanwhile (bpfgate unload) is not ours to adopt
+        if (!(err instanceof KernelError && err.errnoName === 'ENOENT')) throw err;
+      }
+    }
+    return { activeGen, daemonTgid, attachments, exeIds, maps: this.#reusedMaps };
   }
 
   /** Start delivering ring-buffer records in batches on the event loop. */

@@ -1,0 +1,116 @@
+// bpfgate unload: stop enforcing for good. Stops a running daemon (SIGTERM),
+// then detaches every link pinned under the pin root and removes every pin
+// and the folder. Idempotent: with nothing pinned it says so and exits 0.
+import { parseArgs } from 'node:util';
+import { PrivilegeError, UsageError } from '../../errors.ts';
+import { isPrivilegeError } from '../../kernel/binding.ts';
+import { DEFAULT_PIN_ROOT, liveOwner, PinLayout, removePins, type UnloadReport } from '../../kernel/pins.ts';
+
+export const UNLOAD_USAGE = `usage: bpfgate unload [options]
+
+Stops a running bpfgate daemon, detaches every program bpfgate left pinned and
+removes the pins (maps, links, the folder). Enforcement ends.
+
+  --pin-root DIR     the pins' folder (default ${DEFAULT_PIN_ROOT}) [BPFGATE_PIN_ROOT]
+  --wait-ms MS       how long to wait for a running daemon to stop (default 10000)
+  --json             print what was removed as JSON
+`;
+
+export interface UnloadResult extends UnloadReport {
+  /** the daemon that was running (bg_state.daemon_tgid), if any */
+  daemon: { pid: number; stopped: boolean } | null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function stopDaemon(pid: number, waitMs: number): Promise<boolean> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw err;
+  }
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !alive(pid);
+}
+
+export async function unload(layout: PinLayout, waitMs = 10_000): Promise<UnloadResult> {
+  const pid = liveOwner(layout);
+  const daemon = pid === null ? null : { pid, stopped: await stopDaemon(pid, waitMs) };
+  try {
+    return { ...removePins(layout), daemon };
+  } catch (err) {
+    if (isPrivilegeError(err) || (err as NodeJS.ErrnoException).code === 'EPERM')
+      throw new PrivilegeError(
+        `removing the pins under ${layout.root} was refused: run as root (with self-protection on, use 'bpfgate unload --break-glass' as documented in docs/persistence.md)`,
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
+export function formatUnload(r: UnloadResult): string {
+  const lines: string[] = [];
+  if (r.daemon)
+    lines.push(
+      r.daemon.stopped
+        ? `stopped the daemon (pid ${r.daemon.pid})`
+        : `the daemon (pid ${r.daemon.pid}) did not stop in time: programs it still holds stay attached until it exits`,
+    );
+  if (!r.found) {
+    lines.push(`nothing pinned under ${r.root}`);
+    return `${lines.join('\n')}\n`;
+  }
+  for (const l of r.links) {
+    const what = l.id === null ? 'a defunct link' : `link ${l.id}, ${l.type}, program ${l.progId}`;
+    lines.push(`detached ${l.key} (${what})`);
+  }
+  for (const m of r.maps) lines.push(`removed map ${m}`);
+  for (const o of r.other) lines.push(`removed ${o}`);
+  lines.push(`removed ${r.root}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let v: { 'pin-root'?: string; 'wait-ms'?: string; json?: boolean; help?: boolean };
+  try {
+    v = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'pin-root': { type: 'string' },
+        'wait-ms': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${UNLOAD_USAGE}`);
+  }
+  if (v.help) {
+    process.stdout.write(UNLOAD_USAGE);
+    return 0;
+  }
+  const root = v['pin-root'] ?? process.env.BPFGATE_PIN_ROOT ?? DEFAULT_PIN_ROOT;
+  if (!root.startsWith('/')) throw new UsageError('--pin-root: an absolute path');
+  const waitMs = v['wait-ms'] === undefined ? 10_000 : Number(v['wait-ms']);
+  if (!Number.isInteger(waitMs) || waitMs < 0)
+    throw new UsageError('--wait-ms: milliseconds (an integer >= 0)');
+  if (typeof process.geteuid === 'function' && process.geteuid() !== 0)
+    throw new PrivilegeError('bpfgate unload needs root (it detaches BPF programs and removes bpffs pins)');
+  const r = await unload(new PinLayout(root), waitMs);
+  process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatUnload(r));
+  return 0;
+}
