@@ -15,6 +15,7 @@ import { IdGenerator } from '../events/id.ts';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
+import { DEFAULT_PIN_ROOT, hasPins, PinLayout, removePins } from '../kernel/pins.ts';
 import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import { loadPolicyFiles } from '../policy/index.ts';
@@ -39,6 +40,10 @@ export interface DaemonOptions {
   statsIntervalMs: number;
   /** identical violations within this window become one event with a count; 0: every event */
   aggregateWindowMs: number;
+  /** bpffs folder every map and link is pinned under (docs/persistence.md); null: nothing pinned */
+  pinRoot: string | null;
+  /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
+  keepEnforcing: boolean;
 }
 
 export interface DaemonDeps {
@@ -61,6 +66,8 @@ export function defaultDaemonOptions(): DaemonOptions {
     host: os.hostname(),
     statsIntervalMs: 1000,
     aggregateWindowMs: 0,
+    pinRoot: DEFAULT_PIN_ROOT,
+    keepEnforcing: false,
   };
 }
 
@@ -85,6 +92,10 @@ export class Daemon {
   #ids = new IdGenerator();
   #aggregator: Aggregator | null = null;
   #reloading: Promise<boolean> | null = null;
+  #pins: PinLayout | null = null;
+  /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
+  #foundPins = false;
+  #started = false;
   readonly counters = { reloads: 0, reloadFailures: 0 };
 
   constructor(options: DaemonOptions, deps: DaemonDeps) {
@@ -134,7 +145,7 @@ export class Daemon {
     }
     const features = await this.#deps.probe();
     this.#features = features;
-    const plan = await this.#compile(0, undefined);
+    let plan = await this.#compile(0, undefined);
     this.#reportEnforcement(plan);
 
     const mount = features.cgroup2.mount ?? findCgroup2Mount();
@@ -143,8 +154,24 @@ export class Daemon {
     const attachAt = this.#o.cgroupAttach ?? mount;
 
     try {
-      this.#session = KernelSession.open(features, this.#o.objectPath);
+      this.#pins = this.#o.pinRoot ? new PinLayout(this.#o.pinRoot) : null;
+      this.#foundPins = this.#pins !== null && hasPins(this.#pins);
+      this.#session = KernelSession.open(features, this.#o.objectPath, { pins: this.#pins });
       this.#loader = new Loader(this.#session, new LiveHostState(mount), attachAt, this.#log);
+      const adopted = this.#session.adoptPinned();
+      if (adopted) {
+        this.#loader.adopt(adopted.activeGen, adopted.attachments, adopted.exeIds);
+        plan = await this.#compile(this.#loader.nextGen(), adopted.exeIds);
+        this.#log.info(
+          {
+            pinRoot: this.#pins?.root,
+            activeGen: adopted.activeGen,
+            previousTgid: adopted.daemonTgid,
+            links: adopted.attachments.map((a) => a.key),
+          },
+          'adopting the enforcement a previous daemon left pinned',
+        );
+      }
       const outputs: EventOutput[] = [...(this.#deps.outputs ?? [])];
       if (this.#o.stdout) outputs.push(new StdoutOutput(this.#o.format));
       if (this.#o.nats) {
@@ -182,8 +209,9 @@ export class Daemon {
         },
         (err) => this.#log.error({ err }, 'ring buffer read failed'),
       );
-      this.#loader.apply(plan, 0);
+      this.#loader.apply(plan, this.#loader.nextGen());
       this.#plan = plan;
+      this.#started = true;
       this.#lastStats = this.#session.stats();
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
@@ -247,8 +275,10 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
-    // 1. detach: enforcement ends here
-    this.#loader?.stop();
+    // 1. detach: enforcement ends here, unless it is to outlive this daemon (pinned links stay attached)
+    const keep = this.#o.keepEnforcing || (this.#foundPins && !this.#started);
+    if (keep) this.#loader?.release();
+    else this.#loader?.stop();
     this.#loader = null;
     // 2. the ring: what is left in it, then close
     if (this.#session) {
@@ -262,6 +292,13 @@ export class Daemon {
       }
       this.#session.close();
       this.#session = null;
+    }
+    if (this.#pins && !keep) {
+      try {
+        removePins(this.#pins);
+      } catch (err) {
+        this.#log.warn({ err, pinRoot: this.#pins.root }, 'removing the pins failed');
+      }
     }
     // 3. outputs
     await this.#pipeline?.idle();
