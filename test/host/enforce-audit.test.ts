@@ -147,6 +147,7 @@ describe('bpfgate run --audit', () => {
     expect((await h.attachedToCgroup()).length).toBeGreaterThan(0);
     expect(await daemon.stop('SIGINT')).toEqual({ code: 0, signal: null });
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
     for (const e of daemon.events) expect(eventSchemaErrors(e), JSON.stringify(e)).toEqual([]);
     expect(daemon.events.filter((e) => e.outcome === 'denied' || e.outcome === 'killed')).toEqual([]);
   });

@@ -45,7 +45,7 @@ describe('bpfgate run refuses to start', () => {
     expect(rows.find((r) => r.kind === 'file')?.block.downgraded).toBe(true);
     expect(rows.find((r) => r.kind === 'capability')?.block.downgraded).toBe(true);
 
-    const r = await bpfgate(runArgs(dir, ['--require-enforcement']));
+    const r = await bpfgate(runArgs(dir, ['--require-enforcement']), h.env);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/refusing to start: 2 rule\(s\) would be enforced more weakly than asked/);
@@ -56,6 +56,7 @@ describe('bpfgate run refuses to start', () => {
     expect(msgs).not.toContain('bpfgate is enforcing');
     expect(msgs).not.toContain('policy generation active');
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
     // the raw socket rule of the same set was never enforced
     const raw = await h.attempt([ATTACK, 'raw_socket'], 'inside');
     expect({ code: raw.code, stdout: raw.stdout }).toEqual({ code: 0, stdout: 'ok' });
@@ -64,7 +65,7 @@ describe('bpfgate run refuses to start', () => {
   it('with an invalid policy: exit 1, every error located, nothing attached', async () => {
     const dir = policies('invalid');
     const file = `${dir}/invalid.yaml`;
-    const r = await bpfgate(runArgs(dir));
+    const r = await bpfgate(runArgs(dir), h.env);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('the policy set is invalid, nothing was loaded');
@@ -75,14 +76,16 @@ describe('bpfgate run refuses to start', () => {
     expect(r.stderr).toContain(`${file}:17:28: '127.0.0.1/8' has host bits set beyond /8 [INVALID_CIDR]`);
     expect(logLines(r.stderr).map((l) => l.msg)).not.toContain('bpfgate is enforcing');
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
   });
 
   it('with a policies path that does not exist: exit 1, located, nothing attached', async () => {
-    const r = await bpfgate(runArgs(`${h.dir}/no-such-folder`));
+    const r = await bpfgate(runArgs(`${h.dir}/no-such-folder`), h.env);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`${h.dir}/no-such-folder`);
     expect(r.stderr).toContain('[FILE_NOT_FOUND]');
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
   });
 });
 
@@ -100,6 +103,7 @@ describe('bpfgate run stops cleanly', () => {
       expect.arrayContaining(['stopping: detaching every program', 'stopped']),
     );
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
     const after = await h.attempt([ATTACK, 'raw_socket'], 'inside');
     expect({ code: after.code, stdout: after.stdout }).toEqual({ code: 0, stdout: 'ok' });
   });

@@ -469,6 +469,7 @@ describe('stopping', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(daemon.logs.map((l) => l.msg)).toContain('stopped');
     expect(await h.attachedToCgroup()).toEqual([]);
+    expect(h.pinnedLinks()).toEqual([]);
     expectAllowed(await attack(['raw_socket'], 'inside'));
     const mark = `${h.dir}/marker-after`;
     expect((await h.attempt([MARKER, mark], 'inside')).code).toBe(0);

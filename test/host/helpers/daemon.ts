@@ -13,6 +13,7 @@ import { createCgroup, type TestCgroup } from './cgroup.ts';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BPFGATE = `${ROOT}bin/bpfgate.js`;
 export const HOST_POLICIES = `${ROOT}test/fixtures/host-policies`;
+const BPFFS = '/sys/fs/bpf';
 
 /** One parsed JSON line of the daemon's stdout (an event) or stderr (a log record). */
 // biome-ignore lint/suspicious/noExplicitAny: events are checked against the JSON schema, not typed here
@@ -29,12 +30,16 @@ export interface CommandResult extends Exit {
 }
 
 /** Run `node bin/bpfgate.js ARGS` to completion. */
-export function bpfgate(args: string[], timeoutMs = 30_000): Promise<CommandResult> {
+export function bpfgate(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 30_000,
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BPFGATE, ...args],
-      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({
@@ -74,9 +79,10 @@ export class DaemonProcess {
   #errRest = '';
   #waiters = new Set<() => void>();
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(process.execPath, [BPFGATE, 'run', ...args], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -195,6 +201,8 @@ export class EnforceHarness {
   /** scratch folder: policies/, device nodes, markers */
   readonly dir: string;
   readonly policiesDir: string;
+  /** a bpffs folder of this test's own for the daemon's pins: never another daemon's */
+  readonly pinRoot: string;
   daemon: DaemonProcess | null = null;
   readonly #children = new Set<ChildProcess>();
 
@@ -204,6 +212,12 @@ export class EnforceHarness {
     this.dir = mkdtempSync(`${tmpdir()}/${this.name}-`);
     this.policiesDir = `${this.dir}/policies`;
     mkdirSync(this.policiesDir);
+    this.pinRoot = `${BPFFS}/${this.name}`;
+  }
+
+  /** The environment of every bpfgate this harness starts: its own pin root. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, BPFGATE_PIN_ROOT: this.pinRoot };
   }
 
   /** The cgroup selector of policies scoped to this cgroup and its subtree. */
@@ -233,9 +247,12 @@ export class EnforceHarness {
 
   /** Start `bpfgate run --policies <policies> --cgroup <this cgroup> ...extra` and wait until it enforces. */
   async startDaemon(extra: string[] = [], policies = this.policiesDir): Promise<DaemonProcess> {
-    const d = new DaemonProcess(['--policies', policies, '--cgroup', this.cgroup.path, ...extra]);
+    const d = new DaemonProcess(['--policies', policies, '--cgroup', this.cgroup.path, ...extra], this.env);
     this.daemon = d;
     await d.ready();
+    // a test daemon starts from nothing: adopting pins would mean another daemon's enforcement
+    const adopted = d.logs.find((l) => l.msg === 'adopting the enforcement a previous daemon left pinned');
+    if (adopted) throw new Error(`the test daemon adopted pins it did not make: ${JSON.stringify(adopted)}`);
     return d;
   }
 
@@ -277,6 +294,15 @@ export class EnforceHarness {
     });
   }
 
+  /** Links pinned under this harness's pin root (what would outlive the daemon), empty when none. */
+  pinnedLinks(): string[] {
+    try {
+      return readdirSync(`${this.pinRoot}/links`).sort();
+    } catch {
+      return [];
+    }
+  }
+
   /** Stop the daemon, end our children, remove the cgroup and the scratch folder. */
   async close(): Promise<void> {
     try {
@@ -297,6 +323,8 @@ export class EnforceHarness {
           // already exited
         }
       }
+      // pins of this test's own daemon only (unpinning a link detaches it)
+      rmSync(this.pinRoot, { recursive: true, force: true });
       await this.cgroup.remove();
       rmSync(this.dir, { recursive: true, force: true });
     }
