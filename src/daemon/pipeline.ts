@@ -124,6 +124,10 @@ export class EventPipeline {
         const r = plan?.rules.find((x) => x.policy === p?.name);
         return p ? { name: p.name, severity: r?.severity ?? 'high', tags: r?.tags ?? [] } : undefined;
       },
+      kprobeFunction: (ruleId) => {
+        const spec = plan?.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
+        return spec?.attach.type === 'kprobe' ? spec.attach.function : undefined;
+      },
     });
     this.publish(event);
   }

@@ -50,6 +50,8 @@ export interface BuildContext {
   ids: IdSource;
   /** resolves RULE_DEFAULT | slot records to their policy */
   policyForSlot?: (slot: number) => SlotPolicy | undefined;
+  /** the function a kprobe rule watches: the kernel's kprobe record leaves its path empty */
+  kprobeFunction?: (ruleId: number) => string | undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;
@@ -92,6 +94,9 @@ export function buildEvent(
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
   const target = decodeTarget(record);
+  if (record.kind === 'kprobe' && 'function' in target && !target.function) {
+    target.function = ctx.kprobeFunction?.(ruleId) ?? '';
+  }
   const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
