@@ -1,0 +1,136 @@
+// Host side of the guest end-to-end suites (e2e, attacks, matrix): builds the
+// attacker program, boots one guest per scenario, runs
+// test/vm/scenarios/runner.ts in it and hands back its result, plus lookups of
+// the events a case produced. See docs/attacks.md and docs/testing-kernel.md.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CACHE_DIR,
+  GUEST_IN,
+  type GuestResult,
+  guestNodeCommand,
+  PROJECT_ROOT,
+  runInGuest,
+} from './harness.ts';
+import type { CaseResult, PhaseResult, ScenarioSpec } from './scenarios/runner.ts';
+
+export type { CaseResult, CaseSpec, PhaseResult, PhaseSpec, ScenarioSpec } from './scenarios/runner.ts';
+
+const run = promisify(execFile);
+const SCENARIOS = path.join(PROJECT_ROOT, 'test', 'vm', 'scenarios');
+/** The guest's cgroup v2 root, where the scenarios create their test cgroups. */
+export const CG = '/sys/fs/cgroup';
+
+/**
+ * Build test/vm/scenarios/bgattack.c into the cache's build folder (the guest
+ * reads it there through the shared root); rebuilt when the source is newer.
+ */
+export async function buildAttacker(): Promise<string> {
+  const src = path.join(SCENARIOS, 'bgattack.c');
+  const dir = path.join(CACHE_DIR, 'build');
+  const bin = path.join(dir, 'bgattack');
+  let fresh = false;
+  try {
+    fresh = statSync(bin).mtimeMs >= statSync(src).mtimeMs;
+  } catch {
+    fresh = false;
+  }
+  if (fresh) return bin;
+  await mkdir(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  await run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, src]);
+  await rename(tmp, bin);
+  return bin;
+}
+
+/** Policy files of a folder, as runInGuest `files` under `prefix/`. */
+export function policyFiles(dir: string, prefix: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of readdirSync(dir).sort()) {
+    if (f.endsWith('.yaml') || f.endsWith('.yml'))
+      files[`${prefix}/${f}`] = readFileSync(path.join(dir, f), 'utf8');
+  }
+  return files;
+}
+
+export interface ScenarioRun {
+  phases: PhaseResult[];
+  guest: GuestResult;
+}
+
+/**
+ * Boot one guest and run the scenario's phases in it. The guest's result is
+ * also kept as .cache/vm/results/<name>.json for inspection.
+ */
+export async function runScenario(
+  name: string,
+  spec: ScenarioSpec,
+  files: Record<string, string>,
+  timeoutMs = 600_000,
+): Promise<ScenarioRun> {
+  const guest = await runInGuest(guestNodeCommand('test/vm/scenarios/runner.ts', [`${GUEST_IN}/spec.json`]), {
+    files: { ...files, 'spec.json': JSON.stringify(spec) },
+    timeoutMs,
+  });
+  const text = guest.outFiles['result.json'];
+  if (!text) {
+    throw new Error(
+      `the scenario wrote no result (exit ${guest.exitCode})\nstdout:\n${guest.stdout}\nstderr:\n${guest.stderr.slice(-4000)}`,
+    );
+  }
+  await mkdir(path.join(CACHE_DIR, 'results'), { recursive: true });
+  await writeFile(path.join(CACHE_DIR, 'results', `${name}.json`), text);
+  const { phases } = JSON.parse(text) as { phases: PhaseResult[] };
+  if (phases.length !== spec.phases.length) {
+    throw new Error(
+      `the scenario stopped after ${phases.length} of ${spec.phases.length} phases\nstderr:\n${guest.stderr.slice(-4000)}`,
+    );
+  }
+  return { phases, guest };
+}
+
+/** A violation event as printed on the daemon's stdout (the fields the suites look at). */
+export interface Violation {
+  type: string;
+  policy: { name: string; rule: string };
+  action: string;
+  outcome: string;
+  mode: string;
+  kind: string;
+  mechanism: string;
+  process: { pid: number; tgid: number; comm: string; uid: number; executable?: string };
+  target: Record<string, unknown>;
+  ret: number;
+}
+
+/** The phase's case by name (throws when missing: a typo must not pass silently). */
+export function caseOf(phase: PhaseResult, name: string): CaseResult {
+  const c = phase.cases.find((x) => x.name === name);
+  if (!c) throw new Error(`phase ${phase.name} has no case ${name}`);
+  return c;
+}
+
+/** The acting pid of a case: the attacker's own report (it knows its host pid under --pidns), else the spawned pid. */
+export function actingPid(c: CaseResult): number {
+  return c.report?.pid ?? c.pid;
+}
+
+/** Violations whose process is the case's acting process. */
+export function eventsOf(phase: PhaseResult, c: CaseResult): Violation[] {
+  const pid = actingPid(c);
+  return (phase.events as unknown as Violation[]).filter(
+    (e) => e.type === 'violation' && (e.process?.tgid === pid || e.process?.pid === pid),
+  );
+}
+
+/** A short description of a case for assertion messages. */
+export function describeCase(phase: PhaseResult, c: CaseResult): string {
+  const ev = eventsOf(phase, c).map(
+    (e) =>
+      `${e.policy.name}/${e.policy.rule} ${e.kind} ${e.outcome} ${e.mechanism} ${JSON.stringify(e.target)}`,
+  );
+  return `${phase.name}/${c.name}: status=${c.status} signal=${c.signal} stdout=${c.stdout.trim()} stderr=${c.stderr.trim()} events=[${ev.join('; ')}]`;
+}

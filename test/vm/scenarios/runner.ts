@@ -1,0 +1,233 @@
+// Guest side of the end-to-end suites: runs inside the QEMU guest (started by
+// test/vm/guest-helpers.ts through runInGuest). For each phase of the
+// scenario it runs the phase's set-up, starts `node bin/bpfgate.js run ARGS`
+// in the background, waits for "bpfgate is enforcing" on its stderr, runs the
+// cases one after another (each records its exit status and the attacker's
+// JSON report), lets the last events arrive, stops the daemon with SIGTERM and
+// writes everything (cases, the daemon's stdout events, its log) to
+// $BPFGATE_VM_OUT/result.json, rewritten after every phase.
+//
+//   node test/vm/scenarios/runner.ts SPEC.json
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface CaseSpec {
+  name: string;
+  /** the attacker's command line (argv[0] is an absolute path) */
+  argv: string[];
+  /** bash run (outside every test cgroup) just before the case */
+  prep?: string;
+  timeoutMs?: number;
+}
+
+export interface PhaseSpec {
+  name: string;
+  /** arguments after `bpfgate run`; null runs the cases without a daemon */
+  daemonArgs: string[] | null;
+  /** bash run before the daemon starts */
+  setup?: string;
+  cases: CaseSpec[];
+  /** quiet time after the last case before SIGTERM (default 1500 ms) */
+  settleMs?: number;
+}
+
+export interface ScenarioSpec {
+  phases: PhaseSpec[];
+}
+
+/** The attacker's JSON line (test/vm/scenarios/bgattack.c). */
+export interface AttackReport {
+  op: string;
+  pid: number;
+  ok: boolean;
+  errno: number;
+  error: string;
+  detail: string;
+}
+
+export interface CaseResult {
+  name: string;
+  argv: string[];
+  /** pid of the process the runner started (the acting pid unless --pidns) */
+  pid: number;
+  status: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** the attacker's report, when its last stdout line is one */
+  report: AttackReport | null;
+  startedAt: number;
+  prep?: { status: number | null; output: string };
+}
+
+export interface PhaseResult {
+  name: string;
+  daemonArgs: string[] | null;
+  /** ms from spawning the daemon to "bpfgate is enforcing" */
+  daemonStartMs: number;
+  cases: CaseResult[];
+  /** parsed JSON lines of the daemon's stdout */
+  events: Record<string, unknown>[];
+  /** stdout lines that were not JSON */
+  junk: string[];
+  daemonLog: string;
+  daemonExit: { code: number | null; signal: string | null } | null;
+  error: string | null;
+  durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function bash(script: string, timeoutMs = 60_000): { status: number | null; output: string } {
+  const r = spawnSync('/bin/bash', ['-c', script], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+function lastJsonLine(text: string): AttackReport | null {
+  const lines = text.trim().split('\n').reverse();
+  for (const l of lines) {
+    if (!l.startsWith('{"op"')) continue;
+    try {
+      return JSON.parse(l) as AttackReport;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function runCase(c: CaseSpec): CaseResult {
+  const prep = c.prep ? bash(c.prep) : undefined;
+  const startedAt = Date.now();
+  const r = spawnSync(c.argv[0]!, c.argv.slice(1), { encoding: 'utf8', timeout: c.timeoutMs ?? 30_000 });
+  const stdout = r.stdout ?? '';
+  return {
+    name: c.name,
+    argv: c.argv,
+    pid: r.pid ?? -1,
+    status: r.status,
+    signal: r.signal,
+    stdout,
+    stderr: (r.stderr ?? '') + (r.error ? `\n[spawn] ${r.error.message}` : ''),
+    report: lastJsonLine(stdout),
+    startedAt,
+    ...(prep ? { prep } : {}),
+  };
+}
+
+function size(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promise<PhaseResult> {
+  const t0 = Date.now();
+  const res: PhaseResult = {
+    name: p.name,
+    daemonArgs: p.daemonArgs,
+    daemonStartMs: -1,
+    cases: [],
+    events: [],
+    junk: [],
+    daemonLog: '',
+    daemonExit: null,
+    error: null,
+    durationMs: 0,
+  };
+  if (p.setup) {
+    const s = bash(p.setup);
+    if (s.status !== 0) {
+      res.error = `phase set-up failed (${s.status}): ${s.output}`;
+      return res;
+    }
+  }
+  if (p.daemonArgs === null) {
+    for (const c of p.cases) res.cases.push(runCase(c));
+    res.durationMs = Date.now() - t0;
+    return res;
+  }
+
+  const evFile = `/tmp/bpfgate-phase${index}.events`;
+  const logFile = `/tmp/bpfgate-phase${index}.log`;
+  const out = openSync(evFile, 'w');
+  const err = openSync(logFile, 'w');
+  const daemon = spawn(process.execPath, [path.join(projectRoot, 'bin/bpfgate.js'), 'run', ...p.daemonArgs], {
+    cwd: projectRoot,
+    stdio: ['ignore', out, err],
+  });
+  closeSync(out);
+  closeSync(err);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    daemon.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let exit: { code: number | null; signal: string | null } | null = null;
+  void exited.then((e) => {
+    exit = e;
+  });
+
+  const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (readLog().includes('bpfgate is enforcing')) break;
+    if (exit !== null || Date.now() > deadline) {
+      if (exit === null) daemon.kill('SIGKILL');
+      res.daemonExit = await exited;
+      res.error = `the daemon did not start (${JSON.stringify(res.daemonExit)})`;
+      res.daemonLog = readLog();
+      res.durationMs = Date.now() - t0;
+      return res;
+    }
+    await sleep(100);
+  }
+  res.daemonStartMs = Date.now() - t0;
+
+  for (const c of p.cases) res.cases.push(runCase(c));
+
+  // let the last records reach stdout: wait until the file has been quiet for a while
+  const settle = p.settleMs ?? 1500;
+  let last = size(evFile);
+  let quietSince = Date.now();
+  const settleEnd = Date.now() + settle + 10_000;
+  while (Date.now() - quietSince < settle && Date.now() < settleEnd) {
+    await sleep(100);
+    const s = size(evFile);
+    if (s !== last) {
+      last = s;
+      quietSince = Date.now();
+    }
+  }
+  if (exit === null) daemon.kill('SIGTERM');
+  const timer = setTimeout(() => daemon.kill('SIGKILL'), 60_000);
+  res.daemonExit = await exited;
+  clearTimeout(timer);
+  res.daemonLog = readLog();
+  for (const line of readFileSync(evFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      res.events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      res.junk.push(line);
+    }
+  }
+  res.durationMs = Date.now() - t0;
+  return res;
+}
+
+async function main(): Promise<void> {
+  const specFile = process.argv[2];
+  if (!specFile) throw new Error('usage: runner.ts SPEC.json');
+  const spec = JSON.parse(readFileSync(specFile, 'utf8')) as ScenarioSpec;
+  const outDir = process.env.BPFGATE_VM_OUT ?? '/tmp';
+  const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+  const phases: PhaseResult[] = [];
+  for (const [i, p] of spec.phases.entries()) {
+    phases.push(await runPhase(p, i, projectRoot));
+    writeFileSync(path.join(outDir, 'result.json'), JSON.stringify({ phases }, null, 1));
+  }
+}
+
+await main();
