@@ -127,8 +127,8 @@ describe('bpfgate doctor in the guest (Debian 6.1)', () => {
   });
 
   it('finishes in bounded time even under emulation', () => {
-    // TCG guest: node's start-up alone takes about 2 s here
+    // TCG guest: about 50 s alone, longer beside other guests (2 s of it is node starting)
     expect(probeMs).toBeGreaterThan(0);
-    expect(probeMs).toBeLessThan(120_000);
+    expect(probeMs).toBeLessThan(300_000);
   });
 });
