@@ -1,0 +1,97 @@
+// The metrics endpoint of the real daemon over HTTP (loopback, a free port):
+// a cgroup-scoped raw-socket block, a denied attempt counted by policy and
+// outcome, /healthz following the daemon's state, /status naming each rule's
+// achieved enforcement, and `bpfgate status` reading it.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/daemon/config.ts';
+import type { StatusDocument } from '../../src/daemon/metrics.ts';
+import { Service } from '../../src/daemon/service.ts';
+import { probeFeatures } from '../../src/kernel/probe.ts';
+import { createLogger } from '../../src/log.ts';
+import { createCgroup, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const NAME = `bpfgate-metrics-${process.pid}`;
+
+describe('daemon metrics endpoint', () => {
+  let cg: TestCgroup;
+  let dir: string;
+  let service: Service;
+  let base: string;
+
+  beforeAll(async () => {
+    cg = createCgroup(NAME);
+    dir = mkdtempSync(join(tmpdir(), 'bpfgate-metrics-'));
+    writeFileSync(
+      join(dir, 'raw.yaml'),
+      `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: no-raw }
+spec:
+  scope: { cgroups: [/${NAME}] }
+  rules:
+    - { id: raw, kind: socket, action: block, match: { families: [inet], types: [raw] } }
+`,
+    );
+    const resolved = resolveConfig({
+      policies: [dir],
+      cgroupAttach: cg.path,
+      output: { stdout: false },
+      metrics: { listen: '127.0.0.1:0' },
+      policyWatch: { enabled: false },
+    });
+    // nothing pinned: never adopt (or remove) what another daemon on this host pinned
+    const daemon: Record<string, unknown> = { ...resolved.daemon, pinRoot: null };
+    service = new Service(
+      { ...resolved, daemon: daemon as unknown as typeof resolved.daemon },
+      { log: createLogger({ level: 'warn', pretty: false }), probe: probeFeatures },
+    );
+    await service.start();
+    base = `http://${service.metricsAddress}`;
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await cg?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts a denied raw socket by policy and outcome', async () => {
+    expect(await tryRawSocket(cg.path)).toBe('errno 1');
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('outcome="denied"'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await (await fetch(`${base}/metrics`)).text();
+    }
+    expect(text).toMatch(/^bpfgate_violations_total\{policy="no-raw",rule="raw",outcome="denied"\} 1$/m);
+    expect(text).toMatch(/^bpfgate_rules\{achieved="block",mechanism="cgroup"\} 1$/m);
+    expect(text).toMatch(/^bpfgate_enforcing 1$/m);
+    expect(text).toMatch(/^bpfgate_ringbuf_drops_total 0$/m);
+    expect(text).toMatch(/^bpfgate_process_resident_memory_bytes \d+/m);
+  });
+
+  it('/healthz and /status while enforcing; bpfgate status prints it', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const s = (await (await fetch(`${base}/status`)).json()) as StatusDocument;
+    expect(s.enforcing).toBe(true);
+    expect(s.policies[0]!.rules[0]).toMatchObject({ rule: 'raw', achieved: 'block', mechanism: 'cgroup' });
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [`${ROOT}bin/bpfgate.js`, 'status', '--url', base], (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+      );
+    });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('enforcing');
+    expect(out.stdout).toMatch(/no-raw\s+raw\s+socket\s+block\s+block via cgroup/);
+  });
+
+  it('/healthz is 503 once the daemon no longer enforces', async () => {
+    await service.daemon.stop();
+    expect((await fetch(`${base}/healthz`)).status).toBe(503);
+  });
+});
