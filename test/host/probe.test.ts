@@ -26,13 +26,15 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/bpfgate.js');
 
 let features: FeatureSet;
-let probeMs: number;
+/** CPU time (user + system, the verifier's included) of the probe: wall time depends on what else the machine runs */
+let probeCpuMs: number;
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-probe-'));
 
 beforeAll(async () => {
-  const t = performance.now();
+  const before = process.cpuUsage();
   features = await probeFeatures();
-  probeMs = performance.now() - t;
+  const used = process.cpuUsage(before);
+  probeCpuMs = (used.user + used.system) / 1000;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -62,7 +64,7 @@ describe('probeFeatures on this kernel', () => {
   it('is named after this kernel, and fast', () => {
     expect(features.name).toBe(`host ${release()}`);
     expect(features.kernelRelease).toBe(release());
-    expect(probeMs).toBeLessThan(2000);
+    expect(probeCpuMs).toBeLessThan(2000);
   });
 
   it('BTF present; bpffs and the cgroup2 mount as the system shows them', () => {
