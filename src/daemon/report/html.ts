@@ -63,7 +63,7 @@ function outcomeCells(o: Record<ReportOutcome, number>): string {
 }
 
 function ruleBlock(r: RuleSummary): string {
-  return `<details><summary><b>${escapeHtml(r.rule)}</b> — ${n(r.total)} · first ${escapeHtml(r.firstSeen)} · last ${escapeHtml(r.lastSeen)}</summary><div class="tops">${rankedBars('Top executables', r.executables)}${rankedBars('Top cgroups', r.cgroups)}${r.hosts.length > 1 ? rankedBars('Hosts', r.hosts) : ''}</div></details>`;
+  return `<details open><summary><b>${escapeHtml(r.rule)}</b> — ${n(r.total)} · first ${escapeHtml(r.firstSeen)} · last ${escapeHtml(r.lastSeen)}</summary><div class="tops">${rankedBars('Top executables', r.executables)}${rankedBars('Top cgroups', r.cgroups)}${r.hosts.length > 1 ? rankedBars('Hosts', r.hosts) : ''}</div></details>`;
 }
 
 const CSS = `
