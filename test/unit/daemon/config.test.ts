@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,6 +155,17 @@ metrics:
       }),
     ).toThrow(ConfigError);
     expect(() => resolveConfig({ nats: { mode: 'core' } })).toThrow(ConfigError);
+  });
+});
+
+describe('docs/operations.md', () => {
+  it('its example configuration is valid against the schema', () => {
+    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+    const example = /```yaml\n(# \/etc\/bpfgate\/config\.yaml\n[\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const r = parseConfigText('operations.md', example!);
+    expect(r.diagnostics).toEqual([]);
+    expect(() => resolveConfig(r.input!)).not.toThrow();
   });
 });
 
