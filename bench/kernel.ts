@@ -21,7 +21,8 @@ import { loadgen } from './lib/loadgen.ts';
 import { type HostKind, writeKindPolicy } from './lib/policies.ts';
 import { loadAverage, median, ratio, round, writeResult } from './lib/stats.ts';
 
-export const RULE_COUNTS = [1, 100, 10_000];
+/** BENCH_KERNEL_RULES=1,10000 to measure fewer sizes */
+export const RULE_COUNTS = (process.env.BENCH_KERNEL_RULES ?? '1,100,10000').split(',').map(Number);
 const ROUNDS = 3;
 
 interface Hook {
@@ -253,7 +254,8 @@ export async function run(): Promise<void> {
           });
       }
     }
-    const file = writeResult('kernel', {
+    const file = writeResult(process.env.BENCH_OBJECT ? 'kernel-candidate' : 'kernel', {
+      object: process.env.BENCH_OBJECT ?? 'bpf/build/bpfgate.bpf.o',
       conditions: {
         loadAverageBefore: load0,
         loadAverageAfter: loadAverage(),

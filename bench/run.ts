@@ -1,16 +1,38 @@
-// `npm run bench`: runs every benchmark module in turn. A benchmark is a
-// module in this folder that exports `run(): Promise<void>`: the ones listed
-// here, and any `*.bench.ts` file added beside them.
-import { readdirSync } from 'node:fs';
+// `npm run bench`: runs the benchmarks in turn; `--only NAME[,NAME]` picks some.
+//   policy    parse + validate and compile of generated sets (bench/policy.ts)
+//   kernel    per-program cost against null programs, socket() latency (bench/kernel.ts)
+//   pipeline  violations/s to JetStream acknowledgement, loss, CPU, RSS (bench/pipeline.ts)
+//   load      start/reload to enforcing, RSS (bench/load.ts)
+//   guest     per-program cost of the LSM programs in the emulated guest (bench/guest.ts, when present)
+// Each writes bench/results/<name>.json; docs/performance.md has the table.
+// Everything a benchmark attaches or creates is removed when it ends, fails or
+// is interrupted (bench/lib/cleanup.ts). Loopback only.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { cleanup } from './lib/cleanup.ts';
 
-const LISTED = ['policy.ts'];
+const ALL = ['policy', 'kernel', 'pipeline', 'load', 'guest'];
 
-const found = readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsWith('.bench.ts'));
-const modules = [...LISTED, ...found.sort()];
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const wanted = values.only ? values.only.split(',') : ALL;
+for (const w of wanted) if (!ALL.includes(w)) throw new Error(`--only: one of ${ALL.join(', ')}, not '${w}'`);
 
-for (const name of modules) {
-  const mod = (await import(new URL(name, import.meta.url).href)) as { run?: () => Promise<void> };
-  if (typeof mod.run !== 'function') throw new Error(`bench/${name} exports no run()`);
-  process.stdout.write(`# ${name}\n`);
-  await mod.run();
+const t0 = Date.now();
+try {
+  for (const name of ALL.filter((n) => wanted.includes(n))) {
+    const url = new URL(`./${name}.ts`, import.meta.url);
+    if (!existsSync(url)) {
+      process.stdout.write(`# ${name}: not present, skipped\n`);
+      continue;
+    }
+    const mod = (await import(url.href)) as { run?: () => Promise<void> };
+    if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts exports no run()`);
+    process.stdout.write(`# ${name}\n`);
+    const t = Date.now();
+    await mod.run();
+    process.stdout.write(`# ${name}: ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+  }
+} finally {
+  await cleanup();
 }
+process.stdout.write(`# bench: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);

@@ -49,6 +49,12 @@ export async function startDaemon(o: {
     stdout: false,
     nats: o.nats ?? null,
     host: 'bench',
+    // nothing pinned: the bench never shares (adopts or removes) the default pin root with a daemon or test
+    // running beside it, and a bench that dies leaves nothing attached
+    pinRoot: null,
+    keepEnforcing: false,
+    // BENCH_OBJECT=path: measure another build of bpf/ (e.g. a candidate fix) with the same bench
+    ...(process.env.BENCH_OBJECT ? { objectPath: process.env.BENCH_OBJECT } : {}),
   };
   const log = pino({ level: o.logLevel ?? 'silent' }, pino.destination({ dest: '/dev/null', sync: true }));
   const counter = new CountingOutput();
