@@ -48,6 +48,7 @@ export interface ConfigInput {
   };
   log?: { level?: LogLevel; pretty?: boolean };
   metrics?: { listen?: string | null };
+  pins?: { root?: string | null; keepEnforcing?: boolean };
   policyWatch?: { enabled?: boolean; debounceMs?: number };
 }
 
@@ -163,6 +164,8 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
   if (input.output?.stdout !== undefined) d.stdout = input.output.stdout;
   if (input.output?.format !== undefined) d.format = input.output.format;
   if (input.output?.aggregateWindowMs !== undefined) d.aggregateWindowMs = input.output.aggregateWindowMs;
+  if (input.pins?.root !== undefined) d.pinRoot = input.pins.root;
+  if (input.pins?.keepEnforcing !== undefined) d.keepEnforcing = input.pins.keepEnforcing;
   if (input.nats?.servers && input.nats.servers.length > 0) d.nats = sinkOptions(input.nats, d.format);
   else if (input.nats && Object.keys(input.nats).length > 0) {
     throw new ConfigError(

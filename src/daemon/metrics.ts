@@ -40,29 +40,55 @@ export function rulesByEnforcement(plan: Plan | null): Record<string, number> {
   return out;
 }
 
-/** A cumulative value kept elsewhere, exposed as a Prometheus counter. */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | null): void {
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const v = read();
-      this.reset();
-      if (v !== null) this.inc(v);
-    },
-  });
+/**
+ * A value kept elsewhere (kernel, pipeline, sink), read at scrape time: a
+ * counter for cumulative values, a gauge for levels. null: no sample.
+ */
+function scalar(
+  registry: Registry,
+  type: 'counter' | 'gauge',
+  name: string,
+  help: string,
+  read: () => number | null,
+): void {
+  const config = { name, help, registers: [registry] };
+  if (type === 'counter') {
+    new Counter({
+      ...config,
+      collect() {
+        const v = read();
+        this.reset();
+        if (v !== null) this.inc(v);
+      },
+    });
+  } else {
+    new Gauge({
+      ...config,
+      collect() {
+        const v = read();
+        this.reset();
+        if (v !== null) this.set(v);
+      },
+    });
+  }
 }
 
-function gauge(registry: Registry, name: string, help: string, read: () => number | null): void {
+/** A gauge with labels, its series rebuilt at every scrape. */
+function labelledGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => [Record<string, string>, number][],
+): void {
   new Gauge({
     name,
     help,
+    labelNames,
     registers: [registry],
     collect() {
-      const v = read();
       this.reset();
-      if (v !== null) this.set(v);
+      for (const [labels, value] of read()) this.set(labels, value);
     },
   });
 }
@@ -89,144 +115,118 @@ export class DaemonMetrics {
       registers: [r],
     });
     const v = () => this.#view;
-    gauge(r, 'bpfgate_enforcing', '1 while the policy set is loaded and attached', () =>
-      v()?.enforcing ? 1 : 0,
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_reloads_total',
-      'Policy reloads that took effect',
-      () => v()?.counters.reloads ?? 0,
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_reload_failures_total',
-      'Policy reloads rejected (the running set stayed)',
-      () => v()?.counters.reloadFailures ?? 0,
-    );
     const kernel = (k: keyof StatsSnapshot) => () => {
       const s = v()?.kernelStats();
       return s ? Number(s[k]) : null;
     };
-    mirroredCounter(
-      r,
-      'bpfgate_ringbuf_drops_total',
-      'Records the kernel could not put in the ring buffer',
-      kernel('ringbufDrops'),
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_kernel_events_total',
-      'Records the kernel wrote to the ring buffer',
-      kernel('events'),
-    );
-    mirroredCounter(r, 'bpfgate_kernel_denied_total', 'Actions the kernel programs denied', kernel('denied'));
-    mirroredCounter(
-      r,
-      'bpfgate_kernel_killed_total',
-      'Processes the kernel programs killed',
-      kernel('killed'),
-    );
     const pipe = (k: keyof PipelineCounters) => () => v()?.pipelineCounters()?.[k] ?? null;
-    mirroredCounter(r, 'bpfgate_records_total', 'Ring-buffer records read', pipe('records'));
-    mirroredCounter(
-      r,
-      'bpfgate_decode_errors_total',
-      'Ring-buffer records that did not decode (skipped)',
-      pipe('decodeErrors'),
-    );
     const sink = (read: (s: SinkStats) => number) => () => {
       const s = v()?.sinkStats();
       return s ? read(s) : null;
     };
-    gauge(
+    // [counter or gauge, name, help, read at scrape time]
+    const scalars: ['counter' | 'gauge', string, string, () => number | null][] = [
+      [
+        'gauge',
+        'bpfgate_enforcing',
+        '1 while the policy set is loaded and attached',
+        () => (v()?.enforcing ? 1 : 0),
+      ],
+      [
+        'counter',
+        'bpfgate_reloads_total',
+        'Policy reloads that took effect',
+        () => v()?.counters.reloads ?? 0,
+      ],
+      [
+        'counter',
+        'bpfgate_reload_failures_total',
+        'Policy reloads rejected (the running set stayed)',
+        () => v()?.counters.reloadFailures ?? 0,
+      ],
+      [
+        'counter',
+        'bpfgate_ringbuf_drops_total',
+        'Records the kernel could not put in the ring buffer',
+        kernel('ringbufDrops'),
+      ],
+      [
+        'counter',
+        'bpfgate_kernel_events_total',
+        'Records the kernel wrote to the ring buffer',
+        kernel('events'),
+      ],
+      ['counter', 'bpfgate_kernel_denied_total', 'Actions the kernel programs denied', kernel('denied')],
+      ['counter', 'bpfgate_kernel_killed_total', 'Processes the kernel programs killed', kernel('killed')],
+      ['counter', 'bpfgate_records_total', 'Ring-buffer records read', pipe('records')],
+      [
+        'counter',
+        'bpfgate_decode_errors_total',
+        'Ring-buffer records that did not decode (skipped)',
+        pipe('decodeErrors'),
+      ],
+      ['gauge', 'bpfgate_nats_connected', '1 while connected to NATS', sink((s) => (s.connected ? 1 : 0))],
+      ['counter', 'bpfgate_nats_published_total', 'Events acknowledged by NATS', sink((s) => s.published)],
+      [
+        'counter',
+        'bpfgate_nats_publish_failures_total',
+        'Failed publish attempts',
+        sink((s) => s.publishFailures),
+      ],
+      ['counter', 'bpfgate_nats_reconnects_total', 'Reconnections to NATS', sink((s) => s.reconnects)],
+      [
+        'gauge',
+        'bpfgate_nats_queue_events',
+        'Events waiting in memory for the publisher',
+        sink((s) => s.queued),
+      ],
+      [
+        'counter',
+        'bpfgate_nats_queue_dropped_total',
+        'Events dropped: in-memory queue full',
+        sink((s) => s.queueDropped),
+      ],
+      [
+        'gauge',
+        'bpfgate_spool_pending_events',
+        'Events in the on-disk spool not yet acknowledged',
+        sink((s) => s.spool?.pending ?? 0),
+      ],
+      ['gauge', 'bpfgate_spool_bytes', 'Bytes in the on-disk spool', sink((s) => s.spool?.bytes ?? 0)],
+      [
+        'counter',
+        'bpfgate_spool_dropped_total',
+        'Events dropped: spool full or absent',
+        sink((s) => s.spoolDropped),
+      ],
+      [
+        'gauge',
+        'bpfgate_rules_downgraded',
+        'Loaded rules enforced more weakly than asked',
+        () => v()?.plan?.rules.filter((x) => x.downgraded).length ?? null,
+      ],
+    ];
+    for (const [type, name, help, read] of scalars) scalar(r, type, name, help, read);
+    labelledGauge(
       r,
-      'bpfgate_nats_connected',
-      '1 while connected to NATS',
-      sink((s) => (s.connected ? 1 : 0)),
+      'bpfgate_map_entries',
+      'Entries the loaded plan writes into each map (one generation)',
+      ['map'],
+      () => Object.entries(mapEntries(v()?.plan ?? null)).map(([map, n]) => [{ map }, n]),
     );
-    mirroredCounter(
+    labelledGauge(r, 'bpfgate_map_capacity', 'Entries one generation may write into each map', ['map'], () =>
+      Object.entries(GENERATION_CAPACITY).map(([map, n]) => [{ map }, n]),
+    );
+    labelledGauge(
       r,
-      'bpfgate_nats_published_total',
-      'Events acknowledged by NATS',
-      sink((s) => s.published),
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_nats_publish_failures_total',
-      'Failed publish attempts',
-      sink((s) => s.publishFailures),
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_nats_reconnects_total',
-      'Reconnections to NATS',
-      sink((s) => s.reconnects),
-    );
-    gauge(
-      r,
-      'bpfgate_nats_queue_events',
-      'Events waiting in memory for the publisher',
-      sink((s) => s.queued),
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_nats_queue_dropped_total',
-      'Events dropped: in-memory queue full',
-      sink((s) => s.queueDropped),
-    );
-    gauge(
-      r,
-      'bpfgate_spool_pending_events',
-      'Events in the on-disk spool not yet acknowledged',
-      sink((s) => s.spool?.pending ?? 0),
-    );
-    gauge(
-      r,
-      'bpfgate_spool_bytes',
-      'Bytes in the on-disk spool',
-      sink((s) => s.spool?.bytes ?? 0),
-    );
-    mirroredCounter(
-      r,
-      'bpfgate_spool_dropped_total',
-      'Events dropped: spool full or absent',
-      sink((s) => s.spoolDropped),
-    );
-    new Gauge({
-      name: 'bpfgate_map_entries',
-      help: 'Entries the loaded plan writes into each map (one generation); capacity in bpfgate_map_capacity',
-      labelNames: ['map'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [map, n] of Object.entries(mapEntries(v()?.plan ?? null))) this.set({ map }, n);
-      },
-    });
-    new Gauge({
-      name: 'bpfgate_map_capacity',
-      help: 'Entries one generation may write into each map',
-      labelNames: ['map'],
-      registers: [r],
-      collect() {
-        for (const [map, n] of Object.entries(GENERATION_CAPACITY)) this.set({ map }, n);
-      },
-    });
-    new Gauge({
-      name: 'bpfgate_rules',
-      help: 'Loaded rules by achieved enforcement (block, kill, audit, allow, unavailable) and mechanism',
-      labelNames: ['achieved', 'mechanism'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [k, n] of Object.entries(rulesByEnforcement(v()?.plan ?? null))) {
+      'bpfgate_rules',
+      'Loaded rules by achieved enforcement (block, kill, audit, allow, unavailable) and mechanism',
+      ['achieved', 'mechanism'],
+      () =>
+        Object.entries(rulesByEnforcement(v()?.plan ?? null)).map(([k, n]) => {
           const [achieved = '', mechanism = ''] = k.split('/');
-          this.set({ achieved, mechanism }, n);
-        }
-      },
-    });
-    gauge(r, 'bpfgate_rules_downgraded', 'Loaded rules enforced more weakly than asked', () =>
-      v()?.plan ? v()!.plan!.rules.filter((x) => x.downgraded).length : null,
+          return [{ achieved, mechanism }, n];
+        }),
     );
   }
 

@@ -181,6 +181,21 @@ export const SETTINGS: readonly Setting[] = [
     to: (v) => ({ metrics: { listen: v === 'off' || v === '' ? null : str(v) } }),
   },
   {
+    flag: 'pin-root',
+    env: 'BPFGATE_PIN_ROOT',
+    type: 'string',
+    arg: 'DIR',
+    help: "bpffs folder for pins (default /sys/fs/bpf/bpfgate; 'off': nothing pinned)",
+    to: (v) => ({ pins: { root: v === 'off' || v === '' ? null : str(v) } }),
+  },
+  {
+    flag: 'keep-enforcing',
+    env: 'BPFGATE_KEEP_ENFORCING',
+    type: 'bool',
+    help: 'an orderly stop leaves the pinned programs enforcing',
+    to: (v) => ({ pins: { keepEnforcing: v as boolean } }),
+  },
+  {
     flag: 'no-policy-watch',
     env: null,
     type: 'bool',

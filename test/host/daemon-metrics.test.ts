@@ -44,13 +44,13 @@ spec:
       output: { stdout: false },
       metrics: { listen: '127.0.0.1:0' },
       policyWatch: { enabled: false },
+      // nothing pinned: never adopt (or remove) what another daemon on this host pinned
+      pins: { root: null },
     });
-    // nothing pinned: never adopt (or remove) what another daemon on this host pinned
-    const daemon: Record<string, unknown> = { ...resolved.daemon, pinRoot: null };
-    service = new Service(
-      { ...resolved, daemon: daemon as unknown as typeof resolved.daemon },
-      { log: createLogger({ level: 'warn', pretty: false }), probe: probeFeatures },
-    );
+    service = new Service(resolved, {
+      log: createLogger({ level: 'warn', pretty: false }),
+      probe: probeFeatures,
+    });
     await service.start();
     base = `http://${service.metricsAddress}`;
   });

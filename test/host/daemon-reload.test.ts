@@ -107,15 +107,14 @@ describe('daemon hot reload', () => {
     cg = createCgroup(NAME);
     dir = mkdtempSync(join(tmpdir(), 'bpfgate-reload-'));
     writeFileSync(join(dir, 'raw.yaml'), policy('no-raw', 'raw', 'raw'));
-    const resolved = resolveConfig({
+    const config = resolveConfig({
       policies: [dir],
       cgroupAttach: cg.path,
       output: { stdout: false },
       policyWatch: { enabled: true, debounceMs: 100 },
+      // nothing pinned: never adopt (or remove) what another daemon on this host pinned
+      pins: { root: null },
     });
-    // nothing pinned: never adopt (or remove) what another daemon on this host pinned
-    const daemon: Record<string, unknown> = { ...resolved.daemon, pinRoot: null };
-    const config = { ...resolved, daemon: daemon as unknown as typeof resolved.daemon };
     service = new Service(config, {
       log: createLogger({ level: 'warn', pretty: false }),
       probe: probeFeatures,

@@ -43,6 +43,7 @@ nats:
     fsync: always
 log: { level: debug, pretty: false }
 metrics: { listen: 127.0.0.1:9477 }
+pins: { root: /sys/fs/bpf/bpfgate-a, keepEnforcing: true }
 policyWatch: { enabled: false, debounceMs: 250 }
 `;
 
@@ -71,6 +72,8 @@ describe('the configuration file', () => {
     expect(c.log).toEqual({ level: 'debug', pretty: false });
     expect(c.metrics.listen).toBe('127.0.0.1:9477');
     expect(c.policyWatch).toEqual({ enabled: false, debounceMs: 250 });
+    expect(c.daemon.pinRoot).toBe('/sys/fs/bpf/bpfgate-a');
+    expect(c.daemon.keepEnforcing).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.daemon)).toBe(true);
     expect(Object.isFrozen(c.daemon.policyPaths)).toBe(true);
@@ -181,6 +184,7 @@ describe('environment and flags', () => {
         BPFGATE_AGGREGATE_MS: '500',
         BPFGATE_METRICS_LISTEN: 'off',
         BPFGATE_POLICY_WATCH: '0',
+        BPFGATE_PIN_ROOT: 'off',
         HOME: '/root',
       }),
     ).toEqual({
@@ -191,6 +195,7 @@ describe('environment and flags', () => {
       output: { aggregateWindowMs: 500 },
       metrics: { listen: null },
       policyWatch: { enabled: false },
+      pins: { root: null },
     });
   });
 
