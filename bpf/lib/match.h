@@ -166,6 +166,9 @@ static long bg_slot_cb(__u32 i, void *data)
 
 	if (!w || !cfg || i >= BG_MAX_SLOTS)
 		return 1;
+	/* no slot at or above this one is in the mask: stop the loop */
+	if (!(c->mask >> slot))
+		return 1;
 	if (!(c->mask & bit))
 		return 0;
 
