@@ -1,0 +1,238 @@
+// Socket rules on this host's kernel (no BPF-LSM) through the real daemon:
+//   npx vitest run --project host test/host/socket-kinds.test.ts
+// A packet socket is no inet socket, so the cgroup sock_create hook never sees
+// it: raw sys_enter kills the caller on return from socket(2). Raw inet
+// sockets stay with the cgroup hook (EPERM). Every decision is reported once.
+// Enforcement is scoped to a cgroup this file creates (KERNEL.md, "Safety");
+// only the test's own children are moved into it.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventSchemaErrors } from '../../src/events/schema.ts';
+import { createCgroup, type TestCgroup } from './helpers/cgroup.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BPFGATE = `${ROOT}bin/bpfgate.js`;
+
+// biome-ignore lint/suspicious/noExplicitAny: events are checked against the JSON schema
+type Json = Record<string, any>;
+
+/** Opens one socket, then prints "ok" (or "errno N" when refused). */
+const SOCKET_PY = `
+import socket, sys
+fam = {"packet": socket.AF_PACKET, "inet": socket.AF_INET, "netlink": socket.AF_NETLINK}[sys.argv[1]]
+typ = {"raw": socket.SOCK_RAW, "dgram": socket.SOCK_DGRAM, "stream": socket.SOCK_STREAM}[sys.argv[2]]
+proto = {"packet": 0, "inet": socket.IPPROTO_ICMP, "netlink": 0}[sys.argv[1]] if typ == socket.SOCK_RAW else 0
+if len(sys.argv) > 3:
+    typ |= socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC
+try:
+    socket.socket(fam, typ, proto).close()
+    print("ok")
+except OSError as e:
+    print("errno", e.errno)
+`;
+
+interface Attempt {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+let cg: TestCgroup;
+let dir: string;
+let daemon: ChildProcess;
+let plan: Json;
+const events: Json[] = [];
+let stderr = '';
+
+/** socket(family, type) from python3, inside the test cgroup or outside it. */
+function attempt(args: string[], where: 'inside' | 'outside'): Promise<Attempt> {
+  const argv = ['python3', '-c', SOCKET_PY, ...args];
+  const child =
+    where === 'inside'
+      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg.path, ...argv])
+      : spawn(argv[0]!, argv.slice(1));
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout: stdout.trim() }));
+  });
+}
+
+async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (daemon.exitCode !== null) throw new Error(`bpfgate run exited before ${what}:\n${stderr}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The violations of process `pid`, after the daemon had time to report all of them. */
+async function eventsOf(pid: number, expected: number): Promise<Json[]> {
+  const of = () => events.filter((e) => e.type === 'violation' && e.process?.tgid === pid);
+  if (expected > 0)
+    await until(() => (of().length >= expected ? true : undefined), `events of ${pid}`, 5_000);
+  await new Promise((r) => setTimeout(r, 400));
+  return of();
+}
+
+function planned(rule: string): Json {
+  return (plan.rules as Json[]).find((r) => r.rule === rule)!;
+}
+
+beforeAll(async () => {
+  const name = `bpfgate-sk-${randomBytes(4).toString('hex')}`;
+  cg = createCgroup(name);
+  dir = mkdtempSync(`${tmpdir()}/${name}-`);
+  writeFileSync(
+    `${dir}/sockets.yaml`,
+    `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: socket-kinds
+spec:
+  scope:
+    cgroups: ["/${name}/**"]
+  rules:
+    - id: packet
+      kind: socket
+      action: kill
+      message: a packet socket
+      match:
+        families: [packet]
+    - id: raw-inet
+      kind: socket
+      action: block
+      message: a raw inet socket
+      match:
+        families: [inet]
+        types: [raw]
+`,
+  );
+  const compiled = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [BPFGATE, 'compile', dir, '--json'], { cwd: ROOT }, (err, out, errOut) =>
+      err ? reject(new Error(`compile failed: ${errOut}`)) : resolve(out),
+    ),
+  );
+  plan = JSON.parse(compiled) as Json;
+  daemon = spawn(process.execPath, [BPFGATE, 'run', '--policies', dir, '--cgroup', cg.path], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let rest = '';
+  daemon.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    const text = rest + d;
+    const cut = text.lastIndexOf('\n') + 1;
+    rest = text.slice(cut);
+    for (const line of text.slice(0, cut).split('\n')) if (line.trim()) events.push(JSON.parse(line) as Json);
+  });
+  daemon.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  await until(
+    () => (stderr.includes('"bpfgate is enforcing"') ? true : undefined),
+    'bpfgate is enforcing',
+    30_000,
+  );
+});
+
+afterAll(async () => {
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((r) => daemon.once('close', r));
+    daemon.kill('SIGTERM');
+    const timer = setTimeout(() => daemon.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await cg?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('socket rules of every family without BPF-LSM', () => {
+  it('plans packet sockets on raw sys_enter (kill) and raw inet sockets on the cgroup hook (deny)', () => {
+    expect(planned('packet')).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'tracepoint',
+      programs: ['bg_tp_sys_enter'],
+    });
+    expect(planned('raw-inet')).toMatchObject({
+      achieved: 'block',
+      mechanism: 'cgroup',
+      programs: ['bg_cg_sock_create'],
+    });
+  });
+
+  it('kills a process that makes a packet socket in the cgroup, before it runs on, and reports it once', async () => {
+    const inside = await attempt(['packet', 'raw'], 'inside');
+    expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
+      code: null,
+      signal: 'SIGKILL',
+      stdout: '',
+    });
+    const evs = await eventsOf(inside.pid, 1);
+    expect(evs).toHaveLength(1);
+    const e = evs[0]!;
+    expect(eventSchemaErrors(e)).toEqual([]);
+    expect(e).toMatchObject({
+      policy: { name: 'socket-kinds', rule: 'packet' },
+      action: 'kill',
+      outcome: 'killed',
+      kind: 'socket',
+      mechanism: 'tracepoint',
+      target: { family: 'packet', familyNumber: 17, type: 'raw', typeNumber: 3, protocol: 0 },
+      process: { pid: inside.pid, comm: 'python3', cgroup: { id: String(cg.id) } },
+    });
+  });
+
+  it('matches the socket type with SOCK_NONBLOCK and SOCK_CLOEXEC set', async () => {
+    const inside = await attempt(['packet', 'dgram', 'flags'], 'inside');
+    expect({ signal: inside.signal, stdout: inside.stdout }).toEqual({ signal: 'SIGKILL', stdout: '' });
+    const evs = await eventsOf(inside.pid, 1);
+    expect(evs).toHaveLength(1);
+    expect(evs[0]!.target).toMatchObject({ family: 'packet', type: 'dgram', typeNumber: 2 });
+  });
+
+  it('leaves a raw inet socket to the cgroup hook: EPERM, one event, no kill', async () => {
+    const inside = await attempt(['inet', 'raw'], 'inside');
+    expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
+      code: 0,
+      signal: null,
+      stdout: 'errno 1',
+    });
+    const evs = await eventsOf(inside.pid, 1);
+    expect(evs).toHaveLength(1);
+    expect(evs[0]).toMatchObject({
+      policy: { rule: 'raw-inet' },
+      outcome: 'denied',
+      mechanism: 'cgroup',
+      target: { family: 'inet', type: 'raw' },
+    });
+  });
+
+  it('allows sockets no rule names in the cgroup, and packet sockets outside it', async () => {
+    for (const [args, where] of [
+      [['netlink', 'raw'], 'inside'],
+      [['inet', 'stream'], 'inside'],
+      [['packet', 'raw'], 'outside'],
+    ] as const) {
+      const r = await attempt([...args], where);
+      expect({ args, where, code: r.code, signal: r.signal, stdout: r.stdout }).toEqual({
+        args,
+        where,
+        code: 0,
+        signal: null,
+        stdout: 'ok',
+      });
+      expect(await eventsOf(r.pid, 0)).toEqual([]);
+    }
+  });
+});
