@@ -38,12 +38,6 @@ describe('bpfgate compile', () => {
     ]);
   });
 
-  it('without --features, says which feature set it used', async () => {
-    expect(await run([SMALL])).toBe(0);
-    expect(err).toMatch(/^features: .*(probed|no-lsm)/m);
-    expect(out).toMatch(/1 policies, 2 rules/);
-  });
-
   it('--audit makes every rule a dry run', async () => {
     expect(await run([SMALL, '--features', 'lsm', '--json', '--audit'])).toBe(0);
     expect((JSON.parse(out) as Plan).rules.every((r) => r.dryRun)).toBe(true);
