@@ -6,8 +6,7 @@
 // replayed in order, with the same ids, once publishing works again. Every
 // drop is counted and reported by a loss event when one can be delivered.
 
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import { toOcsf } from '../events/ocsf.ts';
@@ -57,6 +56,93 @@ export interface SinkStats {
 
 const noopLog: SinkLogger = { info() {}, warn() {} };
 
+/** JetStream publishes outstanding at once (a sliding window: one acknowledgement frees one place) */
+const WINDOW = 8192;
+
+/**
+ * The events in flight, in publish order: a slot per event holding
+ * 0 (waiting), 1 (acknowledged) or the failure text; number n = base + index.
+ */
+class InFlight {
+  #prefix = '';
+  #base = 0;
+  #next = 0;
+  #events: BpfgateEvent[] = [];
+  #state: (0 | 1 | string)[] = [];
+  #sentAt: number[] = [];
+  /** events[0..#done) acknowledged in order */
+  #done = 0;
+
+  reset(prefix: string): void {
+    this.#prefix = prefix;
+    this.#base = this.#next;
+    this.#events = [];
+    this.#state = [];
+    this.#sentAt = [];
+    this.#done = 0;
+  }
+
+  /** Record an event as sent; returns its reply subject. */
+  push(e: BpfgateEvent): string {
+    const n = this.#next++;
+    this.#events.push(e);
+    this.#state.push(0);
+    this.#sentAt.push(Date.now());
+    return this.#prefix + n;
+  }
+
+  pending(): number {
+    return this.#events.length - this.#done;
+  }
+
+  /** An acknowledgement (bad: why it failed). True when it unblocks the head of the window. */
+  settle(n: number, bad: string | undefined): boolean {
+    const i = n - this.#base;
+    if (!(i >= this.#done && i < this.#state.length) || this.#state[i] !== 0) return false;
+    this.#state[i] = bad ?? 1;
+    return i === this.#done;
+  }
+
+  /** Move past the events acknowledged in order; returns how many. */
+  advance(): number {
+    const from = this.#done;
+    while (this.#done < this.#state.length && this.#state[this.#done] === 1) this.#done++;
+    const n = this.#done - from;
+    if (this.#done >= 4096 && this.#done * 2 >= this.#events.length) {
+      this.#events.splice(0, this.#done);
+      this.#state.splice(0, this.#done);
+      this.#sentAt.splice(0, this.#done);
+      this.#base += this.#done;
+      this.#done = 0;
+    }
+    return n;
+  }
+
+  /** Why the head of the window failed: a negative acknowledgement, or none within timeoutMs. */
+  failure(timeoutMs: number): string | undefined {
+    const s = this.#state[this.#done];
+    if (typeof s === 'string') return s;
+    if (s === 0 && Date.now() - this.#sentAt[this.#done]! >= timeoutMs)
+      return `no acknowledgement within ${timeoutMs} ms`;
+    return undefined;
+  }
+
+  oldestDeadline(timeoutMs: number): number {
+    return (this.#sentAt[this.#done] ?? Date.now()) + timeoutMs;
+  }
+
+  /** Give up on everything not acknowledged in order; later acknowledgements are ignored. */
+  abandon(): BpfgateEvent[] {
+    const out = this.#events.slice(this.#done);
+    this.#base = this.#next;
+    this.#events = [];
+    this.#state = [];
+    this.#sentAt = [];
+    this.#done = 0;
+    return out;
+  }
+}
+
 function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -73,7 +159,8 @@ export class NatsSink {
   readonly #log: SinkLogger;
   readonly #enc = new TextEncoder();
   #nc: NatsConnection | undefined;
-  #js: JetStreamClient | undefined;
+  /** JetStream mode: every message acknowledged by a stream */
+  #js = false;
   #connected = false;
   #spool: Spool | undefined;
   #queue: BpfgateEvent[] = [];
@@ -188,7 +275,6 @@ export class NatsSink {
     await this.#spool?.close();
     const nc = this.#nc;
     this.#nc = undefined;
-    this.#js = undefined;
     this.#connected = false;
     if (nc && !nc.isClosed()) {
       await timeout(nc.drain(), this.#o.publishTimeoutMs).catch(() => nc.close());
@@ -196,6 +282,8 @@ export class NatsSink {
   }
 
   #busy = false;
+  readonly #win = new InFlight();
+  #ackSub: { nc: NatsConnection; prefix: string } | undefined;
 
   #signal(): void {
     const w = this.#wake;
@@ -232,8 +320,7 @@ export class NatsSink {
           return;
         }
         this.#nc = nc;
-        this.#js =
-          this.#o.mode === 'jetstream' ? jetstream(nc, { timeout: this.#o.publishTimeoutMs }) : undefined;
+        this.#js = this.#o.mode === 'jetstream';
         this.#connected = true;
         this.#retryAt = 0;
         this.#log.info({ server: nc.getServer() }, 'connected to NATS');
@@ -318,17 +405,108 @@ export class NatsSink {
       await this.#replay();
       return true;
     }
-    const batch = [...lossEvents, ...this.#take(this.#o.batch)];
-    if (batch.length === 0) return false;
-    // 2. NATS usable, no backlog: publish directly
+    // 2. NATS usable, no backlog: publish directly, a sliding window of acknowledgements
     if (spoolPending === 0 && this.#canPublish()) {
-      const failedAt = await this.#publishBatch(batch);
-      if (failedAt >= 0) await this.#toSpool(batch.slice(failedAt));
+      if (lossEvents.length === 0 && this.#queue.length - this.#head === 0) return false;
+      await this.#publishWindow(lossEvents);
       return true;
     }
+    const batch = [...lossEvents, ...this.#take(this.#o.batch)];
+    if (batch.length === 0) return false;
     // 3. NATS away (or a backlog that must be replayed first): spool
     await this.#toSpool(batch);
     return true;
+  }
+
+  /**
+   * Publish `first`, then the queue, in order, with up to WINDOW JetStream
+   * publishes outstanding (a sliding window: each acknowledgement frees a
+   * place); returns when nothing is in flight and the queue is empty, or NATS
+   * became unusable, or a publish failed. An event counts as published when it
+   * and every event before it are acknowledged. On a failure the failed event
+   * and everything after it that was sent go to the spool, in order, ahead of
+   * the queue; those already acknowledged come back as duplicates, which the
+   * stream drops by Nats-Msg-Id.
+   */
+  async #publishWindow(first: BpfgateEvent[]): Promise<void> {
+    if (!this.#js) {
+      const batch = [...first, ...this.#take(this.#o.batch)];
+      const failedAt = await this.#publishBatch(batch);
+      if (failedAt >= 0) await this.#toSpool(batch.slice(failedAt));
+      return;
+    }
+    const r = await this.#sendWindowed(first, () => {
+      const room = WINDOW - this.#win.pending();
+      const avail = this.#queue.length - this.#head;
+      if (room <= 0 || avail === 0) return [];
+      return this.#take(Math.min(room, this.#o.batch * 16));
+    });
+    if (r.failed.length > 0) await this.#toSpool(r.failed);
+  }
+
+  /**
+   * The JetStream publisher: each message goes out as a plain publish with
+   * Nats-Msg-Id and a reply subject `<inbox>.<n>` on which the stream's
+   * acknowledgement comes back (one subscription for all), so thousands can be
+   * outstanding with no per-message timer or promise. `more()` is asked for
+   * further events whenever the window has room. Returns how many were
+   * acknowledged (in order) and the events from the first failure on.
+   */
+  async #sendWindowed(
+    first: BpfgateEvent[],
+    more: () => BpfgateEvent[],
+  ): Promise<{ acked: number; failed: BpfgateEvent[] }> {
+    const nc = this.#nc!;
+    const w = this.#win;
+    w.reset(this.#inbox(nc));
+    const timeoutMs = this.#o.publishTimeoutMs;
+    const send = (e: BpfgateEvent) => {
+      const h = headers();
+      h.set('Nats-Msg-Id', e.id);
+      nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e), { reply: w.push(e), headers: h });
+    };
+    let acked = 0;
+    let failure: string | undefined;
+    try {
+      for (const e of first) send(e);
+      for (;;) {
+        if (this.#canPublish()) for (const e of more()) send(e);
+        const n = w.advance();
+        acked += n;
+        this.#s.published += n;
+        if (w.pending() === 0) break;
+        failure = w.failure(timeoutMs);
+        if (failure !== undefined) break;
+        await this.#sleep(Math.max(1, w.oldestDeadline(timeoutMs) - Date.now()));
+      }
+    } catch (err) {
+      failure = String(err);
+    }
+    if (failure === undefined) return { acked, failed: [] };
+    this.#log.warn({ err: failure }, 'JetStream publish failed; spooling');
+    this.#s.publishFailures += 1;
+    this.#retryAt = Date.now() + this.#o.reconnectWaitMs;
+    return { acked, failed: w.abandon() };
+  }
+
+  /** The reply subscription for acknowledgements, made once per connection. */
+  #inbox(nc: NatsConnection): string {
+    if (this.#ackSub && this.#ackSub.nc === nc) return this.#ackSub.prefix;
+    const prefix = `${createInbox()}.`;
+    nc.subscribe(`${prefix}*`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const n = Number(msg.subject.slice(prefix.length));
+        const h = msg.headers;
+        let bad: string | undefined;
+        if (h?.hasError) bad = `${h.code} ${h.description}`;
+        else if (msg.data.length === 0) bad = 'empty acknowledgement';
+        else if (msg.data.length > 6 && msg.string().includes('"error"')) bad = msg.string();
+        if (this.#win.settle(n, bad)) this.#signal();
+      },
+    });
+    this.#ackSub = { nc, prefix };
+    return prefix;
   }
 
   /** Loss events for the losses counted so far (reset once emitted). */
@@ -382,11 +560,13 @@ export class NatsSink {
   async #replay(): Promise<void> {
     const spool = this.#spool!;
     while (spool.pending > 0 && this.#canPublish()) {
-      const { records, next } = await spool.read(this.#o.batch);
+      const { records, next } = await spool.read(this.#js ? WINDOW : this.#o.batch);
       if (records.length === 0) return;
       const events = records.map((r) => JSON.parse(r.toString('utf8')) as BpfgateEvent);
-      const failedAt = await this.#publishBatch(events);
-      if (failedAt >= 0) return; // keep them spooled; retried after the back-off
+      const failed = this.#js
+        ? (await this.#sendWindowed(events, () => [])).failed.length > 0
+        : (await this.#publishBatch(events)) >= 0;
+      if (failed) return; // keep them spooled; retried after the back-off
       await spool.commit(next, records.length);
       this.#s.replayed += events.length;
       // keep new events flowing to the spool so the memory queue never fills during a long replay
@@ -399,30 +579,13 @@ export class NatsSink {
     return this.#enc.encode(JSON.stringify(body));
   }
 
-  /** Publish in order, up to `batch` in flight. Returns the index of the first failure, or -1. */
+  /** Core NATS: publish in order, then confirm with a flush. Returns the index of the first failure, or -1. */
   async #publishBatch(events: BpfgateEvent[]): Promise<number> {
     const nc = this.#nc!;
     let failedAt = -1;
     try {
-      if (this.#js) {
-        const js = this.#js;
-        const results = await Promise.allSettled(
-          events.map((e) =>
-            js.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e), {
-              msgID: e.id,
-              timeout: this.#o.publishTimeoutMs,
-            }),
-          ),
-        );
-        failedAt = results.findIndex((r) => r.status === 'rejected');
-        if (failedAt >= 0) {
-          const r = results[failedAt] as PromiseRejectedResult;
-          this.#log.warn({ err: String(r.reason) }, 'JetStream publish failed; spooling');
-        }
-      } else {
-        for (const e of events) nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e));
-        await timeout(nc.flush(), this.#o.publishTimeoutMs);
-      }
+      for (const e of events) nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e));
+      await timeout(nc.flush(), this.#o.publishTimeoutMs);
     } catch (err) {
       this.#log.warn({ err: String(err) }, 'publish failed; spooling');
       failedAt = 0;
