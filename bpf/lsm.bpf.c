@@ -532,3 +532,6 @@ int BPF_PROG(bg_lsm_socket_create, int family, int type, int protocol, int kern,
 	return bg_lsm_finish(w, BG_KIND_SOCKET, BG_OP_NONE, BG_REC_EXE, (__u32)family, stype, (__u32)protocol,
 			     0);
 }
+
+/* self-protection: armed by the daemon with --protect */
+#include "lib/protect.h"

@@ -16,6 +16,7 @@ import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
 import { DEFAULT_PIN_ROOT, hasPins, PinLayout, removePins } from '../kernel/pins.ts';
+import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import { loadPolicyFiles } from '../policy/index.ts';
@@ -44,6 +45,8 @@ export interface DaemonOptions {
   pinRoot: string | null;
   /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
   keepEnforcing: boolean;
+  /** self-protection (BPF-LSM only): no other process may detach, unpin, write, signal or ptrace bpfgate */
+  protect: boolean;
 }
 
 export interface DaemonDeps {
@@ -68,6 +71,7 @@ export function defaultDaemonOptions(): DaemonOptions {
     aggregateWindowMs: 0,
     pinRoot: DEFAULT_PIN_ROOT,
     keepEnforcing: false,
+    protect: false,
   };
 }
 
@@ -96,6 +100,7 @@ export class Daemon {
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
   #foundPins = false;
   #started = false;
+  #protection: Protection | null = null;
   readonly counters = { reloads: 0, reloadFailures: 0 };
 
   constructor(options: DaemonOptions, deps: DaemonDeps) {
@@ -156,7 +161,15 @@ export class Daemon {
     try {
       this.#pins = this.#o.pinRoot ? new PinLayout(this.#o.pinRoot) : null;
       this.#foundPins = this.#pins !== null && hasPins(this.#pins);
-      this.#session = KernelSession.open(features, this.#o.objectPath, { pins: this.#pins });
+      if (this.#o.protect && !features.lsm.available)
+        throw new PrivilegeError(
+          `self-protection needs BPF-LSM, which this kernel lacks (${features.lsm.reason}): start without protect`,
+        );
+      if (this.#o.protect && !this.#pins) throw new PrivilegeError('self-protection needs pins (a pin root)');
+      this.#session = KernelSession.open(features, this.#o.objectPath, {
+        pins: this.#pins,
+        extraPrograms: this.#o.protect ? PROTECT_PROGRAMS : [],
+      });
       this.#loader = new Loader(this.#session, new LiveHostState(mount), attachAt, this.#log);
       const adopted = this.#session.adoptPinned();
       if (adopted) {
@@ -212,6 +225,11 @@ export class Daemon {
       this.#loader.apply(plan, this.#loader.nextGen());
       this.#plan = plan;
       this.#started = true;
+      if (this.#o.protect && this.#pins) {
+        const broken = breakGlass();
+        if (broken) this.#log.warn({ breakGlass: broken }, 'self-protection NOT armed: break glass');
+        else this.#protection = Protection.arm(this.#session, this.#pins, this.#log);
+      }
       this.#lastStats = this.#session.stats();
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
@@ -275,6 +293,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
+    this.#protection?.disarm('orderly stop');
+    this.#protection = null;
     // 1. detach: enforcement ends here, unless it is to outlive this daemon (pinned links stay attached)
     const keep = this.#o.keepEnforcing || (this.#foundPins && !this.#started);
     if (keep) this.#loader?.release();

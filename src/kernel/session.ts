@@ -15,7 +15,14 @@ import { availability } from '../compiler/ladder.ts';
 import type { AttachSpec } from '../compiler/plan.ts';
 import { PrivilegeError } from '../errors.ts';
 import { EXE_MAX, MapName, Stat } from './abi.ts';
-import { BpfObject, isPrivilegeError, KernelError, type RecordBatch, RingBufferReader } from './binding.ts';
+import {
+  type BpfLink,
+  BpfObject,
+  isPrivilegeError,
+  KernelError,
+  type RecordBatch,
+  RingBufferReader,
+} from './binding.ts';
 import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
@@ -39,6 +46,8 @@ export function loadablePrograms(features: FeatureSet): ProgramName[] {
 export interface SessionOptions {
   /** pin every map and link under this layout; null or absent: nothing is pinned */
   pins?: PinLayout | null;
+  /** programs to load beyond those the features allow for policies (self-protection's) */
+  extraPrograms?: readonly string[];
 }
 
 /** What a previous daemon left pinned, as the loader adopts it. */
@@ -74,7 +83,7 @@ export class KernelSession implements ObjectPort {
     objectPath = DEFAULT_OBJECT_PATH,
     options: SessionOptions = {},
   ): KernelSession {
-    const programs = loadablePrograms(features);
+    const programs: string[] = [...loadablePrograms(features), ...(options.extraPrograms ?? [])];
     const pins = options.pins ?? null;
     if (pins) ensurePinDirs(pins);
     const obj = BpfObject.open(objectPath);
@@ -137,6 +146,11 @@ export class KernelSession implements ObjectPort {
       link.destroy();
       throw err;
     }
+  }
+
+  /** Attach an LSM program without a pin (self-protection: it lasts as long as this process). */
+  attachLsm(program: string): BpfLink {
+    return this.#obj.attachLsm(program);
   }
 
   replace(old: LinkPort, program: string, spec: AttachSpec, cgroupPath: string): LinkPort {

@@ -279,4 +279,17 @@ describe('pinned enforcement on this host', () => {
     expect(cgroupPrograms()).toEqual([]);
     expect(await tryRawSocket(cg!.path)).toBe('ok');
   });
+
+  it('protect on a kernel without BPF-LSM refuses to start (never silently unprotected) and leaves nothing', async () => {
+    const child = spawnDaemon({ ...daemonOptions(true), protect: true });
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(4);
+    expect(err).toContain('self-protection needs BPF-LSM');
+    expect(existsSync(PIN_ROOT)).toBe(false);
+    expect(cgroupPrograms()).toEqual([]);
+  });
 });

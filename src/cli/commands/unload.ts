@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PrivilegeError, UsageError } from '../../errors.ts';
 import { isPrivilegeError } from '../../kernel/binding.ts';
 import { DEFAULT_PIN_ROOT, liveOwner, PinLayout, removePins, type UnloadReport } from '../../kernel/pins.ts';
+import { DEFAULT_RUN_DIR, readPinnedProtect, requestUnload } from '../../kernel/protect.ts';
 
 export const UNLOAD_USAGE = `usage: bpfgate unload [options]
 
@@ -30,12 +31,19 @@ function alive(pid: number): boolean {
   }
 }
 
-async function stopDaemon(pid: number, waitMs: number): Promise<boolean> {
+async function stopDaemon(layout: PinLayout, pid: number, waitMs: number): Promise<boolean> {
   try {
     process.kill(pid, 'SIGTERM');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    if (code !== 'EPERM' || !readPinnedProtect(layout)?.armed) throw err;
+    // self-protection refuses the signal: ask the daemon to disarm (it logs who asked), then stop it
+    if (!(await requestUnload(layout, DEFAULT_RUN_DIR, waitMs)))
+      throw new PrivilegeError(
+        `the daemon (pid ${pid}) is protected and did not answer the unload request: see the break-glass paths in docs/persistence.md`,
+      );
+    process.kill(pid, 'SIGTERM');
   }
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
@@ -47,7 +55,7 @@ async function stopDaemon(pid: number, waitMs: number): Promise<boolean> {
 
 export async function unload(layout: PinLayout, waitMs = 10_000): Promise<UnloadResult> {
   const pid = liveOwner(layout);
-  const daemon = pid === null ? null : { pid, stopped: await stopDaemon(pid, waitMs) };
+  const daemon = pid === null ? null : { pid, stopped: await stopDaemon(layout, pid, waitMs) };
   try {
     return { ...removePins(layout), daemon };
   } catch (err) {
