@@ -338,22 +338,43 @@ export class Daemon {
     return compile(set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
   }
 
-  /** Promise 1: every rule's achieved enforcement is logged; a downgrade is a warning, or fatal when required. */
+  /**
+   * Promise 1: every rule's achieved enforcement is logged; a downgrade is a
+   * warning of its own, or fatal when required. One info record per policy
+   * lists its rules' achieved enforcement (a record per rule cost seconds of
+   * synchronous log writes at 10,000 rules).
+   */
   #reportEnforcement(plan: Plan): void {
     const downgraded: string[] = [];
+    const byPolicy = new Map<string, PlannedRule[]>();
     for (const r of plan.rules) {
+      const list = byPolicy.get(r.policy);
+      if (list) list.push(r);
+      else byPolicy.set(r.policy, [r]);
       if (r.downgraded) {
         downgraded.push(`${enforcementLine(r)} — ${r.reason}`);
         this.#log.warn(
           { policy: r.policy, rule: r.rule, asked: r.action, achieved: r.achieved },
           `downgraded: ${enforcementLine(r)} — ${r.reason}`,
         );
-      } else {
-        this.#log.info(
-          { policy: r.policy, rule: r.rule, achieved: r.achieved, mechanism: r.mechanism },
-          enforcementLine(r),
-        );
       }
+    }
+    for (const [policy, rules] of byPolicy) {
+      // achieved enforcement -> the rules (kind/id) that get it
+      const achieved: Record<string, string[]> = {};
+      for (const r of rules) {
+        const how = `${r.action}${r.dryRun ? ' (dry run)' : ''} -> ${r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved}`;
+        const ids = achieved[how];
+        if (ids) ids.push(`${r.kind}/${r.rule}`);
+        else achieved[how] = [`${r.kind}/${r.rule}`];
+      }
+      const summary = Object.entries(achieved)
+        .map(([how, ids]) => `${ids.length} ${how}`)
+        .join(', ');
+      this.#log.info(
+        { policy, rules: rules.length, achieved },
+        `${policy}: ${rules.length} rule(s): ${summary}`,
+      );
     }
     for (const p of plan.policies) {
       for (const d of p.defaults ?? []) {
