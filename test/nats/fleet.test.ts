@@ -1,0 +1,273 @@
+// The fleet policy source against a real nats-server with JetStream: policies
+// put into the KV bucket reach the hosts they select, a change reaches a
+// reload, an invalid policy is reported with its key and revision while the
+// previous set stays, each host's status is readable in the bucket, and a host
+// that cannot reach NATS at start enforces its cached set (or refuses).
+// The reload here is the daemon's path without the kernel: load(), compile
+// for a shipped feature set, settled().
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type KV, Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { compile } from '../../src/compiler/compile.ts';
+import { loadFeatureFile, SHIPPED_FEATURES } from '../../src/compiler/feature-file.ts';
+import { ValidationError } from '../../src/errors.ts';
+import { FleetPolicies, FleetUnavailableError } from '../../src/fleet/kv.ts';
+import { defaultFleetOptions, type FleetOptions } from '../../src/fleet/options.ts';
+import type { HostStatus } from '../../src/fleet/status.ts';
+import { createLogger } from '../../src/log.ts';
+import { waitFor } from './helpers.ts';
+import { NatsServer, stopAllServers } from './server.ts';
+
+const BUCKET = 'bpfgate-policies';
+const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);
+const log = createLogger({ level: 'silent' });
+
+function policy(name: string, hosts: string | null, kind = 'ptrace', action = 'block'): string {
+  const match = kind === 'ptrace' ? 'modes: [attach]' : 'directories: [/tmp/]';
+  return [
+    'apiVersion: bpfgate.dev/v1',
+    'kind: Policy',
+    'metadata:',
+    `  name: ${name}`,
+    ...(hosts !== null ? ['  labels:', `    bpfgate.dev/hosts: "${hosts}"`] : []),
+    'spec:',
+    '  rules:',
+    '    - id: r1',
+    `      kind: ${kind}`,
+    `      action: ${action}`,
+    '      match:',
+    `        ${match}`,
+    '',
+  ].join('\n');
+}
+
+let server: NatsServer;
+let nc: NatsConnection;
+let kv: KV;
+let dir: string;
+const open: FleetPolicies[] = [];
+
+async function fleet(host: string, labels: Record<string, string>, over: Partial<FleetOptions> = {}) {
+  const o: FleetOptions = {
+    ...defaultFleetOptions(),
+    servers: [server.url],
+    labels,
+    cacheDir: join(dir, host),
+    connectTimeoutMs: 2000,
+    reconnectWaitMs: 100,
+    ...over,
+  };
+  const f = await FleetPolicies.open(o, { host, mode: 'enforce', log });
+  open.push(f);
+  return f;
+}
+
+/** The daemon's reload without the kernel: validate, compile, report the outcome. */
+async function reload(f: FleetPolicies): Promise<boolean> {
+  const { set, diagnostics } = await f.load();
+  if (!set) {
+    await f.settled({
+      ok: false,
+      error: new ValidationError(diagnostics.filter((d) => d.severity === 'error')),
+    });
+    return false;
+  }
+  await f.settled({ ok: true, plan: compile(set, features, { gen: 0, audit: false }) });
+  return true;
+}
+
+async function clearBucket(): Promise<void> {
+  for await (const k of await kv.keys()) await kv.purge(k);
+}
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  nc = await connect({ servers: server.url });
+  kv = await new Kvm(nc).create(BUCKET, { history: 5 });
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((f) => f.stop()));
+  rmSync(dir, { recursive: true, force: true });
+  if (!server.running) await server.restart();
+  if (nc.isClosed()) {
+    nc = await connect({ servers: server.url });
+    kv = await new Kvm(nc).open(BUCKET);
+  }
+  await clearBucket();
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.dispose();
+  await stopAllServers();
+});
+
+describe('fleet policies from a KV bucket', () => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bpfgate-fleet-'));
+  });
+
+  it('yields the policies put into the bucket, each host those its labels select', async () => {
+    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const webRev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    await kv.put('policies.db-only', policy('db-only', 'role in (db, cache), env=prod', 'exec'));
+    await kv.put('hosts.someone', '{"not":"a policy"}');
+
+    const web = await fleet('web-1', { role: 'web', env: 'prod' });
+    const db = await fleet('db-1', { role: 'db', env: 'prod' });
+    const w = await web.load();
+    expect(w.diagnostics).toEqual([]);
+    expect(w.set?.policies.map((p) => p.name)).toEqual(['no-ptrace', 'web-tmp']);
+    expect(w.set?.policies[1]?.pos.file).toBe(`kv://${BUCKET}/policies.web-tmp@rev${webRev}`);
+    const d = await db.load();
+    expect(d.set?.policies.map((p) => p.name)).toEqual(['db-only', 'no-ptrace']);
+  });
+
+  it('a change in the bucket reaches a reload, debounced; the host status follows every apply', async () => {
+    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+    const reasons: string[][] = [];
+    let reloads = 0;
+    web.watch(100, (what) => {
+      reasons.push(what);
+      void reload(web).then(() => reloads++);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reasons).toEqual([]); // the watch's initial values are the set already applied
+
+    // a burst: two puts, one reload
+    await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    const rev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec', 'kill'));
+    await kv.put('policies.db-only', policy('db-only', 'role=db', 'exec'));
+    await waitFor(() => reloads === 1, 10_000, 'a reload');
+    expect(reasons[0]).toContain(`policies.web-tmp@rev${rev}`);
+    expect(web.applied).toEqual([
+      { name: 'no-ptrace', key: 'policies.no-ptrace', revision: expect.any(Number) },
+      { name: 'web-tmp', key: 'policies.web-tmp', revision: rev },
+    ]);
+
+    const entry = await kv.get('hosts.web-1');
+    const status = entry?.json<HostStatus>();
+    expect(status).toMatchObject({
+      host: 'web-1',
+      labels: { role: 'web' },
+      bucket: BUCKET,
+      source: 'kv',
+      mode: 'enforce',
+      applied: web.applied,
+      lastReload: { ok: true, errors: [] },
+    });
+    expect(status?.rules.find((r) => r.policy === 'web-tmp')).toMatchObject({
+      action: 'kill',
+      achieved: 'kill',
+    });
+    expect(Object.values(status?.enforcement ?? {}).reduce((a, b) => a + b, 0)).toBe(status?.rules.length);
+
+    // a deleted policy leaves the set
+    await kv.delete('policies.web-tmp');
+    await waitFor(() => reloads === 2, 10_000, 'a reload after a delete');
+    expect(web.applied.map((e) => e.name)).toEqual(['no-ptrace']);
+  });
+
+  it('an invalid policy is reported with its key and revision, and the previous set stays', async () => {
+    const good = await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+    let outcome: boolean | null = null;
+    web.watch(50, () => void reload(web).then((ok) => (outcome = ok)));
+
+    const bad = await kv.put('policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'smite'));
+    await waitFor(() => outcome !== null, 10_000, 'a reload');
+    expect(outcome).toBe(false);
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
+    const status = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    expect(status?.applied).toEqual(web.applied);
+    expect(status?.lastReload.ok).toBe(false);
+    expect(status?.lastReload.read).toEqual([
+      { name: 'no-ptrace', key: 'policies.no-ptrace', revision: bad },
+    ]);
+    expect(status?.lastReload.errors).toHaveLength(1);
+    expect(status?.lastReload.errors[0]).toMatch(
+      new RegExp(`^kv://${BUCKET}/policies\\.no-ptrace@rev${bad}:9:15: .*\\[INVALID_VALUE\\]$`),
+    );
+    // the rules reported are still those of the set being enforced
+    expect(status?.rules).toMatchObject([{ policy: 'no-ptrace', action: 'block' }]);
+
+    // a malformed selector is every host's error, even one it would not select
+    outcome = null;
+    const sel = await kv.put('policies.db-only', policy('db-only', 'role in (db', 'exec'));
+    await waitFor(() => outcome !== null, 10_000, 'a reload');
+    const again = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    expect(
+      again?.lastReload.errors.some((e) => e.startsWith(`kv://${BUCKET}/policies.db-only@rev${sel}:6:`)),
+    ).toBe(true);
+  });
+
+  it('starts from the cached set when NATS is down, refuses without one, and moves to the bucket once it is back', async () => {
+    const rev = await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const first = await fleet('web-1', { role: 'web' });
+    expect(await reload(first)).toBe(true);
+    await first.stop();
+
+    await server.stop();
+    await expect(fleet('web-2', { role: 'web' }, { connectTimeoutMs: 300 })).rejects.toThrow(
+      FleetUnavailableError,
+    );
+    await expect(fleet('web-2', { role: 'web' }, { connectTimeoutMs: 300, cacheDir: null })).rejects.toThrow(
+      /no cache is configured: refusing to start without policies/,
+    );
+
+    const cached = await fleet('web-1', { role: 'web' }, { connectTimeoutMs: 300 });
+    expect(cached.connected).toBe(false);
+    const seen: string[][] = [];
+    cached.watch(50, (what) => seen.push(what));
+    expect(await reload(cached)).toBe(true);
+    expect(cached.source).toBe('cache');
+    expect(cached.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: rev }]);
+    expect(cached.status?.source).toBe('cache');
+
+    await server.restart();
+    await waitFor(() => seen.length > 0, 15_000, 'the bucket to be reachable again');
+    expect(seen[0]).toContain('connected');
+    expect(cached.connected).toBe(true);
+    nc = await connect({ servers: server.url });
+    kv = await new Kvm(nc).open(BUCKET);
+    await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    expect(await reload(cached)).toBe(true);
+    expect(cached.source).toBe('kv');
+    expect(cached.applied.map((e) => e.name)).toEqual(['no-ptrace', 'web-tmp']);
+    await waitFor(
+      async () => (await kv.get('hosts.web-1'))?.json<HostStatus>().source === 'kv',
+      10_000,
+      'the status written once the bucket is back',
+    );
+  });
+
+  it('keeps watching across a server restart', async () => {
+    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+    const seen: string[] = [];
+    let reloads = 0;
+    web.watch(50, (what) => {
+      seen.push(...what);
+      void reload(web).then(() => reloads++);
+    });
+    await nc.close();
+    await server.restart();
+    // the reconnect itself reads the bucket again (changes may have been missed while away)
+    await waitFor(() => reloads === 1, 20_000, 'the reload after the reconnect');
+    expect(seen).toContain('reconnected');
+    nc = await connect({ servers: server.url });
+    kv = await new Kvm(nc).open(BUCKET);
+    // and the watch goes on: a later put is seen as a change of its own
+    const rev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    await waitFor(() => seen.includes(`policies.web-tmp@rev${rev}`), 20_000, 'the watch to see the change');
+    await waitFor(() => web.applied.some((e) => e.revision === rev), 20_000, 'the change applied');
+  });
+});
