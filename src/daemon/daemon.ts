@@ -19,7 +19,7 @@ import { DEFAULT_PIN_ROOT, hasPins, PinLayout, removePins } from '../kernel/pins
 import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
-import { loadPolicyFiles } from '../policy/index.ts';
+import { loadPolicyFiles, type PolicyResult } from '../policy/index.ts';
 import { NatsSink } from '../sinks/nats.ts';
 import type { SinkOptions } from '../sinks/options.ts';
 import { type EventFormat, NatsOutput, StdoutOutput } from './outputs.ts';
@@ -55,6 +55,8 @@ export interface DaemonDeps {
   enricher?: Enricher | null;
   /** extra outputs (tests) */
   outputs?: EventOutput[];
+  /** where the policy set comes from (a fleet bucket, src/fleet/); default: the policyPaths files */
+  policies?: { load(): Promise<PolicyResult> };
 }
 
 export function defaultDaemonOptions(): DaemonOptions {
@@ -102,6 +104,7 @@ export class Daemon {
   #started = false;
   #protection: Protection | null = null;
   readonly counters = { reloads: 0, reloadFailures: 0 };
+  #lastReloadError: unknown = null;
 
   constructor(options: DaemonOptions, deps: DaemonDeps) {
     this.#o = options;
@@ -128,6 +131,11 @@ export class Daemon {
 
   get host(): string {
     return this.#o.host;
+  }
+
+  /** Why the last reload was rejected (a ValidationError carries the diagnostics); null after a successful one. */
+  get lastReloadError(): unknown {
+    return this.#lastReloadError;
   }
 
   pipelineCounters() {
@@ -269,6 +277,7 @@ export class Daemon {
         loader.apply(plan, gen);
       } catch (err) {
         this.counters.reloadFailures++;
+        this.#lastReloadError = err;
         if (err instanceof ValidationError) {
           this.#log.error(
             { errors: err.diagnostics.length },
@@ -282,6 +291,7 @@ export class Daemon {
         return false;
       }
       this.#plan = plan;
+      this.#lastReloadError = null;
       this.counters.reloads++;
       return true;
     };
@@ -329,7 +339,7 @@ export class Daemon {
   }
 
   async #compile(gen: 0 | 1, exeIds: Record<string, number> | undefined): Promise<Plan> {
-    const { set, diagnostics } = await loadPolicyFiles(this.#o.policyPaths);
+    const { set, diagnostics } = await (this.#deps.policies?.load() ?? loadPolicyFiles(this.#o.policyPaths));
     const errors = diagnostics.filter((d) => d.severity === 'error');
     if (!set || errors.length > 0) throw new ValidationError(errors.length > 0 ? errors : diagnostics);
     for (const d of diagnostics)
