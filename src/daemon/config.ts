@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { BpfgateError, type Diagnostic, formatDiagnostic } from '../errors.ts';
+import { defaultFleetOptions, type FleetOptions } from '../fleet/options.ts';
+import { checkHostLabels } from '../fleet/selector.ts';
 import type { LogLevel } from '../log.ts';
 import {
   DEFAULT_SPOOL_SEGMENT_BYTES,
@@ -50,6 +52,17 @@ export interface ConfigInput {
   metrics?: { listen?: string | null };
   pins?: { root?: string | null; keepEnforcing?: boolean };
   policyWatch?: { enabled?: boolean; debounceMs?: number };
+  fleet?: {
+    servers?: string[];
+    bucket?: string;
+    labels?: Record<string, string>;
+    name?: string;
+    auth?: NatsAuth;
+    cacheDir?: string | null;
+    connectTimeoutMs?: number;
+    reconnectWaitMs?: number;
+    publishStatus?: boolean;
+  };
 }
 
 /** What `bpfgate run` runs with. Deeply frozen. */
@@ -60,6 +73,8 @@ export interface RunConfig {
   log: Readonly<{ level: LogLevel; pretty: boolean | null }>;
   metrics: Readonly<{ listen: string | null }>;
   policyWatch: Readonly<{ enabled: boolean; debounceMs: number }>;
+  /** policies from a NATS KV bucket instead of files (docs/fleet.md); null: files */
+  fleet: Readonly<FleetOptions> | null;
 }
 
 /** The configuration is invalid: located diagnostics for the file, named problems for the rest. */
@@ -103,6 +118,13 @@ function anchorPaths(input: ConfigInput, dir: string): ConfigInput {
     for (const k of ['certFile', 'keyFile', 'caFile'] as const)
       if (auth.tls[k]) auth.tls[k] = at(auth.tls[k]);
   if (out.nats?.spool?.dir) out.nats.spool.dir = at(out.nats.spool.dir);
+  const fleetAuth = out.fleet?.auth;
+  if (fleetAuth?.nkeySeedFile) fleetAuth.nkeySeedFile = at(fleetAuth.nkeySeedFile);
+  if (fleetAuth?.credsFile) fleetAuth.credsFile = at(fleetAuth.credsFile);
+  if (fleetAuth?.tls)
+    for (const k of ['certFile', 'keyFile', 'caFile'] as const)
+      if (fleetAuth.tls[k]) fleetAuth.tls[k] = at(fleetAuth.tls[k]);
+  if (out.fleet?.cacheDir) out.fleet.cacheDir = at(out.fleet.cacheDir);
   return out;
 }
 
@@ -145,6 +167,38 @@ function sinkOptions(n: NonNullable<ConfigInput['nats']>, format: 'native' | 'oc
   }
 }
 
+/** The fleet section: its servers and auth default to the nats section's. */
+function fleetOptions(input: ConfigInput): FleetOptions | null {
+  const f = input.fleet;
+  if (!f || Object.keys(f).length === 0) return null;
+  const problems: string[] = [];
+  if (input.policies)
+    problems.push('fleet: policies come from the bucket; remove policies (or the fleet section)');
+  const o = defaultFleetOptions();
+  o.servers = [...(f.servers ?? input.nats?.servers ?? [])];
+  if (o.servers.length === 0)
+    problems.push('fleet: no servers (set fleet.servers, --fleet or BPFGATE_FLEET_URL, or nats.servers)');
+  o.auth = structuredClone(f.auth ?? input.nats?.auth ?? {});
+  if (f.bucket !== undefined) o.bucket = f.bucket;
+  if (f.name !== undefined) o.name = f.name;
+  if (f.labels !== undefined) o.labels = { ...f.labels };
+  if (f.cacheDir !== undefined) o.cacheDir = f.cacheDir;
+  if (f.connectTimeoutMs !== undefined) o.connectTimeoutMs = f.connectTimeoutMs;
+  if (f.reconnectWaitMs !== undefined) o.reconnectWaitMs = f.reconnectWaitMs;
+  if (f.publishStatus !== undefined) o.publishStatus = f.publishStatus;
+  const bad = checkHostLabels(o.labels);
+  if (bad) problems.push(`fleet.labels: ${bad}`);
+  try {
+    // the same checks as the sink's: server URLs, one auth method, files that go together
+    if (o.servers.length > 0) parseSinkOptions({ servers: o.servers, auth: o.auth });
+  } catch (err) {
+    if (!(err instanceof SinkOptionsError)) throw err;
+    problems.push(`fleet: ${err.message}`);
+  }
+  if (problems.length > 0) throw new ConfigError([], problems);
+  return o;
+}
+
 function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
     for (const v of Object.values(o)) deepFreeze(v);
@@ -182,6 +236,7 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
       enabled: input.policyWatch?.enabled ?? true,
       debounceMs: input.policyWatch?.debounceMs ?? DEFAULT_POLICY_WATCH_DEBOUNCE_MS,
     },
+    fleet: fleetOptions(input),
   });
 }
 

@@ -210,6 +210,48 @@ export const SETTINGS: readonly Setting[] = [
     help: 'reload when a policy file changes',
     to: (v) => ({ policyWatch: { enabled: v as boolean } }),
   },
+  {
+    flag: 'fleet',
+    env: 'BPFGATE_FLEET_URL',
+    type: 'list',
+    arg: 'URL',
+    help: 'policies from a NATS KV bucket instead of files (repeatable; default: the --nats servers)',
+    to: (v) => ({ fleet: { servers: v as string[] } }),
+  },
+  {
+    flag: 'fleet-bucket',
+    env: 'BPFGATE_FLEET_BUCKET',
+    type: 'string',
+    arg: 'NAME',
+    help: 'the fleet policy bucket (default bpfgate-policies)',
+    to: (v) => ({ fleet: { bucket: str(v) } }),
+  },
+  {
+    flag: 'fleet-label',
+    env: 'BPFGATE_FLEET_LABELS',
+    type: 'list',
+    arg: 'KEY=VALUE',
+    help: "this host's labels, matched by policy host selectors (repeatable; comma-separated in the environment)",
+    to: (v) =>
+      ({
+        fleet: {
+          labels: Object.fromEntries(
+            (v as string[]).map((kv) => {
+              const at = kv.indexOf('=');
+              return at < 0 ? [kv.trim(), ''] : [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
+            }),
+          ),
+        },
+      }) as ConfigInput,
+  },
+  {
+    flag: 'fleet-cache',
+    env: 'BPFGATE_FLEET_CACHE',
+    type: 'string',
+    arg: 'DIR',
+    help: "cache of the last applied fleet set, enforced when NATS is unreachable at start ('off': none; default /var/lib/bpfgate/fleet-cache)",
+    to: (v) => ({ fleet: { cacheDir: v === 'off' || v === '' ? null : str(v) } }),
+  },
 ];
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);

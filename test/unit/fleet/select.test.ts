@@ -72,7 +72,11 @@ describe('selecting the policies of a host', () => {
   });
 
   it('diagnostics of a selected policy name its key and revision', () => {
-    const bad = entry('web-only', 8, policy('web-only', 'role=web').replace('action: block', 'action: smite'));
+    const bad = entry(
+      'web-only',
+      8,
+      policy('web-only', 'role=web').replace('action: block', 'action: smite'),
+    );
     const r = selectPolicies(BUCKET, [entries[0]!, bad], { role: 'web' });
     expect(r.result.set).toBeNull();
     const d = r.result.diagnostics.find((x) => x.severity === 'error');

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunArgs } from '../../../src/cli/commands/run.ts';
+import { ConfigError, configFromEnv, resolveConfig } from '../../../src/daemon/config.ts';
+import { parseConfigText } from '../../../src/daemon/config-file.ts';
+
+describe('fleet configuration', () => {
+  it('is off without a fleet section: policies come from files', () => {
+    expect(resolveConfig({}).fleet).toBeNull();
+  });
+
+  it('completes the section with defaults; servers and auth default to the nats section', () => {
+    const c = resolveConfig({
+      nats: { servers: ['nats://10.0.0.1:4222'], auth: { token: 't' } },
+      fleet: { labels: { role: 'web', env: 'prod' } },
+    });
+    expect(c.fleet).toEqual({
+      servers: ['nats://10.0.0.1:4222'],
+      auth: { token: 't' },
+      name: 'bpfgate-fleet',
+      bucket: 'bpfgate-policies',
+      labels: { role: 'web', env: 'prod' },
+      cacheDir: '/var/lib/bpfgate/fleet-cache',
+      connectTimeoutMs: 5000,
+      reconnectWaitMs: 1000,
+      publishStatus: true,
+    });
+    expect(Object.isFrozen(c.fleet)).toBe(true);
+    const own = resolveConfig({
+      nats: { servers: ['nats://10.0.0.1:4222'], auth: { token: 't' } },
+      fleet: { servers: ['nats://10.0.0.2:4222'], auth: { user: 'u', password: 'p' }, cacheDir: null },
+    });
+    expect(own.fleet).toMatchObject({
+      servers: ['nats://10.0.0.2:4222'],
+      auth: { user: 'u' },
+      cacheDir: null,
+    });
+  });
+
+  it('refuses a fleet without servers, with policy files, or with bad labels', () => {
+    const problems = (input: Parameters<typeof resolveConfig>[0]): string[] => {
+      try {
+        resolveConfig(input);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    expect(problems({ fleet: { labels: { role: 'web' } } })).toEqual([
+      expect.stringMatching(/^fleet: no servers/),
+    ]);
+    expect(problems({ policies: ['/etc/bpfgate/policies'], fleet: { servers: ['nats://h:4222'] } })).toEqual([
+      expect.stringMatching(/^fleet: policies come from the bucket/),
+    ]);
+    expect(problems({ fleet: { servers: ['nats://h:4222'], labels: { role: 'we b' } } })).toEqual([
+      expect.stringMatching(/^fleet.labels: label role/),
+    ]);
+    expect(problems({ fleet: { servers: ['nats://h:4222'], auth: { user: 'u' } } })).toEqual([
+      expect.stringMatching(/auth.password: required/),
+    ]);
+  });
+
+  it('reads flags and environment variables', () => {
+    const c = parseRunArgs(
+      ['--fleet', 'nats://10.0.0.3:4222', '--fleet-label', 'role=web', '--fleet-label', 'env=prod'],
+      {
+        BPFGATE_FLEET_BUCKET: 'team-policies',
+        BPFGATE_FLEET_CACHE: 'off',
+        BPFGATE_FLEET_LABELS: 'zone=a,env=dev',
+      },
+      null,
+    );
+    expect(c.fleet).toMatchObject({
+      servers: ['nats://10.0.0.3:4222'],
+      bucket: 'team-policies',
+      cacheDir: null,
+      labels: { role: 'web', env: 'prod', zone: 'a' },
+    });
+    expect(configFromEnv({ BPFGATE_FLEET_URL: 'nats://a:4222,nats://b:4222' })).toEqual({
+      fleet: { servers: ['nats://a:4222', 'nats://b:4222'] },
+    });
+    expect(() => configFromEnv({ BPFGATE_FLEET_LABELS: 'role' })).toThrow(ConfigError);
+  });
+
+  it('the configuration file section is checked against the schema, located', () => {
+    const { input, diagnostics } = parseConfigText(
+      'config.yaml',
+      [
+        'fleet:',
+        '  servers: [nats://10.0.0.1:4222]',
+        '  bukket: x',
+        '  labels:',
+        '    role: "we b"',
+        '',
+      ].join('\n'),
+    );
+    expect(input).toBeNull();
+    expect(diagnostics.map((d) => [d.code, d.pos.line])).toEqual([
+      ['UNKNOWN_KEY', 3],
+      ['INVALID_VALUE', 5],
+    ]);
+    expect(diagnostics[0]?.message).toContain("did you mean 'bucket'");
+  });
+});
