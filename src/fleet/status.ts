@@ -65,5 +65,6 @@ export function ruleStatus(plan: Plan): { enforcement: HostStatus['enforcement']
 export function errorLines(error: unknown): string[] {
   if (error instanceof ValidationError)
     return error.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  if (error === null || error === undefined) return ['the daemon is not enforcing: nothing was reloaded'];
   return [error instanceof Error ? error.message : String(error)];
 }
