@@ -269,8 +269,12 @@ int main(int argc, char **argv) {
   if (i >= argc) usage("no operation");
   acting_pid = getpid();
   if (pidns) {
-    if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0) usage("unshare");
+    // mount namespace first, made private while this process is still a host
+    // process (bpfgate counts a process whose children get a new pid
+    // namespace as a container's), then the pid namespace for the child
+    if (unshare(CLONE_NEWNS) < 0) usage("unshare mount namespace");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) usage("private mounts");
+    if (unshare(CLONE_NEWPID) < 0) usage("unshare pid namespace");
     fflush(stdout);
     pid_t child = fork();
     if (child < 0) usage("fork");

@@ -78,6 +78,10 @@ export interface PhaseResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const T0 = Date.now();
+/** progress on stderr (kept in the run folder's `stderr` when a guest fails) */
+const progress = (what: string) =>
+  process.stderr.write(`[runner +${((Date.now() - T0) / 1000).toFixed(1)}s] ${what}\n`);
 
 function bash(script: string, timeoutMs = 60_000): { status: number | null; output: string } {
   const r = spawnSync('/bin/bash', ['-c', script], { encoding: 'utf8', timeout: timeoutMs });
@@ -138,6 +142,7 @@ async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promi
     error: null,
     durationMs: 0,
   };
+  progress(`phase ${p.name}: set-up`);
   if (p.setup) {
     const s = bash(p.setup);
     if (s.status !== 0) {
@@ -184,6 +189,7 @@ async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promi
     await sleep(100);
   }
   res.daemonStartMs = Date.now() - t0;
+  progress(`phase ${p.name}: daemon enforcing after ${res.daemonStartMs} ms`);
 
   for (const c of p.cases) res.cases.push(runCase(c));
 
@@ -200,6 +206,7 @@ async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promi
       quietSince = Date.now();
     }
   }
+  progress(`phase ${p.name}: ${res.cases.length} cases run, stopping the daemon`);
   if (exit === null) daemon.kill('SIGTERM');
   const timer = setTimeout(() => daemon.kill('SIGKILL'), 60_000);
   res.daemonExit = await exited;
