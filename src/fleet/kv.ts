@@ -261,7 +261,10 @@ export class FleetPolicies implements PolicyProvider {
   watch(debounceMs: number, onChange: (what: string[]) => void): void {
     this.#debounceMs = debounceMs;
     this.#onChange = onChange;
-    if (this.#kv) void this.#startWatch();
+    if (!this.#kv) return; // started from the cache: watching begins once the bucket is reachable
+    void this.#startWatch();
+    // reached while the cached set was being applied: bring the bucket's set in
+    if (this.#pending?.source === 'cache') this.#touch('connected');
   }
 
   async #startWatch(): Promise<void> {

@@ -208,7 +208,7 @@ describe('fleet policies from a KV bucket', () => {
     ).toBe(true);
   });
 
-  it('starts from the cached set when NATS is down, refuses without one, and moves to the bucket once it is back', async () => {
+  it('starts from the cached set when NATS (or the bucket) is down, refuses without one, and moves to the bucket once it is back', async () => {
     const rev = await kv.put('policies.no-ptrace', policy('no-ptrace', null));
     const first = await fleet('web-1', { role: 'web' });
     expect(await reload(first)).toBe(true);
@@ -221,6 +221,12 @@ describe('fleet policies from a KV bucket', () => {
     await expect(fleet('web-2', { role: 'web' }, { connectTimeoutMs: 300, cacheDir: null })).rejects.toThrow(
       /no cache is configured: refusing to start without policies/,
     );
+
+    await server.restart();
+    await expect(
+      fleet('web-2', { role: 'web' }, { connectTimeoutMs: 300, cacheDir: null, bucket: 'no-such-bucket' }),
+    ).rejects.toThrow(/cannot reach the fleet policy bucket 'no-such-bucket'/);
+    await server.stop();
 
     const cached = await fleet('web-1', { role: 'web' }, { connectTimeoutMs: 300 });
     expect(cached.connected).toBe(false);
