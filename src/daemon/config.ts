@@ -111,19 +111,14 @@ function anchorPaths(input: ConfigInput, dir: string): ConfigInput {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(dir, p));
   const out = structuredClone(input);
   if (out.policies) out.policies = out.policies.map(at);
-  const auth = out.nats?.auth;
-  if (auth?.nkeySeedFile) auth.nkeySeedFile = at(auth.nkeySeedFile);
-  if (auth?.credsFile) auth.credsFile = at(auth.credsFile);
-  if (auth?.tls)
-    for (const k of ['certFile', 'keyFile', 'caFile'] as const)
-      if (auth.tls[k]) auth.tls[k] = at(auth.tls[k]);
+  for (const auth of [out.nats?.auth, out.fleet?.auth]) {
+    if (auth?.nkeySeedFile) auth.nkeySeedFile = at(auth.nkeySeedFile);
+    if (auth?.credsFile) auth.credsFile = at(auth.credsFile);
+    if (auth?.tls)
+      for (const k of ['certFile', 'keyFile', 'caFile'] as const)
+        if (auth.tls[k]) auth.tls[k] = at(auth.tls[k]);
+  }
   if (out.nats?.spool?.dir) out.nats.spool.dir = at(out.nats.spool.dir);
-  const fleetAuth = out.fleet?.auth;
-  if (fleetAuth?.nkeySeedFile) fleetAuth.nkeySeedFile = at(fleetAuth.nkeySeedFile);
-  if (fleetAuth?.credsFile) fleetAuth.credsFile = at(fleetAuth.credsFile);
-  if (fleetAuth?.tls)
-    for (const k of ['certFile', 'keyFile', 'caFile'] as const)
-      if (fleetAuth.tls[k]) fleetAuth.tls[k] = at(fleetAuth.tls[k]);
   if (out.fleet?.cacheDir) out.fleet.cacheDir = at(out.fleet.cacheDir);
   return out;
 }

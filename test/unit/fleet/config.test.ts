@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../../../src/cli/commands/run.ts';
-import { ConfigError, configFromEnv, resolveConfig } from '../../../src/daemon/config.ts';
+import { ConfigError, configFromEnv, readConfigFile, resolveConfig } from '../../../src/daemon/config.ts';
 import { parseConfigText } from '../../../src/daemon/config-file.ts';
 
 describe('fleet configuration', () => {
@@ -100,5 +103,23 @@ describe('fleet configuration', () => {
       ['INVALID_VALUE', 5],
     ]);
     expect(diagnostics[0]?.message).toContain("did you mean 'bucket'");
+  });
+
+  it('paths in the file are relative to its folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfgate-fleet-config-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(
+        file,
+        'fleet:\n  servers: [nats://h:4222]\n  cacheDir: cache\n  auth: { credsFile: host.creds, tls: { caFile: ca.pem } }\n',
+      );
+      expect(readConfigFile(file).fleet).toEqual({
+        servers: ['nats://h:4222'],
+        cacheDir: join(dir, 'cache'),
+        auth: { credsFile: join(dir, 'host.creds'), tls: { caFile: join(dir, 'ca.pem') } },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
