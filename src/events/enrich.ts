@@ -148,6 +148,9 @@ export class Enricher {
   readonly #o: Required<Omit<EnricherOptions, 'cgroupRoot'>> & { cgroupRoot?: string };
   readonly #procs: Lru<number, ProcInfo>;
   readonly #exes: Lru<number, { at: number; exe?: string }>;
+  /** lookups under way, shared by the records that arrive meanwhile */
+  readonly #procReads = new Map<number, Promise<ProcInfo>>();
+  readonly #exeReads = new Map<number, Promise<string | undefined>>();
   #users = new Map<number, string>();
   #usersAt = 0;
   #cgroups = new Map<string, string>();
@@ -216,14 +219,28 @@ export class Enricher {
     return out;
   }
 
-  async #process(tgid: number, fresh: boolean): Promise<ProcInfo> {
+  #process(tgid: number, fresh: boolean): Promise<ProcInfo> {
     const now = Date.now();
     const cached = this.#procs.get(tgid);
     // an exec replaces the image: never trust a cached entry for it
     if (cached && !fresh && now - cached.at < PROCESS_TTL_MS) {
       this.#s.processCacheHits += 1;
-      return cached;
+      return Promise.resolve(cached);
     }
+    // a burst of records from one process: one read of /proc for all of them
+    const inflight = this.#procReads.get(tgid);
+    if (inflight && !fresh) {
+      this.#s.processCacheHits += 1;
+      return inflight;
+    }
+    const p = this.#readProcess(tgid, now).finally(() => {
+      if (this.#procReads.get(tgid) === p) this.#procReads.delete(tgid);
+    });
+    this.#procReads.set(tgid, p);
+    return p;
+  }
+
+  async #readProcess(tgid: number, now: number): Promise<ProcInfo> {
     const dir = join(this.#o.procDir, String(tgid));
     const [exe, cmdline] = await Promise.all([
       readlink(join(dir, 'exe')).catch(() => undefined),
@@ -240,14 +257,24 @@ export class Enricher {
     return info;
   }
 
-  async #exe(pid: number): Promise<string | undefined> {
+  #exe(pid: number): Promise<string | undefined> {
     const now = Date.now();
     const c = this.#exes.get(pid);
-    if (c && now - c.at < PROCESS_TTL_MS) return c.exe;
-    const exe = await readlink(join(this.#o.procDir, String(pid), 'exe')).catch(() => undefined);
-    const clean = exe?.replace(/ \(deleted\)$/, '');
-    this.#exes.set(pid, clean !== undefined ? { at: now, exe: clean } : { at: now });
-    return clean;
+    if (c && now - c.at < PROCESS_TTL_MS) return Promise.resolve(c.exe);
+    const inflight = this.#exeReads.get(pid);
+    if (inflight) return inflight;
+    const p = readlink(join(this.#o.procDir, String(pid), 'exe'))
+      .catch(() => undefined)
+      .then((exe) => {
+        const clean = exe?.replace(/ \(deleted\)$/, '');
+        this.#exes.set(pid, clean !== undefined ? { at: now, exe: clean } : { at: now });
+        return clean;
+      })
+      .finally(() => {
+        if (this.#exeReads.get(pid) === p) this.#exeReads.delete(pid);
+      });
+    this.#exeReads.set(pid, p);
+    return p;
   }
 
   async #loadUsers(): Promise<void> {
