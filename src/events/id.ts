@@ -23,13 +23,17 @@ function encodeTime(ms: number): string {
 }
 
 function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits -> 16 base32 characters
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  // 80 bits -> 16 base32 characters: two halves of 40 bits (exact in a double), 8 characters each
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = ALPHABET[Number(v & 31n)] + out;
-    v >>= 5n;
+  for (let h = 0; h < 2; h++) {
+    let v = 0;
+    for (let i = h * 5; i < h * 5 + 5; i++) v = v * 256 + bytes[i]!;
+    let part = '';
+    for (let i = 0; i < 8; i++) {
+      part = ALPHABET[v % 32] + part;
+      v = Math.floor(v / 32);
+    }
+    out += part;
   }
   return out;
 }
@@ -38,6 +42,9 @@ function encodeRandom(bytes: Uint8Array): string {
 export class IdGenerator implements IdSource {
   #lastMs = -1;
   #last: Uint8Array = new Uint8Array(RANDOM_BYTES);
+  /** encodeTime(#timeMs), kept: many ids share a millisecond */
+  #timeMs = -1;
+  #time = '';
   readonly #now: () => number;
   readonly #random: (n: number) => Uint8Array;
 
@@ -60,7 +67,11 @@ export class IdGenerator implements IdSource {
       this.#last = this.#random(RANDOM_BYTES);
     }
     this.#lastMs = ms;
-    return encodeTime(ms) + encodeRandom(this.#last);
+    if (ms !== this.#timeMs) {
+      this.#timeMs = ms;
+      this.#time = encodeTime(ms);
+    }
+    return this.#time + encodeRandom(this.#last);
   }
 }
 
