@@ -12,7 +12,8 @@ import { spawnDaemon } from './lib/daemon-proc.ts';
 import { loadAverage, round, writeResult } from './lib/stats.ts';
 import { generateSources } from './policy.ts';
 
-export const LOAD_SIZES = [10, 1_000, 10_000, 100_000];
+/** BENCH_LOAD_SIZES=10000 to measure fewer sizes */
+export const LOAD_SIZES = (process.env.BENCH_LOAD_SIZES ?? '10,1000,10000,100000').split(',').map(Number);
 
 /** bench/policy.ts's generated set, every policy scoped to the bench cgroup. */
 function writeSet(dir: string, rules: number, cgroupRel: string): void {

@@ -16,7 +16,8 @@ import { loadgen } from './lib/loadgen.ts';
 import { writeKindPolicy } from './lib/policies.ts';
 import { loadAverage, round, writeResult } from './lib/stats.ts';
 
-export const RATES = [1_000, 10_000, 100_000];
+/** BENCH_PIPELINE_RATES=10000 to measure fewer rates */
+export const RATES = (process.env.BENCH_PIPELINE_RATES ?? '1000,10000,100000').split(',').map(Number);
 const SECONDS = 3;
 const DRAIN_LIMIT_MS = 30_000;
 const STREAM = 'BPFGATE_BENCH';

@@ -9,6 +9,7 @@
 //   open       T = path            open(O_RDONLY) + close (device nodes, files)
 //   exec       T = path            fork + execve(T) + wait
 //   sethostname                    sethostname(current name): a CAP_SYS_ADMIN check
+//   socket-raw                     socket(AF_INET, SOCK_RAW, ICMP) + close(): a CAP_NET_RAW check
 // Prints one JSON line: {"mode","iterations","errors","seconds","medianNs","p99Ns"}.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
 	char buf[256];
 	if (!strcmp(mode, "socket-dgram")) m = 1;
 	else if (!strcmp(mode, "socket-stream")) m = 2;
+	else if (!strcmp(mode, "socket-raw")) m = 8; /* checks CAP_NET_RAW */
 	else if (!strcmp(mode, "connect")) {
 		m = 3;
 		char addr[64];
@@ -156,6 +158,12 @@ int main(int argc, char **argv) {
 		case 7:
 			ok = sethostname(host, strlen(host)) == 0;
 			break;
+		case 8: {
+			int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+			if (fd < 0) ok = 0;
+			else close(fd);
+			break;
+		}
 		}
 		if (lat) samples[i] = now_ns() - t0;
 		if (!ok) errors++;

@@ -22,6 +22,16 @@ function newer(out: string, src: string): boolean {
   return existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs;
 }
 
+/** Where buildAll() puts everything (in the guest, whose root is read-only: built on the host before the boot). */
+export function builtPaths(): Built {
+  return {
+    nullObject: `${BENCH_CACHE}/null.bpf.o`,
+    loadgen: `${BENCH_CACHE}/loadgen`,
+    noop: `${BENCH_CACHE}/noop`,
+    noopMatch: `${BENCH_CACHE}/noop-match`,
+  };
+}
+
 export function buildAll(): Built {
   mkdirSync(BENCH_CACHE, { recursive: true });
   const vmlinux = `${BENCH_CACHE}/vmlinux.h`;

@@ -37,7 +37,11 @@ export interface DaemonProc {
 
 export async function spawnDaemon(args: string[], timeoutMs = 120_000): Promise<DaemonProc> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": profile the daemon process
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, SCRIPT, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   const log: string[] = [];
   const stop = onCleanup(`daemon process ${child.pid}`, async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

@@ -46,6 +46,7 @@ async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
+    await saveProfile();
     await daemon.stop();
   } finally {
     enricher.stop();
@@ -62,6 +63,24 @@ try {
 } catch (err) {
   log.error({ err }, 'start failed');
   await stop(1);
+}
+
+// BENCH_PROFILE=file.cpuprofile: a CPU profile from "enforcing" to stop (the event path, not start-up)
+const profileFile = process.env.BENCH_PROFILE;
+let profiler: import('node:inspector/promises').Session | null = null;
+if (profileFile) {
+  const { Session } = await import('node:inspector/promises');
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+async function saveProfile(): Promise<void> {
+  if (!profiler || !profileFile) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(profileFile, JSON.stringify(profile));
+  profiler = null;
 }
 
 process.on('message', (m: { cmd: string }) => {
