@@ -41,7 +41,7 @@ const SERVICE_CGROUP = '/system.slice/webapp.service';
  *   attack, not only that it would.
  * Rules, matches and exceptions are untouched.
  */
-export function adaptStarterPolicy(text: string): string {
+function adaptStarterPolicy(text: string): string {
   const doc = parse(text) as { spec: { scope?: Record<string, unknown>; mode?: string } };
   const scope = doc.spec.scope ?? {};
   if (Object.values(scope).every((v) => v === undefined || (Array.isArray(v) && v.length === 0))) {
@@ -68,7 +68,7 @@ interface Attack {
 const inAttack = ['--cgroup', `${CG}${ATTACK_CGROUP}`];
 const inService = ['--cgroup', `${CG}${SERVICE_CGROUP}`];
 
-export const ATTACKS: Attack[] = [
+const ATTACKS: Attack[] = [
   {
     id: 'service-shell',
     args: () => [...inService, 'exec', '/bin/sh', '-c', 'id'],
