@@ -43,13 +43,6 @@ export function loadablePrograms(features: FeatureSet): ProgramName[] {
   return (Object.keys(PROGRAMS) as ProgramName[]).filter((p) => availability(p, features).available).sort();
 }
 
-/**
- * The ring buffer's size (bpf/lib/maps.h compiles in 4 MiB): about 40,000
- * records, 0.4 s of a 100,000/s burst while user space is busy or descheduled.
- * Its pages count in the daemon's resident memory only once records reach them.
- */
-export const RINGBUF_BYTES = 16 * 1024 * 1024;
-
 export interface SessionOptions {
   /** pin every map and link under this layout; null or absent: nothing is pinned */
   pins?: PinLayout | null;
@@ -101,7 +94,6 @@ export class KernelSession implements ObjectPort {
         if (map === MapName.genConfig) continue;
         obj.setMaxEntries(map, map in GEN_OFFSET ? 2 * cap : cap);
       }
-      obj.setMaxEntries(MapName.events, RINGBUF_BYTES);
       if (pins) {
         // libbpf reuses a compatible pinned map, or creates the map and pins it at load
         for (const m of obj.maps()) {
