@@ -23,7 +23,8 @@ import { loadgen } from './lib/loadgen.ts';
 import { writeKindPolicy } from './lib/policies.ts';
 import { loadAverage, median, ratio, round, writeResult } from './lib/stats.ts';
 
-export const GUEST_RULE_COUNTS = [1, 10_000];
+/** BENCH_GUEST_RULES=1 to measure fewer sizes */
+export const GUEST_RULE_COUNTS = (process.env.BENCH_GUEST_RULES ?? '1,10000').split(',').map(Number);
 const ROUNDS = 3;
 /** the guest's bench cgroup, under its cgroup2 root /sys/fs/cgroup */
 const CGROUP_REL = '/bpfgate-bench-guest';
@@ -87,6 +88,7 @@ async function inner(): Promise<void> {
   const perProgram = [];
   const starts = [];
   for (const n of GUEST_RULE_COUNTS) {
+    process.stderr.write(`guest: starting bpfgate with ${n} rule(s) per kind\n`);
     const before = new Set(progs().map((p) => p.id));
     const d = await startDaemon({ policyDir: policyDir(n), cgroupAttach: cgPath });
     starts.push({ rulesPerKind: n, startMs: round(d.startMs) });
@@ -168,6 +170,9 @@ export async function run(): Promise<void> {
     const g = await runInGuest(guestNodeCommand('bench/guest.ts', ['--inner']), {
       timeoutMs: 1_800_000,
       bootTimeoutMs: 300_000,
+      env: { BENCH_GUEST_RULES: GUEST_RULE_COUNTS.join(',') },
+      // the serial console shows the guest's progress (QEMU TCG is slow on a busy host)
+      streamConsole: process.env.BENCH_GUEST_CONSOLE === '1',
     });
     const out = g.outFiles['guest.json'];
     if (g.exitCode !== 0 || !out)
