@@ -1,0 +1,194 @@
+// Enforcement that outlives the daemon, with a BPF-LSM rule, on Debian's 6.1
+// kernel under QEMU (one boot):
+//   npx vitest run --project kernel test/vm/pins.test.ts
+// An exec of /usr/bin/true is denied in a cgroup of the scenario's own; the
+// daemon is SIGKILLed, the block holds, a restart adopts the pinned LSM link
+// (attach the new program, then retire the old: LSM links cannot be updated
+// in place) with no gap and no duplicate, and bpfgate unload removes it all.
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
+
+const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
+
+/** The daemon with JSON options, stopped by SIGTERM (orderly) or killed. */
+const DAEMON_MJS = `
+const [root, json] = process.argv.slice(2);
+const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
+const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
+const { createLogger } = await import(root + 'src/log.ts');
+const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+const log = createLogger({ level: 'info', pretty: false });
+// the first start probes; later ones reuse its answer (no probe attaches while the scenario execs)
+const CACHE = '/tmp/features.json';
+const probe = async () => {
+  if (existsSync(CACHE)) return JSON.parse(readFileSync(CACHE, 'utf8'));
+  const f = await probeFeatures();
+  writeFileSync(CACHE, JSON.stringify(f));
+  return f;
+};
+const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  d.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(4); });
+});
+try {
+  await d.start();
+} catch (e) {
+  console.error(e);
+  process.exit(4);
+}
+setInterval(() => {}, 1 << 30);
+`;
+
+const POLICY = `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: pins-vm-exec
+  description: no /usr/bin/true in the scenario's cgroup
+  severity: high
+spec:
+  scope:
+    cgroups: [/bgpins]
+  rules:
+    - id: no-true
+      kind: exec
+      action: block
+      message: exec of /usr/bin/true
+      match:
+        paths: [/usr/bin/true]
+`;
+
+/** Shell helpers shared by the guest scenarios. */
+const SCENARIO_HELPERS = `
+CG=/sys/fs/cgroup/bgpins
+mkdir -p $CG
+PINS=/sys/fs/bpf/bpfgate
+# exit code of /usr/bin/true run inside the cgroup (non-zero: denied)
+intry() { sh -c 'echo $$ > /sys/fs/cgroup/bgpins/cgroup.procs; exec /usr/bin/true' 2>/dev/null; echo $?; }
+start() { node ${GUEST_IN}/daemon.mjs "$PWD/" "$1" >/dev/null 2>"$2" & }
+wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
+# program id behind a pinned link
+link_prog() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'; }
+link_id() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+# attached links per bg_* program name, as JSON
+links_by_prog() {
+  bpftool prog show -j > /tmp/progs.json
+  bpftool link show -j > /tmp/links.json
+  python3 -c '
+import json, collections
+names = {p["id"]: p.get("name", "") for p in json.load(open("/tmp/progs.json"))}
+c = collections.Counter(names.get(l["prog_id"], "?") for l in json.load(open("/tmp/links.json")))
+print(json.dumps({k: v for k, v in sorted(c.items()) if k.startswith("bg_")}))'
+}
+`;
+
+function kv(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([a-z_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+let r: Record<string, string> = {};
+let raw = '';
+
+beforeAll(async () => {
+  const opts = (keep: boolean) =>
+    JSON.stringify({
+      policyPaths: [`${GUEST_IN}/policy.yaml`],
+      stdout: false,
+      keepEnforcing: keep,
+      statsIntervalMs: 60_000,
+    });
+  const script = `
+set -u
+${SCENARIO_HELPERS}
+start '${opts(true)}' /tmp/a.log; A=$!
+wait_log /tmp/a.log 'bpfgate is enforcing' $A || exit 10
+echo "deny_a=$(intry)"
+echo "outside_a=$(/usr/bin/true; echo $?)"
+echo "links_a=$(ls $PINS/links | tr '\\n' ' ')"
+OLD=$(link_prog $PINS/links/bg_lsm_bprm_check)
+echo "old_prog=$OLD"
+
+# exec attempts in the cgroup all along the kill and the restart
+rm -f /tmp/stop /tmp/loop
+nice -n 19 sh -c 'echo $$ > /sys/fs/cgroup/bgpins/cgroup.procs; ok=0; n=0
+  while [ ! -e /tmp/stop ]; do if /usr/bin/true 2>/dev/null; then ok=$((ok+1)); fi; n=$((n+1)); done
+  echo "$ok $n" > /tmp/loop' &
+LOOP=$!
+sleep 1
+
+kill -9 $A; wait $A 2>/dev/null
+echo "killed_a=$?"
+echo "deny_killed=$(intry)"
+
+start '${opts(true)}' /tmp/b.log; B=$!
+wait_log /tmp/b.log 'bpfgate is enforcing' $B || exit 11
+grep -q 'adopting the enforcement a previous daemon left pinned' /tmp/b.log && echo adopted=1
+touch /tmp/stop; wait $LOOP
+echo "loop=$(cat /tmp/loop)"
+NEW=$(link_prog $PINS/links/bg_lsm_bprm_check)
+echo "new_prog=$NEW"
+bpftool prog show id $OLD >/dev/null 2>&1; echo "old_prog_exists=$([ $? = 0 ] && echo yes || echo no)"
+echo "links_by_prog=$(links_by_prog)"
+echo "deny_b=$(intry)"
+
+kill -TERM $B; wait $B; echo "term_b=$?"
+echo "deny_after_keep_stop=$(intry)"
+node ${CLI} unload > /tmp/unload.out 2>&1; echo "unload_rc=$?"
+sed 's/^/unload_out=/' /tmp/unload.out
+echo "pins_left=$([ -e $PINS ] && echo yes || echo no)"
+echo "deny_after_unload=$(intry)"
+echo "links_after_unload=$(links_by_prog)"
+`;
+  const res = await runInGuest(script, {
+    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': POLICY },
+    timeoutMs: 600_000,
+  });
+  raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
+  if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
+  r = kv(res.stdout);
+});
+
+describe('pinned LSM enforcement in the guest (Debian 6.1)', () => {
+  it('blocks in the cgroup only, with every link pinned', () => {
+    expect(r.deny_a, raw).not.toBe('0');
+    expect(r.outside_a).toBe('0');
+    expect(r.links_a!.trim().split(' ')).toContain('bg_lsm_bprm_check');
+  });
+
+  it('keeps blocking after SIGKILL of the daemon', () => {
+    expect(r.killed_a).toBe('137');
+    expect(r.deny_killed, raw).not.toBe('0');
+  });
+
+  it('a restart adopts the pins with no gap and no duplicate program', () => {
+    expect(r.adopted, raw).toBe('1');
+    const [ok, n] = r.loop!.split(' ').map(Number);
+    expect(ok, raw).toBe(0);
+    expect(n).toBeGreaterThan(10);
+    expect(r.new_prog).not.toBe(r.old_prog);
+    expect(r.old_prog_exists).toBe('no');
+    const perProg = JSON.parse(r.links_by_prog!) as Record<string, number>;
+    expect(perProg.bg_lsm_bprm_check).toBe(1);
+    for (const [name, count] of Object.entries(perProg)) expect(count, name).toBe(1);
+    expect(r.deny_b).not.toBe('0');
+  });
+
+  it('a keep-enforcing stop leaves the block; bpfgate unload removes everything', () => {
+    expect(r.term_b).toBe('0');
+    expect(r.deny_after_keep_stop).not.toBe('0');
+    expect(r.unload_rc, raw).toBe('0');
+    expect(raw).toContain('unload_out=detached bg_lsm_bprm_check');
+    expect(raw).toContain('unload_out=removed /sys/fs/bpf/bpfgate');
+    expect(r.pins_left).toBe('no');
+    expect(r.deny_after_unload).toBe('0');
+    expect(r.links_after_unload).toBe('{}');
+  });
+});
