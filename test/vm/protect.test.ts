@@ -1,0 +1,212 @@
+// Self-protection on Debian's 6.1 kernel under QEMU (one boot):
+//   npx vitest run --project kernel test/vm/protect.test.ts
+// With protect on, another root process can neither kill, stop nor ptrace the
+// daemon, nor detach its links, write its maps, remove its pins or unmount
+// bpffs; bpfgate unload still works (through a request the daemon logs), and
+// so does the break-glass file.
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
+
+const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
+
+const DAEMON_MJS = `
+const [root, json] = process.argv.slice(2);
+const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
+const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
+const { createLogger } = await import(root + 'src/log.ts');
+const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+const log = createLogger({ level: 'info', pretty: false });
+// the first start probes; later ones reuse its answer (no probe attaches while the scenario execs)
+const CACHE = '/tmp/features.json';
+const probe = async () => {
+  if (existsSync(CACHE)) return JSON.parse(readFileSync(CACHE, 'utf8'));
+  const f = await probeFeatures();
+  writeFileSync(CACHE, JSON.stringify(f));
+  return f;
+};
+const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  d.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(4); });
+});
+try {
+  await d.start();
+} catch (e) {
+  console.error(e);
+  process.exit(4);
+}
+setInterval(() => {}, 1 << 30);
+`;
+
+const POLICY = `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: protect-vm-exec
+  description: no /usr/bin/true in the scenario's cgroup
+  severity: high
+spec:
+  scope:
+    cgroups: [/bgpins]
+  rules:
+    - id: no-true
+      kind: exec
+      action: block
+      message: exec of /usr/bin/true
+      match:
+        paths: [/usr/bin/true]
+`;
+
+// ptrace(PTRACE_ATTACH) from another process: 0 or the errno
+const PTRACE_PY = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.ptrace(16, int(sys.argv[1]), None, None)
+print(0 if r == 0 else ctypes.get_errno())
+if r == 0:
+    libc.ptrace(17, int(sys.argv[1]), None, None)
+`;
+
+function kv(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([a-z_0-9]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+let r: Record<string, string> = {};
+let raw = '';
+
+beforeAll(async () => {
+  const opts = JSON.stringify({
+    policyPaths: [`${GUEST_IN}/policy.yaml`],
+    stdout: false,
+    keepEnforcing: true,
+    protect: true,
+    statsIntervalMs: 60_000,
+  });
+  const script = `
+set -u
+CG=/sys/fs/cgroup/bgpins
+mkdir -p $CG
+PINS=/sys/fs/bpf/bpfgate
+intry() { sh -c 'echo $$ > /sys/fs/cgroup/bgpins/cgroup.procs; exec /usr/bin/true' 2>/dev/null; echo $?; }
+start() { node ${GUEST_IN}/daemon.mjs "$PWD/" "$1" >/dev/null 2>"$2" & }
+wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
+rc() { "$@" >/dev/null 2>/tmp/rc.err; echo "$? $(head -c 120 /tmp/rc.err | tr '\\n' ' ')"; }
+link_id() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+prog_link_id() {
+  bpftool prog show -j > /tmp/progs.json; bpftool link show -j > /tmp/links.json
+  python3 -c '
+import json, sys
+ids = {p["id"] for p in json.load(open("/tmp/progs.json")) if p.get("name", "") == sys.argv[1]}
+print(next(l["id"] for l in json.load(open("/tmp/links.json")) if l["prog_id"] in ids))' "$1"
+}
+
+start '${opts}' /tmp/p.log; P=$!
+wait_log /tmp/p.log 'self-protection armed' $P || exit 10
+echo "deny=$(intry)"
+
+echo "kill9=$(rc kill -9 $P)"
+echo "kill_term=$(rc kill -TERM $P)"
+echo "kill_stop=$(rc kill -STOP $P)"
+echo "kill0=$(rc kill -0 $P)"
+echo "ptrace=$(python3 -c '${PTRACE_PY.replaceAll("'", "'\\''")}' $P)"
+BPRM=$(link_id $PINS/links/bg_lsm_bprm_check)
+echo "detach_link=$(rc bpftool link detach id $BPRM)"
+PROT=$(prog_link_id bg_protect_bpf)
+echo "detach_protect=$(rc bpftool link detach id $PROT)"
+echo "map_update=$(rc bpftool map update pinned $PINS/maps/bg_state key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)"
+echo "map_delete=$(rc bpftool map delete pinned $PINS/maps/bg_task_exe key 1 0 0 0)"
+echo "map_lookup=$(rc bpftool map lookup pinned $PINS/maps/bg_state key 0 0 0 0)"
+echo "rm_pin=$(rc rm -f $PINS/links/bg_lsm_bprm_check)"
+echo "mv_pin=$(rc mv $PINS/links/bg_lsm_bprm_check /sys/fs/bpf/stolen)"
+echo "rm_map_pin=$(rc rm -f $PINS/maps/bg_rules)"
+echo "umount=$(rc umount /sys/fs/bpf)"
+echo "alive=$(kill -0 $P 2>/dev/null && echo yes || echo no)"
+echo "pin_there=$([ -e $PINS/links/bg_lsm_bprm_check ] && echo yes || echo no)"
+echo "deny_after_attacks=$(intry)"
+
+node ${CLI} unload > /tmp/unload.out 2>&1; echo "unload_rc=$?"
+sed 's/^/unload_out=/' /tmp/unload.out
+echo "alive_after_unload=$(kill -0 $P 2>/dev/null && echo yes || echo no)"
+grep -q 'bpfgate unload requested: disarming self-protection' /tmp/p.log && echo request_logged=1
+echo "pins_left=$([ -e $PINS ] && echo yes || echo no)"
+echo "deny_after_unload=$(intry)"
+
+# break glass: the file present at start, protection is not armed
+mkdir -p /run/bpfgate; touch /run/bpfgate/break-glass
+start '${opts}' /tmp/q.log; Q=$!
+wait_log /tmp/q.log 'bpfgate is enforcing' $Q || exit 11
+grep -q 'self-protection NOT armed: break glass' /tmp/q.log && echo glass_logged=1
+echo "glass_deny=$(intry)"
+echo "glass_kill9=$(rc kill -9 $Q)"
+wait $Q 2>/dev/null
+echo "glass_deny_after_kill=$(intry)"
+rm -f /run/bpfgate/break-glass
+node ${CLI} unload > /tmp/unload2.out 2>&1; echo "glass_unload_rc=$?"
+echo "glass_deny_after_unload=$(intry)"
+`;
+  const res = await runInGuest(script, {
+    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': POLICY },
+    timeoutMs: 600_000,
+  });
+  raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
+  if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
+  r = kv(res.stdout);
+});
+
+const refused = (v: string | undefined) =>
+  expect(v ?? '', raw).toMatch(/^[1-9]\d* .*(not permitted|must be superuser)/i);
+
+describe('self-protection in the guest (Debian 6.1)', () => {
+  it('enforces as usual', () => {
+    expect(r.deny, raw).not.toBe('0');
+  });
+
+  it('another root process cannot kill, stop or ptrace the daemon (signal 0 still answers)', () => {
+    refused(r.kill9);
+    refused(r.kill_term);
+    refused(r.kill_stop);
+    expect(r.kill0).toMatch(/^0 /);
+    expect(r.ptrace).toBe('1'); // EPERM
+    expect(r.alive).toBe('yes');
+  });
+
+  it('another root process cannot detach links, write maps, remove pins or unmount bpffs; reads work', () => {
+    refused(r.detach_link);
+    refused(r.detach_protect);
+    refused(r.map_update);
+    refused(r.map_delete);
+    expect(r.map_lookup).toMatch(/^0 /);
+    refused(r.rm_pin);
+    refused(r.mv_pin);
+    refused(r.rm_map_pin);
+    refused(r.umount);
+    expect(r.pin_there).toBe('yes');
+    expect(r.deny_after_attacks).not.toBe('0');
+  });
+
+  it('bpfgate unload works: the daemon logs the request, disarms, stops; everything is removed', () => {
+    expect(r.unload_rc, raw).toBe('0');
+    expect(raw).toMatch(/unload_out=stopped the daemon \(pid \d+\)/);
+    expect(raw).toContain('unload_out=detached bg_lsm_bprm_check');
+    expect(r.request_logged).toBe('1');
+    expect(r.alive_after_unload).toBe('no');
+    expect(r.pins_left).toBe('no');
+    expect(r.deny_after_unload).toBe('0');
+  });
+
+  it('break glass: with the file present at start the daemon is not protected', () => {
+    expect(r.glass_logged, raw).toBe('1');
+    expect(r.glass_deny).not.toBe('0');
+    expect(r.glass_kill9).toMatch(/^0 /);
+    expect(r.glass_deny_after_kill).not.toBe('0'); // pins: enforcement outlives it
+    expect(r.glass_unload_rc).toBe('0');
+    expect(r.glass_deny_after_unload).toBe('0');
+  });
+});
