@@ -50,7 +50,7 @@ export interface ConfigInput {
   };
   log?: { level?: LogLevel; pretty?: boolean };
   metrics?: { listen?: string | null };
-  pins?: { root?: string | null; keepEnforcing?: boolean };
+  pins?: { root?: string | null; keepEnforcing?: boolean; protect?: boolean };
   policyWatch?: { enabled?: boolean; debounceMs?: number };
   fleet?: {
     servers?: string[];
@@ -215,6 +215,7 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
   if (input.output?.aggregateWindowMs !== undefined) d.aggregateWindowMs = input.output.aggregateWindowMs;
   if (input.pins?.root !== undefined) d.pinRoot = input.pins.root;
   if (input.pins?.keepEnforcing !== undefined) d.keepEnforcing = input.pins.keepEnforcing;
+  if (input.pins?.protect !== undefined) d.protect = input.pins.protect;
   if (input.nats?.servers && input.nats.servers.length > 0) d.nats = sinkOptions(input.nats, d.format);
   else if (input.nats && Object.keys(input.nats).length > 0) {
     throw new ConfigError(

@@ -196,6 +196,13 @@ export const SETTINGS: readonly Setting[] = [
     to: (v) => ({ pins: { keepEnforcing: v as boolean } }),
   },
   {
+    flag: 'protect',
+    env: 'BPFGATE_PROTECT',
+    type: 'bool',
+    help: 'self-protection (BPF-LSM kernels): no other process may detach, unpin, write, signal or ptrace bpfgate',
+    to: (v) => ({ pins: { protect: v as boolean } }),
+  },
+  {
     flag: 'no-policy-watch',
     env: null,
     type: 'bool',

@@ -43,7 +43,7 @@ nats:
     fsync: always
 log: { level: debug, pretty: false }
 metrics: { listen: 127.0.0.1:9477 }
-pins: { root: /sys/fs/bpf/bpfgate-a, keepEnforcing: true }
+pins: { root: /sys/fs/bpf/bpfgate-a, keepEnforcing: true, protect: true }
 policyWatch: { enabled: false, debounceMs: 250 }
 `;
 
@@ -74,6 +74,7 @@ describe('the configuration file', () => {
     expect(c.policyWatch).toEqual({ enabled: false, debounceMs: 250 });
     expect(c.daemon.pinRoot).toBe('/sys/fs/bpf/bpfgate-a');
     expect(c.daemon.keepEnforcing).toBe(true);
+    expect(c.daemon.protect).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.daemon)).toBe(true);
     expect(Object.isFrozen(c.daemon.policyPaths)).toBe(true);
@@ -91,6 +92,16 @@ describe('the configuration file', () => {
     expect(c.metrics.listen).toBeNull();
     expect(c.policyWatch).toEqual({ enabled: true, debounceMs: 500 });
     expect(c.log.level).toBe('info');
+    expect(c.daemon.protect).toBe(false);
+  });
+
+  it('self-protection from --protect or BPFGATE_PROTECT, off by default', () => {
+    expect(resolveConfig(mergeConfig({}, configFromEnv({ BPFGATE_PROTECT: 'yes' }))).daemon.protect).toBe(
+      true,
+    );
+    expect(parseRunArgs(['--protect'], {}, null).daemon.protect).toBe(true);
+    expect(parseRunArgs([], { BPFGATE_PROTECT: '1' }, null).daemon.protect).toBe(true);
+    expect(parseRunArgs([], {}, null).daemon.protect).toBe(false);
   });
 
   it('an empty file is an empty configuration', () => {
