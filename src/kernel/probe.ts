@@ -29,8 +29,14 @@ export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgat
 export const BTF_PATH = '/sys/kernel/btf/vmlinux';
 export const BPFFS_PATH = '/sys/fs/bpf';
 export const SECURITYFS_PATH = '/sys/kernel/security';
-/** A kernel function present on every kernel bpfgate supports; the probe's kprobe sits on it for an instant. */
-export const KPROBE_PROBE_FUNCTION = 'security_file_open';
+/**
+ * Where the probe's kprobe sits for an instant: a function every kernel with
+ * BPF has and nothing calls in normal operation (only BPF_PROG_TEST_RUN of
+ * tracing programs does). Never a hot path: patching one while the machine
+ * runs it is the riskiest thing a probe could do (a guest under an exec storm
+ * crashed when the probe used security_file_open).
+ */
+export const KPROBE_PROBE_FUNCTION = 'bpf_fentry_test1';
 const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
 
 export interface ProbeOptions {
