@@ -7,59 +7,10 @@
 // in place) with no gap and no duplicate, and bpfgate unload removes it all.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
 import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
-
-/** The daemon with JSON options, stopped by SIGTERM (orderly) or killed. */
-const DAEMON_MJS = `
-const [root, json] = process.argv.slice(2);
-const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
-const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
-const { createLogger } = await import(root + 'src/log.ts');
-const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
-const log = createLogger({ level: 'info', pretty: false });
-// the first start probes; later ones reuse its answer (no probe attaches while the scenario execs)
-const CACHE = '/tmp/features.json';
-const probe = async () => {
-  if (existsSync(CACHE)) return JSON.parse(readFileSync(CACHE, 'utf8'));
-  const f = await probeFeatures();
-  writeFileSync(CACHE, JSON.stringify(f));
-  return f;
-};
-const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
-let stopping = false;
-process.on('SIGTERM', () => {
-  if (stopping) return;
-  stopping = true;
-  d.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(4); });
-});
-try {
-  await d.start();
-} catch (e) {
-  console.error(e);
-  process.exit(4);
-}
-setInterval(() => {}, 1 << 30);
-`;
-
-const POLICY = `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata:
-  name: pins-vm-exec
-  description: no /usr/bin/true in the scenario's cgroup
-  severity: high
-spec:
-  scope:
-    cgroups: [/bgpins]
-  rules:
-    - id: no-true
-      kind: exec
-      action: block
-      message: exec of /usr/bin/true
-      match:
-        paths: [/usr/bin/true]
-`;
 
 /** Shell helpers shared by the guest scenarios. */
 const SCENARIO_HELPERS = `
@@ -148,7 +99,7 @@ echo "deny_after_unload=$(intry)"
 echo "links_after_unload=$(links_by_prog)"
 `;
   const res = await runInGuest(script, {
-    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': POLICY },
+    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': execBlockPolicy('pins-vm-exec') },
     timeoutMs: 600_000,
   });
   raw = `${res.stdout}\n--- stderr\n${res.stderr}`;

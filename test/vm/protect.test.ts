@@ -6,58 +6,10 @@
 // so does the break-glass file.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
 import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
-
-const DAEMON_MJS = `
-const [root, json] = process.argv.slice(2);
-const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
-const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
-const { createLogger } = await import(root + 'src/log.ts');
-const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
-const log = createLogger({ level: 'info', pretty: false });
-// the first start probes; later ones reuse its answer (no probe attaches while the scenario execs)
-const CACHE = '/tmp/features.json';
-const probe = async () => {
-  if (existsSync(CACHE)) return JSON.parse(readFileSync(CACHE, 'utf8'));
-  const f = await probeFeatures();
-  writeFileSync(CACHE, JSON.stringify(f));
-  return f;
-};
-const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
-let stopping = false;
-process.on('SIGTERM', () => {
-  if (stopping) return;
-  stopping = true;
-  d.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(4); });
-});
-try {
-  await d.start();
-} catch (e) {
-  console.error(e);
-  process.exit(4);
-}
-setInterval(() => {}, 1 << 30);
-`;
-
-const POLICY = `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata:
-  name: protect-vm-exec
-  description: no /usr/bin/true in the scenario's cgroup
-  severity: high
-spec:
-  scope:
-    cgroups: [/bgpins]
-  rules:
-    - id: no-true
-      kind: exec
-      action: block
-      message: exec of /usr/bin/true
-      match:
-        paths: [/usr/bin/true]
-`;
 
 // ptrace(PTRACE_ATTACH) from another process: 0 or the errno
 const PTRACE_PY = `
@@ -152,7 +104,7 @@ node ${CLI} unload > /tmp/unload2.out 2>&1; echo "glass_unload_rc=$?"
 echo "glass_deny_after_unload=$(intry)"
 `;
   const res = await runInGuest(script, {
-    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': POLICY },
+    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': execBlockPolicy('protect-vm-exec') },
     timeoutMs: 600_000,
   });
   raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
