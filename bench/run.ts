@@ -4,14 +4,15 @@
 //   pipeline  violations/s to JetStream acknowledgement, loss, CPU, RSS (bench/pipeline.ts)
 //   load      start/reload to enforcing, RSS (bench/load.ts)
 //   guest     per-program cost of the LSM programs in the emulated guest (bench/guest.ts, when present)
-// Each writes bench/results/<name>.json; docs/performance.md has the table.
+//   targets   the targets table from the results: bench/results/targets.md (bench/targets.ts)
+// Each writes bench/results/<name>.json; docs/performance.md has the full tables.
 // Everything a benchmark attaches or creates is removed when it ends, fails or
 // is interrupted (bench/lib/cleanup.ts). Loopback only.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanup } from './lib/cleanup.ts';
 
-const ALL = ['policy', 'kernel', 'pipeline', 'load', 'guest'];
+const ALL = ['policy', 'kernel', 'pipeline', 'load', 'guest', 'targets'];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = values.only ? values.only.split(',') : ALL;
