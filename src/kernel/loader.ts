@@ -106,6 +106,11 @@ export class Loader {
     const missing = wanted.filter((p) => !loaded.has(p));
     if (missing.length > 0) throw new Error(`programs not loaded on this kernel: ${missing.join(', ')}`);
 
+    // 0. tell the programs who the daemon is before they can run (first start) or before this
+    //    daemon writes maps under programs a previous daemon left attached (adoption): its own
+    //    bpf() calls must never be reported. The active generation does not change here.
+    this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(this.#active ?? gen));
+
     // 1. write the new generation (a failure here leaves the active one untouched)
     try {
       for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])

@@ -111,7 +111,7 @@ describe('Loader generation swap', () => {
 
     obj.journal.length = 0;
     loader.apply(plan(1, [12], ['bg_lsm_bpf']), 1);
-    const swapAt = obj.journal.indexOf(`update ${MapName.state} 00000000`);
+    const swapAt = obj.journal.lastIndexOf(`update ${MapName.state} 00000000`);
     expect(swapAt).toBeGreaterThan(-1);
     // every write of generation 1 and every attach precedes the swap
     expect(obj.journal.indexOf(`update ${MapName.rules} ${ruleKey(1, 12)}`)).toBeLessThan(swapAt);
@@ -121,6 +121,19 @@ describe('Loader generation swap', () => {
     expect(obj.journal.indexOf('detach bg_lsm_capable')).toBeGreaterThan(swapAt);
     expect([...obj.map(MapName.rules).entries.keys()]).toEqual([ruleKey(1, 12)]);
     expect([...obj.attached]).toEqual(['bg_lsm_bpf']);
+    expect(obj.map(MapName.state).lookup(Buffer.alloc(4))?.[0]).toBe(1);
+  });
+
+  it('writes the daemon state before the first program is attached', () => {
+    const obj = new FakeObject(['bg_lsm_capable']);
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    const firstState = obj.journal.indexOf(`update ${MapName.state} 00000000`);
+    expect(firstState).toBeGreaterThan(-1);
+    expect(firstState).toBeLessThan(obj.journal.indexOf('attach bg_lsm_capable /cg'));
+    // a later apply keeps the active generation until its swap
+    obj.journal.length = 0;
+    loader.apply(plan(1, [12], ['bg_lsm_capable']), 1);
     expect(obj.map(MapName.state).lookup(Buffer.alloc(4))?.[0]).toBe(1);
   });
 
