@@ -41,4 +41,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --silent
 fi
 
-npm run --silent build
+# build output goes to stderr: stdout of the main job carries only violations (JSON lines)
+npm run --silent build >&2
