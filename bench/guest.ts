@@ -15,13 +15,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { BpfObject } from '../src/kernel/binding.ts';
 import { GUEST_OUT, guestNodeCommand, runInGuest } from '../test/vm/harness.ts';
-import { counters, enableStats, newProgs, progs } from './lib/bpfstats.ts';
+import { costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
 import { loadgen } from './lib/loadgen.ts';
 import { writeKindPolicy } from './lib/policies.ts';
-import { loadAverage, median, ratio, round, writeResult } from './lib/stats.ts';
+import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
 
 /** BENCH_GUEST_RULES=1 to measure fewer sizes */
 export const GUEST_RULE_COUNTS = (process.env.BENCH_GUEST_RULES ?? '1,10000').split(',').map(Number);
@@ -107,40 +107,20 @@ async function inner(): Promise<void> {
         ['miss', h.miss],
         ['hit', h.hit],
       ] as const) {
-        const bg: number[] = [];
-        const nu: number[] = [];
-        let runs = 0;
-        let errors = 0;
-        for (let r = 0; r < ROUNDS; r++) {
-          const c0 = counters([ids.bpfgate, ids.null]);
-          const res = await loadgen(b.loadgen, mode, h.iterations, {
+        const m = await costRounds(ids, ROUNDS, () =>
+          loadgen(b.loadgen, mode, h.iterations, {
             cgroup: cgPath,
             ...(target ? { target } : {}),
             timeoutMs: 600_000,
-          });
-          const c1 = counters([ids.bpfgate, ids.null]);
-          const x = c1.get(ids.bpfgate)!;
-          const y = c1.get(ids.null)!;
-          const x0 = c0.get(ids.bpfgate)!;
-          const y0 = c0.get(ids.null)!;
-          bg.push((x.runTimeNs - x0.runTimeNs) / Math.max(1, x.runCnt - x0.runCnt));
-          nu.push((y.runTimeNs - y0.runTimeNs) / Math.max(1, y.runCnt - y0.runCnt));
-          runs += x.runCnt - x0.runCnt;
-          errors += res.errors;
-        }
+          }),
+        );
         const row = {
           hook: h.hook,
           kind: h.kind,
           rules: d.daemon.plan?.rules.filter((r) => r.kind === h.kind).length ?? 0,
           rulesPerKindAsked: n,
           call,
-          bpfgateNs: round(median(bg)),
-          nullNs: round(median(nu)),
-          ratio: ratio(median(bg), median(nu)),
-          runs,
-          callsIssued: h.iterations * ROUNDS,
-          errors,
-          samples: { bpfgateNs: bg.map((v) => round(v)), nullNs: nu.map((v) => round(v)) },
+          ...costSummary(m, h.iterations * ROUNDS),
         };
         perProgram.push(row);
         process.stdout.write(

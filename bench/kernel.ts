@@ -12,14 +12,14 @@
 // the null program does nothing. Everything is detached and removed on exit.
 import { writeFileSync } from 'node:fs';
 import { type BpfLink, BpfObject } from '../src/kernel/binding.ts';
-import { cgroupProgs, counters, enableStats, newProgs, perRun, progs } from './lib/bpfstats.ts';
+import { cgroupProgs, costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, type Built, buildAll } from './lib/build.ts';
 import { createBenchCgroup } from './lib/cgroup.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
 import { loadgen } from './lib/loadgen.ts';
 import { type HostKind, writeKindPolicy } from './lib/policies.ts';
-import { loadAverage, median, ratio, round, writeResult } from './lib/stats.ts';
+import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
 
 /** BENCH_KERNEL_RULES=1,10000 to measure fewer sizes */
 export const RULE_COUNTS = (process.env.BENCH_KERNEL_RULES ?? '1,100,10000').split(',').map(Number);
@@ -194,36 +194,15 @@ export async function run(): Promise<void> {
           ['miss', h.miss],
           ['hit', h.hit],
         ] as const) {
-          const bg: number[] = [];
-          const nu: number[] = [];
-          let runs = 0;
-          let errors = 0;
-          for (let r = 0; r < ROUNDS; r++) {
-            const c0 = counters([ids.bpfgate, ids.null]);
-            const res = await loadgen(b.loadgen, mode, h.iterations, {
-              cgroup: cg.path,
-              ...(target ? { target } : {}),
-            });
-            const c1 = counters([ids.bpfgate, ids.null]);
-            const x = perRun(c0.get(ids.bpfgate), c1.get(ids.bpfgate));
-            const y = perRun(c0.get(ids.null), c1.get(ids.null));
-            bg.push(x.ns);
-            nu.push(y.ns);
-            runs += x.runs;
-            errors += res.errors;
-          }
+          const m = await costRounds(ids, ROUNDS, () =>
+            loadgen(b.loadgen, mode, h.iterations, { cgroup: cg.path, ...(target ? { target } : {}) }),
+          );
           const row = {
             hook: h.hook,
             kind: h.kind,
             rules: gen.rules[h.kind],
             call,
-            bpfgateNs: round(median(bg)),
-            nullNs: round(median(nu)),
-            ratio: ratio(median(bg), median(nu)),
-            runs,
-            callsIssued: h.iterations * ROUNDS,
-            errors,
-            samples: { bpfgateNs: bg.map((v) => round(v)), nullNs: nu.map((v) => round(v)) },
+            ...costSummary(m, h.iterations * ROUNDS),
           };
           perProgram.push(row);
           process.stdout.write(

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { onCleanup } from './cleanup.ts';
+import { median, ratio, round } from './stats.ts';
 
 const SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
@@ -64,4 +65,48 @@ export function perRun(a: Counter | undefined, b: Counter | undefined): { ns: nu
   if (!a || !b) return { ns: Number.NaN, runs: 0 };
   const runs = b.runCnt - a.runCnt;
   return { ns: runs > 0 ? (b.runTimeNs - a.runTimeNs) / runs : Number.NaN, runs };
+}
+
+export interface CostSamples {
+  bpfgateNs: number[];
+  nullNs: number[];
+  runs: number;
+  errors: number;
+}
+
+/**
+ * bpfgate's program against the null program on the same hook: `rounds`
+ * runs of `call`, each read as ns per run from the kernel's BPF statistics.
+ */
+export async function costRounds(
+  ids: { bpfgate: number; null: number },
+  rounds: number,
+  call: () => Promise<{ errors: number }>,
+): Promise<CostSamples> {
+  const out: CostSamples = { bpfgateNs: [], nullNs: [], runs: 0, errors: 0 };
+  for (let r = 0; r < rounds; r++) {
+    const c0 = counters([ids.bpfgate, ids.null]);
+    const res = await call();
+    const c1 = counters([ids.bpfgate, ids.null]);
+    const x = perRun(c0.get(ids.bpfgate), c1.get(ids.bpfgate));
+    const y = perRun(c0.get(ids.null), c1.get(ids.null));
+    out.bpfgateNs.push(x.ns);
+    out.nullNs.push(y.ns);
+    out.runs += x.runs;
+    out.errors += res.errors;
+  }
+  return out;
+}
+
+/** The result fields of one measured call: medians, their ratio, and the samples. */
+export function costSummary(m: CostSamples, callsIssued: number) {
+  return {
+    bpfgateNs: round(median(m.bpfgateNs)),
+    nullNs: round(median(m.nullNs)),
+    ratio: ratio(median(m.bpfgateNs), median(m.nullNs)),
+    runs: m.runs,
+    callsIssued,
+    errors: m.errors,
+    samples: { bpfgateNs: m.bpfgateNs.map((v) => round(v)), nullNs: m.nullNs.map((v) => round(v)) },
+  };
 }
