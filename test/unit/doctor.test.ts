@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { run as runCompile } from '../../src/cli/commands/compile.ts';
 import { formatFeatures, formatMatrix, run as runDoctor } from '../../src/cli/commands/doctor.ts';
 import type { FeatureSet } from '../../src/compiler/features.ts';
@@ -18,22 +18,9 @@ import {
 } from '../../src/kernel/probe/matrix.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 import { LSM, NO_LSM } from './compiler/features.ts';
+import { captureOutput } from './helpers/capture.ts';
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 /** rule (kind, or kind-variant) -> "achieved/mechanism" for block, kill, audit */
 function summary(m: EnforcementMatrix): Record<string, string[]> {
@@ -174,7 +161,7 @@ describe('the matrix agrees with compile --explain', () => {
         return p;
       });
       expect(await runCompile([...files, '--features', name, '--explain'])).toBe(0);
-      const rows = explainRows(out);
+      const rows = explainRows(io.out);
       const m = enforcementMatrix(features);
       let compared = 0;
       for (const r of m.rows) {
@@ -239,15 +226,15 @@ describe('formatting', () => {
 describe('bpfgate doctor --features', () => {
   it('--json: {features, matrix} of the file, exit 0', async () => {
     expect(await runDoctor(['--features', 'no-lsm', '--json'])).toBe(0);
-    const doc = JSON.parse(out) as { features: FeatureSet; matrix: EnforcementMatrix };
+    const doc = JSON.parse(io.out) as { features: FeatureSet; matrix: EnforcementMatrix };
     expect(doc.features).toEqual(NO_LSM);
     expect(doc.matrix).toEqual(enforcementMatrix(NO_LSM));
   });
 
   it('text: the feature list, then the matrix', async () => {
     expect(await runDoctor(['--features', 'lsm'])).toBe(0);
-    expect(out).toBe(`${formatFeatures(LSM)}\n${formatMatrix(enforcementMatrix(LSM))}`);
-    expect(err).toBe('');
+    expect(io.out).toBe(`${formatFeatures(LSM)}\n${formatMatrix(enforcementMatrix(LSM))}`);
+    expect(io.err).toBe('');
   });
 
   it('usage errors', async () => {
