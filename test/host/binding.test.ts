@@ -22,7 +22,7 @@ import {
   RingBufferReader,
   unpin,
 } from '../../src/kernel/binding.ts';
-import { buildTestObject } from './helpers/bpfobj.ts';
+import { buildTestObject } from '../support/test-object.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
 
 const BPFFS = '/sys/fs/bpf';

@@ -4,7 +4,7 @@
 // set: the daemon exits 1 with the reason and attaches nothing. A daemon that
 // does start is stopped with SIGINT and leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAttacks } from '../attacks/build.ts';
+import { buildAttacks } from '../support/attacks.ts';
 import { bpfgate, EnforceHarness, type Json } from './helpers/daemon.ts';
 
 let h: EnforceHarness;

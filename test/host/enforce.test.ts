@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
-import { buildAttacks } from '../attacks/build.ts';
+import { buildAttacks } from '../support/attacks.ts';
 import {
   type AttemptResult,
   bpfgate,

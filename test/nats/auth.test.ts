@@ -9,7 +9,7 @@ import { createUser } from '@nats-io/nkeys';
 import { credsAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionOptions, type NatsAuth } from '../../src/sinks/options.ts';
-import { sampleEvents } from '../unit/events/fixtures.ts';
+import { sampleEvents } from '../support/events.ts';
 import { createStream, makeSink, readStream, withConnection } from './helpers.ts';
 import { OperatorChain } from './jwt.ts';
 import { NatsServer, stopAllServers } from './server.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
-import { ctx, record, rule } from '../unit/events/fixtures.ts';
+import { ctx, record, rule } from '../support/events.ts';
 import { createStream, makeSink, readStream, sleep, waitFor, withConnection } from './helpers.ts';
 import { NatsServer, stopAllServers } from './server.ts';
 

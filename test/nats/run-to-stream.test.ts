@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../host/helpers/cgroup.ts';
-import { OcsfSchema } from '../unit/events/ocsf-schema.ts';
+import { OcsfSchema } from '../support/ocsf-schema.ts';
 import { createStream, readStream, STREAM, waitFor } from './helpers.ts';
 import { NatsServer, stopAllServers } from './server.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
-import { sampleEvents } from '../unit/events/fixtures.ts';
-import { OcsfSchema } from '../unit/events/ocsf-schema.ts';
+import { sampleEvents } from '../support/events.ts';
+import { OcsfSchema } from '../support/ocsf-schema.ts';
 import { createStream, makeSink, readStream, STREAM, withConnection } from './helpers.ts';
 import { NatsServer, stopAllServers } from './server.ts';
 

@@ -8,7 +8,7 @@ import { buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import { NatsSink } from '../../src/sinks/nats.ts';
 import { parseSinkOptions } from '../../src/sinks/options.ts';
-import { ctx, record, rule } from '../unit/events/fixtures.ts';
+import { ctx, record, rule } from '../support/events.ts';
 
 const env = (k: string): string => {
   const v = process.env[k];

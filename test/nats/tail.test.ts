@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatLine, matches } from '../../src/cli/commands/tail.ts';
 import { toOcsf } from '../../src/events/ocsf.ts';
-import { sampleEvents } from '../unit/events/fixtures.ts';
+import { sampleEvents } from '../support/events.ts';
 import { makeSink, waitFor } from './helpers.ts';
 import { NatsServer, stopAllServers } from './server.ts';
 

@@ -17,8 +17,8 @@ import {
   REPRESENTATIVES,
 } from '../../src/kernel/probe/matrix.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
-import { LSM, NO_LSM } from './compiler/features.ts';
-import { captureOutput } from './helpers/capture.ts';
+import { captureOutput } from '../support/capture.ts';
+import { LSM, NO_LSM } from '../support/features.ts';
 
 const io = captureOutput();
 

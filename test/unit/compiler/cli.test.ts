@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../src/cli/commands/compile.ts';
 import type { Plan } from '../../../src/compiler/plan.ts';
 import { UsageError } from '../../../src/errors.ts';
-import { captureOutput } from '../helpers/capture.ts';
+import { captureOutput } from '../../support/capture.ts';
 
 const DIR = new URL('../../fixtures/compiler/cli/', import.meta.url).pathname;
 const SMALL = `${DIR}small.yaml`;

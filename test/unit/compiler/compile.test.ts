@@ -9,8 +9,8 @@ import { MapCapacityError, UnencodableError } from '../../../src/compiler/errors
 import type { Plan } from '../../../src/compiler/plan.ts';
 import { ANY, fnv1a32 } from '../../../src/kernel/abi.ts';
 import type { Match } from '../../../src/policy/model.ts';
-import { cidr, MATCHES, policy, rule, scope, set } from './builders.ts';
-import { LSM, NO_LSM } from './features.ts';
+import { cidr, MATCHES, policy, rule, scope, set } from '../../support/builders.ts';
+import { LSM, NO_LSM } from '../../support/features.ts';
 
 function entries(plan: Plan, map: string) {
   return plan.maps.find((m) => m.map === map)?.entries ?? [];

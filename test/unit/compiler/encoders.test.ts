@@ -13,7 +13,7 @@ import {
 } from '../../../src/compiler/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/compiler/encode/value.ts';
 import { ANY, Size } from '../../../src/kernel/abi.ts';
-import { hex, text, zeros } from './hex.ts';
+import { hex, text, zeros } from '../../support/hex.ts';
 
 describe('bg_path_key', () => {
   it('exact path: prefixlen covers the header and the NUL', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeatureFileError } from '../../../src/compiler/errors.ts';
 import { loadFeatureFile, parseFeatureSet } from '../../../src/compiler/feature-file.ts';
-import { LSM, NO_LSM } from './features.ts';
+import { LSM, NO_LSM } from '../../support/features.ts';
 
 describe('feature files', () => {
   it('the shipped files say what KERNEL.md measured', () => {

@@ -8,7 +8,7 @@ import { compile } from '../../../src/compiler/compile.ts';
 import { explainTable } from '../../../src/compiler/explain.ts';
 import { RULE_KINDS } from '../../../src/policy/model.ts';
 import { allKinds } from '../../fixtures/compiler/all-kinds.ts';
-import { LSM, NO_LSM } from './features.ts';
+import { LSM, NO_LSM } from '../../support/features.ts';
 
 const GOLDEN = new URL('../../fixtures/golden/', import.meta.url);
 const update = process.env.UPDATE_GOLDEN === '1';

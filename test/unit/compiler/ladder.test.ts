@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../../src/compiler/features.ts';
 import { decide, postureUnits, unitsOf } from '../../../src/compiler/ladder.ts';
 import type { Match } from '../../../src/policy/model.ts';
-import { cidr, MATCHES } from './builders.ts';
-import { LSM, NO_LSM } from './features.ts';
+import { cidr, MATCHES } from '../../support/builders.ts';
+import { LSM, NO_LSM } from '../../support/features.ts';
 
 const m = (kind: string): Match => MATCHES[kind]!;
 const block = (kind: string, f: FeatureSet) => decide(m(kind).kind, 'block', unitsOf(m(kind)), f);

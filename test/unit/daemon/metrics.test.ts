@@ -8,7 +8,7 @@ import { DaemonMetrics, type DaemonView, type StatusDocument } from '../../../sr
 import type { PipelineCounters } from '../../../src/daemon/pipeline.ts';
 import type { ViolationEvent } from '../../../src/events/types.ts';
 import type { SinkStats } from '../../../src/sinks/nats.ts';
-import { rule } from '../events/fixtures.ts';
+import { rule } from '../../support/events.ts';
 
 function plan(): Plan {
   const rules: PlannedRule[] = [

@@ -8,7 +8,7 @@ import { IdGenerator } from '../../../src/events/id.ts';
 import type { BpfgateEvent, ViolationEvent } from '../../../src/events/types.ts';
 import { Kind, Outcome, RULE_DEFAULT } from '../../../src/kernel/abi.ts';
 import { EVENT_LAYOUT, EVENT_SIZE } from '../../../src/kernel/decoder.ts';
-import { rule } from '../events/fixtures.ts';
+import { rule } from '../../support/events.ts';
 
 function plan(policy: string, ruleName: string): Plan {
   return {

@@ -4,7 +4,7 @@ import { buildEvent, buildLossEvent } from '../../../src/events/build.ts';
 import { IdGenerator } from '../../../src/events/id.ts';
 import { eventSchemaErrors } from '../../../src/events/schema.ts';
 import type { BpfgateEvent, ViolationEvent } from '../../../src/events/types.ts';
-import { ctx, record, rule } from './fixtures.ts';
+import { ctx, record, rule } from '../../support/events.ts';
 
 const c = ctx();
 const ev = (

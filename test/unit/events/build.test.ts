@@ -8,7 +8,7 @@ import {
 import { IdGenerator } from '../../../src/events/id.ts';
 import { eventSchemaErrors } from '../../../src/events/schema.ts';
 import { RULE_DEFAULT } from '../../../src/kernel/abi.ts';
-import { CLOCK, ctx, KINDS, record, rule, sampleEvents } from './fixtures.ts';
+import { CLOCK, ctx, KINDS, record, rule, sampleEvents } from '../../support/events.ts';
 
 describe('buildEvent', () => {
   it('builds a schema-valid event for every kind and outcome', () => {

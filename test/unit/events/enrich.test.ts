@@ -10,7 +10,7 @@ import {
   parseCmdline,
   parsePasswd,
 } from '../../../src/events/enrich.ts';
-import { record } from './fixtures.ts';
+import { record } from '../../support/events.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bpfgate-enrich-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../src/events/build.ts';
 import { toOcsf } from '../../../src/events/ocsf.ts';
-import { ctx, KINDS, record, rule } from './fixtures.ts';
-import { OcsfSchema } from './ocsf-schema.ts';
+import { ctx, KINDS, record, rule } from '../../support/events.ts';
+import { OcsfSchema } from '../../support/ocsf-schema.ts';
 
 const schema = new OcsfSchema();
 const OUTCOMES = ['denied', 'killed', 'allowed', 'would-block', 'would-kill'] as const;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLossEvent } from '../../../src/events/build.ts';
 import { IdGenerator } from '../../../src/events/id.ts';
 import { subjectFor, subjectToken } from '../../../src/sinks/subject.ts';
-import { sampleEvents } from '../events/fixtures.ts';
+import { sampleEvents } from '../../support/events.ts';
 
 describe('subjects', () => {
   it('sanitises host names into one token', () => {

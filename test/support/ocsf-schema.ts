@@ -6,10 +6,9 @@
 // that are not defined, broken at_least_one/just_one constraints, and
 // inconsistent class/category/type ids.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from './paths.ts';
 
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const OCSF_DIR = resolve(PROJECT_ROOT, '../shared/ocsf-1.8.0');
 
 type Def = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // Builders for PolicySet objects in compiler tests: defaults for every field,
 // overrides for what a test is about.
-import type { Cidr, Match, Policy, PolicySet, Rule, Scope } from '../../../src/policy/model.ts';
+import type { Cidr, Match, Policy, PolicySet, Rule, Scope } from '../../src/policy/model.ts';
 
 const pos = (line: number, file = 'test.yaml') => ({ file, line, column: 7 });
 
