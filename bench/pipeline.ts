@@ -7,7 +7,8 @@
 // and spool drops, daemon CPU and peak RSS.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { NatsServer } from '../test/nats/server.ts';
+import { createStream } from '../test/support/nats.ts';
+import { NatsServer } from '../test/support/nats-server.ts';
 import { BENCH_CACHE, buildAll } from './lib/build.ts';
 import { createBenchCgroup } from './lib/cgroup.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
@@ -33,13 +34,8 @@ export async function run(): Promise<void> {
     onCleanup('nats-server', () => server.dispose());
     const nc = await connect({ servers: server.url });
     onCleanup('nats connection', () => nc.close());
+    await createStream(nc, { name: STREAM });
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({
-      name: STREAM,
-      subjects: ['bpfgate.v1.>'],
-      storage: 'file',
-      duplicate_window: 3_600_000_000_000,
-    } as Parameters<typeof jsm.streams.add>[0]);
     const inStream = async () => (await jsm.streams.info(STREAM)).state.messages;
 
     const policyDir = `${BENCH_CACHE}/policies-pipeline`;

@@ -11,7 +11,7 @@ import { IdGenerator } from '../src/events/id.ts';
 import type { DecodedRecord } from '../src/kernel/record.ts';
 import { NatsSink } from '../src/sinks/nats.ts';
 import { parseSinkOptions } from '../src/sinks/options.ts';
-import { NatsServer } from '../test/nats/server.ts';
+import { NatsServer } from '../test/support/nats-server.ts';
 
 /** CPU seconds of the nats-server processes using this store */
 function serverCpu(dir: string): number {

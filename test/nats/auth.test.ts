@@ -10,9 +10,9 @@ import { credsAuthenticator, type NodeConnectionOptions } from '@nats-io/transpo
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionOptions, type NatsAuth } from '../../src/sinks/options.ts';
 import { sampleEvents } from '../support/events.ts';
-import { createStream, makeSink, readStream, withConnection } from './helpers.ts';
-import { OperatorChain } from './jwt.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { createStream, makeSink, readStream, withConnection } from '../support/nats.ts';
+import { OperatorChain } from '../support/nats-jwt.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-auth-'));
 const servers: NatsServer[] = [];

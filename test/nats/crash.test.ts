@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { createStream, readStream, sleep, withConnection } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { createStream, readStream, withConnection } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { sleep } from '../support/wait.ts';
 
 const CHILD = fileURLToPath(new URL('./spool-child.ts', import.meta.url));
 const children = new Set<ChildProcess>();

@@ -17,8 +17,8 @@ import type { HostStatus } from '../../src/fleet/status.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../host/helpers/cgroup.ts';
-import { waitFor } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const NAME = `bpfgate-fleet-${process.pid}`;
 const BUCKET = 'bpfgate-policies';

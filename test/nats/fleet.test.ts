@@ -18,8 +18,8 @@ import { FleetPolicies, FleetUnavailableError } from '../../src/fleet/kv.ts';
 import { defaultFleetOptions, type FleetOptions } from '../../src/fleet/options.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { createLogger } from '../../src/log.ts';
-import { waitFor } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const BUCKET = 'bpfgate-policies';
 const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);

@@ -9,8 +9,9 @@ import { buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
 import { ctx, record, rule } from '../support/events.ts';
-import { createStream, makeSink, readStream, sleep, waitFor, withConnection } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { createStream, makeSink, readStream, withConnection } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 const dirs: string[] = [];
 const tempDir = (): string => {

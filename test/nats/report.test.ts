@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStream } from '../../src/daemon/report/source.ts';
 import { Summariser } from '../../src/daemon/report/summary.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
-import { createStream, makeSink, STREAM, withConnection } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { createStream, makeSink, STREAM, withConnection } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = Date.now();

@@ -12,9 +12,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../host/helpers/cgroup.ts';
+import { createStream, readStream, STREAM } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
-import { createStream, readStream, STREAM, waitFor } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const CLI = new URL('../../bin/bpfgate.js', import.meta.url).pathname;
 const NAME = `bpfgate-run-nats-${process.pid}`;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { sampleEvents } from '../support/events.ts';
+import { createStream, makeSink, readStream, STREAM, withConnection } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
-import { createStream, makeSink, readStream, STREAM, withConnection } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
 
 let server: NatsServer;
 

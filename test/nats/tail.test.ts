@@ -4,8 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatLine, matches } from '../../src/cli/commands/tail.ts';
 import { toOcsf } from '../../src/events/ocsf.ts';
 import { sampleEvents } from '../support/events.ts';
-import { makeSink, waitFor } from './helpers.ts';
-import { NatsServer, stopAllServers } from './server.ts';
+import { makeSink } from '../support/nats.ts';
+import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/bpfgate.js', import.meta.url));
 afterAll(async () => stopAllServers());

@@ -1,4 +1,5 @@
-// A real nats-server for tests: JetStream on, loopback only, a free port read
+// The direct NATS launcher: one real nats-server from the machine's binary
+// (no container engine needed), JetStream on, loopback only, a free port read
 // from the ports file, an optional config file (auth, TLS). stop() and
 // restart() keep the same port and store; stopAllServers() (call it in
 // afterAll) kills whatever is still running, and so does process exit.
@@ -6,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './wait.ts';
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -18,8 +20,6 @@ export interface ServerOptions {
   /** extra command-line arguments */
   args?: string[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class NatsServer {
   readonly dir: string;

@@ -1,5 +1,6 @@
-// Helpers for tests against a real nats-server: a stream for bpfgate's
-// subjects, reading every message back, a sink with test defaults.
+// NATS clients for tests against a real nats-server (test/support/nats-server.ts):
+// a connection for one call, the stream for bpfgate's subjects, reading every
+// message back, a sink with test defaults.
 
 import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
@@ -24,12 +25,11 @@ export async function withConnection<T>(
 /** The stream docs/events.md tells a SIEM team to create. */
 export async function createStream(
   nc: NatsConnection,
-  subjects = ['bpfgate.v1.>'],
-  maxBytes = -1,
+  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1 } = {},
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({
-    name: STREAM,
+    name,
     subjects,
     storage: 'file',
     duplicate_window: 3_600_000_000_000, // 1 h, in ns
@@ -68,19 +68,4 @@ export function makeSink(over: Partial<SinkOptions>, host = 'test-host'): NatsSi
     ...over,
   });
   return new NatsSink(opts, { host, ids: new IdGenerator() });
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = 'condition',
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
