@@ -1,5 +1,5 @@
 // Per-program cost of bpfgate's BPF-LSM programs, in ONE boot of the emulated
-// guest (test/vm/harness.ts runInGuest: Debian's 6.1 kernel under QEMU TCG,
+// guest (test/support/guest.ts runInGuest: Debian's 6.1 kernel under QEMU TCG,
 // BPF-LSM active): lsm/bprm_check_security (exec), lsm/file_open and
 // lsm/capable, bpfgate's program against the null LSM program of the same
 // hook (bench/bpf/null.bpf.c), with 1 and 10,000 rules of each kind (the
@@ -14,7 +14,7 @@
 // the guest's own.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { BpfObject } from '../src/kernel/binding.ts';
-import { GUEST_OUT, guestNodeCommand, runInGuest } from '../test/vm/harness.ts';
+import { GUEST_OUT, guestNodeCommand, runInGuest } from '../test/support/guest.ts';
 import { costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';

@@ -1,9 +1,9 @@
 // Load every program of bpf/build/bpfgate.bpf.o in Debian's 6.1 kernel under
-// QEMU (test/vm/harness.ts), one at a time and without attaching, and print
+// QEMU (test/support/guest.ts), one at a time and without attaching, and print
 // bgload's report. Needs `make -C bpf all tools` first.
 //   node bpf/tools/guest-load.ts [bgload args...]
 import path from 'node:path';
-import { PROJECT_ROOT, runInGuest, shellQuote } from '../../test/vm/harness.ts';
+import { PROJECT_ROOT, runInGuest, shellQuote } from '../../test/support/guest.ts';
 
 const bpfDir = path.join(PROJECT_ROOT, 'bpf');
 const args = process.argv.slice(2).map(shellQuote).join(' ');

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { GUEST_IN, PROJECT_ROOT, prepareGuest } from '../support/guest.ts';
 import {
   buildAttacker,
   type CaseSpec,
@@ -20,8 +21,7 @@ import {
   eventsOf,
   type PhaseResult,
   runScenario,
-} from './guest-helpers.ts';
-import { GUEST_IN, PROJECT_ROOT, prepareGuest } from './harness.ts';
+} from '../support/guest-scenario.ts';
 
 /** The cgroup given to the starter policies that ship without a scope (global on a real host). */
 const ATTACK_CGROUP = '/attack';

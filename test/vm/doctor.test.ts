@@ -17,7 +17,7 @@ import {
   type GuestResult,
   PROJECT_ROOT,
   runInGuest,
-} from './harness.ts';
+} from '../support/guest.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 

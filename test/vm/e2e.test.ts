@@ -7,6 +7,7 @@
 // npx vitest run --project kernel test/vm/e2e.test.ts
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_IN, PROJECT_ROOT, prepareGuest } from '../support/guest.ts';
 import {
   buildAttacker,
   type CaseResult,
@@ -19,8 +20,7 @@ import {
   policyFiles,
   runScenario,
   type Violation,
-} from './guest-helpers.ts';
-import { GUEST_IN, PROJECT_ROOT, prepareGuest } from './harness.ts';
+} from '../support/guest-scenario.ts';
 
 const POLICIES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'guest-policies', 'e2e');
 

@@ -18,7 +18,7 @@ import {
   PROJECT_ROOT,
   prepareGuest,
   runInGuest,
-} from './harness.ts';
+} from '../support/guest.ts';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'vm', 'fixtures');

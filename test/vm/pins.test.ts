@@ -7,8 +7,8 @@
 // in place) with no gap and no duplicate, and bpfgate unload removes it all.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
 import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
-import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 

@@ -6,8 +6,8 @@
 // so does the break-glass file.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
 import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
-import { GUEST_IN, PROJECT_ROOT, runInGuest } from './harness.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 

@@ -12,7 +12,7 @@ import {
   type GuestResult,
   PROJECT_ROOT,
   runInGuest,
-} from './harness.ts';
+} from '../support/guest.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 const CG = `${GUEST_CGROUP2_ROOT}/sk-test`;

@@ -1,6 +1,6 @@
 // bgattack: one privileged action per run, as an intruder would perform it,
 // for the guest end-to-end and attack suites (test/vm/e2e.test.ts,
-// test/vm/attacks.test.ts). Built on the host by test/vm/guest-helpers.ts into
+// test/vm/attacks.test.ts). Built on the host by test/support/guest-scenario.ts into
 // .cache/vm/build/ and run in the guest through the shared root.
 //
 //   bgattack [--cgroup DIR] [--pidns] OP [ARGS...]

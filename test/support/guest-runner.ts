@@ -1,5 +1,5 @@
 // Guest side of the end-to-end suites: runs inside the QEMU guest (started by
-// test/vm/guest-helpers.ts through runInGuest). For each phase of the
+// test/support/guest-scenario.ts through runInGuest). For each phase of the
 // scenario it runs the phase's set-up, starts `node bin/bpfgate.js run ARGS`
 // in the background, waits for "bpfgate is enforcing" on its stderr, runs the
 // cases one after another (each records its exit status and the attacker's
@@ -7,7 +7,7 @@
 // writes everything (cases, the daemon's stdout events, its log) to
 // $BPFGATE_VM_OUT/result.json, rewritten after every phase.
 //
-//   node test/vm/scenarios/runner.ts SPEC.json
+//   node test/support/guest-runner.ts SPEC.json
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
   if (!specFile) throw new Error('usage: runner.ts SPEC.json');
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as ScenarioSpec;
   const outDir = process.env.BPFGATE_VM_OUT ?? '/tmp';
-  const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+  const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
   const phases: PhaseResult[] = [];
   for (const [i, p] of spec.phases.entries()) {
     phases.push(await runPhase(p, i, projectRoot));

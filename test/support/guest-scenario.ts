@@ -1,49 +1,34 @@
 // Host side of the guest end-to-end suites (e2e, attacks, matrix): builds the
 // attacker program, boots one guest per scenario, runs
-// test/vm/scenarios/runner.ts in it and hands back its result, plus lookups of
+// test/support/guest-runner.ts in it and hands back its result, plus lookups of
 // the events a case produced. See docs/attacks.md and docs/testing-kernel.md.
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { compileC } from './build.ts';
 import {
   CACHE_DIR,
+  GUEST_CGROUP2_ROOT,
   GUEST_IN,
   type GuestResult,
   guestNodeCommand,
   PROJECT_ROOT,
   runInGuest,
-} from './harness.ts';
-import type { CaseResult, PhaseResult, ScenarioSpec } from './scenarios/runner.ts';
+} from './guest.ts';
+import type { CaseResult, PhaseResult, ScenarioSpec } from './guest-runner.ts';
 
-export type { CaseResult, CaseSpec, PhaseResult, PhaseSpec, ScenarioSpec } from './scenarios/runner.ts';
+export type { CaseResult, CaseSpec, PhaseResult, PhaseSpec, ScenarioSpec } from './guest-runner.ts';
 
-const run = promisify(execFile);
 const SCENARIOS = path.join(PROJECT_ROOT, 'test', 'vm', 'scenarios');
 /** The guest's cgroup v2 root, where the scenarios create their test cgroups. */
-export const CG = '/sys/fs/cgroup';
+export const CG = GUEST_CGROUP2_ROOT;
 
 /**
  * Build test/vm/scenarios/bgattack.c into the cache's build folder (the guest
  * reads it there through the shared root); rebuilt when the source is newer.
  */
 export async function buildAttacker(): Promise<string> {
-  const src = path.join(SCENARIOS, 'bgattack.c');
-  const dir = path.join(CACHE_DIR, 'build');
-  const bin = path.join(dir, 'bgattack');
-  let fresh = false;
-  try {
-    fresh = statSync(bin).mtimeMs >= statSync(src).mtimeMs;
-  } catch {
-    fresh = false;
-  }
-  if (fresh) return bin;
-  await mkdir(dir, { recursive: true });
-  const tmp = `${bin}.${process.pid}.tmp`;
-  await run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, src]);
-  await rename(tmp, bin);
-  return bin;
+  return compileC(path.join(SCENARIOS, 'bgattack.c'), path.join(CACHE_DIR, 'build', 'bgattack'));
 }
 
 /** Policy files of a folder, as runInGuest `files` under `prefix/`. */
@@ -71,10 +56,13 @@ export async function runScenario(
   files: Record<string, string>,
   timeoutMs = 600_000,
 ): Promise<ScenarioRun> {
-  const guest = await runInGuest(guestNodeCommand('test/vm/scenarios/runner.ts', [`${GUEST_IN}/spec.json`]), {
-    files: { ...files, 'spec.json': JSON.stringify(spec) },
-    timeoutMs,
-  });
+  const guest = await runInGuest(
+    guestNodeCommand('test/support/guest-runner.ts', [`${GUEST_IN}/spec.json`]),
+    {
+      files: { ...files, 'spec.json': JSON.stringify(spec) },
+      timeoutMs,
+    },
+  );
   const text = guest.outFiles['result.json'];
   if (!text) {
     throw new Error(

@@ -1,5 +1,5 @@
 #!/bin/busybox sh
-# Guest init for the bpfgate kernel test harness (test/vm/harness.ts).
+# Guest init for the bpfgate kernel test harness (test/support/guest.ts).
 #
 # Runs as PID 1 from a busybox initramfs on Debian's generic kernel under QEMU.
 # It loads the 9p/virtio modules listed in /modules/order, mounts the host's
@@ -8,7 +8,7 @@
 # the BPF-related file systems, then runs /media/run.sh (written by the host)
 # inside `chroot /mnt`. stdout, stderr and the exit code go to the share.
 # Lines starting with "bpfgate-vm:" on the console are progress markers the
-# host reads; keep their wording in step with harness.ts.
+# host reads; keep their wording in step with guest.ts.
 
 /bin/busybox mkdir -p /proc /sys /dev /mnt /tmp
 /bin/busybox --install -s /bin

@@ -1,0 +1,445 @@
+// QEMU guest harness for the kernel test suite: runs a shell command on
+// Debian's generic 6.1 kernel (BPF-LSM active unless the kernel command line
+// says otherwise, kprobes built in) under QEMU (TCG), with the host's root
+// file system shared read-only, and returns the command's exit code, stdout
+// and stderr. See docs/testing-kernel.md.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CACHE_DIR, type PrepareOptions, prepareGuest } from './guest-assets.ts';
+import { GuestBootError } from './guest-error.ts';
+import { PROJECT_ROOT } from './paths.ts';
+
+export {
+  BASE_MODULES,
+  CACHE_DIR,
+  type GuestAssets,
+  hostNodeBinary,
+  moduleLoadOrder,
+  type PrepareOptions,
+  prepareGuest,
+} from './guest-assets.ts';
+export { GuestBootError, type GuestErrorCode } from './guest-error.ts';
+export { PROJECT_ROOT } from './paths.ts';
+
+/** Where the run's writable share appears inside the guest (an empty folder of the host root). */
+export const GUEST_SHARE = '/media';
+/** Files passed with `opts.files` appear under this folder in the guest. */
+export const GUEST_IN = `${GUEST_SHARE}/in`;
+/** Files the command writes under this folder come back in `GuestResult.outFiles`. */
+export const GUEST_OUT = `${GUEST_SHARE}/out`;
+/** The guest's cgroup v2 root (pure v2; the host's is /sys/fs/cgroup/unified). */
+export const GUEST_CGROUP2_ROOT = '/sys/fs/cgroup';
+
+const CONSOLE_LIMIT = 1 << 20;
+const TAIL_LINES = 40;
+
+export interface RunOptions extends PrepareOptions {
+  /** whole run, boot included (default 300 s, or BPFGATE_VM_TIMEOUT_MS) */
+  timeoutMs?: number;
+  /** until the command starts (default min(120 s, timeoutMs)) */
+  bootTimeoutMs?: number;
+  /** extra environment for the command */
+  env?: Record<string, string>;
+  /** files for the guest: relative path -> content, readable at GUEST_IN/<path> */
+  files?: Record<string, string | Buffer>;
+  /** working folder in the guest (default: the project root) */
+  cwd?: string;
+  /** a vmlinuz to boot instead of the cached Debian one (or BPFGATE_VM_KERNEL; modules still come from the cache) */
+  kernel?: string;
+  /** host folders under /tmp to make visible in the guest's (tmpfs) /tmp; node's and cwd's are added */
+  hostTmpPaths?: string[];
+  /** guest memory in MiB (default 2048) */
+  memoryMiB?: number;
+  /** guest CPUs (default 2) */
+  cpus?: number;
+  /** keep the scratch folder after a successful run (failed runs keep theirs) */
+  keep?: boolean;
+  /** copy the serial console to this process's stderr as it arrives */
+  streamConsole?: boolean;
+  /**
+   * the kernel's `lsm=` (the active LSMs, in order): e.g. LSM_WITHOUT_BPF boots
+   * the same kernel with BPF-LSM compiled in but not active; default: the
+   * kernel's own CONFIG_LSM (on Debian 6.1, bpf is in it)
+   */
+  lsm?: readonly string[];
+  /** further kernel command-line parameters (`name` or `name=value`) */
+  kernelArgs?: readonly string[];
+}
+
+/** Debian 6.1's default LSM list without `bpf`: BPF-LSM compiled in but not active, as on Ubuntu and RHEL. */
+export const LSM_WITHOUT_BPF: readonly string[] = ['lockdown', 'capability', 'landlock', 'yama', 'apparmor'];
+
+const LSM_NAME = /^[a-z][a-z0-9_]*$/;
+const KERNEL_PARAM = /^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/+-]*)?$/;
+
+/**
+ * The guest kernel's command line: serial console, panics that end QEMU, and
+ * `lsm=` and `kernelArgs` when given. Throws TypeError on an LSM name or a
+ * parameter that is not one plain word (it would change the command line's meaning).
+ */
+export function kernelCommandLine(
+  opts: Pick<RunOptions, 'lsm' | 'kernelArgs'> = {},
+  debug = envFlag('BPFGATE_VM_DEBUG'),
+): string {
+  const words = [
+    'console=ttyS0',
+    debug ? 'loglevel=7' : 'quiet',
+    'panic=-1',
+    'oops=panic',
+    'mitigations=off',
+    'random.trust_cpu=on',
+    'tsc=reliable',
+  ];
+  if (opts.lsm !== undefined) {
+    const bad = opts.lsm.filter((n) => !LSM_NAME.test(n));
+    if (opts.lsm.length === 0 || bad.length > 0)
+      throw new TypeError(
+        `lsm: expected LSM names such as ${LSM_WITHOUT_BPF.join(',')}, not ${JSON.stringify(opts.lsm)}`,
+      );
+    words.push(`lsm=${opts.lsm.join(',')}`);
+  }
+  for (const a of opts.kernelArgs ?? []) {
+    if (!KERNEL_PARAM.test(a))
+      throw new TypeError(`kernelArgs: not a kernel parameter: ${JSON.stringify(a)}`);
+    if (a.startsWith('lsm=') && opts.lsm !== undefined)
+      throw new TypeError('kernelArgs: lsm= is given by the lsm option');
+    words.push(a);
+  }
+  return words.join(' ');
+}
+
+/** QEMU's arguments for one run (without the binary): TCG, the kernel, the initramfs, the two 9p shares. */
+export function qemuArgs(o: {
+  kernel: string;
+  initramfs: string;
+  scratch: string;
+  append: string;
+  memoryMiB?: number;
+  cpus?: number;
+}): string[] {
+  return [
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-m',
+    String(o.memoryMiB ?? 2048),
+    '-smp',
+    String(o.cpus ?? 2),
+    '-nographic',
+    '-no-reboot',
+    '-nic',
+    'none',
+    '-kernel',
+    o.kernel,
+    '-initrd',
+    o.initramfs,
+    '-append',
+    o.append,
+    '-virtfs',
+    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${o.scratch},mount_tag=share,security_model=none,multidevs=remap`,
+  ];
+}
+
+export interface GuestResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** the serial console: kernel messages (quiet) and the init's "bpfgate-vm:" markers */
+  console: string;
+  /** QEMU start to QEMU exit */
+  durationMs: number;
+  /** QEMU start to the command's start (the init's "run" marker) */
+  bootMs: number;
+  /** files the command wrote under GUEST_OUT, relative path -> content */
+  outFiles: Record<string, string>;
+}
+// ---------------------------------------------------------------------------
+// helpers
+
+function envFlag(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/** Quote one word for a POSIX shell. */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The shell command that runs a Node.js script in the guest with the host's
+ * Node (its folder is first on the guest's PATH). `script` is relative to the
+ * guest's cwd (the project root by default) or absolute.
+ */
+export function guestNodeCommand(script: string, args: string[] = [], nodeArgs: string[] = []): string {
+  return ['node', ...nodeArgs, script, ...args].map(shellQuote).join(' ');
+}
+
+function tail(text: string, lines = TAIL_LINES): string {
+  const all = text.replace(/\r/g, '').split('\n');
+  while (all.length > 0 && all[all.length - 1] === '') all.pop();
+  return all.slice(-lines).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// running a guest
+
+const liveGuests = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // a test runner that exits (or is interrupted) must not leave QEMU running
+  process.on('exit', () => {
+    for (const c of liveGuests) killGroup(c);
+  });
+}
+
+function runScript(opts: RunOptions, nodeBin: string, kernelDir: string | undefined): string {
+  const env: Record<string, string> = {
+    PATH: `${path.dirname(nodeBin)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+    TERM: 'dumb',
+    TMPDIR: '/tmp',
+    BPFGATE_VM: '1',
+    BPFGATE_VM_SHARE: GUEST_SHARE,
+    BPFGATE_VM_IN: GUEST_IN,
+    BPFGATE_VM_OUT: GUEST_OUT,
+    BPFGATE_CGROUP2_ROOT: GUEST_CGROUP2_ROOT,
+    ...(kernelDir ? { BPFGATE_VM_KERNEL_DIR: kernelDir } : {}),
+    ...opts.env,
+  };
+  const lines = ['# written by test/support/guest.ts; runs inside `chroot /mnt` in the guest'];
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`bad environment variable name: ${k}`);
+    lines.push(`export ${k}=${shellQuote(v)}`);
+  }
+  // the guest's /tmp is a tmpfs: bring back host folders under /tmp that the run needs
+  const hostTmp = new Set<string>();
+  for (const p of [nodeBin, opts.cwd ?? PROJECT_ROOT, ...(opts.hostTmpPaths ?? [])]) {
+    const first = /^\/tmp\/([^/]+)/.exec(path.resolve(p));
+    if (first) hostTmp.add(first[1]!);
+  }
+  for (const d of hostTmp) {
+    const q = shellQuote(`/tmp/${d}`);
+    const src = shellQuote(`/tmp/.host-tmp/${d}`);
+    lines.push(
+      `mkdir -p ${q} && mount --bind ${src} ${q} || { echo "cannot bind the host's ${d} into /tmp" >&2; exit 125; }`,
+    );
+  }
+  if (kernelDir) {
+    // the guest kernel's config and System.map at /boot (for bpftool feature probe and doctor checks)
+    const boot = shellQuote(path.join(kernelDir, 'boot'));
+    lines.push(`[ -d /boot ] && mount --bind ${boot} /boot`);
+  }
+  lines.push(`cd ${shellQuote(opts.cwd ?? PROJECT_ROOT)} || exit 125`);
+  lines.push(`exec /bin/bash ${GUEST_SHARE}/command.sh`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function readOutFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string, rel: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(p, r);
+      else if (e.isFile()) out[r] = await readFile(p, 'utf8');
+    }
+  };
+  if (existsSync(dir)) await walk(dir, '');
+  return out;
+}
+
+/** Remove run folders (kept by failed runs) older than a day. */
+async function pruneRuns(runs: string): Promise<void> {
+  const limit = Date.now() - 24 * 3600_000;
+  for (const d of await readdir(runs).catch(() => [] as string[])) {
+    const p = path.join(runs, d);
+    const st = await stat(p).catch(() => undefined);
+    if (st?.isDirectory() && st.mtimeMs < limit)
+      await rm(p, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Boot a guest, run `command` with bash in `chroot` of the host root (cwd: the
+ * project root), and return its exit code and output. Throws GuestBootError
+ * when the guest cannot be prepared, fails to boot, or exceeds timeoutMs; a
+ * non-zero exit of the command itself is a normal result.
+ */
+export async function runInGuest(command: string, opts: RunOptions = {}): Promise<GuestResult> {
+  const timeoutMs = opts.timeoutMs ?? Number(process.env.BPFGATE_VM_TIMEOUT_MS ?? 300_000);
+  const bootTimeoutMs = Math.min(opts.bootTimeoutMs ?? 120_000, timeoutMs);
+  const started = Date.now();
+
+  const kernelOverride = opts.kernel ?? (process.env.BPFGATE_VM_KERNEL || undefined);
+  // fail fast on what can be checked before any download or boot
+  const append = kernelCommandLine(opts);
+  if (kernelOverride !== undefined && !existsSync(kernelOverride)) {
+    throw new GuestBootError('GUEST_KERNEL_MISSING', `kernel image not found: ${kernelOverride}`);
+  }
+  const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) =>
+    existsSync(p),
+  );
+  if (!qemu)
+    throw new GuestBootError('GUEST_QEMU_MISSING', 'qemu-system-x86_64 not found: install qemu-system-x86');
+  if (!existsSync(GUEST_SHARE)) {
+    throw new GuestBootError('GUEST_PREPARE_FAILED', `${GUEST_SHARE} must exist (empty) in the host root`);
+  }
+
+  const assets = await prepareGuest(opts);
+  const kernel = kernelOverride ?? assets.kernel;
+  if (!existsSync(kernel))
+    throw new GuestBootError('GUEST_KERNEL_MISSING', `kernel image not found: ${kernel}`);
+
+  const runs = path.join(CACHE_DIR, 'runs');
+  await mkdir(runs, { recursive: true });
+  await pruneRuns(runs);
+  const scratch = await mkdtemp(path.join(runs, `${new Date().toISOString().replace(/[:.]/g, '')}-`));
+  await mkdir(path.join(scratch, 'in'), { recursive: true });
+  await mkdir(path.join(scratch, 'out'), { recursive: true });
+  for (const [rel, content] of Object.entries(opts.files ?? {})) {
+    const dest = path.resolve(scratch, 'in', rel);
+    if (!dest.startsWith(path.join(scratch, 'in') + path.sep)) throw new TypeError(`bad file name: ${rel}`);
+    await mkdir(path.dirname(dest), { recursive: true });
+    await writeFile(dest, content);
+  }
+  await writeFile(path.join(scratch, 'command.sh'), `${command}\n`);
+  // the guest powers itself off a little after the host's deadline, should the host be gone
+  await writeFile(path.join(scratch, 'deadline-seconds'), `${Math.ceil(timeoutMs / 1000) + 30}\n`);
+  await writeFile(
+    path.join(scratch, 'run.sh'),
+    runScript(opts, assets.nodeBin, kernelOverride === undefined ? assets.kernelDir : undefined),
+  );
+
+  const args = qemuArgs({
+    kernel,
+    initramfs: assets.initramfs,
+    scratch,
+    append,
+    ...(opts.memoryMiB !== undefined ? { memoryMiB: opts.memoryMiB } : {}),
+    ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
+  });
+  await writeFile(path.join(scratch, 'qemu.args'), `${[qemu, ...args].map(shellQuote).join(' ')}\n`);
+
+  installExitHook();
+  const qemuStart = Date.now();
+  const child = spawn(qemu, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveGuests.add(child);
+
+  let consoleText = '';
+  let qemuStderr = '';
+  let bootMs = -1;
+  const stream = opts.streamConsole ?? envFlag('BPFGATE_VM_CONSOLE');
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    if (stream) process.stderr.write(chunk);
+    consoleText += chunk;
+    if (consoleText.length > CONSOLE_LIMIT) consoleText = consoleText.slice(-CONSOLE_LIMIT);
+    if (bootMs < 0 && consoleText.includes('bpfgate-vm: run')) bootMs = Date.now() - qemuStart;
+  });
+  child.stderr!.on('data', (chunk: string) => {
+    if (stream) process.stderr.write(chunk);
+    qemuStderr = (qemuStderr + chunk).slice(-65536);
+  });
+
+  type Outcome =
+    | { kind: 'exit'; code: number | null; signal: string | null }
+    | { kind: 'timeout'; phase: 'boot' | 'command' }
+    | { kind: 'spawn-error'; err: Error };
+  const outcome = await new Promise<Outcome>((resolve) => {
+    const remaining = timeoutMs - (qemuStart - started);
+    const total = setTimeout(
+      () => resolve({ kind: 'timeout', phase: bootMs < 0 ? 'boot' : 'command' }),
+      Math.max(remaining, 1000),
+    );
+    const boot = setTimeout(() => {
+      if (bootMs < 0) resolve({ kind: 'timeout', phase: 'boot' });
+    }, bootTimeoutMs);
+    child.on('error', (err) => resolve({ kind: 'spawn-error', err }));
+    child.on('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
+    const clear = () => {
+      clearTimeout(total);
+      clearTimeout(boot);
+    };
+    child.on('exit', clear);
+    child.on('error', clear);
+    total.unref?.();
+  });
+  // a QEMU that exited by itself is not signalled (its group id could be reused)
+  if (outcome.kind !== 'exit') killGroup(child);
+  liveGuests.delete(child);
+  const durationMs = Date.now() - qemuStart;
+
+  const consoleAll = consoleText + (qemuStderr ? `\n[qemu stderr]\n${qemuStderr}` : '');
+  await writeFile(path.join(scratch, 'console.log'), consoleAll).catch(() => {});
+  const details = { consoleTail: tail(consoleAll), scratchDir: scratch };
+
+  if (outcome.kind === 'spawn-error') {
+    throw new GuestBootError('GUEST_QEMU_MISSING', `cannot start ${qemu}: ${outcome.err.message}`, {
+      ...details,
+      phase: 'boot',
+      cause: outcome.err,
+    });
+  }
+  if (outcome.kind === 'timeout') {
+    const limit = outcome.phase === 'boot' ? bootTimeoutMs : timeoutMs;
+    throw new GuestBootError(
+      'GUEST_TIMEOUT',
+      outcome.phase === 'boot'
+        ? `guest did not start the command within ${limit} ms (kept: ${scratch})`
+        : `guest command did not finish within ${limit} ms (kept: ${scratch})`,
+      { ...details, phase: outcome.phase },
+    );
+  }
+
+  const codeFile = path.join(scratch, 'exit-code');
+  const codeText = existsSync(codeFile) ? (await readFile(codeFile, 'utf8')).trim() : '';
+  if (!/^\d+$/.test(codeText)) {
+    const m = /bpfgate-vm: boot-failed: (.*)/.exec(consoleText);
+    const reason = m
+      ? m[1]!.trim()
+      : /Kernel panic/.test(consoleText)
+        ? 'kernel panic'
+        : `QEMU exited (code ${outcome.code}, signal ${outcome.signal}) without a result`;
+    throw new GuestBootError('GUEST_BOOT_FAILED', `guest failed: ${reason} (kept: ${scratch})`, {
+      ...details,
+      phase: bootMs < 0 ? 'boot' : 'command',
+    });
+  }
+
+  const result: GuestResult = {
+    exitCode: Number(codeText),
+    stdout: await readFile(path.join(scratch, 'stdout'), 'utf8').catch(() => ''),
+    stderr: await readFile(path.join(scratch, 'stderr'), 'utf8').catch(() => ''),
+    console: consoleAll,
+    durationMs,
+    bootMs,
+    outFiles: await readOutFiles(path.join(scratch, 'out')),
+  };
+  if (!(opts.keep || envFlag('BPFGATE_VM_KEEP'))) await rm(scratch, { recursive: true, force: true });
+  return result;
+}
