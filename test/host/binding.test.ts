@@ -22,8 +22,8 @@ import {
   RingBufferReader,
   unpin,
 } from '../../src/kernel/binding.ts';
+import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { buildTestObject } from '../support/test-object.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
 
 const BPFFS = '/sys/fs/bpf';
 const TRACEFS = '/sys/kernel/tracing';

@@ -13,7 +13,7 @@ import type { StatusDocument } from '../../src/daemon/metrics.ts';
 import { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
+import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NAME = `bpfgate-metrics-${process.pid}`;

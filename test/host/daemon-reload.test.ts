@@ -13,7 +13,7 @@ import { Service } from '../../src/daemon/service.ts';
 import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, run, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
+import { createCgroup, inCgroup, run, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 
 const NAME = `bpfgate-reload-${process.pid}`;
 
@@ -68,9 +68,8 @@ print(ok, denied, other, flush=True)
 `;
 
 function startLoop(cgroup: string) {
-  const child = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec python3 -c "$1"', cgroup, LOOP_PY], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const [cmd, ...args] = inCgroup(['python3', '-c', LOOP_PY], cgroup);
+  const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();

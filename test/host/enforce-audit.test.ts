@@ -9,13 +9,8 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { buildAttacks } from '../support/attacks.ts';
-import {
-  type AttemptResult,
-  bpfgate,
-  type DaemonProcess,
-  EnforceHarness,
-  type Json,
-} from './helpers/daemon.ts';
+import { bpfgate, type DaemonProcess, type Json } from '../support/daemon.ts';
+import { type AttemptResult, EnforceHarness } from '../support/enforce.ts';
 
 const HOLD = ['--hold', '300'];
 

@@ -5,7 +5,8 @@
 // does start is stopped with SIGINT and leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAttacks } from '../support/attacks.ts';
-import { bpfgate, EnforceHarness, type Json } from './helpers/daemon.ts';
+import { bpfgate, type Json } from '../support/daemon.ts';
+import { EnforceHarness } from '../support/enforce.ts';
 
 let h: EnforceHarness;
 let ATTACK = '';

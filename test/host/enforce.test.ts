@@ -11,13 +11,8 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { buildAttacks } from '../support/attacks.ts';
-import {
-  type AttemptResult,
-  bpfgate,
-  type DaemonProcess,
-  EnforceHarness,
-  type Json,
-} from './helpers/daemon.ts';
+import { bpfgate, type DaemonProcess, type Json } from '../support/daemon.ts';
+import { type AttemptResult, EnforceHarness } from '../support/enforce.ts';
 
 const EPERM = 1;
 /** the attacker stays alive this long after its attempt, so the daemon can read its /proc entry */

@@ -2,92 +2,49 @@
 //   npx vitest run --project host test/host/pins.test.ts
 // A raw-socket block scoped to a cgroup this test creates (KERNEL.md,
 // "Safety"); pins under a bpffs folder of the test's own, never
-// /sys/fs/bpf/bpfgate. The daemon runs as a child process so that it can be
-// SIGKILLed.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+// /sys/fs/bpf/bpfgate. The daemon is the real `bpfgate run --pin-root DIR
+// [--keep-enforcing] [--protect]` in a child process (test/support/daemon.ts),
+// so that it can be SIGKILLed.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfLink, isBpffs } from '../../src/kernel/binding.ts';
 import { PinLayout, pinnedLinkKeys, removePins } from '../../src/kernel/pins.ts';
-import { CGROUP2_ROOT, createCgroup, run, type TestCgroup, tryRawSocket } from './helpers/cgroup.ts';
+import { cgroup2Root, createCgroup, run, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { bpfgate, DaemonProcess } from '../support/daemon.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PIN_ROOT = `/sys/fs/bpf/bpfgate-pins-test-${process.pid}`;
 const CG_NAME = `bpfgate-pins-test-${process.pid}`;
 const layout = new PinLayout(PIN_ROOT);
 
 let cg: TestCgroup | undefined;
 let work = '';
-const daemons: ChildProcess[] = [];
+const daemons: DaemonProcess[] = [];
 
-// The daemon with the options under test, built in a child (SIGTERM: orderly stop).
-const DAEMON_JS = `
-const [root, json] = process.argv.slice(1);
-const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
-const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
-const { createLogger } = await import(root + 'src/log.ts');
-const log = createLogger({ level: 'info', pretty: false });
-const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe: () => probeFeatures() });
-let stopping = false;
-process.on('SIGTERM', () => {
-  if (stopping) return;
-  stopping = true;
-  d.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(4); });
-});
-try {
-  await d.start();
-} catch (e) {
-  console.error(e);
-  process.exit(4);
-}
-setInterval(() => {}, 1 << 30);
-`;
-
-interface Running {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** `bpfgate run` on the test's policy, cgroup and pin root (test/support/daemon.ts), not yet enforcing. */
+function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean }): DaemonProcess {
+  const d = new DaemonProcess([
+    '--policies',
+    `${work}/policy.yaml`,
+    '--cgroup',
+    cg!.path,
+    '--no-stdout',
+    '--no-policy-watch',
+    '--pin-root',
+    PIN_ROOT,
+    ...(flags.keepEnforcing ? ['--keep-enforcing'] : []),
+    ...(flags.protect ? ['--protect'] : []),
+  ]);
+  daemons.push(d);
+  return d;
 }
 
-function spawnDaemon(opts: Record<string, unknown>): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--input-type=module', '-e', DAEMON_JS, ROOT, JSON.stringify(opts)],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  daemons.push(child);
-  return child;
-}
-
-async function startDaemon(opts: Record<string, unknown>): Promise<Running> {
-  const child = spawnDaemon(opts);
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const deadline = Date.now() + 45_000;
-  while (!err.includes('bpfgate is enforcing')) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
-      throw new Error(`the daemon did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, stderr: () => err, exited };
-}
-
-function daemonOptions(keepEnforcing: boolean): Record<string, unknown> {
-  return {
-    policyPaths: [`${work}/policy.yaml`],
-    cgroupAttach: cg!.path,
-    stdout: false,
-    pinRoot: PIN_ROOT,
-    keepEnforcing,
-    statsIntervalMs: 60_000,
-  };
+/** Start a daemon and wait until it enforces. */
+async function startDaemon(flags: { keepEnforcing: boolean }): Promise<DaemonProcess> {
+  const d = spawnDaemon(flags);
+  await d.ready(45_000);
+  return d;
 }
 
 function bpftoolJson(args: string[]): unknown {
@@ -120,15 +77,6 @@ function pinnedProgIds(): Map<string, number> {
     }
   }
   return out;
-}
-
-function bpfgate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [`${ROOT}bin/bpfgate.js`, ...args], { cwd: ROOT }, (e, stdout, stderr) => {
-      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
 }
 
 // A loop of raw-socket attempts in the cgroup until the stop file appears: "ok errors".
@@ -173,8 +121,7 @@ spec:
 });
 
 afterAll(async () => {
-  for (const d of daemons) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 200));
+  for (const d of daemons) await d.kill();
   removePins(layout);
   rmSync(work, { recursive: true, force: true });
   await cg?.remove();
@@ -182,8 +129,8 @@ afterAll(async () => {
 
 describe('pinned enforcement on this host', () => {
   it('survives SIGKILL, is adopted by a restart with no gap and no duplicate, and bpfgate unload removes it', async () => {
-    expect(CGROUP2_ROOT).toBe('/sys/fs/cgroup/unified');
-    const a = await startDaemon(daemonOptions(true));
+    expect(cgroup2Root()).toBe('/sys/fs/cgroup/unified');
+    const a = await startDaemon({ keepEnforcing: true });
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     expect(await tryRawSocket()).toBe('ok');
     expect(pinnedLinkKeys(layout)).toContain('bg_cg_sock_create');
@@ -197,14 +144,13 @@ describe('pinned enforcement on this host', () => {
     const probe = run(['python3', '-c', PROBE_PY, stopFile], cg!.path);
     await new Promise((r) => setTimeout(r, 300));
 
-    a.child.kill('SIGKILL');
-    expect((await a.exited).signal).toBe('SIGKILL');
+    expect((await a.kill()).signal).toBe('SIGKILL');
     // nobody holds the programs but the pins: still enforcing
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     expect(cgroupPrograms().map((p) => p.id)).toEqual([before.get('bg_cg_sock_create')]);
 
-    const b = await startDaemon(daemonOptions(true));
-    expect(b.stderr()).toContain('adopting the enforcement a previous daemon left pinned');
+    const b = await startDaemon({ keepEnforcing: true });
+    expect(b.stderr).toContain('adopting the enforcement a previous daemon left pinned');
     writeFileSync(stopFile, '');
     const [ok, denied] = (await probe).stdout.trim().split(' ').map(Number);
     expect(ok).toBe(0); // no gap
@@ -223,8 +169,7 @@ describe('pinned enforcement on this host', () => {
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
 
     // an orderly stop in keep-enforcing mode leaves the pins enforcing
-    b.child.kill('SIGTERM');
-    expect((await b.exited).code).toBe(0);
+    expect((await b.stop('SIGTERM')).code).toBe(0);
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     expect(pinnedProgIds()).toEqual(after);
 
@@ -245,35 +190,29 @@ describe('pinned enforcement on this host', () => {
   });
 
   it('by default an orderly stop detaches everything and removes the pins', async () => {
-    const d = await startDaemon(daemonOptions(false));
+    const d = await startDaemon({ keepEnforcing: false });
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     expect(existsSync(layout.linkPath('bg_cg_sock_create'))).toBe(true);
-    d.child.kill('SIGTERM');
-    expect((await d.exited).code).toBe(0);
+    expect((await d.stop('SIGTERM')).code).toBe(0);
     expect(existsSync(PIN_ROOT)).toBe(false);
     expect(cgroupPrograms()).toEqual([]);
     expect(await tryRawSocket(cg!.path)).toBe('ok');
   });
 
   it('one daemon per pin root; bpfgate unload stops a running daemon first, then removes its pins', async () => {
-    const d = await startDaemon(daemonOptions(true));
+    const d = await startDaemon({ keepEnforcing: true });
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     const progIds = pinnedProgIds();
 
-    // a second daemon on the same pins refuses to start and leaves the first one's enforcement alone
-    const second = spawnDaemon(daemonOptions(true));
-    let secondErr = '';
-    second.stderr!.on('data', (b: Buffer) => {
-      secondErr += b.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => second.on('exit', (c) => resolve(c)));
-    expect(code).toBe(4);
-    expect(secondErr).toContain('PIN_IN_USE');
+    // a second daemon on the same pins refuses to start (a runtime error) and leaves the first one's enforcement alone
+    const second = spawnDaemon({ keepEnforcing: true });
+    expect((await second.exited).code).toBe(4);
+    expect(second.stderr).toContain('PIN_IN_USE');
     expect(pinnedProgIds()).toEqual(progIds);
     expect(await tryRawSocket(cg!.path)).toBe('errno 1');
     const u = await bpfgate(['unload', '--pin-root', PIN_ROOT]);
     expect(u.code).toBe(0);
-    expect(u.stdout).toContain(`stopped the daemon (pid ${d.child.pid})`);
+    expect(u.stdout).toContain(`stopped the daemon (pid ${d.pid})`);
     expect((await d.exited).code).toBe(0);
     expect(existsSync(PIN_ROOT)).toBe(false);
     expect(cgroupPrograms()).toEqual([]);
@@ -281,14 +220,10 @@ describe('pinned enforcement on this host', () => {
   });
 
   it('protect on a kernel without BPF-LSM refuses to start (never silently unprotected) and leaves nothing', async () => {
-    const child = spawnDaemon({ ...daemonOptions(true), protect: true });
-    let err = '';
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code).toBe(4);
-    expect(err).toContain('self-protection needs BPF-LSM');
+    const d = spawnDaemon({ keepEnforcing: true, protect: true });
+    // the CLI's exit code for a kernel that cannot give what was asked: 3 (PrivilegeError)
+    expect((await d.exited).code).toBe(3);
+    expect(d.stderr).toContain('self-protection needs BPF-LSM');
     expect(existsSync(PIN_ROOT)).toBe(false);
     expect(cgroupPrograms()).toEqual([]);
   });

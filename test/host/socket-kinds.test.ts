@@ -5,20 +5,14 @@
 // sockets stay with the cgroup hook (EPERM). Every decision is reported once.
 // Enforcement is scoped to a cgroup this file creates (KERNEL.md, "Safety");
 // only the test's own children are moved into it.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
-import { createCgroup, type TestCgroup } from './helpers/cgroup.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BPFGATE = `${ROOT}bin/bpfgate.js`;
-
-// biome-ignore lint/suspicious/noExplicitAny: events are checked against the JSON schema
-type Json = Record<string, any>;
+import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
 
 /** Opens one socket, then prints "ok" (or "errno N" when refused). */
 const SOCKET_PY = `
@@ -44,18 +38,14 @@ interface Attempt {
 
 let cg: TestCgroup;
 let dir: string;
-let daemon: ChildProcess;
+let daemon: DaemonProcess;
 let plan: Json;
-const events: Json[] = [];
-let stderr = '';
 
 /** socket(family, type) from python3, inside the test cgroup or outside it. */
 function attempt(args: string[], where: 'inside' | 'outside'): Promise<Attempt> {
   const argv = ['python3', '-c', SOCKET_PY, ...args];
-  const child =
-    where === 'inside'
-      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg.path, ...argv])
-      : spawn(argv[0]!, argv.slice(1));
+  const [cmd, ...rest] = where === 'inside' ? inCgroup(argv, cg.path) : argv;
+  const child = spawn(cmd!, rest);
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
@@ -65,22 +55,11 @@ function attempt(args: string[], where: 'inside' | 'outside'): Promise<Attempt> 
   });
 }
 
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (daemon.exitCode !== null) throw new Error(`bpfgate run exited before ${what}:\n${stderr}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** The violations of process `pid`, after the daemon had time to report all of them. */
 async function eventsOf(pid: number, expected: number): Promise<Json[]> {
-  const of = () => events.filter((e) => e.type === 'violation' && e.process?.tgid === pid);
+  const of = () => daemon.eventsOf(pid);
   if (expected > 0)
-    await until(() => (of().length >= expected ? true : undefined), `events of ${pid}`, 5_000);
+    await daemon.until(() => (of().length >= expected ? true : undefined), `events of ${pid}`, 5_000);
   await new Promise((r) => setTimeout(r, 400));
   return of();
 }
@@ -118,41 +97,14 @@ spec:
         types: [raw]
 `,
   );
-  const compiled = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [BPFGATE, 'compile', dir, '--json'], { cwd: ROOT }, (err, out, errOut) =>
-      err ? reject(new Error(`compile failed: ${errOut}`)) : resolve(out),
-    ),
-  );
-  plan = JSON.parse(compiled) as Json;
-  daemon = spawn(process.execPath, [BPFGATE, 'run', '--policies', dir, '--cgroup', cg.path], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let rest = '';
-  daemon.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    const text = rest + d;
-    const cut = text.lastIndexOf('\n') + 1;
-    rest = text.slice(cut);
-    for (const line of text.slice(0, cut).split('\n')) if (line.trim()) events.push(JSON.parse(line) as Json);
-  });
-  daemon.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  await until(
-    () => (stderr.includes('"bpfgate is enforcing"') ? true : undefined),
-    'bpfgate is enforcing',
-    30_000,
-  );
+  const compiled = await bpfgate(['compile', dir, '--json']);
+  if (compiled.code !== 0) throw new Error(`compile failed: ${compiled.stderr}`);
+  plan = JSON.parse(compiled.stdout) as Json;
+  daemon = await DaemonProcess.start(['--policies', dir, '--cgroup', cg.path]);
 });
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon.once('close', r));
-    daemon.kill('SIGTERM');
-    const timer = setTimeout(() => daemon.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await daemon?.stop('SIGTERM');
   await cg?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,68 +1,38 @@
-// A daemon killed (SIGKILL) in the middle of an outage, and started again
-// once the broker is back, replays what it had spooled: every spooled id
-// reaches the stream exactly once.
-import { type ChildProcess, spawn } from 'node:child_process';
+// A daemon's NATS sink killed (SIGKILL) in the middle of an outage, and
+// started again once the broker is back, replays what it had spooled: every
+// spooled id reaches the stream exactly once. The sink runs alone in a child
+// process (test/nats/spool-child.ts, a Child of test/support/child.ts) so
+// that the test controls every event id; the broker is the direct
+// nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { Child } from '../support/child.ts';
 import { createStream, readStream, withConnection } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { sleep } from '../support/wait.ts';
 
 const CHILD = fileURLToPath(new URL('./spool-child.ts', import.meta.url));
-const children = new Set<ChildProcess>();
+const children: Child[] = [];
 const spoolDir = mkdtempSync(join(tmpdir(), 'bpfgate-crash-'));
 let server: NatsServer | undefined;
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) await c.kill();
   await server?.dispose();
   await stopAllServers();
   rmSync(spoolDir, { recursive: true, force: true });
 });
 
-function runChild(env: Record<string, string>): {
-  child: ChildProcess;
-  lines: string[];
-  waitLine: (p: string) => Promise<string>;
-} {
-  const child = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const lines: string[] = [];
-  let buf = '';
-  const waiters: { prefix: string; resolve: (l: string) => void }[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i = buf.indexOf('\n');
-    while (i >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(line);
-      for (const w of waiters.filter((w) => line.startsWith(w.prefix))) w.resolve(line);
-      i = buf.indexOf('\n');
-    }
-  });
+/** The sink child (spool-child.ts) with its environment. */
+function runChild(env: Record<string, string>) {
+  const child = new Child([process.execPath, CHILD], { env: { ...process.env, ...env } });
+  children.push(child);
   const waitLine = (prefix: string) =>
-    new Promise<string>((resolve, reject) => {
-      const found = lines.find((l) => l.startsWith(prefix));
-      if (found) return resolve(found);
-      const t = setTimeout(() => reject(new Error(`child never printed ${prefix}`)), 30_000);
-      waiters.push({
-        prefix,
-        resolve: (l) => {
-          clearTimeout(t);
-          resolve(l);
-        },
-      });
-      child.once('exit', (code) => reject(new Error(`child exited (${code}) before ${prefix}`)));
-    });
-  return { child, lines, waitLine };
+    child.until(() => child.stdoutLines().find((l) => l.startsWith(prefix)), `a line ${prefix}`, 30_000);
+  return { child, lines: () => child.stdoutLines(), waitLine };
 }
 
 it('a spool survives a killed process: everything spooled arrives once after restart', async () => {
@@ -74,9 +44,11 @@ it('a spool survives a killed process: everything spooled arrives once after res
   const first = runChild({ NATS_URL: url, SPOOL_DIR: spoolDir, COUNT: '300', PHASE: 'outage' });
   const spooled = JSON.parse((await first.waitLine('SPOOLED ')).slice(8)) as string[];
   await sleep(300); // a steady stream of extra events keeps flowing into the spool
-  first.child.kill('SIGKILL');
-  await new Promise((r) => first.child.once('exit', r));
-  const extras = first.lines.filter((l) => l.startsWith('EXTRA ')).map((l) => l.slice(6));
+  await first.child.kill();
+  const extras = first
+    .lines()
+    .filter((l) => l.startsWith('EXTRA '))
+    .map((l) => l.slice(6));
   expect(extras.length).toBeGreaterThan(0);
 
   await server.restart();

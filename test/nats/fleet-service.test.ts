@@ -16,7 +16,7 @@ import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../host/helpers/cgroup.ts';
+import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -1,19 +1,17 @@
 // bpfgate report against a real nats-server: events published by the sink to
 // a JetStream stream are read back once (ordered consumer) and summarised,
 // through the summariser and through the command itself.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStream } from '../../src/daemon/report/source.ts';
 import { Summariser } from '../../src/daemon/report/summary.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
+import { bpfgate } from '../support/daemon.ts';
 import { createStream, makeSink, STREAM, withConnection } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = Date.now();
 
 function violation(i: number, atMs: number, outcome: ViolationEvent['outcome']): ViolationEvent {
@@ -48,18 +46,7 @@ function violation(i: number, atMs: number, outcome: ViolationEvent['outcome']):
   };
 }
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [`${ROOT}bin/bpfgate.js`, 'report', ...args],
-      { cwd: ROOT },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[]) => bpfgate(['report', ...args]);
 
 describe('bpfgate report from JetStream', () => {
   let server: NatsServer;

@@ -3,21 +3,21 @@
 // and the violation read back from a JetStream stream on a real nats-server:
 // on its subject, with Nats-Msg-Id = the event id, valid against
 // schemas/event.schema.json (native) and the OCSF 1.8.0 definitions (ocsf).
-// Scoped to the test's cgroup (KERNEL.md, Safety); nothing is pinned.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Scoped to the test's cgroup (KERNEL.md, Safety); nothing is pinned. Uses the
+// direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../host/helpers/cgroup.ts';
+import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { DaemonProcess } from '../support/daemon.ts';
 import { createStream, readStream, STREAM } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
 import { waitFor } from '../support/wait.ts';
 
-const CLI = new URL('../../bin/bpfgate.js', import.meta.url).pathname;
 const NAME = `bpfgate-run-nats-${process.pid}`;
 const HOST = 'e2e-host';
 
@@ -38,23 +38,15 @@ spec:
       match: { families: [inet], types: [raw] }
 `;
 
-interface Daemon {
-  child: ChildProcess;
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-async function startDaemon(
+/** `bpfgate run --nats URL` on the test's cgroup, nothing pinned, until it enforces (test/support/daemon.ts). */
+function startDaemon(
   dir: string,
   cg: TestCgroup,
   url: string,
   format: 'native' | 'ocsf',
-): Promise<Daemon> {
-  const child = spawn(
-    process.execPath,
+): Promise<DaemonProcess> {
+  return DaemonProcess.start(
     [
-      CLI,
-      'run',
       '--policies',
       dir,
       '--cgroup',
@@ -70,23 +62,8 @@ async function startDaemon(
       '--nats',
       url,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdout: 'ignore' },
   );
-  const d: Daemon = {
-    child,
-    stderr: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-  };
-  child.stderr!.on('data', (b) => {
-    d.stderr += String(b);
-  });
-  await waitFor(
-    () => d.stderr.includes('bpfgate is enforcing') || child.exitCode !== null,
-    30_000,
-    'enforcing',
-  );
-  if (child.exitCode !== null) throw new Error(`bpfgate run exited ${child.exitCode}:\n${d.stderr}`);
-  return d;
 }
 
 describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', () => {
@@ -94,7 +71,7 @@ describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', 
   let nc: NatsConnection;
   let cg: TestCgroup;
   let dir: string;
-  let daemon: Daemon | null = null;
+  let daemon: DaemonProcess | null = null;
 
   beforeAll(async () => {
     server = await NatsServer.start();
@@ -106,10 +83,7 @@ describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', 
   });
 
   afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
-    }
+    await daemon?.stop('SIGTERM');
     await cg?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
     await nc?.close();
@@ -122,8 +96,7 @@ describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', 
     expect(await tryRawSocket(cg.path)).toBe('errno 1'); // EPERM inside the cgroup
     expect(await tryRawSocket()).toBe('ok'); // allowed outside it
     await waitFor(async () => (await readStream(nc)).length > before, 20_000, 'the event in the stream');
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
     daemon = null;
     const added = (await readStream(nc)).slice(before);
     expect(added).toHaveLength(1); // once: one denied call, one event, no duplicate

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatLine, matches } from '../../src/cli/commands/tail.ts';
 import { toOcsf } from '../../src/events/ocsf.ts';
+import { Child } from '../support/child.ts';
 import { sampleEvents } from '../support/events.ts';
 import { makeSink } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { BPFGATE } from '../support/paths.ts';
 import { waitFor } from '../support/wait.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/bpfgate.js', import.meta.url));
 afterAll(async () => stopAllServers());
 
 describe('bpfgate tail', () => {
@@ -27,13 +26,7 @@ describe('bpfgate tail', () => {
 
   it('prints live violations from NATS, filtered by outcome, without colour off a TTY', async () => {
     const server = await NatsServer.start();
-    const child = spawn(process.execPath, [BIN, 'tail', '--nats', server.url, '--outcome', 'denied'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
+    const tail = new Child([process.execPath, BPFGATE, 'tail', '--nats', server.url, '--outcome', 'denied']);
     try {
       const events = sampleEvents('tail-host');
       const sink = makeSink({ servers: [server.url], mode: 'core' }, 'tail-host');
@@ -44,7 +37,7 @@ describe('bpfgate tail', () => {
         async () => {
           for (const e of denied) sink.publish(e);
           await sink.idle(5000);
-          return denied.every((e) => out.includes(`${e.policy.name}/${e.policy.rule}`));
+          return denied.every((e) => tail.stdout().includes(`${e.policy.name}/${e.policy.rule}`));
         },
         20_000,
         'tail output',
@@ -53,12 +46,11 @@ describe('bpfgate tail', () => {
       await sink.idle(5000);
       await sink.stop();
       await new Promise((r) => setTimeout(r, 300));
-      const lines = out.trim().split('\n');
+      const lines = tail.stdout().trim().split('\n');
       expect(lines.every((l) => l.includes(' denied '))).toBe(true);
-      expect(out).not.toContain('\x1b[');
+      expect(tail.stdout()).not.toContain('\x1b[');
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await tail.stop('SIGTERM');
       await server.dispose();
     }
   });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CACHE_DIR, type PrepareOptions, prepareGuest } from './guest-assets.ts';
 import { GuestBootError } from './guest-error.ts';
 import { PROJECT_ROOT } from './paths.ts';
+import { shellQuote } from './shell.ts';
 
 export {
   BASE_MODULES,
@@ -22,6 +23,7 @@ export {
 } from './guest-assets.ts';
 export { GuestBootError, type GuestErrorCode } from './guest-error.ts';
 export { PROJECT_ROOT } from './paths.ts';
+export { shellQuote } from './shell.ts';
 
 /** Where the run's writable share appears inside the guest (an empty folder of the host root). */
 export const GUEST_SHARE = '/media';
@@ -164,12 +166,6 @@ export interface GuestResult {
 function envFlag(name: string): boolean {
   const v = process.env[name];
   return v !== undefined && v !== '' && v !== '0';
-}
-
-/** Quote one word for a POSIX shell. */
-export function shellQuote(s: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

@@ -1,0 +1,82 @@
+// A cgroup v2 directory of a test's (or a benchmark's) own, and processes
+// started inside it. Enforcement on the host is scoped to such a cgroup
+// (KERNEL.md, "Safety"): only the test's own children are ever moved into it,
+// and it is removed afterwards. Never the root cgroup.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { runCommand } from './child.ts';
+
+/** This host's cgroup v2 tree (a hybrid layout: v2 under unified/). */
+export const HOST_CGROUP2_ROOT = '/sys/fs/cgroup/unified';
+
+/** The cgroup v2 root here: the host's unified/ tree, or /sys/fs/cgroup on a pure v2 machine (the guest). */
+export function cgroup2Root(): string {
+  if (existsSync(`${HOST_CGROUP2_ROOT}/cgroup.procs`)) return HOST_CGROUP2_ROOT;
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return '/sys/fs/cgroup';
+  throw new Error('no cgroup v2 mount');
+}
+
+export interface TestCgroup {
+  /** absolute directory */
+  path: string;
+  /** path from the cgroup2 root, for policy scopes (/name) */
+  rel: string;
+  /** the cgroup id (its inode number) */
+  id: bigint;
+  /** pids in the cgroup now */
+  pids(): number[];
+  /** rmdir, retried while a just-exited child is still being released */
+  remove(): Promise<void>;
+}
+
+/** Make `<cgroup2 root>/<name>` (lowercase letters, digits and -). */
+export function createCgroup(name: string): TestCgroup {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bad cgroup name ${name}`);
+  const rel = `/${name}`;
+  const path = `${cgroup2Root()}${rel}`;
+  mkdirSync(path);
+  const id = statSync(path, { bigint: true }).ino;
+  return {
+    path,
+    rel,
+    id,
+    pids: () => readFileSync(`${path}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number),
+    async remove() {
+      for (let i = 0; ; i++) {
+        try {
+          rmdirSync(path);
+          return;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+          if (i >= 100) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+  };
+}
+
+/** argv that moves itself into `cgroup` (a directory) first, then execs argv: sh -c 'echo $$ > cgroup.procs; exec'. */
+export function inCgroup(argv: readonly string[], cgroup: string): string[] {
+  return ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv];
+}
+
+/** Run argv to completion, inside `cgroup` when given. */
+export async function run(argv: string[], cgroup?: string): Promise<{ code: number | null; stdout: string }> {
+  const r = await runCommand(cgroup ? inCgroup(argv, cgroup) : argv, { timeoutMs: 0 });
+  return { code: r.code, stdout: r.stdout };
+}
+
+const RAW_SOCKET_PY = `
+import socket
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    print("ok")
+except OSError as e:
+    print("errno", e.errno)
+`;
+
+/** Try socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) in a child: "ok" or "errno N". */
+export async function tryRawSocket(cgroup?: string): Promise<string> {
+  const r = await run(['python3', '-c', RAW_SOCKET_PY], cgroup);
+  return r.stdout.trim();
+}
