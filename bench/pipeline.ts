@@ -65,8 +65,8 @@ export async function run(): Promise<void> {
       const doneMs = performance.now() - t0;
       const stream = (await inStream()) - stream0;
       const cpuMs = (s.cpu.user + s.cpu.system - before.cpu.user - before.cpu.system) / 1000;
-      const ringbufDrops = (s.kernel?.ringbufDrops ?? 0) - (before.kernel?.ringbufDrops ?? 0);
-      const kernelEvents = (s.kernel?.events ?? 0) - (before.kernel?.events ?? 0);
+      const ringbufDrops = s.kernel.ringbufDrops - before.kernel.ringbufDrops;
+      const kernelEvents = s.kernel.events - before.kernel.events;
       const queueDropped = (s.sink?.queueDropped ?? 0) - (before.sink?.queueDropped ?? 0);
       const spoolDropped = (s.sink?.spoolDropped ?? 0) - (before.sink?.spoolDropped ?? 0);
       const row = {
@@ -87,7 +87,7 @@ export async function run(): Promise<void> {
         daemonCpuMs: round(cpuMs),
         daemonCpuPercentOfOneCore: round((cpuMs / doneMs) * 100),
         daemonRssBytes: s.memory.rss,
-        daemonPeakRssBytes: s.maxRssKiB * 1024,
+        daemonPeakRssBytes: s.memory.hwm,
       };
       rows.push(row);
       process.stdout.write(
@@ -100,7 +100,10 @@ export async function run(): Promise<void> {
       setup:
         'nats-server -js on loopback (file storage), JetStream publish with Nats-Msg-Id; daemon with the /proc enricher, no stdout',
       results: rows,
-      daemonWarnings: d.log.filter((l) => /"level":[4-6]0/.test(l)).slice(0, 20),
+      daemonWarnings: d
+        .log()
+        .filter((l) => /"level":[4-6]0/.test(l))
+        .slice(0, 20),
     });
   } finally {
     await cleanup();

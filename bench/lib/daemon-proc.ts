@@ -1,97 +1,120 @@
-// Starts bench/lib/daemon-process.ts as a child and waits for "bpfgate is
-// enforcing" in its log. Registered for cleanup: the child is always stopped
-// (it detaches everything), and killed if it does not stop.
-import { type ChildProcess, spawn } from 'node:child_process';
+// bpfgate's daemon in a process of its own, as an operator starts it: the real
+// `bpfgate run` through the test launcher (test/support/daemon.ts), with
+// nothing pinned (it never shares the default pin root with a daemon or a test
+// running beside the bench), no stdout, and a metrics endpoint on a free
+// loopback port from which stats() reads the daemon's /status. Registered for
+// cleanup: the child is always stopped (it detaches everything), and killed
+// if it does not stop.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { StatusDocument } from '../../src/daemon/metrics.ts';
+import { DaemonProcess } from '../../test/support/daemon.ts';
 import { onCleanup } from './cleanup.ts';
 
-const SCRIPT = fileURLToPath(new URL('./daemon-process.ts', import.meta.url));
-
 export interface DaemonStats {
-  kernel: { events: number; ringbufDrops: number } | null;
-  sink: {
-    received: number;
-    published: number;
-    queueDropped: number;
-    spoolDropped: number;
-    queued: number;
-  } | null;
-  pipeline: { records: number; events: number; losses: number } | null;
-  memory: NodeJS.MemoryUsage;
-  maxRssKiB: number;
+  kernel: { events: number; ringbufDrops: number };
+  sink: { published: number; queueDropped: number; spoolDropped: number; queued: number } | null;
+  /** VmRSS and VmHWM from /proc, bytes */
+  memory: { rss: number; hwm: number };
+  /** user and system CPU time from /proc, microseconds */
   cpu: { user: number; system: number };
 }
 
 export interface DaemonProc {
-  child: ChildProcess;
+  daemon: DaemonProcess;
   pid: number;
   /** spawn to the "bpfgate is enforcing" line, ms */
   enforcingMs: number;
-  log: string[];
+  /** the daemon's log lines (stderr) */
+  log(): readonly string[];
   stats(): Promise<DaemonStats>;
   /** VmRSS and VmHWM from /proc, bytes */
   rss(): { rss: number; hwm: number };
   stop(): Promise<void>;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux x86). */
+const USER_HZ = 100;
+
+function procCpu(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the fields after the command name (which may hold spaces) start at the state
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const us = (ticks: string | undefined) => (Number(ticks) * 1e6) / USER_HZ;
+  return { user: us(f[11]), system: us(f[12]) };
+}
+
+function procRss(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/**
+ * `bpfgate run ARGS` (e.g. --policies DIR --cgroup DIR [--nats URL]) until it enforces.
+ * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" passes flags to its node;
+ * BENCH_PROFILE=file.cpuprofile writes a CPU profile of the daemon (start-up to stop).
+ */
 export async function spawnDaemon(args: string[], timeoutMs = 120_000): Promise<DaemonProc> {
   const t0 = performance.now();
-  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": profile the daemon process
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, SCRIPT, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  const log: string[] = [];
-  const stop = onCleanup(`daemon process ${child.pid}`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  });
-  const enforcingMs = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(
-      () => reject(new Error(`daemon not enforcing after ${timeoutMs} ms`)),
-      timeoutMs,
+  const profile = process.env.BENCH_PROFILE;
+  if (profile) {
+    const file = path.resolve(profile);
+    nodeArgs.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${path.dirname(file)}`,
+      `--cpu-prof-name=${path.basename(file)}`,
     );
-    child.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (log.length < 200 || /"level":[4-6]0/.test(line)) log.push(line);
-        if (line.includes('bpfgate is enforcing')) {
-          clearTimeout(timer);
-          resolve(performance.now() - t0);
-        }
-        nl = buf.indexOf('\n');
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited (${code}) before enforcing: ${log.slice(-5).join('\n')}`));
-    });
+  }
+  const daemon = new DaemonProcess(
+    [
+      '--no-stdout',
+      '--pin-root',
+      'off',
+      '--no-policy-watch',
+      '--host',
+      'bench',
+      '--metrics',
+      '127.0.0.1:0',
+      ...args,
+    ],
+    { nodeArgs, stdout: 'ignore' },
+  );
+  const stop = onCleanup(`daemon process ${daemon.pid}`, async () => {
+    await daemon.stop('SIGTERM', 10_000);
   });
-  const pid = child.pid as number;
+  try {
+    await daemon.ready(timeoutMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const enforcingMs = performance.now() - t0;
+  const statusUrl = `${await daemon.metricsUrl()}/status`;
+  const pid = daemon.pid;
   return {
-    child,
+    daemon,
     pid,
     enforcingMs,
-    log,
-    stats: () =>
-      new Promise<DaemonStats>((resolve) => {
-        child.once('message', (m) => resolve(m as DaemonStats));
-        child.send({ cmd: 'stats' });
-      }),
-    rss: () => {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
-      return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    log: () => daemon.proc.stderrLines(),
+    stats: async () => {
+      const s = (await (await fetch(statusUrl)).json()) as StatusDocument;
+      return {
+        kernel: { events: s.counters.kernelEvents ?? 0, ringbufDrops: s.counters.ringbufDrops ?? 0 },
+        sink: s.nats
+          ? {
+              published: s.nats.published,
+              queued: s.nats.queued,
+              queueDropped: s.nats.queueDropped,
+              spoolDropped: s.nats.spoolDropped,
+            }
+          : null,
+        memory: procRss(pid),
+        cpu: procCpu(pid),
+      };
     },
+    rss: () => procRss(pid),
     stop,
   };
 }
