@@ -170,13 +170,14 @@ export class DaemonProcess {
 /**
  * The same launcher for a bash script in the guest (the real CLI, the same
  * ready message), as shell functions:
- *   bpfgate_start LOG ARGS...   `bpfgate run ARGS` in the background, stderr to LOG, stdout dropped; $! is its pid
+ *   bpfgate_start OUT LOG ARGS...  `bpfgate run ARGS` in the background, events (stdout) to OUT
+ *                                  (/dev/null: dropped), logs (stderr) to LOG; $! is its pid
  *   wait_log LOG TEXT PID       wait (up to 5 min) until LOG contains TEXT; fails, printing LOG, when PID exits first
  *   wait_enforcing LOG PID      wait_log for "bpfgate is enforcing"
  */
 export function daemonShell(): string {
   return `
-bpfgate_start() { local log=$1; shift; node ${shellQuote(BPFGATE)} run "$@" >/dev/null 2>"$log" & }
+bpfgate_start() { local out=$1 log=$2; shift 2; node ${shellQuote(BPFGATE)} run "$@" >"$out" 2>"$log" & }
 wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
 wait_enforcing() { wait_log "$1" '${ENFORCING}' "$2"; }
 `;

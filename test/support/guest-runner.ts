@@ -1,16 +1,19 @@
 // Guest side of the end-to-end suites: runs inside the QEMU guest (started by
 // test/support/guest-scenario.ts through runInGuest). For each phase of the
-// scenario it runs the phase's set-up, starts `node bin/bpfgate.js run ARGS`
-// in the background, waits for "bpfgate is enforcing" on its stderr, runs the
+// scenario it runs the phase's set-up, starts `bpfgate run ARGS` through the
+// daemon launcher (test/support/daemon.ts, output to files in the guest's
+// /tmp), waits for "bpfgate is enforcing", runs the
 // cases one after another (each records its exit status and the attacker's
 // JSON report), lets the last events arrive, stops the daemon with SIGTERM and
 // writes everything (cases, the daemon's stdout events, its log) to
 // $BPFGATE_VM_OUT/result.json, rewritten after every phase.
 //
 //   node test/support/guest-runner.ts SPEC.json
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DaemonProcess } from './daemon.ts';
+import { sleep } from './wait.ts';
 
 export interface CaseSpec {
   name: string;
@@ -77,7 +80,6 @@ export interface PhaseResult {
   durationMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = Date.now();
 /** progress on stderr (kept in the run folder's `stderr` when a guest fails) */
 const progress = (what: string) =>
@@ -120,15 +122,7 @@ function runCase(c: CaseSpec): CaseResult {
   };
 }
 
-function size(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promise<PhaseResult> {
+async function runPhase(p: PhaseSpec, index: number): Promise<PhaseResult> {
   const t0 = Date.now();
   const res: PhaseResult = {
     name: p.name,
@@ -156,63 +150,42 @@ async function runPhase(p: PhaseSpec, index: number, projectRoot: string): Promi
     return res;
   }
 
-  const evFile = `/tmp/bpfgate-phase${index}.events`;
-  const logFile = `/tmp/bpfgate-phase${index}.log`;
-  const out = openSync(evFile, 'w');
-  const err = openSync(logFile, 'w');
-  const daemon = spawn(process.execPath, [path.join(projectRoot, 'bin/bpfgate.js'), 'run', ...p.daemonArgs], {
-    cwd: projectRoot,
-    stdio: ['ignore', out, err],
+  // files, not pipes: the cases run synchronously (spawnSync) and the daemon must never block on a full pipe
+  const daemon = new DaemonProcess(p.daemonArgs, {
+    stdout: { file: `/tmp/bpfgate-phase${index}.events` },
+    stderr: { file: `/tmp/bpfgate-phase${index}.log` },
   });
-  closeSync(out);
-  closeSync(err);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    daemon.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let exit: { code: number | null; signal: string | null } | null = null;
-  void exited.then((e) => {
-    exit = e;
-  });
-
-  const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    if (readLog().includes('bpfgate is enforcing')) break;
-    if (exit !== null || Date.now() > deadline) {
-      if (exit === null) daemon.kill('SIGKILL');
-      res.daemonExit = await exited;
-      res.error = `the daemon did not start (${JSON.stringify(res.daemonExit)})`;
-      res.daemonLog = readLog();
-      res.durationMs = Date.now() - t0;
-      return res;
-    }
-    await sleep(100);
+  try {
+    await daemon.ready(240_000);
+  } catch {
+    res.daemonExit = daemon.running ? await daemon.kill() : await daemon.exited;
+    res.error = `the daemon did not start (${JSON.stringify(res.daemonExit)})`;
+    res.daemonLog = daemon.stderr;
+    res.durationMs = Date.now() - t0;
+    return res;
   }
   res.daemonStartMs = Date.now() - t0;
   progress(`phase ${p.name}: daemon enforcing after ${res.daemonStartMs} ms`);
 
   for (const c of p.cases) res.cases.push(runCase(c));
 
-  // let the last records reach stdout: wait until the file has been quiet for a while
+  // let the last records reach stdout: wait until it has been quiet for a while
   const settle = p.settleMs ?? 1500;
-  let last = size(evFile);
+  let last = daemon.stdout.length;
   let quietSince = Date.now();
   const settleEnd = Date.now() + settle + 10_000;
   while (Date.now() - quietSince < settle && Date.now() < settleEnd) {
     await sleep(100);
-    const s = size(evFile);
-    if (s !== last) {
-      last = s;
+    const size = daemon.stdout.length;
+    if (size !== last) {
+      last = size;
       quietSince = Date.now();
     }
   }
   progress(`phase ${p.name}: ${res.cases.length} cases run, stopping the daemon`);
-  if (exit === null) daemon.kill('SIGTERM');
-  const timer = setTimeout(() => daemon.kill('SIGKILL'), 60_000);
-  res.daemonExit = await exited;
-  clearTimeout(timer);
-  res.daemonLog = readLog();
-  for (const line of readFileSync(evFile, 'utf8').split('\n')) {
+  res.daemonExit = await daemon.stop('SIGTERM', 60_000);
+  res.daemonLog = daemon.stderr;
+  for (const line of daemon.proc.stdoutLines()) {
     if (!line.trim()) continue;
     try {
       res.events.push(JSON.parse(line) as Record<string, unknown>);
@@ -229,10 +202,9 @@ async function main(): Promise<void> {
   if (!specFile) throw new Error('usage: runner.ts SPEC.json');
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as ScenarioSpec;
   const outDir = process.env.BPFGATE_VM_OUT ?? '/tmp';
-  const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
   const phases: PhaseResult[] = [];
   for (const [i, p] of spec.phases.entries()) {
-    phases.push(await runPhase(p, i, projectRoot));
+    phases.push(await runPhase(p, i));
     writeFileSync(path.join(outDir, 'result.json'), JSON.stringify({ phases }, null, 1));
   }
 }

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compileC } from './build.ts';
+import { daemonShell } from './daemon.ts';
 import {
   CACHE_DIR,
   GUEST_CGROUP2_ROOT,
@@ -121,4 +122,55 @@ export function describeCase(phase: PhaseResult, c: CaseResult): string {
       `${e.policy.name}/${e.policy.rule} ${e.kind} ${e.outcome} ${e.mechanism} ${JSON.stringify(e.target)}`,
   );
   return `${phase.name}/${c.name}: status=${c.status} signal=${c.signal} stdout=${c.stdout.trim()} stderr=${c.stderr.trim()} events=[${ev.join('; ')}]`;
+}
+
+/** The cgroup (under the guest's cgroup v2 root) of the pins and protect scenarios. */
+export const EXEC_BLOCK_CGROUP = '/bgpins';
+
+/** A policy named `name` that blocks exec of /usr/bin/true in the cgroup /bgpins. */
+export function execBlockPolicy(name: string): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: ${name}
+  description: no /usr/bin/true in the scenario's cgroup
+  severity: high
+spec:
+  scope:
+    cgroups: [${EXEC_BLOCK_CGROUP}]
+  rules:
+    - id: no-true
+      kind: exec
+      action: block
+      message: exec of /usr/bin/true
+      match:
+        paths: [/usr/bin/true]
+`;
+}
+
+/**
+ * Shell for the pins and protect scenarios: the cgroup (made), the default pin
+ * root, `intry` (the exit code of /usr/bin/true run inside the cgroup: non-zero
+ * means denied), `link_id PIN` (the id of a pinned link), and the daemon
+ * launcher's functions (test/support/daemon.ts daemonShell()).
+ */
+export function execBlockShell(): string {
+  const cg = `${GUEST_CGROUP2_ROOT}${EXEC_BLOCK_CGROUP}`;
+  return `
+CG=${cg}
+mkdir -p $CG
+PINS=/sys/fs/bpf/bpfgate
+intry() { sh -c 'echo $$ > ${cg}/cgroup.procs; exec /usr/bin/true' 2>/dev/null; echo $?; }
+link_id() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+${daemonShell()}`;
+}
+
+/** The `key=value` lines a guest script printed, as an object (other lines are left out). */
+export function keyValues(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([a-z_0-9]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
 }

@@ -8,22 +8,15 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
-import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
+import { execBlockPolicy, execBlockShell, keyValues } from '../support/guest-scenario.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 
 /** Shell helpers shared by the guest scenarios. */
 const SCENARIO_HELPERS = `
-CG=/sys/fs/cgroup/bgpins
-mkdir -p $CG
-PINS=/sys/fs/bpf/bpfgate
-# exit code of /usr/bin/true run inside the cgroup (non-zero: denied)
-intry() { sh -c 'echo $$ > /sys/fs/cgroup/bgpins/cgroup.procs; exec /usr/bin/true' 2>/dev/null; echo $?; }
-start() { node ${GUEST_IN}/daemon.mjs "$PWD/" "$1" >/dev/null 2>"$2" & }
-wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
+${execBlockShell()}
 # program id behind a pinned link
 link_prog() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'; }
-link_id() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 # attached links per bg_* program name, as JSON
 links_by_prog() {
   bpftool prog show -j > /tmp/progs.json
@@ -36,31 +29,17 @@ print(json.dumps({k: v for k, v in sorted(c.items()) if k.startswith("bg_")}))'
 }
 `;
 
-function kv(stdout: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^([a-z_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
 let r: Record<string, string> = {};
 let raw = '';
 
 beforeAll(async () => {
-  const opts = (keep: boolean) =>
-    JSON.stringify({
-      policyPaths: [`${GUEST_IN}/policy.yaml`],
-      stdout: false,
-      keepEnforcing: keep,
-      statsIntervalMs: 60_000,
-    });
+  // the real CLI with the default pin root (/sys/fs/bpf/bpfgate) and the keep-enforcing stop
+  const flags = `--policies ${GUEST_IN}/policy.yaml --no-stdout --no-policy-watch --keep-enforcing`;
   const script = `
 set -u
 ${SCENARIO_HELPERS}
-start '${opts(true)}' /tmp/a.log; A=$!
-wait_log /tmp/a.log 'bpfgate is enforcing' $A || exit 10
+bpfgate_start /dev/null /tmp/a.log ${flags}; A=$!
+wait_enforcing /tmp/a.log $A || exit 10
 echo "deny_a=$(intry)"
 echo "outside_a=$(/usr/bin/true; echo $?)"
 echo "links_a=$(ls $PINS/links | tr '\\n' ' ')"
@@ -79,8 +58,8 @@ kill -9 $A; wait $A 2>/dev/null
 echo "killed_a=$?"
 echo "deny_killed=$(intry)"
 
-start '${opts(true)}' /tmp/b.log; B=$!
-wait_log /tmp/b.log 'bpfgate is enforcing' $B || exit 11
+bpfgate_start /dev/null /tmp/b.log ${flags}; B=$!
+wait_enforcing /tmp/b.log $B || exit 11
 grep -q 'adopting the enforcement a previous daemon left pinned' /tmp/b.log && echo adopted=1
 touch /tmp/stop; wait $LOOP
 echo "loop=$(cat /tmp/loop)"
@@ -99,12 +78,12 @@ echo "deny_after_unload=$(intry)"
 echo "links_after_unload=$(links_by_prog)"
 `;
   const res = await runInGuest(script, {
-    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': execBlockPolicy('pins-vm-exec') },
+    files: { 'policy.yaml': execBlockPolicy('pins-vm-exec') },
     timeoutMs: 600_000,
   });
   raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
   if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
-  r = kv(res.stdout);
+  r = keyValues(res.stdout);
 });
 
 describe('pinned LSM enforcement in the guest (Debian 6.1)', () => {

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
-import { DAEMON_MJS, execBlockPolicy } from './guest-daemon.ts';
+import { execBlockPolicy, execBlockShell, keyValues } from '../support/guest-scenario.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 
@@ -21,36 +21,16 @@ if r == 0:
     libc.ptrace(17, int(sys.argv[1]), None, None)
 `;
 
-function kv(stdout: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^([a-z_0-9]+)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
 let r: Record<string, string> = {};
 let raw = '';
 
 beforeAll(async () => {
-  const opts = JSON.stringify({
-    policyPaths: [`${GUEST_IN}/policy.yaml`],
-    stdout: false,
-    keepEnforcing: true,
-    protect: true,
-    statsIntervalMs: 60_000,
-  });
+  // the real CLI with the default pin root (/sys/fs/bpf/bpfgate), keep-enforcing and self-protection
+  const flags = `--policies ${GUEST_IN}/policy.yaml --no-stdout --no-policy-watch --keep-enforcing --protect`;
   const script = `
 set -u
-CG=/sys/fs/cgroup/bgpins
-mkdir -p $CG
-PINS=/sys/fs/bpf/bpfgate
-intry() { sh -c 'echo $$ > /sys/fs/cgroup/bgpins/cgroup.procs; exec /usr/bin/true' 2>/dev/null; echo $?; }
-start() { node ${GUEST_IN}/daemon.mjs "$PWD/" "$1" >/dev/null 2>"$2" & }
-wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
+${execBlockShell()}
 rc() { "$@" >/dev/null 2>/tmp/rc.err; echo "$? $(head -c 120 /tmp/rc.err | tr '\\n' ' ')"; }
-link_id() { bpftool link show pinned "$1" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 prog_link_id() {
   bpftool prog show -j > /tmp/progs.json; bpftool link show -j > /tmp/links.json
   python3 -c '
@@ -59,7 +39,7 @@ ids = {p["id"] for p in json.load(open("/tmp/progs.json")) if p.get("name", "") 
 print(next(l["id"] for l in json.load(open("/tmp/links.json")) if l["prog_id"] in ids))' "$1"
 }
 
-start '${opts}' /tmp/p.log; P=$!
+bpfgate_start /dev/null /tmp/p.log ${flags}; P=$!
 wait_log /tmp/p.log 'self-protection armed' $P || exit 10
 echo "deny=$(intry)"
 
@@ -92,8 +72,8 @@ echo "deny_after_unload=$(intry)"
 
 # break glass: the file present at start, protection is not armed
 mkdir -p /run/bpfgate; touch /run/bpfgate/break-glass
-start '${opts}' /tmp/q.log; Q=$!
-wait_log /tmp/q.log 'bpfgate is enforcing' $Q || exit 11
+bpfgate_start /dev/null /tmp/q.log ${flags}; Q=$!
+wait_enforcing /tmp/q.log $Q || exit 11
 grep -q 'self-protection NOT armed: break glass' /tmp/q.log && echo glass_logged=1
 echo "glass_deny=$(intry)"
 echo "glass_kill9=$(rc kill -9 $Q)"
@@ -104,12 +84,12 @@ node ${CLI} unload > /tmp/unload2.out 2>&1; echo "glass_unload_rc=$?"
 echo "glass_deny_after_unload=$(intry)"
 `;
   const res = await runInGuest(script, {
-    files: { 'daemon.mjs': DAEMON_MJS, 'policy.yaml': execBlockPolicy('protect-vm-exec') },
+    files: { 'policy.yaml': execBlockPolicy('protect-vm-exec') },
     timeoutMs: 600_000,
   });
   raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
   if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
-  r = kv(res.stdout);
+  r = keyValues(res.stdout);
 });
 
 const refused = (v: string | undefined) =>

@@ -1,20 +1,13 @@
 // Socket rules of every family through BPF-LSM (lsm/socket_create), with the
 // real daemon on Debian's 6.1 kernel under QEMU:
 //   npx vitest run --project kernel test/vm/socket-kinds.test.ts
-// `bpfgate run` in the background of the guest command, the attempts from
+// `bpfgate run` in the background of the guest command (the daemon launcher's
+// shell functions, test/support/daemon.ts), the attempts from
 // python3 inside and outside a cgroup of the test's own, then SIGTERM.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  GUEST_CGROUP2_ROOT,
-  GUEST_IN,
-  GUEST_OUT,
-  type GuestResult,
-  PROJECT_ROOT,
-  runInGuest,
-} from '../support/guest.ts';
+import { daemonShell } from '../support/daemon.ts';
+import { GUEST_CGROUP2_ROOT, GUEST_IN, GUEST_OUT, type GuestResult, runInGuest } from '../support/guest.ts';
 
-const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
 const CG = `${GUEST_CGROUP2_ROOT}/sk-test`;
 
 const POLICY = `apiVersion: bpfgate.dev/v1
@@ -90,13 +83,10 @@ beforeAll(async () => {
   };
   const script = [
     `mkdir ${CG}`,
-    `node ${CLI} run --policies ${GUEST_IN}/policies --cgroup ${CG} > ${GUEST_OUT}/events.jsonl 2> ${GUEST_OUT}/daemon.log &`,
+    daemonShell(),
+    `bpfgate_start ${GUEST_OUT}/events.jsonl ${GUEST_OUT}/daemon.log --policies ${GUEST_IN}/policies --cgroup ${CG}`,
     'D=$!',
-    'i=0',
-    `until grep -q '"bpfgate is enforcing"' ${GUEST_OUT}/daemon.log; do`,
-    '  i=$((i + 1)); if [ $i -gt 900 ] || ! kill -0 $D 2>/dev/null; then echo "daemon did not start" >&2; exit 9; fi',
-    '  sleep 0.2',
-    'done',
+    `wait_enforcing ${GUEST_OUT}/daemon.log $D || { echo "daemon did not start" >&2; exit 9; }`,
     ...ATTEMPTS.map(attempt),
     'sleep 2',
     'kill -TERM $D',
