@@ -1,5 +1,6 @@
 // Every authentication mode of the sink, each against a server configured for
 // it; and a publisher whose permissions cover only its own host's subjects.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

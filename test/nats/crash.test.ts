@@ -2,8 +2,8 @@
 // started again once the broker is back, replays what it had spooled: every
 // spooled id reaches the stream exactly once. The sink runs alone in a child
 // process (test/nats/spool-child.ts, a Child of test/support/child.ts) so
-// that the test controls every event id; the broker is the direct
-// nats-server launcher (test/support/nats-server.ts).
+// that the test controls every event id.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

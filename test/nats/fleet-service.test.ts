@@ -4,6 +4,7 @@
 // while the old set keeps enforcing, and the host's status is in the bucket.
 // Everything is scoped to a cgroup this test creates (KERNEL.md, Safety);
 // nothing is pinned.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

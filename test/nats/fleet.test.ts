@@ -5,6 +5,7 @@
 // that cannot reach NATS at start enforces its cached set (or refuses).
 // The reload here is the daemon's path without the kernel: load(), compile
 // for a shipped feature set, settled().
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // Nothing lost without a count: the broker goes away under a steady stream of
 // events, comes back on the same port and store, and every id is in the
 // stream exactly once; a full spool counts its drops and says so in a loss event.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

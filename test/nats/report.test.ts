@@ -1,6 +1,7 @@
 // bpfgate report against a real nats-server: events published by the sink to
 // a JetStream stream are read back once (ordered consumer) and summarised,
 // through the summariser and through the command itself.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

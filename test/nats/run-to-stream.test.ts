@@ -3,8 +3,9 @@
 // and the violation read back from a JetStream stream on a real nats-server:
 // on its subject, with Nats-Msg-Id = the event id, valid against
 // schemas/event.schema.json (native) and the OCSF 1.8.0 definitions (ocsf).
-// Scoped to the test's cgroup (KERNEL.md, Safety); nothing is pinned. Uses the
-// direct nats-server launcher (test/support/nats-server.ts).
+// Scoped to the test's cgroup (KERNEL.md, Safety); nothing is pinned. The
+// daemon is the launcher of test/support/daemon.ts.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

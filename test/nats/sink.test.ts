@@ -1,3 +1,7 @@
+// The NATS sink against a real server: native and OCSF events land in
+// JetStream on their subjects, schema-valid, de-duplicated by Nats-Msg-Id;
+// core mode reaches subscribers.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { sampleEvents } from '../support/events.ts';

@@ -1,3 +1,6 @@
+// bpfgate tail: its line format, and the command itself printing live
+// violations from NATS.
+// NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatLine, matches } from '../../src/cli/commands/tail.ts';
 import { toOcsf } from '../../src/events/ocsf.ts';

@@ -5,11 +5,12 @@
 // and stderr. See docs/testing-kernel.md.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CACHE_DIR, type PrepareOptions, prepareGuest } from './guest-assets.ts';
 import { GuestBootError } from './guest-error.ts';
-import { PROJECT_ROOT } from './paths.ts';
+import { type KernelOptions, kernelCommandLine, qemuArgs } from './guest-qemu.ts';
+import { GUEST_SHARE, pruneRuns, readOutFiles, runScript } from './guest-share.ts';
 import { shellQuote } from './shell.ts';
 
 export {
@@ -22,22 +23,15 @@ export {
   prepareGuest,
 } from './guest-assets.ts';
 export { GuestBootError, type GuestErrorCode } from './guest-error.ts';
+export { type KernelOptions, kernelCommandLine, LSM_WITHOUT_BPF, qemuArgs } from './guest-qemu.ts';
+export { GUEST_CGROUP2_ROOT, GUEST_IN, GUEST_OUT, GUEST_SHARE } from './guest-share.ts';
 export { PROJECT_ROOT } from './paths.ts';
 export { shellQuote } from './shell.ts';
-
-/** Where the run's writable share appears inside the guest (an empty folder of the host root). */
-export const GUEST_SHARE = '/media';
-/** Files passed with `opts.files` appear under this folder in the guest. */
-export const GUEST_IN = `${GUEST_SHARE}/in`;
-/** Files the command writes under this folder come back in `GuestResult.outFiles`. */
-export const GUEST_OUT = `${GUEST_SHARE}/out`;
-/** The guest's cgroup v2 root (pure v2; the host's is /sys/fs/cgroup/unified). */
-export const GUEST_CGROUP2_ROOT = '/sys/fs/cgroup';
 
 const CONSOLE_LIMIT = 1 << 20;
 const TAIL_LINES = 40;
 
-export interface RunOptions extends PrepareOptions {
+export interface RunOptions extends PrepareOptions, KernelOptions {
   /** whole run, boot included (default 300 s, or BPFGATE_VM_TIMEOUT_MS) */
   timeoutMs?: number;
   /** until the command starts (default min(120 s, timeoutMs)) */
@@ -60,91 +54,6 @@ export interface RunOptions extends PrepareOptions {
   keep?: boolean;
   /** copy the serial console to this process's stderr as it arrives */
   streamConsole?: boolean;
-  /**
-   * the kernel's `lsm=` (the active LSMs, in order): e.g. LSM_WITHOUT_BPF boots
-   * the same kernel with BPF-LSM compiled in but not active; default: the
-   * kernel's own CONFIG_LSM (on Debian 6.1, bpf is in it)
-   */
-  lsm?: readonly string[];
-  /** further kernel command-line parameters (`name` or `name=value`) */
-  kernelArgs?: readonly string[];
-}
-
-/** Debian 6.1's default LSM list without `bpf`: BPF-LSM compiled in but not active, as on Ubuntu and RHEL. */
-export const LSM_WITHOUT_BPF: readonly string[] = ['lockdown', 'capability', 'landlock', 'yama', 'apparmor'];
-
-const LSM_NAME = /^[a-z][a-z0-9_]*$/;
-const KERNEL_PARAM = /^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/+-]*)?$/;
-
-/**
- * The guest kernel's command line: serial console, panics that end QEMU, and
- * `lsm=` and `kernelArgs` when given. Throws TypeError on an LSM name or a
- * parameter that is not one plain word (it would change the command line's meaning).
- */
-export function kernelCommandLine(
-  opts: Pick<RunOptions, 'lsm' | 'kernelArgs'> = {},
-  debug = envFlag('BPFGATE_VM_DEBUG'),
-): string {
-  const words = [
-    'console=ttyS0',
-    debug ? 'loglevel=7' : 'quiet',
-    'panic=-1',
-    'oops=panic',
-    'mitigations=off',
-    'random.trust_cpu=on',
-    'tsc=reliable',
-  ];
-  if (opts.lsm !== undefined) {
-    const bad = opts.lsm.filter((n) => !LSM_NAME.test(n));
-    if (opts.lsm.length === 0 || bad.length > 0)
-      throw new TypeError(
-        `lsm: expected LSM names such as ${LSM_WITHOUT_BPF.join(',')}, not ${JSON.stringify(opts.lsm)}`,
-      );
-    words.push(`lsm=${opts.lsm.join(',')}`);
-  }
-  for (const a of opts.kernelArgs ?? []) {
-    if (!KERNEL_PARAM.test(a))
-      throw new TypeError(`kernelArgs: not a kernel parameter: ${JSON.stringify(a)}`);
-    if (a.startsWith('lsm=') && opts.lsm !== undefined)
-      throw new TypeError('kernelArgs: lsm= is given by the lsm option');
-    words.push(a);
-  }
-  return words.join(' ');
-}
-
-/** QEMU's arguments for one run (without the binary): TCG, the kernel, the initramfs, the two 9p shares. */
-export function qemuArgs(o: {
-  kernel: string;
-  initramfs: string;
-  scratch: string;
-  append: string;
-  memoryMiB?: number;
-  cpus?: number;
-}): string[] {
-  return [
-    '-accel',
-    'tcg',
-    '-cpu',
-    'max',
-    '-m',
-    String(o.memoryMiB ?? 2048),
-    '-smp',
-    String(o.cpus ?? 2),
-    '-nographic',
-    '-no-reboot',
-    '-nic',
-    'none',
-    '-kernel',
-    o.kernel,
-    '-initrd',
-    o.initramfs,
-    '-append',
-    o.append,
-    '-virtfs',
-    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs',
-    `local,path=${o.scratch},mount_tag=share,security_model=none,multidevs=remap`,
-  ];
 }
 
 export interface GuestResult {
@@ -209,74 +118,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const c of liveGuests) killGroup(c);
   });
-}
-
-function runScript(opts: RunOptions, nodeBin: string, kernelDir: string | undefined): string {
-  const env: Record<string, string> = {
-    PATH: `${path.dirname(nodeBin)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    HOME: '/tmp',
-    LANG: 'C.UTF-8',
-    TERM: 'dumb',
-    TMPDIR: '/tmp',
-    BPFGATE_VM: '1',
-    BPFGATE_VM_SHARE: GUEST_SHARE,
-    BPFGATE_VM_IN: GUEST_IN,
-    BPFGATE_VM_OUT: GUEST_OUT,
-    BPFGATE_CGROUP2_ROOT: GUEST_CGROUP2_ROOT,
-    ...(kernelDir ? { BPFGATE_VM_KERNEL_DIR: kernelDir } : {}),
-    ...opts.env,
-  };
-  const lines = ['# written by test/support/guest.ts; runs inside `chroot /mnt` in the guest'];
-  for (const [k, v] of Object.entries(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`bad environment variable name: ${k}`);
-    lines.push(`export ${k}=${shellQuote(v)}`);
-  }
-  // the guest's /tmp is a tmpfs: bring back host folders under /tmp that the run needs
-  const hostTmp = new Set<string>();
-  for (const p of [nodeBin, opts.cwd ?? PROJECT_ROOT, ...(opts.hostTmpPaths ?? [])]) {
-    const first = /^\/tmp\/([^/]+)/.exec(path.resolve(p));
-    if (first) hostTmp.add(first[1]!);
-  }
-  for (const d of hostTmp) {
-    const q = shellQuote(`/tmp/${d}`);
-    const src = shellQuote(`/tmp/.host-tmp/${d}`);
-    lines.push(
-      `mkdir -p ${q} && mount --bind ${src} ${q} || { echo "cannot bind the host's ${d} into /tmp" >&2; exit 125; }`,
-    );
-  }
-  if (kernelDir) {
-    // the guest kernel's config and System.map at /boot (for bpftool feature probe and doctor checks)
-    const boot = shellQuote(path.join(kernelDir, 'boot'));
-    lines.push(`[ -d /boot ] && mount --bind ${boot} /boot`);
-  }
-  lines.push(`cd ${shellQuote(opts.cwd ?? PROJECT_ROOT)} || exit 125`);
-  lines.push(`exec /bin/bash ${GUEST_SHARE}/command.sh`);
-  return `${lines.join('\n')}\n`;
-}
-
-async function readOutFiles(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string, rel: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(p, r);
-      else if (e.isFile()) out[r] = await readFile(p, 'utf8');
-    }
-  };
-  if (existsSync(dir)) await walk(dir, '');
-  return out;
-}
-
-/** Remove run folders (kept by failed runs) older than a day. */
-async function pruneRuns(runs: string): Promise<void> {
-  const limit = Date.now() - 24 * 3600_000;
-  for (const d of await readdir(runs).catch(() => [] as string[])) {
-    const p = path.join(runs, d);
-    const st = await stat(p).catch(() => undefined);
-    if (st?.isDirectory() && st.mtimeMs < limit)
-      await rm(p, { recursive: true, force: true }).catch(() => {});
-  }
 }
 
 /**
