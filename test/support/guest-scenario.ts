@@ -174,3 +174,26 @@ export function keyValues(stdout: string): Record<string, string> {
   }
   return out;
 }
+
+/** Where the exec-block scenario's policy is in the guest. */
+export const EXEC_BLOCK_POLICY_FILE = `${GUEST_IN}/policy.yaml`;
+
+/**
+ * Boot one guest for an exec-block scenario (pins, protect): `script` runs with
+ * execBlockPolicy(policyName) at EXEC_BLOCK_POLICY_FILE; returns the
+ * `key=value` lines it printed, and its stdout and stderr for assertion
+ * messages. A non-zero exit of the script is an error with both outputs and
+ * the console.
+ */
+export async function runExecBlockScenario(
+  script: string,
+  policyName: string,
+): Promise<{ values: Record<string, string>; raw: string }> {
+  const res = await runInGuest(script, {
+    files: { 'policy.yaml': execBlockPolicy(policyName) },
+    timeoutMs: 600_000,
+  });
+  const raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
+  if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
+  return { values: keyValues(res.stdout), raw };
+}

@@ -5,12 +5,9 @@
 // daemon is SIGKILLed, the block holds, a restart adopts the pinned LSM link
 // (attach the new program, then retire the old: LSM links cannot be updated
 // in place) with no gap and no duplicate, and bpfgate unload removes it all.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
-import { execBlockPolicy, execBlockShell, keyValues } from '../support/guest-scenario.ts';
-
-const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
+import { EXEC_BLOCK_POLICY_FILE, execBlockShell, runExecBlockScenario } from '../support/guest-scenario.ts';
+import { BPFGATE as CLI } from '../support/paths.ts';
 
 /** Shell helpers shared by the guest scenarios. */
 const SCENARIO_HELPERS = `
@@ -34,7 +31,7 @@ let raw = '';
 
 beforeAll(async () => {
   // the real CLI with the default pin root (/sys/fs/bpf/bpfgate) and the keep-enforcing stop
-  const flags = `--policies ${GUEST_IN}/policy.yaml --no-stdout --no-policy-watch --keep-enforcing`;
+  const flags = `--policies ${EXEC_BLOCK_POLICY_FILE} --no-stdout --no-policy-watch --keep-enforcing`;
   const script = `
 set -u
 ${SCENARIO_HELPERS}
@@ -77,13 +74,7 @@ echo "pins_left=$([ -e $PINS ] && echo yes || echo no)"
 echo "deny_after_unload=$(intry)"
 echo "links_after_unload=$(links_by_prog)"
 `;
-  const res = await runInGuest(script, {
-    files: { 'policy.yaml': execBlockPolicy('pins-vm-exec') },
-    timeoutMs: 600_000,
-  });
-  raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
-  if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
-  r = keyValues(res.stdout);
+  ({ values: r, raw } = await runExecBlockScenario(script, 'pins-vm-exec'));
 });
 
 describe('pinned LSM enforcement in the guest (Debian 6.1)', () => {

@@ -4,12 +4,9 @@
 // daemon, nor detach its links, write its maps, remove its pins or unmount
 // bpffs; bpfgate unload still works (through a request the daemon logs), and
 // so does the break-glass file.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_IN, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
-import { execBlockPolicy, execBlockShell, keyValues } from '../support/guest-scenario.ts';
-
-const CLI = path.join(PROJECT_ROOT, 'bin/bpfgate.js');
+import { EXEC_BLOCK_POLICY_FILE, execBlockShell, runExecBlockScenario } from '../support/guest-scenario.ts';
+import { BPFGATE as CLI } from '../support/paths.ts';
 
 // ptrace(PTRACE_ATTACH) from another process: 0 or the errno
 const PTRACE_PY = `
@@ -26,7 +23,7 @@ let raw = '';
 
 beforeAll(async () => {
   // the real CLI with the default pin root (/sys/fs/bpf/bpfgate), keep-enforcing and self-protection
-  const flags = `--policies ${GUEST_IN}/policy.yaml --no-stdout --no-policy-watch --keep-enforcing --protect`;
+  const flags = `--policies ${EXEC_BLOCK_POLICY_FILE} --no-stdout --no-policy-watch --keep-enforcing --protect`;
   const script = `
 set -u
 ${execBlockShell()}
@@ -83,13 +80,7 @@ rm -f /run/bpfgate/break-glass
 node ${CLI} unload > /tmp/unload2.out 2>&1; echo "glass_unload_rc=$?"
 echo "glass_deny_after_unload=$(intry)"
 `;
-  const res = await runInGuest(script, {
-    files: { 'policy.yaml': execBlockPolicy('protect-vm-exec') },
-    timeoutMs: 600_000,
-  });
-  raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
-  if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
-  r = keyValues(res.stdout);
+  ({ values: r, raw } = await runExecBlockScenario(script, 'protect-vm-exec'));
 });
 
 const refused = (v: string | undefined) =>
