@@ -1,20 +1,20 @@
 // bpfgate compile without --features probes this kernel (root, real kernel):
 // the plan it prints is the one the daemon would enforce here.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/compiler/plan.ts';
+import { bpfgate } from '../support/daemon.ts';
+import { FIXTURES } from '../support/paths.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const SMALL = `${ROOT}test/fixtures/compiler/cli/small.yaml`;
+const SMALL = `${FIXTURES}/compiler/cli/small.yaml`;
 
-function compile(args: string[]) {
-  const r = spawnSync(process.execPath, [`${ROOT}bin/bpfgate.js`, 'compile', ...args], { encoding: 'utf8' });
-  return { status: r.status, out: r.stdout, err: r.stderr };
+async function compile(args: string[]) {
+  const r = await bpfgate(['compile', ...args]);
+  return { status: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('bpfgate compile on this kernel', () => {
-  it('without --features, compiles for the probed kernel and says so', () => {
-    const r = compile([SMALL, '--json']);
+  it('without --features, compiles for the probed kernel and says so', async () => {
+    const r = await compile([SMALL, '--json']);
     expect(r.status).toBe(0);
     expect(r.err).toMatch(/^features: probed from this kernel \(host /m);
     const plan = JSON.parse(r.out) as Plan;
@@ -25,9 +25,9 @@ describe('bpfgate compile on this kernel', () => {
     ]);
   });
 
-  it('gives the same plan as the probed feature set, byte for byte, when run twice', () => {
-    const a = compile([SMALL, '--json']);
-    const b = compile([SMALL, '--json']);
+  it('gives the same plan as the probed feature set, byte for byte, when run twice', async () => {
+    const a = await compile([SMALL, '--json']);
+    const b = await compile([SMALL, '--json']);
     expect(a.status).toBe(0);
     expect(a.out).toBe(b.out);
   });

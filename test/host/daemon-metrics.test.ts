@@ -2,11 +2,9 @@
 // a cgroup-scoped raw-socket block, a denied attempt counted by policy and
 // outcome, /healthz following the daemon's state, /status naming each rule's
 // achieved enforcement, and `bpfgate status` reading it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/daemon/config.ts';
 import type { StatusDocument } from '../../src/daemon/metrics.ts';
@@ -14,8 +12,8 @@ import { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { bpfgate } from '../support/daemon.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NAME = `bpfgate-metrics-${process.pid}`;
 
 describe('daemon metrics endpoint', () => {
@@ -80,11 +78,7 @@ spec:
     const s = (await (await fetch(`${base}/status`)).json()) as StatusDocument;
     expect(s.enforcing).toBe(true);
     expect(s.policies[0]!.rules[0]).toMatchObject({ rule: 'raw', achieved: 'block', mechanism: 'cgroup' });
-    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [`${ROOT}bin/bpfgate.js`, 'status', '--url', base], (err, stdout) =>
-        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
-      );
-    });
+    const out = await bpfgate(['status', '--url', base]);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('enforcing');
     expect(out.stdout).toMatch(/no-raw\s+raw\s+socket\s+block\s+block via cgroup/);

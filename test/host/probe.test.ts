@@ -1,12 +1,9 @@
 // The kernel probe and `bpfgate doctor` on this machine's kernel (6.18, root):
 // what KERNEL.md says of it, measured by loading bpfgate's own programs.
 //   npx vitest run --project host test/host/probe.test.ts
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CGROUP_HOOKS, type FeatureSet } from '../../src/compiler/features.ts';
 import type { BpfgateError } from '../../src/errors.ts';
@@ -20,10 +17,8 @@ import {
   REPRESENTATIVES,
 } from '../../src/kernel/probe/matrix.ts';
 import { ProbeSetupError, probeFeatures } from '../../src/kernel/probe.ts';
-
-const exec = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'bin/bpfgate.js');
+import { runCommand } from '../support/child.ts';
+import { BPFGATE, PROJECT_ROOT } from '../support/paths.ts';
 
 let features: FeatureSet;
 /** CPU time (user + system, the verifier's included) of the probe: wall time depends on what else the machine runs */
@@ -39,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[], opts: { uid?: number } = {}) {
-  const argv = [process.execPath, CLI, ...args];
+  const argv = [process.execPath, BPFGATE, ...args];
   const [file, ...rest] =
     opts.uid === undefined
       ? argv
@@ -51,13 +46,8 @@ async function cli(args: string[], opts: { uid?: number } = {}) {
           '--inh-caps=-all',
           ...argv,
         ];
-  try {
-    const { stdout, stderr } = await exec(file!, rest, { cwd: ROOT, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  const r = await runCommand([file!, ...rest], { cwd: PROJECT_ROOT, timeoutMs: 0 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('probeFeatures on this kernel', () => {
@@ -225,7 +215,7 @@ describe('bpfgate doctor (a child process)', () => {
     expect(doctor.stderr).toMatch(
       /^bpfgate doctor: probing the kernel needs root .*EPERM \(running as uid 65534\)\n$/,
     );
-    const compile = await cli(['compile', join(ROOT, 'policies')], { uid: 65534 });
+    const compile = await cli(['compile', join(PROJECT_ROOT, 'policies')], { uid: 65534 });
     expect(compile.code).toBe(3);
     expect(compile.stderr).toMatch(/needs root.*--features FILE, lsm or no-lsm/);
   });

@@ -5,13 +5,10 @@
 // kinds still block; in the guest everything that can block is blocked, by
 // BPF-LSM or, for network, device and sysctl rules, by a cgroup hook.
 // npx vitest run --project kernel test/vm/matrix.test.ts
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Plan, PlannedRule } from '../../src/compiler/plan.ts';
-import { GUEST_OUT, guestNodeCommand, PROJECT_ROOT, runInGuest } from '../support/guest.ts';
-
-const run = promisify(execFile);
+import { bpfgate } from '../support/daemon.ts';
+import { GUEST_OUT, guestNodeCommand, runInGuest } from '../support/guest.ts';
 
 /** Kinds BPF-LSM denies; without it they fall to a tracepoint kill or nothing (inet sockets: a cgroup hook). */
 const LSM_KINDS = new Set([
@@ -49,15 +46,13 @@ function isInetSocketRule(r: PlannedRule): boolean {
 
 beforeAll(async () => {
   const [h, g] = await Promise.all([
-    run(process.execPath, ['bin/bpfgate.js', 'compile', 'policies/', '--json'], {
-      cwd: PROJECT_ROOT,
-      maxBuffer: 64 << 20,
-    }),
+    bpfgate(['compile', 'policies/', '--json'], process.env, 120_000),
     runInGuest(
       `${guestNodeCommand('bin/bpfgate.js', ['compile', 'policies/', '--json'])} > ${GUEST_OUT}/plan.json`,
       { timeoutMs: 300_000 },
     ),
   ]);
+  if (h.code !== 0) throw new Error(`compile on the host failed (exit ${h.code}):\n${h.stderr}`);
   host = JSON.parse(h.stdout) as Plan;
   if (g.exitCode !== 0 || !g.outFiles['plan.json']) {
     throw new Error(`compile in the guest failed (exit ${g.exitCode}):\n${g.stderr.slice(-4000)}`);
