@@ -19,6 +19,7 @@ import { flagValue, SETTINGS } from '../../daemon/settings.ts';
 import { UsageError, ValidationError } from '../../errors.ts';
 import { Enricher } from '../../events/enrich.ts';
 import { createLogger } from '../../log.ts';
+import { EXIT } from '../exit.ts';
 
 function usageText(): string {
   const rows = SETTINGS.filter((s) => s.flag !== null).map((s) => {
@@ -95,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`bpfgate run: ${err.message}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const log = createLogger({
     level: config.log.level,
@@ -111,7 +112,7 @@ export async function run(args: string[]): Promise<number> {
     enricher.stop();
     if (err instanceof ValidationError) {
       process.stderr.write(`bpfgate run: the policy set is invalid, nothing was loaded:\n${err.message}\n`);
-      return 1;
+      return EXIT.failed;
     }
     throw err;
   }
@@ -127,11 +128,11 @@ export async function run(args: string[]): Promise<number> {
         .then(() => {
           enricher.stop();
           log.info('stopped');
-          resolve(0);
+          resolve(EXIT.ok);
         })
         .catch((err) => {
           log.error({ err }, 'stop failed');
-          resolve(4);
+          resolve(EXIT.runtime);
         });
     };
     process.on('SIGINT', () => stop('SIGINT'));
