@@ -4,10 +4,10 @@
 //   bpfgate report --nats URL --stream NAME [--subject S] [auth] [--since T] ...
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { renderHtml } from '../../daemon/report/html.ts';
-import { readEventLines, readStream } from '../../daemon/report/source.ts';
-import { parseTimeSpec, Summariser, TimeSpecError } from '../../daemon/report/summary.ts';
-import { renderText } from '../../daemon/report/text.ts';
+import { renderHtml } from '../../report/html.ts';
+import { readEventLines, readStream } from '../../report/source.ts';
+import { parseTimeSpec, Summariser, TimeSpecError } from '../../report/summary.ts';
+import { renderText } from '../../report/text.ts';
 import { UsageError } from '../../errors.ts';
 import type { NatsAuth } from '../../sinks/options.ts';
 

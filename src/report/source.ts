@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { connectionOptions, type NatsAuth } from '../../sinks/options.ts';
+import { connectionOptions, type NatsAuth } from '../sinks/options.ts';
 import type { Summariser } from './summary.ts';
 
 /** Feed every line of a file (or stdin for '-') to the summariser. */
