@@ -8,9 +8,9 @@ import { BpfgateError, type Diagnostic, formatDiagnostic } from '../errors.ts';
 import { defaultFleetOptions, type FleetOptions } from '../fleet/options.ts';
 import { checkHostLabels } from '../fleet/selector.ts';
 import type { LogLevel } from '../log.ts';
+import type { NatsAuth } from '../nats/auth.ts';
 import {
   DEFAULT_SPOOL_SEGMENT_BYTES,
-  type NatsAuth,
   parseSinkOptions,
   type SinkOptions,
   SinkOptionsError,

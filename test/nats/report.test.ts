@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ViolationEvent } from '../../src/events/types.ts';
 import { readStream } from '../../src/report/source.ts';
 import { Summariser } from '../../src/report/summary.ts';
-import type { ViolationEvent } from '../../src/events/types.ts';
 import { createStream, makeSink, STREAM, withConnection } from './helpers.ts';
 import { NatsServer, stopAllServers } from './server.ts';
 
