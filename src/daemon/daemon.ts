@@ -3,7 +3,6 @@
 // did) on any failure; stop() takes it down in reverse: detach, drain the
 // ring, flush the outputs. reload() swaps a new policy set in atomically or
 // keeps enforcing the old one.
-import os from 'node:os';
 import { compile } from '../compiler/compile.ts';
 import type { FeatureSet } from '../compiler/features.ts';
 import type { Plan, PlannedRule } from '../compiler/plan.ts';
@@ -15,39 +14,18 @@ import { IdGenerator } from '../events/id.ts';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
-import { DEFAULT_PIN_ROOT, hasPins, PinLayout, removePins } from '../kernel/pins.ts';
+import { hasPins, PinLayout, removePins } from '../kernel/pins.ts';
 import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import { loadPolicyFiles, type PolicyResult } from '../policy/index.ts';
 import { NatsSink } from '../sinks/nats.ts';
-import type { SinkOptions } from '../sinks/options.ts';
-import { type EventFormat, NatsOutput, StdoutOutput } from './outputs.ts';
-import { type Enricher, type EventOutput, EventPipeline } from './pipeline.ts';
+import type { DaemonOptions } from './options.ts';
 
-export interface DaemonOptions {
-  policyPaths: string[];
-  /** every policy in audit mode: nothing is denied or killed, outcomes are would-* */
-  audit: boolean;
-  /** refuse to start when any rule would be enforced more weakly than asked */
-  requireEnforcement: boolean;
-  /** cgroup v2 directory the cgroup programs attach to; null: the cgroup2 root */
-  cgroupAttach: string | null;
-  objectPath?: string;
-  format: EventFormat;
-  stdout: boolean;
-  nats: Readonly<SinkOptions> | null;
-  host: string;
-  statsIntervalMs: number;
-  /** identical violations within this window become one event with a count; 0: every event */
-  aggregateWindowMs: number;
-  /** bpffs folder every map and link is pinned under (docs/persistence.md); null: nothing pinned */
-  pinRoot: string | null;
-  /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
-  keepEnforcing: boolean;
-  /** self-protection (BPF-LSM only): no other process may detach, unpin, write, signal or ptrace bpfgate */
-  protect: boolean;
-}
+export { type DaemonOptions, defaultDaemonOptions } from './options.ts';
+
+import { NatsOutput, StdoutOutput } from './outputs.ts';
+import { type Enricher, type EventOutput, EventPipeline } from './pipeline.ts';
 
 export interface DaemonDeps {
   log: Logger;
@@ -57,24 +35,6 @@ export interface DaemonDeps {
   outputs?: EventOutput[];
   /** where the policy set comes from (a fleet bucket, src/fleet/); default: the policyPaths files */
   policies?: { load(): Promise<PolicyResult> };
-}
-
-export function defaultDaemonOptions(): DaemonOptions {
-  return {
-    policyPaths: ['policies/'],
-    audit: false,
-    requireEnforcement: false,
-    cgroupAttach: null,
-    format: 'native',
-    stdout: true,
-    nats: null,
-    host: os.hostname(),
-    statsIntervalMs: 1000,
-    aggregateWindowMs: 0,
-    pinRoot: DEFAULT_PIN_ROOT,
-    keepEnforcing: false,
-    protect: false,
-  };
 }
 
 /** What the daemon achieves for a rule, in one line, for the start-up log. */

@@ -1,15 +1,8 @@
 // Event outputs: JSON lines on stdout, and the NATS sink.
-import { toOcsf } from '../events/ocsf.ts';
 import type { BpfgateEvent } from '../events/types.ts';
+import { type EventFormat, formatJson } from '../sinks/format.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { EventOutput } from './pipeline.ts';
-
-export type EventFormat = 'native' | 'ocsf';
-
-/** OCSF has no class for bpfgate's own loss and policy-error events: those stay native in both formats. */
-export function formatEvent(event: BpfgateEvent, format: EventFormat): unknown {
-  return format === 'ocsf' && event.type === 'violation' ? toOcsf(event) : event;
-}
 
 export class StdoutOutput implements EventOutput {
   readonly #format: EventFormat;
@@ -19,7 +12,7 @@ export class StdoutOutput implements EventOutput {
     this.#write = write;
   }
   publish(event: BpfgateEvent): void {
-    this.#write(`${JSON.stringify(formatEvent(event, this.#format))}\n`);
+    this.#write(`${formatJson(event, this.#format)}\n`);
   }
 }
 

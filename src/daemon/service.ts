@@ -3,10 +3,10 @@
 // that order and stopped in reverse. Signals stay with the command
 // (src/cli/commands/run.ts), which calls reload() and stop().
 import type { FeatureSet } from '../compiler/features.ts';
+import type { RunConfig } from '../config/resolve.ts';
 import { FleetPolicies } from '../fleet/kv.ts';
 import { FilePolicies, type PolicyProvider } from '../fleet/source.ts';
 import type { Logger } from '../log.ts';
-import type { RunConfig } from './config.ts';
 import { Daemon } from './daemon.ts';
 import { MetricsServer } from './http.ts';
 import { DaemonMetrics } from './metrics.ts';

@@ -9,10 +9,10 @@
 import { createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
-import { toOcsf } from '../events/ocsf.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { LossReport } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
+import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
 import { Spool, type SpoolStats } from './spool.ts';
 import { subjectFor } from './subject.ts';
@@ -568,8 +568,7 @@ export class NatsSink {
   }
 
   #payload(e: BpfgateEvent): Uint8Array {
-    const body = this.#o.format === 'ocsf' && e.type === 'violation' ? toOcsf(e) : e;
-    return this.#enc.encode(JSON.stringify(body));
+    return this.#enc.encode(formatJson(e, this.#o.format));
   }
 
   /** Core NATS: publish in order, then confirm with a flush. Returns the index of the first failure, or -1. */

@@ -13,7 +13,21 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 export const DEFAULT_BATCH = 64;
 export const DEFAULT_RECONNECT_WAIT_MS = 1000;
 
-export type FsyncPolicy = 'always' | 'interval' | 'never';
+/** The smallest value of each numeric option (the configuration registry declares the same bounds from here). */
+export const SINK_MIN = {
+  queueMax: 1,
+  spoolMaxBytes: 4096,
+  spoolSegmentBytes: 1024,
+  fsyncIntervalMs: 1,
+  publishTimeoutMs: 100,
+  batch: 1,
+  reconnectWaitMs: 10,
+} as const;
+
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+export const NATS_MODES = ['jetstream', 'core'] as const;
+
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
 export interface SinkOptions {
   servers: string[];
@@ -87,26 +101,19 @@ export function parseSinkOptions(
   if (typeof o.subjectPrefix !== 'string' || !isValidPrefix(o.subjectPrefix)) {
     problems.push({ key: 'subjectPrefix', message: 'dot-separated tokens without wildcards' });
   }
-  const positive = (key: keyof SinkOptions, min = 1): void => {
+  for (const [key, min] of Object.entries(SINK_MIN) as [keyof typeof SINK_MIN, number][]) {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
       problems.push({ key, message: `an integer >= ${min}` });
     }
-  };
-  positive('queueMax');
-  positive('spoolMaxBytes', 4096);
-  positive('spoolSegmentBytes', 1024);
-  positive('fsyncIntervalMs');
-  positive('publishTimeoutMs', 100);
-  positive('batch');
-  positive('reconnectWaitMs', 10);
+  }
   if (o.spoolDir !== null && (typeof o.spoolDir !== 'string' || o.spoolDir === '')) {
     problems.push({ key: 'spoolDir', message: 'a directory path, or null for no spool' });
   }
   if (o.spoolSegmentBytes > o.spoolMaxBytes) {
     problems.push({ key: 'spoolSegmentBytes', message: 'must not exceed spoolMaxBytes' });
   }
-  if (!['always', 'interval', 'never'].includes(o.fsync)) {
+  if (!(FSYNC_POLICIES as readonly string[]).includes(o.fsync)) {
     problems.push({ key: 'fsync', message: 'always, interval or never' });
   }
   const a = (o.auth ?? {}) as NatsAuth;

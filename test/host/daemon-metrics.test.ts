@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
 import type { StatusDocument } from '../../src/daemon/metrics.ts';
 import { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';

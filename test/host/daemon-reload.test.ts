@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
 import { Service } from '../../src/daemon/service.ts';
 import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
 import { Service } from '../../src/daemon/service.ts';
 import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
