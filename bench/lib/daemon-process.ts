@@ -6,7 +6,8 @@
 //
 // usage: node bench/lib/daemon-process.ts --policies DIR --cgroup DIR [--nats URL] [--reload-policies DIR]
 import { parseArgs } from 'node:util';
-import { Daemon, defaultDaemonOptions } from '../../src/daemon/daemon.ts';
+import { composeDaemon } from '../../src/daemon/compose.ts';
+import { defaultDaemonOptions } from '../../src/daemon/options.ts';
 import { Enricher } from '../../src/events/enrich.ts';
 import { createLogger } from '../../src/log.ts';
 import { parseSinkOptions } from '../../src/sinks/options.ts';
@@ -23,7 +24,7 @@ if (!v.policies || !v.cgroup) throw new Error('--policies and --cgroup are requi
 const log = createLogger({ level: 'info', pretty: false });
 const enricher = new Enricher();
 await enricher.start();
-const daemon = new Daemon(
+const daemon = composeDaemon(
   {
     ...defaultDaemonOptions(),
     policyPaths: [v.policies],

@@ -14,6 +14,7 @@ import type { LossReport } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
 import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
+import type { Sink } from './sink.ts';
 import { Spool, type SpoolStats } from './spool.ts';
 import { subjectFor } from './subject.ts';
 
@@ -144,7 +145,7 @@ class InFlight {
   }
 }
 
-export class NatsSink {
+export class NatsSink implements Sink {
   readonly #o: Readonly<SinkOptions>;
   readonly #deps: SinkDeps;
   readonly #log: SinkLogger;

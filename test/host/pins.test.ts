@@ -25,11 +25,12 @@ const daemons: ChildProcess[] = [];
 // The daemon with the options under test, built in a child (SIGTERM: orderly stop).
 const DAEMON_JS = `
 const [root, json] = process.argv.slice(1);
-const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
+const { composeDaemon } = await import(root + 'src/daemon/compose.ts');
+const { defaultDaemonOptions } = await import(root + 'src/daemon/options.ts');
 const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
 const { createLogger } = await import(root + 'src/log.ts');
 const log = createLogger({ level: 'info', pretty: false });
-const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe: () => probeFeatures() });
+const d = composeDaemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe: () => probeFeatures() });
 let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;

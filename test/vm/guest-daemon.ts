@@ -5,7 +5,8 @@
 /** The daemon with JSON options, stopped by SIGTERM (orderly) or killed. */
 export const DAEMON_MJS = `
 const [root, json] = process.argv.slice(2);
-const { Daemon, defaultDaemonOptions } = await import(root + 'src/daemon/daemon.ts');
+const { composeDaemon } = await import(root + 'src/daemon/compose.ts');
+const { defaultDaemonOptions } = await import(root + 'src/daemon/options.ts');
 const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
 const { createLogger } = await import(root + 'src/log.ts');
 const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
@@ -18,7 +19,7 @@ const probe = async () => {
   writeFileSync(CACHE, JSON.stringify(f));
   return f;
 };
-const d = new Daemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
+const d = composeDaemon({ ...defaultDaemonOptions(), ...JSON.parse(json) }, { log, probe });
 let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;

@@ -7,7 +7,7 @@ import type { FeatureSet } from '../../compiler/features.ts';
 import { configFromFlags } from '../../config/layers.ts';
 import { runHelpText } from '../../config/render.ts';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type RunConfig } from '../../config/resolve.ts';
-import { Service } from '../../daemon/service.ts';
+import { composeService } from '../../daemon/compose.ts';
 import { UsageError, ValidationError } from '../../errors.ts';
 import { Enricher } from '../../events/enrich.ts';
 import { createLogger } from '../../log.ts';
@@ -48,7 +48,7 @@ export async function run(args: string[]): Promise<number> {
   if (config.file) log.info({ file: config.file }, 'configuration read');
   const enricher = new Enricher();
   await enricher.start();
-  const service = new Service(config, { log, probe, enricher });
+  const service = composeService(config, { log, probe, enricher });
   try {
     await service.start();
   } catch (err) {
