@@ -9,7 +9,7 @@ import {
 } from '../fleet/options.ts';
 import { LABEL_KEY, LABEL_VALUE } from '../fleet/selector.ts';
 import { SERVER_URL_PATTERN } from '../nats/options.ts';
-import { type InputValue, input, offIsNull, type Setting } from './registry.ts';
+import { type InputValue, input, offIsNull, type Setting, setting } from './registry.ts';
 
 /** KEY=VALUE items as a mapping. */
 const labels = (v: InputValue): unknown =>
@@ -67,12 +67,7 @@ export const FLEET_SETTINGS: readonly Setting[] = [
       ),
     ],
   },
-  {
-    path: ['fleet', 'name'],
-    type: { kind: 'string', minLength: 1 },
-    description: 'Client name shown by the server',
-    default: 'bpfgate-fleet',
-  },
+  setting('fleet.name', { kind: 'string', minLength: 1 }, 'Client name shown by the server', 'bpfgate-fleet'),
   {
     path: ['fleet', 'auth'],
     type: { kind: 'ref', ref: ['nats', 'auth'] },
@@ -97,22 +92,22 @@ export const FLEET_SETTINGS: readonly Setting[] = [
       ),
     ],
   },
-  {
-    path: ['fleet', 'connectTimeoutMs'],
-    type: { kind: 'integer', min: 100, max: 600_000 },
-    description: 'How long start-up tries to reach the bucket before it uses the cache',
-    default: DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
-  },
-  {
-    path: ['fleet', 'reconnectWaitMs'],
-    type: { kind: 'integer', min: 10 },
-    description: 'Wait between connection attempts',
-    default: DEFAULT_FLEET_RECONNECT_WAIT_MS,
-  },
-  {
-    path: ['fleet', 'publishStatus'],
-    type: { kind: 'boolean' },
-    description: "Write this host's status to hosts.<host> in the bucket after every apply",
-    default: true,
-  },
+  setting(
+    'fleet.connectTimeoutMs',
+    { kind: 'integer', min: 100, max: 600_000 },
+    'How long start-up tries to reach the bucket before it uses the cache',
+    DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
+  ),
+  setting(
+    'fleet.reconnectWaitMs',
+    { kind: 'integer', min: 10 },
+    'Wait between connection attempts',
+    DEFAULT_FLEET_RECONNECT_WAIT_MS,
+  ),
+  setting(
+    'fleet.publishStatus',
+    { kind: 'boolean' },
+    "Write this host's status to hosts.<host> in the bucket after every apply",
+    true,
+  ),
 ];

@@ -17,7 +17,7 @@ import {
   SINK_MIN,
 } from '../sinks/options.ts';
 import { DEFAULT_SUBJECT_PREFIX } from '../sinks/subject.ts';
-import { input, type Setting } from './registry.ts';
+import { input, type Setting, setting } from './registry.ts';
 
 const natsAuth: Setting[] = AUTH_FIELDS.map((f) => ({
   path: ['nats', 'auth', ...f.path],
@@ -57,42 +57,32 @@ export const NATS_SETTINGS: readonly Setting[] = [
       ),
     ],
   },
-  {
-    path: ['nats', 'subjectPrefix'],
-    type: { kind: 'string', minLength: 1 },
-    description: 'First tokens of every subject (docs/events.md)',
-    default: DEFAULT_SUBJECT_PREFIX,
-  },
-  {
-    path: ['nats', 'name'],
-    type: { kind: 'string', minLength: 1 },
-    description: 'Client name shown by the server',
-    default: 'bpfgate',
-  },
-  {
-    path: ['nats', 'queueMax'],
-    type: { kind: 'integer', min: SINK_MIN.queueMax },
-    description: 'Events waiting in memory for the publisher; beyond this they are dropped and counted',
-    default: DEFAULT_QUEUE_MAX,
-  },
-  {
-    path: ['nats', 'publishTimeoutMs'],
-    type: { kind: 'integer', min: SINK_MIN.publishTimeoutMs },
-    description: 'How long a publish may wait for its acknowledgement',
-    default: DEFAULT_PUBLISH_TIMEOUT_MS,
-  },
-  {
-    path: ['nats', 'batch'],
-    type: { kind: 'integer', min: SINK_MIN.batch },
-    description: 'Events published at once',
-    default: DEFAULT_BATCH,
-  },
-  {
-    path: ['nats', 'reconnectWaitMs'],
-    type: { kind: 'integer', min: SINK_MIN.reconnectWaitMs },
-    description: 'Wait between connection attempts',
-    default: DEFAULT_RECONNECT_WAIT_MS,
-  },
+  setting(
+    'nats.subjectPrefix',
+    { kind: 'string', minLength: 1 },
+    'First tokens of every subject (docs/events.md)',
+    DEFAULT_SUBJECT_PREFIX,
+  ),
+  setting('nats.name', { kind: 'string', minLength: 1 }, 'Client name shown by the server', 'bpfgate'),
+  setting(
+    'nats.queueMax',
+    { kind: 'integer', min: SINK_MIN.queueMax },
+    'Events waiting in memory for the publisher; beyond this they are dropped and counted',
+    DEFAULT_QUEUE_MAX,
+  ),
+  setting(
+    'nats.publishTimeoutMs',
+    { kind: 'integer', min: SINK_MIN.publishTimeoutMs },
+    'How long a publish may wait for its acknowledgement',
+    DEFAULT_PUBLISH_TIMEOUT_MS,
+  ),
+  setting('nats.batch', { kind: 'integer', min: SINK_MIN.batch }, 'Events published at once', DEFAULT_BATCH),
+  setting(
+    'nats.reconnectWaitMs',
+    { kind: 'integer', min: SINK_MIN.reconnectWaitMs },
+    'Wait between connection attempts',
+    DEFAULT_RECONNECT_WAIT_MS,
+  ),
   ...natsAuth,
   {
     path: ['nats', 'spool', 'dir'],
@@ -112,12 +102,12 @@ export const NATS_SETTINGS: readonly Setting[] = [
       ),
     ],
   },
-  {
-    path: ['nats', 'spool', 'maxBytes'],
-    type: { kind: 'integer', min: SINK_MIN.spoolMaxBytes },
-    description: 'Spool size; when full the newest events are dropped and counted',
-    default: DEFAULT_SPOOL_MAX_BYTES,
-  },
+  setting(
+    'nats.spool.maxBytes',
+    { kind: 'integer', min: SINK_MIN.spoolMaxBytes },
+    'Spool size; when full the newest events are dropped and counted',
+    DEFAULT_SPOOL_MAX_BYTES,
+  ),
   {
     path: ['nats', 'spool', 'segmentBytes'],
     type: { kind: 'integer', min: SINK_MIN.spoolSegmentBytes },
@@ -125,16 +115,16 @@ export const NATS_SETTINGS: readonly Setting[] = [
     default: DEFAULT_SPOOL_SEGMENT_BYTES,
     defaultText: `${DEFAULT_SPOOL_SEGMENT_BYTES}, or maxBytes when smaller`,
   },
-  {
-    path: ['nats', 'spool', 'fsync'],
-    type: { kind: 'enum', values: FSYNC_POLICIES },
-    description: 'When spooled events are synced to disk',
-    default: DEFAULT_FSYNC,
-  },
-  {
-    path: ['nats', 'spool', 'fsyncIntervalMs'],
-    type: { kind: 'integer', min: SINK_MIN.fsyncIntervalMs },
-    description: 'With fsync interval: how often',
-    default: DEFAULT_FSYNC_INTERVAL_MS,
-  },
+  setting(
+    'nats.spool.fsync',
+    { kind: 'enum', values: FSYNC_POLICIES },
+    'When spooled events are synced to disk',
+    DEFAULT_FSYNC,
+  ),
+  setting(
+    'nats.spool.fsyncIntervalMs',
+    { kind: 'integer', min: SINK_MIN.fsyncIntervalMs },
+    'With fsync interval: how often',
+    DEFAULT_FSYNC_INTERVAL_MS,
+  ),
 ];

@@ -75,6 +75,14 @@ export const input = (
   more: Partial<Input> = {},
 ): Input => ({ flag, env, kind, help, ...more });
 
+/** A setting of the file only (no flag, no environment variable). */
+export const setting = (path: string, type: SettingType, description: string, dflt: unknown): Setting => ({
+  path: path.split('.'),
+  type,
+  description,
+  default: dflt,
+});
+
 /** 'off' (or empty) in a flag or variable: null, the setting's "none". */
 export const offIsNull = (v: InputValue): unknown => (v === 'off' || v === '' ? null : v);
 

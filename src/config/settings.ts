@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../log.ts';
 import { EVENT_FORMATS } from '../sinks/format.ts';
 import { FLEET_SETTINGS } from './fleet.ts';
 import { NATS_SETTINGS } from './nats.ts';
-import { input, offIsNull, type Section, type Setting } from './registry.ts';
+import { input, offIsNull, type Section, type Setting, setting } from './registry.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/bpfgate/config.yaml';
 export const DEFAULT_POLICIES = ['policies/'];
@@ -254,11 +254,11 @@ export const SETTINGS: readonly Setting[] = [
       { flag: null, env: 'BPFGATE_POLICY_WATCH', kind: 'bool', help: 'reload when a policy file changes' },
     ],
   },
-  {
-    path: ['policyWatch', 'debounceMs'],
-    type: { kind: 'integer', min: 0, max: 60_000 },
-    description: 'Wait this long after the last change',
-    default: DEFAULT_POLICY_WATCH_DEBOUNCE_MS,
-  },
+  setting(
+    'policyWatch.debounceMs',
+    { kind: 'integer', min: 0, max: 60_000 },
+    'Wait this long after the last change',
+    DEFAULT_POLICY_WATCH_DEBOUNCE_MS,
+  ),
   ...FLEET_SETTINGS,
 ];
