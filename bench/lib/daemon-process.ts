@@ -6,8 +6,8 @@
 //
 // usage: node bench/lib/daemon-process.ts --policies DIR --cgroup DIR [--nats URL] [--reload-policies DIR]
 import { parseArgs } from 'node:util';
+import { defaultDaemonOptions } from '../../src/config/daemon.ts';
 import { composeDaemon } from '../../src/daemon/compose.ts';
-import { defaultDaemonOptions } from '../../src/daemon/options.ts';
 import { Enricher } from '../../src/events/enrich.ts';
 import { createLogger } from '../../src/log.ts';
 import { parseSinkOptions } from '../../src/sinks/options.ts';

@@ -3,9 +3,9 @@
 // program detached) even when a benchmark fails.
 import pino from 'pino';
 import type { FeatureSet } from '../../src/compiler/features.ts';
+import { defaultDaemonOptions } from '../../src/config/daemon.ts';
 import { composeDaemon } from '../../src/daemon/compose.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
-import { defaultDaemonOptions } from '../../src/daemon/options.ts';
 import type { BpfgateEvent } from '../../src/events/types.ts';
 import type { SinkOptions } from '../../src/sinks/options.ts';
 import type { EventOutput } from '../../src/sinks/sink.ts';

@@ -6,7 +6,6 @@
 // the daemon's, the NATS sink's and the fleet's.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type DaemonOptions, defaultDaemonOptions } from '../daemon/options.ts';
 import type { FleetOptions } from '../fleet/options.ts';
 import { checkHostLabels } from '../fleet/selector.ts';
 import type { LogLevel } from '../log.ts';
@@ -17,6 +16,7 @@ import {
   type SinkOptions,
   SinkOptionsError,
 } from '../sinks/options.ts';
+import { type DaemonOptions, defaultDaemonOptions } from './daemon.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfigText } from './file.ts';
 import type { ConfigInput } from './input.ts';

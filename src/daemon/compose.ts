@@ -7,6 +7,7 @@
 //     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
 //          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
 import type { FeatureSet } from '../compiler/features.ts';
+import type { DaemonOptions } from '../config/daemon.ts';
 import type { RunConfig } from '../config/resolve.ts';
 import { PrivilegeError } from '../errors.ts';
 import { measureBootClock } from '../events/clock.ts';
@@ -27,7 +28,6 @@ import { StdoutSink } from '../sinks/stdout.ts';
 import { Daemon, type KernelParts, type PolicySource } from './daemon.ts';
 import { MetricsServer } from './http.ts';
 import { DaemonMetrics } from './metrics.ts';
-import type { DaemonOptions } from './options.ts';
 import { type Enricher, EventPipeline } from './pipeline.ts';
 import { Service } from './service.ts';
 

@@ -7,6 +7,7 @@
 import { compile } from '../compiler/compile.ts';
 import type { FeatureSet } from '../compiler/features.ts';
 import type { Plan, PlannedRule } from '../compiler/plan.ts';
+import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
@@ -18,7 +19,6 @@ import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
-import type { DaemonOptions } from './options.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */

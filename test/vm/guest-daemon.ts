@@ -6,7 +6,7 @@
 export const DAEMON_MJS = `
 const [root, json] = process.argv.slice(2);
 const { composeDaemon } = await import(root + 'src/daemon/compose.ts');
-const { defaultDaemonOptions } = await import(root + 'src/daemon/options.ts');
+const { defaultDaemonOptions } = await import(root + 'src/config/daemon.ts');
 const { probeFeatures } = await import(root + 'src/kernel/probe.ts');
 const { createLogger } = await import(root + 'src/log.ts');
 const { existsSync, readFileSync, writeFileSync } = await import('node:fs');

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { defaultDaemonOptions } from '../../../src/config/daemon.ts';
 import { generatedFiles } from '../../../src/config/generate.ts';
 import { type Input, key } from '../../../src/config/registry.ts';
 import { resolveConfig } from '../../../src/config/resolve.ts';
 import { SECTIONS, SETTINGS } from '../../../src/config/settings.ts';
-import { defaultDaemonOptions } from '../../../src/daemon/options.ts';
 import { defaultFleetOptions } from '../../../src/fleet/options.ts';
 import { defaultSinkOptions } from '../../../src/sinks/options.ts';
 

@@ -1,4 +1,4 @@
-// What a daemon runs with (the configuration resolves to this, src/config/),
+// What a daemon runs with (the configuration resolves to this: ./resolve.ts),
 // and its defaults for whatever the configuration does not set.
 import os from 'node:os';
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.ts';
