@@ -21,77 +21,86 @@ const labels = (v: InputValue): unknown =>
   );
 
 export const FLEET_SETTINGS: readonly Setting[] = [
-  {
-    path: ['fleet', 'servers'],
-    type: { kind: 'list', pattern: SERVER_URL_PATTERN },
-    description: 'NATS servers of the policy bucket',
-    defaultText: 'nats.servers',
-    inputs: [
-      input(
-        'fleet',
-        'BPFGATE_FLEET_URL',
-        'list',
-        'policies from a NATS KV bucket instead of files (repeatable; default: the --nats servers)',
-        { arg: 'URL' },
-      ),
-    ],
-  },
-  {
-    path: ['fleet', 'bucket'],
-    type: { kind: 'string', pattern: BUCKET_NAME.source },
-    description: 'The fleet policy bucket',
-    default: DEFAULT_FLEET_BUCKET,
-    inputs: [
-      input(
-        'fleet-bucket',
-        'BPFGATE_FLEET_BUCKET',
-        'string',
-        `the fleet policy bucket (default ${DEFAULT_FLEET_BUCKET})`,
-        { arg: 'NAME' },
-      ),
-    ],
-  },
-  {
-    path: ['fleet', 'labels'],
-    type: { kind: 'map', keyPattern: LABEL_KEY.source, valuePattern: LABEL_VALUE.source },
-    description: "This host's labels, matched by the bpfgate.dev/hosts selector of each policy in the bucket",
-    default: {},
-    defaultText: 'none',
-    inputs: [
-      input(
-        'fleet-label',
-        'BPFGATE_FLEET_LABELS',
-        'list',
-        "this host's labels, matched by policy host selectors (repeatable; comma-separated in the environment)",
-        { arg: 'KEY=VALUE', value: labels },
-      ),
-    ],
-  },
+  setting(
+    'fleet.servers',
+    { kind: 'list', pattern: SERVER_URL_PATTERN },
+    'NATS servers of the policy bucket',
+    undefined,
+    {
+      defaultText: 'nats.servers',
+      inputs: [
+        input(
+          'fleet',
+          'BPFGATE_FLEET_URL',
+          'list',
+          'policies from a NATS KV bucket instead of files (repeatable; default: the --nats servers)',
+          { arg: 'URL' },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'fleet.bucket',
+    { kind: 'string', pattern: BUCKET_NAME.source },
+    'The fleet policy bucket',
+    DEFAULT_FLEET_BUCKET,
+    {
+      inputs: [
+        input(
+          'fleet-bucket',
+          'BPFGATE_FLEET_BUCKET',
+          'string',
+          `the fleet policy bucket (default ${DEFAULT_FLEET_BUCKET})`,
+          { arg: 'NAME' },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'fleet.labels',
+    { kind: 'map', keyPattern: LABEL_KEY.source, valuePattern: LABEL_VALUE.source },
+    "This host's labels, matched by the bpfgate.dev/hosts selector of each policy in the bucket",
+    {},
+    {
+      defaultText: 'none',
+      inputs: [
+        input(
+          'fleet-label',
+          'BPFGATE_FLEET_LABELS',
+          'list',
+          "this host's labels, matched by policy host selectors (repeatable; comma-separated in the environment)",
+          { arg: 'KEY=VALUE', value: labels },
+        ),
+      ],
+    },
+  ),
   setting('fleet.name', { kind: 'string', minLength: 1 }, 'Client name shown by the server', 'bpfgate-fleet'),
-  {
-    path: ['fleet', 'auth'],
-    type: { kind: 'ref', ref: ['nats', 'auth'] },
-    description: 'NATS auth for the bucket, as nats.auth',
-    defaultText: 'nats.auth',
-  },
-  {
-    path: ['fleet', 'cacheDir'],
-    type: { kind: 'string', minLength: 1 },
-    nullable: true,
-    description:
-      'Folder of the last applied set, enforced when NATS is unreachable at start; null: no cache (then an unreachable NATS stops the start)',
-    default: DEFAULT_FLEET_CACHE_DIR,
-    file: true,
-    inputs: [
-      input(
-        'fleet-cache',
-        'BPFGATE_FLEET_CACHE',
-        'string',
-        `cache of the last applied fleet set, enforced when NATS is unreachable at start ('off': none; default ${DEFAULT_FLEET_CACHE_DIR})`,
-        { arg: 'DIR', value: offIsNull },
-      ),
-    ],
-  },
+  setting(
+    'fleet.auth',
+    { kind: 'ref', ref: ['nats', 'auth'] },
+    'NATS auth for the bucket, as nats.auth',
+    undefined,
+    { defaultText: 'nats.auth' },
+  ),
+  setting(
+    'fleet.cacheDir',
+    { kind: 'string', minLength: 1 },
+    'Folder of the last applied set, enforced when NATS is unreachable at start; null: no cache (then an unreachable NATS stops the start)',
+    DEFAULT_FLEET_CACHE_DIR,
+    {
+      nullable: true,
+      file: true,
+      inputs: [
+        input(
+          'fleet-cache',
+          'BPFGATE_FLEET_CACHE',
+          'string',
+          `cache of the last applied fleet set, enforced when NATS is unreachable at start ('off': none; default ${DEFAULT_FLEET_CACHE_DIR})`,
+          { arg: 'DIR', value: offIsNull },
+        ),
+      ],
+    },
+  ),
   setting(
     'fleet.connectTimeoutMs',
     { kind: 'integer', min: 100, max: 600_000 },

@@ -28,35 +28,40 @@ const natsAuth: Setting[] = AUTH_FIELDS.map((f) => ({
 }));
 
 export const NATS_SETTINGS: readonly Setting[] = [
-  {
-    path: ['nats', 'servers'],
-    type: { kind: 'list', pattern: SERVER_URL_PATTERN },
-    description: 'NATS servers (nats://, tls:// or host:port); without them nothing is published',
-    inputs: [
-      input(
-        'nats',
-        'BPFGATE_NATS_URL',
-        'list',
-        'publish events to NATS (repeatable for a cluster; comma-separated in the environment)',
-        { arg: 'URL' },
-      ),
-    ],
-  },
-  {
-    path: ['nats', 'mode'],
-    type: { kind: 'enum', values: NATS_MODES },
-    description: 'jetstream: acknowledged, de-duplicated by Nats-Msg-Id; core: fire and flush',
-    default: 'jetstream',
-    inputs: [
-      input(
-        'nats-mode',
-        'BPFGATE_NATS_MODE',
-        'string',
-        'default jetstream: acknowledged, de-duplicated by Nats-Msg-Id',
-        { arg: 'jetstream|core' },
-      ),
-    ],
-  },
+  setting(
+    'nats.servers',
+    { kind: 'list', pattern: SERVER_URL_PATTERN },
+    'NATS servers (nats://, tls:// or host:port); without them nothing is published',
+    undefined,
+    {
+      inputs: [
+        input(
+          'nats',
+          'BPFGATE_NATS_URL',
+          'list',
+          'publish events to NATS (repeatable for a cluster; comma-separated in the environment)',
+          { arg: 'URL' },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'nats.mode',
+    { kind: 'enum', values: NATS_MODES },
+    'jetstream: acknowledged, de-duplicated by Nats-Msg-Id; core: fire and flush',
+    'jetstream',
+    {
+      inputs: [
+        input(
+          'nats-mode',
+          'BPFGATE_NATS_MODE',
+          'string',
+          'default jetstream: acknowledged, de-duplicated by Nats-Msg-Id',
+          { arg: 'jetstream|core' },
+        ),
+      ],
+    },
+  ),
   setting(
     'nats.subjectPrefix',
     { kind: 'string', minLength: 1 },
@@ -84,37 +89,39 @@ export const NATS_SETTINGS: readonly Setting[] = [
     DEFAULT_RECONNECT_WAIT_MS,
   ),
   ...natsAuth,
-  {
-    path: ['nats', 'spool', 'dir'],
-    type: { kind: 'string', minLength: 1 },
-    nullable: true,
-    description: 'Spool folder; null: no spool (events that cannot be published are dropped and counted)',
-    default: null,
-    defaultText: 'null (no spool)',
-    file: true,
-    inputs: [
-      input(
-        'nats-spool',
-        'BPFGATE_NATS_SPOOL',
-        'string',
-        'on-disk spool for events while NATS is unreachable',
-        { arg: 'DIR' },
-      ),
-    ],
-  },
+  setting(
+    'nats.spool.dir',
+    { kind: 'string', minLength: 1 },
+    'Spool folder; null: no spool (events that cannot be published are dropped and counted)',
+    null,
+    {
+      nullable: true,
+      defaultText: 'null (no spool)',
+      file: true,
+      inputs: [
+        input(
+          'nats-spool',
+          'BPFGATE_NATS_SPOOL',
+          'string',
+          'on-disk spool for events while NATS is unreachable',
+          { arg: 'DIR' },
+        ),
+      ],
+    },
+  ),
   setting(
     'nats.spool.maxBytes',
     { kind: 'integer', min: SINK_MIN.spoolMaxBytes },
     'Spool size; when full the newest events are dropped and counted',
     DEFAULT_SPOOL_MAX_BYTES,
   ),
-  {
-    path: ['nats', 'spool', 'segmentBytes'],
-    type: { kind: 'integer', min: SINK_MIN.spoolSegmentBytes },
-    description: 'Spool segment file size',
-    default: DEFAULT_SPOOL_SEGMENT_BYTES,
-    defaultText: `${DEFAULT_SPOOL_SEGMENT_BYTES}, or maxBytes when smaller`,
-  },
+  setting(
+    'nats.spool.segmentBytes',
+    { kind: 'integer', min: SINK_MIN.spoolSegmentBytes },
+    'Spool segment file size',
+    DEFAULT_SPOOL_SEGMENT_BYTES,
+    { defaultText: `${DEFAULT_SPOOL_SEGMENT_BYTES}, or maxBytes when smaller` },
+  ),
   setting(
     'nats.spool.fsync',
     { kind: 'enum', values: FSYNC_POLICIES },

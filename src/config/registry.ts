@@ -75,12 +75,19 @@ export const input = (
   more: Partial<Input> = {},
 ): Input => ({ flag, env, kind, help, ...more });
 
-/** A setting of the file only (no flag, no environment variable). */
-export const setting = (path: string, type: SettingType, description: string, dflt: unknown): Setting => ({
+/** A setting: its dotted path, type, description and default (undefined: none), and the rest. */
+export const setting = (
+  path: string,
+  type: SettingType,
+  description: string,
+  dflt: unknown,
+  more: Omit<Partial<Setting>, 'path' | 'type' | 'description' | 'default'> = {},
+): Setting => ({
   path: path.split('.'),
   type,
   description,
-  default: dflt,
+  ...(dflt !== undefined ? { default: dflt } : {}),
+  ...more,
 });
 
 /** 'off' (or empty) in a flag or variable: null, the setting's "none". */

@@ -15,36 +15,25 @@ function describe(text: string | undefined, s?: Setting): string | undefined {
   return d === null ? text : `${text}. Default: ${d}`;
 }
 
+/** { [name]: value } when the value is set, else nothing. */
+const opt = (name: string, value: unknown): Schema => (value !== undefined ? { [name]: value } : {});
+
 function valueSchema(s: Setting): Schema {
   const t = s.type;
   const nullable = (type: string): string | string[] => (s.nullable ? [type, 'null'] : type);
   switch (t.kind) {
     case 'string':
-      return {
-        type: nullable('string'),
-        ...(t.minLength !== undefined ? { minLength: t.minLength } : {}),
-        ...(t.pattern !== undefined ? { pattern: t.pattern } : {}),
-      };
+      return { type: nullable('string'), ...opt('minLength', t.minLength), ...opt('pattern', t.pattern) };
     case 'boolean':
       return { type: nullable('boolean') };
     case 'integer':
-      return {
-        type: nullable('integer'),
-        ...(t.min !== undefined ? { minimum: t.min } : {}),
-        ...(t.max !== undefined ? { maximum: t.max } : {}),
-      };
+      return { type: nullable('integer'), ...opt('minimum', t.min), ...opt('maximum', t.max) };
     case 'enum':
       return { enum: s.nullable ? [...t.values, null] : [...t.values] };
-    case 'list':
-      return {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'string',
-          ...(t.minLength !== undefined ? { minLength: t.minLength } : {}),
-          ...(t.pattern !== undefined ? { pattern: t.pattern } : {}),
-        },
-      };
+    case 'list': {
+      const items = { type: 'string', ...opt('minLength', t.minLength), ...opt('pattern', t.pattern) };
+      return { type: 'array', minItems: 1, items };
+    }
     case 'map':
       return {
         type: 'object',
@@ -58,8 +47,8 @@ function valueSchema(s: Setting): Schema {
 
 function objectSchema(title: string | undefined, section: Section | undefined): Schema {
   return {
-    ...(title !== undefined ? { title } : {}),
-    ...(section?.description !== undefined ? { description: section.description } : {}),
+    ...opt('title', title),
+    ...opt('description', section?.description),
     type: 'object',
     additionalProperties: false,
     properties: {},
@@ -100,7 +89,7 @@ export function configSchema(
     const name = s.path.at(-1)!;
     const description = describe(s.description, s);
     (parent.properties as Record<string, Schema>)[name] = {
-      ...(description !== undefined ? { description } : {}),
+      ...opt('description', description),
       ...valueSchema(s),
     };
   }
