@@ -27,6 +27,10 @@ const natsAuth: Setting[] = AUTH_FIELDS.map((f) => ({
   inputs: [input(f.flag, f.env, 'string', f.help, { arg: f.arg })],
 }));
 
+/** An integer option of the sink, bounded below by the sink's own minimum. */
+const sinkInt = (path: string, min: keyof typeof SINK_MIN, description: string, dflt: number): Setting =>
+  setting(path, { kind: 'integer', min: SINK_MIN[min] }, description, dflt);
+
 export const NATS_SETTINGS: readonly Setting[] = [
   setting(
     'nats.servers',
@@ -69,22 +73,22 @@ export const NATS_SETTINGS: readonly Setting[] = [
     DEFAULT_SUBJECT_PREFIX,
   ),
   setting('nats.name', { kind: 'string', minLength: 1 }, 'Client name shown by the server', 'bpfgate'),
-  setting(
+  sinkInt(
     'nats.queueMax',
-    { kind: 'integer', min: SINK_MIN.queueMax },
+    'queueMax',
     'Events waiting in memory for the publisher; beyond this they are dropped and counted',
     DEFAULT_QUEUE_MAX,
   ),
-  setting(
+  sinkInt(
     'nats.publishTimeoutMs',
-    { kind: 'integer', min: SINK_MIN.publishTimeoutMs },
+    'publishTimeoutMs',
     'How long a publish may wait for its acknowledgement',
     DEFAULT_PUBLISH_TIMEOUT_MS,
   ),
   setting('nats.batch', { kind: 'integer', min: SINK_MIN.batch }, 'Events published at once', DEFAULT_BATCH),
-  setting(
+  sinkInt(
     'nats.reconnectWaitMs',
-    { kind: 'integer', min: SINK_MIN.reconnectWaitMs },
+    'reconnectWaitMs',
     'Wait between connection attempts',
     DEFAULT_RECONNECT_WAIT_MS,
   ),
@@ -109,9 +113,9 @@ export const NATS_SETTINGS: readonly Setting[] = [
       ],
     },
   ),
-  setting(
+  sinkInt(
     'nats.spool.maxBytes',
-    { kind: 'integer', min: SINK_MIN.spoolMaxBytes },
+    'spoolMaxBytes',
     'Spool size; when full the newest events are dropped and counted',
     DEFAULT_SPOOL_MAX_BYTES,
   ),
@@ -128,9 +132,9 @@ export const NATS_SETTINGS: readonly Setting[] = [
     'When spooled events are synced to disk',
     DEFAULT_FSYNC,
   ),
-  setting(
+  sinkInt(
     'nats.spool.fsyncIntervalMs',
-    { kind: 'integer', min: SINK_MIN.fsyncIntervalMs },
+    'fsyncIntervalMs',
     'With fsync interval: how often',
     DEFAULT_FSYNC_INTERVAL_MS,
   ),
