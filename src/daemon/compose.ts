@@ -13,7 +13,7 @@ import { PrivilegeError } from '../errors.ts';
 import { measureBootClock } from '../events/clock.ts';
 import { IdGenerator } from '../events/id.ts';
 import { FleetPolicies } from '../fleet/kv.ts';
-import { FilePolicies, type PolicyProvider } from '../fleet/source.ts';
+import { FilePolicies } from '../fleet/source.ts';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
@@ -124,32 +124,30 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
 export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'policies'>): Service {
   const log = deps.log.child({ component: 'service' });
   const metrics = new DaemonMetrics();
-  let provider: PolicyProvider | null = null;
+  // the daemon reads the policy source the service opens at start (and closes at stop)
+  let service: Service | null = null;
   const daemon = composeDaemon(config.daemon, {
     ...deps,
     outputs: [...(deps.outputs ?? []), metrics.output()],
     policies: {
       load: () => {
-        if (!provider) throw new Error('the policy source is not open');
-        return provider.load();
+        const source = service?.policies;
+        if (!source) throw new Error('the policy source is not open');
+        return source.load();
       },
     },
   });
   metrics.observe(daemon);
   const fleet = config.fleet;
-  return new Service(config, {
+  service = new Service(config, {
     log,
     daemon,
     metrics,
-    openPolicies: async () => {
-      provider = fleet
+    openPolicies: async () =>
+      fleet
         ? await FleetPolicies.open(fleet, { host: config.daemon.host, mode: daemon.mode, log })
-        : new FilePolicies(config.daemon.policyPaths, log);
-      return provider;
-    },
-    closePolicies: () => {
-      provider = null;
-    },
+        : new FilePolicies(config.daemon.policyPaths, log),
     http: () => new MetricsServer(metrics, daemon, log),
   });
+  return service;
 }

@@ -16,8 +16,6 @@ export interface ServiceParts {
   metrics: DaemonMetrics;
   /** open the policy source (files, or the fleet's bucket: it may wait for NATS or fall back to its cache) */
   openPolicies: () => Promise<PolicyProvider>;
-  /** the policy source was stopped: the daemon must not read it any more */
-  closePolicies: () => void;
   /** the metrics endpoint */
   http: () => MetricsServer;
 }
@@ -60,7 +58,6 @@ export class Service {
       await this.#policies.settled({ ok: false, error: err });
       await this.#policies.stop();
       this.#policies = null;
-      this.#parts.closePolicies();
       throw err;
     }
     try {
@@ -97,7 +94,6 @@ export class Service {
     const policies = this.#policies;
     this.#policies = null;
     await policies?.stop();
-    this.#parts.closePolicies();
     await this.#http?.stop();
     this.#http = null;
     await this.daemon.stop();
