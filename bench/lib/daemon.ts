@@ -3,10 +3,12 @@
 // program detached) even when a benchmark fails.
 import pino from 'pino';
 import type { FeatureSet } from '../../src/compiler/features.ts';
-import { Daemon, defaultDaemonOptions } from '../../src/daemon/daemon.ts';
-import type { EventOutput } from '../../src/daemon/pipeline.ts';
+import { defaultDaemonOptions } from '../../src/config/daemon.ts';
+import { composeDaemon } from '../../src/daemon/compose.ts';
+import type { Daemon } from '../../src/daemon/daemon.ts';
 import type { BpfgateEvent } from '../../src/events/types.ts';
 import type { SinkOptions } from '../../src/sinks/options.ts';
+import type { EventOutput } from '../../src/sinks/sink.ts';
 import { onCleanup } from './cleanup.ts';
 
 let cached: Promise<FeatureSet> | null = null;
@@ -58,7 +60,7 @@ export async function startDaemon(o: {
   };
   const log = pino({ level: o.logLevel ?? 'silent' }, pino.destination({ dest: '/dev/null', sync: true }));
   const counter = new CountingOutput();
-  const daemon = new Daemon(options, { log, probe: features, enricher: null, outputs: [counter] });
+  const daemon = composeDaemon(options, { log, probe: features, enricher: null, outputs: [counter] });
   const t0 = performance.now();
   const stop = onCleanup('bpfgate daemon', () => daemon.stop());
   try {

@@ -1,10 +1,8 @@
 // bpfgate command-line entry point. Each command lives in src/cli/commands/<name>.ts
 // and exports `run(args: string[]): Promise<number>` returning the exit code.
-// Exit codes: 0 ok, 1 the checked thing failed (invalid policies, violation of
-// --require-enforcement...), 2 usage error, 3 missing privilege, 4 runtime error.
-import { BpfgateError, EnforcementDowngradeError, PrivilegeError, UsageError } from '../errors.ts';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, privilege: 3, runtime: 4 } as const;
+// Exit codes and which error maps to which: src/cli/exit.ts. This module is
+// the entry point: importing it runs the command named in process.argv.
+import { EXIT, exitFor } from './exit.ts';
 
 const COMMANDS: Record<string, string> = {
   validate: 'check policy files and report every error with file:line:column',
@@ -48,24 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await mod.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`bpfgate ${name}: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof PrivilegeError) {
-      process.stderr.write(`bpfgate ${name}: ${err.message}\n`);
-      return EXIT.privilege;
-    }
-    if (err instanceof EnforcementDowngradeError) {
-      // --require-enforcement: the checked thing failed, not the runtime
-      process.stderr.write(`bpfgate ${name}: ${err.message} [${err.code}]\n`);
-      return EXIT.failed;
-    }
-    if (err instanceof BpfgateError) {
-      process.stderr.write(`bpfgate ${name}: ${err.message} [${err.code}]\n`);
-      return EXIT.runtime;
-    }
-    throw err;
+    const exit = exitFor(name, err);
+    if (!exit) throw err;
+    process.stderr.write(exit.message);
+    return exit.code;
   }
 }
 

@@ -1,80 +1,60 @@
-// The daemon: policies → plan → kernel, and kernel records → events → outputs.
-// start() brings everything up in order and throws (having undone what it
-// did) on any failure; stop() takes it down in reverse: detach, drain the
-// ring, flush the outputs. reload() swaps a new policy set in atomically or
-// keeps enforcing the old one.
-import os from 'node:os';
+// The daemon: policies → plan → kernel, and kernel records → events → sinks.
+// It receives its parts from the composition root (./compose.ts) and only
+// sequences them: start() brings everything up in order and throws (having
+// undone what it did) on any failure; stop() takes it down in reverse:
+// detach, drain the ring, flush the sinks. reload() swaps a new policy set in
+// atomically or keeps enforcing the old one.
 import { compile } from '../compiler/compile.ts';
 import type { FeatureSet } from '../compiler/features.ts';
 import type { Plan, PlannedRule } from '../compiler/plan.ts';
+import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
-import { Aggregator } from '../events/aggregate.ts';
-import { buildPolicyErrorEvent } from '../events/build.ts';
-import { measureBootClock } from '../events/clock.ts';
-import { IdGenerator } from '../events/id.ts';
-import { findCgroup2Mount } from '../kernel/cgroups.ts';
-import { LiveHostState } from '../kernel/host-state.ts';
-import { Loader } from '../kernel/loader.ts';
-import { DEFAULT_PIN_ROOT, hasPins, PinLayout, removePins } from '../kernel/pins.ts';
-import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
-import { KernelSession, type StatsSnapshot } from '../kernel/session.ts';
+import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
+import type { IdSource } from '../events/id.ts';
+import type { Loader } from '../kernel/loader.ts';
+import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
+import type { Protection } from '../kernel/protect.ts';
+import type { KernelSession, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
-import { loadPolicyFiles, type PolicyResult } from '../policy/index.ts';
-import { NatsSink } from '../sinks/nats.ts';
-import type { SinkOptions } from '../sinks/options.ts';
-import { type EventFormat, NatsOutput, StdoutOutput } from './outputs.ts';
-import { type Enricher, type EventOutput, EventPipeline } from './pipeline.ts';
+import type { PolicyResult } from '../policy/index.ts';
+import type { NatsSink } from '../sinks/nats.ts';
+import type { Sink } from '../sinks/sink.ts';
+import type { EventPipeline } from './pipeline.ts';
 
-export interface DaemonOptions {
-  policyPaths: string[];
-  /** every policy in audit mode: nothing is denied or killed, outcomes are would-* */
-  audit: boolean;
-  /** refuse to start when any rule would be enforced more weakly than asked */
-  requireEnforcement: boolean;
-  /** cgroup v2 directory the cgroup programs attach to; null: the cgroup2 root */
-  cgroupAttach: string | null;
-  objectPath?: string;
-  format: EventFormat;
-  stdout: boolean;
-  nats: Readonly<SinkOptions> | null;
-  host: string;
-  statsIntervalMs: number;
-  /** identical violations within this window become one event with a count; 0: every event */
-  aggregateWindowMs: number;
-  /** bpffs folder every map and link is pinned under (docs/persistence.md); null: nothing pinned */
-  pinRoot: string | null;
-  /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
-  keepEnforcing: boolean;
-  /** self-protection (BPF-LSM only): no other process may detach, unpin, write, signal or ptrace bpfgate */
-  protect: boolean;
+/** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
+export interface PolicySource {
+  load(): Promise<PolicyResult>;
 }
 
-export interface DaemonDeps {
+/** The kernel side, opened once the kernel's features are known. */
+export interface KernelParts {
+  /** where the cgroup programs attach; throws PrivilegeError without cgroup v2 */
+  cgroup(features: FeatureSet): { mount: string; attachAt: string };
+  /** where maps and links are pinned; null: nothing pinned */
+  readonly pins: PinLayout | null;
+  /** open the BPF object (reusing pinned maps) and the loader over it; refuses what the kernel cannot do */
+  open(
+    features: FeatureSet,
+    cgroup: { mount: string; attachAt: string },
+  ): { session: KernelSession; loader: Loader };
+  /** arm self-protection once enforcing; null: not asked for, or break glass */
+  protect(session: KernelSession): Protection | null;
+}
+
+/** Everything the daemon runs with, wired by the composition root. */
+export interface DaemonParts {
   log: Logger;
   probe: () => Promise<FeatureSet>;
-  enricher?: Enricher | null;
-  /** extra outputs (tests) */
-  outputs?: EventOutput[];
-  /** where the policy set comes from (a fleet bucket, src/fleet/); default: the policyPaths files */
-  policies?: { load(): Promise<PolicyResult> };
-}
-
-export function defaultDaemonOptions(): DaemonOptions {
-  return {
-    policyPaths: ['policies/'],
-    audit: false,
-    requireEnforcement: false,
-    cgroupAttach: null,
-    format: 'native',
-    stdout: true,
-    nats: null,
-    host: os.hostname(),
-    statsIntervalMs: 1000,
-    aggregateWindowMs: 0,
-    pinRoot: DEFAULT_PIN_ROOT,
-    keepEnforcing: false,
-    protect: false,
-  };
+  policies: PolicySource;
+  kernel: KernelParts;
+  /** every output behind one sink (aggregation, stdout, NATS, metrics) */
+  sink: Sink;
+  /** the NATS sink inside `sink`, for its statistics; null: no NATS */
+  nats: NatsSink | null;
+  ids: IdSource;
+  clock: () => Promise<BootClock>;
+  /** the event pipeline, given the boot clock measured at start */
+  events: (clock: BootClock) => EventPipeline;
 }
 
 /** What the daemon achieves for a rule, in one line, for the start-up log. */
@@ -85,18 +65,15 @@ function enforcementLine(r: PlannedRule): string {
 
 export class Daemon {
   readonly #o: DaemonOptions;
-  readonly #deps: DaemonDeps;
+  readonly #parts: DaemonParts;
   readonly #log: Logger;
   #features: FeatureSet | null = null;
   #session: KernelSession | null = null;
   #loader: Loader | null = null;
   #pipeline: EventPipeline | null = null;
-  #sink: NatsSink | null = null;
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
-  #ids = new IdGenerator();
-  #aggregator: Aggregator | null = null;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -106,10 +83,10 @@ export class Daemon {
   readonly counters = { reloads: 0, reloadFailures: 0 };
   #lastReloadError: unknown = null;
 
-  constructor(options: DaemonOptions, deps: DaemonDeps) {
+  constructor(options: DaemonOptions, parts: DaemonParts) {
     this.#o = options;
-    this.#deps = deps;
-    this.#log = deps.log.child({ component: 'daemon' });
+    this.#parts = parts;
+    this.#log = parts.log.child({ component: 'daemon' });
   }
 
   get plan(): Plan | null {
@@ -143,7 +120,7 @@ export class Daemon {
   }
 
   sinkStats() {
-    return this.#sink?.stats() ?? null;
+    return this.#parts.nats?.stats() ?? null;
   }
 
   kernelStats(): StatsSnapshot | null {
@@ -156,33 +133,23 @@ export class Daemon {
         'bpfgate run needs root (it loads BPF programs and attaches them to kernel hooks)',
       );
     }
-    const features = await this.#deps.probe();
+    const kernel = this.#parts.kernel;
+    const features = await this.#parts.probe();
     this.#features = features;
     let plan = await this.#compile(0, undefined);
     this.#reportEnforcement(plan);
-
-    const mount = features.cgroup2.mount ?? findCgroup2Mount();
-    if (!mount)
-      throw new PrivilegeError('no cgroup v2 mount found: bpfgate needs cgroup v2 to scope policies');
-    const attachAt = this.#o.cgroupAttach ?? mount;
+    const cgroup = kernel.cgroup(features);
 
     try {
-      this.#pins = this.#o.pinRoot ? new PinLayout(this.#o.pinRoot) : null;
+      this.#pins = kernel.pins;
       this.#foundPins = this.#pins !== null && hasPins(this.#pins);
-      if (this.#o.protect && !features.lsm.available)
-        throw new PrivilegeError(
-          `self-protection needs BPF-LSM, which this kernel lacks (${features.lsm.reason}): start without protect`,
-        );
-      if (this.#o.protect && !this.#pins) throw new PrivilegeError('self-protection needs pins (a pin root)');
-      this.#session = KernelSession.open(features, this.#o.objectPath, {
-        pins: this.#pins,
-        extraPrograms: this.#o.protect ? PROTECT_PROGRAMS : [],
-      });
-      this.#loader = new Loader(this.#session, new LiveHostState(mount), attachAt, this.#log);
-      const adopted = this.#session.adoptPinned();
+      const { session, loader } = kernel.open(features, cgroup);
+      this.#session = session;
+      this.#loader = loader;
+      const adopted = session.adoptPinned();
       if (adopted) {
-        this.#loader.adopt(adopted.activeGen, adopted.attachments, adopted.exeIds);
-        plan = await this.#compile(this.#loader.nextGen(), adopted.exeIds);
+        loader.adopt(adopted.activeGen, adopted.attachments, adopted.exeIds);
+        plan = await this.#compile(loader.nextGen(), adopted.exeIds);
         this.#log.info(
           {
             pinRoot: this.#pins?.root,
@@ -193,52 +160,21 @@ export class Daemon {
           'adopting the enforcement a previous daemon left pinned',
         );
       }
-      const outputs: EventOutput[] = [...(this.#deps.outputs ?? [])];
-      if (this.#o.stdout) outputs.push(new StdoutOutput(this.#o.format));
-      if (this.#o.nats) {
-        this.#sink = new NatsSink(this.#o.nats, {
-          host: this.#o.host,
-          ids: this.#ids,
-          log: this.#deps.log.child({ component: 'nats' }),
-        });
-        await this.#sink.start();
-        outputs.push(new NatsOutput(this.#sink));
-      }
-      let delivered: EventOutput[] = outputs;
-      if (this.#o.aggregateWindowMs > 0) {
-        const agg = new Aggregator({ windowMs: this.#o.aggregateWindowMs }, (e) => {
-          for (const o of outputs) o.publish(e);
-        });
-        agg.start();
-        this.#aggregator = agg;
-        delivered = [{ publish: (e) => agg.push(e) }];
-      }
-      this.#pipeline = new EventPipeline({
-        host: this.#o.host,
-        mode: this.#o.audit ? 'audit' : 'enforce',
-        clock: await measureBootClock(),
-        ids: this.#ids,
-        outputs: delivered,
-        enricher: this.#deps.enricher ?? null,
-        log: this.#deps.log.child({ component: 'events' }),
-      });
-      const pipeline = this.#pipeline;
+      await this.#parts.sink.start();
+      const pipeline = this.#parts.events(await this.#parts.clock());
+      this.#pipeline = pipeline;
       pipeline.setPlan(plan, 0);
-      this.#session.readEvents(
+      session.readEvents(
         (batch) => {
           for (let i = 0; i < batch.count; i++) pipeline.handleRecord(batch.at(i));
         },
         (err) => this.#log.error({ err }, 'ring buffer read failed'),
       );
-      this.#loader.apply(plan, this.#loader.nextGen());
+      loader.apply(plan, loader.nextGen());
       this.#plan = plan;
       this.#started = true;
-      if (this.#o.protect && this.#pins) {
-        const broken = breakGlass();
-        if (broken) this.#log.warn({ breakGlass: broken }, 'self-protection NOT armed: break glass');
-        else this.#protection = Protection.arm(this.#session, this.#pins, this.#log);
-      }
-      this.#lastStats = this.#session.stats();
+      this.#protection = kernel.protect(session);
+      this.#lastStats = session.stats();
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
     } catch (err) {
@@ -250,7 +186,7 @@ export class Daemon {
         policies: plan.policies.length,
         rules: plan.rules.length,
         programs: this.#loader.attachedPrograms(),
-        cgroupAttach: attachAt,
+        cgroupAttach: cgroup.attachAt,
         mode: this.#o.audit ? 'audit' : 'enforce',
       },
       'bpfgate is enforcing',
@@ -283,7 +219,7 @@ export class Daemon {
             { errors: err.diagnostics.length },
             `policy reload rejected, the running set stays:\n${err.message}`,
           );
-          const event = buildPolicyErrorEvent(err.diagnostics, { host: this.#o.host, ids: this.#ids });
+          const event = buildPolicyErrorEvent(err.diagnostics, { host: this.#o.host, ids: this.#parts.ids });
           this.#pipeline?.publish(event);
         } else {
           this.#log.error({ err }, 'policy reload failed, the running set stays');
@@ -330,16 +266,13 @@ export class Daemon {
         this.#log.warn({ err, pinRoot: this.#pins.root }, 'removing the pins failed');
       }
     }
-    // 3. outputs
+    // 3. the sinks: what the pipeline still holds, then aggregation, stdout, NATS
     await this.#pipeline?.idle();
-    this.#aggregator?.stop();
-    this.#aggregator = null;
-    await this.#sink?.stop();
-    this.#sink = null;
+    await this.#parts.sink.stop();
   }
 
   async #compile(gen: 0 | 1, exeIds: Record<string, number> | undefined): Promise<Plan> {
-    const { set, diagnostics } = await (this.#deps.policies?.load() ?? loadPolicyFiles(this.#o.policyPaths));
+    const { set, diagnostics } = await this.#parts.policies.load();
     const errors = diagnostics.filter((d) => d.severity === 'error');
     if (!set || errors.length > 0) throw new ValidationError(errors.length > 0 ? errors : diagnostics);
     for (const d of diagnostics)

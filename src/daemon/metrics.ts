@@ -9,7 +9,8 @@ import type { Plan } from '../compiler/plan.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
-import type { EventOutput, PipelineCounters } from './pipeline.ts';
+import type { EventOutput } from '../sinks/sink.ts';
+import type { PipelineCounters } from './pipeline.ts';
 
 /** What metrics and /status read of a daemon. `Daemon` implements it. */
 export interface DaemonView {

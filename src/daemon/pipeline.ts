@@ -8,11 +8,7 @@ import type { BpfgateEvent, EventMode } from '../events/types.ts';
 import { RULE_DEFAULT } from '../kernel/abi.ts';
 import { decodeRecord, RecordDecodeError } from '../kernel/decoder.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
-
-/** Where events go: stdout, NATS... */
-export interface EventOutput {
-  publish(event: BpfgateEvent): void;
-}
+import type { EventOutput } from '../sinks/sink.ts';
 
 export interface Enricher {
   enrich(record: DecodedRecord): Promise<Enrichment>;

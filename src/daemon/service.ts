@@ -2,22 +2,22 @@
 // bucket), the Daemon, the policy watcher and the metrics endpoint, started in
 // that order and stopped in reverse. Signals stay with the command
 // (src/cli/commands/run.ts), which calls reload() and stop().
-import type { FeatureSet } from '../compiler/features.ts';
-import { FleetPolicies } from '../fleet/kv.ts';
-import { FilePolicies, type PolicyProvider } from '../fleet/source.ts';
+import type { RunConfig } from '../config/resolve.ts';
+import type { PolicyProvider } from '../fleet/source.ts';
 import type { Logger } from '../log.ts';
-import type { RunConfig } from './config.ts';
-import { Daemon } from './daemon.ts';
-import { MetricsServer } from './http.ts';
-import { DaemonMetrics } from './metrics.ts';
-import type { Enricher, EventOutput } from './pipeline.ts';
+import type { Daemon } from './daemon.ts';
+import type { MetricsServer } from './http.ts';
+import type { DaemonMetrics } from './metrics.ts';
 
-export interface ServiceDeps {
+/** The service's parts, wired by the composition root (./compose.ts). */
+export interface ServiceParts {
   log: Logger;
-  probe: () => Promise<FeatureSet>;
-  enricher?: Enricher | null;
-  /** extra outputs (tests) */
-  outputs?: EventOutput[];
+  daemon: Daemon;
+  metrics: DaemonMetrics;
+  /** open the policy source (files, or the fleet's bucket: it may wait for NATS or fall back to its cache) */
+  openPolicies: () => Promise<PolicyProvider>;
+  /** the metrics endpoint */
+  http: () => MetricsServer;
 }
 
 export type ReloadReason = 'signal' | 'watch' | 'fleet' | 'api';
@@ -26,22 +26,17 @@ export class Service {
   readonly config: RunConfig;
   readonly daemon: Daemon;
   readonly metrics: DaemonMetrics;
+  readonly #parts: ServiceParts;
   readonly #log: Logger;
   #policies: PolicyProvider | null = null;
   #http: MetricsServer | null = null;
 
-  constructor(config: RunConfig, deps: ServiceDeps) {
+  constructor(config: RunConfig, parts: ServiceParts) {
     this.config = config;
-    this.#log = deps.log.child({ component: 'service' });
-    this.metrics = new DaemonMetrics();
-    this.daemon = new Daemon(config.daemon, {
-      log: deps.log,
-      probe: deps.probe,
-      enricher: deps.enricher ?? null,
-      outputs: [...(deps.outputs ?? []), this.metrics.output()],
-      policies: { load: () => this.#provider().load() },
-    });
-    this.metrics.observe(this.daemon);
+    this.#parts = parts;
+    this.#log = parts.log;
+    this.daemon = parts.daemon;
+    this.metrics = parts.metrics;
   }
 
   /** The address the metrics endpoint listens on, once started (host:port), or null. */
@@ -54,20 +49,9 @@ export class Service {
     return this.#policies;
   }
 
-  #provider(): PolicyProvider {
-    if (!this.#policies) throw new Error('the policy source is not open');
-    return this.#policies;
-  }
-
   async start(): Promise<void> {
     const fleet = this.config.fleet;
-    this.#policies = fleet
-      ? await FleetPolicies.open(fleet, {
-          host: this.config.daemon.host,
-          mode: this.daemon.mode,
-          log: this.#log,
-        })
-      : new FilePolicies(this.config.daemon.policyPaths, this.#log);
+    this.#policies = await this.#parts.openPolicies();
     try {
       await this.daemon.start();
     } catch (err) {
@@ -79,7 +63,7 @@ export class Service {
     try {
       if (this.daemon.plan) await this.#policies.settled({ ok: true, plan: this.daemon.plan });
       if (this.config.metrics.listen !== null) {
-        this.#http = new MetricsServer(this.metrics, this.daemon, this.#log);
+        this.#http = this.#parts.http();
         await this.#http.start(this.config.metrics.listen);
       }
       // the bucket is always watched: it is the fleet's only way to change a host's policies

@@ -8,11 +8,11 @@
 // bucket is reachable, a reload brings the bucket's set in.
 import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { BpfgateError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { openConnection, retry, withTimeout } from '../nats/connect.ts';
 import type { PolicyResult } from '../policy/index.ts';
-import { connectionOptions } from '../sinks/options.ts';
 import { type CachedSet, cacheFile, readCache, writeCache } from './cache.ts';
 import type { FleetOptions } from './options.ts';
 import {
@@ -41,14 +41,6 @@ export interface FleetDeps {
 
 /** How long one read of the bucket may take before the reload gives up (the running set stays). */
 const READ_TIMEOUT_MS = 10_000;
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 interface Loaded {
   entries: FleetEntry[];
@@ -160,11 +152,13 @@ export class FleetPolicies implements PolicyProvider {
 
   /** Connect and open the bucket; on success the connection reconnects by itself from then on. */
   async #attach(timeoutMs: number): Promise<void> {
-    const nc = await connect({
-      ...connectionOptions(this.#o.servers, this.#o.auth, this.#o.name),
-      timeout: Math.min(timeoutMs, 5000),
+    const nc = await openConnection({
+      servers: this.#o.servers,
+      auth: this.#o.auth,
+      name: this.#o.name,
+      timeoutMs: Math.min(timeoutMs, 5000),
       maxReconnectAttempts: -1,
-      reconnectTimeWait: this.#o.reconnectWaitMs,
+      reconnectWaitMs: this.#o.reconnectWaitMs,
     });
     try {
       const kv = await new Kvm(nc).open(this.#o.bucket);
@@ -182,19 +176,16 @@ export class FleetPolicies implements PolicyProvider {
 
   /** Started from the cache: keep trying; once there, watch and reload from the bucket. */
   async #retry(): Promise<void> {
-    while (!this.#stopped) {
-      try {
-        await this.#attach(this.#o.connectTimeoutMs);
-      } catch (err) {
-        this.#log.debug({ err }, 'fleet policy bucket still unreachable');
-        await this.#sleep(this.#o.reconnectWaitMs);
-        continue;
-      }
-      if (this.#onChange) await this.#startWatch();
-      this.#touch('connected');
-      await this.#flushStatus();
-      return;
-    }
+    const attached = await retry(() => this.#attach(this.#o.connectTimeoutMs).then(() => true), {
+      waitMs: this.#o.reconnectWaitMs,
+      stopped: () => this.#stopped,
+      onError: (err) => this.#log.debug({ err }, 'fleet policy bucket still unreachable'),
+      sleep: (ms) => this.#sleep(ms),
+    });
+    if (!attached) return;
+    if (this.#onChange) await this.#startWatch();
+    this.#touch('connected');
+    await this.#flushStatus();
   }
 
   #sleep(ms: number): Promise<void> {

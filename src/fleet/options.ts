@@ -1,7 +1,7 @@
 // The fleet policy source's options: which NATS servers and bucket, the
 // host's labels, where the last applied set is cached, and how long start-up
 // waits for NATS before it falls back to that cache.
-import type { NatsAuth } from '../sinks/options.ts';
+import type { NatsAuth } from '../nats/auth.ts';
 
 export const DEFAULT_FLEET_BUCKET = 'bpfgate-policies';
 export const DEFAULT_FLEET_CACHE_DIR = '/var/lib/bpfgate/fleet-cache';

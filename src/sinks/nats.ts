@@ -6,13 +6,15 @@
 // replayed in order, with the same ids, once publishing works again. Every
 // drop is counted and reported by a loss event when one can be delivered.
 
-import { connect, createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
-import { toOcsf } from '../events/ocsf.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { LossReport } from '../kernel/record.ts';
-import { connectionOptions, type SinkOptions } from './options.ts';
+import { openConnection, retry, withTimeout } from '../nats/connect.ts';
+import { formatJson } from './format.ts';
+import type { SinkOptions } from './options.ts';
+import type { Sink } from './sink.ts';
 import { Spool, type SpoolStats } from './spool.ts';
 import { subjectFor } from './subject.ts';
 
@@ -143,17 +145,7 @@ class InFlight {
   }
 }
 
-function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
-export class NatsSink {
+export class NatsSink implements Sink {
   readonly #o: Readonly<SinkOptions>;
   readonly #deps: SinkDeps;
   readonly #log: SinkLogger;
@@ -277,7 +269,7 @@ export class NatsSink {
     this.#nc = undefined;
     this.#connected = false;
     if (nc && !nc.isClosed()) {
-      await timeout(nc.drain(), this.#o.publishTimeoutMs).catch(() => nc.close());
+      await withTimeout(nc.drain(), this.#o.publishTimeoutMs).catch(() => nc.close());
     }
   }
 
@@ -305,33 +297,35 @@ export class NatsSink {
   }
 
   async #connectLoop(): Promise<void> {
-    const opts = connectionOptions(this.#o.servers, this.#o.auth, this.#o.name);
-    while (!this.#stopping) {
-      try {
-        const nc = await connect({
-          ...opts,
+    const nc = await retry(
+      () =>
+        openConnection({
+          servers: this.#o.servers,
+          auth: this.#o.auth,
+          name: this.#o.name,
           maxReconnectAttempts: -1,
-          reconnectTimeWait: this.#o.reconnectWaitMs,
-          reconnectJitter: 100,
-          timeout: this.#o.publishTimeoutMs,
-        });
-        if (this.#stopping) {
-          await nc.close();
-          return;
-        }
-        this.#nc = nc;
-        this.#js = this.#o.mode === 'jetstream';
-        this.#connected = true;
-        this.#retryAt = 0;
-        this.#log.info({ server: nc.getServer() }, 'connected to NATS');
-        void this.#watch(nc);
-        this.#signal();
-        return;
-      } catch (err) {
-        this.#log.warn({ err: String(err) }, 'NATS unreachable; spooling');
-        await new Promise((r) => setTimeout(r, this.#o.reconnectWaitMs));
-      }
+          reconnectWaitMs: this.#o.reconnectWaitMs,
+          reconnectJitterMs: 100,
+          timeoutMs: this.#o.publishTimeoutMs,
+        }),
+      {
+        waitMs: this.#o.reconnectWaitMs,
+        stopped: () => this.#stopping,
+        onError: (err) => this.#log.warn({ err: String(err) }, 'NATS unreachable; spooling'),
+      },
+    );
+    if (!nc) return;
+    if (this.#stopping) {
+      await nc.close();
+      return;
     }
+    this.#nc = nc;
+    this.#js = this.#o.mode === 'jetstream';
+    this.#connected = true;
+    this.#retryAt = 0;
+    this.#log.info({ server: nc.getServer() }, 'connected to NATS');
+    void this.#watch(nc);
+    this.#signal();
   }
 
   async #watch(nc: NatsConnection): Promise<void> {
@@ -575,8 +569,7 @@ export class NatsSink {
   }
 
   #payload(e: BpfgateEvent): Uint8Array {
-    const body = this.#o.format === 'ocsf' && e.type === 'violation' ? toOcsf(e) : e;
-    return this.#enc.encode(JSON.stringify(body));
+    return this.#enc.encode(formatJson(e, this.#o.format));
   }
 
   /** Core NATS: publish in order, then confirm with a flush. Returns the index of the first failure, or -1. */
@@ -585,7 +578,7 @@ export class NatsSink {
     let failedAt = -1;
     try {
       for (const e of events) nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e));
-      await timeout(nc.flush(), this.#o.publishTimeoutMs);
+      await withTimeout(nc.flush(), this.#o.publishTimeoutMs);
     } catch (err) {
       this.#log.warn({ err: String(err) }, 'publish failed; spooling');
       failedAt = 0;

@@ -1,11 +1,9 @@
-// The sink's options: defaults, one parse at start-up that names every
-// offending key, and the translation to nats.js connection options.
-import { readFileSync } from 'node:fs';
-import { credsAuthenticator, type NodeConnectionOptions, nkeyAuthenticator } from '@nats-io/transport-node';
+// The sink's options: defaults, and one parse at start-up that names every
+// offending key. Servers and auth are checked by the NATS module (src/nats/).
 import { BpfgateError } from '../errors.ts';
+import { checkAuth, type NatsAuth } from '../nats/auth.ts';
+import { checkServers, DEFAULT_NATS_URL } from '../nats/options.ts';
 import { DEFAULT_SUBJECT_PREFIX, isValidPrefix } from './subject.ts';
-
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_QUEUE_MAX = 10_000;
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_SPOOL_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -15,18 +13,21 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 export const DEFAULT_BATCH = 64;
 export const DEFAULT_RECONNECT_WAIT_MS = 1000;
 
-export type FsyncPolicy = 'always' | 'interval' | 'never';
+/** The smallest value of each numeric option (the configuration registry declares the same bounds from here). */
+export const SINK_MIN = {
+  queueMax: 1,
+  spoolMaxBytes: 4096,
+  spoolSegmentBytes: 1024,
+  fsyncIntervalMs: 1,
+  publishTimeoutMs: 100,
+  batch: 1,
+  reconnectWaitMs: 10,
+} as const;
 
-export interface NatsAuth {
-  token?: string;
-  user?: string;
-  password?: string;
-  /** file holding an nkey seed (SU...) */
-  nkeySeedFile?: string;
-  /** a .creds file: user JWT + nkey seed */
-  credsFile?: string;
-  tls?: { certFile?: string; keyFile?: string; caFile?: string };
-}
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+export const NATS_MODES = ['jetstream', 'core'] as const;
+
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
 export interface SinkOptions {
   servers: string[];
@@ -83,8 +84,6 @@ export function defaultSinkOptions(): SinkOptions {
 }
 
 const KEYS = new Set(Object.keys(defaultSinkOptions()));
-const AUTH_KEYS = new Set(['token', 'user', 'password', 'nkeySeedFile', 'credsFile', 'tls']);
-const TLS_KEYS = new Set(['certFile', 'keyFile', 'caFile']);
 
 /** Validate and complete options once, at start-up. Unknown keys are errors. Returns a frozen object. */
 export function parseSinkOptions(
@@ -94,15 +93,7 @@ export function parseSinkOptions(
   const o = { ...defaultSinkOptions(), ...(input as Partial<SinkOptions>) };
   for (const k of Object.keys(input)) if (!KEYS.has(k)) problems.push({ key: k, message: 'unknown option' });
   if (typeof o.servers === 'string') o.servers = [o.servers];
-  if (!Array.isArray(o.servers) || o.servers.length === 0) {
-    problems.push({ key: 'servers', message: 'at least one nats:// or tls:// URL' });
-  } else {
-    for (const s of o.servers) {
-      if (typeof s !== 'string' || !/^(nats|tls):\/\/[^\s/]+$|^[^\s:/]+:\d+$/.test(s)) {
-        problems.push({ key: 'servers', message: `not a server URL: ${String(s)}` });
-      }
-    }
-  }
+  for (const message of checkServers(o.servers)) problems.push({ key: 'servers', message });
   if (o.mode !== 'jetstream' && o.mode !== 'core')
     problems.push({ key: 'mode', message: 'jetstream or core' });
   if (o.format !== 'native' && o.format !== 'ocsf')
@@ -110,75 +101,27 @@ export function parseSinkOptions(
   if (typeof o.subjectPrefix !== 'string' || !isValidPrefix(o.subjectPrefix)) {
     problems.push({ key: 'subjectPrefix', message: 'dot-separated tokens without wildcards' });
   }
-  const positive = (key: keyof SinkOptions, min = 1): void => {
+  for (const [key, min] of Object.entries(SINK_MIN) as [keyof typeof SINK_MIN, number][]) {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
       problems.push({ key, message: `an integer >= ${min}` });
     }
-  };
-  positive('queueMax');
-  positive('spoolMaxBytes', 4096);
-  positive('spoolSegmentBytes', 1024);
-  positive('fsyncIntervalMs');
-  positive('publishTimeoutMs', 100);
-  positive('batch');
-  positive('reconnectWaitMs', 10);
+  }
   if (o.spoolDir !== null && (typeof o.spoolDir !== 'string' || o.spoolDir === '')) {
     problems.push({ key: 'spoolDir', message: 'a directory path, or null for no spool' });
   }
   if (o.spoolSegmentBytes > o.spoolMaxBytes) {
     problems.push({ key: 'spoolSegmentBytes', message: 'must not exceed spoolMaxBytes' });
   }
-  if (!['always', 'interval', 'never'].includes(o.fsync)) {
+  if (!(FSYNC_POLICIES as readonly string[]).includes(o.fsync)) {
     problems.push({ key: 'fsync', message: 'always, interval or never' });
   }
-  const a = (o.auth ?? {}) as NatsAuth & Record<string, unknown>;
-  for (const k of Object.keys(a))
-    if (!AUTH_KEYS.has(k)) problems.push({ key: `auth.${k}`, message: 'unknown option' });
-  for (const k of Object.keys(a.tls ?? {})) {
-    if (!TLS_KEYS.has(k)) problems.push({ key: `auth.tls.${k}`, message: 'unknown option' });
-  }
-  const methods = [a.token, a.user, a.nkeySeedFile, a.credsFile].filter((v) => v !== undefined).length;
-  if (methods > 1) problems.push({ key: 'auth', message: 'choose one of token, user+password, nkey, creds' });
-  if (a.user !== undefined && a.password === undefined) {
-    problems.push({ key: 'auth.password', message: 'required with auth.user' });
-  }
-  if (a.tls && (a.tls.certFile === undefined) !== (a.tls.keyFile === undefined)) {
-    problems.push({ key: 'auth.tls', message: 'certFile and keyFile go together' });
-  }
+  const a = (o.auth ?? {}) as NatsAuth;
+  problems.push(...checkAuth(a));
   if (problems.length > 0) throw new SinkOptionsError(problems);
   return Object.freeze({
     ...o,
     auth: Object.freeze({ ...a }),
     servers: Object.freeze([...o.servers]) as string[],
   });
-}
-
-/** nats.js connection options for an auth configuration (reads key, creds and certificate files now). */
-export function connectionOptions(
-  servers: readonly string[],
-  auth: NatsAuth,
-  name: string,
-): NodeConnectionOptions {
-  const opts: NodeConnectionOptions = { servers: [...servers], name };
-  if (auth.token !== undefined) opts.token = auth.token;
-  if (auth.user !== undefined) {
-    opts.user = auth.user;
-    opts.pass = auth.password ?? '';
-  }
-  if (auth.nkeySeedFile !== undefined) {
-    const seed = readFileSync(auth.nkeySeedFile, 'utf8').trim();
-    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
-  }
-  if (auth.credsFile !== undefined) {
-    opts.authenticator = credsAuthenticator(readFileSync(auth.credsFile));
-  }
-  if (auth.tls !== undefined) {
-    opts.tls = {
-      ...(auth.tls.caFile !== undefined ? { caFile: auth.tls.caFile } : {}),
-      ...(auth.tls.certFile !== undefined ? { certFile: auth.tls.certFile } : {}),
-      ...(auth.tls.keyFile !== undefined ? { keyFile: auth.tls.keyFile } : {}),
-    };
-  }
-  return opts;
 }

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
+import { composeService } from '../../src/daemon/compose.ts';
 import type { StatusDocument } from '../../src/daemon/metrics.ts';
-import { Service } from '../../src/daemon/service.ts';
+import type { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
@@ -45,7 +46,7 @@ spec:
       // nothing pinned: never adopt (or remove) what another daemon on this host pinned
       pins: { root: null },
     });
-    service = new Service(resolved, {
+    service = composeService(resolved, {
       log: createLogger({ level: 'warn', pretty: false }),
       probe: probeFeatures,
     });

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
-import { Service } from '../../src/daemon/service.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
+import { composeService } from '../../src/daemon/compose.ts';
+import type { Service } from '../../src/daemon/service.ts';
 import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
@@ -114,7 +115,7 @@ describe('daemon hot reload', () => {
       // nothing pinned: never adopt (or remove) what another daemon on this host pinned
       pins: { root: null },
     });
-    service = new Service(config, {
+    service = composeService(config, {
       log: createLogger({ level: 'warn', pretty: false }),
       probe: probeFeatures,
       outputs: [{ publish: (e) => (e.type === 'violation' ? undefined : events.push(e)) }],

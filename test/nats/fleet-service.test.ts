@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/daemon/config.ts';
-import { Service } from '../../src/daemon/service.ts';
+import { resolveConfig } from '../../src/config/resolve.ts';
+import { composeService } from '../../src/daemon/compose.ts';
+import type { Service } from '../../src/daemon/service.ts';
 import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
@@ -66,7 +67,7 @@ describe('the service with its policies from the fleet bucket', () => {
       pins: { root: null },
       fleet: { servers: [server.url], labels: { role: 'web' }, cacheDir: dir, connectTimeoutMs: 2000 },
     });
-    service = new Service(config, {
+    service = composeService(config, {
       log: createLogger({ level: 'warn', pretty: false }),
       probe: probeFeatures,
       outputs: [{ publish: (e) => (e.type === 'policy_error' ? events.push(e) : undefined) }],

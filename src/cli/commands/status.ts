@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { StatusDocument } from '../../daemon/metrics.ts';
 import { UsageError } from '../../errors.ts';
+import { EXIT } from '../exit.ts';
 
 export const DEFAULT_STATUS_URL = 'http://127.0.0.1:9477';
 
@@ -78,7 +79,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (v.help) {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT.ok;
   }
   const base = (v.url ?? process.env.BPFGATE_STATUS_URL ?? DEFAULT_STATUS_URL).replace(/\/+$/, '');
   let status: StatusDocument;
@@ -92,8 +93,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(
       `bpfgate status: cannot read ${base}/status: ${(err as Error).message} (is the daemon running with metrics.listen set?)\n`,
     );
-    return 4;
+    return EXIT.runtime;
   }
   process.stdout.write(v.json ? text : renderStatus(status));
-  return status.enforcing ? 0 : 1;
+  return status.enforcing ? EXIT.ok : EXIT.failed;
 }

@@ -1,23 +1,22 @@
 // bpfgate tail: watch violations live from NATS, one line each.
-//   bpfgate tail [--nats URL] [--subject S] [--policy P] [--outcome O]
-//                [--token T | --user U --password P | --nkey FILE | --creds FILE]
-//                [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--json]
+//   bpfgate tail [--nats URL...] [--subject S] [--policy P] [--outcome O]
+//                [NATS auth flags, src/nats/flags.ts] [--json]
 // Colour only when stdout is a TTY (and NO_COLOR is unset).
 import { parseArgs } from 'node:util';
-import { connect } from '@nats-io/transport-node';
 import { UsageError } from '../../errors.ts';
 import { describeTarget } from '../../events/target.ts';
-import { connectionOptions, DEFAULT_NATS_URL, type NatsAuth } from '../../sinks/options.ts';
+import { openConnection } from '../../nats/connect.ts';
+import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
+import { DEFAULT_NATS_URL } from '../../nats/options.ts';
 import { DEFAULT_SUBJECT_PREFIX } from '../../sinks/subject.ts';
+import { EXIT } from '../exit.ts';
 
 const HELP = `usage: bpfgate tail [options]
 
-  --nats URL         server (default ${DEFAULT_NATS_URL})
+${natsFlagHelp(`server (repeatable; default ${DEFAULT_NATS_URL})`)}
   --subject S        subject to watch (default ${DEFAULT_SUBJECT_PREFIX}.>)
   --policy P         only this policy
   --outcome O        only this outcome (denied, killed, allowed, would-block, would-kill)
-  --token T | --user U --password P | --nkey FILE | --creds FILE
-  --tls-ca FILE  --tls-cert FILE  --tls-key FILE
   --json             print each event as received
 `;
 
@@ -75,23 +74,15 @@ export function matches(ev: Ev, policy?: string, outcome?: string): boolean {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let v: Record<string, string | boolean | undefined>;
+  let v: Record<string, unknown>;
   try {
     ({ values: v } = parseArgs({
       args,
       options: {
-        nats: { type: 'string' },
+        ...natsFlagOptions(),
         subject: { type: 'string' },
         policy: { type: 'string' },
         outcome: { type: 'string' },
-        token: { type: 'string' },
-        user: { type: 'string' },
-        password: { type: 'string' },
-        nkey: { type: 'string' },
-        creds: { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,32 +94,18 @@ export async function run(args: string[]): Promise<number> {
   }
   if (v.help) {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT.ok;
   }
   const outcome = v.outcome as string | undefined;
   if (outcome !== undefined && !OUTCOMES.has(outcome)) throw new UsageError(`unknown outcome '${outcome}'`);
-  if ((v.user === undefined) !== (v.password === undefined))
-    throw new UsageError('--user and --password go together');
-  const auth: NatsAuth = {};
-  if (typeof v.token === 'string') auth.token = v.token;
-  if (typeof v.user === 'string') {
-    auth.user = v.user;
-    auth.password = String(v.password);
-  }
-  if (typeof v.nkey === 'string') auth.nkeySeedFile = v.nkey;
-  if (typeof v.creds === 'string') auth.credsFile = v.creds;
-  if (v['tls-ca'] || v['tls-cert'] || v['tls-key']) {
-    auth.tls = {
-      ...(typeof v['tls-ca'] === 'string' ? { caFile: v['tls-ca'] } : {}),
-      ...(typeof v['tls-cert'] === 'string' ? { certFile: v['tls-cert'] } : {}),
-      ...(typeof v['tls-key'] === 'string' ? { keyFile: v['tls-key'] } : {}),
-    };
-  }
-  const server = (v.nats as string | undefined) ?? DEFAULT_NATS_URL;
+  const nats = parseNatsFlags(v, (line) => process.stderr.write(`bpfgate tail: ${line}\n`));
+  const servers = nats.servers.length > 0 ? nats.servers : [DEFAULT_NATS_URL];
   const subject = (v.subject as string | undefined) ?? `${DEFAULT_SUBJECT_PREFIX}.>`;
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  const nc = await connect({
-    ...connectionOptions([server], auth, 'bpfgate-tail'),
+  const nc = await openConnection({
+    servers,
+    auth: nats.auth,
+    name: 'bpfgate-tail',
     maxReconnectAttempts: -1,
   });
   const sub = nc.subscribe(subject);
@@ -153,5 +130,5 @@ export async function run(args: string[]): Promise<number> {
     process.off('SIGTERM', stop);
     if (!nc.isClosed()) await nc.close();
   }
-  return 0;
+  return EXIT.ok;
 }

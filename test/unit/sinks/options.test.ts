@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  connectionOptions,
-  DEFAULT_QUEUE_MAX,
-  parseSinkOptions,
-  SinkOptionsError,
-} from '../../../src/sinks/options.ts';
+import { connectionOptions } from '../../../src/nats/options.ts';
+import { DEFAULT_QUEUE_MAX, parseSinkOptions, SinkOptionsError } from '../../../src/sinks/options.ts';
 
 describe('parseSinkOptions', () => {
   it('fills defaults and freezes', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderHtml } from '../../../src/daemon/report/html.ts';
-import { parseTimeSpec, summarise, TimeSpecError } from '../../../src/daemon/report/summary.ts';
-import { renderText } from '../../../src/daemon/report/text.ts';
 import type { BpfgateEvent, ViolationEvent } from '../../../src/events/types.ts';
+import { escapeHtml, renderHtml } from '../../../src/report/html.ts';
+import { parseTimeSpec, summarise, TimeSpecError } from '../../../src/report/summary.ts';
+import { renderText } from '../../../src/report/text.ts';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const ns = (ms: number): string => `${BigInt(ms) * 1_000_000n + 123n}`;

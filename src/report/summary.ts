@@ -1,8 +1,8 @@
 // The audit report's summariser: native events in, per policy and rule how
 // often each outcome happened (would-block and would-kill above all), the top
 // executables and cgroups, first and last seen. Pure: no I/O, no clock.
-import { BpfgateError } from '../../errors.ts';
-import type { BpfgateEvent, ViolationEvent } from '../../events/types.ts';
+import { BpfgateError } from '../errors.ts';
+import type { BpfgateEvent, ViolationEvent } from '../events/types.ts';
 
 export const OUTCOMES = ['would-block', 'would-kill', 'denied', 'killed', 'allowed'] as const;
 export type ReportOutcome = (typeof OUTCOMES)[number];

@@ -1,23 +1,21 @@
 // The configuration file: YAML with positions (the policy layer's parser),
-// checked against schemas/config.schema.json (ajv, compiled once, all
-// errors), every problem a Diagnostic located as file:line:column. Pure: the
-// caller reads the file.
-import { readFileSync } from 'node:fs';
+// checked against the schema the registry generates (./schema.ts; ajv,
+// compiled once, all errors), every problem a Diagnostic located as
+// file:line:column. Pure: the caller reads the file.
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import ajv2020 from 'ajv/dist/2020.js';
 import type { Diagnostic } from '../errors.ts';
 import { closest, describePath } from '../policy/text.ts';
 import { parseYaml, pointerSegments, type YamlDocument } from '../policy/yaml-positions.ts';
-import type { ConfigInput } from './config.ts';
-
-export const CONFIG_SCHEMA_PATH = new URL('../../schemas/config.schema.json', import.meta.url);
+import type { ConfigInput } from './input.ts';
+import { configSchema } from './schema.ts';
 
 let compiled: ValidateFunction | null = null;
 
 function validator(): ValidateFunction {
   if (compiled === null) {
     const ajv = new ajv2020.default({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true });
-    compiled = ajv.compile(JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, 'utf8')));
+    compiled = ajv.compile(configSchema());
   }
   return compiled!;
 }

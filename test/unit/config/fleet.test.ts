@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../../../src/cli/commands/run.ts';
-import { ConfigError, configFromEnv, readConfigFile, resolveConfig } from '../../../src/daemon/config.ts';
-import { parseConfigText } from '../../../src/daemon/config-file.ts';
+import { parseConfigText } from '../../../src/config/file.ts';
+import { ConfigError, configFromEnv, readConfigFile, resolveConfig } from '../../../src/config/resolve.ts';
 
 describe('fleet configuration', () => {
   it('is off without a fleet section: policies come from files', () => {

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../../../src/cli/commands/run.ts';
+import { parseConfigText } from '../../../src/config/file.ts';
 import {
   ConfigError,
   configFromEnv,
   loadConfig,
   mergeConfig,
   resolveConfig,
-} from '../../../src/daemon/config.ts';
-import { parseConfigText } from '../../../src/daemon/config-file.ts';
+} from '../../../src/config/resolve.ts';
 import { UsageError } from '../../../src/errors.ts';
 
 function tempConfig(text: string): string {

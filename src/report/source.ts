@@ -5,8 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { connectionOptions, type NatsAuth } from '../../sinks/options.ts';
+import type { NatsAuth } from '../nats/auth.ts';
+import { openConnection } from '../nats/connect.ts';
 import type { Summariser } from './summary.ts';
 
 /** Feed every line of a file (or stdin for '-') to the summariser. */
@@ -40,8 +40,10 @@ export interface StreamSource {
 
 /** Read a JetStream stream once, with an ordered (ephemeral) consumer, up to the last message it held when asked. */
 export async function readStream(src: StreamSource, into: Summariser): Promise<number> {
-  const nc = await connect({
-    ...connectionOptions(src.servers, src.auth, 'bpfgate-report'),
+  const nc = await openConnection({
+    servers: src.servers,
+    auth: src.auth,
+    name: 'bpfgate-report',
     maxReconnectAttempts: 2,
   });
   try {

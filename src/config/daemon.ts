@@ -1,0 +1,48 @@
+// What a daemon runs with (the configuration resolves to this: ./resolve.ts),
+// and its defaults for whatever the configuration does not set.
+import os from 'node:os';
+import { DEFAULT_PIN_ROOT } from '../kernel/pins.ts';
+import type { EventFormat } from '../sinks/format.ts';
+import type { SinkOptions } from '../sinks/options.ts';
+
+export interface DaemonOptions {
+  policyPaths: string[];
+  /** every policy in audit mode: nothing is denied or killed, outcomes are would-* */
+  audit: boolean;
+  /** refuse to start when any rule would be enforced more weakly than asked */
+  requireEnforcement: boolean;
+  /** cgroup v2 directory the cgroup programs attach to; null: the cgroup2 root */
+  cgroupAttach: string | null;
+  objectPath?: string;
+  format: EventFormat;
+  stdout: boolean;
+  nats: Readonly<SinkOptions> | null;
+  host: string;
+  statsIntervalMs: number;
+  /** identical violations within this window become one event with a count; 0: every event */
+  aggregateWindowMs: number;
+  /** bpffs folder every map and link is pinned under (docs/persistence.md); null: nothing pinned */
+  pinRoot: string | null;
+  /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
+  keepEnforcing: boolean;
+  /** self-protection (BPF-LSM only): no other process may detach, unpin, write, signal or ptrace bpfgate */
+  protect: boolean;
+}
+
+export function defaultDaemonOptions(): DaemonOptions {
+  return {
+    policyPaths: ['policies/'],
+    audit: false,
+    requireEnforcement: false,
+    cgroupAttach: null,
+    format: 'native',
+    stdout: true,
+    nats: null,
+    host: os.hostname(),
+    statsIntervalMs: 1000,
+    aggregateWindowMs: 0,
+    pinRoot: DEFAULT_PIN_ROOT,
+    keepEnforcing: false,
+    protect: false,
+  };
+}

@@ -1,0 +1,153 @@
+// The composition root: the one place that builds the daemon's parts from its
+// options and wires them together. Constructors elsewhere only keep their
+// arguments; nothing here starts anything (Service.start() and Daemon.start()
+// do, in order, and stop in reverse).
+//
+//   Service ── policy source (files | fleet bucket), metrics endpoint, watch
+//     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
+//          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
+import type { FeatureSet } from '../compiler/features.ts';
+import type { DaemonOptions } from '../config/daemon.ts';
+import type { RunConfig } from '../config/resolve.ts';
+import { PrivilegeError } from '../errors.ts';
+import { measureBootClock } from '../events/clock.ts';
+import { IdGenerator } from '../events/id.ts';
+import { FleetPolicies } from '../fleet/kv.ts';
+import { FilePolicies } from '../fleet/source.ts';
+import { findCgroup2Mount } from '../kernel/cgroups.ts';
+import { LiveHostState } from '../kernel/host-state.ts';
+import { Loader } from '../kernel/loader.ts';
+import { PinLayout } from '../kernel/pins.ts';
+import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
+import { KernelSession } from '../kernel/session.ts';
+import type { Logger } from '../log.ts';
+import { AggregatingSink } from '../sinks/aggregate.ts';
+import { NatsSink } from '../sinks/nats.ts';
+import { asSink, type EventOutput, Fanout, type Sink } from '../sinks/sink.ts';
+import { StdoutSink } from '../sinks/stdout.ts';
+import { Daemon, type KernelParts, type PolicySource } from './daemon.ts';
+import { MetricsServer } from './http.ts';
+import { DaemonMetrics } from './metrics.ts';
+import { type Enricher, EventPipeline } from './pipeline.ts';
+import { Service } from './service.ts';
+
+export interface DaemonDeps {
+  log: Logger;
+  probe: () => Promise<FeatureSet>;
+  enricher?: Enricher | null;
+  /** outputs besides stdout and NATS (the metrics counter, tests, the bench) */
+  outputs?: EventOutput[];
+  /** where the policy set comes from; default: the options' policy files */
+  policies?: PolicySource;
+}
+
+/** The kernel side of a daemon with these options. */
+function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
+  const pins = o.pinRoot ? new PinLayout(o.pinRoot) : null;
+  return {
+    pins,
+    cgroup(features) {
+      const mount = features.cgroup2.mount ?? findCgroup2Mount();
+      if (!mount)
+        throw new PrivilegeError('no cgroup v2 mount found: bpfgate needs cgroup v2 to scope policies');
+      return { mount, attachAt: o.cgroupAttach ?? mount };
+    },
+    open(features, cgroup) {
+      if (o.protect && !features.lsm.available)
+        throw new PrivilegeError(
+          `self-protection needs BPF-LSM, which this kernel lacks (${features.lsm.reason}): start without protect`,
+        );
+      if (o.protect && !pins) throw new PrivilegeError('self-protection needs pins (a pin root)');
+      const session = KernelSession.open(features, o.objectPath, {
+        pins,
+        extraPrograms: o.protect ? PROTECT_PROGRAMS : [],
+      });
+      return { session, loader: new Loader(session, new LiveHostState(cgroup.mount), cgroup.attachAt, log) };
+    },
+    protect(session) {
+      if (!o.protect || !pins) return null;
+      const broken = breakGlass();
+      if (broken) {
+        log.warn({ breakGlass: broken }, 'self-protection NOT armed: break glass');
+        return null;
+      }
+      return Protection.arm(session, pins, log);
+    },
+  };
+}
+
+/** The outputs of a daemon with these options behind one sink, and the NATS sink among them. */
+function sinks(
+  o: DaemonOptions,
+  extra: EventOutput[],
+  ids: IdGenerator,
+  log: Logger,
+): { sink: Sink; nats: NatsSink | null } {
+  const outputs: Sink[] = extra.map(asSink);
+  if (o.stdout) outputs.push(new StdoutSink(o.format));
+  const nats = o.nats
+    ? new NatsSink(o.nats, { host: o.host, ids, log: log.child({ component: 'nats' }) })
+    : null;
+  if (nats) outputs.push(nats);
+  const all = new Fanout(outputs);
+  return { sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all, nats };
+}
+
+/** A daemon with every part built from its options. */
+export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
+  const daemonLog = deps.log.child({ component: 'daemon' });
+  const ids = new IdGenerator();
+  const { sink, nats } = sinks(o, deps.outputs ?? [], ids, deps.log);
+  return new Daemon(o, {
+    log: deps.log,
+    probe: deps.probe,
+    policies: deps.policies ?? new FilePolicies(o.policyPaths, daemonLog),
+    kernel: kernelParts(o, daemonLog),
+    sink,
+    nats,
+    ids,
+    clock: () => measureBootClock(),
+    events: (clock) =>
+      new EventPipeline({
+        host: o.host,
+        mode: o.audit ? 'audit' : 'enforce',
+        clock,
+        ids,
+        outputs: [sink],
+        enricher: deps.enricher ?? null,
+        log: deps.log.child({ component: 'events' }),
+      }),
+  });
+}
+
+/** `bpfgate run`'s service for a resolved configuration: policy source, daemon, metrics endpoint. */
+export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'policies'>): Service {
+  const log = deps.log.child({ component: 'service' });
+  const metrics = new DaemonMetrics();
+  // the daemon reads the policy source the service opens at start (and closes at stop)
+  let service: Service | null = null;
+  const daemon = composeDaemon(config.daemon, {
+    ...deps,
+    outputs: [...(deps.outputs ?? []), metrics.output()],
+    policies: {
+      load: () => {
+        const source = service?.policies;
+        if (!source) throw new Error('the policy source is not open');
+        return source.load();
+      },
+    },
+  });
+  metrics.observe(daemon);
+  const fleet = config.fleet;
+  service = new Service(config, {
+    log,
+    daemon,
+    metrics,
+    openPolicies: async () =>
+      fleet
+        ? await FleetPolicies.open(fleet, { host: config.daemon.host, mode: daemon.mode, log })
+        : new FilePolicies(config.daemon.policyPaths, log),
+    http: () => new MetricsServer(metrics, daemon, log),
+  });
+  return service;
+}
