@@ -1,16 +1,12 @@
 // The policy compiler: PolicySet + FeatureSet -> Plan. Pure and deterministic:
 // no file, kernel, network, clock or randomness; the same input gives the
 // same JSON, byte for byte.
-import { Action as ActionValue, Kind, MapName, VAL_F_DRYRUN } from '../kernel/abi.ts';
-import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../kernel/programs.ts';
-import type { Policy, PolicySet, Rule, RuleKind } from '../policy/model.ts';
-import { RULE_KINDS } from '../policy/model.ts';
-import { checkCapacity } from './capacity.ts';
-import { emptyGenConfig, encodeGenConfig, type GenConfig } from './encode/config.ts';
-import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from './encode/scope.ts';
-import { UnencodableError } from './errors.ts';
-import type { FeatureSet } from './features.ts';
-import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
+
+import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
+import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from '../abi/encode/scope.ts';
+import type { FeatureSet } from '../abi/features.ts';
+import { Action as ActionValue, Kind, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
 import type {
   Enforcement,
   MapEntry,
@@ -20,7 +16,12 @@ import type {
   PlannedPolicy,
   PlannedRule,
   ProgramSpec,
-} from './plan.ts';
+} from '../abi/plan.ts';
+import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../abi/programs.ts';
+import type { Policy, PolicySet, Rule, RuleKind } from '../policy/model.ts';
+import { RULE_KINDS } from '../policy/model.ts';
+import { MapCapacityError, UnencodableError } from './errors.ts';
+import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
 import { assignExeIds, assignSlots, byString, executablesNamed } from './slots.ts';
 import { RuleTable, sortEntries } from './table.ts';
 import { targetsOf } from './targets.ts';
@@ -231,6 +232,13 @@ function exeIdEntry(path: string, id: number): MapEntry {
     if (err instanceof RangeError) throw new UnencodableError('(executables)', path, err.message);
     throw err;
   }
+}
+
+/** The compiler's safety net behind validation: no map gets more entries than one generation may hold. */
+function checkCapacity(map: string, needed: number): void {
+  const cap = GENERATION_CAPACITY[map];
+  if (cap === undefined) throw new Error(`no capacity known for map ${map}`);
+  if (needed > cap) throw new MapCapacityError(map, needed, cap);
 }
 
 export function compile(set: PolicySet, features: FeatureSet, options: CompileOptions): Plan {

@@ -1,9 +1,9 @@
 // `compile --explain`: the plan as a table a security team can read. One row
 // per rule (and per allowlist posture), downgrades marked and explained below.
 // Deterministic: the plan's order, no terminal width, no colours.
-import { PROGRAMS, type ProgramName } from '../kernel/programs.ts';
-import { attachText } from './ladder.ts';
-import type { Plan } from './plan.ts';
+
+import type { Plan } from '../abi/plan.ts';
+import { attachText, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 
 const HEADER = ['policy', 'rule', 'kind', 'hook', 'mechanism', 'action', 'enforcement'];
 

@@ -1,13 +1,23 @@
 // The enforcement ladder: for one rule and one kernel's FeatureSet, which
 // programs serve it and what they achieve. BPF-LSM deny → cgroup hook deny →
 // tracepoint kill (bpf_send_signal) → audit only → unavailable. Pure.
-import type { MechanismName } from '../kernel/abi.ts';
-import { type Family, PROGRAMS, type ProgramInfo, type ProgramName } from '../kernel/programs.ts';
+
+import type { FeatureSet } from '../abi/features.ts';
+import type { MechanismName } from '../abi/layout.ts';
+import type { Enforcement } from '../abi/plan.ts';
+import {
+  attachText,
+  availability,
+  type Family,
+  PROGRAMS,
+  type ProgramInfo,
+  type ProgramName,
+} from '../abi/programs.ts';
 import type { Action, FileOperation, Match, RuleKind } from '../policy/model.ts';
 import { FILE_OPERATIONS } from '../policy/model.ts';
-import type { CgroupHook, Feature, FeatureSet } from './features.ts';
-import { CGROUP_SOCKET_FAMILIES } from './numbers.ts';
-import type { AttachSpec, Enforcement } from './plan.ts';
+
+/** The families whose socket creation the cgroup sock_create hook sees (inet_create, inet6_create). */
+const CGROUP_SOCKET_FAMILIES: readonly string[] = ['inet', 'inet6'];
 
 const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
 
@@ -15,16 +25,6 @@ const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
 function cost(name: ProgramName): number {
   return name === 'bg_tp_sys_enter' ? 3 : 1;
 }
-
-const CGROUP_HOOK_OF: Readonly<Record<string, CgroupHook>> = {
-  cgroup_inet_sock_create: 'sock_create',
-  cgroup_inet4_connect: 'connect4',
-  cgroup_inet6_connect: 'connect6',
-  cgroup_inet4_bind: 'bind4',
-  cgroup_inet6_bind: 'bind6',
-  cgroup_device: 'dev',
-  cgroup_sysctl: 'sysctl',
-};
 
 /** One thing a rule needs a hook for: an operation, an address family... */
 export interface Unit {
@@ -72,7 +72,7 @@ export function unitsOf(match: Match): Unit[] {
       const units: Unit[] = [];
       const fams = match.families.includes('any') ? ['inet', 'inet6', 'any other family'] : match.families;
       for (const f of fams) {
-        const inet = (CGROUP_SOCKET_FAMILIES as readonly string[]).includes(f);
+        const inet = CGROUP_SOCKET_FAMILIES.includes(f);
         const candidates = programsFor('socket').filter((n) =>
           inet ? n !== 'bg_tp_sys_enter' : info(n).family !== 'cgroup',
         );
@@ -94,26 +94,6 @@ export function postureUnits(kind: 'exec' | 'file' | 'connect' | 'bind'): Unit[]
   return [{ label: 'exec', candidates: programsFor('exec') }];
 }
 
-/** Whether a program loads and attaches on this kernel, and what the probe saw. */
-export function availability(name: ProgramName, f: FeatureSet): Feature {
-  const p: ProgramInfo = info(name);
-  switch (p.family) {
-    case 'lsm': {
-      if (!f.lsm.available) return f.lsm;
-      const needsDPath = p.kinds.some((k) => k === 'exec' || k === 'file');
-      return needsDPath && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
-    }
-    case 'cgroup': {
-      const hook = p.attach.type === 'cgroup' ? CGROUP_HOOK_OF[p.attach.attachType] : undefined;
-      return hook ? f.cgroupHooks[hook] : { available: false, reason: 'unknown cgroup hook' };
-    }
-    case 'tracepoint':
-      return f.tracepoints;
-    case 'kprobe':
-      return f.kprobes;
-  }
-}
-
 export interface Decision {
   achieved: Enforcement;
   mechanism: MechanismName | null;
@@ -132,22 +112,6 @@ const STRENGTH: Readonly<Record<Enforcement, number>> = {
   kill: 2,
   block: 3,
 };
-
-/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
-export function attachText(a: AttachSpec): string {
-  switch (a.type) {
-    case 'lsm':
-      return `lsm/${a.hook}`;
-    case 'cgroup':
-      return a.attachType;
-    case 'tp_btf':
-      return `tp_btf/${a.event}`;
-    case 'raw_tracepoint':
-      return `raw_tp/${a.event}`;
-    case 'kprobe':
-      return a.function ? `kprobe/${a.function}` : 'kprobe';
-  }
-}
 
 function hookName(name: ProgramName): string {
   return attachText(info(name).attach);

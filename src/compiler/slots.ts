@@ -1,6 +1,8 @@
 // Deterministic numbering: policy slots and executable ids. Pure.
+
+import { MAX_SLOTS } from '../abi/layout.ts';
 import type { Policy, PolicySet } from '../policy/model.ts';
-import { checkSlots } from './capacity.ts';
+import { MapCapacityError } from './errors.ts';
 
 /** Plain code-unit order: the same on every machine and locale. */
 export function byString(a: string, b: string): number {
@@ -9,7 +11,8 @@ export function byString(a: string, b: string): number {
 
 /** The policies in slot order: slot i is the i-th policy by name. */
 export function assignSlots(set: PolicySet): Policy[] {
-  checkSlots(set.policies.length);
+  if (set.policies.length > MAX_SLOTS)
+    throw new MapCapacityError('policy slots', set.policies.length, MAX_SLOTS);
   return [...set.policies].sort((a, b) => byString(a.name, b.name));
 }
 

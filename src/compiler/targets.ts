@@ -1,6 +1,10 @@
 // From a rule's match to the keys of its entries (map + key hex). The byte
 // layouts live in encode/; this file only decides which keys a match needs.
 // Throws RangeError for what the layout cannot express; compile() names the rule.
+
+import { encodeNetKey } from '../abi/encode/net.ts';
+import { directoryPrefix, encodePathKey, sysctlPath } from '../abi/encode/path.ts';
+import { encodeRuleKey } from '../abi/encode/rules.ts';
 import {
   ANY,
   DeviceOp,
@@ -13,13 +17,16 @@ import {
   PtraceOp,
   SetuidOp,
   SysctlOp,
-} from '../kernel/abi.ts';
+} from '../abi/layout.ts';
+import {
+  ADDRESS_FAMILY,
+  BPF_COMMAND,
+  CAPABILITY,
+  DEVICE_TYPE,
+  IP_PROTOCOL,
+  SOCKET_TYPE,
+} from '../abi/numbers.ts';
 import type { Match, PortRange } from '../policy/model.ts';
-import { bpfCommandNumber, capabilityNumber } from '../policy/names.ts';
-import { encodeNetKey } from './encode/net.ts';
-import { directoryPrefix, encodePathKey, sysctlPath } from './encode/path.ts';
-import { encodeRuleKey } from './encode/rules.ts';
-import { ADDRESS_FAMILIES, DEVICE_TYPE, IP_PROTOCOLS, SOCKET_TYPE_NUMBERS } from './numbers.ts';
 
 export interface Target {
   map: string;
@@ -44,18 +51,6 @@ function numeric(ctx: Ctx, kind: number, op: number, a = 0, b = 0, c = 0): Targe
   return { map: MapName.rules, key: encodeRuleKey({ gen: ctx.gen, slot: ctx.slot, kind, op, a, b, c }) };
 }
 
-function lookup(table: Readonly<Record<string, number>>, name: string, what: string): number {
-  const v = table[name];
-  if (v === undefined) throw new RangeError(`unknown ${what} ${name}`);
-  return v;
-}
-
-/** A number from the policy language's name tables (-1 = unknown). */
-function known(n: number, name: string, what: string): number {
-  if (n < 0) throw new RangeError(`unknown ${what} ${name}`);
-  return n;
-}
-
 /** Every port of the ranges, ascending; none = [0] (any port). */
 export function expandPorts(ranges: PortRange[]): number[] {
   if (ranges.length === 0) return [0];
@@ -77,15 +72,11 @@ const ANY_ADDRESSES = [
 /** Socket (family, type) pairs. A wildcard family with a concrete type is
  * expanded over the known families: the kernel never looks up (BG_ANY, type). */
 function socketPairs(families: string[], types: string[]): [number, number][] {
-  const typeNums = types.includes('any')
-    ? [ANY]
-    : types.map((t) => lookup(SOCKET_TYPE_NUMBERS, t, 'socket type'));
-  const famNums = families.includes('any')
-    ? null
-    : families.map((f) => lookup(ADDRESS_FAMILIES, f, 'family'));
+  const typeNums = types.includes('any') ? [ANY] : types.map((t) => SOCKET_TYPE.number(t));
+  const famNums = families.includes('any') ? null : families.map((f) => ADDRESS_FAMILY.number(f));
   const out: [number, number][] = [];
   if (famNums === null && typeNums[0] === ANY) return [[ANY, ANY]];
-  for (const fam of famNums ?? Object.values(ADDRESS_FAMILIES)) {
+  for (const fam of famNums ?? ADDRESS_FAMILY.names.map((f) => ADDRESS_FAMILY.number(f))) {
     for (const t of typeNums) out.push([fam, t]);
   }
   return out;
@@ -104,16 +95,11 @@ export function targetsOf(match: Match, ctx: Ctx): Target[] {
         paths(ctx, Kind.sysctl, SysctlOp[acc], match.names.map(sysctlPath), match.prefixes.map(sysctlPath)),
       );
     case 'capability':
-      return match.capabilities.map((c) =>
-        numeric(ctx, Kind.capability, 0, known(capabilityNumber(c), c, 'capability')),
-      );
+      return match.capabilities.map((c) => numeric(ctx, Kind.capability, 0, CAPABILITY.number(c)));
     case 'module':
       return [ModuleOp.file, ModuleOp.data].map((op) => numeric(ctx, Kind.module, op, ANY));
     case 'bpf': {
-      const cmds =
-        match.commands.length === 0
-          ? [ANY]
-          : match.commands.map((c) => known(bpfCommandNumber(c), c, 'bpf command'));
+      const cmds = match.commands.length === 0 ? [ANY] : match.commands.map((c) => BPF_COMMAND.number(c));
       return cmds.map((a) => numeric(ctx, Kind.bpf, 0, a));
     }
     case 'ptrace':
@@ -136,7 +122,7 @@ export function targetsOf(match: Match, ctx: Ctx): Target[] {
             ctx,
             Kind.device,
             DeviceOp[acc],
-            DEVICE_TYPE[d.type],
+            DEVICE_TYPE.number(d.type),
             d.major ?? ANY,
             d.minor ?? ANY,
           );
@@ -148,7 +134,10 @@ export function targetsOf(match: Match, ctx: Ctx): Target[] {
     case 'bind': {
       const kind = Kind[match.kind];
       const addrs = match.addresses.length === 0 ? ANY_ADDRESSES : match.addresses;
-      const protos = match.protocols.length === 0 ? [0] : match.protocols.map((p) => IP_PROTOCOLS[p]);
+      const protos =
+        match.protocols.length === 0
+          ? [0]
+          : match.protocols.map((p) => (p === 'any' ? 0 : IP_PROTOCOL.number(p)));
       const ports = expandPorts(match.ports);
       const out: Target[] = [];
       for (const a of addrs) {

@@ -4,9 +4,9 @@
 // ring, flush the outputs. reload() swaps a new policy set in atomically or
 // keeps enforcing the old one.
 import os from 'node:os';
+import type { FeatureSet } from '../abi/features.ts';
+import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
-import type { FeatureSet } from '../compiler/features.ts';
-import type { Plan, PlannedRule } from '../compiler/plan.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { Aggregator } from '../events/aggregate.ts';
 import { buildPolicyErrorEvent } from '../events/build.ts';

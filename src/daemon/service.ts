@@ -2,7 +2,7 @@
 // bucket), the Daemon, the policy watcher and the metrics endpoint, started in
 // that order and stopped in reverse. Signals stay with the command
 // (src/cli/commands/run.ts), which calls reload() and stop().
-import type { FeatureSet } from '../compiler/features.ts';
+import type { FeatureSet } from '../abi/features.ts';
 import { FleetPolicies } from '../fleet/kv.ts';
 import { FilePolicies, type PolicyProvider } from '../fleet/source.ts';
 import type { Logger } from '../log.ts';

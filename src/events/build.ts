@@ -1,9 +1,9 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import type { PlannedRule } from '../compiler/plan.ts';
+import { RULE_DEFAULT } from '../abi/layout.ts';
+import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
-import { RULE_DEFAULT } from '../kernel/abi.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
 import type { Severity } from '../policy/model.ts';
 import type { IdSource } from './id.ts';

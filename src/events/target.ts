@@ -1,55 +1,19 @@
 // Decoding a record's kind-specific fields (op, arg[], path, aux) into the
 // event's `target`, as bpf/lib/abi.h lays them out per kind. Pure.
-import { DeviceOp, FileOp, ModuleOp, MountOp, PtraceOp, SysctlOp } from '../kernel/abi.ts';
+import { DeviceOp, FileOp, ModuleOp, MountOp, PtraceOp, SysctlOp } from '../abi/layout.ts';
+import {
+  ADDRESS_FAMILY,
+  BPF_COMMAND,
+  CAPABILITY,
+  DEVICE_ACCESS_BIT,
+  DEVICE_TYPE,
+  IP_PROTOCOL,
+  MOUNT_FLAG,
+  SOCKET_TYPE,
+  SOCKET_TYPE_MASK,
+} from '../abi/numbers.ts';
 import type { DecodedRecord } from '../kernel/record.ts';
-import { BPF_COMMANDS, CAPABILITIES } from '../policy/names.ts';
 import type { Target } from './types.ts';
-
-export const SOCKET_FAMILY_NAMES: Record<number, string> = {
-  1: 'unix',
-  2: 'inet',
-  10: 'inet6',
-  16: 'netlink',
-  17: 'packet',
-  31: 'bluetooth',
-  40: 'vsock',
-  44: 'xdp',
-};
-export const SOCKET_TYPE_NAMES: Record<number, string> = {
-  1: 'stream',
-  2: 'dgram',
-  3: 'raw',
-  4: 'rdm',
-  5: 'seqpacket',
-  6: 'dccp',
-  10: 'packet',
-};
-export const IP_PROTOCOL_NAMES: Record<number, string> = {
-  1: 'icmp',
-  6: 'tcp',
-  17: 'udp',
-  58: 'icmpv6',
-  132: 'sctp',
-};
-
-/** Mount flags worth naming (include/uapi/linux/mount.h). */
-const MOUNT_FLAGS: [number, string][] = [
-  [1, 'ro'],
-  [2, 'nosuid'],
-  [4, 'nodev'],
-  [8, 'noexec'],
-  [32, 'remount'],
-  [4096, 'bind'],
-  [8192, 'move'],
-  [16384, 'rec'],
-];
-
-/** cgroup device hook access bits (BPF_DEVCG_ACC_*). */
-const DEV_ACCESS: [number, string][] = [
-  [1, 'mknod'],
-  [2, 'read'],
-  [4, 'write'],
-];
 
 function nameOf(table: Record<string, number>, v: number): string | undefined {
   for (const [k, n] of Object.entries(table)) if (n === v) return k;
@@ -102,7 +66,7 @@ export function decodeTarget(r: DecodedRecord): Target {
     }
     case 'capability': {
       const n = num(a0);
-      return { name: CAPABILITIES[n] ?? `CAP_${n}`, number: n };
+      return { name: CAPABILITY.name(n) ?? `CAP_${n}`, number: n };
     }
     case 'module': {
       const op = num(a0) || r.op;
@@ -111,13 +75,13 @@ export function decodeTarget(r: DecodedRecord): Target {
     }
     case 'bpf': {
       const n = num(a0);
-      return { command: BPF_COMMANDS[n] ?? `BPF_CMD_${n}`, number: n };
+      return { command: BPF_COMMAND.name(n) ?? `BPF_CMD_${n}`, number: n };
     }
     case 'ptrace':
       return { pid: num(a0), mode: nameOf(PtraceOp, num(a1) || r.op) ?? 'unknown' };
     case 'mount': {
       const flags = num(a0);
-      const named = MOUNT_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
+      const named = MOUNT_FLAG.bits(flags);
       const fsType = cString(r.aux);
       return {
         operation: nameOf(MountOp, r.op) ?? 'unknown',
@@ -130,11 +94,11 @@ export function decodeTarget(r: DecodedRecord): Target {
       return { oldUid: num(a0), newUid: num(a1), newEuid: num(a2), toRoot: num(a1) === 0 || num(a2) === 0 };
     case 'socket': {
       const family = num(a0);
-      const type = num(a1) & 0xf; // strip SOCK_NONBLOCK / SOCK_CLOEXEC
+      const type = num(a1) & SOCKET_TYPE_MASK;
       return {
-        family: SOCKET_FAMILY_NAMES[family] ?? `af${family}`,
+        family: ADDRESS_FAMILY.name(family) ?? `af${family}`,
         familyNumber: family,
-        type: SOCKET_TYPE_NAMES[type] ?? `type${type}`,
+        type: SOCKET_TYPE.name(type) ?? `type${type}`,
         typeNumber: type,
         protocol: num(a2),
       };
@@ -147,15 +111,20 @@ export function decodeTarget(r: DecodedRecord): Target {
         family: fam === 6 ? 'ipv6' : 'ipv4',
         address: formatIp(fam, r.aux),
         port: num(a1),
-        protocol: IP_PROTOCOL_NAMES[proto] ?? (proto === 0 ? 'any' : String(proto)),
+        protocol: IP_PROTOCOL.name(proto) ?? (proto === 0 ? 'any' : String(proto)),
       };
     }
     case 'device': {
       const t = num(a0);
       const bits = num(a3);
-      const access = DEV_ACCESS.filter(([bit]) => (bits & bit) !== 0).map(([, n]) => n);
+      const access: string[] = DEVICE_ACCESS_BIT.bits(bits);
       if (access.length === 0) access.push(nameOf(DeviceOp, r.op) ?? 'unknown');
-      return { type: t === 98 /* 'b' */ ? 'block' : 'char', major: num(a1), minor: num(a2), access };
+      return {
+        type: DEVICE_TYPE.name(t) === 'block' ? 'block' : 'char',
+        major: num(a1),
+        minor: num(a2),
+        access,
+      };
     }
     case 'sysctl': {
       const name = r.path.replace(/^\/+/, '');

@@ -1,6 +1,6 @@
 // The native event contract: the TypeScript mirror of schemas/event.schema.json.
 // Every event bpfgate emits is one of these three shapes. Pure types.
-import type { KindName, MechanismName, OutcomeName } from '../kernel/abi.ts';
+import type { KindName, MechanismName, OutcomeName } from '../abi/layout.ts';
 import type { Severity } from '../policy/model.ts';
 
 export const SCHEMA_VERSION = '1.0';

@@ -1,6 +1,6 @@
 // A ring-buffer record (struct bg_event) decoded into JavaScript values.
 // Produced by src/kernel/decoder.ts, consumed by src/events/. Pure types.
-import type { ActionName, KindName, MechanismName, OutcomeName } from './abi.ts';
+import type { ActionName, KindName, MechanismName, OutcomeName } from '../abi/layout.ts';
 
 export interface DecodedRecord {
   /** bpf_ktime_get_boot_ns() of the decision, as a bigint (nanoseconds since boot) */

@@ -12,7 +12,6 @@ import { parseYaml } from './yaml-positions.ts';
 
 export { CODES, type DiagnosticCode } from './codes.ts';
 export { MAP_BUDGET, MAX_PATH_BYTES, MAX_POLICIES } from './limits.ts';
-export { BPF_COMMANDS, bpfCommandNumber, CAPABILITIES, capabilityNumber } from './names.ts';
 export { buildPolicySchema } from './schema-build.ts';
 export { ruleEntries, ruleTargets } from './semantic.ts';
 

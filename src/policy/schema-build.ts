@@ -3,6 +3,8 @@
 // object is committed as schemas/policy.schema.json for editors; a unit test
 // keeps the two identical. Regenerate the file with:
 //   node -e "import('./src/policy/schema-build.ts').then(m => process.stdout.write(m.policySchemaJson()))" > schemas/policy.schema.json
+
+import { BPF_COMMAND, CAPABILITY } from '../abi/numbers.ts';
 import { MAX_DEVICE_MAJOR, MAX_DEVICE_MINOR, MAX_NAME_LENGTH } from './limits.ts';
 import {
   ACTIONS,
@@ -18,7 +20,6 @@ import {
   SOCKET_TYPES,
   SYSCTL_ACCESS,
 } from './model.ts';
-import { BPF_COMMANDS, CAPABILITIES } from './names.ts';
 
 export const SCHEMA_ID = 'https://bpfgate.dev/schemas/policy.schema.json';
 export const API_VERSION = 'bpfgate.dev/v1';
@@ -269,8 +270,8 @@ export function buildPolicySchema(): Json {
         pattern: PORT_PATTERN,
         description: 'A port 1-65535, or an inclusive range "low-high".',
       },
-      capability: { enum: [...CAPABILITIES], description: 'A Linux capability.' },
-      bpfCommand: { enum: [...BPF_COMMANDS], description: 'A bpf() command.' },
+      capability: { enum: [...CAPABILITY.names], description: 'A Linux capability.' },
+      bpfCommand: { enum: [...BPF_COMMAND.names], description: 'A bpf() command.' },
       sysctlName: { type: 'string', description: 'A dotted sysctl name.' },
       device: obj(
         'device',

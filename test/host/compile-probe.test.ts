@@ -2,7 +2,7 @@
 // the plan it prints is the one the daemon would enforce here.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { Plan } from '../../src/compiler/plan.ts';
+import type { Plan } from '../../src/abi/plan.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SMALL = `${ROOT}test/fixtures/compiler/cli/small.yaml`;

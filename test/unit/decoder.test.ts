@@ -2,8 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EV_F_EXE_UNKNOWN, EXE_MAX, Kind, Outcome, RULE_DEFAULT } from '../../src/kernel/abi.ts';
-import { decodeRecord, EVENT_LAYOUT, EVENT_SIZE, RecordDecodeError } from '../../src/kernel/decoder.ts';
+import {
+  EV_F_EXE_UNKNOWN,
+  EVENT_LAYOUT,
+  EVENT_SIZE,
+  EXE_MAX,
+  Kind,
+  Outcome,
+  RULE_DEFAULT,
+} from '../../src/abi/layout.ts';
+import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
 

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Plan, PlannedRule } from '../../src/compiler/plan.ts';
+import type { Plan, PlannedRule } from '../../src/abi/plan.ts';
 import { GUEST_OUT, guestNodeCommand, PROJECT_ROOT, runInGuest } from './harness.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
 // change in a policy folder) reloads. Configuration: flags > BPFGATE_*
 // environment > the config file > defaults (docs/operations.md).
 import { parseArgs } from 'node:util';
-import type { FeatureSet } from '../../compiler/features.ts';
+import type { FeatureSet } from '../../abi/features.ts';
 import {
   ConfigError,
   type ConfigInput,

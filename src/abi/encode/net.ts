@@ -12,7 +12,7 @@
 //
 // A port range is one entry per port. The kernel looks up (proto, port),
 // (proto, 0), (0, port), (0, 0).
-import { Size } from '../../kernel/abi.ts';
+import { Size } from '../layout.ts';
 import { ByteWriter } from './bytes.ts';
 
 export interface NetKey {

@@ -2,18 +2,14 @@
 // on a kernel, and everything `compile --explain` shows. Pure data: it can be
 // serialised as JSON (byte strings are lowercase hex) and compared byte for byte.
 
-import type { MechanismName } from '../kernel/abi.ts';
 import type { Action, RuleKind, Severity } from '../policy/model.ts';
+import type { MechanismName } from './layout.ts';
+import type { AttachSpec } from './programs.ts';
 
 /** The enforcement a rule achieves on a feature set. */
 export type Enforcement = 'block' | 'kill' | 'audit' | 'allow' | 'unavailable';
 
-export type AttachSpec =
-  | { type: 'lsm'; hook: string }
-  | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
-  | { type: 'tp_btf'; event: string }
-  | { type: 'raw_tracepoint'; event: string }
-  | { type: 'kprobe'; function: string; cookie: number };
+export type { AttachSpec } from './programs.ts';
 
 export interface ProgramSpec {
   /** function name of the program in bpf/build/bpfgate.bpf.o */

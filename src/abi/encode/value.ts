@@ -6,7 +6,7 @@
 //                              mechanism (1 allow, 2 audit, 3 block, 4 kill)
 //               flags:u8       BG_VAL_F_DRYRUN (0x01) in audit mode
 //               pad:u16        0
-import { Size } from '../../kernel/abi.ts';
+import { Size } from '../layout.ts';
 import { ByteWriter } from './bytes.ts';
 
 export function encodeRuleVal(ruleId: number, action: number, flags: number): string {

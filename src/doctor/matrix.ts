@@ -5,13 +5,14 @@
 // by the policy parser) compiled by the compiler itself, so the matrix is
 // exactly what `bpfgate compile --explain` says of such a rule. Every kind
 // has a row (RULE_KINDS); socket rules have two. Pure.
-import { compile } from '../../compiler/compile.ts';
-import { hookOf } from '../../compiler/explain.ts';
-import type { FeatureSet } from '../../compiler/features.ts';
-import type { Enforcement } from '../../compiler/plan.ts';
-import { type PolicySource, parsePolicySources } from '../../policy/index.ts';
-import type { RuleKind } from '../../policy/model.ts';
-import type { Family } from '../programs.ts';
+
+import type { FeatureSet } from '../abi/features.ts';
+import type { Enforcement } from '../abi/plan.ts';
+import type { Family } from '../abi/programs.ts';
+import { compile } from '../compiler/compile.ts';
+import { hookOf } from '../compiler/explain.ts';
+import { type PolicySource, parsePolicySources } from '../policy/index.ts';
+import type { RuleKind } from '../policy/model.ts';
 
 export const MATRIX_ACTIONS = ['block', 'kill', 'audit'] as const;
 export type MatrixAction = (typeof MATRIX_ACTIONS)[number];

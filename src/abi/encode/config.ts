@@ -20,7 +20,7 @@
 //
 //   bg_state[0], 16 bytes:
 //     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 pad:u32
-import { KIND_MAX, MAX_SLOTS, Size } from '../../kernel/abi.ts';
+import { KIND_MAX, MAX_SLOTS, Size } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
 

@@ -18,7 +18,7 @@
 // field, then in both: a wildcard may only stand in a trailing position
 // (socket: family BG_ANY needs type BG_ANY; device: major BG_ANY needs minor
 // BG_ANY). The compiler expands or rejects anything else.
-import { Size } from '../../kernel/abi.ts';
+import { Size } from '../layout.ts';
 import { ByteWriter } from './bytes.ts';
 
 export interface RuleKey {

@@ -12,7 +12,7 @@
 //   n = strlen(path)       directory ("/etc/ssh/", always ends in '/') or
 //                          sysctl prefix ("net/ipv4/")
 //   Sysctl names use '/' separators, as the cgroup/sysctl hook reports them.
-import { PATH_MAX, Size } from '../../kernel/abi.ts';
+import { PATH_MAX, Size } from '../layout.ts';
 import { ByteWriter } from './bytes.ts';
 
 export interface PathKey {

@@ -1,10 +1,18 @@
 // The programs in bpf/build/bpfgate.bpf.o: their function names, how each is
-// attached, and which rule kinds it serves. The contract between the compiler
-// (which plans them), the loader (which attaches them) and bpf/*.bpf.c (which
-// defines them). Pure data.
+// attached, what it can do, and which rule kinds it serves. The contract
+// between the compiler (which plans them), the loader (which attaches them),
+// the probe (which loads them) and bpf/*.bpf.c (which defines them). Pure.
 
-import type { AttachSpec } from '../compiler/plan.ts';
 import type { RuleKind } from '../policy/model.ts';
+import type { CgroupHook, Feature, FeatureSet } from './features.ts';
+
+/** How a program is attached (libbpf's attach type names for cgroup hooks). */
+export type AttachSpec =
+  | { type: 'lsm'; hook: string }
+  | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
+  | { type: 'tp_btf'; event: string }
+  | { type: 'raw_tracepoint'; event: string }
+  | { type: 'kprobe'; function: string; cookie: number };
 
 export type Family = 'lsm' | 'cgroup' | 'tracepoint' | 'kprobe';
 
@@ -18,6 +26,8 @@ export interface ProgramInfo {
   canDeny: boolean;
   /** can it kill the caller (bpf_send_signal) */
   canKill: boolean;
+  /** cgroup programs: the hook, as the feature set names it */
+  hook?: CgroupHook;
 }
 
 const lsm = (hook: string, kinds: RuleKind[], ops?: string[]): ProgramInfo => ({
@@ -28,12 +38,13 @@ const lsm = (hook: string, kinds: RuleKind[], ops?: string[]): ProgramInfo => ({
   canDeny: true,
   canKill: true,
 });
-const cg = (attachType: string, kinds: RuleKind[]): ProgramInfo => ({
+const cg = (hook: CgroupHook, attachType: string, kinds: RuleKind[]): ProgramInfo => ({
   family: 'cgroup',
   attach: { type: 'cgroup', attachType },
   kinds,
   canDeny: true,
   canKill: false,
+  hook,
 });
 
 export const PROGRAMS = {
@@ -60,13 +71,13 @@ export const PROGRAMS = {
   bg_lsm_socket_create: lsm('socket_create', ['socket']),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
-  bg_cg_sock_create: cg('cgroup_inet_sock_create', ['socket']),
-  bg_cg_connect4: cg('cgroup_inet4_connect', ['connect']),
-  bg_cg_connect6: cg('cgroup_inet6_connect', ['connect']),
-  bg_cg_bind4: cg('cgroup_inet4_bind', ['bind']),
-  bg_cg_bind6: cg('cgroup_inet6_bind', ['bind']),
-  bg_cg_dev: cg('cgroup_device', ['device']),
-  bg_cg_sysctl: cg('cgroup_sysctl', ['sysctl']),
+  bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create', ['socket']),
+  bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect', ['connect']),
+  bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect', ['connect']),
+  bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind', ['bind']),
+  bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind', ['bind']),
+  bg_cg_dev: cg('dev', 'cgroup_device', ['device']),
+  bg_cg_sysctl: cg('sysctl', 'cgroup_sysctl', ['sysctl']),
   // tracepoints: kill (SIGKILL before the process runs another instruction of
   // its own) or audit, where BPF-LSM is missing; plus executable tracking
   bg_tp_exec: {
@@ -117,3 +128,46 @@ export type ProgramName = keyof typeof PROGRAMS;
 
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
+
+/** Whether a program loads and attaches on this kernel, and what the probe saw. */
+export function availability(name: ProgramName, f: FeatureSet): Feature {
+  const p: ProgramInfo = PROGRAMS[name];
+  switch (p.family) {
+    case 'lsm': {
+      if (!f.lsm.available) return f.lsm;
+      const needsDPath = p.kinds.some((k) => k === 'exec' || k === 'file');
+      return needsDPath && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
+    }
+    case 'cgroup':
+      return p.hook ? f.cgroupHooks[p.hook] : { available: false, reason: 'unknown cgroup hook' };
+    case 'tracepoint':
+      return f.tracepoints;
+    case 'kprobe':
+      return f.kprobes;
+  }
+}
+
+/** The cgroup program on a hook. */
+export function cgroupProgram(hook: CgroupHook): ProgramName {
+  const name = (Object.keys(PROGRAMS) as ProgramName[]).find(
+    (n) => (PROGRAMS[n] as ProgramInfo).hook === hook,
+  );
+  if (!name) throw new Error(`no program on cgroup hook ${hook}`);
+  return name;
+}
+
+/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
+export function attachText(a: AttachSpec): string {
+  switch (a.type) {
+    case 'lsm':
+      return `lsm/${a.hook}`;
+    case 'cgroup':
+      return a.attachType;
+    case 'tp_btf':
+      return `tp_btf/${a.event}`;
+    case 'raw_tracepoint':
+      return `raw_tp/${a.event}`;
+    case 'kprobe':
+      return a.function ? `kprobe/${a.function}` : 'kprobe';
+  }
+}

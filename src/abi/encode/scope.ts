@@ -16,7 +16,7 @@
 //   bg_exe_ids (HASH), no generation: key char[256] (absolute path, NUL-padded)
 //     -> exe_id:u32 (>= 1)
 
-import { EXE_MAX, ExceptionType, Size } from '../../kernel/abi.ts';
+import { EXE_MAX, ExceptionType, Size } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
 
