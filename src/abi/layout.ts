@@ -1,8 +1,10 @@
 // User-space mirror of bpf/lib/abi.h. Every value here MUST MATCH the header;
 // test/unit/abi-layout.test.ts checks sizes and offsets against the BTF of the
-// built object. Pure constants: no I/O.
+// built object. A kind's number and its operations are the kind's own
+// (src/kinds/<kind>.ts, bpf/kinds/<kind>.h). Pure constants: no I/O.
 
 export const MAX_SLOTS = 64;
+/** rule kinds (enum bg_kind) are 1 .. KIND_MAX - 1: the size of bg_gen_config's per-kind arrays */
 export const KIND_MAX = 16;
 export const PATH_MAX = 252; // bytes of path in an LPM key, NUL included
 export const EXE_MAX = 256;
@@ -11,42 +13,6 @@ export const COMM_LEN = 16;
 export const ANY = 0xffffffff;
 export const CGROUP_DEPTH_MAX = 16;
 export const RULE_DEFAULT = 0x80000000;
-
-export const Kind = {
-  exec: 1,
-  file: 2,
-  capability: 3,
-  module: 4,
-  bpf: 5,
-  ptrace: 6,
-  mount: 7,
-  setuid: 8,
-  socket: 9,
-  connect: 10,
-  bind: 11,
-  device: 12,
-  sysctl: 13,
-  kprobe: 14,
-} as const;
-export type KindName = keyof typeof Kind;
-
-export const FileOp = {
-  read: 1,
-  write: 2,
-  create: 3,
-  unlink: 4,
-  rename: 5,
-  chmod: 6,
-  chown: 7,
-  link: 8,
-  truncate: 9,
-} as const;
-export const MountOp = { mount: 1, umount: 2, pivot_root: 3 } as const;
-export const PtraceOp = { attach: 1, read: 2 } as const;
-export const SetuidOp = { root: 1, any: 2 } as const;
-export const DeviceOp = { read: 1, write: 2, mknod: 3 } as const;
-export const SysctlOp = { read: 1, write: 2 } as const;
-export const ModuleOp = { file: 1, data: 2 } as const;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;

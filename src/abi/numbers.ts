@@ -3,8 +3,11 @@
 // keys (the compiler), number → name where a record's numbers become an
 // event's names (the decoder). uapi values, x86-64. Pure.
 
-/** A kernel enumeration: names and their numbers, looked up either way. */
-export class KernelNames<N extends string> {
+/**
+ * Names and their numbers, looked up either way: a kernel enumeration here,
+ * a rule kind's operations (the op byte of its keys and records) in src/kinds/.
+ */
+export class Numbered<N extends string> {
   /** what one value is, for messages: "capability", "address family" */
   readonly what: string;
   /** every name, in the order of the table */
@@ -20,8 +23,8 @@ export class KernelNames<N extends string> {
   }
 
   /** The names in kernel order, numbered from 0 (capabilities, bpf commands). */
-  static indexed<N extends string>(what: string, names: readonly N[]): KernelNames<N> {
-    return new KernelNames(what, Object.fromEntries(names.map((n, i) => [n, i])) as Record<N, number>);
+  static indexed<N extends string>(what: string, names: readonly N[]): Numbered<N> {
+    return new Numbered(what, Object.fromEntries(names.map((n, i) => [n, i])) as Record<N, number>);
   }
 
   has(name: string): name is N {
@@ -47,7 +50,7 @@ export class KernelNames<N extends string> {
 }
 
 /** include/uapi/linux/capability.h: CAPABILITY.number(name) is the capability's number. */
-export const CAPABILITY = KernelNames.indexed('capability', [
+export const CAPABILITY = Numbered.indexed('capability', [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_DAC_READ_SEARCH',
@@ -93,7 +96,7 @@ export const CAPABILITY = KernelNames.indexed('capability', [
 export type Capability = (typeof CAPABILITY.names)[number];
 
 /** include/uapi/linux/bpf.h, enum bpf_cmd. The alias BPF_PROG_RUN is written BPF_PROG_TEST_RUN. */
-export const BPF_COMMAND = KernelNames.indexed('bpf command', [
+export const BPF_COMMAND = Numbered.indexed('bpf command', [
   'BPF_MAP_CREATE',
   'BPF_MAP_LOOKUP_ELEM',
   'BPF_MAP_UPDATE_ELEM',
@@ -135,7 +138,7 @@ export const BPF_COMMAND = KernelNames.indexed('bpf command', [
 export type BpfCommand = (typeof BPF_COMMAND.names)[number];
 
 /** include/linux/socket.h address families (AF_*). */
-export const ADDRESS_FAMILY = new KernelNames('address family', {
+export const ADDRESS_FAMILY = new Numbered('address family', {
   unix: 1,
   inet: 2,
   inet6: 10,
@@ -147,7 +150,7 @@ export const ADDRESS_FAMILY = new KernelNames('address family', {
 });
 
 /** include/linux/net.h socket types (SOCK_*), without the SOCK_NONBLOCK and SOCK_CLOEXEC flags. */
-export const SOCKET_TYPE = new KernelNames('socket type', {
+export const SOCKET_TYPE = new Numbered('socket type', {
   stream: 1,
   dgram: 2,
   raw: 3,
@@ -160,7 +163,7 @@ export const SOCKET_TYPE = new KernelNames('socket type', {
 export const SOCKET_TYPE_MASK = 0xf;
 
 /** include/uapi/linux/in.h IPPROTO_* (and IPPROTO_ICMPV6). */
-export const IP_PROTOCOL = new KernelNames('IP protocol', {
+export const IP_PROTOCOL = new Numbered('IP protocol', {
   icmp: 1,
   tcp: 6,
   udp: 17,
@@ -169,13 +172,13 @@ export const IP_PROTOCOL = new KernelNames('IP protocol', {
 });
 
 /** Device node types as the cgroup device hook's keys hold them: 'c' and 'b'. */
-export const DEVICE_TYPE = new KernelNames('device type', { char: 0x63, block: 0x62 });
+export const DEVICE_TYPE = new Numbered('device type', { char: 0x63, block: 0x62 });
 
 /** include/uapi/linux/bpf.h BPF_DEVCG_ACC_* (struct bpf_cgroup_dev_ctx access bits). */
-export const DEVICE_ACCESS_BIT = new KernelNames('device access', { mknod: 1, read: 2, write: 4 });
+export const DEVICE_ACCESS_BIT = new Numbered('device access', { mknod: 1, read: 2, write: 4 });
 
 /** include/uapi/linux/mount.h MS_* flags worth naming in events. */
-export const MOUNT_FLAG = new KernelNames('mount flag', {
+export const MOUNT_FLAG = new Numbered('mount flag', {
   ro: 1,
   nosuid: 2,
   nodev: 4,
@@ -187,4 +190,4 @@ export const MOUNT_FLAG = new KernelNames('mount flag', {
 });
 
 /** include/linux/ptrace.h PTRACE_MODE_* (what ptrace_access_check is asked for). */
-export const PTRACE_MODE = new KernelNames('ptrace mode', { read: 0x01, attach: 0x02 });
+export const PTRACE_MODE = new Numbered('ptrace mode', { read: 0x01, attach: 0x02 });

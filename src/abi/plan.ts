@@ -56,7 +56,7 @@ export interface PlannedRule {
 
 /** An allowlist posture (policy defaultAction: block) on one kind: what a miss achieves. */
 export interface PlannedDefault {
-  kind: 'exec' | 'file' | 'connect' | 'bind';
+  kind: RuleKind;
   achieved: Enforcement;
   mechanism: MechanismName | null;
   programs: string[];

@@ -1,9 +1,8 @@
 // The programs in bpf/build/bpfgate.bpf.o: their function names, how each is
-// attached, what it can do, and which rule kinds it serves. The contract
+// attached and what it can do. The contract
 // between the compiler (which plans them), the loader (which attaches them),
 // the probe (which loads them) and bpf/*.bpf.c (which defines them). Pure.
 
-import type { RuleKind } from '../policy/model.ts';
 import type { CgroupHook, Feature, FeatureSet } from './features.ts';
 
 /** How a program is attached (libbpf's attach type names for cgroup hooks). */
@@ -19,108 +18,125 @@ export type Family = 'lsm' | 'cgroup' | 'tracepoint' | 'kprobe';
 export interface ProgramInfo {
   family: Family;
   attach: AttachSpec;
-  kinds: RuleKind[];
-  /** for file/mount/...: which operations of the kind it decides (by name) */
-  ops?: string[];
   /** can it deny (return an error to the caller) */
   canDeny: boolean;
   /** can it kill the caller (bpf_send_signal) */
   canKill: boolean;
+  /**
+   * when a kill takes effect: 'new-image', before the new program's first
+   * instruction (an exec); 'after-call', on return from the system call, which
+   * has completed
+   */
+  kills?: 'new-image' | 'after-call';
+  /** relative cost per run (default 1): what an audit rule weighs when it may choose its hook */
+  cost?: number;
   /** cgroup programs: the hook, as the feature set names it */
   hook?: CgroupHook;
+  /**
+   * attached once per rule, where the rule's kind says (RuleKindDef.attachments),
+   * with the rule id as the attach cookie; `attach` is only the template
+   */
+  perRule?: true;
+  /**
+   * LSM programs that decide on paths (exec and file): loaded only where
+   * bpf_d_path works in LSM hooks (file_open and bprm_check_security call it;
+   * the path_* programs, which walk the dentries, go with them)
+   */
+  paths?: true;
 }
 
-const lsm = (hook: string, kinds: RuleKind[], ops?: string[]): ProgramInfo => ({
+const lsm = (hook: string, paths?: true): ProgramInfo => ({
   family: 'lsm',
   attach: { type: 'lsm', hook },
-  kinds,
-  ...(ops ? { ops } : {}),
   canDeny: true,
   canKill: true,
+  ...(paths ? { paths } : {}),
 });
-const cg = (hook: CgroupHook, attachType: string, kinds: RuleKind[]): ProgramInfo => ({
+const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
   family: 'cgroup',
   attach: { type: 'cgroup', attachType },
-  kinds,
   canDeny: true,
   canKill: false,
   hook,
 });
 
+/**
+ * Every program, by its function name. Which rule kinds each serves is the
+ * kinds' business (src/kinds/: each kind lists its hooks); the kinds' BPF
+ * decision functions are in bpf/kinds/.
+ */
 export const PROGRAMS = {
   // BPF-LSM: deny with -EPERM before the action happens (and kill when asked)
-  bg_lsm_bprm_check: lsm('bprm_check_security', ['exec']),
-  bg_lsm_file_open: lsm('file_open', ['file'], ['read', 'write']),
-  bg_lsm_path_mknod: lsm('path_mknod', ['file'], ['create']),
-  bg_lsm_path_unlink: lsm('path_unlink', ['file'], ['unlink']),
-  bg_lsm_path_rename: lsm('path_rename', ['file'], ['rename']),
-  bg_lsm_path_chmod: lsm('path_chmod', ['file'], ['chmod']),
-  bg_lsm_path_chown: lsm('path_chown', ['file'], ['chown']),
-  bg_lsm_path_link: lsm('path_link', ['file'], ['link']),
-  bg_lsm_path_truncate: lsm('path_truncate', ['file'], ['truncate']),
-  bg_lsm_capable: lsm('capable', ['capability']),
-  bg_lsm_kernel_read_file: lsm('kernel_read_file', ['module'], ['file']),
-  bg_lsm_kernel_load_data: lsm('kernel_load_data', ['module'], ['data']),
-  bg_lsm_bpf: lsm('bpf', ['bpf']),
-  bg_lsm_ptrace: lsm('ptrace_access_check', ['ptrace']),
-  bg_lsm_sb_mount: lsm('sb_mount', ['mount'], ['mount']),
-  bg_lsm_sb_umount: lsm('sb_umount', ['mount'], ['umount']),
-  bg_lsm_sb_pivotroot: lsm('sb_pivotroot', ['mount'], ['pivot_root']),
-  bg_lsm_task_fix_setuid: lsm('task_fix_setuid', ['setuid']),
+  bg_lsm_bprm_check: lsm('bprm_check_security', true),
+  bg_lsm_file_open: lsm('file_open', true),
+  bg_lsm_path_mknod: lsm('path_mknod', true),
+  bg_lsm_path_unlink: lsm('path_unlink', true),
+  bg_lsm_path_rename: lsm('path_rename', true),
+  bg_lsm_path_chmod: lsm('path_chmod', true),
+  bg_lsm_path_chown: lsm('path_chown', true),
+  bg_lsm_path_link: lsm('path_link', true),
+  bg_lsm_path_truncate: lsm('path_truncate', true),
+  bg_lsm_capable: lsm('capable'),
+  bg_lsm_kernel_read_file: lsm('kernel_read_file'),
+  bg_lsm_kernel_load_data: lsm('kernel_load_data'),
+  bg_lsm_bpf: lsm('bpf'),
+  bg_lsm_ptrace: lsm('ptrace_access_check'),
+  bg_lsm_sb_mount: lsm('sb_mount'),
+  bg_lsm_sb_umount: lsm('sb_umount'),
+  bg_lsm_sb_pivotroot: lsm('sb_pivotroot'),
+  bg_lsm_task_fix_setuid: lsm('task_fix_setuid'),
   /** sockets of every family (kernel-internal sockets are ignored) */
-  bg_lsm_socket_create: lsm('socket_create', ['socket']),
+  bg_lsm_socket_create: lsm('socket_create'),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
-  bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create', ['socket']),
-  bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect', ['connect']),
-  bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect', ['connect']),
-  bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind', ['bind']),
-  bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind', ['bind']),
-  bg_cg_dev: cg('dev', 'cgroup_device', ['device']),
-  bg_cg_sysctl: cg('sysctl', 'cgroup_sysctl', ['sysctl']),
-  // tracepoints: kill (SIGKILL before the process runs another instruction of
-  // its own) or audit, where BPF-LSM is missing; plus executable tracking
+  bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
+  bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect'),
+  bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect'),
+  bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind'),
+  bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind'),
+  bg_cg_dev: cg('dev', 'cgroup_device'),
+  bg_cg_sysctl: cg('sysctl', 'cgroup_sysctl'),
+  // tracepoints: kill or audit where BPF-LSM is missing; plus executable tracking
+  /** exec rules: kills the new program before its first instruction; tracks exe ids */
   bg_tp_exec: {
     family: 'tracepoint',
     attach: { type: 'tp_btf', event: 'sched_process_exec' },
-    kinds: ['exec'],
     canDeny: false,
     canKill: true,
+    kills: 'new-image',
   },
   bg_tp_fork: {
     family: 'tracepoint',
     attach: { type: 'tp_btf', event: 'sched_process_fork' },
-    kinds: [],
     canDeny: false,
     canKill: false,
   },
   bg_tp_exit: {
     family: 'tracepoint',
     attach: { type: 'tp_btf', event: 'sched_process_exit' },
-    kinds: [],
     canDeny: false,
     canKill: false,
   },
   /**
    * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
-   * without BPF-LSM. The call itself still runs. Sockets: families other than
-   * inet and inet6 only (those are bg_cg_sock_create's), and only while
-   * bg_lsm_socket_create has not run.
+   * without BPF-LSM, from the call's arguments. The call itself still runs.
    */
   bg_tp_sys_enter: {
     family: 'tracepoint',
     attach: { type: 'raw_tracepoint', event: 'sys_enter' },
-    kinds: ['file', 'module', 'bpf', 'ptrace', 'mount', 'setuid', 'socket'],
     canDeny: false,
     canKill: true,
+    kills: 'after-call',
+    // it runs on every system call of every process
+    cost: 3,
   },
-  // kprobes: audit calls of a kernel function (the attach cookie is the rule id)
+  // kprobes: audit calls of a kernel function, attached once per rule (the attach cookie is the rule id)
   bg_kprobe: {
     family: 'kprobe',
     attach: { type: 'kprobe', function: '', cookie: 0 },
-    kinds: ['kprobe'],
     canDeny: false,
     canKill: false,
+    perRule: true,
   },
 } as const satisfies Record<string, ProgramInfo>;
 
@@ -135,8 +151,7 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
   switch (p.family) {
     case 'lsm': {
       if (!f.lsm.available) return f.lsm;
-      const needsDPath = p.kinds.some((k) => k === 'exec' || k === 'file');
-      return needsDPath && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
+      return p.paths && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
     }
     case 'cgroup':
       return p.hook ? f.cgroupHooks[p.hook] : { available: false, reason: 'unknown cgroup hook' };

@@ -4,15 +4,15 @@
 // the policy language (one representative rule per kind and action, validated
 // by the policy parser) compiled by the compiler itself, so the matrix is
 // exactly what `bpfgate compile --explain` says of such a rule. Every kind
-// has a row (RULE_KINDS); socket rules have two. Pure.
+// has a row (its representatives); socket rules have two. Pure.
 
 import type { FeatureSet } from '../abi/features.ts';
 import type { Enforcement } from '../abi/plan.ts';
 import type { Family } from '../abi/programs.ts';
 import { compile } from '../compiler/compile.ts';
 import { hookOf } from '../compiler/explain.ts';
+import { KINDS, type RuleKind } from '../kinds/index.ts';
 import { type PolicySource, parsePolicySources } from '../policy/index.ts';
-import type { RuleKind } from '../policy/model.ts';
 
 export const MATRIX_ACTIONS = ['block', 'kill', 'audit'] as const;
 export type MatrixAction = (typeof MATRIX_ACTIONS)[number];
@@ -25,28 +25,15 @@ export interface Representative {
 }
 
 /**
- * The representative rule of each kind: the language's defaults wherever a
- * qualifier may be omitted (every file operation, every socket family, both
- * address families...), one target where one is needed. Socket rules get a
- * second row, inet and inet6 only, since other families take other hooks.
+ * The representative rules, each kind's (src/kinds/): the language's defaults
+ * wherever a qualifier may be omitted (every file operation, every socket
+ * family, both address families...), one target where one is needed. Socket
+ * rules get a second row, inet and inet6 only, since other families take
+ * other hooks.
  */
-export const REPRESENTATIVES: readonly Representative[] = [
-  { rule: 'exec', kind: 'exec', match: '{ paths: [/usr/bin/true] }' },
-  { rule: 'file', kind: 'file', match: '{ paths: [/etc/shadow] }' },
-  { rule: 'capability', kind: 'capability', match: '{ capabilities: [CAP_SYS_ADMIN] }' },
-  { rule: 'module', kind: 'module', match: '{}' },
-  { rule: 'bpf', kind: 'bpf', match: '{}' },
-  { rule: 'ptrace', kind: 'ptrace', match: '{}' },
-  { rule: 'mount', kind: 'mount', match: '{}' },
-  { rule: 'setuid', kind: 'setuid', match: '{ to: root }' },
-  { rule: 'socket', kind: 'socket', match: '{}' },
-  { rule: 'socket-inet', kind: 'socket', match: '{ families: [inet, inet6] }' },
-  { rule: 'connect', kind: 'connect', match: '{ ports: [443] }' },
-  { rule: 'bind', kind: 'bind', match: '{ ports: [8080] }' },
-  { rule: 'device', kind: 'device', match: '{ devices: [{ type: char, major: 1, minor: 1 }] }' },
-  { rule: 'sysctl', kind: 'sysctl', match: '{ names: [kernel.hostname] }' },
-  { rule: 'kprobe', kind: 'kprobe', match: '{ function: commit_creds }' },
-];
+export const REPRESENTATIVES: readonly Representative[] = KINDS.flatMap((k) =>
+  k.representatives.map((r) => ({ rule: r.rule ?? k.name, kind: k.name, match: r.match })),
+);
 
 export interface MatrixCell {
   /** what the rule achieves; 'not-allowed': the policy language refuses this action for the kind */

@@ -10,6 +10,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DecodedRecord } from '../kernel/record.ts';
+import { kindOf } from '../kinds/index.ts';
 import type { Enrichment } from './build.ts';
 
 export const DEFAULT_ARGS_MAX = 64;
@@ -197,7 +198,7 @@ export class Enricher {
   async enrich(r: DecodedRecord): Promise<Enrichment> {
     this.#s.lookups += 1;
     const [proc, parentExe, user, cgroupPath] = await Promise.all([
-      this.#process(r.tgid, r.kind === 'exec'),
+      this.#process(r.tgid, kindOf(r.kind).newImage === true),
       r.ppid > 0 ? this.#exe(r.ppid) : Promise.resolve(undefined),
       this.user(r.uid),
       this.cgroupPath(r.cgroupId),

@@ -1,7 +1,8 @@
 // The native event contract: the TypeScript mirror of schemas/event.schema.json.
 // Every event bpfgate emits is one of these three shapes. Pure types.
-import type { KindName, MechanismName, OutcomeName } from '../abi/layout.ts';
-import type { Severity } from '../policy/model.ts';
+import type { MechanismName, OutcomeName } from '../abi/layout.ts';
+import type { RuleKind, Target } from '../kinds/index.ts';
+import type { Severity } from '../policy/vocabulary.ts';
 
 export const SCHEMA_VERSION = '1.0';
 export const SCHEMA_ID = 'https://bpfgate.dev/schemas/event/1.0/event.schema.json';
@@ -36,20 +37,8 @@ export interface ProcessInfo {
   container?: { id: string; runtime?: string };
 }
 
-export type Target =
-  | { path: string } // exec
-  | { path: string; operation: string; newPath?: string } // file
-  | { name: string; number: number } // capability
-  | { source: 'file' | 'data' | 'unknown'; path?: string } // module
-  | { command: string; number: number } // bpf
-  | { pid: number; mode: string } // ptrace
-  | { operation: string; mountPoint: string; fsType?: string; flags: string } // mount
-  | { oldUid: number; newUid: number; newEuid: number; toRoot: boolean } // setuid
-  | { family: string; familyNumber: number; type: string; typeNumber: number; protocol: number } // socket
-  | { family: 'ipv4' | 'ipv6'; address: string; port: number; protocol: string } // connect, bind
-  | { type: 'char' | 'block'; major: number; minor: number; access: string[] } // device
-  | { name: string; path: string; operation: string; newValue?: string } // sysctl
-  | { function: string; args: string[] }; // kprobe
+/** The kind-specific part of a violation (src/kinds/<kind>.ts, schemas/event.schema.json). */
+export type { Target } from '../kinds/index.ts';
 
 export interface ViolationEvent extends EventBase {
   type: 'violation';
@@ -57,7 +46,7 @@ export interface ViolationEvent extends EventBase {
   action: EventAction;
   outcome: OutcomeName;
   mode: EventMode;
-  kind: KindName;
+  kind: RuleKind;
   mechanism: MechanismName;
   process: ProcessInfo;
   parent: { pid: number; executable?: string };

@@ -10,14 +10,13 @@ import {
   EVENT_LAYOUT,
   EVENT_SIZE,
   type EventField,
-  Kind,
-  type KindName,
   Mechanism,
   type MechanismName,
   Outcome,
   type OutcomeName,
 } from '../abi/layout.ts';
 import { BpfgateError } from '../errors.ts';
+import { kindByAbi } from '../kinds/index.ts';
 import type { DecodedRecord } from './record.ts';
 
 export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome' | 'gen';
@@ -48,7 +47,6 @@ function invert<K extends string>(o: Record<K, number>): Map<number, K> {
   return m;
 }
 
-const KIND_BY_VALUE = invert<KindName>(Kind);
 const ACTION_BY_VALUE = invert<ActionName>(Action);
 const MECHANISM_BY_VALUE = invert<MechanismName>(Mechanism);
 const OUTCOME_BY_VALUE = invert<OutcomeName>(Outcome);
@@ -65,7 +63,7 @@ function cString(buf: Uint8Array, offset: number, size: number): string {
 function enumByte<K extends string>(
   map: Map<number, K>,
   buf: Uint8Array,
-  field: 'kind' | 'action' | 'mechanism' | 'outcome',
+  field: 'action' | 'mechanism' | 'outcome',
 ): K {
   const v = buf[EVENT_LAYOUT[field].offset]!;
   const name = map.get(v);
@@ -82,7 +80,9 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
   const dv = new DataView(buf.buffer, buf.byteOffset, EVENT_SIZE);
   const u32 = (f: EventField) => dv.getUint32(EVENT_LAYOUT[f].offset, true);
   const argAt = (i: number) => dv.getBigUint64(EVENT_LAYOUT.arg.offset + 8 * i, true);
-  const kind = enumByte(KIND_BY_VALUE, buf, 'kind');
+  const kindByte = buf[EVENT_LAYOUT.kind.offset]!;
+  const kind = kindByAbi(kindByte)?.name;
+  if (kind === undefined) throw new RecordDecodeError('kind', buf.length, kindByte);
   const action = enumByte(ACTION_BY_VALUE, buf, 'action');
   const mechanism = enumByte(MECHANISM_BY_VALUE, buf, 'mechanism');
   const outcome = enumByte(OUTCOME_BY_VALUE, buf, 'outcome');

@@ -7,11 +7,11 @@ import {
   EVENT_LAYOUT,
   EVENT_SIZE,
   EXE_MAX,
-  Kind,
   Outcome,
   RULE_DEFAULT,
 } from '../../src/abi/layout.ts';
 import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
+import { Kind } from '../../src/kinds/index.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
 
