@@ -2,6 +2,7 @@
 // test/unit/abi-layout.test.ts checks sizes and offsets against the BTF of the
 // built object. A kind's number and its operations are the kind's own
 // (src/kinds/<kind>.ts, bpf/kinds/<kind>.h). Pure constants: no I/O.
+import { Numbered } from './numbers.ts';
 
 export const MAX_SLOTS = 64;
 /** rule kinds (enum bg_kind) are 1 .. KIND_MAX - 1: the size of bg_gen_config's per-kind arrays */
@@ -25,6 +26,11 @@ export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as 
 export const VAL_F_DRYRUN = 0x01;
 export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
+/** bg_event.flags by the names events give them. */
+export const EVENT_FLAG = new Numbered('event flag', {
+  'path-truncated': EV_F_PATH_TRUNCATED,
+  'exe-unknown': EV_F_EXE_UNKNOWN,
+});
 
 export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, max: 8 } as const;
 

@@ -1,7 +1,7 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { RULE_DEFAULT } from '../abi/layout.ts';
+import { EVENT_FLAG, RULE_DEFAULT } from '../abi/layout.ts';
 import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
@@ -81,9 +81,7 @@ function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAc
 }
 
 function flagNames(flags: number): string[] | undefined {
-  const out: string[] = [];
-  if (flags & 0x0001) out.push('path-truncated');
-  if (flags & 0x0002) out.push('exe-unknown');
+  const out = EVENT_FLAG.bits(flags);
   return out.length ? out : undefined;
 }
 

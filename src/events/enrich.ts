@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { DecodedRecord } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
 import type { Enrichment } from './build.ts';
+import type { ContainerRuntime } from './types.ts';
 
 export const DEFAULT_ARGS_MAX = 64;
 export const DEFAULT_ARGS_BYTES = 4096;
@@ -48,7 +49,7 @@ export class Lru<K, V> {
   }
 }
 
-const CONTAINER_PATTERNS: [RegExp, string][] = [
+const CONTAINER_PATTERNS: [RegExp, ContainerRuntime][] = [
   [/docker-([0-9a-f]{64})\.scope/, 'docker'],
   [/\/docker\/([0-9a-f]{64})(?:\/|$)/, 'docker'],
   [/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],

@@ -7,8 +7,15 @@ import type { Severity } from '../policy/vocabulary.ts';
 export const SCHEMA_VERSION = '1.0';
 export const SCHEMA_ID = 'https://bpfgate.dev/schemas/event/1.0/event.schema.json';
 
-export type EventAction = 'block' | 'kill' | 'audit';
+/** What the rule asked for (an allowlist's default: block). */
+export const EVENT_ACTIONS = ['block', 'kill', 'audit'] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
 export type EventMode = 'enforce' | 'audit';
+/** The engines src/events/enrich.ts recognises from a cgroup path. */
+export const CONTAINER_RUNTIMES = ['docker', 'containerd', 'cri-o', 'podman', 'kubernetes'] as const;
+export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
+/** Where events can be lost, each counted and reported as a loss event. */
+export const LOSS_SOURCES = ['ringbuf', 'queue', 'spool'] as const;
 
 interface EventBase {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -65,7 +72,7 @@ export interface ViolationEvent extends EventBase {
 
 export interface LossEvent extends EventBase {
   type: 'loss';
-  loss: { source: 'ringbuf' | 'queue' | 'spool'; count: number };
+  loss: { source: (typeof LOSS_SOURCES)[number]; count: number };
   message: string;
 }
 
