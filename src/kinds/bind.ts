@@ -1,5 +1,5 @@
 // bind: binds by local address, port and protocol (the cgroup bind4/6
-// hooks). Shared with connect: net.ts. BPF side: bpf/kinds/net.h.
+// hooks). Shared with connect: net.ts. BPF side: bpf/kinds/net.h (both kinds).
 import { netKind } from './net.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
 

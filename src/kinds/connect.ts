@@ -1,5 +1,5 @@
 // connect: outgoing connections by address, port and protocol (the cgroup
-// connect4/6 hooks). Shared with bind: net.ts. BPF side: bpf/kinds/net.h.
+// connect4/6 hooks). Shared with bind: net.ts. BPF side: bpf/kinds/net.h (both kinds).
 import { netKind } from './net.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
 
