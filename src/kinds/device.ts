@@ -49,6 +49,7 @@ const number = (maximum: number, what: string) => ({
 export const device = defineKind<'device', DeviceMatch, DeviceTarget>({
   name: 'device',
   abi: 12,
+  ops: DEVICE_OPS,
   actions: ENFORCING,
   match: obj(
     'device match',

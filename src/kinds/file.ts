@@ -63,6 +63,7 @@ const ACTIVITY: Record<string, [number, string]> = {
 export const file = defineKind<'file', FileMatch, FileTarget>({
   name: 'file',
   abi: 2,
+  ops: FILE_OPS,
   actions: ALL_ACTIONS,
   match: obj('file match', 'Which file accesses the rule matches (paths and/or directories).', {
     ...PATH_PROPERTIES,

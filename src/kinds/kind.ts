@@ -4,6 +4,7 @@
 // registry (index.ts) and never switches on a kind's name. How to add a kind:
 // docs/adding-a-rule-kind.md. Pure.
 import type { MapBudgetName } from '../abi/capacity.ts';
+import type { Numbered } from '../abi/numbers.ts';
 import { type AttachSpec, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import type { DiagnosticCode } from '../policy/codes.ts';
 import type { Action } from '../policy/vocabulary.ts';
@@ -110,8 +111,10 @@ export interface Representative {
 export interface RuleKindDef<K extends string, M extends { kind: K }, T> {
   /** the name in policies, events and NATS subjects */
   readonly name: K;
-  /** enum bg_kind in bpf/lib/abi.h (BG_KIND_*): the kind byte of keys and records */
+  /** BG_KIND_<NAME> in its BPF header (bpf/kinds/): the kind byte of keys, records and bg_gen_config */
   readonly abi: number;
+  /** its operations: the op byte of its keys and records (BG_OP_<NAME>_* in its BPF header) */
+  readonly ops?: Numbered<string>;
 
   // ---- the policy language
   /** the actions a rule of this kind may ask for */

@@ -33,6 +33,7 @@ const HOOKS = [
 export const module = defineKind<'module', ModuleMatch, ModuleTarget>({
   name: 'module',
   abi: 4,
+  ops: MODULE_OPS,
   actions: ENFORCING,
   match: obj(
     'module match',

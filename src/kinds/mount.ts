@@ -41,6 +41,7 @@ const fsTypesOf = (m: MountMatch): string[] => (m.fsTypes.length > 0 ? m.fsTypes
 export const mount = defineKind<'mount', MountMatch, MountTarget>({
   name: 'mount',
   abi: 7,
+  ops: MOUNT_OPS,
   actions: ENFORCING,
   match: obj('mount match', 'Which mount operations the rule matches.', {
     operations: oneOfNames(MOUNT_OPS.names, 'Mount operations. Omitted: all three.'),

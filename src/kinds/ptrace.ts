@@ -28,6 +28,7 @@ const HOOKS = [{ program: 'bg_lsm_ptrace' }, { program: 'bg_tp_sys_enter' }] as 
 export const ptrace = defineKind<'ptrace', PtraceMatch, PtraceTarget>({
   name: 'ptrace',
   abi: 6,
+  ops: PTRACE_OPS,
   actions: ENFORCING,
   match: obj('ptrace match', 'Which ptrace accesses to another process the rule matches.', {
     modes: oneOfNames(

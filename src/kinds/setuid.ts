@@ -28,6 +28,7 @@ const HOOKS = [{ program: 'bg_lsm_task_fix_setuid' }, { program: 'bg_tp_sys_ente
 export const setuid = defineKind<'setuid', SetuidMatch, SetuidTarget>({
   name: 'setuid',
   abi: 8,
+  ops: SETUID_OPS,
   actions: ENFORCING,
   match: obj(
     'setuid match',

@@ -64,6 +64,7 @@ const HOOKS = [{ program: 'bg_cg_sysctl' }] as const;
 export const sysctl = defineKind<'sysctl', SysctlMatch, SysctlTarget>({
   name: 'sysctl',
   abi: 13,
+  ops: SYSCTL_OPS,
   actions: ENFORCING,
   match: obj('sysctl match', 'Which sysctl accesses the rule matches (names and/or prefixes).', {
     names: list(ref('sysctlName'), 'Exact sysctl names, dotted: kernel.core_pattern.'),
