@@ -25,19 +25,17 @@
 SEC("cgroup/sock_create")
 int bg_cg_sock_create(struct bpf_sock *sk)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SOCKET, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SOCKET);
 
 	if (!w)
 		return 1;
-	return BG_CG_VERDICT(bg_socket_decide(w, cfg, sk->family, sk->type, sk->protocol, CG_MECH, CG_MODE));
+	return BG_CG_VERDICT(bg_socket_decide(w, sk->family, sk->type, sk->protocol, CG_MECH, CG_MODE));
 }
 
 /* The address, port and protocol of a connect or bind. */
 BG_INLINE int bg_cg_sockaddr(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, kind, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, kind);
 	__u32 ip[4] = {};
 	__u16 port;
 	__u8 proto;
@@ -54,7 +52,7 @@ BG_INLINE int bg_cg_sockaddr(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 	} else {
 		ip[0] = ctx->user_ip4;
 	}
-	return BG_CG_VERDICT(bg_net_decide(w, cfg, kind, v6, ip, port, proto, CG_MECH, CG_MODE));
+	return BG_CG_VERDICT(bg_net_decide(w, kind, v6, ip, port, proto, CG_MECH, CG_MODE));
 }
 
 /* One program per hook: the kind and the address family are the hook's. */
@@ -73,23 +71,21 @@ BG_CG_SOCKADDR(bg_cg_bind6, "cgroup/bind6", BG_KIND_BIND, 1)
 SEC("cgroup/dev")
 int bg_cg_dev(struct bpf_cgroup_dev_ctx *ctx)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_DEVICE, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_DEVICE);
 	__u32 at = ctx->access_type;
 
 	if (!w)
 		return 1;
-	return BG_CG_VERDICT(bg_device_decide(w, cfg, (at & 0xffff) == BG_DEVCG_DEV_BLOCK ? 'b' : 'c', ctx->major,
+	return BG_CG_VERDICT(bg_device_decide(w, (at & 0xffff) == BG_DEVCG_DEV_BLOCK ? 'b' : 'c', ctx->major,
 					      ctx->minor, at >> 16, CG_MECH, CG_MODE));
 }
 
 SEC("cgroup/sysctl")
 int bg_cg_sysctl(struct bpf_sysctl *ctx)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SYSCTL, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SYSCTL);
 
 	if (!w)
 		return 1;
-	return BG_CG_VERDICT(bg_sysctl_decide(w, cfg, ctx, CG_MECH, CG_MODE));
+	return BG_CG_VERDICT(bg_sysctl_decide(w, ctx, CG_MECH, CG_MODE));
 }

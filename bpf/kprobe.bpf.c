@@ -13,11 +13,10 @@
 SEC("kprobe")
 int bg_kprobe(struct pt_regs *ctx)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_NESTED, BG_KIND_KPROBE, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_NESTED, BG_KIND_KPROBE);
 
 	if (!w)
 		return 0;
-	bg_kprobe_decide(w, cfg, (__u32)bpf_get_attach_cookie(ctx), ctx, KP_MECH, KP_MODE);
+	bg_kprobe_decide(w, (__u32)bpf_get_attach_cookie(ctx), ctx, KP_MECH, KP_MODE);
 	return 0;
 }

@@ -48,8 +48,8 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct bg_work *w = bg_work_get(BG_HEAP_NESTED);
-	struct bg_gen_config *cfg = 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct bg_gen_config *cfg = 0;
 	struct file *file;
 	__u32 *id;
 
@@ -61,7 +61,7 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 
 	/* exec rules, decided with the scope of the executable that called exec */
 	if (!bg_lsm_exec_seen() && bg_scope(w, &cfg, BG_CTX_TASK) && cfg)
-		bg_exec_decide(w, cfg, TP_MECH, TP_MODE);
+		bg_exec_decide(w, TP_MECH, TP_MODE);
 
 	/* tracking: the new image's exe id */
 	__builtin_memset(&w->exe, 0, sizeof(w->exe));
@@ -107,15 +107,15 @@ int BPF_PROG(bg_tp_exit, struct task_struct *p)
 /* ---- system-call entry ---- */
 
 /* A file access on the path(s) a system call passed; none relative (no rule can match one). */
-BG_INLINE void bg_sys_file(struct bg_work *w, struct bg_gen_config *cfg, const char *upath, __u32 ops, __u64 arg)
+BG_INLINE void bg_sys_file(struct bg_work *w, const char *upath, __u32 ops, __u64 arg)
 {
 	struct bg_file_in in = { .ops = ops, .arg = arg, .path = { .from = BG_FROM_USER, .user = upath } };
 
-	bg_file_decide(w, cfg, &in, TP_MECH, TP_MODE);
+	bg_file_decide(w, &in, TP_MECH, TP_MODE);
 }
 
 /* rename and link: either name matching decides. */
-BG_INLINE void bg_sys_file2(struct bg_work *w, struct bg_gen_config *cfg, const char *uold, const char *unew,
+BG_INLINE void bg_sys_file2(struct bg_work *w, const char *uold, const char *unew,
 			    __u8 op)
 {
 	struct bg_file_in in = {
@@ -124,7 +124,7 @@ BG_INLINE void bg_sys_file2(struct bg_work *w, struct bg_gen_config *cfg, const 
 		.new_path = { .from = BG_FROM_USER, .user = unew },
 	};
 
-	bg_file_decide(w, cfg, &in, TP_MECH, TP_MODE);
+	bg_file_decide(w, &in, TP_MECH, TP_MODE);
 }
 
 BG_INLINE __u32 bg_open_ops(__u64 flags)
@@ -141,7 +141,7 @@ BG_INLINE __u32 bg_open_ops(__u64 flags)
 }
 
 /* mount, umount2, pivot_root: the filesystem type and the mount point as the call passed them. */
-BG_INLINE void bg_sys_mount(struct bg_work *w, struct bg_gen_config *cfg, __u8 op, const char *ufstype,
+BG_INLINE void bg_sys_mount(struct bg_work *w, __u8 op, const char *ufstype,
 			    const char *upoint, __u64 flags)
 {
 	struct bg_path_src at = { .from = BG_FROM_USER, .user = upoint };
@@ -149,7 +149,7 @@ BG_INLINE void bg_sys_mount(struct bg_work *w, struct bg_gen_config *cfg, __u8 o
 	w->aux[0] = 0;
 	if (ufstype && bpf_probe_read_user_str(w->aux, sizeof(w->aux), ufstype) <= 0)
 		w->aux[0] = 0;
-	bg_mount_decide(w, cfg, op, flags, &at, TP_MECH, TP_MODE);
+	bg_mount_decide(w, op, flags, &at, TP_MECH, TP_MODE);
 }
 
 /* socket(2) of a family that is left to bg_tp_sys_enter: not inet or inet6 (the
@@ -184,7 +184,6 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long id = (long)ctx->args[1];
 	struct bg_path_src none = { .from = BG_FROM_NONE };
-	struct bg_gen_config *cfg = 0;
 	struct bg_work *w;
 	__u64 a0, a1, a2, a3, flags;
 
@@ -192,7 +191,7 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (id == BG_NR_socket && !bg_sys_socket_ours((__u32)BPF_CORE_READ(regs, di)))
 		return 0;
-	w = bg_enter(BG_HEAP_NESTED, 0, &cfg);
+	w = bg_enter(BG_HEAP_NESTED, 0);
 	if (!w)
 		return 0;
 	a0 = BPF_CORE_READ(regs, di);
@@ -202,92 +201,92 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	switch (id) {
 	case BG_NR_open:
-		bg_sys_file(w, cfg, (const char *)a0, bg_open_ops(a1), a1);
+		bg_sys_file(w, (const char *)a0, bg_open_ops(a1), a1);
 		break;
 	case BG_NR_creat:
 		flags = O_CREAT | O_WRONLY | O_TRUNC;
-		bg_sys_file(w, cfg, (const char *)a0, bg_open_ops(flags), flags);
+		bg_sys_file(w, (const char *)a0, bg_open_ops(flags), flags);
 		break;
 	case BG_NR_openat:
-		bg_sys_file(w, cfg, (const char *)a1, bg_open_ops(a2), a2);
+		bg_sys_file(w, (const char *)a1, bg_open_ops(a2), a2);
 		break;
 	case BG_NR_openat2:
 		flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags), (void *)a2); /* struct open_how.flags */
-		bg_sys_file(w, cfg, (const char *)a1, bg_open_ops(flags), flags);
+		bg_sys_file(w, (const char *)a1, bg_open_ops(flags), flags);
 		break;
 	case BG_NR_unlink:
 	case BG_NR_rmdir:
-		bg_sys_file(w, cfg, (const char *)a0, BG_FILE_OP(BG_OP_FILE_UNLINK), 0);
+		bg_sys_file(w, (const char *)a0, BG_FILE_OP(BG_OP_FILE_UNLINK), 0);
 		break;
 	case BG_NR_unlinkat:
-		bg_sys_file(w, cfg, (const char *)a1, BG_FILE_OP(BG_OP_FILE_UNLINK), a2);
+		bg_sys_file(w, (const char *)a1, BG_FILE_OP(BG_OP_FILE_UNLINK), a2);
 		break;
 	case BG_NR_rename:
-		bg_sys_file2(w, cfg, (const char *)a0, (const char *)a1, BG_OP_FILE_RENAME);
+		bg_sys_file2(w, (const char *)a0, (const char *)a1, BG_OP_FILE_RENAME);
 		break;
 	case BG_NR_renameat:
 	case BG_NR_renameat2:
-		bg_sys_file2(w, cfg, (const char *)a1, (const char *)a3, BG_OP_FILE_RENAME);
+		bg_sys_file2(w, (const char *)a1, (const char *)a3, BG_OP_FILE_RENAME);
 		break;
 	case BG_NR_link:
-		bg_sys_file2(w, cfg, (const char *)a0, (const char *)a1, BG_OP_FILE_LINK);
+		bg_sys_file2(w, (const char *)a0, (const char *)a1, BG_OP_FILE_LINK);
 		break;
 	case BG_NR_linkat:
-		bg_sys_file2(w, cfg, (const char *)a1, (const char *)a3, BG_OP_FILE_LINK);
+		bg_sys_file2(w, (const char *)a1, (const char *)a3, BG_OP_FILE_LINK);
 		break;
 	case BG_NR_chmod:
-		bg_sys_file(w, cfg, (const char *)a0, BG_FILE_OP(BG_OP_FILE_CHMOD), a1);
+		bg_sys_file(w, (const char *)a0, BG_FILE_OP(BG_OP_FILE_CHMOD), a1);
 		break;
 	case BG_NR_fchmodat:
 	case BG_NR_fchmodat2:
-		bg_sys_file(w, cfg, (const char *)a1, BG_FILE_OP(BG_OP_FILE_CHMOD), a2);
+		bg_sys_file(w, (const char *)a1, BG_FILE_OP(BG_OP_FILE_CHMOD), a2);
 		break;
 	case BG_NR_chown:
 	case BG_NR_lchown:
-		bg_sys_file(w, cfg, (const char *)a0, BG_FILE_OP(BG_OP_FILE_CHOWN), 0);
+		bg_sys_file(w, (const char *)a0, BG_FILE_OP(BG_OP_FILE_CHOWN), 0);
 		break;
 	case BG_NR_fchownat:
-		bg_sys_file(w, cfg, (const char *)a1, BG_FILE_OP(BG_OP_FILE_CHOWN), 0);
+		bg_sys_file(w, (const char *)a1, BG_FILE_OP(BG_OP_FILE_CHOWN), 0);
 		break;
 	case BG_NR_truncate:
-		bg_sys_file(w, cfg, (const char *)a0, BG_FILE_OP(BG_OP_FILE_TRUNCATE), a1);
+		bg_sys_file(w, (const char *)a0, BG_FILE_OP(BG_OP_FILE_TRUNCATE), a1);
 		break;
 	case BG_NR_init_module:
-		bg_module_decide(w, cfg, BG_OP_MODULE_DATA, &none, TP_MECH, TP_MODE);
+		bg_module_decide(w, BG_OP_MODULE_DATA, &none, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_finit_module:
-		bg_module_decide(w, cfg, BG_OP_MODULE_FILE, &none, TP_MECH, TP_MODE);
+		bg_module_decide(w, BG_OP_MODULE_FILE, &none, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_bpf:
-		bg_bpf_decide(w, cfg, (__u32)a0, TP_MECH, TP_MODE);
+		bg_bpf_decide(w, (__u32)a0, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_ptrace:
 		if (a0 == PTRACE_ATTACH || a0 == PTRACE_SEIZE)
-			bg_ptrace_decide(w, cfg, BG_OP_PTRACE_ATTACH, a1, TP_MECH, TP_MODE);
+			bg_ptrace_decide(w, BG_OP_PTRACE_ATTACH, a1, TP_MECH, TP_MODE);
 		else if (a0 == PTRACE_PEEKTEXT || a0 == PTRACE_PEEKDATA || a0 == PTRACE_PEEKUSR)
-			bg_ptrace_decide(w, cfg, BG_OP_PTRACE_READ, a1, TP_MECH, TP_MODE);
+			bg_ptrace_decide(w, BG_OP_PTRACE_READ, a1, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_mount:
-		bg_sys_mount(w, cfg, BG_OP_MOUNT_MOUNT, (const char *)a2, (const char *)a1, a3);
+		bg_sys_mount(w, BG_OP_MOUNT_MOUNT, (const char *)a2, (const char *)a1, a3);
 		break;
 	case BG_NR_umount2:
-		bg_sys_mount(w, cfg, BG_OP_MOUNT_UMOUNT, 0, (const char *)a0, a1);
+		bg_sys_mount(w, BG_OP_MOUNT_UMOUNT, 0, (const char *)a0, a1);
 		break;
 	case BG_NR_pivot_root:
-		bg_sys_mount(w, cfg, BG_OP_MOUNT_PIVOT_ROOT, 0, (const char *)a0, 0);
+		bg_sys_mount(w, BG_OP_MOUNT_PIVOT_ROOT, 0, (const char *)a0, 0);
 		break;
 	case BG_NR_setuid:
-		bg_setuid_decide(w, cfg, w->uid, (__u32)a0, (__u32)a0, (__u32)a0, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a0, (__u32)a0, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_setreuid:
-		bg_setuid_decide(w, cfg, w->uid, (__u32)a0, (__u32)a1, BG_ANY, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, BG_ANY, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_setresuid:
-		bg_setuid_decide(w, cfg, w->uid, (__u32)a0, (__u32)a1, (__u32)a2, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, (__u32)a2, TP_MECH, TP_MODE);
 		break;
 	case BG_NR_socket:
-		bg_socket_decide(w, cfg, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, TP_MODE);
+		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, TP_MODE);
 		break;
 	}
 	return 0;

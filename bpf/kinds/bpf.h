@@ -13,10 +13,10 @@
 
 #define BG_KIND_BPF 5
 
-BG_INLINE int bg_bpf_decide(struct bg_work *w, struct bg_gen_config *cfg, __u32 cmd, __u8 mech, __u32 mode)
+BG_INLINE int bg_bpf_decide(struct bg_work *w, __u32 cmd, __u8 mech, __u32 mode)
 {
 	bg_key_rule(w, BG_KIND_BPF, BG_OP_NONE, cmd, 0, 0, BG_WILD_A);
-	if (!bg_match(w, cfg, BG_KIND_BPF, mode))
+	if (!bg_match(w, BG_KIND_BPF, mode))
 		return 0;
 	return bg_report(w, BG_KIND_BPF, BG_OP_NONE, mech, mode, BG_REC_EXE, cmd, 0, 0, 0);
 }

@@ -15,32 +15,28 @@
 
 #define BG_KIND_DEVICE 12
 
-enum bg_device_op {
-	BG_OP_DEVICE_READ = 1,
-	BG_OP_DEVICE_WRITE = 2,
-	BG_OP_DEVICE_MKNOD = 3,
-};
+enum bg_device_op { BG_OP_DEVICE_READ = 1, BG_OP_DEVICE_WRITE = 2, BG_OP_DEVICE_MKNOD = 3 };
 
-BG_INLINE void bg_device_try(struct bg_work *w, struct bg_gen_config *cfg, struct bg_best *best, __u8 op,
+BG_INLINE void bg_device_try(struct bg_work *w, struct bg_best *best, __u8 op,
 			     __u32 type, __u32 major, __u32 minor, __u32 mode)
 {
 	bg_key_rule(w, BG_KIND_DEVICE, op, type, major, minor, BG_WILD_C);
-	bg_match(w, cfg, BG_KIND_DEVICE, mode);
+	bg_match(w, BG_KIND_DEVICE, mode);
 	bg_best_take(w, best, op, 0);
 }
 
 /* type: 'c' or 'b'; access: BG_DEVCG_ACC_* bits. */
-BG_INLINE int bg_device_decide(struct bg_work *w, struct bg_gen_config *cfg, __u32 type, __u32 major, __u32 minor,
+BG_INLINE int bg_device_decide(struct bg_work *w, __u32 type, __u32 major, __u32 minor,
 			       __u32 access, __u8 mech, __u32 mode)
 {
 	struct bg_best best = {};
 
 	if (access & BG_DEVCG_ACC_READ)
-		bg_device_try(w, cfg, &best, BG_OP_DEVICE_READ, type, major, minor, mode);
+		bg_device_try(w, &best, BG_OP_DEVICE_READ, type, major, minor, mode);
 	if (access & BG_DEVCG_ACC_WRITE)
-		bg_device_try(w, cfg, &best, BG_OP_DEVICE_WRITE, type, major, minor, mode);
+		bg_device_try(w, &best, BG_OP_DEVICE_WRITE, type, major, minor, mode);
 	if (access & BG_DEVCG_ACC_MKNOD)
-		bg_device_try(w, cfg, &best, BG_OP_DEVICE_MKNOD, type, major, minor, mode);
+		bg_device_try(w, &best, BG_OP_DEVICE_MKNOD, type, major, minor, mode);
 	if (!best.rank)
 		return 0;
 	bg_best_apply(w, &best);

@@ -15,11 +15,11 @@
 #define BG_KIND_EXEC 1
 
 /* The executed file's path is w's built path (the caller built it from the kernel's file). */
-BG_INLINE int bg_exec_decide(struct bg_work *w, struct bg_gen_config *cfg, __u8 mech, __u32 mode)
+BG_INLINE int bg_exec_decide(struct bg_work *w, __u8 mech, __u32 mode)
 {
 	bg_path_to_key(w, &w->pkey);
 	bg_key_path(w, BG_KIND_EXEC, BG_OP_NONE);
-	if (!bg_match(w, cfg, BG_KIND_EXEC, mode))
+	if (!bg_match(w, BG_KIND_EXEC, mode))
 		return 0;
 	return bg_report(w, BG_KIND_EXEC, BG_OP_NONE, mech, mode, BG_REC_PATH, 0, 0, 0, 0);
 }

@@ -40,7 +40,7 @@ struct bg_file_in {
 };
 
 /* Build a path rules can match (0: none, or a relative one), and match it for each op, keeping the best. */
-BG_INLINE int bg_file_match(struct bg_work *w, struct bg_gen_config *cfg, struct bg_best *best,
+BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 			    const struct bg_path_src *src, __u32 ops, __u8 which, __u32 mode)
 {
 	if (!bg_path_build(w, src))
@@ -54,7 +54,7 @@ BG_INLINE int bg_file_match(struct bg_work *w, struct bg_gen_config *cfg, struct
 		if (!(ops & BG_FILE_OP(op)))
 			continue;
 		bg_key_path(w, BG_KIND_FILE, op);
-		bg_match(w, cfg, BG_KIND_FILE, mode);
+		bg_match(w, BG_KIND_FILE, mode);
 		bg_best_take(w, best, op, which);
 	}
 	return 1;
@@ -64,7 +64,7 @@ BG_INLINE int bg_file_match(struct bg_work *w, struct bg_gen_config *cfg, struct
  * A file access: either name of a rename or link matching decides (the new
  * name is matched first; the record's path is the old name, its aux the new).
  */
-BG_INLINE int bg_file_decide(struct bg_work *w, struct bg_gen_config *cfg, const struct bg_file_in *in, __u8 mech,
+BG_INLINE int bg_file_decide(struct bg_work *w, const struct bg_file_in *in, __u8 mech,
 			     __u32 mode)
 {
 	struct bg_best best = {};
@@ -73,12 +73,12 @@ BG_INLINE int bg_file_decide(struct bg_work *w, struct bg_gen_config *cfg, const
 	if (in->new_path.from != BG_FROM_NONE) {
 		rec |= BG_REC_AUX;
 		w->aux[0] = 0;
-		if (bg_file_match(w, cfg, &best, &in->new_path, in->ops, 1, mode)) {
+		if (bg_file_match(w, &best, &in->new_path, in->ops, 1, mode)) {
 			bpf_probe_read_kernel(w->aux, sizeof(w->aux), &w->buf[w->start & BG_BUF_MASK]);
 			w->aux[BG_AUX_MAX - 1] = 0;
 		}
 	}
-	bg_file_match(w, cfg, &best, &in->path, in->ops, 0, mode);
+	bg_file_match(w, &best, &in->path, in->ops, 0, mode);
 	if (!best.rank)
 		return 0;
 	bg_best_apply(w, &best);

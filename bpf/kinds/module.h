@@ -15,19 +15,17 @@
 
 #define BG_KIND_MODULE 4
 
-enum bg_module_op {
-	BG_OP_MODULE_FILE = 1, /* finit_module */
-	BG_OP_MODULE_DATA = 2, /* init_module */
-};
+/* where the image comes from: a file (finit_module) or memory (init_module) */
+enum bg_module_op { BG_OP_MODULE_FILE = 1, BG_OP_MODULE_DATA = 2 };
 
 /* A module image from a file or from memory (op); file: the module file, for the record (or BG_FROM_NONE). */
-BG_INLINE int bg_module_decide(struct bg_work *w, struct bg_gen_config *cfg, __u8 op, const struct bg_path_src *file,
+BG_INLINE int bg_module_decide(struct bg_work *w, __u8 op, const struct bg_path_src *file,
 			       __u8 mech, __u32 mode)
 {
 	__u32 rec = BG_REC_EXE;
 
 	bg_key_rule(w, BG_KIND_MODULE, op, BG_ANY, 0, 0, BG_WILD_NONE);
-	if (!bg_match(w, cfg, BG_KIND_MODULE, mode))
+	if (!bg_match(w, BG_KIND_MODULE, mode))
 		return 0;
 	if (file->from != BG_FROM_NONE) {
 		bg_path_build(w, file);

@@ -21,7 +21,7 @@
 #define BG_KIND_BIND 11
 
 /* kind: BG_KIND_CONNECT or BG_KIND_BIND; ip: the address in network byte order (IPv4 in ip[0]); port in host byte order. */
-BG_INLINE int bg_net_decide(struct bg_work *w, struct bg_gen_config *cfg, __u8 kind, int v6, const __u32 *ip,
+BG_INLINE int bg_net_decide(struct bg_work *w, __u8 kind, int v6, const __u32 *ip,
 			    __u16 port, __u8 proto, __u8 mech, __u32 mode)
 {
 	w->table = BG_TABLE_NET;
@@ -34,7 +34,7 @@ BG_INLINE int bg_net_decide(struct bg_work *w, struct bg_gen_config *cfg, __u8 k
 	w->nkey.family = v6 ? 6 : 4;
 	w->nkey.pad = 0;
 	__builtin_memcpy(w->nkey.addr, ip, 16);
-	if (!bg_match(w, cfg, kind, mode))
+	if (!bg_match(w, kind, mode))
 		return 0;
 	__builtin_memcpy(w->aux, ip, 16);
 	return bg_report(w, kind, BG_OP_NONE, mech, mode, BG_REC_EXE | BG_REC_AUX, v6 ? 6 : 4, port, proto, 0);

@@ -13,16 +13,13 @@
 
 #define BG_KIND_PTRACE 6
 
-enum bg_ptrace_op {
-	BG_OP_PTRACE_ATTACH = 1,
-	BG_OP_PTRACE_READ = 2,
-};
+enum bg_ptrace_op { BG_OP_PTRACE_ATTACH = 1, BG_OP_PTRACE_READ = 2 };
 
-BG_INLINE int bg_ptrace_decide(struct bg_work *w, struct bg_gen_config *cfg, __u8 op, __u64 pid, __u8 mech,
+BG_INLINE int bg_ptrace_decide(struct bg_work *w, __u8 op, __u64 pid, __u8 mech,
 			       __u32 mode)
 {
 	bg_key_rule(w, BG_KIND_PTRACE, op, 0, 0, 0, BG_WILD_NONE);
-	if (!bg_match(w, cfg, BG_KIND_PTRACE, mode))
+	if (!bg_match(w, BG_KIND_PTRACE, mode))
 		return 0;
 	return bg_report(w, BG_KIND_PTRACE, op, mech, mode, BG_REC_EXE, pid, op, 0, 0);
 }

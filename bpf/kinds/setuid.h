@@ -16,24 +16,21 @@
 
 #define BG_KIND_SETUID 8
 
-enum bg_setuid_op {
-	BG_OP_SETUID_ROOT = 1,
-	BG_OP_SETUID_ANY = 2,
-};
+enum bg_setuid_op { BG_OP_SETUID_ROOT = 1, BG_OP_SETUID_ANY = 2 };
 
 /* From uid old to (uid, euid, suid); BG_ANY for an id the call leaves as it is. */
-BG_INLINE int bg_setuid_decide(struct bg_work *w, struct bg_gen_config *cfg, __u32 old, __u32 uid, __u32 euid,
+BG_INLINE int bg_setuid_decide(struct bg_work *w, __u32 old, __u32 uid, __u32 euid,
 			       __u32 suid, __u8 mech, __u32 mode)
 {
 	struct bg_best best = {};
 
 	if (old != 0 && (uid == 0 || euid == 0 || suid == 0)) {
 		bg_key_rule(w, BG_KIND_SETUID, BG_OP_SETUID_ROOT, 0, 0, 0, BG_WILD_NONE);
-		bg_match(w, cfg, BG_KIND_SETUID, mode);
+		bg_match(w, BG_KIND_SETUID, mode);
 		bg_best_take(w, &best, BG_OP_SETUID_ROOT, 0);
 	}
 	bg_key_rule(w, BG_KIND_SETUID, BG_OP_SETUID_ANY, 0, 0, 0, BG_WILD_NONE);
-	bg_match(w, cfg, BG_KIND_SETUID, mode);
+	bg_match(w, BG_KIND_SETUID, mode);
 	bg_best_take(w, &best, BG_OP_SETUID_ANY, 0);
 	if (!best.rank)
 		return 0;

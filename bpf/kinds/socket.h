@@ -18,11 +18,11 @@
 #define BG_KIND_SOCKET 9
 
 /* type: without SOCK_NONBLOCK and SOCK_CLOEXEC (BG_SOCK_TYPE_MASK). */
-BG_INLINE int bg_socket_decide(struct bg_work *w, struct bg_gen_config *cfg, __u32 family, __u32 type,
+BG_INLINE int bg_socket_decide(struct bg_work *w, __u32 family, __u32 type,
 			       __u32 protocol, __u8 mech, __u32 mode)
 {
 	bg_key_rule(w, BG_KIND_SOCKET, BG_OP_NONE, family, type, 0, BG_WILD_B);
-	if (!bg_match(w, cfg, BG_KIND_SOCKET, mode))
+	if (!bg_match(w, BG_KIND_SOCKET, mode))
 		return 0;
 	return bg_report(w, BG_KIND_SOCKET, BG_OP_NONE, mech, mode, BG_REC_EXE, family, type, protocol, 0);
 }

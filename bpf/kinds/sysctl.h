@@ -14,13 +14,10 @@
 
 #define BG_KIND_SYSCTL 13
 
-enum bg_sysctl_op {
-	BG_OP_SYSCTL_READ = 1,
-	BG_OP_SYSCTL_WRITE = 2,
-};
+enum bg_sysctl_op { BG_OP_SYSCTL_READ = 1, BG_OP_SYSCTL_WRITE = 2 };
 
 /* The access ctx asks for: its name and, for a write, the new value (the cgroup hook's helpers). */
-BG_INLINE int bg_sysctl_decide(struct bg_work *w, struct bg_gen_config *cfg, struct bpf_sysctl *ctx, __u8 mech,
+BG_INLINE int bg_sysctl_decide(struct bg_work *w, struct bpf_sysctl *ctx, __u8 mech,
 			       __u32 mode)
 {
 	__u8 op = ctx->write ? BG_OP_SYSCTL_WRITE : BG_OP_SYSCTL_READ;
@@ -30,7 +27,7 @@ BG_INLINE int bg_sysctl_decide(struct bg_work *w, struct bg_gen_config *cfg, str
 	n = bpf_sysctl_get_name(ctx, w->pkey.path, sizeof(w->pkey.path), 0);
 	if (n < 0 && n != -E2BIG)
 		return 0;
-	if (!bg_match(w, cfg, BG_KIND_SYSCTL, mode))
+	if (!bg_match(w, BG_KIND_SYSCTL, mode))
 		return 0;
 	/* the record's path: the name again, with room for a longer one than the key holds */
 	n = bpf_sysctl_get_name(ctx, w->buf, BG_EXE_MAX, 0);

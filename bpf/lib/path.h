@@ -29,26 +29,8 @@ BG_INLINE void bg_path_reset(struct bg_work *w)
 	w->truncated = 0;
 }
 
-/* Prepend "/" + the qstr name of dentry. Returns 0 when it did not fit. */
-BG_INLINE int bg_path_prepend(struct bg_work *w, struct dentry *d)
-{
-	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-	__u32 len = BPF_CORE_READ(d, d_name.len);
-	__u32 off = w->start & BG_BUF_MASK;
-
-	if (len > BG_NAME_MAX || len + 1 > off) {
-		w->truncated = 1;
-		return 0;
-	}
-	off -= len + 1;
-	bpf_probe_read_kernel(&w->buf[(off + 1) & BG_BUF_MASK], len & BG_BUF_MASK, name);
-	w->buf[off & BG_BUF_MASK] = '/';
-	w->start = off;
-	w->len = BG_BUF_HALF - off;
-	return 1;
-}
-
-/* Prepend a plain string (at most BG_NAME_MAX bytes) as one component: "/" + s. */
+/* Prepend a string in kernel memory (at most BG_NAME_MAX bytes) as one component: "/" + s.
+ * Returns 0 when it did not fit. */
 BG_INLINE int bg_path_prepend_str(struct bg_work *w, const char *s, __u32 len)
 {
 	__u32 off = w->start & BG_BUF_MASK;
@@ -63,6 +45,12 @@ BG_INLINE int bg_path_prepend_str(struct bg_work *w, const char *s, __u32 len)
 	w->start = off;
 	w->len = BG_BUF_HALF - off;
 	return 1;
+}
+
+/* Prepend "/" + the qstr name of dentry. */
+BG_INLINE int bg_path_prepend(struct bg_work *w, struct dentry *d)
+{
+	return bg_path_prepend_str(w, (const char *)BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
 /* Walk from (vfsmnt, dentry) to the task's root, prepending each component. */

@@ -142,13 +142,14 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
  * process's scope. NULL when no slot in scope has rules of `kind` (0: any
  * kind; the caller checks its kind later).
  */
-BG_INLINE struct bg_work *bg_enter(__u32 level, __u32 kind, struct bg_gen_config **cfg)
+BG_INLINE struct bg_work *bg_enter(__u32 level, __u32 kind)
 {
 	struct bg_work *w = bg_work_get(level);
+	struct bg_gen_config *cfg = 0;
 
-	if (!w || !bg_scope(w, cfg, BG_CTX_TASK) || !*cfg)
+	if (!w || !bg_scope(w, &cfg, BG_CTX_TASK) || !cfg)
 		return 0;
-	if (kind && !(w->scope & (*cfg)->kind_slots[kind & (BG_KIND_MAX - 1)]))
+	if (kind && !(w->scope & cfg->kind_slots[kind & (BG_KIND_MAX - 1)]))
 		return 0;
 	return w;
 }

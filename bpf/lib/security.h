@@ -44,25 +44,23 @@ BG_INLINE void bg_security_seen(int what)
 
 BG_INLINE int bg_on_bprm_check(struct linux_binprm *bprm, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
 	struct bg_work *w;
 
 	bg_security_seen(BG_SEEN_EXEC);
-	w = bg_enter(BG_HEAP_MAIN, BG_KIND_EXEC, &cfg);
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_EXEC);
 	if (!w)
 		return 0;
 	/* a path that cannot be built is matched as built (an allowlist still refuses it) */
 	bg_path_from_dpath(w, bpf_d_path((struct path *)&bprm->file->f_path, w->buf, sizeof(w->buf)));
-	return bg_exec_decide(w, cfg, mech, mode);
+	return bg_exec_decide(w, mech, mode);
 }
 
 /* A file access on one path. */
 BG_INLINE int bg_on_file(struct bg_file_in *in, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_FILE, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_FILE);
 
-	return w ? bg_file_decide(w, cfg, in, mech, mode) : 0;
+	return w ? bg_file_decide(w, in, mech, mode) : 0;
 }
 
 BG_INLINE int bg_on_file_open(struct file *file, __u8 mech, __u32 mode)
@@ -128,21 +126,19 @@ BG_INLINE int bg_on_path_link(struct dentry *old_dentry, const struct path *new_
 
 BG_INLINE int bg_on_capable(int cap, unsigned int opts, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_CAPABILITY, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_CAPABILITY);
 
 	if (!w)
 		return 0;
-	return bg_capability_decide(w, cfg, (__u32)cap, opts & CAP_OPT_NOAUDIT, mech, mode);
+	return bg_capability_decide(w, (__u32)cap, opts & CAP_OPT_NOAUDIT, mech, mode);
 }
 
 /* Module loading: from a file (kernel_read_file), whose path the record shows, or from memory. */
 BG_INLINE int bg_on_module(__u8 op, const struct bg_path_src *file, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MODULE, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MODULE);
 
-	return w ? bg_module_decide(w, cfg, op, file, mech, mode) : 0;
+	return w ? bg_module_decide(w, op, file, mech, mode) : 0;
 }
 
 BG_INLINE int bg_on_kernel_read_file(struct file *file, __u8 mech, __u32 mode)
@@ -161,36 +157,33 @@ BG_INLINE int bg_on_kernel_load_data(__u8 mech, __u32 mode)
 
 BG_INLINE int bg_on_bpf(int cmd, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_BPF, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_BPF);
 
-	return w ? bg_bpf_decide(w, cfg, (__u32)cmd, mech, mode) : 0;
+	return w ? bg_bpf_decide(w, (__u32)cmd, mech, mode) : 0;
 }
 
 BG_INLINE int bg_on_ptrace(struct task_struct *child, unsigned int pmode, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_PTRACE, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_PTRACE);
 	__u8 op = (pmode & PTRACE_MODE_ATTACH) ? BG_OP_PTRACE_ATTACH : BG_OP_PTRACE_READ;
 
 	if (!w)
 		return 0;
-	return bg_ptrace_decide(w, cfg, op, BPF_CORE_READ(child, tgid), mech, mode);
+	return bg_ptrace_decide(w, op, BPF_CORE_READ(child, tgid), mech, mode);
 }
 
 /* mount, umount, pivot_root: fstype is the filesystem type's name in kernel memory (or NULL). */
 BG_INLINE int bg_on_mount(__u8 op, const char *fstype, __u64 flags, const struct bg_path_src *at, __u8 mech,
 			  __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MOUNT, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MOUNT);
 
 	if (!w)
 		return 0;
 	w->aux[0] = 0;
 	if (fstype && bpf_probe_read_kernel_str(w->aux, sizeof(w->aux), fstype) < 0)
 		w->aux[0] = 0;
-	return bg_mount_decide(w, cfg, op, flags, at, mech, mode);
+	return bg_mount_decide(w, op, flags, at, mech, mode);
 }
 
 BG_INLINE int bg_on_sb_mount(const struct path *path, const char *type, unsigned long flags, __u8 mech,
@@ -218,28 +211,26 @@ BG_INLINE int bg_on_sb_pivotroot(const struct path *new_path, __u8 mech, __u32 m
 
 BG_INLINE int bg_on_task_fix_setuid(struct cred *new, const struct cred *old, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
-	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID, &cfg);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);
 
 	if (!w)
 		return 0;
-	return bg_setuid_decide(w, cfg, BPF_CORE_READ(old, uid.val), BPF_CORE_READ(new, uid.val),
+	return bg_setuid_decide(w, BPF_CORE_READ(old, uid.val), BPF_CORE_READ(new, uid.val),
 				BPF_CORE_READ(new, euid.val), BPF_CORE_READ(new, suid.val), mech, mode);
 }
 
 /* Sockets of every family. Sockets the kernel makes for itself (kern) are not the caller's. */
 BG_INLINE int bg_on_socket_create(int family, int type, int protocol, int kern, __u8 mech, __u32 mode)
 {
-	struct bg_gen_config *cfg = 0;
 	struct bg_work *w;
 
 	bg_security_seen(BG_SEEN_SOCKET);
 	if (kern)
 		return 0;
-	w = bg_enter(BG_HEAP_MAIN, BG_KIND_SOCKET, &cfg);
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_SOCKET);
 	if (!w)
 		return 0;
-	return bg_socket_decide(w, cfg, (__u32)family, (__u32)type & BG_SOCK_TYPE_MASK, (__u32)protocol, mech, mode);
+	return bg_socket_decide(w, (__u32)family, (__u32)type & BG_SOCK_TYPE_MASK, (__u32)protocol, mech, mode);
 }
 
 #endif /* BPFGATE_SECURITY_H */

@@ -53,7 +53,7 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('kind %s', (name, k) => {
     const text = found[0]!.text;
     expect(Number(def.exec(text)![1])).toBe(k.abi);
     for (const op of k.ops?.names ?? []) {
-      const m = new RegExp(`\\bBG_OP_${upper(name)}_${upper(op)} = (\\d+),`).exec(text);
+      const m = new RegExp(`\\bBG_OP_${upper(name)}_${upper(op)} = (\\d+)\\b`).exec(text);
       expect(m, `BG_OP_${upper(name)}_${upper(op)}`).not.toBeNull();
       expect(Number(m![1])).toBe(k.ops!.number(op));
     }
