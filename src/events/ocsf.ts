@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { kindOf } from '../kinds/index.ts';
 import { fileObj, userObj } from '../kinds/ocsf.ts';
-import type { Severity } from '../policy/model.ts';
+import { SEVERITIES, type Severity } from '../policy/vocabulary.ts';
 import type { ViolationEvent } from './types.ts';
 
 export { OCSF_CLASSES } from '../kinds/ocsf.ts';
@@ -13,12 +13,13 @@ export { OCSF_CLASSES } from '../kinds/ocsf.ts';
 export const OCSF_VERSION = '1.8.0';
 export const PRODUCT = { name: 'bpfgate', vendor_name: 'bpfgate', version: '0.1.0' } as const;
 
-const SEVERITY_ID: Record<Severity, [number, string]> = {
-  info: [1, 'Informational'],
-  low: [2, 'Low'],
-  medium: [3, 'Medium'],
-  high: [4, 'High'],
-  critical: [5, 'Critical'],
+/** OCSF severity names; severity_id is the index in SEVERITIES plus one (1 Informational .. 5 Critical). */
+const SEVERITY_NAME: Record<Severity, string> = {
+  info: 'Informational',
+  low: 'Low',
+  medium: 'Medium',
+  high: 'High',
+  critical: 'Critical',
 };
 
 type Json = Record<string, unknown>;
@@ -99,7 +100,8 @@ const msOf = (ns: string): number => Number(BigInt(ns) / 1_000_000n);
 
 export function toOcsf(e: ViolationEvent): Json {
   const m = kindOf(e.kind).ocsf({ target: e.target, host: e.host, process: e.process });
-  const [severityId, severity] = SEVERITY_ID[e.policy.severity];
+  const severityId = SEVERITIES.indexOf(e.policy.severity) + 1;
+  const severity = SEVERITY_NAME[e.policy.severity];
   const profiles = ['security_control', 'host', ...(e.process.container ? ['container'] : [])];
   const out: Json = {
     category_uid: m.cls.category_uid,

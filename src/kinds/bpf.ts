@@ -2,7 +2,7 @@
 // the call where BPF-LSM is missing). BPF side: bpf/kinds/bpf.h.
 import { ANY } from '../abi/layout.ts';
 import { BPF_COMMAND, type BpfCommand } from '../abi/numbers.ts';
-import { u32 } from './decode.ts';
+import { nameOr, u32 } from './decode.ts';
 import { ruleKey } from './keys.ts';
 import { dedupe, defineKind, ENFORCING, wholeUnit } from './kind.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
@@ -43,9 +43,7 @@ const CREATES = new Set([
 
 const HOOKS = [{ program: 'bg_lsm_bpf' }, { program: 'bg_tp_sys_enter' }] as const;
 
-export const bpf = defineKind<'bpf', BpfMatch, BpfTarget>({
-  name: 'bpf',
-  abi: 5,
+export const bpf = defineKind<BpfMatch, BpfTarget>('bpf', 5, {
   actions: ENFORCING,
   match: obj('bpf match', 'Which bpf() commands the rule matches.', {
     commands: list(ref('bpfCommand'), 'bpf() commands, e.g. BPF_PROG_LOAD. Omitted: every command.'),
@@ -73,10 +71,7 @@ export const bpf = defineKind<'bpf', BpfMatch, BpfTarget>({
     command: { type: 'string', pattern: '^BPF_[A-Z0-9_]+$' },
     number: u32Schema,
   }),
-  decode: (r) => {
-    const n = u32(r.args[0]);
-    return { command: BPF_COMMAND.name(n) ?? `BPF_CMD_${n}`, number: n };
-  },
+  decode: (r) => ({ command: nameOr(BPF_COMMAND, u32(r.args[0]), 'BPF_CMD_'), number: u32(r.args[0]) }),
   describe: (t) => t.command,
   ocsf: (e) => ({
     cls: OCSF_CLASSES.kernel,

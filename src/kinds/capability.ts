@@ -1,7 +1,7 @@
 // capability: capability checks (BPF-LSM capable). No other hook sees them.
 // BPF side: bpf/kinds/capability.h.
 import { CAPABILITY, type Capability } from '../abi/numbers.ts';
-import { u32 } from './decode.ts';
+import { nameOr, u32 } from './decode.ts';
 import { ruleKey } from './keys.ts';
 import { dedupe, defineKind, ENFORCING, wholeUnit } from './kind.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
@@ -27,9 +27,7 @@ export function suggestCapability(name: string): Capability | null {
 
 const HOOKS = [{ program: 'bg_lsm_capable' }] as const;
 
-export const capability = defineKind<'capability', CapabilityMatch, CapabilityTarget>({
-  name: 'capability',
-  abi: 3,
+export const capability = defineKind<CapabilityMatch, CapabilityTarget>('capability', 3, {
   actions: ENFORCING,
   match: obj(
     'capability match',
@@ -61,10 +59,7 @@ export const capability = defineKind<'capability', CapabilityMatch, CapabilityTa
     name: { type: 'string', pattern: '^CAP_[A-Z0-9_]+$' },
     number: { type: 'integer', minimum: 0, maximum: 63 },
   }),
-  decode: (r) => {
-    const n = u32(r.args[0]);
-    return { name: CAPABILITY.name(n) ?? `CAP_${n}`, number: n };
-  },
+  decode: (r) => ({ name: nameOr(CAPABILITY, u32(r.args[0]), 'CAP_'), number: u32(r.args[0]) }),
   describe: (t) => t.name,
   ocsf: (e) => ({
     cls: OCSF_CLASSES.kernel,

@@ -46,9 +46,7 @@ const number = (maximum: number, what: string) => ({
   description: `${what} number, or "*" for any. Default: "*".`,
 });
 
-export const device = defineKind<'device', DeviceMatch, DeviceTarget>({
-  name: 'device',
-  abi: 12,
+export const device = defineKind<DeviceMatch, DeviceTarget>('device', 12, {
   ops: DEVICE_OPS,
   actions: ENFORCING,
   match: obj(

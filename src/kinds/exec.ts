@@ -18,9 +18,7 @@ export interface ExecTarget {
 
 const HOOKS = [{ program: 'bg_lsm_bprm_check' }, { program: 'bg_tp_exec' }] as const;
 
-export const exec = defineKind<'exec', ExecMatch, ExecTarget>({
-  name: 'exec',
-  abi: 1,
+export const exec = defineKind<ExecMatch, ExecTarget>('exec', 1, {
   actions: ALL_ACTIONS,
   match: obj(
     'exec match',

@@ -60,9 +60,7 @@ const ACTIVITY: Record<string, [number, string]> = {
   truncate: [3, 'Update'],
 };
 
-export const file = defineKind<'file', FileMatch, FileTarget>({
-  name: 'file',
-  abi: 2,
+export const file = defineKind<FileMatch, FileTarget>('file', 2, {
   ops: FILE_OPS,
   actions: ALL_ACTIONS,
   match: obj('file match', 'Which file accesses the rule matches (paths and/or directories).', {

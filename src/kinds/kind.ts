@@ -175,11 +175,16 @@ export const ENFORCING: readonly Action[] = ['block', 'kill', 'audit'];
 /** What the allowlist kinds accept. */
 export const ALL_ACTIONS: readonly Action[] = [...ENFORCING, 'allow'];
 
-/** Declare a kind (keeps its name's literal type). */
-export function defineKind<const K extends string, M extends { kind: K }, T>(
-  def: RuleKindDef<K, M, T>,
-): RuleKindDef<K, M, T> {
-  return def;
+/** Everything a kind declares but its name and number. */
+export type KindBody<K extends string, M extends { kind: K }, T> = Omit<RuleKindDef<K, M, T>, 'name' | 'abi'>;
+
+/** Declare a kind: its name (its match's `kind`), its number (BG_KIND_*) and the rest. */
+export function defineKind<M extends { kind: string }, T>(
+  name: M['kind'],
+  abi: number,
+  body: KindBody<M['kind'], M, T>,
+): RuleKindDef<M['kind'], M, T> {
+  return { name, abi, ...body };
 }
 
 const PROGRAM_ORDER = Object.keys(PROGRAMS);

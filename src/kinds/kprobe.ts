@@ -22,9 +22,7 @@ export interface KprobeTarget {
 
 const HOOKS = [{ program: 'bg_kprobe' }] as const;
 
-export const kprobe = defineKind<'kprobe', KprobeMatch, KprobeTarget>({
-  name: 'kprobe',
-  abi: 14,
+export const kprobe = defineKind<KprobeMatch, KprobeTarget>('kprobe', 14, {
   actions: ['audit'],
   match: obj(
     'kprobe match',

@@ -30,9 +30,7 @@ const HOOKS = [
   { program: 'bg_tp_sys_enter' },
 ] as const;
 
-export const module = defineKind<'module', ModuleMatch, ModuleTarget>({
-  name: 'module',
-  abi: 4,
+export const module = defineKind<ModuleMatch, ModuleTarget>('module', 4, {
   ops: MODULE_OPS,
   actions: ENFORCING,
   match: obj(

@@ -38,9 +38,7 @@ const HOOKS = [
 
 const fsTypesOf = (m: MountMatch): string[] => (m.fsTypes.length > 0 ? m.fsTypes : ['*']);
 
-export const mount = defineKind<'mount', MountMatch, MountTarget>({
-  name: 'mount',
-  abi: 7,
+export const mount = defineKind<MountMatch, MountTarget>('mount', 7, {
   ops: MOUNT_OPS,
   actions: ENFORCING,
   match: obj('mount match', 'Which mount operations the rule matches.', {

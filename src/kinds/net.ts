@@ -7,7 +7,6 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { encodeNetKey } from '../abi/encode/net.ts';
 import { MapName } from '../abi/layout.ts';
 import { IP_PROTOCOL } from '../abi/numbers.ts';
-import type { ProgramName } from '../abi/programs.ts';
 import { u32 } from './decode.ts';
 import {
   ALL_ACTIONS,
@@ -16,10 +15,10 @@ import {
   defineKind,
   type Json,
   type MapKey,
-  type OcsfMapping,
   type RuleKindDef,
   type Unit,
 } from './kind.ts';
+import { OCSF_CLASSES } from './ocsf.ts';
 import { list, obj, oneOfNames, record, ref } from './schema.ts';
 
 export interface PortRange {
@@ -174,29 +173,28 @@ const NET_TARGET: Json = record(['family', 'address', 'port', 'protocol'], {
   protocol: { type: 'string' },
 });
 
-/** What a connect or bind kind says of itself; the rest is shared. */
-export interface NetKindSpec<K extends string> {
-  name: K;
-  abi: number;
-  /** "outgoing connections", "binds": what the rule matches, in the schema's description */
-  matches: string;
-  /** the hooks of IPv4 and IPv6 */
-  programs: { 4: ProgramName; 6: ProgramName };
-  /** OCSF: the endpoint and connection info, as the kind places them */
-  ocsf(endpoint: Json, connection: Json, host: string): OcsfMapping;
-  /** OCSF connection_info direction */
-  direction: [number, string];
-  /** doctor's rule: `match:` as YAML */
-  representative: string;
-}
+/** What the rule's address is: connect's destination, or bind's local address. */
+const ADDRESS = {
+  destination: { matches: 'outgoing connections', direction: [2, 'Outbound'], activity: [1, 'Open'] },
+  local: { matches: 'binds', direction: [1, 'Inbound'], activity: [7, 'Listen'] },
+} as const;
 
-/** A connect or bind kind. */
-export function netKind<const K extends string>(
-  spec: NetKindSpec<K>,
+/**
+ * A connect or bind kind: its name and number, which address its rules name
+ * (the destination of a connection, or the local address of a bind), and the
+ * `match:` of doctor's rule.
+ */
+export function netKind<const K extends 'connect' | 'bind'>(
+  name: K,
+  abi: number,
+  address: keyof typeof ADDRESS,
+  representative: string,
 ): RuleKindDef<K, NetMatch<K>, NetTarget> {
+  const role = ADDRESS[address];
+  const programs = { 4: `bg_cg_${name}4`, 6: `bg_cg_${name}6` } as const;
   const hooks = [
-    { program: spec.programs[4], ops: ['IPv4'] },
-    { program: spec.programs[6], ops: ['IPv6'] },
+    { program: programs[4], ops: ['IPv4'] },
+    { program: programs[6], ops: ['IPv6'] },
   ];
   const both = ['IPv4', 'IPv6'];
   const unitsOf = (labels: string[]): Unit[] =>
@@ -206,11 +204,9 @@ export function netKind<const K extends string>(
     }));
   const portsOf = (m: NetMatch<K>) => (m.ports.length > 0 ? m.ports.map((p) => `${p.from}-${p.to}`) : ['*']);
   const addressesOf = (m: NetMatch<K>) => (m.addresses.length > 0 ? m.addresses.map((a) => a.text) : ['*']);
-  return defineKind<K, NetMatch<K>, NetTarget>({
-    name: spec.name,
-    abi: spec.abi,
+  return defineKind<NetMatch<K>, NetTarget>(name, abi, {
     actions: ALL_ACTIONS,
-    match: obj(`${spec.name} match`, `Which ${spec.matches} the rule matches. Omitted lists mean any.`, {
+    match: obj(`${name} match`, `Which ${role.matches} the rule matches. Omitted lists mean any.`, {
       addresses: list(ref('cidr'), 'CIDRs (10.0.0.0/8, fd00::/8, 169.254.169.254/32). Omitted: any address.'),
       ports: list(ref('port'), 'Ports (443) or inclusive ranges ("1000-2000"). Omitted: any port.'),
       protocols: oneOfNames(PROTOCOLS, 'Transport protocols. Omitted: any.'),
@@ -245,7 +241,7 @@ export function netKind<const K extends string>(
         else r.report('INVALID_PORT_RANGE', port.reason, [...path, 'ports', String(i)]);
       }
       return {
-        kind: spec.name,
+        kind: name,
         addresses: dedupe(addresses, (a) => `${a.family}:${a.address.join('.')}/${a.bits}`),
         ports: dedupe(ports, (x) => `${x.from}-${x.to}`),
         protocols: r.qualifier(m, 'protocols', ['any'] as const, path),
@@ -268,7 +264,7 @@ export function netKind<const K extends string>(
       for (const a of addrs) {
         for (const proto of protos) {
           for (const port of ports) {
-            const key = encodeNetKey({ gen: ctx.gen, slot: ctx.slot, kind: spec.abi, proto, port, ...a });
+            const key = encodeNetKey({ gen: ctx.gen, slot: ctx.slot, kind: abi, proto, port, ...a });
             out.push({ map: MapName.netRules, key });
           }
         }
@@ -298,16 +294,24 @@ export function netKind<const K extends string>(
       const t = e.target;
       const proto = t.protocol;
       const connection: Json = {
-        direction_id: spec.direction[0],
-        direction: spec.direction[1],
+        direction_id: role.direction[0],
+        direction: role.direction[1],
         protocol_ver_id: t.family === 'ipv6' ? 6 : 4,
         ...(proto === 'tcp' || proto === 'udp'
           ? { protocol_num: IP_PROTOCOL.number(proto), protocol_name: proto }
           : {}),
       };
-      return spec.ocsf({ ip: String(t.address), port: Number(t.port) }, connection, e.host);
+      const endpoint = { ip: String(t.address), port: Number(t.port) };
+      return {
+        cls: OCSF_CLASSES.network,
+        activity: [...role.activity],
+        fields:
+          address === 'destination'
+            ? { src_endpoint: { hostname: e.host }, dst_endpoint: endpoint, connection_info: connection }
+            : { src_endpoint: { ...endpoint, hostname: e.host }, connection_info: connection },
+      };
     },
 
-    representatives: [{ match: spec.representative }],
+    representatives: [{ match: representative }],
   });
 }

@@ -25,9 +25,7 @@ export interface PtraceTarget {
 
 const HOOKS = [{ program: 'bg_lsm_ptrace' }, { program: 'bg_tp_sys_enter' }] as const;
 
-export const ptrace = defineKind<'ptrace', PtraceMatch, PtraceTarget>({
-  name: 'ptrace',
-  abi: 6,
+export const ptrace = defineKind<PtraceMatch, PtraceTarget>('ptrace', 6, {
   ops: PTRACE_OPS,
   actions: ENFORCING,
   match: obj('ptrace match', 'Which ptrace accesses to another process the rule matches.', {

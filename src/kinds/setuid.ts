@@ -25,9 +25,7 @@ export interface SetuidTarget {
 
 const HOOKS = [{ program: 'bg_lsm_task_fix_setuid' }, { program: 'bg_tp_sys_enter' }] as const;
 
-export const setuid = defineKind<'setuid', SetuidMatch, SetuidTarget>({
-  name: 'setuid',
-  abi: 8,
+export const setuid = defineKind<SetuidMatch, SetuidTarget>('setuid', 8, {
   ops: SETUID_OPS,
   actions: ENFORCING,
   match: obj(

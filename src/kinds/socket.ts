@@ -5,7 +5,7 @@
 import { ANY } from '../abi/layout.ts';
 import { ADDRESS_FAMILY, SOCKET_TYPE, SOCKET_TYPE_MASK } from '../abi/numbers.ts';
 import { PROGRAMS } from '../abi/programs.ts';
-import { u32 } from './decode.ts';
+import { nameOr, u32 } from './decode.ts';
 import { ruleKey } from './keys.ts';
 import { candidates, cross, defineKind, ENFORCING, type Unit } from './kind.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
@@ -69,9 +69,7 @@ function units(m: SocketMatch): Unit[] {
   });
 }
 
-export const socket = defineKind<'socket', SocketMatch, SocketTarget>({
-  name: 'socket',
-  abi: 9,
+export const socket = defineKind<SocketMatch, SocketTarget>('socket', 9, {
   actions: ENFORCING,
   match: obj('socket match', 'Which socket creations the rule matches. Omitted lists mean any.', {
     families: oneOfNames(SOCKET_FAMILIES, 'Address families. Omitted: any.'),
@@ -103,9 +101,9 @@ export const socket = defineKind<'socket', SocketMatch, SocketTarget>({
     const family = u32(r.args[0]);
     const type = u32(r.args[1]) & SOCKET_TYPE_MASK;
     return {
-      family: ADDRESS_FAMILY.name(family) ?? `af${family}`,
+      family: nameOr(ADDRESS_FAMILY, family, 'af'),
       familyNumber: family,
-      type: SOCKET_TYPE.name(type) ?? `type${type}`,
+      type: nameOr(SOCKET_TYPE, type, 'type'),
       typeNumber: type,
       protocol: u32(r.args[2]),
     };

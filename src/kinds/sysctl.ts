@@ -61,9 +61,7 @@ function readNames(r: MatchReader, m: Raw, key: 'names' | 'prefixes', path: stri
 
 const HOOKS = [{ program: 'bg_cg_sysctl' }] as const;
 
-export const sysctl = defineKind<'sysctl', SysctlMatch, SysctlTarget>({
-  name: 'sysctl',
-  abi: 13,
+export const sysctl = defineKind<SysctlMatch, SysctlTarget>('sysctl', 13, {
   ops: SYSCTL_OPS,
   actions: ENFORCING,
   match: obj('sysctl match', 'Which sysctl accesses the rule matches (names and/or prefixes).', {

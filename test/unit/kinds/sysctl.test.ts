@@ -15,18 +15,16 @@ import { LSM, NO_LSM } from '../compiler/features.ts';
 const sysctl = kindOf('sysctl');
 
 function policy(match: string, action = 'block'): string {
-  return [
-    'apiVersion: bpfgate.dev/v1',
-    'kind: Policy',
-    'metadata: { name: sysctls }',
-    'spec:',
-    '  rules:',
-    '    - id: writes',
-    '      kind: sysctl',
-    `      action: ${action}`,
-    `      match: ${match}`,
-    '',
-  ].join('\n');
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: sysctls }
+spec:
+  rules:
+    - id: writes
+      kind: sysctl
+      action: ${action}
+      match: ${match}
+`;
 }
 
 const parse = (text: string) => parsePolicySources([{ file: 'sysctls.yaml', text }]);
