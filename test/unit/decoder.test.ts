@@ -7,6 +7,7 @@ import {
   EVENT_LAYOUT,
   EVENT_SIZE,
   EXE_MAX,
+  KIND_MAX,
   Outcome,
   RULE_DEFAULT,
 } from '../../src/abi/layout.ts';
@@ -157,7 +158,8 @@ describe('decodeRecord', () => {
 
   it.each([
     ['kind', 0],
-    ['kind', 15],
+    // the first byte past every kind the registry can hold (BG_KIND_MAX)
+    ['kind', KIND_MAX],
     ['action', 9],
     ['mechanism', 0],
     ['outcome', 6],
