@@ -1,6 +1,14 @@
 // Typed errors. One class per condition, each with a stable `code`; tests
 // assert the class and the code, never the message text.
-import type { SourcePos } from './policy/model.ts';
+
+/** Where something was written: a file and a 1-based line and column. */
+export interface SourcePos {
+  file: string;
+  /** 1-based */
+  line: number;
+  /** 1-based */
+  column: number;
+}
 
 export class BpfgateError extends Error {
   readonly code: string;

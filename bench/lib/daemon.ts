@@ -2,7 +2,7 @@
 // the bench cgroup only. Registered for cleanup: it is always stopped (every
 // program detached) even when a benchmark fails.
 import pino from 'pino';
-import type { FeatureSet } from '../../src/compiler/features.ts';
+import type { FeatureSet } from '../../src/abi/features.ts';
 import { defaultDaemonOptions } from '../../src/config/daemon.ts';
 import { composeDaemon } from '../../src/daemon/compose.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';

@@ -2,7 +2,7 @@
 // is `audit`, so nothing the bench does is ever denied; every policy is scoped
 // to the bench's own cgroup.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { CAPABILITIES } from '../../src/policy/names.ts';
+import { CAPABILITY } from '../../src/abi/numbers.ts';
 
 export type HostKind = 'socket' | 'connect' | 'sysctl' | 'device' | 'exec';
 export type GuestKind = 'exec' | 'file' | 'capability';
@@ -19,7 +19,7 @@ const SOCKET_FILLERS: [string, string][] = [
  * Every capability but the two the guest benchmark's calls check: CAP_SYS_ADMIN
  * (the matching call, sethostname) and CAP_NET_RAW (the call that matches no rule).
  */
-const CAPS_OTHER = CAPABILITIES.filter((c) => c !== 'CAP_SYS_ADMIN' && c !== 'CAP_NET_RAW');
+const CAPS_OTHER = CAPABILITY.names.filter((c) => c !== 'CAP_SYS_ADMIN' && c !== 'CAP_NET_RAW');
 
 /** What each kind's matching rule matches, and the call that matches nothing. */
 export interface Targets {

@@ -3,8 +3,8 @@
  * bpfgate kernel ABI: the byte layout of every map key, map value and
  * ring-buffer record shared by the BPF programs and user space.
  *
- * User-space mirror: src/kernel/abi.ts (enum values, sizes, offsets).
- * Every enum value below MUST MATCH src/kernel/abi.ts; the layout test
+ * User-space mirror: src/abi/layout.ts (enum values, sizes, offsets).
+ * Every enum value below MUST MATCH src/abi/layout.ts; the layout test
  * (test/unit/abi-layout.test.ts) compares the struct offsets with the BTF of
  * the built object.
  *
@@ -40,60 +40,17 @@
 /* rule ids at and above this value denote an allowlist's default action: BG_RULE_DEFAULT | slot */
 #define BG_RULE_DEFAULT 0x80000000u
 
-/* Rule kinds. MUST MATCH src/kernel/abi.ts Kind. */
-enum bg_kind {
-	BG_KIND_EXEC = 1,
-	BG_KIND_FILE = 2,
-	BG_KIND_CAPABILITY = 3,
-	BG_KIND_MODULE = 4,
-	BG_KIND_BPF = 5,
-	BG_KIND_PTRACE = 6,
-	BG_KIND_MOUNT = 7,
-	BG_KIND_SETUID = 8,
-	BG_KIND_SOCKET = 9,
-	BG_KIND_CONNECT = 10,
-	BG_KIND_BIND = 11,
-	BG_KIND_DEVICE = 12,
-	BG_KIND_SYSCTL = 13,
-	BG_KIND_KPROBE = 14,
-};
+/*
+ * Rule kinds and their operations: each kind's header, bpf/kinds/<kind>.h,
+ * defines its BG_KIND_<KIND> (the kind byte of keys, bg_gen_config's per-kind
+ * arrays and records, 1 .. BG_KIND_MAX - 1) and its BG_OP_<KIND>_* (the op
+ * byte), and says what its keys and records hold. They MUST MATCH the kind's
+ * module, src/kinds/<kind>.ts (abi, ops); test/unit/kinds/registry.test.ts
+ * reads the headers to check.
+ */
+#define BG_OP_NONE 0
 
-/* Operations, per kind (the `op` key byte). MUST MATCH src/kernel/abi.ts. */
-enum bg_op {
-	BG_OP_NONE = 0,
-	/* file */
-	BG_OP_FILE_READ = 1,
-	BG_OP_FILE_WRITE = 2,
-	BG_OP_FILE_CREATE = 3,
-	BG_OP_FILE_UNLINK = 4,
-	BG_OP_FILE_RENAME = 5,
-	BG_OP_FILE_CHMOD = 6,
-	BG_OP_FILE_CHOWN = 7,
-	BG_OP_FILE_LINK = 8,
-	BG_OP_FILE_TRUNCATE = 9,
-	/* mount */
-	BG_OP_MOUNT = 1,
-	BG_OP_UMOUNT = 2,
-	BG_OP_PIVOT_ROOT = 3,
-	/* ptrace */
-	BG_OP_PTRACE_ATTACH = 1,
-	BG_OP_PTRACE_READ = 2,
-	/* setuid */
-	BG_OP_SETUID_TO_ROOT = 1,
-	BG_OP_SETUID_ANY = 2,
-	/* device (one lookup per requested access bit) */
-	BG_OP_DEV_READ = 1,
-	BG_OP_DEV_WRITE = 2,
-	BG_OP_DEV_MKNOD = 3,
-	/* sysctl */
-	BG_OP_SYSCTL_READ = 1,
-	BG_OP_SYSCTL_WRITE = 2,
-	/* module: source of the image */
-	BG_OP_MODULE_FILE = 1, /* finit_module */
-	BG_OP_MODULE_DATA = 2, /* init_module */
-};
-
-/* Achieved action stored in a rule value. MUST MATCH src/kernel/abi.ts Action. */
+/* Achieved action stored in a rule value. MUST MATCH src/abi/layout.ts Action. */
 enum bg_action {
 	BG_ACT_NONE = 0,
 	BG_ACT_ALLOW = 1,
@@ -102,7 +59,7 @@ enum bg_action {
 	BG_ACT_KILL = 4,
 };
 
-/* How the decision was enforced. MUST MATCH src/kernel/abi.ts Mechanism. */
+/* How the decision was enforced. MUST MATCH src/abi/layout.ts Mechanism. */
 enum bg_mechanism {
 	BG_MECH_LSM = 1,
 	BG_MECH_CGROUP = 2,
@@ -110,7 +67,7 @@ enum bg_mechanism {
 	BG_MECH_KPROBE = 4,
 };
 
-/* What happened to the action. MUST MATCH src/kernel/abi.ts Outcome. */
+/* What happened to the action. MUST MATCH src/abi/layout.ts Outcome. */
 enum bg_outcome {
 	BG_OUT_DENIED = 1,
 	BG_OUT_KILLED = 2,
@@ -154,18 +111,10 @@ struct bg_path_key {
 };
 
 /*
- * bg_rules (HASH): every kind whose target is numeric.
- *   capability  a = capability number
- *   module      op = BG_OP_MODULE_*, a = BG_ANY
- *   bpf         a = bpf command number, or BG_ANY
- *   ptrace      op = BG_OP_PTRACE_*
- *   mount       op = BG_OP_*MOUNT*, a = fnv1a32(fstype) or BG_ANY
- *   setuid      op = BG_OP_SETUID_*
- *   socket      a = family (AF_*) or BG_ANY, b = type (SOCK_*) or BG_ANY
- *   device      op = BG_OP_DEV_*, a = 'c' or 'b', b = major or BG_ANY, c = minor or BG_ANY
- *   kprobe      a = rule id of the kprobe rule (also the attach cookie)
- *   Fields not listed are 0. Lookup order with wildcards: exact, then BG_ANY
- *   in the last wildcardable field, then in both (socket, device).
+ * bg_rules (HASH): every kind whose target is numeric; what (op, a, b, c)
+ * hold is the kind's (bpf/kinds/<kind>.h). Fields a kind does not use are 0.
+ * Lookup order with wildcards: exact, then BG_ANY in the last wildcardable
+ * field, then in both (enum bg_wild).
  */
 struct bg_rule_key {
 	__u8 gen;
@@ -268,21 +217,9 @@ enum bg_stat {
 
 /* ---- the ring-buffer record (bg_events, RINGBUF) ----
  *
- * arg[] and the strings, per kind:
- *   exec        path = executable as exec'd
- *   file        path = path; aux = new path (rename, link)
- *   capability  arg0 = capability number
- *   module      path = module file (finit_module) or ""; arg0 = op
- *   bpf         arg0 = command
- *   ptrace      arg0 = target tgid, arg1 = ptrace mode (op)
- *   mount       path = mount point (or new root), aux = filesystem type; arg0 = flags
- *   setuid      arg0 = old uid, arg1 = new uid, arg2 = new euid
- *   socket      arg0 = family, arg1 = type, arg2 = protocol
- *   connect/bind arg0 = family (4/6), arg1 = port, arg2 = protocol,
- *               aux[0..15] = address bytes (IPv4 in aux[0..3])
- *   device      arg0 = 'c' or 'b', arg1 = major, arg2 = minor, arg3 = access bits
- *   sysctl      path = name (with '/'), aux = new value (write), arg0 = op
- *   kprobe      path = function name, arg0..arg3 = the function's first arguments
+ * What arg[], path and aux hold is the kind's (bpf/kinds/<kind>.h, "The
+ * record"). For kinds without a path of their own, path holds the acting
+ * executable, best effort (BG_EV_F_EXE_UNKNOWN when it could not be read).
  */
 struct bg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */

@@ -140,4 +140,47 @@ BG_NOINLINE void bg_event_submit(struct bg_event *e)
 	bg_stat_inc(BG_STAT_EVENTS);
 }
 
+/* What bg_report puts in a record's path and aux. */
+#define BG_REC_NONE 0x0
+#define BG_REC_PATH 0x1  /* w's built path (with BG_EV_F_PATH_TRUNCATED when it was cut) */
+#define BG_REC_EXE 0x2   /* the acting executable (kinds whose record has no path of its own) */
+#define BG_REC_AUX 0x4   /* w->aux: a second path, a filesystem type, an address */
+#define BG_REC_QUIET 0x8 /* report only a denial or a kill (a check the kernel does not audit either) */
+
+/*
+ * The end of every decision function: act on w's decision with what the
+ * calling program can do (mode: BG_CAN_*, BG_NO_BLOCK) and report it as its
+ * mechanism (mech: BG_MECH_*), one record per violation (never for allow),
+ * arg[] = a0..a3. Returns what a hook returns to its caller: 0, or -EPERM
+ * when it must refuse.
+ */
+BG_INLINE int bg_report(struct bg_work *w, __u8 kind, __u8 op, __u8 mech, __u32 mode, __u32 rec, __u64 a0,
+			__u64 a1, __u64 a2, __u64 a3)
+{
+	struct bg_verdict vd = bg_act(w, mode);
+	struct bg_event *e;
+
+	if (w->action < BG_ACT_AUDIT)
+		return vd.ret;
+	if ((rec & BG_REC_QUIET) && !vd.deny && vd.outcome != BG_OUT_KILLED)
+		return vd.ret;
+	e = bg_event_new(w, kind, op, mech, &vd, BG_CTX_TASK);
+	if (!e)
+		return vd.ret;
+	e->arg[0] = a0;
+	e->arg[1] = a1;
+	e->arg[2] = a2;
+	e->arg[3] = a3;
+	if (rec & BG_REC_PATH)
+		bg_event_path(w, e);
+	else if (rec & BG_REC_EXE)
+		bg_event_exe(w, e, BG_CTX_TASK);
+	if (rec & BG_REC_AUX) {
+		bpf_probe_read_kernel(e->aux, sizeof(e->aux), w->aux);
+		e->aux[BG_AUX_MAX - 1] = 0;
+	}
+	bg_event_submit(e);
+	return vd.ret;
+}
+
 #endif /* BPFGATE_EVENT_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
-/* FNV-1a, 32 bit. MUST MATCH fnv1a32() in src/kernel/abi.ts (mount fstypes). */
+/* FNV-1a, 32 bit. MUST MATCH fnv1a32() in src/abi/layout.ts (mount fstypes). */
 #ifndef BPFGATE_FNV_H
 #define BPFGATE_FNV_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
- * Every map of the bpfgate object. The names MUST MATCH src/kernel/abi.ts
+ * Every map of the bpfgate object. The names MUST MATCH src/abi/layout.ts
  * MapName; key and value layouts are in abi.h.
  *
  * Two further maps are internal to the programs and never written by user
@@ -13,7 +13,7 @@
 
 #include "abi.h"
 
-/* The sizes user space relies on (src/kernel/abi.ts Size, EVENT_SIZE in src/kernel/decoder.ts). */
+/* The sizes user space relies on (src/abi/layout.ts Size, EVENT_SIZE in src/abi/layout.ts). */
 _Static_assert(sizeof(struct bg_path_key) == 260, "bg_path_key");
 _Static_assert(sizeof(struct bg_rule_key) == 16, "bg_rule_key");
 _Static_assert(sizeof(struct bg_net_key) == 28, "bg_net_key");

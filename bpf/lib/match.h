@@ -106,21 +106,19 @@ BG_INLINE struct bg_rule_val *bg_lookup_rules(struct bg_work *w)
 		v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
 		break;
 	case BG_WILD_B:
-		w->rkey.b = BG_ANY;
+	case BG_WILD_C: {
+		/* the last wildcardable field, then the one before it too */
+		__u32 *last = w->wild == BG_WILD_B ? &w->rkey.b : &w->rkey.c;
+		__u32 *before = w->wild == BG_WILD_B ? &w->rkey.a : &w->rkey.b;
+
+		*last = BG_ANY;
 		v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
 		if (!v) {
-			w->rkey.a = BG_ANY;
+			*before = BG_ANY;
 			v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
 		}
 		break;
-	case BG_WILD_C:
-		w->rkey.c = BG_ANY;
-		v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
-		if (!v) {
-			w->rkey.b = BG_ANY;
-			v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
-		}
-		break;
+	}
 	}
 	w->rkey.a = a;
 	w->rkey.b = b;
@@ -213,15 +211,16 @@ static long bg_slot_cb(__u32 i, void *data)
 }
 
 /*
- * Run the slot loop for `kind` with the key already in w (w->table set).
+ * Run the slot loop for `kind` with the key already in w (w->table set), on
+ * the rule set of the generation w's scope was computed for (w->gen).
  * Returns the rank of the decision (0: nothing applies).
  */
-BG_INLINE __u8 bg_match(struct bg_work *w, struct bg_gen_config *cfg, __u32 kind, __u32 mode)
+BG_INLINE __u8 bg_match(struct bg_work *w, __u32 kind, __u32 mode)
 {
+	__u32 gen = w->gen & 1;
 	struct bg_loop_ctx c = {
 		.w = w,
-		.cfg = cfg,
-		.mask = w->scope & cfg->kind_slots[kind & (BG_KIND_MAX - 1)],
+		.cfg = bpf_map_lookup_elem(&bg_gen_config, &gen),
 		.kind = kind,
 		.mode = mode,
 	};
@@ -231,6 +230,9 @@ BG_INLINE __u8 bg_match(struct bg_work *w, struct bg_gen_config *cfg, __u32 kind
 	w->action = 0;
 	w->flags = 0;
 	w->slot = 0;
+	if (!c.cfg)
+		return 0;
+	c.mask = w->scope & c.cfg->kind_slots[kind & (BG_KIND_MAX - 1)];
 	if (!c.mask)
 		return 0;
 	bpf_loop(BG_MAX_SLOTS, bg_slot_cb, &c, 0);

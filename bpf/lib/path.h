@@ -7,6 +7,11 @@
  * string bpf_d_path would give, relative to the caller's root.
  *
  * Both leave the path in w->buf[w->start .. w->start + w->len), NUL included.
+ *
+ * A program describes where its path comes from (struct bg_path_src: the
+ * kernel objects its hook passes, or the string a system call passed), and
+ * the kind's decision function builds it when it needs it (bg_path_build):
+ * rename and link build two, one after the other.
  */
 #ifndef BPFGATE_PATH_H
 #define BPFGATE_PATH_H
@@ -24,26 +29,8 @@ BG_INLINE void bg_path_reset(struct bg_work *w)
 	w->truncated = 0;
 }
 
-/* Prepend "/" + the qstr name of dentry. Returns 0 when it did not fit. */
-BG_INLINE int bg_path_prepend(struct bg_work *w, struct dentry *d)
-{
-	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-	__u32 len = BPF_CORE_READ(d, d_name.len);
-	__u32 off = w->start & BG_BUF_MASK;
-
-	if (len > BG_NAME_MAX || len + 1 > off) {
-		w->truncated = 1;
-		return 0;
-	}
-	off -= len + 1;
-	bpf_probe_read_kernel(&w->buf[(off + 1) & BG_BUF_MASK], len & BG_BUF_MASK, name);
-	w->buf[off & BG_BUF_MASK] = '/';
-	w->start = off;
-	w->len = BG_BUF_HALF - off;
-	return 1;
-}
-
-/* Prepend a plain string (at most BG_NAME_MAX bytes) as one component: "/" + s. */
+/* Prepend a string in kernel memory (at most BG_NAME_MAX bytes) as one component: "/" + s.
+ * Returns 0 when it did not fit. */
 BG_INLINE int bg_path_prepend_str(struct bg_work *w, const char *s, __u32 len)
 {
 	__u32 off = w->start & BG_BUF_MASK;
@@ -58,6 +45,12 @@ BG_INLINE int bg_path_prepend_str(struct bg_work *w, const char *s, __u32 len)
 	w->start = off;
 	w->len = BG_BUF_HALF - off;
 	return 1;
+}
+
+/* Prepend "/" + the qstr name of dentry. */
+BG_INLINE int bg_path_prepend(struct bg_work *w, struct dentry *d)
+{
+	return bg_path_prepend_str(w, (const char *)BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
 /* Walk from (vfsmnt, dentry) to the task's root, prepending each component. */
@@ -128,6 +121,69 @@ BG_INLINE int bg_path_from_dpath(struct bg_work *w, long n)
 	w->len = n > BG_BUF_HALF ? BG_BUF_HALF : n;
 	w->truncated = n > BG_BUF_HALF;
 	return 1;
+}
+
+/* A string in user memory (a system call's argument), at most BG_PATH_MAX
+ * bytes with its NUL. 0: unreadable or empty. */
+BG_INLINE int bg_path_user(struct bg_work *w, const char *s)
+{
+	long n = s ? bpf_probe_read_user_str(w->buf, BG_PATH_MAX, s) : 0;
+
+	if (n <= 1) {
+		bg_path_reset(w);
+		return 0;
+	}
+	w->start = 0;
+	w->len = n;
+	w->truncated = n >= BG_PATH_MAX;
+	return 1;
+}
+
+/* Where a path comes from. */
+enum bg_path_from {
+	BG_FROM_NONE = 0,
+	BG_FROM_DPATH = 1, /* bpf_d_path(path): only on hooks of the kernel's d_path allow-list */
+	BG_FROM_PATH = 2,  /* the dentry walk of path */
+	BG_FROM_CHILD = 3, /* the dentry walk of (path, dentry): a name being created or removed in directory path */
+	BG_FROM_MNT = 4,   /* the dentry walk of dentry on mount mnt */
+	BG_FROM_USER = 5,  /* the string user, as a system call passed it (it may be relative) */
+};
+
+struct bg_path_src {
+	__u32 from; /* enum bg_path_from */
+	const struct path *path;
+	struct dentry *dentry;
+	struct vfsmount *mnt;
+	const char *user;
+};
+
+/* Build s's path in w. 0 when it could not be built whole: what was built (if
+ * anything) is left in w, marked truncated, for the record. Callers pass a
+ * constant `from`: the other ways, bpf_d_path among them, compile away. */
+BG_INLINE int bg_path_build(struct bg_work *w, const struct bg_path_src *s)
+{
+	switch (s->from) {
+	case BG_FROM_DPATH:
+		return bg_path_from_dpath(w, bpf_d_path((struct path *)s->path, w->buf, sizeof(w->buf)));
+	case BG_FROM_PATH:
+		return bg_path_of(w, s->path);
+	case BG_FROM_CHILD:
+		return bg_path_of_child(w, s->path, s->dentry);
+	case BG_FROM_MNT:
+		bg_path_reset(w);
+		return bg_path_walk(w, s->mnt, s->dentry);
+	case BG_FROM_USER:
+		return bg_path_user(w, s->user);
+	}
+	bg_path_reset(w);
+	return 0;
+}
+
+/* Is the built path absolute? (A relative one, from a system call, names a
+ * file relative to a directory the program cannot see: no rule can match it.) */
+BG_INLINE int bg_path_absolute(struct bg_work *w)
+{
+	return w->buf[w->start & BG_BUF_MASK] == '/';
 }
 
 /* Copy the built path into an LPM key's path (BG_PATH_MAX bytes). A path that

@@ -85,16 +85,20 @@ BG_INLINE struct file *bg_protect_fd_file(int fd)
 	return f;
 }
 
+/* What the file of a bpf map or link fd holds (the map or the link), or NULL. */
+BG_INLINE void *bg_protect_fd_private(int fd)
+{
+	struct file *f = bg_protect_fd_file(fd);
+
+	return f ? BPF_CORE_READ(f, private_data) : 0;
+}
+
 /* A map fd: its name. (Not a map: whatever private_data holds will not be
  * named bg_*, and the kernel refuses the command anyway.) */
 BG_INLINE int bg_protect_map_fd_ours(int fd)
 {
-	struct file *f = bg_protect_fd_file(fd);
-	struct bpf_map *m;
+	struct bpf_map *m = bg_protect_fd_private(fd);
 
-	if (!f)
-		return 0;
-	m = BPF_CORE_READ(f, private_data);
 	return m && bg_protect_name_ours((const char *)__builtin_preserve_access_index(&m->name));
 }
 
@@ -107,12 +111,8 @@ BG_INLINE int bg_protect_prog_ours(struct bpf_prog *p)
 
 BG_INLINE int bg_protect_link_fd_ours(int fd)
 {
-	struct file *f = bg_protect_fd_file(fd);
-	struct bpf_link *l;
+	struct bpf_link *l = bg_protect_fd_private(fd);
 
-	if (!f)
-		return 0;
-	l = BPF_CORE_READ(f, private_data);
 	return l && bg_protect_prog_ours(BPF_CORE_READ(l, prog));
 }
 
@@ -212,8 +212,8 @@ int BPF_PROG(bg_protect_ptrace, struct task_struct *child, unsigned int mode, in
 	return bg_protect_deny(c);
 }
 
-SEC("lsm/path_unlink")
-int BPF_PROG(bg_protect_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
+/* A name removed from a directory under the protected root. */
+BG_INLINE int bg_protect_removal(struct dentry *dentry, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -223,15 +223,16 @@ int BPF_PROG(bg_protect_path_unlink, const struct path *dir, struct dentry *dent
 	return c && bg_protect_under_root(c, dentry) ? bg_protect_deny(c) : 0;
 }
 
+SEC("lsm/path_unlink")
+int BPF_PROG(bg_protect_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	return bg_protect_removal(dentry, ret);
+}
+
 SEC("lsm/path_rmdir")
 int BPF_PROG(bg_protect_path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 {
-	struct bg_protect_cfg *c;
-
-	if (ret)
-		return ret;
-	c = bg_protect_guard();
-	return c && bg_protect_under_root(c, dentry) ? bg_protect_deny(c) : 0;
+	return bg_protect_removal(dentry, ret);
 }
 
 SEC("lsm/path_rename")

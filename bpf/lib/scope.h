@@ -136,4 +136,22 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 	return scope;
 }
 
+/*
+ * Enter a decision: the scratch entry of this nesting level (BG_HEAP_MAIN, or
+ * BG_HEAP_NESTED for programs that can run inside another's decision) and the
+ * process's scope. NULL when no slot in scope has rules of `kind` (0: any
+ * kind; the caller checks its kind later).
+ */
+BG_INLINE struct bg_work *bg_enter(__u32 level, __u32 kind)
+{
+	struct bg_work *w = bg_work_get(level);
+	struct bg_gen_config *cfg = 0;
+
+	if (!w || !bg_scope(w, &cfg, BG_CTX_TASK) || !cfg)
+		return 0;
+	if (kind && !(w->scope & cfg->kind_slots[kind & (BG_KIND_MAX - 1)]))
+		return 0;
+	return w;
+}
+
 #endif /* BPFGATE_SCOPE_H */

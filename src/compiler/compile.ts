@@ -1,16 +1,12 @@
 // The policy compiler: PolicySet + FeatureSet -> Plan. Pure and deterministic:
 // no file, kernel, network, clock or randomness; the same input gives the
 // same JSON, byte for byte.
-import { Action as ActionValue, Kind, MapName, VAL_F_DRYRUN } from '../kernel/abi.ts';
-import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../kernel/programs.ts';
-import type { Policy, PolicySet, Rule, RuleKind } from '../policy/model.ts';
-import { RULE_KINDS } from '../policy/model.ts';
-import { checkCapacity } from './capacity.ts';
-import { emptyGenConfig, encodeGenConfig, type GenConfig } from './encode/config.ts';
-import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from './encode/scope.ts';
-import { UnencodableError } from './errors.ts';
-import type { FeatureSet } from './features.ts';
-import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
+
+import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
+import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from '../abi/encode/scope.ts';
+import type { FeatureSet } from '../abi/features.ts';
+import { Action as ActionValue, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
 import type {
   Enforcement,
   MapEntry,
@@ -20,10 +16,15 @@ import type {
   PlannedPolicy,
   PlannedRule,
   ProgramSpec,
-} from './plan.ts';
+} from '../abi/plan.ts';
+import { PROGRAMS, type ProgramInfo, type ProgramName, TRACKING_PROGRAMS } from '../abi/programs.ts';
+import { kindOf, kindsAccepting, RULE_KINDS, type RuleKind } from '../kinds/index.ts';
+import type { MapKey } from '../kinds/kind.ts';
+import type { Policy, PolicySet, Rule } from '../policy/model.ts';
+import { MapCapacityError, UnencodableError } from './errors.ts';
+import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
 import { assignExeIds, assignSlots, byString, executablesNamed } from './slots.ts';
 import { RuleTable, sortEntries } from './table.ts';
-import { targetsOf } from './targets.ts';
 
 export interface CompileOptions {
   /** the generation the entries are written under (the inactive one) */
@@ -34,7 +35,8 @@ export interface CompileOptions {
   exeIds?: Record<string, number>;
 }
 
-const POSTURE_KINDS = ['exec', 'file', 'connect', 'bind'] as const;
+/** The kinds a policy with defaultAction: block can turn into allowlists. */
+const POSTURE_KINDS = kindsAccepting('allow');
 
 const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, number>> = {
   allow: ActionValue.allow,
@@ -66,7 +68,8 @@ class Build {
   readonly exeScope = new Map<number, bigint>();
   /** program -> kinds that need it */
   readonly programs = new Map<ProgramName, Set<RuleKind>>();
-  readonly kprobes: ProgramSpec[] = [];
+  /** attachments of programs attached once per rule (a kprobe per function) */
+  readonly perRule: ProgramSpec[] = [];
 
   constructor(gen: 0 | 1, features: FeatureSet) {
     this.gen = gen;
@@ -130,9 +133,10 @@ function compileRule(
   if (d.achieved === 'unavailable') return;
 
   const ctx = { gen: b.gen, slot, ruleId };
-  let targets: ReturnType<typeof targetsOf>;
+  const kind = kindOf(rule.kind);
+  let targets: MapKey[];
   try {
-    targets = targetsOf(rule.match, ctx);
+    targets = kind.keys(rule.match, ctx);
   } catch (err) {
     if (err instanceof RangeError) throw new UnencodableError(p.name, rule.id, err.message);
     throw err;
@@ -148,11 +152,12 @@ function compileRule(
       );
     }
   }
-  b.config.kindSlots[Kind[rule.kind]]! |= bit(slot);
+  b.config.kindSlots[kind.abi]! |= bit(slot);
   b.usePrograms(d.programs, rule.kind);
-  if (rule.kind === 'kprobe' && rule.match.kind === 'kprobe') {
-    const attach = { type: 'kprobe' as const, function: rule.match.function, cookie: ruleId };
-    b.kprobes.push({ program: 'bg_kprobe', attach, kinds: ['kprobe'] });
+  for (const program of d.programs.filter((n) => (PROGRAMS[n] as ProgramInfo).perRule)) {
+    for (const attach of kind.attachments?.(rule.match, ruleId) ?? []) {
+      b.perRule.push({ program, attach, kinds: [rule.kind] });
+    }
   }
 
   for (const uid of rule.unless.uids) {
@@ -181,8 +186,8 @@ function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
       );
     }
     if (d.achieved === 'unavailable') continue;
-    b.config.defaultBlock[Kind[kind]]! |= bit(slot);
-    b.config.kindSlots[Kind[kind]]! |= bit(slot);
+    b.config.defaultBlock[kindOf(kind).abi]! |= bit(slot);
+    b.config.kindSlots[kindOf(kind).abi]! |= bit(slot);
     b.config.defaultAction[slot] = ActionValue.block;
     b.usePrograms(d.programs, kind);
   }
@@ -208,14 +213,14 @@ function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, num
 function programSpecs(b: Build): ProgramSpec[] {
   const kindOrder = (k: RuleKind) => RULE_KINDS.indexOf(k);
   const specs: ProgramSpec[] = [...b.programs]
-    .filter(([n]) => n !== 'bg_kprobe')
+    .filter(([n]) => !(PROGRAMS[n] as ProgramInfo).perRule)
     .map(([n, kinds]) => ({
       program: n,
       attach: PROGRAMS[n].attach,
       kinds: [...kinds].sort((x, y) => kindOrder(x) - kindOrder(y)),
     }));
   const attachKey = (s: ProgramSpec) => JSON.stringify(s.attach);
-  return [...specs, ...b.kprobes].sort(
+  return [...specs, ...b.perRule].sort(
     (x, y) => byString(x.program, y.program) || byString(attachKey(x), attachKey(y)),
   );
 }
@@ -231,6 +236,13 @@ function exeIdEntry(path: string, id: number): MapEntry {
     if (err instanceof RangeError) throw new UnencodableError('(executables)', path, err.message);
     throw err;
   }
+}
+
+/** The compiler's safety net behind validation: no map gets more entries than one generation may hold. */
+function checkCapacity(map: string, needed: number): void {
+  const cap = GENERATION_CAPACITY[map];
+  if (cap === undefined) throw new Error(`no capacity known for map ${map}`);
+  if (needed > cap) throw new MapCapacityError(map, needed, cap);
 }
 
 export function compile(set: PolicySet, features: FeatureSet, options: CompileOptions): Plan {

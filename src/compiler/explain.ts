@@ -1,20 +1,24 @@
 // `compile --explain`: the plan as a table a security team can read. One row
 // per rule (and per allowlist posture), downgrades marked and explained below.
 // Deterministic: the plan's order, no terminal width, no colours.
-import { PROGRAMS, type ProgramName } from '../kernel/programs.ts';
-import { attachText } from './ladder.ts';
-import type { Plan } from './plan.ts';
+
+import type { Plan } from '../abi/plan.ts';
+import { attachText, PROGRAMS, type ProgramInfo, type ProgramName } from '../abi/programs.ts';
 
 const HEADER = ['policy', 'rule', 'kind', 'hook', 'mechanism', 'action', 'enforcement'];
 
 /** A program's attach point, as the loader will attach it ("lsm/file_open"). */
 export function hookOf(plan: Plan, program: string, ruleId?: number): string {
-  if (program === 'bg_kprobe') {
-    const spec = plan.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
-    return spec ? attachText(spec.attach) : 'kprobe';
+  const info: ProgramInfo | undefined = PROGRAMS[program as ProgramName];
+  if (!info) return program;
+  if (info.perRule) {
+    // attached once per rule, with the rule id as the cookie
+    const spec = plan.programs.find(
+      (s) => s.program === program && 'cookie' in s.attach && s.attach.cookie === ruleId,
+    );
+    if (spec) return attachText(spec.attach);
   }
-  const info = PROGRAMS[program as ProgramName];
-  return info ? attachText(info.attach) : program;
+  return attachText(info.attach);
 }
 
 function table(rows: string[][]): string {

@@ -2,8 +2,8 @@
 // files in features/). The only I/O in src/compiler/; the shape check is pure.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CGROUP_HOOKS, type FeatureSet } from '../abi/features.ts';
 import { FeatureFileError } from './errors.ts';
-import { CGROUP_HOOKS, type FeatureSet } from './features.ts';
 
 /** The feature files shipped with bpfgate, by short name. */
 export const SHIPPED_FEATURES = {

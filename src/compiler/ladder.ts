@@ -1,117 +1,44 @@
 // The enforcement ladder: for one rule and one kernel's FeatureSet, which
 // programs serve it and what they achieve. BPF-LSM deny → cgroup hook deny →
 // tracepoint kill (bpf_send_signal) → audit only → unavailable. Pure.
-import type { MechanismName } from '../kernel/abi.ts';
-import { type Family, PROGRAMS, type ProgramInfo, type ProgramName } from '../kernel/programs.ts';
-import type { Action, FileOperation, Match, RuleKind } from '../policy/model.ts';
-import { FILE_OPERATIONS } from '../policy/model.ts';
-import type { CgroupHook, Feature, FeatureSet } from './features.ts';
-import { CGROUP_SOCKET_FAMILIES } from './numbers.ts';
-import type { AttachSpec, Enforcement } from './plan.ts';
+
+import type { FeatureSet } from '../abi/features.ts';
+import type { MechanismName } from '../abi/layout.ts';
+import type { Enforcement } from '../abi/plan.ts';
+import {
+  attachText,
+  availability,
+  type Family,
+  PROGRAMS,
+  type ProgramInfo,
+  type ProgramName,
+} from '../abi/programs.ts';
+import { kindOf, type Match, type RuleKind } from '../kinds/index.ts';
+import type { Unit } from '../kinds/kind.ts';
+import type { Action } from '../policy/vocabulary.ts';
+
+export type { Unit } from '../kinds/kind.ts';
 
 const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
 
-/** Relative per-event cost of a program: raw sys_enter runs on every system call. */
 function cost(name: ProgramName): number {
-  return name === 'bg_tp_sys_enter' ? 3 : 1;
-}
-
-const CGROUP_HOOK_OF: Readonly<Record<string, CgroupHook>> = {
-  cgroup_inet_sock_create: 'sock_create',
-  cgroup_inet4_connect: 'connect4',
-  cgroup_inet6_connect: 'connect6',
-  cgroup_inet4_bind: 'bind4',
-  cgroup_inet6_bind: 'bind6',
-  cgroup_device: 'dev',
-  cgroup_sysctl: 'sysctl',
-};
-
-/** One thing a rule needs a hook for: an operation, an address family... */
-export interface Unit {
-  label: string;
-  candidates: ProgramName[];
+  return info(name).cost ?? 1;
 }
 
 function info(name: ProgramName): ProgramInfo {
   return PROGRAMS[name];
 }
 
-function programsFor(kind: RuleKind, op?: string): ProgramName[] {
-  return (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => {
-    const p: ProgramInfo = info(n);
-    if (!(p.kinds as readonly RuleKind[]).includes(kind)) return false;
-    return op === undefined || p.ops === undefined || p.ops.includes(op);
-  });
-}
-
-function netUnit(kind: 'connect' | 'bind', family: 4 | 6): Unit {
-  return { label: `IPv${family}`, candidates: [`bg_cg_${kind}${family}` as ProgramName] };
-}
-
-/** The units a match needs hooks for. */
+/** The units a match needs hooks for (its kind's). */
 export function unitsOf(match: Match): Unit[] {
-  const ops = (kind: RuleKind, names: readonly string[]): Unit[] =>
-    names.map((op) => ({ label: op, candidates: programsFor(kind, op) }));
-  switch (match.kind) {
-    case 'file':
-      return ops('file', match.operations);
-    case 'mount':
-      return ops('mount', match.operations);
-    case 'module':
-      return ops('module', ['file', 'data']);
-    case 'connect':
-    case 'bind': {
-      const fams = new Set(match.addresses.map((c) => c.family));
-      const list: (4 | 6)[] = fams.size === 0 ? [4, 6] : ([4, 6] as const).filter((f) => fams.has(f));
-      return list.map((f) => netUnit(match.kind, f));
-    }
-    case 'socket': {
-      // lsm/socket_create sees every family; cgroup sock_create only inet and
-      // inet6; raw sys_enter decides only the others (bpf/tracepoint.bpf.c),
-      // so no socket() call is decided by both.
-      const units: Unit[] = [];
-      const fams = match.families.includes('any') ? ['inet', 'inet6', 'any other family'] : match.families;
-      for (const f of fams) {
-        const inet = (CGROUP_SOCKET_FAMILIES as readonly string[]).includes(f);
-        const candidates = programsFor('socket').filter((n) =>
-          inet ? n !== 'bg_tp_sys_enter' : info(n).family !== 'cgroup',
-        );
-        units.push({ label: f, candidates });
-      }
-      return units;
-    }
-    default:
-      return [{ label: match.kind, candidates: programsFor(match.kind) }];
-  }
+  return kindOf(match.kind).units(match);
 }
 
 /** The units of an allowlist posture (defaultAction: block) on a kind. */
-export function postureUnits(kind: 'exec' | 'file' | 'connect' | 'bind'): Unit[] {
-  if (kind === 'connect' || kind === 'bind') return [netUnit(kind, 4), netUnit(kind, 6)];
-  if (kind === 'file') {
-    return FILE_OPERATIONS.map((op: FileOperation) => ({ label: op, candidates: programsFor('file', op) }));
-  }
-  return [{ label: 'exec', candidates: programsFor('exec') }];
-}
-
-/** Whether a program loads and attaches on this kernel, and what the probe saw. */
-export function availability(name: ProgramName, f: FeatureSet): Feature {
-  const p: ProgramInfo = info(name);
-  switch (p.family) {
-    case 'lsm': {
-      if (!f.lsm.available) return f.lsm;
-      const needsDPath = p.kinds.some((k) => k === 'exec' || k === 'file');
-      return needsDPath && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
-    }
-    case 'cgroup': {
-      const hook = p.attach.type === 'cgroup' ? CGROUP_HOOK_OF[p.attach.attachType] : undefined;
-      return hook ? f.cgroupHooks[hook] : { available: false, reason: 'unknown cgroup hook' };
-    }
-    case 'tracepoint':
-      return f.tracepoints;
-    case 'kprobe':
-      return f.kprobes;
-  }
+export function postureUnits(kind: RuleKind): Unit[] {
+  const k = kindOf(kind);
+  if (!k.posture) throw new Error(`${kind} rules cannot be an allowlist`);
+  return k.posture();
 }
 
 export interface Decision {
@@ -122,9 +49,6 @@ export interface Decision {
   reason: string;
 }
 
-const SOCKET_NOTE =
-  'cgroup_inet_sock_create sees only inet and inet6 sockets; other families need lsm/socket_create or raw_tp/sys_enter';
-
 const STRENGTH: Readonly<Record<Enforcement, number>> = {
   unavailable: 0,
   audit: 1,
@@ -132,22 +56,6 @@ const STRENGTH: Readonly<Record<Enforcement, number>> = {
   kill: 2,
   block: 3,
 };
-
-/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
-export function attachText(a: AttachSpec): string {
-  switch (a.type) {
-    case 'lsm':
-      return `lsm/${a.hook}`;
-    case 'cgroup':
-      return a.attachType;
-    case 'tp_btf':
-      return `tp_btf/${a.event}`;
-    case 'raw_tracepoint':
-      return `raw_tp/${a.event}`;
-    case 'kprobe':
-      return a.function ? `kprobe/${a.function}` : 'kprobe';
-  }
-}
 
 function hookName(name: ProgramName): string {
   return attachText(info(name).attach);
@@ -204,7 +112,7 @@ function pick(rs: Rung[], action: Action): Rung | null {
   );
 }
 
-function describe(kind: RuleKind, r: Rung, achieved: Enforcement, action: Action): string {
+function describe(r: Rung, achieved: Enforcement, action: Action): string {
   const hooks = r.programs.map(hookName).join(', ');
   const s = r.programs.length > 1 ? '' : 's';
   if (achieved === 'audit') {
@@ -224,7 +132,7 @@ function describe(kind: RuleKind, r: Rung, achieved: Enforcement, action: Action
       action === 'kill' ? '; kill was asked, but cgroup programs cannot send signals: denied instead' : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM for processes below the attach cgroup${note}`;
   }
-  if (kind === 'exec') {
+  if (r.programs.every((n) => info(n).kills === 'new-image')) {
     return `${hooks} kills the new program with SIGKILL before its first instruction; the exec itself succeeds`;
   }
   return `${hooks} kills the process with SIGKILL on return from the system call; the call itself still completes`;
@@ -285,7 +193,8 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
   const first = pick(rs, action);
   if (!first) {
     const why = whyNot(units, f, FAMILIES);
-    if (kind === 'socket') why.push(SOCKET_NOTE);
+    const note = kindOf(kind).coverageNote;
+    if (note) why.push(note);
     const detail = why.length > 0 ? why.join('; ') : 'no program of bpfgate serves it';
     return {
       achieved: 'unavailable',
@@ -303,9 +212,9 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
 
   const text =
     results.length === 1
-      ? [describe(kind, r, achieved, action)]
+      ? [describe(r, achieved, action)]
       : results.map(
-          (x) => `${x.r.covered.map((u) => u.label).join(', ')}: ${describe(kind, x.r, x.achieved, action)}`,
+          (x) => `${x.r.covered.map((u) => u.label).join(', ')}: ${describe(x.r, x.achieved, action)}`,
         );
   const asked = action === 'allow' || action === 'audit' ? STRENGTH.audit : STRENGTH[action];
   const weaker = STRENGTH[achieved] < asked;
@@ -319,7 +228,8 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
   }
   if (missing.length > 0) {
     text.push(`not covered on this kernel: ${missing.map((u) => u.label).join(', ')}`);
-    if (kind === 'socket') text.push(SOCKET_NOTE);
+    const note = kindOf(kind).coverageNote;
+    if (note) text.push(note);
   }
   return {
     achieved,

@@ -1,6 +1,9 @@
 // Deterministic numbering: policy slots and executable ids. Pure.
+
+import { MAX_SLOTS } from '../abi/layout.ts';
+import { kindOf } from '../kinds/index.ts';
 import type { Policy, PolicySet } from '../policy/model.ts';
-import { checkSlots } from './capacity.ts';
+import { MapCapacityError } from './errors.ts';
 
 /** Plain code-unit order: the same on every machine and locale. */
 export function byString(a: string, b: string): number {
@@ -9,18 +12,19 @@ export function byString(a: string, b: string): number {
 
 /** The policies in slot order: slot i is the i-th policy by name. */
 export function assignSlots(set: PolicySet): Policy[] {
-  checkSlots(set.policies.length);
+  if (set.policies.length > MAX_SLOTS)
+    throw new MapCapacityError('policy slots', set.policies.length, MAX_SLOTS);
   return [...set.policies].sort((a, b) => byString(a.name, b.name));
 }
 
-/** Every executable that needs an id: scopes, exceptions and exec allow rules (abi.h, bg_exe_ids). */
+/** Every executable that needs an id: scopes, exceptions and what rules name (exec allow rules; abi.h, bg_exe_ids). */
 export function executablesNamed(policies: Policy[]): string[] {
   const paths = new Set<string>();
   for (const p of policies) {
     const named = [p.scope.executables];
     for (const r of p.rules) {
       named.push(r.unless.executables);
-      if (r.match.kind === 'exec' && r.action === 'allow') named.push(r.match.paths);
+      named.push(kindOf(r.kind).executables?.(r.match, r.action) ?? []);
     }
     for (const e of named.flat()) paths.add(e);
   }

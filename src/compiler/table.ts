@@ -3,8 +3,8 @@
 // action wins (kill > block > audit > allow), then the lower rule id, and the
 // loser is named in a warning.
 
-import { encodeRuleVal } from './encode/value.ts';
-import type { MapEntry, MapFill } from './plan.ts';
+import { encodeRuleVal } from '../abi/encode/value.ts';
+import type { MapEntry, MapFill } from '../abi/plan.ts';
 import { byString } from './slots.ts';
 
 interface Held {

@@ -6,7 +6,7 @@
 //   Service ── policy source (files | fleet bucket), metrics endpoint, watch
 //     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
 //          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
-import type { FeatureSet } from '../compiler/features.ts';
+import type { FeatureSet } from '../abi/features.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import type { RunConfig } from '../config/resolve.ts';
 import { PrivilegeError } from '../errors.ts';

@@ -4,9 +4,10 @@
 // undone what it did) on any failure; stop() takes it down in reverse:
 // detach, drain the ring, flush the sinks. reload() swaps a new policy set in
 // atomically or keeps enforcing the old one.
+
+import type { FeatureSet } from '../abi/features.ts';
+import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
-import type { FeatureSet } from '../compiler/features.ts';
-import type { Plan, PlannedRule } from '../compiler/plan.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';

@@ -4,8 +4,8 @@
 // scrape time; violations are counted by an output the service hands to the
 // daemon.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { GENERATION_CAPACITY } from '../compiler/capacity.ts';
-import type { Plan } from '../compiler/plan.ts';
+import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import type { Plan } from '../abi/plan.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';

@@ -1,11 +1,12 @@
 // Records → events → outputs. A record that fails to decode is counted and
 // skipped, never fatal. Rule ids resolve against the plan of the generation
 // that produced the record.
-import type { Plan, PlannedRule } from '../compiler/plan.ts';
+
+import { RULE_DEFAULT } from '../abi/layout.ts';
+import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { type BootClock, buildEvent, buildLossEvent, type Enrichment } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent, EventMode } from '../events/types.ts';
-import { RULE_DEFAULT } from '../kernel/abi.ts';
 import { decodeRecord, RecordDecodeError } from '../kernel/decoder.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
 import type { EventOutput } from '../sinks/sink.ts';

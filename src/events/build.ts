@@ -1,10 +1,11 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import type { PlannedRule } from '../compiler/plan.ts';
+import { EVENT_FLAG, RULE_DEFAULT } from '../abi/layout.ts';
+import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
-import { RULE_DEFAULT } from '../kernel/abi.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
+import { kindOf } from '../kinds/index.ts';
 import type { Severity } from '../policy/model.ts';
 import type { IdSource } from './id.ts';
 import { decodeTarget, describeTarget } from './target.ts';
@@ -50,7 +51,10 @@ export interface BuildContext {
   ids: IdSource;
   /** resolves RULE_DEFAULT | slot records to their policy */
   policyForSlot?: (slot: number) => SlotPolicy | undefined;
-  /** the function a kprobe rule watches: the kernel's kprobe record leaves its path empty */
+  /**
+   * the attach point of a rule attached on its own: the function a kprobe
+   * rule watches (the kernel's kprobe record leaves its path empty)
+   */
   kprobeFunction?: (ruleId: number) => string | undefined;
 }
 
@@ -77,9 +81,7 @@ function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAc
 }
 
 function flagNames(flags: number): string[] | undefined {
-  const out: string[] = [];
-  if (flags & 0x0001) out.push('path-truncated');
-  if (flags & 0x0002) out.push('exe-unknown');
+  const out = EVENT_FLAG.bits(flags);
   return out.length ? out : undefined;
 }
 
@@ -93,10 +95,7 @@ export function buildEvent(
   const ruleId = record.ruleId >>> 0;
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
-  const target = decodeTarget(record);
-  if (record.kind === 'kprobe' && 'function' in target && !target.function) {
-    target.function = ctx.kprobeFunction?.(ruleId) ?? '';
-  }
+  const target = decodeTarget(record.kind, record, { ruleId, attachPoint: ctx.kprobeFunction });
   const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
@@ -106,7 +105,8 @@ export function buildEvent(
         severity: slotPolicy?.severity ?? 'medium',
         tags: [...(slotPolicy?.tags ?? [])],
       };
-  const executable = e.executable ?? (record.kind === 'exec' && record.path ? record.path : undefined);
+  // a record of an exec names the new image, which /proc may not show yet
+  const executable = e.executable ?? (kindOf(record.kind).newImage && record.path ? record.path : undefined);
   const process: ViolationEvent['process'] = {
     pid: record.pid,
     tgid: record.tgid,

@@ -10,7 +10,9 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DecodedRecord } from '../kernel/record.ts';
+import { kindOf } from '../kinds/index.ts';
 import type { Enrichment } from './build.ts';
+import type { ContainerRuntime } from './types.ts';
 
 export const DEFAULT_ARGS_MAX = 64;
 export const DEFAULT_ARGS_BYTES = 4096;
@@ -47,7 +49,7 @@ export class Lru<K, V> {
   }
 }
 
-const CONTAINER_PATTERNS: [RegExp, string][] = [
+const CONTAINER_PATTERNS: [RegExp, ContainerRuntime][] = [
   [/docker-([0-9a-f]{64})\.scope/, 'docker'],
   [/\/docker\/([0-9a-f]{64})(?:\/|$)/, 'docker'],
   [/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],
@@ -197,7 +199,7 @@ export class Enricher {
   async enrich(r: DecodedRecord): Promise<Enrichment> {
     this.#s.lookups += 1;
     const [proc, parentExe, user, cgroupPath] = await Promise.all([
-      this.#process(r.tgid, r.kind === 'exec'),
+      this.#process(r.tgid, kindOf(r.kind).newImage === true),
       r.ppid > 0 ? this.#exe(r.ppid) : Promise.resolve(undefined),
       this.user(r.uid),
       this.cgroupPath(r.cgroupId),

@@ -1,13 +1,21 @@
 // The native event contract: the TypeScript mirror of schemas/event.schema.json.
 // Every event bpfgate emits is one of these three shapes. Pure types.
-import type { KindName, MechanismName, OutcomeName } from '../kernel/abi.ts';
-import type { Severity } from '../policy/model.ts';
+import type { MechanismName, OutcomeName } from '../abi/layout.ts';
+import type { RuleKind, Target } from '../kinds/index.ts';
+import type { Severity } from '../policy/vocabulary.ts';
 
 export const SCHEMA_VERSION = '1.0';
 export const SCHEMA_ID = 'https://bpfgate.dev/schemas/event/1.0/event.schema.json';
 
-export type EventAction = 'block' | 'kill' | 'audit';
+/** What the rule asked for (an allowlist's default: block). */
+export const EVENT_ACTIONS = ['block', 'kill', 'audit'] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
 export type EventMode = 'enforce' | 'audit';
+/** The engines src/events/enrich.ts recognises from a cgroup path. */
+export const CONTAINER_RUNTIMES = ['docker', 'containerd', 'cri-o', 'podman', 'kubernetes'] as const;
+export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
+/** Where events can be lost, each counted and reported as a loss event. */
+export const LOSS_SOURCES = ['ringbuf', 'queue', 'spool'] as const;
 
 interface EventBase {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -36,20 +44,8 @@ export interface ProcessInfo {
   container?: { id: string; runtime?: string };
 }
 
-export type Target =
-  | { path: string } // exec
-  | { path: string; operation: string; newPath?: string } // file
-  | { name: string; number: number } // capability
-  | { source: 'file' | 'data' | 'unknown'; path?: string } // module
-  | { command: string; number: number } // bpf
-  | { pid: number; mode: string } // ptrace
-  | { operation: string; mountPoint: string; fsType?: string; flags: string } // mount
-  | { oldUid: number; newUid: number; newEuid: number; toRoot: boolean } // setuid
-  | { family: string; familyNumber: number; type: string; typeNumber: number; protocol: number } // socket
-  | { family: 'ipv4' | 'ipv6'; address: string; port: number; protocol: string } // connect, bind
-  | { type: 'char' | 'block'; major: number; minor: number; access: string[] } // device
-  | { name: string; path: string; operation: string; newValue?: string } // sysctl
-  | { function: string; args: string[] }; // kprobe
+/** The kind-specific part of a violation (src/kinds/<kind>.ts, schemas/event.schema.json). */
+export type { Target } from '../kinds/index.ts';
 
 export interface ViolationEvent extends EventBase {
   type: 'violation';
@@ -57,7 +53,7 @@ export interface ViolationEvent extends EventBase {
   action: EventAction;
   outcome: OutcomeName;
   mode: EventMode;
-  kind: KindName;
+  kind: RuleKind;
   mechanism: MechanismName;
   process: ProcessInfo;
   parent: { pid: number; executable?: string };
@@ -76,7 +72,7 @@ export interface ViolationEvent extends EventBase {
 
 export interface LossEvent extends EventBase {
   type: 'loss';
-  loss: { source: 'ringbuf' | 'queue' | 'spool'; count: number };
+  loss: { source: (typeof LOSS_SOURCES)[number]; count: number };
   message: string;
 }
 

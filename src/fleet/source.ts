@@ -3,7 +3,7 @@
 // (at start and on every reload) and validates nothing itself; the service
 // starts and stops the provider, subscribes to its changes and tells it the
 // outcome of each apply.
-import type { Plan } from '../compiler/plan.ts';
+import type { Plan } from '../abi/plan.ts';
 import { PolicyWatcher, type WatchLog } from '../daemon/watch.ts';
 import { loadPolicyFiles, type PolicyResult } from '../policy/index.ts';
 

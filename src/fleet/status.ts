@@ -1,7 +1,7 @@
 // What a host reports about itself under hosts.<host> in the bucket after
 // every apply (docs/fleet.md): the policies it applies with their revisions,
 // each rule's achieved enforcement, and whether the last reload worked.
-import type { Enforcement, Plan } from '../compiler/plan.ts';
+import type { Enforcement, Plan } from '../abi/plan.ts';
 import { formatDiagnostic, ValidationError } from '../errors.ts';
 import type { AppliedEntry } from './select.ts';
 

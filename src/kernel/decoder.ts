@@ -1,56 +1,23 @@
 // Decodes one ring-buffer record (struct bg_event in bpf/lib/abi.h) into a
-// DecodedRecord. EVENT_LAYOUT mirrors the C struct member by member;
-// test/unit/abi-layout.test.ts checks it against the BTF of the built object.
+// DecodedRecord, by the layout in src/abi/layout.ts (EVENT_LAYOUT, checked
+// against the BTF of the built object by test/unit/abi-layout.test.ts).
 // Pure: no I/O. A record that fails to decode throws RecordDecodeError; the
 // reader counts it and skips it.
-import { BpfgateError } from '../errors.ts';
+
 import {
   Action,
   type ActionName,
-  AUX_MAX,
-  COMM_LEN,
-  EXE_MAX,
-  Kind,
-  type KindName,
+  EVENT_LAYOUT,
+  EVENT_SIZE,
+  type EventField,
   Mechanism,
   type MechanismName,
   Outcome,
   type OutcomeName,
-} from './abi.ts';
+} from '../abi/layout.ts';
+import { BpfgateError } from '../errors.ts';
+import { kindByAbi } from '../kinds/index.ts';
 import type { DecodedRecord } from './record.ts';
-
-/** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */
-export const EVENT_LAYOUT = {
-  ts_ns: { offset: 0, size: 8 },
-  cgroup_id: { offset: 8, size: 8 },
-  rule_id: { offset: 16, size: 4 },
-  pid: { offset: 20, size: 4 },
-  tgid: { offset: 24, size: 4 },
-  ppid: { offset: 28, size: 4 },
-  uid: { offset: 32, size: 4 },
-  gid: { offset: 36, size: 4 },
-  euid: { offset: 40, size: 4 },
-  ret: { offset: 44, size: 4 },
-  kind: { offset: 48, size: 1 },
-  action: { offset: 49, size: 1 },
-  mechanism: { offset: 50, size: 1 },
-  op: { offset: 51, size: 1 },
-  outcome: { offset: 52, size: 1 },
-  slot: { offset: 53, size: 1 },
-  flags: { offset: 54, size: 2 },
-  exe_id: { offset: 56, size: 4 },
-  gen: { offset: 60, size: 1 },
-  pad: { offset: 61, size: 3 },
-  arg: { offset: 64, size: 8 * 4 },
-  comm: { offset: 96, size: COMM_LEN },
-  path: { offset: 112, size: EXE_MAX },
-  aux: { offset: 368, size: AUX_MAX },
-} as const;
-
-export type EventField = keyof typeof EVENT_LAYOUT;
-
-/** sizeof(struct bg_event) */
-export const EVENT_SIZE = 496;
 
 export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome' | 'gen';
 
@@ -80,7 +47,6 @@ function invert<K extends string>(o: Record<K, number>): Map<number, K> {
   return m;
 }
 
-const KIND_BY_VALUE = invert<KindName>(Kind);
 const ACTION_BY_VALUE = invert<ActionName>(Action);
 const MECHANISM_BY_VALUE = invert<MechanismName>(Mechanism);
 const OUTCOME_BY_VALUE = invert<OutcomeName>(Outcome);
@@ -97,7 +63,7 @@ function cString(buf: Uint8Array, offset: number, size: number): string {
 function enumByte<K extends string>(
   map: Map<number, K>,
   buf: Uint8Array,
-  field: 'kind' | 'action' | 'mechanism' | 'outcome',
+  field: 'action' | 'mechanism' | 'outcome',
 ): K {
   const v = buf[EVENT_LAYOUT[field].offset]!;
   const name = map.get(v);
@@ -114,7 +80,9 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
   const dv = new DataView(buf.buffer, buf.byteOffset, EVENT_SIZE);
   const u32 = (f: EventField) => dv.getUint32(EVENT_LAYOUT[f].offset, true);
   const argAt = (i: number) => dv.getBigUint64(EVENT_LAYOUT.arg.offset + 8 * i, true);
-  const kind = enumByte(KIND_BY_VALUE, buf, 'kind');
+  const kindByte = buf[EVENT_LAYOUT.kind.offset]!;
+  const kind = kindByAbi(kindByte)?.name;
+  if (kind === undefined) throw new RecordDecodeError('kind', buf.length, kindByte);
   const action = enumByte(ACTION_BY_VALUE, buf, 'action');
   const mechanism = enumByte(MECHANISM_BY_VALUE, buf, 'mechanism');
   const outcome = enumByte(OUTCOME_BY_VALUE, buf, 'outcome');

@@ -1,6 +1,6 @@
 // Where the generation byte sits in each generation-keyed map's key
 // (bpf/lib/abi.h), so the loader can delete a retired generation's entries.
-import { MapName } from './abi.ts';
+import { MapName } from '../abi/layout.ts';
 
 export const GEN_OFFSET: Readonly<Record<string, number>> = {
   [MapName.pathRules]: 4, // after prefixlen

@@ -2,10 +2,10 @@
 // applied: cgroup selectors resolved to cgroup ids, the running processes'
 // executables, the host's pid namespace.
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
-import { encodeState } from '../compiler/encode/config.ts';
-import { encodeCgroupException, encodeCgroupScope } from '../compiler/encode/scope.ts';
-import type { MapEntry, MapFill, Plan } from '../compiler/plan.ts';
-import { MapName } from './abi.ts';
+import { encodeState } from '../abi/encode/config.ts';
+import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
+import { MapName } from '../abi/layout.ts';
+import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
 import type { HostState } from './loader.ts';
 

@@ -6,8 +6,9 @@
 // entries and detaches programs no longer needed. At every instant the
 // programs see one complete rule set. Host state the plan cannot know (cgroup
 // ids, which process runs which executable) is resolved here.
-import type { MapEntry, MapFill, Plan, ProgramSpec } from '../compiler/plan.ts';
-import { MapName } from './abi.ts';
+
+import { MapName } from '../abi/layout.ts';
+import type { MapEntry, MapFill, Plan, ProgramSpec } from '../abi/plan.ts';
 import { GEN_KEYED_MAPS, GEN_OFFSET, otherGen } from './generations.ts';
 import type { LinkPort, ObjectPort } from './port.ts';
 

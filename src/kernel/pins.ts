@@ -22,8 +22,8 @@ import {
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
+import { MapName } from '../abi/layout.ts';
 import { BpfgateError } from '../errors.ts';
-import { MapName } from './abi.ts';
 import { BpfLink, BpfMap, isBpffs, KernelError } from './binding.ts';
 import type { LinkPort } from './port.ts';
 

@@ -2,7 +2,7 @@
 // libbpf adapter (binding.ts) implements and that unit tests fake. Keeping the
 // loader behind it keeps generation swaps and map bookkeeping testable without
 // a kernel.
-import type { AttachSpec } from '../compiler/plan.ts';
+import type { AttachSpec } from '../abi/plan.ts';
 
 export interface MapPort {
   readonly name: string;

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMessage } from 'node:util';
-import { CGROUP_HOOKS, type CgroupHook, type Feature, type FeatureSet } from '../compiler/features.ts';
+import { CGROUP_HOOKS, type CgroupHook, type Feature, type FeatureSet } from '../abi/features.ts';
+import { cgroupProgram, PROGRAMS, type ProgramInfo, type ProgramName } from '../abi/programs.ts';
 import { BpfgateError, PrivilegeError } from '../errors.ts';
 import {
   BpfObject,
@@ -21,7 +22,6 @@ import {
   probeProgType,
 } from './binding.ts';
 import { findCgroup2Mount } from './cgroups.ts';
-import { PROGRAMS, type ProgramName } from './programs.ts';
 
 /** Where `make -C bpf` (scripts/setup.sh) puts bpfgate's object. */
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
@@ -102,7 +102,7 @@ function sectionOf(name: ProgramName): string {
     case 'lsm':
       return `lsm/${a.hook}`;
     case 'cgroup':
-      return `cgroup/${CGROUP_SECTION[name] ?? a.attachType}`;
+      return `cgroup/${(PROGRAMS[name] as ProgramInfo).hook ?? a.attachType}`;
     case 'tp_btf':
       return `tp_btf/${a.event}`;
     case 'raw_tracepoint':
@@ -111,19 +111,6 @@ function sectionOf(name: ProgramName): string {
       return 'kprobe';
   }
 }
-
-const CGROUP_PROGRAM: Readonly<Record<CgroupHook, ProgramName>> = {
-  sock_create: 'bg_cg_sock_create',
-  connect4: 'bg_cg_connect4',
-  connect6: 'bg_cg_connect6',
-  bind4: 'bg_cg_bind4',
-  bind6: 'bg_cg_bind6',
-  dev: 'bg_cg_dev',
-  sysctl: 'bg_cg_sysctl',
-};
-const CGROUP_SECTION: Partial<Record<ProgramName, string>> = Object.fromEntries(
-  Object.entries(CGROUP_PROGRAM).map(([hook, prog]) => [prog, hook]),
-);
 
 class Prober {
   readonly objectPath: string;
@@ -371,7 +358,7 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
   const p = new Prober(objectPath);
 
   const cgroupHooks = Object.fromEntries(
-    CGROUP_HOOKS.map((h) => [h, p.loadFeature(CGROUP_PROGRAM[h])]),
+    CGROUP_HOOKS.map((h) => [h, p.loadFeature(cgroupProgram(h))]),
   ) as Record<CgroupHook, Feature>;
   const tp = tracepoints(p);
   privilegeCheck(p);

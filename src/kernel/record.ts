@@ -1,6 +1,7 @@
 // A ring-buffer record (struct bg_event) decoded into JavaScript values.
 // Produced by src/kernel/decoder.ts, consumed by src/events/. Pure types.
-import type { ActionName, KindName, MechanismName, OutcomeName } from './abi.ts';
+import type { ActionName, MechanismName, OutcomeName } from '../abi/layout.ts';
+import type { RuleKind } from '../kinds/index.ts';
 
 export interface DecodedRecord {
   /** bpf_ktime_get_boot_ns() of the decision, as a bigint (nanoseconds since boot) */
@@ -15,7 +16,7 @@ export interface DecodedRecord {
   euid: number;
   /** what the kernel returned to the caller, e.g. -1 (EPERM) */
   ret: number;
-  kind: KindName;
+  kind: RuleKind;
   action: ActionName;
   mechanism: MechanismName;
   op: number;

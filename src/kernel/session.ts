@@ -9,12 +9,12 @@
 // links and active generation to the loader.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GENERATION_CAPACITY } from '../compiler/capacity.ts';
-import type { FeatureSet } from '../compiler/features.ts';
-import { availability } from '../compiler/ladder.ts';
-import type { AttachSpec } from '../compiler/plan.ts';
+import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import type { FeatureSet } from '../abi/features.ts';
+import { EXE_MAX, MapName, Stat } from '../abi/layout.ts';
+import type { AttachSpec } from '../abi/plan.ts';
+import { availability, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
-import { EXE_MAX, MapName, Stat } from './abi.ts';
 import {
   type BpfLink,
   BpfObject,
@@ -27,7 +27,6 @@ import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
 import type { LinkPort, MapPort, ObjectPort } from './port.ts';
-import { PROGRAMS, type ProgramName } from './programs.ts';
 
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
 

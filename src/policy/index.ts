@@ -12,7 +12,6 @@ import { parseYaml } from './yaml-positions.ts';
 
 export { CODES, type DiagnosticCode } from './codes.ts';
 export { MAP_BUDGET, MAX_PATH_BYTES, MAX_POLICIES } from './limits.ts';
-export { BPF_COMMANDS, bpfCommandNumber, CAPABILITIES, capabilityNumber } from './names.ts';
 export { buildPolicySchema } from './schema-build.ts';
 export { ruleEntries, ruleTargets } from './semantic.ts';
 
@@ -79,19 +78,24 @@ export function parsePolicySources(sources: PolicySource[]): PolicyResult {
   return { set: failed ? null : { policies }, diagnostics: sorted };
 }
 
+/** A file or folder that could not be opened, listed or read (`doing`: "open", "list", "read"). */
+function unreadable(file: string, doing: string, err: unknown): Diagnostic {
+  const missing = (err as NodeJS.ErrnoException).code === 'ENOENT' && doing !== 'list';
+  return {
+    code: missing ? 'FILE_NOT_FOUND' : 'READ_ERROR',
+    message: `cannot ${doing}: ${(err as Error).message}`,
+    severity: 'error',
+    pos: { file, line: 1, column: 1 },
+  };
+}
+
 async function expand(path: string, out: string[], diagnostics: Diagnostic[]): Promise<void> {
   const where = { file: path, line: 1, column: 1 };
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_ERROR';
-    diagnostics.push({
-      code,
-      message: `cannot open: ${(err as Error).message}`,
-      severity: 'error',
-      pos: where,
-    });
+    diagnostics.push(unreadable(path, 'open', err));
     return;
   }
   if (!info.isDirectory()) {
@@ -102,12 +106,7 @@ async function expand(path: string, out: string[], diagnostics: Diagnostic[]): P
   try {
     names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
   } catch (err) {
-    diagnostics.push({
-      code: 'READ_ERROR',
-      message: `cannot list: ${(err as Error).message}`,
-      severity: 'error',
-      pos: where,
-    });
+    diagnostics.push(unreadable(path, 'list', err));
     return;
   }
   if (names.length === 0) {
@@ -131,13 +130,7 @@ export async function loadPolicyFiles(paths: string[]): Promise<PolicyResult> {
     try {
       sources.push({ file, text: await readFile(file, 'utf8') });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_ERROR';
-      diagnostics.push({
-        code,
-        message: `cannot read: ${(err as Error).message}`,
-        severity: 'error',
-        pos: { file, line: 1, column: 1 },
-      });
+      diagnostics.push(unreadable(file, 'read', err));
     }
   }
   const result = parsePolicySources(sources);

@@ -5,7 +5,7 @@
 // Entry budgets are per generation: a reload writes the new set under the
 // inactive generation before the old one is deleted, so every map must be
 // created with room for twice its budget (see bpf/lib/abi.h, "Generations").
-import { MAX_SLOTS, PATH_MAX } from '../kernel/abi.ts';
+import { MAX_SLOTS, PATH_MAX } from '../abi/layout.ts';
 
 /** Policies in one set: one slot each. */
 export const MAX_POLICIES = MAX_SLOTS;
@@ -13,18 +13,8 @@ export const MAX_POLICIES = MAX_SLOTS;
 /** Bytes of a path, NUL included, that fit in a bg_path_key (exec and file paths, sysctl names). */
 export const MAX_PATH_BYTES = PATH_MAX;
 
-/** Entries one policy set may put in each map, per generation. */
-export const MAP_BUDGET = {
-  /** bg_path_rules: exec and file paths and directories (one per file operation), sysctl names and prefixes (one per access) */
-  pathRules: 65536,
-  /** bg_net_rules: one per CIDR, per port (a range expands to every port in it), per protocol */
-  netRules: 65536,
-  /** bg_rules: capability, module, bpf, ptrace, mount, setuid, socket, device and kprobe entries */
-  rules: 65536,
-  /** bg_exceptions: one per `unless` executable, uid and cgroup selector, per rule */
-  exceptions: 16384,
-} as const;
-export type MapBudgetName = keyof typeof MAP_BUDGET;
+/** Entries one policy set may put in each kernel map, per generation. */
+export { MAP_BUDGET, type MapBudgetName } from '../abi/capacity.ts';
 
 /** Highest device major and minor numbers (12 and 20 bits). */
 export const MAX_DEVICE_MAJOR = 4095;

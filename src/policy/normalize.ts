@@ -3,43 +3,24 @@
 // parsed. Only subtrees that passed the schema are read; every problem found
 // here is a located Diagnostic, and a policy with any problem is not returned.
 import type { Diagnostic } from '../errors.ts';
+import { kindOf, kindsAccepting, type Match, type RuleKind } from '../kinds/index.ts';
+import { dedupe, type MatchReader, type Raw } from '../kinds/kind.ts';
 import type { DiagnosticCode } from './codes.ts';
-import {
-  DEVICE_ACCESS,
-  type DeviceSelector,
-  type Exceptions,
-  FILE_OPERATIONS,
-  type Match,
-  MOUNT_OPERATIONS,
-  type Policy,
-  PTRACE_MODES,
-  type Rule,
-  type RuleKind,
-  type Scope,
-  type Severity,
-  SYSCTL_ACCESS,
-} from './model.ts';
-import { parseCidr, parsePort } from './net.ts';
-import { checkPath, checkSysctl, type PathRole } from './paths.ts';
+import type { Exceptions, Policy, Rule, Scope, Severity } from './model.ts';
+import { checkPath, type PathRole } from './paths.ts';
+import { ACTIONS } from './vocabulary.ts';
 import type { YamlDocument } from './yaml-positions.ts';
 
 /** Kinds that may carry `allow` rules (and become allowlists under defaultAction: block). */
-export const ALLOWABLE_KINDS: readonly RuleKind[] = ['exec', 'file', 'connect', 'bind'];
+export const ALLOWABLE_KINDS: readonly RuleKind[] = kindsAccepting('allow');
 
-type Raw = Record<string, unknown>;
-
-function dedupe<T>(items: T[], key: (t: T) => string = String): T[] {
-  const seen = new Set<string>();
-  return items.filter((t) => {
-    const k = key(t);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+/** "a, b and c" */
+function words(list: readonly string[]): string {
+  return list.length < 2 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
 }
 
 /** Reads one document; `bad` holds the JSON pointers the schema rejected. */
-class Reader {
+class Reader implements MatchReader {
   readonly diagnostics: Diagnostic[] = [];
   private readonly doc: YamlDocument;
   private readonly bad: string[];
@@ -117,107 +98,7 @@ class Reader {
 }
 
 function readMatch(r: Reader, kind: RuleKind, m: Raw, path: string[]): Match {
-  const p = (k: string) => [...path, k];
-  switch (kind) {
-    case 'exec':
-    case 'file': {
-      const paths = r.paths(m.paths, 'path', p('paths'));
-      const directories = r.paths(m.directories, 'directory', p('directories'));
-      const written = ((m.paths as unknown[]) ?? []).length + ((m.directories as unknown[]) ?? []).length;
-      r.needTargets(written, 'paths or directories', path);
-      if (kind === 'exec') return { kind, paths, directories };
-      return { kind, paths, directories, operations: r.qualifier(m, 'operations', FILE_OPERATIONS, path) };
-    }
-    case 'capability': {
-      const capabilities = dedupe((m.capabilities as string[] | undefined) ?? []);
-      r.needTargets(capabilities.length, 'capabilities', path);
-      return { kind, capabilities };
-    }
-    case 'module':
-      return { kind };
-    case 'bpf':
-      return { kind, commands: dedupe(r.optional<string>(m, 'commands', path)) };
-    case 'ptrace':
-      return { kind, modes: r.qualifier(m, 'modes', PTRACE_MODES, path) };
-    case 'mount':
-      return {
-        kind,
-        operations: r.qualifier(m, 'operations', MOUNT_OPERATIONS, path),
-        fsTypes: dedupe(r.optional<string>(m, 'fsTypes', path)),
-      };
-    case 'setuid':
-      return { kind, to: m.to as 'root' | 'any' };
-    case 'socket':
-      return {
-        kind,
-        families: r.qualifier(m, 'families', ['any'] as const, path),
-        types: r.qualifier(m, 'types', ['any'] as const, path),
-      };
-    case 'connect':
-    case 'bind': {
-      const addresses = [];
-      r.optional(m, 'addresses', path);
-      for (const [i, text] of r.items<string>(m.addresses, p('addresses'))) {
-        const c = parseCidr(text);
-        if (c.ok) addresses.push(c.value);
-        else r.report('INVALID_CIDR', c.reason, [...p('addresses'), String(i)]);
-      }
-      const ports = [];
-      r.optional(m, 'ports', path);
-      for (const [i, v] of r.items<number | string>(m.ports, p('ports'))) {
-        const port = parsePort(v);
-        if (port.ok) ports.push(port.value);
-        else r.report('INVALID_PORT_RANGE', port.reason, [...p('ports'), String(i)]);
-      }
-      return {
-        kind,
-        addresses: dedupe(addresses, (a) => `${a.family}:${a.address.join('.')}/${a.bits}`),
-        ports: dedupe(ports, (x) => `${x.from}-${x.to}`),
-        protocols: r.qualifier(m, 'protocols', ['any'] as const, path),
-      };
-    }
-    case 'device': {
-      const devices: DeviceSelector[] = ((m.devices as Raw[] | undefined) ?? []).map((d) => ({
-        type: d.type as 'char' | 'block',
-        major: typeof d.major === 'number' ? d.major : null,
-        minor: typeof d.minor === 'number' ? d.minor : null,
-      }));
-      r.needTargets(devices.length, 'devices', path);
-      // the kernel looks up (major, minor), (major, *), (*, *): a fixed minor under any major has no key
-      devices.forEach((d, i) => {
-        if (d.major === null && d.minor !== null) {
-          r.report(
-            'INVALID_VALUE',
-            'a device with major "*" must have minor "*" too (any major with one minor cannot be matched)',
-            [...p('devices'), String(i), 'minor'],
-          );
-        }
-      });
-      return {
-        kind,
-        devices: dedupe(devices, (d) => `${d.type}:${d.major}:${d.minor}`),
-        access: r.qualifier(m, 'access', DEVICE_ACCESS, path),
-      };
-    }
-    case 'sysctl': {
-      const sysctl = (key: string, prefix: boolean): string[] => {
-        const out: string[] = [];
-        for (const [i, raw] of r.items<string>(m[key], p(key))) {
-          const c = checkSysctl(raw, prefix);
-          if (c.ok) out.push(c.value);
-          else r.report(c.code, c.reason, [...p(key), String(i)]);
-        }
-        return dedupe(out);
-      };
-      const names = sysctl('names', false);
-      const prefixes = sysctl('prefixes', true);
-      const written = ((m.names as unknown[]) ?? []).length + ((m.prefixes as unknown[]) ?? []).length;
-      r.needTargets(written, 'sysctl names or prefixes', path);
-      return { kind, names, prefixes, access: r.qualifier(m, 'access', SYSCTL_ACCESS, path) };
-    }
-    case 'kprobe':
-      return { kind, function: m.function as string };
-  }
+  return kindOf(kind).normalize(r, m, path);
 }
 
 function readExceptions(r: Reader, raw: Raw | undefined, path: string[]): Exceptions {
@@ -236,25 +117,34 @@ interface PolicyDefaults {
   tags: string[];
 }
 
+/** The action must be one the kind accepts: allow only for allowlist kinds, audit only for some. */
+function checkAction(r: Reader, kind: RuleKind, action: Rule['action'], path: string[]): void {
+  const accepted = kindOf(kind).actions;
+  if (action === 'allow' && !accepted.includes('allow')) {
+    r.report(
+      'ACTION_NOT_ALLOWED_FOR_KIND',
+      `allow is only valid for ${words(ALLOWABLE_KINDS)} rules, not ${kind}`,
+      path,
+    );
+  }
+  const enforcing = accepted.filter((a) => a !== 'allow');
+  const restricted = ACTIONS.some((a) => a !== 'allow' && !accepted.includes(a));
+  if (restricted && !accepted.includes(action)) {
+    r.report(
+      'ACTION_NOT_ALLOWED_FOR_KIND',
+      `a ${kind} rule can only ${enforcing.join(' or ')}, not ${action}`,
+      path,
+    );
+  }
+}
+
 function readRule(r: Reader, raw: Raw, path: string[], policy: PolicyDefaults): Rule | null {
   const before = r.diagnostics.length;
   const kind = raw.kind as RuleKind;
   const action = raw.action as Rule['action'];
   const kindOk = r.clean([...path, 'kind']);
   const actionOk = kindOk && r.clean([...path, 'action']);
-  if (actionOk && action === 'allow' && !ALLOWABLE_KINDS.includes(kind)) {
-    r.report(
-      'ACTION_NOT_ALLOWED_FOR_KIND',
-      `allow is only valid for exec, file, connect and bind rules, not ${kind}`,
-      [...path, 'action'],
-    );
-  }
-  if (actionOk && kind === 'kprobe' && action !== 'audit') {
-    r.report('ACTION_NOT_ALLOWED_FOR_KIND', `a kprobe rule can only audit, not ${action}`, [
-      ...path,
-      'action',
-    ]);
-  }
+  if (actionOk) checkAction(r, kind, action, [...path, 'action']);
   if (!kindOk) return null;
   const match = readMatch(r, kind, r.part(raw.match, [...path, 'match']), [...path, 'match']);
   const unless = readExceptions(r, r.part(raw.unless, [...path, 'unless']), [...path, 'unless']);

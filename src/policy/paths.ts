@@ -1,5 +1,5 @@
 // Checks and normal forms of the paths a policy names: exec and file paths,
-// directories, executables, cgroup selectors and sysctl names. Each returns the
+// directories, executables and cgroup selectors. Each returns the
 // normalised value, or the code and reason of the first problem.
 import type { DiagnosticCode } from './codes.ts';
 import { MAX_PATH_BYTES } from './limits.ts';
@@ -48,18 +48,5 @@ export function checkPath(raw: string, role: PathRole): Checked {
   if (tooLong(value)) {
     return fail('PATH_TOO_LONG', `'${raw.slice(0, 40)}...' is longer than ${MAX_PATH_BYTES - 1} bytes`);
   }
-  return { ok: true, value };
-}
-
-/** A dotted sysctl name ("kernel.core_pattern"), or a prefix ("net.ipv4.", a missing final dot is added). */
-export function checkSysctl(raw: string, prefix: boolean): Checked {
-  const value = prefix && !raw.endsWith('.') ? `${raw}.` : raw;
-  const name = prefix ? value.slice(0, -1) : value;
-  if (value.includes('*')) return fail('INVALID_GLOB', `'${raw}': wildcards are not supported; use prefixes`);
-  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_:@+-]+)*$/.test(name) || (!prefix && !name.includes('.'))) {
-    return fail('INVALID_VALUE', `'${raw}' is not a dotted sysctl name such as kernel.core_pattern`);
-  }
-  if (tooLong(value))
-    return fail('PATH_TOO_LONG', `'${raw.slice(0, 40)}...' is longer than ${MAX_PATH_BYTES - 1} bytes`);
   return { ok: true, value };
 }

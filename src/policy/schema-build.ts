@@ -1,159 +1,41 @@
-// Builds the JSON Schema (2020-12) of the policy language from the model's
-// constants, so the enums cannot drift from model.ts and names.ts. The same
-// object is committed as schemas/policy.schema.json for editors; a unit test
-// keeps the two identical. Regenerate the file with:
+// Builds the JSON Schema (2020-12) of the policy language from the language's
+// constants and each rule kind's match schema (src/kinds/), so the schema
+// cannot drift from the validator. The same object is committed as
+// schemas/policy.schema.json for editors; a unit test keeps the two
+// identical. Regenerate the file with:
 //   node -e "import('./src/policy/schema-build.ts').then(m => process.stdout.write(m.policySchemaJson()))" > schemas/policy.schema.json
-import { MAX_DEVICE_MAJOR, MAX_DEVICE_MINOR, MAX_NAME_LENGTH } from './limits.ts';
-import {
-  ACTIONS,
-  DEVICE_ACCESS,
-  FILE_OPERATIONS,
-  MODES,
-  MOUNT_OPERATIONS,
-  PROTOCOLS,
-  PTRACE_MODES,
-  RULE_KINDS,
-  SEVERITIES,
-  SOCKET_FAMILIES,
-  SOCKET_TYPES,
-  SYSCTL_ACCESS,
-} from './model.ts';
-import { BPF_COMMANDS, CAPABILITIES } from './names.ts';
+import { KINDS, RULE_KINDS } from '../kinds/index.ts';
+import type { Json, SchemaDef } from '../kinds/kind.ts';
+import { list, obj, ref, str } from '../kinds/schema.ts';
+import { MAX_NAME_LENGTH } from './limits.ts';
+import { ACTIONS, MODES, SEVERITIES } from './vocabulary.ts';
 
 export const SCHEMA_ID = 'https://bpfgate.dev/schemas/policy.schema.json';
 export const API_VERSION = 'bpfgate.dev/v1';
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
-export const FS_TYPE_PATTERN = '^[a-z0-9][a-z0-9._+-]*$';
-export const KPROBE_PATTERN = '^[A-Za-z_][A-Za-z0-9_.]*$';
-export const PORT_PATTERN = '^[0-9]{1,5}(-[0-9]{1,5})?$';
 
-type Json = Record<string, unknown>;
-
-const list = (items: Json, description: string): Json => ({ type: 'array', description, items });
-const oneOfNames = (values: readonly string[], description: string): Json =>
-  list({ enum: [...values] }, description);
-const str = (description: string): Json => ({ type: 'string', description });
-const ref = (name: string, description?: string): Json =>
-  description ? { $ref: `#/$defs/${name}`, description } : { $ref: `#/$defs/${name}` };
-const obj = (title: string, description: string, properties: Json, required: string[] = []): Json => ({
-  type: 'object',
-  title,
-  description,
-  additionalProperties: false,
-  ...(required.length > 0 ? { required } : {}),
-  properties,
-});
-
-function matchDefs(): Json {
-  const paths = list(ref('path'), 'Absolute paths, matched exactly. No wildcards.');
-  const directories = list(
-    ref('directory'),
-    'Absolute directories; everything below them matches. A missing trailing / is added.',
-  );
-  const net = (kind: string): Json =>
-    obj(
-      `${kind} match`,
-      `Which ${kind === 'connect' ? 'outgoing connections' : 'binds'} the rule matches. Omitted lists mean any.`,
-      {
-        addresses: list(
-          ref('cidr'),
-          'CIDRs (10.0.0.0/8, fd00::/8, 169.254.169.254/32). Omitted: any address.',
-        ),
-        ports: list(ref('port'), 'Ports (443) or inclusive ranges ("1000-2000"). Omitted: any port.'),
-        protocols: oneOfNames(PROTOCOLS, 'Transport protocols. Omitted: any.'),
-      },
-    );
-  return {
-    execMatch: obj('exec match', 'Which program executions the rule matches (paths and/or directories).', {
-      paths,
-      directories,
-    }),
-    fileMatch: obj('file match', 'Which file accesses the rule matches (paths and/or directories).', {
-      paths,
-      directories,
-      operations: oneOfNames(FILE_OPERATIONS, 'File operations. Omitted: every operation.'),
-    }),
-    capabilityMatch: obj(
-      'capability match',
-      'Which capability checks the rule matches.',
-      { capabilities: list(ref('capability'), 'Capability names, e.g. CAP_SYS_ADMIN.') },
-      ['capabilities'],
-    ),
-    moduleMatch: obj(
-      'module match',
-      'Kernel module loading has nothing to select: leave match empty or omit it.',
-      {},
-    ),
-    bpfMatch: obj('bpf match', 'Which bpf() commands the rule matches.', {
-      commands: list(ref('bpfCommand'), 'bpf() commands, e.g. BPF_PROG_LOAD. Omitted: every command.'),
-    }),
-    ptraceMatch: obj('ptrace match', 'Which ptrace accesses to another process the rule matches.', {
-      modes: oneOfNames(
-        PTRACE_MODES,
-        'attach (PTRACE_ATTACH/SEIZE) and read (/proc/<pid>/mem...). Omitted: both.',
-      ),
-    }),
-    mountMatch: obj('mount match', 'Which mount operations the rule matches.', {
-      operations: oneOfNames(MOUNT_OPERATIONS, 'Mount operations. Omitted: all three.'),
-      fsTypes: list(
-        {
-          type: 'string',
-          pattern: FS_TYPE_PATTERN,
-          description: 'A filesystem type as in /proc/filesystems.',
-        },
-        'Filesystem types (proc, overlay, ext4...). Omitted: any type.',
-      ),
-    }),
-    setuidMatch: obj(
-      'setuid match',
-      'Which user id changes the rule matches.',
-      {
-        to: { enum: ['root', 'any'], description: 'root: a change to uid 0; any: every change of user id.' },
-      },
-      ['to'],
-    ),
-    socketMatch: obj('socket match', 'Which socket creations the rule matches. Omitted lists mean any.', {
-      families: oneOfNames(SOCKET_FAMILIES, 'Address families. Omitted: any.'),
-      types: oneOfNames(SOCKET_TYPES, 'Socket types. Omitted: any.'),
-    }),
-    connectMatch: net('connect'),
-    bindMatch: net('bind'),
-    deviceMatch: obj(
-      'device match',
-      'Which device node accesses the rule matches.',
-      {
-        devices: list(ref('device'), 'Device selectors.'),
-        access: oneOfNames(DEVICE_ACCESS, 'Kinds of access. Omitted: all three.'),
-      },
-      ['devices'],
-    ),
-    sysctlMatch: obj('sysctl match', 'Which sysctl accesses the rule matches (names and/or prefixes).', {
-      names: list(ref('sysctlName'), 'Exact sysctl names, dotted: kernel.core_pattern.'),
-      prefixes: list(ref('sysctlName'), 'Dotted prefixes: net.ipv4. matches every name below it.'),
-      access: oneOfNames(SYSCTL_ACCESS, 'Kinds of access. Omitted: read and write.'),
-    }),
-    kprobeMatch: obj(
-      'kprobe match',
-      'A kernel function whose calls are reported (audit only).',
-      {
-        function: {
-          type: 'string',
-          pattern: KPROBE_PATTERN,
-          description: 'Kernel function name, e.g. commit_creds.',
-        },
-      },
-      ['function'],
-    ),
-  };
+/** The definitions the kinds' match schemas refer to, by name (a name two kinds share is one definition). */
+export function kindSchemaDefs(): Map<string, SchemaDef> {
+  const defs = new Map<string, SchemaDef>();
+  for (const k of KINDS) {
+    for (const [name, def] of Object.entries(k.schemaDefs ?? {})) {
+      const seen = defs.get(name);
+      if (seen && JSON.stringify(seen.schema) !== JSON.stringify(def.schema)) {
+        throw new Error(`two rule kinds define $defs/${name} differently`);
+      }
+      defs.set(name, def);
+    }
+  }
+  return defs;
 }
 
 function ruleDef(): Json {
-  const byKind = RULE_KINDS.map((kind) => ({
-    if: { properties: { kind: { const: kind } }, required: ['kind'] },
+  const byKind = KINDS.map((k) => ({
+    if: { properties: { kind: { const: k.name } }, required: ['kind'] },
     // biome-ignore lint/suspicious/noThenProperty: `then` is the JSON Schema keyword
     then: {
-      properties: { match: ref(`${kind}Match`) },
-      ...(kind === 'module' ? {} : { required: ['match'] }),
+      properties: { match: ref(`${k.name}Match`) },
+      ...(k.matchOptional ? {} : { required: ['match'] }),
     },
   }));
   return {
@@ -261,39 +143,7 @@ export function buildPolicySchema(): Json {
           'A cgroup v2 path from the cgroup2 root; * matches within one component, a final /** a subtree.',
       },
       uid: { type: 'integer', minimum: 0, maximum: 4294967294, description: 'A user id.' },
-      cidr: { type: 'string', description: 'An IPv4 or IPv6 CIDR.' },
-      port: {
-        type: ['integer', 'string'],
-        minimum: 1,
-        maximum: 65535,
-        pattern: PORT_PATTERN,
-        description: 'A port 1-65535, or an inclusive range "low-high".',
-      },
-      capability: { enum: [...CAPABILITIES], description: 'A Linux capability.' },
-      bpfCommand: { enum: [...BPF_COMMANDS], description: 'A bpf() command.' },
-      sysctlName: { type: 'string', description: 'A dotted sysctl name.' },
-      device: obj(
-        'device',
-        'A device node selector.',
-        {
-          type: { enum: ['char', 'block'], description: 'Character or block device.' },
-          major: {
-            type: ['integer', 'string'],
-            minimum: 0,
-            maximum: MAX_DEVICE_MAJOR,
-            pattern: '^\\*$',
-            description: 'Major number, or "*" for any. Default: "*".',
-          },
-          minor: {
-            type: ['integer', 'string'],
-            minimum: 0,
-            maximum: MAX_DEVICE_MINOR,
-            pattern: '^\\*$',
-            description: 'Minor number, or "*" for any. Default: "*".',
-          },
-        },
-        ['type'],
-      ),
+      ...Object.fromEntries([...kindSchemaDefs()].map(([name, def]) => [name, def.schema])),
       scope: obj('scope', 'Which processes a policy covers. An omitted or empty list means no restriction.', {
         cgroups: cgroups('cgroup v2 selectors: /system.slice/*.service, /kubepods/**.'),
         executables: paths('Acting executables, exact absolute paths.'),
@@ -309,7 +159,7 @@ export function buildPolicySchema(): Json {
         cgroups: cgroups('Exempt cgroups (same selectors as scope.cgroups).'),
       }),
       rule: ruleDef(),
-      ...matchDefs(),
+      ...Object.fromEntries(KINDS.map((k) => [`${k.name}Match`, k.match])),
     },
   };
 }

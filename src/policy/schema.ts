@@ -5,9 +5,10 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import ajv2020 from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import type { Diagnostic } from '../errors.ts';
+import { KINDS } from '../kinds/index.ts';
+import type { SchemaDef } from '../kinds/kind.ts';
 import type { DiagnosticCode } from './codes.ts';
-import { suggestBpfCommand, suggestCapability } from './names.ts';
-import { buildPolicySchema, FS_TYPE_PATTERN, KPROBE_PATTERN, NAME_PATTERN } from './schema-build.ts';
+import { buildPolicySchema, kindSchemaDefs, NAME_PATTERN } from './schema-build.ts';
 import { closest, describePath } from './text.ts';
 import { pointerSegments, type YamlDocument } from './yaml-positions.ts';
 
@@ -23,11 +24,19 @@ function validator(): ValidateFunction {
   return compiled!;
 }
 
-const PATTERN_HINTS: Record<string, string> = {
-  [NAME_PATTERN]: 'lowercase letters, digits and -, starting and ending with a letter or digit',
-  [FS_TYPE_PATTERN]: 'a filesystem type such as ext4 or overlay',
-  [KPROBE_PATTERN]: 'a kernel function name such as commit_creds',
-};
+const PATTERN_HINTS: Record<string, string> = Object.assign(
+  { [NAME_PATTERN]: 'lowercase letters, digits and -, starting and ending with a letter or digit' },
+  ...KINDS.map((k) => k.patternHints ?? {}),
+);
+
+/** The kinds' $defs, whose errors have codes and messages of their own (UNKNOWN_CAPABILITY...). */
+const KIND_DEFS: ReadonlyMap<string, SchemaDef> = kindSchemaDefs();
+
+/** The kind definition an error comes from, if any. */
+function defOf(e: ErrorObject): SchemaDef | undefined {
+  const name = /^#\/\$defs\/([A-Za-z]+)\//.exec(e.schemaPath)?.[1];
+  return name === undefined ? undefined : KIND_DEFS.get(name);
+}
 
 const TYPE_NAMES: Record<string, string> = {
   array: 'a list',
@@ -52,7 +61,6 @@ function show(v: unknown): string {
 }
 
 function codeFor(e: ErrorObject, path: string): DiagnosticCode {
-  const def = /^#\/\$defs\/([A-Za-z]+)\//.exec(e.schemaPath)?.[1];
   switch (e.keyword) {
     case 'additionalProperties':
       return 'UNKNOWN_KEY';
@@ -63,13 +71,10 @@ function codeFor(e: ErrorObject, path: string): DiagnosticCode {
   }
   if (path === '/apiVersion') return 'INVALID_API_VERSION';
   if (path === '/kind') return 'INVALID_KIND';
-  if (def === 'capability') return 'UNKNOWN_CAPABILITY';
-  if (def === 'bpfCommand') return 'UNKNOWN_BPF_COMMAND';
-  if (def === 'port') return 'INVALID_PORT_RANGE';
-  return 'INVALID_VALUE';
+  return defOf(e)?.code ?? 'INVALID_VALUE';
 }
 
-function messageFor(e: ErrorObject, code: DiagnosticCode, where: string): string {
+function messageFor(e: ErrorObject, where: string): string {
   const parent = e.parentSchema as { title?: string; properties?: Record<string, unknown> } | undefined;
   const within = parent?.title ? ` in ${parent.title}` : '';
   switch (e.keyword) {
@@ -89,19 +94,17 @@ function messageFor(e: ErrorObject, code: DiagnosticCode, where: string): string
       return `${where} must be '${e.params.allowedValue}', not ${show(e.data)}`;
     case 'enum': {
       const allowed = (e.params.allowedValues as unknown[]).map(String);
-      if (code === 'UNKNOWN_CAPABILITY' || code === 'UNKNOWN_BPF_COMMAND') {
-        const raw = String(e.data);
-        const guess = code === 'UNKNOWN_CAPABILITY' ? suggestCapability(raw) : suggestBpfCommand(raw);
-        const what = code === 'UNKNOWN_CAPABILITY' ? 'capability' : 'bpf command';
-        return `${where}: unknown ${what} ${show(e.data)}${guess ? ` (write it as '${guess}')` : ''}`;
+      const names = defOf(e)?.unknown;
+      if (names) {
+        const guess = names.suggest(String(e.data));
+        return `${where}: unknown ${names.what} ${show(e.data)}${guess ? ` (write it as '${guess}')` : ''}`;
       }
       const guess = typeof e.data === 'string' ? closest(e.data, allowed) : null;
       return `${where}: ${show(e.data)} is not one of ${allowed.join(', ')}${guess ? ` (did you mean '${guess}'?)` : ''}`;
     }
     case 'pattern': {
-      if (code === 'INVALID_PORT_RANGE')
-        return `${where}: ${show(e.data)} is not a port or a "low-high" range`;
-      if (e.params.pattern === '^\\*$') return `${where}: ${show(e.data)} must be a number or "*"`;
+      const not = defOf(e)?.patternMessage;
+      if (not) return `${where}: ${show(e.data)} ${not}`;
       const hint = PATTERN_HINTS[String(e.params.pattern)] ?? `text matching ${e.params.pattern}`;
       return `${where}: ${show(e.data)} must be ${hint}`;
     }
@@ -140,7 +143,7 @@ export function checkSchema(doc: YamlDocument, errorPaths: string[]): Diagnostic
         errorPaths.push(`${e.instancePath}/${e.params.missingProperty}`);
       } else errorPaths.push(e.instancePath);
     }
-    out.push({ code, message: messageFor(e, code, where), severity: 'error', pos });
+    out.push({ code, message: messageFor(e, where), severity: 'error', pos });
   }
   return out;
 }

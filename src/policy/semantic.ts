@@ -2,64 +2,20 @@
 // targets inside a policy, duplicate policy names, and whether the whole set
 // fits in the kernel maps (limits.ts).
 import type { Diagnostic } from '../errors.ts';
+import { kindOf } from '../kinds/index.ts';
 import { MAP_BUDGET, MAX_POLICIES, type MapBudgetName } from './limits.ts';
 import type { Match, Policy, Rule } from './model.ts';
 
 /** The distinct things a rule matches, one string per kernel map key it needs (before port expansion). */
 export function ruleTargets(m: Match): string[] {
-  const cross = (a: readonly string[], b: readonly string[]) => a.flatMap((x) => b.map((y) => `${x} ${y}`));
-  const pathsOf = (x: { paths: string[]; directories: string[] }) => [...x.paths, ...x.directories];
-  switch (m.kind) {
-    case 'exec':
-      return pathsOf(m);
-    case 'file':
-      return cross(m.operations, pathsOf(m));
-    case 'capability':
-      return m.capabilities;
-    case 'module':
-      return ['file', 'data'];
-    case 'bpf':
-      return m.commands.length > 0 ? m.commands : ['*'];
-    case 'ptrace':
-      return m.modes;
-    case 'mount':
-      return cross(m.operations, m.fsTypes.length > 0 ? m.fsTypes : ['*']);
-    case 'setuid':
-      return [m.to];
-    case 'socket':
-      return cross(m.families, m.types);
-    case 'connect':
-    case 'bind': {
-      const addrs = m.addresses.length > 0 ? m.addresses.map((a) => a.text) : ['*'];
-      const ports = m.ports.length > 0 ? m.ports.map((p) => `${p.from}-${p.to}`) : ['*'];
-      return cross(cross(addrs, ports), m.protocols);
-    }
-    case 'device':
-      return cross(
-        m.devices.map((d) => `${d.type}:${d.major ?? '*'}:${d.minor ?? '*'}`),
-        m.access,
-      );
-    case 'sysctl':
-      return cross(m.access, [...m.names, ...m.prefixes]);
-    case 'kprobe':
-      return [m.function];
-  }
+  return kindOf(m.kind).targets(m);
 }
 
 /** How many entries a rule puts in each kernel map. */
 export function ruleEntries(rule: Rule): Partial<Record<MapBudgetName, number>> {
-  const m = rule.match;
+  const kind = kindOf(rule.match.kind);
   const exceptions = rule.unless.executables.length + rule.unless.uids.length + rule.unless.cgroups.length;
-  const out: Partial<Record<MapBudgetName, number>> = { exceptions };
-  if (m.kind === 'exec' || m.kind === 'file' || m.kind === 'sysctl') {
-    out.pathRules = ruleTargets(m).length;
-  } else if (m.kind === 'connect' || m.kind === 'bind') {
-    const ports = m.ports.length > 0 ? m.ports.reduce((n, p) => n + p.to - p.from + 1, 0) : 1;
-    out.netRules = Math.max(1, m.addresses.length) * ports * m.protocols.length;
-  } else {
-    out.rules = ruleTargets(m).length;
-  }
-  return out;
+  return { exceptions, [kind.budget]: kind.entries(rule.match) };
 }
 
 function error(code: string, message: string, pos: Diagnostic['pos']): Diagnostic {

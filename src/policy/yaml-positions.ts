@@ -10,8 +10,7 @@ import {
   type Node,
   parseAllDocuments,
 } from 'yaml';
-import type { Diagnostic } from '../errors.ts';
-import type { SourcePos } from './model.ts';
+import type { Diagnostic, SourcePos } from '../errors.ts';
 
 /** Guards against alias bombs ("billion laughs"). */
 const MAX_ALIAS_COUNT = 100;

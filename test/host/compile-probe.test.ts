@@ -1,7 +1,7 @@
 // bpfgate compile without --features probes this kernel (root, real kernel):
 // the plan it prints is the one the daemon would enforce here.
 import { describe, expect, it } from 'vitest';
-import type { Plan } from '../../src/compiler/plan.ts';
+import type { Plan } from '../../src/abi/plan.ts';
 import { bpfgate } from '../support/daemon.ts';
 import { FIXTURES } from '../support/paths.ts';
 

@@ -5,17 +5,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_HOOKS, type FeatureSet } from '../../src/compiler/features.ts';
-import type { BpfgateError } from '../../src/errors.ts';
-import { isBpffs } from '../../src/kernel/binding.ts';
-import { findCgroup2Mount } from '../../src/kernel/cgroups.ts';
+import { CGROUP_HOOKS, type FeatureSet } from '../../src/abi/features.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
   MATRIX_ACTIONS,
   matrixPolicies,
   REPRESENTATIVES,
-} from '../../src/kernel/probe/matrix.ts';
+} from '../../src/doctor/matrix.ts';
+import type { BpfgateError } from '../../src/errors.ts';
+import { isBpffs } from '../../src/kernel/binding.ts';
+import { findCgroup2Mount } from '../../src/kernel/cgroups.ts';
 import { ProbeSetupError, probeFeatures } from '../../src/kernel/probe.ts';
 import { runCommand } from '../support/child.ts';
 import { BPFGATE, PROJECT_ROOT } from '../support/paths.ts';

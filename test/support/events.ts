@@ -1,11 +1,11 @@
 // Records and rules for event tests: one realistic record per kind, laid out
 // as bpf/lib/abi.h describes the arg[]/path/aux fields.
-import type { PlannedRule } from '../../src/compiler/plan.ts';
+import type { PlannedRule } from '../../src/abi/plan.ts';
 import { type BuildContext, buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
-import type { KindName } from '../../src/kernel/abi.ts';
 import type { DecodedRecord } from '../../src/kernel/record.ts';
+import type { RuleKind as KindName } from '../../src/kinds/index.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 
 const cstr = (s: string, size = 128): Uint8Array => {

@@ -1,5 +1,5 @@
-// The byte layouts user space assumes (src/kernel/abi.ts Size, EVENT_LAYOUT in
-// src/kernel/decoder.ts) against the BTF of the built object, as bpftool reads
+// The byte layouts user space assumes (Size and EVENT_LAYOUT in
+// src/abi/layout.ts) against the BTF of the built object, as bpftool reads
 // it (`bpftool btf dump file bpf/build/bpfgate.bpf.o -j`). Builds the object
 // with `make -C bpf` when it is missing (clang, bpftool; no privileges).
 import { execFileSync } from 'node:child_process';
@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MapName, Size } from '../../src/kernel/abi.ts';
-import { EVENT_LAYOUT, EVENT_SIZE } from '../../src/kernel/decoder.ts';
+import { EVENT_LAYOUT, EVENT_SIZE, MapName, Size } from '../../src/abi/layout.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BPF_DIR = path.join(ROOT, 'bpf');

@@ -2,8 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EV_F_EXE_UNKNOWN, EXE_MAX, Kind, Outcome, RULE_DEFAULT } from '../../src/kernel/abi.ts';
-import { decodeRecord, EVENT_LAYOUT, EVENT_SIZE, RecordDecodeError } from '../../src/kernel/decoder.ts';
+import {
+  EV_F_EXE_UNKNOWN,
+  EVENT_LAYOUT,
+  EVENT_SIZE,
+  EXE_MAX,
+  KIND_MAX,
+  Outcome,
+  RULE_DEFAULT,
+} from '../../src/abi/layout.ts';
+import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
+import { Kind } from '../../src/kinds/index.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
 
@@ -149,7 +158,8 @@ describe('decodeRecord', () => {
 
   it.each([
     ['kind', 0],
-    ['kind', 15],
+    // the first byte past every kind the registry can hold (BG_KIND_MAX)
+    ['kind', KIND_MAX],
     ['action', 9],
     ['mechanism', 0],
     ['outcome', 6],

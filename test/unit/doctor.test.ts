@@ -4,10 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { FeatureSet } from '../../src/abi/features.ts';
 import { run as runCompile } from '../../src/cli/commands/compile.ts';
 import { formatFeatures, formatMatrix, run as runDoctor } from '../../src/cli/commands/doctor.ts';
-import type { FeatureSet } from '../../src/compiler/features.ts';
-import { UsageError } from '../../src/errors.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
@@ -15,7 +14,8 @@ import {
   type MatrixAction,
   matrixPolicies,
   REPRESENTATIVES,
-} from '../../src/kernel/probe/matrix.ts';
+} from '../../src/doctor/matrix.ts';
+import { UsageError } from '../../src/errors.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 import { captureOutput } from '../support/capture.ts';
 import { LSM, NO_LSM } from '../support/features.ts';

@@ -3,13 +3,13 @@
 //   npx vitest run --project kernel test/vm/doctor.test.ts
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_HOOKS, type FeatureSet } from '../../src/compiler/features.ts';
+import { CGROUP_HOOKS, type FeatureSet } from '../../src/abi/features.ts';
 import {
   type EnforcementMatrix,
   MATRIX_ACTIONS,
   matrixPolicies,
   REPRESENTATIVES,
-} from '../../src/kernel/probe/matrix.ts';
+} from '../../src/doctor/matrix.ts';
 import {
   GUEST_CGROUP2_ROOT,
   GUEST_IN,

@@ -6,7 +6,7 @@
 // BPF-LSM or, for network, device and sysctl rules, by a cgroup hook.
 // npx vitest run --project kernel test/vm/matrix.test.ts
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Plan, PlannedRule } from '../../src/compiler/plan.ts';
+import type { Plan, PlannedRule } from '../../src/abi/plan.ts';
 import { bpfgate } from '../support/daemon.ts';
 import { GUEST_OUT, guestNodeCommand, runInGuest } from '../support/guest.ts';
 

@@ -2,12 +2,12 @@
 // show what a policy set enforces where on a kernel. Exit 0 compiled, 1
 // invalid policies (or a set the kernel maps cannot hold), 2 usage.
 import { parseArgs } from 'node:util';
+import type { FeatureSet } from '../../abi/features.ts';
+import type { Plan } from '../../abi/plan.ts';
 import { compile } from '../../compiler/compile.ts';
 import { FeatureFileError, MapCapacityError, UnencodableError } from '../../compiler/errors.ts';
 import { explainTable } from '../../compiler/explain.ts';
 import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
-import type { FeatureSet } from '../../compiler/features.ts';
-import type { Plan } from '../../compiler/plan.ts';
 import { formatDiagnostic, PrivilegeError, UsageError } from '../../errors.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';

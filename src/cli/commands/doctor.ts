@@ -4,16 +4,16 @@
 // with features missing (doctor reports, it does not judge); 2 usage; 3
 // missing privileges; 4 runtime error (object or addon missing).
 import { parseArgs } from 'node:util';
+import { CGROUP_HOOKS, type Feature, type FeatureSet } from '../../abi/features.ts';
 import { FeatureFileError } from '../../compiler/errors.ts';
 import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
-import { CGROUP_HOOKS, type Feature, type FeatureSet } from '../../compiler/features.ts';
-import { UsageError } from '../../errors.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
   MATRIX_ACTIONS,
   type MatrixCell,
-} from '../../kernel/probe/matrix.ts';
+} from '../../doctor/matrix.ts';
+import { UsageError } from '../../errors.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
 
 const HELP = `usage: bpfgate doctor [--json] [--features FILE|lsm|no-lsm]

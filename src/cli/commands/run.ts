@@ -3,7 +3,7 @@
 // to stderr. SIGINT/SIGTERM detach everything and exit 0; SIGHUP (and a
 // change in a policy folder) reloads. Configuration: flags > BPFGATE_*
 // environment > the config file > defaults (docs/operations.md).
-import type { FeatureSet } from '../../compiler/features.ts';
+import type { FeatureSet } from '../../abi/features.ts';
 import { configFromFlags } from '../../config/layers.ts';
 import { runHelpText } from '../../config/render.ts';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type RunConfig } from '../../config/resolve.ts';

@@ -6,7 +6,7 @@
 //   obj.setGlobal('bg_cfg_daemon_tgid', u32(process.pid));
 //   obj.load();
 //   const link = obj.attach('bg_cg_sock_create', spec, { cgroup: '/sys/fs/cgroup/unified/x' });
-import type { AttachSpec } from '../../compiler/plan.ts';
+import type { AttachSpec } from '../../abi/plan.ts';
 import { BpfgateError } from '../../errors.ts';
 import { call, closedError } from './errors.ts';
 import { BpfLink } from './link.ts';

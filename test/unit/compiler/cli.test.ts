@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Plan } from '../../../src/abi/plan.ts';
 import { run } from '../../../src/cli/commands/compile.ts';
-import type { Plan } from '../../../src/compiler/plan.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { captureOutput } from '../../support/capture.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { emptyGenConfig, encodeGenConfig, encodeState } from '../../../src/compiler/encode/config.ts';
-import { encodeNetKey, maskAddress } from '../../../src/compiler/encode/net.ts';
-import { directoryPrefix, encodePathKey, sysctlPath } from '../../../src/compiler/encode/path.ts';
-import { encodeRuleKey } from '../../../src/compiler/encode/rules.ts';
+import { emptyGenConfig, encodeGenConfig, encodeState } from '../../../src/abi/encode/config.ts';
+import { encodeNetKey, maskAddress } from '../../../src/abi/encode/net.ts';
+import { directoryPrefix, encodePathKey, sysctlPath } from '../../../src/abi/encode/path.ts';
+import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
 import {
   encodeCgroupException,
   encodeCgroupScope,
@@ -10,9 +10,9 @@ import {
   encodeExeId,
   encodeIdScope,
   encodeUidException,
-} from '../../../src/compiler/encode/scope.ts';
-import { encodeRuleVal } from '../../../src/compiler/encode/value.ts';
-import { ANY, Size } from '../../../src/kernel/abi.ts';
+} from '../../../src/abi/encode/scope.ts';
+import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
+import { ANY, Size } from '../../../src/abi/layout.ts';
 import { hex, text, zeros } from '../../support/hex.ts';
 
 describe('bg_path_key', () => {

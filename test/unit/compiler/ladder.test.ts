@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FeatureSet } from '../../../src/compiler/features.ts';
+import type { FeatureSet } from '../../../src/abi/features.ts';
 import { decide, postureUnits, unitsOf } from '../../../src/compiler/ladder.ts';
 import type { Match } from '../../../src/policy/model.ts';
 import { cidr, MATCHES } from '../../support/builders.ts';

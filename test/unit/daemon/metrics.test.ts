@@ -2,7 +2,7 @@
 // daemon (no socket here: test/host/daemon-metrics.test.ts serves the real
 // daemon over HTTP).
 import { describe, expect, it } from 'vitest';
-import type { Plan, PlannedRule } from '../../../src/compiler/plan.ts';
+import type { Plan, PlannedRule } from '../../../src/abi/plan.ts';
 import { handle, ListenAddressError, parseListen } from '../../../src/daemon/http.ts';
 import { DaemonMetrics, type DaemonView, type StatusDocument } from '../../../src/daemon/metrics.ts';
 import type { PipelineCounters } from '../../../src/daemon/pipeline.ts';

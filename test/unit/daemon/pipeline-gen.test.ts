@@ -2,12 +2,12 @@
 // that decided it (struct bg_event.gen), so a record produced just before a
 // reload still names the rule of the old plan.
 import { describe, expect, it } from 'vitest';
-import type { Plan } from '../../../src/compiler/plan.ts';
+import { EVENT_LAYOUT, EVENT_SIZE, Outcome, RULE_DEFAULT } from '../../../src/abi/layout.ts';
+import type { Plan } from '../../../src/abi/plan.ts';
 import { EventPipeline } from '../../../src/daemon/pipeline.ts';
 import { IdGenerator } from '../../../src/events/id.ts';
 import type { BpfgateEvent, ViolationEvent } from '../../../src/events/types.ts';
-import { Kind, Outcome, RULE_DEFAULT } from '../../../src/kernel/abi.ts';
-import { EVENT_LAYOUT, EVENT_SIZE } from '../../../src/kernel/decoder.ts';
+import { Kind } from '../../../src/kinds/index.ts';
 import { rule } from '../../support/events.ts';
 
 function plan(policy: string, ruleName: string): Plan {

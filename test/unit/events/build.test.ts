@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RULE_DEFAULT } from '../../../src/abi/layout.ts';
 import {
   buildEvent,
   buildLossEvent,
@@ -7,7 +8,6 @@ import {
 } from '../../../src/events/build.ts';
 import { IdGenerator } from '../../../src/events/id.ts';
 import { eventSchemaErrors } from '../../../src/events/schema.ts';
-import { RULE_DEFAULT } from '../../../src/kernel/abi.ts';
 import { CLOCK, ctx, KINDS, record, rule, sampleEvents } from '../../support/events.ts';
 
 describe('buildEvent', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AttachSpec, MapFill, Plan } from '../../../src/compiler/plan.ts';
-import { MapName } from '../../../src/kernel/abi.ts';
+import { MapName } from '../../../src/abi/layout.ts';
+import type { AttachSpec, MapFill, Plan } from '../../../src/abi/plan.ts';
 import { type HostState, Loader } from '../../../src/kernel/loader.ts';
 import type { LinkPort, MapPort, ObjectPort } from '../../../src/kernel/port.ts';
 

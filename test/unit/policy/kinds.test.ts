@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FILE_OPERATIONS } from '../../../src/kinds/file.ts';
 import { allowlistedKinds, parsePolicySources } from '../../../src/policy/index.ts';
 import type { Match, Policy } from '../../../src/policy/model.ts';
-import { FILE_OPERATIONS, RULE_KINDS } from '../../../src/policy/model.ts';
+import { RULE_KINDS } from '../../../src/policy/model.ts';
 
 const FILE = join(import.meta.dirname, '../../fixtures/policies/valid/every-kind.yaml');
 

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * file: file access by operation. MUST MATCH src/kinds/file.ts.
+ *
+ * Keys (bg_path_rules): op BG_OP_FILE_*, the file's path (exact or a
+ * directory prefix); one lookup per operation the access asks for.
+ * The record: path = the file (rename, link: the old name), aux = the new
+ * name (rename, link), arg0 = what the hook passed (open flags, mode, owner).
+ * Callers: lsm/file_open and lsm/path_* (deny before the access), and
+ * raw_tracepoint/sys_enter (kill after the call, on the path the caller
+ * passed: absolute paths only).
+ */
+#ifndef BPFGATE_KIND_FILE_H
+#define BPFGATE_KIND_FILE_H
+
+#include "lib/common.h"
+
+#define BG_KIND_FILE 2
+
+enum bg_file_op {
+	BG_OP_FILE_READ = 1,
+	BG_OP_FILE_WRITE = 2,
+	BG_OP_FILE_CREATE = 3,
+	BG_OP_FILE_UNLINK = 4,
+	BG_OP_FILE_RENAME = 5,
+	BG_OP_FILE_CHMOD = 6,
+	BG_OP_FILE_CHOWN = 7,
+	BG_OP_FILE_LINK = 8,
+	BG_OP_FILE_TRUNCATE = 9,
+};
+
+#define BG_FILE_OP(op) (1u << (op))
+
+/* One file access. */
+struct bg_file_in {
+	__u32 ops;                   /* BG_FILE_OP() of each operation the access is */
+	__u64 arg;                   /* the record's arg0 */
+	struct bg_path_src path;     /* the file; rename and link: the old name */
+	struct bg_path_src new_path; /* rename and link: the new name (BG_FROM_NONE otherwise) */
+};
+
+/* Build a path rules can match (0: none, or a relative one), and match it for each op, keeping the best. */
+BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
+			    const struct bg_path_src *src, __u32 ops, __u8 which, __u32 mode)
+{
+	if (!bg_path_build(w, src))
+		return 0;
+	if (!bg_path_absolute(w)) {
+		bg_path_reset(w);
+		return 0;
+	}
+	bg_path_to_key(w, &w->pkey);
+	for (__u8 op = BG_OP_FILE_READ; op <= BG_OP_FILE_TRUNCATE; op++) {
+		if (!(ops & BG_FILE_OP(op)))
+			continue;
+		bg_key_path(w, BG_KIND_FILE, op);
+		bg_match(w, BG_KIND_FILE, mode);
+		bg_best_take(w, best, op, which);
+	}
+	return 1;
+}
+
+/*
+ * A file access: either name of a rename or link matching decides (the new
+ * name is matched first; the record's path is the old name, its aux the new).
+ */
+BG_INLINE int bg_file_decide(struct bg_work *w, const struct bg_file_in *in, __u8 mech,
+			     __u32 mode)
+{
+	struct bg_best best = {};
+	__u32 rec = BG_REC_PATH;
+
+	if (in->new_path.from != BG_FROM_NONE) {
+		rec |= BG_REC_AUX;
+		w->aux[0] = 0;
+		if (bg_file_match(w, &best, &in->new_path, in->ops, 1, mode)) {
+			bpf_probe_read_kernel(w->aux, sizeof(w->aux), &w->buf[w->start & BG_BUF_MASK]);
+			w->aux[BG_AUX_MAX - 1] = 0;
+		}
+	}
+	bg_file_match(w, &best, &in->path, in->ops, 0, mode);
+	if (!best.rank)
+		return 0;
+	bg_best_apply(w, &best);
+	return bg_report(w, BG_KIND_FILE, best.op, mech, mode, rec, in->arg, 0, 0, 0);
+}
+
+#endif /* BPFGATE_KIND_FILE_H */

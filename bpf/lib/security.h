@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * The security_* hooks: one function per hook, taking the hook's arguments,
+ * that reads what the hook passes (a path from kernel objects, a capability,
+ * a command...) and calls its kind's decision function (bpf/kinds/) with the
+ * calling program's mechanism and mode. The BPF-LSM programs (lsm.bpf.c) call
+ * them; a program attached another way to the same security_* function (an
+ * fmod_ret program: the same arguments) calls the same function.
+ *
+ * Paths: bpf_d_path where the hook is on the kernel's allow-list
+ * (bprm_check_security, file_open, kernel_read_file, sb_mount); a bounded
+ * dentry walk everywhere else (path_*, sb_umount, sb_pivotroot).
+ */
+#ifndef BPFGATE_SECURITY_H
+#define BPFGATE_SECURITY_H
+
+#include "lib/common.h"
+#include "kinds/bpf.h"
+#include "kinds/capability.h"
+#include "kinds/exec.h"
+#include "kinds/file.h"
+#include "kinds/module.h"
+#include "kinds/mount.h"
+#include "kinds/ptrace.h"
+#include "kinds/setuid.h"
+#include "kinds/socket.h"
+
+/* A security hook has run: from now on it decides its kinds, and sys_enter stands aside. */
+#define BG_SEEN_EXEC 1
+#define BG_SEEN_SOCKET 2
+
+BG_INLINE void bg_security_seen(int what)
+{
+	__u32 zero = 0;
+	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+
+	if (!rt)
+		return;
+	if (what == BG_SEEN_EXEC && !rt->lsm_exec_seen)
+		rt->lsm_exec_seen = 1;
+	if (what == BG_SEEN_SOCKET && !rt->lsm_socket_seen)
+		rt->lsm_socket_seen = 1;
+}
+
+BG_INLINE int bg_on_bprm_check(struct linux_binprm *bprm, __u8 mech, __u32 mode)
+{
+	struct bg_work *w;
+
+	bg_security_seen(BG_SEEN_EXEC);
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_EXEC);
+	if (!w)
+		return 0;
+	/* a path that cannot be built is matched as built (an allowlist still refuses it) */
+	bg_path_from_dpath(w, bpf_d_path((struct path *)&bprm->file->f_path, w->buf, sizeof(w->buf)));
+	return bg_exec_decide(w, mech, mode);
+}
+
+/* A file access on one path. */
+BG_INLINE int bg_on_file(struct bg_file_in *in, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_FILE);
+
+	return w ? bg_file_decide(w, in, mech, mode) : 0;
+}
+
+BG_INLINE int bg_on_file_open(struct file *file, __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = { .path = { .from = BG_FROM_DPATH, .path = &file->f_path } };
+	__u32 fmode = file->f_mode;
+
+	if (fmode & FMODE_READ)
+		in.ops |= BG_FILE_OP(BG_OP_FILE_READ);
+	if (fmode & FMODE_WRITE)
+		in.ops |= BG_FILE_OP(BG_OP_FILE_WRITE);
+	if (!in.ops)
+		return 0;
+	in.arg = BPF_CORE_READ(file, f_flags);
+	return bg_on_file(&in, mech, mode);
+}
+
+/* A name created or removed in dir (mknod, unlink). */
+BG_INLINE int bg_on_path_child(const struct path *dir, struct dentry *dentry, __u8 op, __u64 arg, __u8 mech,
+			       __u32 mode)
+{
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(op),
+		.arg = arg,
+		.path = { .from = BG_FROM_CHILD, .path = dir, .dentry = dentry },
+	};
+
+	return bg_on_file(&in, mech, mode);
+}
+
+/* A change to the file at path (chmod, chown, truncate). */
+BG_INLINE int bg_on_path(const struct path *path, __u8 op, __u64 arg, __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = { .ops = BG_FILE_OP(op), .arg = arg, .path = { .from = BG_FROM_PATH, .path = path } };
+
+	return bg_on_file(&in, mech, mode);
+}
+
+BG_INLINE int bg_on_path_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+				struct dentry *new_dentry, __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(BG_OP_FILE_RENAME),
+		.path = { .from = BG_FROM_CHILD, .path = old_dir, .dentry = old_dentry },
+		.new_path = { .from = BG_FROM_CHILD, .path = new_dir, .dentry = new_dentry },
+	};
+
+	return bg_on_file(&in, mech, mode);
+}
+
+BG_INLINE int bg_on_path_link(struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry,
+			      __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(BG_OP_FILE_LINK),
+		/* a hard link stays on its mount: the old dentry is walked with the new dir's mount */
+		.path = { .from = BG_FROM_MNT, .mnt = BPF_CORE_READ(new_dir, mnt), .dentry = old_dentry },
+		.new_path = { .from = BG_FROM_CHILD, .path = new_dir, .dentry = new_dentry },
+	};
+
+	return bg_on_file(&in, mech, mode);
+}
+
+BG_INLINE int bg_on_capable(int cap, unsigned int opts, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_CAPABILITY);
+
+	if (!w)
+		return 0;
+	return bg_capability_decide(w, (__u32)cap, opts & CAP_OPT_NOAUDIT, mech, mode);
+}
+
+/* Module loading: from a file (kernel_read_file), whose path the record shows, or from memory. */
+BG_INLINE int bg_on_module(__u8 op, const struct bg_path_src *file, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MODULE);
+
+	return w ? bg_module_decide(w, op, file, mech, mode) : 0;
+}
+
+BG_INLINE int bg_on_kernel_read_file(struct file *file, __u8 mech, __u32 mode)
+{
+	struct bg_path_src src = { .from = BG_FROM_DPATH, .path = &file->f_path };
+
+	return bg_on_module(BG_OP_MODULE_FILE, &src, mech, mode);
+}
+
+BG_INLINE int bg_on_kernel_load_data(__u8 mech, __u32 mode)
+{
+	struct bg_path_src none = { .from = BG_FROM_NONE };
+
+	return bg_on_module(BG_OP_MODULE_DATA, &none, mech, mode);
+}
+
+BG_INLINE int bg_on_bpf(int cmd, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_BPF);
+
+	return w ? bg_bpf_decide(w, (__u32)cmd, mech, mode) : 0;
+}
+
+BG_INLINE int bg_on_ptrace(struct task_struct *child, unsigned int pmode, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_PTRACE);
+	__u8 op = (pmode & PTRACE_MODE_ATTACH) ? BG_OP_PTRACE_ATTACH : BG_OP_PTRACE_READ;
+
+	if (!w)
+		return 0;
+	return bg_ptrace_decide(w, op, BPF_CORE_READ(child, tgid), mech, mode);
+}
+
+/* mount, umount, pivot_root: fstype is the filesystem type's name in kernel memory (or NULL). */
+BG_INLINE int bg_on_mount(__u8 op, const char *fstype, __u64 flags, const struct bg_path_src *at, __u8 mech,
+			  __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MOUNT);
+
+	if (!w)
+		return 0;
+	w->aux[0] = 0;
+	if (fstype && bpf_probe_read_kernel_str(w->aux, sizeof(w->aux), fstype) < 0)
+		w->aux[0] = 0;
+	return bg_mount_decide(w, op, flags, at, mech, mode);
+}
+
+BG_INLINE int bg_on_sb_mount(const struct path *path, const char *type, unsigned long flags, __u8 mech,
+			     __u32 mode)
+{
+	struct bg_path_src at = { .from = BG_FROM_DPATH, .path = path };
+
+	return bg_on_mount(BG_OP_MOUNT_MOUNT, type, flags, &at, mech, mode);
+}
+
+BG_INLINE int bg_on_sb_umount(struct vfsmount *mnt, int flags, __u8 mech, __u32 mode)
+{
+	struct bg_path_src at = { .from = BG_FROM_MNT, .mnt = mnt, .dentry = BPF_CORE_READ(mnt, mnt_root) };
+
+	return bg_on_mount(BG_OP_MOUNT_UMOUNT, BPF_CORE_READ(mnt, mnt_sb, s_type, name), (__u32)flags, &at, mech,
+			   mode);
+}
+
+BG_INLINE int bg_on_sb_pivotroot(const struct path *new_path, __u8 mech, __u32 mode)
+{
+	struct bg_path_src at = { .from = BG_FROM_PATH, .path = new_path };
+
+	return bg_on_mount(BG_OP_MOUNT_PIVOT_ROOT, 0, 0, &at, mech, mode);
+}
+
+BG_INLINE int bg_on_task_fix_setuid(struct cred *new, const struct cred *old, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);
+
+	if (!w)
+		return 0;
+	return bg_setuid_decide(w, BPF_CORE_READ(old, uid.val), BPF_CORE_READ(new, uid.val),
+				BPF_CORE_READ(new, euid.val), BPF_CORE_READ(new, suid.val), mech, mode);
+}
+
+/* Sockets of every family. Sockets the kernel makes for itself (kern) are not the caller's. */
+BG_INLINE int bg_on_socket_create(int family, int type, int protocol, int kern, __u8 mech, __u32 mode)
+{
+	struct bg_work *w;
+
+	bg_security_seen(BG_SEEN_SOCKET);
+	if (kern)
+		return 0;
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_SOCKET);
+	if (!w)
+		return 0;
+	return bg_socket_decide(w, (__u32)family, (__u32)type & BG_SOCK_TYPE_MASK, (__u32)protocol, mech, mode);
+}
+
+#endif /* BPFGATE_SECURITY_H */

@@ -1,0 +1,109 @@
+// User-space mirror of bpf/lib/abi.h. Every value here MUST MATCH the header;
+// test/unit/abi-layout.test.ts checks sizes and offsets against the BTF of the
+// built object. A kind's number and its operations are the kind's own
+// (src/kinds/<kind>.ts, bpf/kinds/<kind>.h). Pure constants: no I/O.
+import { Numbered } from './numbers.ts';
+
+export const MAX_SLOTS = 64;
+/** rule kinds (enum bg_kind) are 1 .. KIND_MAX - 1: the size of bg_gen_config's per-kind arrays */
+export const KIND_MAX = 16;
+export const PATH_MAX = 252; // bytes of path in an LPM key, NUL included
+export const EXE_MAX = 256;
+export const AUX_MAX = 128;
+export const COMM_LEN = 16;
+export const ANY = 0xffffffff;
+export const CGROUP_DEPTH_MAX = 16;
+export const RULE_DEFAULT = 0x80000000;
+
+export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
+export type ActionName = keyof typeof Action;
+export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4 } as const;
+export type MechanismName = keyof typeof Mechanism;
+export const Outcome = { denied: 1, killed: 2, allowed: 3, 'would-block': 4, 'would-kill': 5 } as const;
+export type OutcomeName = keyof typeof Outcome;
+export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as const;
+
+export const VAL_F_DRYRUN = 0x01;
+export const EV_F_PATH_TRUNCATED = 0x0001;
+export const EV_F_EXE_UNKNOWN = 0x0002;
+/** bg_event.flags by the names events give them. */
+export const EVENT_FLAG = new Numbered('event flag', {
+  'path-truncated': EV_F_PATH_TRUNCATED,
+  'exe-unknown': EV_F_EXE_UNKNOWN,
+});
+
+export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, max: 8 } as const;
+
+/** Map names in the BPF object (bpf/lib/maps.h). */
+export const MapName = {
+  pathRules: 'bg_path_rules',
+  rules: 'bg_rules',
+  netRules: 'bg_net_rules',
+  exceptions: 'bg_exceptions',
+  scopeCgroup: 'bg_scope_cgroup',
+  scopeUid: 'bg_scope_uid',
+  scopeExe: 'bg_scope_exe',
+  exeIds: 'bg_exe_ids',
+  taskExe: 'bg_task_exe',
+  genConfig: 'bg_gen_config',
+  state: 'bg_state',
+  stats: 'bg_stats',
+  events: 'bg_events',
+} as const;
+
+/** Byte sizes of the keys and values (little-endian, natural alignment). */
+export const Size = {
+  pathKey: 4 + 4 + PATH_MAX, // 260
+  ruleKey: 16,
+  netKey: 4 + 4 + 4 + 16, // 28
+  ruleVal: 8,
+  exceptionKey: 16,
+  cgroupKey: 16,
+  cgroupVal: 16,
+  idKey: 8,
+  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 376
+  state: 16,
+} as const;
+
+/** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */
+export const EVENT_LAYOUT = {
+  ts_ns: { offset: 0, size: 8 },
+  cgroup_id: { offset: 8, size: 8 },
+  rule_id: { offset: 16, size: 4 },
+  pid: { offset: 20, size: 4 },
+  tgid: { offset: 24, size: 4 },
+  ppid: { offset: 28, size: 4 },
+  uid: { offset: 32, size: 4 },
+  gid: { offset: 36, size: 4 },
+  euid: { offset: 40, size: 4 },
+  ret: { offset: 44, size: 4 },
+  kind: { offset: 48, size: 1 },
+  action: { offset: 49, size: 1 },
+  mechanism: { offset: 50, size: 1 },
+  op: { offset: 51, size: 1 },
+  outcome: { offset: 52, size: 1 },
+  slot: { offset: 53, size: 1 },
+  flags: { offset: 54, size: 2 },
+  exe_id: { offset: 56, size: 4 },
+  gen: { offset: 60, size: 1 },
+  pad: { offset: 61, size: 3 },
+  arg: { offset: 64, size: 8 * 4 },
+  comm: { offset: 96, size: COMM_LEN },
+  path: { offset: 112, size: EXE_MAX },
+  aux: { offset: 368, size: AUX_MAX },
+} as const;
+
+export type EventField = keyof typeof EVENT_LAYOUT;
+
+/** sizeof(struct bg_event) */
+export const EVENT_SIZE = 496;
+
+/** FNV-1a, 32 bit, over the bytes of a string (mount filesystem types). Mirrors bg_fnv1a32() in bpf/lib. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(s, 'utf8')) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}

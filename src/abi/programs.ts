@@ -1,0 +1,188 @@
+// The programs in bpf/build/bpfgate.bpf.o: their function names, how each is
+// attached and what it can do. The contract
+// between the compiler (which plans them), the loader (which attaches them),
+// the probe (which loads them) and bpf/*.bpf.c (which defines them). Pure.
+
+import type { CgroupHook, Feature, FeatureSet } from './features.ts';
+
+/** How a program is attached (libbpf's attach type names for cgroup hooks). */
+export type AttachSpec =
+  | { type: 'lsm'; hook: string }
+  | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
+  | { type: 'tp_btf'; event: string }
+  | { type: 'raw_tracepoint'; event: string }
+  | { type: 'kprobe'; function: string; cookie: number };
+
+export type Family = 'lsm' | 'cgroup' | 'tracepoint' | 'kprobe';
+
+export interface ProgramInfo {
+  family: Family;
+  attach: AttachSpec;
+  /** can it deny (return an error to the caller) */
+  canDeny: boolean;
+  /** can it kill the caller (bpf_send_signal) */
+  canKill: boolean;
+  /**
+   * when a kill takes effect: 'new-image', before the new program's first
+   * instruction (an exec); 'after-call', on return from the system call, which
+   * has completed
+   */
+  kills?: 'new-image' | 'after-call';
+  /** relative cost per run (default 1): what an audit rule weighs when it may choose its hook */
+  cost?: number;
+  /** cgroup programs: the hook, as the feature set names it */
+  hook?: CgroupHook;
+  /**
+   * attached once per rule, where the rule's kind says (RuleKindDef.attachments),
+   * with the rule id as the attach cookie; `attach` is only the template
+   */
+  perRule?: true;
+  /**
+   * LSM programs that decide on paths (exec and file): loaded only where
+   * bpf_d_path works in LSM hooks (file_open and bprm_check_security call it;
+   * the path_* programs, which walk the dentries, go with them)
+   */
+  paths?: true;
+}
+
+const lsm = (hook: string, paths?: true): ProgramInfo => ({
+  family: 'lsm',
+  attach: { type: 'lsm', hook },
+  canDeny: true,
+  canKill: true,
+  ...(paths ? { paths } : {}),
+});
+const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
+  family: 'cgroup',
+  attach: { type: 'cgroup', attachType },
+  canDeny: true,
+  canKill: false,
+  hook,
+});
+
+/**
+ * Every program, by its function name. Which rule kinds each serves is the
+ * kinds' business (src/kinds/: each kind lists its hooks); the kinds' BPF
+ * decision functions are in bpf/kinds/.
+ */
+export const PROGRAMS = {
+  // BPF-LSM: deny with -EPERM before the action happens (and kill when asked)
+  bg_lsm_bprm_check: lsm('bprm_check_security', true),
+  bg_lsm_file_open: lsm('file_open', true),
+  bg_lsm_path_mknod: lsm('path_mknod', true),
+  bg_lsm_path_unlink: lsm('path_unlink', true),
+  bg_lsm_path_rename: lsm('path_rename', true),
+  bg_lsm_path_chmod: lsm('path_chmod', true),
+  bg_lsm_path_chown: lsm('path_chown', true),
+  bg_lsm_path_link: lsm('path_link', true),
+  bg_lsm_path_truncate: lsm('path_truncate', true),
+  bg_lsm_capable: lsm('capable'),
+  bg_lsm_kernel_read_file: lsm('kernel_read_file'),
+  bg_lsm_kernel_load_data: lsm('kernel_load_data'),
+  bg_lsm_bpf: lsm('bpf'),
+  bg_lsm_ptrace: lsm('ptrace_access_check'),
+  bg_lsm_sb_mount: lsm('sb_mount'),
+  bg_lsm_sb_umount: lsm('sb_umount'),
+  bg_lsm_sb_pivotroot: lsm('sb_pivotroot'),
+  bg_lsm_task_fix_setuid: lsm('task_fix_setuid'),
+  /** sockets of every family (kernel-internal sockets are ignored) */
+  bg_lsm_socket_create: lsm('socket_create'),
+  // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
+  /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
+  bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
+  bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect'),
+  bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect'),
+  bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind'),
+  bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind'),
+  bg_cg_dev: cg('dev', 'cgroup_device'),
+  bg_cg_sysctl: cg('sysctl', 'cgroup_sysctl'),
+  // tracepoints: kill or audit where BPF-LSM is missing; plus executable tracking
+  /** exec rules: kills the new program before its first instruction; tracks exe ids */
+  bg_tp_exec: {
+    family: 'tracepoint',
+    attach: { type: 'tp_btf', event: 'sched_process_exec' },
+    canDeny: false,
+    canKill: true,
+    kills: 'new-image',
+  },
+  bg_tp_fork: {
+    family: 'tracepoint',
+    attach: { type: 'tp_btf', event: 'sched_process_fork' },
+    canDeny: false,
+    canKill: false,
+  },
+  bg_tp_exit: {
+    family: 'tracepoint',
+    attach: { type: 'tp_btf', event: 'sched_process_exit' },
+    canDeny: false,
+    canKill: false,
+  },
+  /**
+   * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
+   * without BPF-LSM, from the call's arguments. The call itself still runs.
+   */
+  bg_tp_sys_enter: {
+    family: 'tracepoint',
+    attach: { type: 'raw_tracepoint', event: 'sys_enter' },
+    canDeny: false,
+    canKill: true,
+    kills: 'after-call',
+    // it runs on every system call of every process
+    cost: 3,
+  },
+  // kprobes: audit calls of a kernel function, attached once per rule (the attach cookie is the rule id)
+  bg_kprobe: {
+    family: 'kprobe',
+    attach: { type: 'kprobe', function: '', cookie: 0 },
+    canDeny: false,
+    canKill: false,
+    perRule: true,
+  },
+} as const satisfies Record<string, ProgramInfo>;
+
+export type ProgramName = keyof typeof PROGRAMS;
+
+/** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
+export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
+
+/** Whether a program loads and attaches on this kernel, and what the probe saw. */
+export function availability(name: ProgramName, f: FeatureSet): Feature {
+  const p: ProgramInfo = PROGRAMS[name];
+  switch (p.family) {
+    case 'lsm': {
+      if (!f.lsm.available) return f.lsm;
+      return p.paths && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
+    }
+    case 'cgroup':
+      return p.hook ? f.cgroupHooks[p.hook] : { available: false, reason: 'unknown cgroup hook' };
+    case 'tracepoint':
+      return f.tracepoints;
+    case 'kprobe':
+      return f.kprobes;
+  }
+}
+
+/** The cgroup program on a hook. */
+export function cgroupProgram(hook: CgroupHook): ProgramName {
+  const name = (Object.keys(PROGRAMS) as ProgramName[]).find(
+    (n) => (PROGRAMS[n] as ProgramInfo).hook === hook,
+  );
+  if (!name) throw new Error(`no program on cgroup hook ${hook}`);
+  return name;
+}
+
+/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
+export function attachText(a: AttachSpec): string {
+  switch (a.type) {
+    case 'lsm':
+      return `lsm/${a.hook}`;
+    case 'cgroup':
+      return a.attachType;
+    case 'tp_btf':
+      return `tp_btf/${a.event}`;
+    case 'raw_tracepoint':
+      return `raw_tp/${a.event}`;
+    case 'kprobe':
+      return a.function ? `kprobe/${a.function}` : 'kprobe';
+  }
+}

@@ -1,0 +1,104 @@
+// file: file access by operation. Decided on the path before the access
+// (BPF-LSM file_open and path_* hooks), or by killing the caller after the
+// system call (sys_enter, on the path the caller passed).
+// BPF side: bpf/kinds/file.h.
+import { Numbered } from '../abi/numbers.ts';
+import { cString } from './decode.ts';
+import { ALL_ACTIONS, cross, defineKind, opUnits } from './kind.ts';
+import { fileObj, OCSF_CLASSES } from './ocsf.ts';
+import { PATH_PROPERTIES, type PathTargets, pathsOf, pathTargetKeys, readPathTargets } from './paths.ts';
+import { obj, oneOfNames, record, string } from './schema.ts';
+
+/** The operations, and their op byte (enum bg_op BG_OP_FILE_*). */
+export const FILE_OPS = new Numbered('file operation', {
+  read: 1,
+  write: 2,
+  create: 3,
+  unlink: 4,
+  rename: 5,
+  chmod: 6,
+  chown: 7,
+  link: 8,
+  truncate: 9,
+});
+export const FILE_OPERATIONS = FILE_OPS.names;
+export type FileOperation = (typeof FILE_OPERATIONS)[number];
+
+export interface FileMatch extends PathTargets {
+  kind: 'file';
+  operations: FileOperation[];
+}
+
+export interface FileTarget {
+  path: string;
+  operation: string;
+  /** rename and link: the new name */
+  newPath?: string;
+}
+
+const HOOKS = [
+  { program: 'bg_lsm_file_open', ops: ['read', 'write'] },
+  { program: 'bg_lsm_path_mknod', ops: ['create'] },
+  { program: 'bg_lsm_path_unlink', ops: ['unlink'] },
+  { program: 'bg_lsm_path_rename', ops: ['rename'] },
+  { program: 'bg_lsm_path_chmod', ops: ['chmod'] },
+  { program: 'bg_lsm_path_chown', ops: ['chown'] },
+  { program: 'bg_lsm_path_link', ops: ['link'] },
+  { program: 'bg_lsm_path_truncate', ops: ['truncate'] },
+  { program: 'bg_tp_sys_enter' },
+] as const;
+
+const ACTIVITY: Record<string, [number, string]> = {
+  read: [2, 'Read'],
+  write: [3, 'Update'],
+  create: [1, 'Create'],
+  unlink: [4, 'Delete'],
+  rename: [5, 'Rename'],
+  chmod: [7, 'Set Security'],
+  chown: [7, 'Set Security'],
+  link: [1, 'Create'],
+  truncate: [3, 'Update'],
+};
+
+export const file = defineKind<FileMatch, FileTarget>('file', 2, {
+  ops: FILE_OPS,
+  actions: ALL_ACTIONS,
+  match: obj('file match', 'Which file accesses the rule matches (paths and/or directories).', {
+    ...PATH_PROPERTIES,
+    operations: oneOfNames(FILE_OPERATIONS, 'File operations. Omitted: every operation.'),
+  }),
+  normalize: (r, m, path) => ({
+    kind: 'file',
+    ...readPathTargets(r, m, path),
+    operations: r.qualifier(m, 'operations', FILE_OPERATIONS, path),
+  }),
+  targets: (m) => cross(m.operations, pathsOf(m)),
+  budget: 'pathRules',
+  entries: (m) => m.operations.length * pathsOf(m).length,
+
+  hooks: HOOKS,
+  keys: (m, ctx) => m.operations.flatMap((op) => pathTargetKeys(ctx, 2, FILE_OPS.number(op), m)),
+  units: (m) => opUnits(HOOKS, m.operations),
+  posture: () => opUnits(HOOKS, FILE_OPERATIONS),
+
+  target: record(['path', 'operation'], {
+    path: string,
+    operation: { enum: [...FILE_OPERATIONS] },
+    newPath: string,
+  }),
+  decode: (r) => {
+    const operation = FILE_OPS.name(r.op) ?? `op${r.op}`;
+    const newPath = cString(r.aux);
+    return newPath && (operation === 'rename' || operation === 'link')
+      ? { path: r.path, operation, newPath }
+      : { path: r.path, operation };
+  },
+  describe: (t) => `${t.operation} ${t.path}${t.newPath ? ` -> ${t.newPath}` : ''}`,
+  ocsf: (e) => ({
+    cls: OCSF_CLASSES.file,
+    activity: ACTIVITY[e.target.operation] ?? [99, 'Other'],
+    fields: { file: fileObj(e.target.path) },
+  }),
+
+  representatives: [{ match: '{ paths: [/etc/shadow] }' }],
+});

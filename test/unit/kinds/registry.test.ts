@@ -1,0 +1,110 @@
+// What every rule kind must hold for the rest of bpfgate to serve it by the
+// registry alone (docs/adding-a-rule-kind.md): unique names and numbers that
+// match its BPF header, hooks that exist, a unit for every operation, an
+// allowlist posture exactly where it accepts allow, a match schema and an
+// event target schema, and a doctor rule the language accepts.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KIND_MAX } from '../../../src/abi/layout.ts';
+import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../../../src/abi/programs.ts';
+import { REPRESENTATIVES } from '../../../src/doctor/matrix.ts';
+import { KINDS, Kind, kindByAbi, kindOf, RULE_KINDS } from '../../../src/kinds/index.ts';
+import { parsePolicySources } from '../../../src/policy/index.ts';
+
+const BPF_KINDS = join(import.meta.dirname, '../../../bpf/kinds');
+const BPF = join(import.meta.dirname, '../../../bpf');
+const headers = readdirSync(BPF_KINDS).map((f) => ({
+  file: f,
+  text: readFileSync(join(BPF_KINDS, f), 'utf8'),
+}));
+const upper = (s: string) => s.toUpperCase();
+
+describe('the registry', () => {
+  it('names each kind once, numbers each once within the kind byte, and looks both up', () => {
+    expect(new Set(RULE_KINDS).size).toBe(KINDS.length);
+    expect(new Set(KINDS.map((k) => k.abi)).size).toBe(KINDS.length);
+    for (const k of KINDS) {
+      expect(k.abi).toBeGreaterThanOrEqual(1);
+      expect(k.abi).toBeLessThan(KIND_MAX);
+      expect(kindOf(k.name)).toBe(k);
+      expect(kindByAbi(k.abi)).toBe(k);
+      expect(Kind[k.name]).toBe(k.abi);
+    }
+    expect(() => kindOf('uprobe')).toThrow(/unknown rule kind/);
+  });
+
+  it('every rule program serves a kind, and every hook of a kind is a program', () => {
+    const served = new Set(KINDS.flatMap((k) => k.hooks.map((h) => h.program)));
+    for (const p of served) expect(Object.keys(PROGRAMS)).toContain(p);
+    const tracking = new Set<string>(TRACKING_PROGRAMS.filter((p) => p !== 'bg_tp_exec'));
+    const unserved = (Object.keys(PROGRAMS) as ProgramName[]).filter(
+      (p) => !served.has(p) && !tracking.has(p),
+    );
+    expect(unserved).toEqual([]);
+  });
+});
+
+describe.each(KINDS.map((k) => [k.name, k] as const))('kind %s', (name, k) => {
+  it('has its number and operations in its BPF header, as BG_KIND_* and BG_OP_*', () => {
+    const def = new RegExp(`#define BG_KIND_${upper(name)} (\\d+)\\b`);
+    const found = headers.filter((h) => def.test(h.text));
+    expect(found.map((h) => h.file)).toHaveLength(1);
+    const text = found[0]!.text;
+    expect(Number(def.exec(text)![1])).toBe(k.abi);
+    for (const op of k.ops?.names ?? []) {
+      const m = new RegExp(`\\bBG_OP_${upper(name)}_${upper(op)} = (\\d+)\\b`).exec(text);
+      expect(m, `BG_OP_${upper(name)}_${upper(op)}`).not.toBeNull();
+      expect(Number(m![1])).toBe(k.ops!.number(op));
+    }
+    // a program family file (or lib/security.h) includes it
+    const includers = [...readdirSync(BPF).filter((f) => f.endsWith('.bpf.c')), 'lib/security.h'].filter(
+      (f) => readFileSync(join(BPF, f), 'utf8').includes(`#include "kinds/${found[0]!.file}"`),
+    );
+    expect(includers.length).toBeGreaterThan(0);
+  });
+
+  it('serves every unit of every operation it names with a hook of its own', () => {
+    const hooks = new Set(k.hooks.map((h) => h.program));
+    for (const op of k.ops?.names ?? []) {
+      const deciding = k.hooks.filter((h) => h.ops === undefined || h.ops.includes(op));
+      expect(deciding.length, `operation ${op}`).toBeGreaterThan(0);
+    }
+    for (const u of k.posture?.() ?? []) {
+      expect(u.candidates.length).toBeGreaterThan(0);
+      for (const c of u.candidates) expect(hooks.has(c)).toBe(true);
+    }
+  });
+
+  it('is an allowlist kind exactly when it accepts allow', () => {
+    expect(k.posture !== undefined).toBe(k.actions.includes('allow'));
+  });
+
+  it('has a match schema and an event target schema', () => {
+    expect(k.match).toMatchObject({ type: 'object', title: `${name} match`, additionalProperties: false });
+    expect(typeof k.target).toBe('object');
+  });
+
+  it('has doctor representatives the policy language accepts, each naming a row once', () => {
+    expect(k.representatives.length).toBeGreaterThan(0);
+    const rows = REPRESENTATIVES.filter((r) => r.kind === name);
+    expect(rows.map((r) => r.rule)).toEqual(k.representatives.map((r) => r.rule ?? name));
+    const action = k.actions[0]!;
+    const text = [
+      'apiVersion: bpfgate.dev/v1',
+      'kind: Policy',
+      'metadata: { name: representatives }',
+      'spec:',
+      '  rules:',
+      ...rows.flatMap((r) => [
+        `    - id: ${r.rule}`,
+        `      kind: ${name}`,
+        `      action: ${action}`,
+        `      match: ${r.match}`,
+      ]),
+    ].join('\n');
+    const { set, diagnostics } = parsePolicySources([{ file: 'representatives.yaml', text }]);
+    expect(diagnostics).toEqual([]);
+    expect(set?.policies[0]?.rules.map((r) => r.match.kind)).toEqual(rows.map(() => name));
+  });
+});
