@@ -15,6 +15,10 @@ export interface ConfigInput {
   output?: {
     /** Print violations as JSON lines on stdout */
     stdout?: boolean;
+    /** How violations look on stdout: text (one readable line each), json (JSON lines), auto (text on a terminal, else json) */
+    view?: 'auto' | 'text' | 'json';
+    /** Unix socket (owner only) from which `bpfgate tail` reads events without NATS; null: none */
+    socket?: string | null;
     /** Event format on stdout and NATS */
     format?: 'native' | 'ocsf';
     /** Merge identical violations within this many milliseconds; 0: every event */

@@ -140,6 +140,8 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
     requireEnforcement: get(input, ['requireEnforcement']),
     cgroupAttach: get(input, ['cgroupAttach']),
     stdout: get(input, ['output', 'stdout']),
+    view: get(input, ['output', 'view']),
+    eventsSocket: get(input, ['output', 'socket']),
     format: get(input, ['output', 'format']),
     aggregateWindowMs: get(input, ['output', 'aggregateWindowMs']),
     pinRoot: get(input, ['pins', 'root']),

@@ -6,6 +6,8 @@
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { EVENT_FORMATS } from '../sinks/format.ts';
+import { DEFAULT_EVENTS_SOCKET } from '../sinks/local.ts';
+import { STDOUT_VIEWS } from '../sinks/stdout.ts';
 import { FLEET_SETTINGS } from './fleet.ts';
 import { NATS_SETTINGS } from './nats.ts';
 import { input, offIsNull, type Section, type Setting, setting } from './registry.ts';
@@ -129,6 +131,41 @@ export const SETTINGS: readonly Setting[] = [
       { flag: null, env: 'BPFGATE_STDOUT', kind: 'bool', help: 'print violations on stdout' },
     ],
   }),
+  setting(
+    'output.view',
+    { kind: 'enum', values: STDOUT_VIEWS },
+    'How violations look on stdout: text (one readable line each), json (JSON lines), auto (text on a terminal, else json)',
+    'auto',
+    {
+      inputs: [
+        input(
+          'output',
+          'BPFGATE_OUTPUT',
+          'string',
+          'violations on stdout as text lines or JSON lines (default auto: text on a terminal)',
+          { arg: 'auto|text|json' },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'output.socket',
+    { kind: 'string', pattern: '^/' },
+    'Unix socket (owner only) from which `bpfgate tail` reads events without NATS; null: none',
+    DEFAULT_EVENTS_SOCKET,
+    {
+      nullable: true,
+      inputs: [
+        input(
+          'events-socket',
+          'BPFGATE_EVENTS_SOCKET',
+          'string',
+          `local socket for bpfgate tail (default ${DEFAULT_EVENTS_SOCKET}; 'off': none)`,
+          { arg: 'PATH', value: offIsNull },
+        ),
+      ],
+    },
+  ),
   setting(
     'output.format',
     { kind: 'enum', values: EVENT_FORMATS },

@@ -22,6 +22,7 @@ import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import { AggregatingSink } from '../sinks/aggregate.ts';
+import { LocalSink } from '../sinks/local.ts';
 import { NatsSink } from '../sinks/nats.ts';
 import { asSink, type EventOutput, Fanout, type Sink } from '../sinks/sink.ts';
 import { StdoutSink } from '../sinks/stdout.ts';
@@ -39,6 +40,8 @@ export interface DaemonDeps {
   outputs?: EventOutput[];
   /** where the policy set comes from; default: the options' policy files */
   policies?: PolicySource;
+  /** stdout is a terminal (view auto shows text lines there), and whether colours are allowed */
+  terminal?: { color: boolean };
 }
 
 /** The kernel side of a daemon with these options. */
@@ -77,14 +80,20 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
 }
 
 /** The outputs of a daemon with these options behind one sink, and the NATS sink among them. */
-function sinks(
-  o: DaemonOptions,
-  extra: EventOutput[],
-  ids: IdGenerator,
-  log: Logger,
-): { sink: Sink; nats: NatsSink | null } {
-  const outputs: Sink[] = extra.map(asSink);
-  if (o.stdout) outputs.push(new StdoutSink(o.format));
+function sinks(o: DaemonOptions, deps: DaemonDeps, ids: IdGenerator): { sink: Sink; nats: NatsSink | null } {
+  const log = deps.log;
+  const outputs: Sink[] = (deps.outputs ?? []).map(asSink);
+  if (o.stdout) {
+    const text = o.view === 'text' || (o.view === 'auto' && deps.terminal !== undefined);
+    outputs.push(
+      new StdoutSink({
+        format: o.format,
+        view: text ? 'text' : 'json',
+        color: text && deps.terminal?.color === true,
+      }),
+    );
+  }
+  if (o.eventsSocket) outputs.push(new LocalSink(o.eventsSocket, log.child({ component: 'local' })));
   const nats = o.nats
     ? new NatsSink(o.nats, { host: o.host, ids, log: log.child({ component: 'nats' }) })
     : null;
@@ -97,7 +106,7 @@ function sinks(
 export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
   const daemonLog = deps.log.child({ component: 'daemon' });
   const ids = new IdGenerator();
-  const { sink, nats } = sinks(o, deps.outputs ?? [], ids, deps.log);
+  const { sink, nats } = sinks(o, deps, ids);
   return new Daemon(o, {
     log: deps.log,
     probe: deps.probe,

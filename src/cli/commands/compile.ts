@@ -1,9 +1,9 @@
 // bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]:
 // show what a policy set enforces where on a kernel. Exit 0 compiled, 1
 // invalid policies (or a set the kernel maps cannot hold), 2 usage.
-import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../../abi/features.ts';
 import type { Plan } from '../../abi/plan.ts';
+import { parseCommandArgs } from '../../args.ts';
 import { compile } from '../../compiler/compile.ts';
 import { FeatureFileError, MapCapacityError, UnencodableError } from '../../compiler/errors.ts';
 import { explainTable } from '../../compiler/explain.ts';
@@ -41,11 +41,17 @@ const OPTIONS = {
 } as const;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values, positionals } = parseCommandArgs('compile', args, OPTIONS, { positionals: true });
+  return {
+    values: values as {
+      explain?: boolean;
+      json?: boolean;
+      features?: string;
+      audit?: boolean;
+      help?: boolean;
+    },
+    positionals,
+  };
 }
 
 /** The feature set named by --features, or this kernel's, as probed (never a guess: a failed probe is an error). */

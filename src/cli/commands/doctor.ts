@@ -3,8 +3,8 @@
 // what a rule of each kind achieves there. Exit 0 when the probe worked, even
 // with features missing (doctor reports, it does not judge); 2 usage; 3
 // missing privileges; 4 runtime error (object or addon missing).
-import { parseArgs } from 'node:util';
 import { CGROUP_HOOKS, type Feature, type FeatureSet } from '../../abi/features.ts';
+import { parseCommandArgs } from '../../args.ts';
 import { FeatureFileError } from '../../compiler/errors.ts';
 import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
 import {
@@ -106,11 +106,9 @@ export function formatMatrix(m: EnforcementMatrix): string {
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandArgs('doctor', args, OPTIONS) as {
+    values: { json?: boolean; features?: string; help?: boolean };
+  };
 }
 
 function readFeatures(spec: string): FeatureSet {

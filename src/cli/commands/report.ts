@@ -3,7 +3,7 @@
 //   bpfgate report FILE...|- [--since T] [--until T] [--html FILE] [--json]
 //   bpfgate report --nats URL --stream NAME [--subject S] [auth] [--since T] ...
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../../args.ts';
 import { UsageError } from '../../errors.ts';
 import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
 import { renderHtml } from '../../report/html.ts';
@@ -42,12 +42,7 @@ export async function run(args: string[], now: () => number = Date.now): Promise
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   };
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandArgs('report', args, options, { positionals: true });
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(HELP);

@@ -1,9 +1,8 @@
 // bpfgate status [--url URL] [--json]: the running daemon's /status, readably.
 // Exit 0 while it enforces, 1 when it answers but does not enforce, 4 when it
 // cannot be reached.
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../../args.ts';
 import type { StatusDocument } from '../../daemon/metrics.ts';
-import { UsageError } from '../../errors.ts';
 import { EXIT } from '../exit.ts';
 
 export const DEFAULT_STATUS_URL = 'http://127.0.0.1:9477';
@@ -66,17 +65,11 @@ export function renderStatus(s: StatusDocument): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let v: { url?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values: v } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const v = parseCommandArgs('status', args, {
+    url: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }).values as { url?: string; json?: boolean; help?: boolean };
   if (v.help) {
     process.stdout.write(HELP);
     return EXIT.ok;

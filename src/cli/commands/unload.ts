@@ -1,7 +1,7 @@
 // bpfgate unload: stop enforcing for good. Stops a running daemon (SIGTERM),
 // then detaches every link pinned under the pin root and removes every pin
 // and the folder. Idempotent: with nothing pinned it says so and exits 0.
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../../args.ts';
 import { PrivilegeError, UsageError } from '../../errors.ts';
 import { isPrivilegeError } from '../../kernel/binding.ts';
 import { DEFAULT_PIN_ROOT, liveOwner, PinLayout, removePins, type UnloadReport } from '../../kernel/pins.ts';
@@ -91,22 +91,12 @@ export function formatUnload(r: UnloadResult): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let v: { 'pin-root'?: string; 'wait-ms'?: string; json?: boolean; help?: boolean };
-  try {
-    v = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'pin-root': { type: 'string' },
-        'wait-ms': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${UNLOAD_USAGE}`);
-  }
+  const v = parseCommandArgs('unload', args, {
+    'pin-root': { type: 'string' },
+    'wait-ms': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }).values as { 'pin-root'?: string; 'wait-ms'?: string; json?: boolean; help?: boolean };
   if (v.help) {
     process.stdout.write(UNLOAD_USAGE);
     return 0;

@@ -1,8 +1,8 @@
 // bpfgate validate [PATH...] [--json]: check policy files and folders as one
 // set and report every problem as file:line:column. Exit 0 valid, 1 invalid,
 // 2 usage.
-import { parseArgs } from 'node:util';
-import { formatDiagnostic, UsageError } from '../../errors.ts';
+import { parseCommandArgs } from '../../args.ts';
+import { formatDiagnostic } from '../../errors.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';
 
 export const DEFAULT_POLICY_PATH = 'policies/';
@@ -20,22 +20,12 @@ Exit status: 0 valid, 1 invalid, 2 usage error.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{
-      options: { json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } };
-      allowPositionals: true;
-    }>
-  >;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs(
+    'validate',
+    args,
+    { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    { positionals: true },
+  );
   if (parsed.values.help) {
     process.stdout.write(HELP);
     return 0;

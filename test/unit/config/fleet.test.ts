@@ -72,7 +72,7 @@ describe('fleet configuration', () => {
         BPFGATE_FLEET_LABELS: 'zone=a,env=dev',
       },
       null,
-    );
+    )!;
     expect(c.fleet).toMatchObject({
       servers: ['nats://10.0.0.3:4222'],
       bucket: 'team-policies',

@@ -37,7 +37,7 @@ describe('sinks', () => {
     const l = loss();
     expect(formatEvent(l, 'ocsf')).toBe(l);
     const lines: string[] = [];
-    const out = new StdoutSink('ocsf', (line) => lines.push(line));
+    const out = new StdoutSink({ format: 'ocsf', write: (line) => lines.push(line) });
     out.publish(v);
     out.publish(l);
     expect(lines.map((x) => JSON.parse(x))).toEqual([
