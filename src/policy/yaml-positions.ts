@@ -11,6 +11,7 @@ import {
   parseAllDocuments,
 } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.ts';
+import { MAX_SYNTAX_ERRORS, withoutQuotedText } from './guard.ts';
 
 /** Guards against alias bombs ("billion laughs"). */
 const MAX_ALIAS_COUNT = 100;
@@ -57,12 +58,18 @@ export function parseYaml(file: string, text: string): ParsedYaml {
   const documents: YamlDocument[] = [];
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
+  let syntaxErrors = 0;
   list.forEach((doc, index) => {
     for (const err of doc.errors) {
+      syntaxErrors += 1;
+      if (syntaxErrors > MAX_SYNTAX_ERRORS) continue;
       diagnostics.push({
         code: 'YAML_SYNTAX',
-        // the position is in the diagnostic already: drop yaml's own "at line L, column C:"
-        message: (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
+        // the position is in the diagnostic already: drop yaml's own "at line L, column C:";
+        // and the file's text it quotes: content that is not YAML is never echoed
+        message: withoutQuotedText(
+          (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
+        ),
         severity: 'error',
         pos: posAt(err.pos[0]),
       });
@@ -108,5 +115,13 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     };
     documents.push({ file, index, value, locate });
   });
+  if (syntaxErrors > MAX_SYNTAX_ERRORS) {
+    diagnostics.push({
+      code: 'YAML_SYNTAX',
+      message: `${syntaxErrors - MAX_SYNTAX_ERRORS} more syntax error(s) in this file not shown`,
+      severity: 'error',
+      pos: posAt(text.length),
+    });
+  }
   return { documents, diagnostics };
 }

@@ -3,7 +3,7 @@
 // 2 usage.
 import { parseCommandArgs } from '../../args.ts';
 import { formatDiagnostic } from '../../errors.ts';
-import { loadPolicyFiles } from '../../policy/index.ts';
+import { type LoadProgress, loadPolicyFiles } from '../../policy/index.ts';
 
 export const DEFAULT_POLICY_PATH = 'policies/';
 
@@ -19,6 +19,33 @@ report every problem as file:line:column: message [CODE].
 Exit status: 0 valid, 1 invalid, 2 usage error.
 `;
 
+/** Files or bytes from which on a set is large enough to show progress. */
+export const PROGRESS_FROM = { files: 200, bytes: 16 * 1024 * 1024 };
+
+/**
+ * Progress of a large set on stderr, at most once a second: "validating: N of
+ * M files read (X MiB)"; rewritten in place on a terminal.
+ */
+export function progressLine(
+  now: () => number,
+  write: (s: string) => void = (s) => process.stderr.write(s),
+  tty: boolean = process.stderr.isTTY === true,
+): LoadProgress {
+  const start = now();
+  let last = start;
+  let shown = false;
+  return (done, total, bytes) => {
+    const large = total >= PROGRESS_FROM.files || bytes >= PROGRESS_FROM.bytes;
+    const t = now();
+    const end = done === total;
+    if (!large || (t - last < 1000 && !(end && shown)) || (end && !shown)) return;
+    last = t;
+    shown = true;
+    const line = `validating: ${done} of ${total} files read (${(bytes / 2 ** 20).toFixed(1)} MiB)`;
+    write(tty ? `\r${line}${end ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(
     'validate',
@@ -31,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const paths = parsed.positionals.length > 0 ? parsed.positionals : [DEFAULT_POLICY_PATH];
-  const { set, diagnostics } = await loadPolicyFiles(paths);
+  const { set, diagnostics } = await loadPolicyFiles(paths, progressLine(Date.now));
   const policies = set?.policies.length ?? 0;
   const rules = set?.policies.reduce((n, p) => n + p.rules.length, 0) ?? 0;
   if (parsed.values.json) {
