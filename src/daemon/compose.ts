@@ -6,6 +6,7 @@
 //   Service ── policy source (files | fleet bucket), metrics endpoint, watch
 //     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
 //          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
+import { realpathSync } from 'node:fs';
 import type { FeatureSet } from '../abi/features.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import type { RunConfig } from '../config/resolve.ts';
@@ -102,6 +103,15 @@ function sinks(o: DaemonOptions, deps: DaemonDeps, ids: IdGenerator): { sink: Si
   return { sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all, nats };
 }
 
+/** The files of bpfgate's own runtime: the Node.js running it, as started and resolved. */
+function selfExecutables(): string[] {
+  const out = [process.execPath];
+  try {
+    out.push(realpathSync(process.execPath));
+  } catch {}
+  return [...new Set(out)];
+}
+
 /** A daemon with every part built from its options. */
 export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
   const daemonLog = deps.log.child({ component: 'daemon' });
@@ -116,6 +126,7 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
     nats,
     ids,
     clock: () => measureBootClock(),
+    self: selfExecutables(),
     events: (clock) =>
       new EventPipeline({
         host: o.host,

@@ -8,6 +8,7 @@
 import type { FeatureSet } from '../abi/features.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
+import { achievedText, type EnforcementSummary, groupText, summarize } from '../compiler/downgrades.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
@@ -18,6 +19,7 @@ import type { Protection } from '../kernel/protect.ts';
 import type { KernelSession, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
+import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { EventPipeline } from './pipeline.ts';
@@ -56,12 +58,31 @@ export interface DaemonParts {
   clock: () => Promise<BootClock>;
   /** the event pipeline, given the boot clock measured at start */
   events: (clock: BootClock) => EventPipeline;
+  /** bpfgate's own runtime files (its Node.js), which no policy may stop from starting (policy/self.ts) */
+  self?: readonly string[];
 }
 
-/** What the daemon achieves for a rule, in one line, for the start-up log. */
+/** What the daemon achieves for a rule, in one line, for the downgrade list. */
 function enforcementLine(r: PlannedRule): string {
   const how = r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved;
   return `${r.policy}/${r.rule} (${r.kind}, ${r.action}${r.dryRun ? ', dry run' : ''}): ${how}`;
+}
+
+/** The start-up record's message: what the daemon does now, never more than it does. */
+export function readyMessage(s: EnforcementSummary, audit: boolean): { state: string; msg: string } {
+  if (s.policies === 0)
+    return { state: 'idle', msg: 'bpfgate is running with no policies: nothing is enforced' };
+  if (audit)
+    return {
+      state: 'audit',
+      msg: 'bpfgate is running in audit mode: nothing is denied or killed; violations are reported as would-block / would-kill',
+    };
+  if (s.enforcing === 0)
+    return {
+      state: 'reporting',
+      msg: 'bpfgate is running: no rule denies or kills here; every rule only reports',
+    };
+  return { state: 'enforcing', msg: 'bpfgate is enforcing' };
 }
 
 export class Daemon {
@@ -182,15 +203,18 @@ export class Daemon {
       await this.stop();
       throw err;
     }
+    const { state, msg } = readyMessage(summarize(plan, features), this.#o.audit);
     this.#log.info(
       {
+        ready: true,
+        state,
         policies: plan.policies.length,
         rules: plan.rules.length,
         programs: this.#loader.attachedPrograms(),
         cgroupAttach: cgroup.attachAt,
         mode: this.#o.audit ? 'audit' : 'enforce',
       },
-      'bpfgate is enforcing',
+      msg,
     );
   }
 
@@ -279,54 +303,49 @@ export class Daemon {
     for (const d of diagnostics)
       this.#log.warn({ code: d.code }, `${d.pos.file}:${d.pos.line}:${d.pos.column}: ${d.message}`);
     if (!this.#features) throw new Error('features not probed');
-    return compile(set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+    const own = exemptSelf(set, this.#parts.self ?? []);
+    if (own.exempted.length > 0)
+      this.#log.info(
+        { policies: own.exempted, files: this.#parts.self },
+        `bpfgate's own runtime (${this.#parts.self?.join(', ')}) may start despite the exec rules of ${own.exempted.join(', ')} (rule ${SELF_RULE_ID})`,
+      );
+    return compile(own.set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
   }
 
   /**
-   * Promise 1: every rule's achieved enforcement is logged; a downgrade is a
-   * warning of its own, or fatal when required. One info record per policy
-   * lists its rules' achieved enforcement (a record per rule cost seconds of
-   * synchronous log writes at 10,000 rules).
+   * Promise 1: every rule's achieved enforcement is logged: one summary line
+   * (rules by achieved enforcement), one warning per cause of downgrades
+   * (the missing kernel feature and the probe's reason, said once, with the
+   * rules it weakens, allowlist defaults included), and at debug level one
+   * record per policy. A downgrade is fatal when enforcement is required.
    */
   #reportEnforcement(plan: Plan): void {
-    const downgraded: string[] = [];
-    const byPolicy = new Map<string, PlannedRule[]>();
-    for (const r of plan.rules) {
-      const list = byPolicy.get(r.policy);
-      if (list) list.push(r);
-      else byPolicy.set(r.policy, [r]);
-      if (r.downgraded) {
-        downgraded.push(`${enforcementLine(r)} — ${r.reason}`);
-        this.#log.warn(
-          { policy: r.policy, rule: r.rule, asked: r.action, achieved: r.achieved },
-          `downgraded: ${enforcementLine(r)} — ${r.reason}`,
-        );
+    const s = summarize(plan, this.#features!);
+    this.#log.info(
+      { policies: s.policies, rules: s.rules, achieved: s.achieved, downgraded: s.downgraded },
+      `${s.policies} ${s.policies === 1 ? 'policy' : 'policies'}, ${s.rules} rules: ${achievedText(s) || 'none'}`,
+    );
+    for (const g of s.groups) this.#log.warn({ causes: g.causes, rules: g.rules }, groupText(g));
+    if (this.#log.isLevelEnabled('debug')) {
+      const byPolicy = new Map<string, string[]>();
+      for (const r of plan.rules) {
+        const list = byPolicy.get(r.policy);
+        if (list) list.push(enforcementLine(r));
+        else byPolicy.set(r.policy, [enforcementLine(r)]);
       }
+      for (const [policy, rules] of byPolicy)
+        this.#log.debug({ policy, rules }, `${policy}: ${rules.length} rule(s)`);
     }
-    for (const [policy, rules] of byPolicy) {
-      // achieved enforcement -> the rules (kind/id) that get it
-      const achieved: Record<string, string[]> = {};
-      for (const r of rules) {
-        const how = `${r.action}${r.dryRun ? ' (dry run)' : ''} -> ${r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved}`;
-        const ids = achieved[how];
-        if (ids) ids.push(`${r.kind}/${r.rule}`);
-        else achieved[how] = [`${r.kind}/${r.rule}`];
-      }
-      const summary = Object.entries(achieved)
-        .map(([how, ids]) => `${ids.length} ${how}`)
-        .join(', ');
-      this.#log.info(
-        { policy, rules: rules.length, achieved },
-        `${policy}: ${rules.length} rule(s): ${summary}`,
-      );
+    if (s.downgraded > 0 && this.#o.requireEnforcement) {
+      const downgraded = plan.rules
+        .filter((r) => r.downgraded)
+        .map((r) => `${enforcementLine(r)} — ${r.reason}`);
+      for (const p of plan.policies)
+        for (const d of p.defaults ?? [])
+          if (d.downgraded)
+            downgraded.push(`${p.name}/default (${d.kind} allowlist): ${d.achieved} — ${d.reason}`);
+      throw new EnforcementDowngradeError(downgraded);
     }
-    for (const p of plan.policies) {
-      for (const d of p.defaults ?? []) {
-        if (d.downgraded)
-          downgraded.push(`${p.name}/default (${d.kind} allowlist): ${d.achieved} — ${d.reason}`);
-      }
-    }
-    if (downgraded.length > 0 && this.#o.requireEnforcement) throw new EnforcementDowngradeError(downgraded);
   }
 
   #pollStats(): void {

@@ -280,12 +280,19 @@ export interface StatusDocument {
   counters: Record<string, number>;
   nats: {
     connected: boolean;
+    /** delivery: ok (everything acknowledged or in flight), failing (connecting or publishing fails) */
+    delivery: 'ok' | 'failing';
     published: number;
+    publishFailures: number;
     queued: number;
     queueDropped: number;
     spoolPending: number;
     spoolBytes: number;
     spoolDropped: number;
+    /** the last failure, kept after a recovery */
+    lastError: { message: string; at: string } | null;
+    /** when the oldest event not yet delivered arrived; null: nothing waits */
+    oldestUndelivered: string | null;
   } | null;
   maps: Record<string, { entries: number; capacity: number | null }>;
 }
@@ -334,12 +341,16 @@ export function statusOf(view: DaemonView): StatusDocument {
     nats: s
       ? {
           connected: s.connected,
+          delivery: s.failing ? 'failing' : 'ok',
           published: s.published,
+          publishFailures: s.publishFailures,
           queued: s.queued,
           queueDropped: s.queueDropped,
           spoolPending: s.spool?.pending ?? 0,
           spoolBytes: s.spool?.bytes ?? 0,
           spoolDropped: s.spoolDropped,
+          lastError: s.lastError,
+          oldestUndelivered: s.oldestUndelivered,
         }
       : null,
     maps,

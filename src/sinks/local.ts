@@ -94,7 +94,10 @@ export class LocalSink implements Sink {
       process.umask(umask);
     }
     this.#server = server;
-    this.#log.info({ socket: this.#path }, 'local event socket: bpfgate tail shows events as they happen');
+    this.#log.info(
+      { socket: this.#path },
+      `local event socket ${this.#path}: bpfgate tail shows events as they happen`,
+    );
   }
 
   publish(event: BpfgateEvent): void {

@@ -81,9 +81,11 @@ afterAll(async () => {
 });
 
 describe('bpfgate run --audit', () => {
-  it('says it runs in audit mode and marks every rule as a dry run', async () => {
-    const ready = daemon.logs.find((l) => l.msg === 'bpfgate is enforcing');
-    expect(ready).toMatchObject({ mode: 'audit' });
+  it('says it runs in audit mode, never that it enforces, and marks every rule as a dry run', async () => {
+    const ready = daemon.logs.find((l) => l.ready === true);
+    expect(ready).toMatchObject({ mode: 'audit', state: 'audit' });
+    expect(ready?.msg).toMatch(/^bpfgate is running in audit mode: nothing is denied or killed/);
+    expect(daemon.logs.map((l) => l.msg)).not.toContain('bpfgate is enforcing');
     for (const r of plan.rules as Json[]) expect(r.dryRun, `${r.policy}/${r.rule}`).toBe(true);
   });
 

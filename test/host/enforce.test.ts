@@ -202,11 +202,16 @@ describe('socket rules', () => {
         // nothing sees the call: it succeeds, no event, and the daemon said so at start
         expectAllowed(inside);
         await expectNoEvent(inside.pid);
+        // one warning per cause of downgrades, naming the rules it weakens
         const warn = daemon.logs.find(
-          (l) => l.level === 40 && l.policy === 'host-net' && l.rule === 'packet',
+          (l) =>
+            l.level === 40 &&
+            (l.rules as string[] | undefined)?.some((x) => x.startsWith('host-net/packet (')),
         );
-        expect(warn).toMatchObject({ asked: 'block', achieved: 'unavailable' });
-        expect(warn?.msg).toMatch(/^downgraded: host-net\/packet /);
+        expect(warn?.rules).toContain('host-net/packet (socket, block → unavailable)');
+        expect(warn?.msg).toMatch(
+          /enforced more weakly than asked \(.*host-net\/packet \(socket, block → unavailable\)/,
+        );
         break;
       }
       default:
@@ -383,7 +388,7 @@ describe('audit rules', () => {
 });
 
 describe('rules that need BPF-LSM', () => {
-  it('are downgraded at start exactly as bpfgate doctor predicts, one warning each', () => {
+  it('are downgraded at start exactly as bpfgate doctor predicts, named once in the warning of their cause', () => {
     const rows = doctor.matrix.rows as Json[];
     for (const [rule, kind] of [
       ['secret-file', 'file'],
@@ -397,13 +402,14 @@ describe('rules that need BPF-LSM', () => {
         mechanism: cell.mechanism,
         downgraded: cell.downgraded,
       });
+      // the warning of the cause that weakens it names it, once
+      const label = `host-lsm/${rule} (${kind}, block → ${cell.achieved})`;
       const warnings = daemon.logs.filter(
-        (l) => l.policy === 'host-lsm' && l.rule === rule && l.level === 40,
+        (l) => l.level === 40 && (l.rules as string[] | undefined)?.includes(label),
       );
       if (cell.downgraded) {
         expect(warnings).toHaveLength(1);
-        expect(warnings[0]).toMatchObject({ asked: 'block', achieved: cell.achieved });
-        expect(warnings[0]!.msg).toMatch(new RegExp(`^downgraded: host-lsm/${rule} \\(${kind}, block\\)`));
+        expect(warnings[0]!.causes.join('\n')).toContain(doctor.features.lsm.reason);
       } else {
         expect(warnings).toEqual([]);
       }

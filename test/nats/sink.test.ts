@@ -2,25 +2,17 @@
 // JetStream on their subjects, schema-valid, de-duplicated by Nats-Msg-Id;
 // core mode reaches subscribers.
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { sampleEvents } from '../support/events.ts';
 import { createStream, makeSink, readStream, STREAM, withConnection } from '../support/nats.ts';
-import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { serverForFile } from '../support/nats-file.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
 
-let server: NatsServer;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-});
-afterAll(async () => {
-  await server?.dispose();
-  await stopAllServers();
-});
+const nats = serverForFile();
 
 async function freshStream(): Promise<void> {
-  await withConnection({ servers: server.url }, async (nc) => {
+  await withConnection({ servers: nats.server.url }, async (nc) => {
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(STREAM).catch(() => undefined);
@@ -31,13 +23,13 @@ async function freshStream(): Promise<void> {
 describe('NATS sink (JetStream)', () => {
   it('native events reach the stream schema-valid, on their subjects, with Nats-Msg-Id = id', async () => {
     await freshStream();
-    const sink = makeSink({ servers: [server.url] }, 'web-1.example.com');
+    const sink = makeSink({ servers: [nats.server.url] }, 'web-1.example.com');
     await sink.start();
     const events = sampleEvents('web-1.example.com');
     for (const e of events) expect(sink.publish(e)).toBe(true);
     expect(await sink.idle(10_000)).toBe(true);
     await sink.stop();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
     expect(stored).toHaveLength(events.length);
     stored.forEach((m, i) => {
       const e = events[i]!;
@@ -51,14 +43,14 @@ describe('NATS sink (JetStream)', () => {
 
   it('OCSF events reach the stream and conform to OCSF 1.8.0', async () => {
     await freshStream();
-    const sink = makeSink({ servers: [server.url], format: 'ocsf' });
+    const sink = makeSink({ servers: [nats.server.url], format: 'ocsf' });
     await sink.start();
     const events = sampleEvents('test-host');
     for (const e of events) sink.publish(e);
     expect(await sink.idle(10_000)).toBe(true);
     await sink.stop();
     const ocsf = new OcsfSchema();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
     expect(stored).toHaveLength(events.length);
     for (const m of stored) {
       expect(ocsf.check(m.body)).toEqual([]);
@@ -68,23 +60,23 @@ describe('NATS sink (JetStream)', () => {
 
   it('a re-published id is stored once (JetStream de-duplication)', async () => {
     await freshStream();
-    const sink = makeSink({ servers: [server.url] });
+    const sink = makeSink({ servers: [nats.server.url] });
     await sink.start();
     const [e] = sampleEvents('test-host');
     sink.publish(e!);
     sink.publish(e!);
     expect(await sink.idle(10_000)).toBe(true);
     await sink.stop();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
     expect(stored.map((m) => m.msgId)).toEqual([e!.id]);
   });
 
   it('core NATS mode delivers to a subscriber on the documented wildcards', async () => {
-    await withConnection({ servers: server.url }, async (nc) => {
+    await withConnection({ servers: nats.server.url }, async (nc) => {
       const denied = nc.subscribe('bpfgate.v1.*.*.denied');
       const all = nc.subscribe('bpfgate.v1.>');
       await nc.flush();
-      const sink = makeSink({ servers: [server.url], mode: 'core' });
+      const sink = makeSink({ servers: [nats.server.url], mode: 'core' });
       await sink.start();
       const events = sampleEvents('test-host');
       for (const e of events) sink.publish(e);

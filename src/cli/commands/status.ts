@@ -1,6 +1,6 @@
 // bpfgate status [--url URL] [--json]: the running daemon's /status, readably.
-// Exit 0 while it enforces, 1 when it answers but does not enforce, 4 when it
-// cannot be reached.
+// Exit 0 while it enforces and delivers, 1 when it answers but does not
+// enforce or its events cannot be delivered, 4 when it cannot be reached.
 import { parseCommandArgs } from '../../args.ts';
 import type { StatusDocument } from '../../daemon/metrics.ts';
 import { EXIT } from '../exit.ts';
@@ -11,6 +11,11 @@ const HELP = `usage: bpfgate status [--url URL] [--json]
 
   --url URL   the daemon's metrics endpoint (metrics.listen; default ${DEFAULT_STATUS_URL}) [BPFGATE_STATUS_URL]
   --json      print /status as it came
+  -h, --help  show this help
+
+Exit status: 0 enforcing and delivering events, 1 the daemon answers but does
+not enforce, or its events cannot be delivered to NATS, 2 usage error, 4 the
+daemon cannot be reached.
 `;
 
 function table(rows: string[][]): string[] {
@@ -18,8 +23,30 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd());
 }
 
+/** "12 s ago", "3 min ago", "2 h ago" */
+function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** Delivery health: failing first and loud, with the last error and what waits. */
+export function natsLines(n: NonNullable<StatusDocument['nats']>, now: number): string[] {
+  const state = n.delivery === 'failing' ? 'DELIVERY FAILING' : n.connected ? 'delivering' : 'DISCONNECTED';
+  const out = [
+    `nats: ${state}, ${n.connected ? 'connected' : 'not connected'}; ${n.published} published, ${n.publishFailures} failed publish attempts`,
+    `  waiting: ${n.queued} in memory, ${n.spoolPending} in the spool (${n.spoolBytes} bytes)${n.oldestUndelivered ? `, the oldest since ${ago(n.oldestUndelivered, now)}` : ''}; dropped: ${n.queueDropped} (queue full), ${n.spoolDropped} (spool full or absent)`,
+  ];
+  if (n.lastError)
+    out.push(
+      `  last error (${ago(n.lastError.at, now)}${n.delivery === 'ok' ? ', since recovered' : ''}): ${n.lastError.message}`,
+    );
+  return out;
+}
+
 /** /status as text. */
-export function renderStatus(s: StatusDocument): string {
+export function renderStatus(s: StatusDocument, now: number = Date.now()): string {
   const out: string[] = [];
   const rules = s.policies.flatMap((p) => p.rules.map((r) => ({ p, r })));
   const downgraded = rules.filter(({ r }) => r.downgraded).length;
@@ -49,12 +76,8 @@ export function renderStatus(s: StatusDocument): string {
   );
   out.push(`kernel: ${c.denied} denied, ${c.killed} killed`);
   out.push(`reloads: ${c.reloads} applied, ${c.reloadFailures} rejected`);
-  if (s.nats) {
-    const n = s.nats;
-    out.push(
-      `nats: ${n.connected ? 'connected' : 'DISCONNECTED'}, ${n.published} published, ${n.queued} queued, ${n.queueDropped} dropped from the queue; spool ${n.spoolPending} pending (${n.spoolBytes} bytes), ${n.spoolDropped} dropped`,
-    );
-  } else out.push('nats: not configured');
+  if (s.nats) out.push(...natsLines(s.nats, now));
+  else out.push('nats: not configured');
   const maps = Object.entries(s.maps);
   if (maps.length > 0) {
     out.push(
@@ -89,5 +112,5 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.runtime;
   }
   process.stdout.write(v.json ? text : renderStatus(status));
-  return status.enforcing ? EXIT.ok : EXIT.failed;
+  return status.enforcing && status.nats?.delivery !== 'failing' ? EXIT.ok : EXIT.failed;
 }
