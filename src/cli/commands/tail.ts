@@ -73,17 +73,20 @@ async function fromSocket(path: string, show: (text: string) => void): Promise<v
     });
   });
   process.stderr.write(`bpfgate tail: watching the local daemon (${path}); Ctrl-C stops\n`);
-  const stop = () => socket.destroy();
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    socket.destroy();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  try {
-    for await (const line of createInterface({ input: socket })) show(line);
-  } catch {
-    // the socket was closed by the user's Ctrl-C
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  await new Promise<void>((resolve) => {
+    createInterface({ input: socket }).on('line', show);
+    socket.once('close', () => resolve());
+  });
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (!stopped) process.stderr.write('bpfgate tail: the daemon closed its event socket (it stopped)\n');
 }
 
 export async function run(args: string[]): Promise<number> {
