@@ -41,5 +41,29 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --silent
 fi
 
-# build output goes to stderr: stdout of the main job carries only violations (JSON lines)
-npm run --silent build >&2
+# the `bpfgate` command for this checkout (scripts/env.sh puts .tools/bin on PATH)
+cat > .tools/bin/bpfgate <<EOF
+#!/bin/sh
+exec "$root/.tools/bin/node" "$root/bin/bpfgate.js" "\$@"
+EOF
+chmod 0755 .tools/bin/bpfgate
+
+# Builds, quietly (their output goes to .cache/setup.log, shown on failure):
+# the BPF object (make rebuilds what changed) and the addon (when one of its
+# sources is newer). stdout of the main job carries only violations.
+mkdir -p .cache
+log=.cache/setup.log
+: > "$log"
+build() {
+  if ! "$@" >>"$log" 2>&1; then
+    echo "bpfgate setup: '$*' failed:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+addon=native/build/Release/bpfgate.node
+build npm run --silent build:bpf
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null | head -1)" ]; then
+  echo "bpfgate setup: building the libbpf addon (log: $log)" >&2
+  build npm run --silent build:native
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included: Debian packages, Node.js 24, npm
 # dependencies, the BPF objects and the addon; then type check, lint, unit
-# tests, host-kernel tests, NATS tests, and the kernel suite in a QEMU guest.
+# tests, host-kernel tests, NATS tests, the package suite (the Debian package
+# and the container image, installed and run for real), and the kernel suite
+# in a QEMU guest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,4 +13,18 @@ echo "== node $(node --version), kernel $(uname -r)"
 npm run --silent typecheck
 npm run --silent lint
 npx vitest run --project unit --project host --project nats
+# the package suite: the Debian package and the image built once (npm run
+# package), installed and run in containers of a dockerd of its own (no
+# bridge, no iptables rules, nothing pulled); a Debian root file system with
+# systemd built once by mmdebstrap from Debian's packages
+need=()
+for p in docker.io mmdebstrap; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+npm run --silent package
+npx vitest run --project package
 npx vitest run --project kernel

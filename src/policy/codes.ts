@@ -1,6 +1,6 @@
 // Stable diagnostic codes of the policy validator. Tests and tools match on
 // these, never on message text. The table is the source of the reference in
-// the README (policy language reference).
+// docs/policy-language.md (the diagnostic codes).
 
 export const CODES = {
   YAML_SYNTAX: 'the file is not well-formed YAML (also: duplicate keys in one mapping)',

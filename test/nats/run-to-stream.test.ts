@@ -130,7 +130,7 @@ describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', 
     expect(m.msgId).toBe((m.body.metadata as { uid: string }).uid);
   });
 
-  it('the stream is the one the README tells a SIEM team to create', async () => {
+  it('the stream is the one bpfgate nats setup creates (docs/nats.md)', async () => {
     const info = await (await import('@nats-io/jetstream'))
       .jetstreamManager(nc)
       .then((j) => j.streams.info(STREAM));

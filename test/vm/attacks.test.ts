@@ -4,7 +4,7 @@
 // guest (see adaptStarterPolicy and docs/attacks.md) and
 // test/vm/scenarios/bgattack.c performs each attack; every attack must be
 // stopped (the attacker sees EPERM) and reported by the policy and rule that
-// docs/attacks.md names. The table in the README is checked against the
+// docs/attacks.md names. The table in docs/attacks.md is checked against the
 // list below, so the two cannot drift apart.
 // npx vitest run --project kernel test/vm/attacks.test.ts
 import { readdirSync, readFileSync } from 'node:fs';
@@ -302,9 +302,9 @@ describe('attacks against the starter policies', () => {
   });
 });
 
-describe("the README's attack table", () => {
+describe('the attack table of docs/attacks.md', () => {
   it('has one table row per attack the suite runs, naming its policy, rule, answer and outcome', () => {
-    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'docs/attacks.md'), 'utf8');
     const start = readme.indexOf('\n## Attacks bpfgate stops');
     expect(start).toBeGreaterThan(-1);
     const end = readme.indexOf('\n## ', start + 1);
