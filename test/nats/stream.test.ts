@@ -12,9 +12,20 @@ import { bpfgate } from '../support/daemon.ts';
 import { sampleEvents } from '../support/events.ts';
 import { readStream, STREAM, withConnection } from '../support/nats.ts';
 import { serverForFile } from '../support/nats-file.ts';
-import { waitFor } from '../support/wait.ts';
+import { NatsServer } from '../support/nats-server.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 const nats = serverForFile();
+
+/** A sink logger that keeps what it is told. */
+function collector() {
+  const logs: { level: string; msg: string }[] = [];
+  const log = {
+    info: (_: object, msg?: string) => logs.push({ level: 'info', msg: msg ?? '' }),
+    warn: (_: object, msg?: string) => logs.push({ level: 'warn', msg: msg ?? '' }),
+  };
+  return { logs, log };
+}
 
 async function dropStream(): Promise<void> {
   await withConnection({ servers: nats.server.url }, async (nc) => {
@@ -64,11 +75,7 @@ describe('bpfgate nats setup', () => {
 describe('a JetStream server without a stream', () => {
   it('is one clear error naming the fix, backed off, visible in the health, and recovers once', async () => {
     await dropStream();
-    const logs: { level: string; msg: string }[] = [];
-    const log = {
-      info: (_: object, msg?: string) => logs.push({ level: 'info', msg: msg ?? '' }),
-      warn: (_: object, msg?: string) => logs.push({ level: 'warn', msg: msg ?? '' }),
-    };
+    const { logs, log } = collector();
     const sink = new NatsSink(
       parseSinkOptions({ servers: [nats.server.url], publishTimeoutMs: 500, reconnectWaitMs: 100 }),
       { host: 'no-stream', ids: new IdGenerator(), log },
@@ -99,5 +106,42 @@ describe('a JetStream server without a stream', () => {
     expect(recovered).toHaveLength(1);
     const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
     expect(stored.map((m) => m.msgId)).toEqual(events.map((e) => e.id));
+  });
+});
+
+describe('a NATS server that is down', () => {
+  it('is warned about with a back-off, without claiming to spool, and the reconnection is said once', async () => {
+    const down = await NatsServer.start();
+    await down.stop();
+    const { logs, log } = collector();
+    const sink = new NatsSink(
+      parseSinkOptions({ servers: [down.url], publishTimeoutMs: 500, reconnectWaitMs: 200 }),
+      {
+        host: 'down',
+        ids: new IdGenerator(),
+        log,
+      },
+    );
+    await sink.start();
+    try {
+      await sleep(5000); // 25 attempts, one every 200 ms
+      const warns = logs.filter((l) => l.level === 'warn');
+      expect(warns.length).toBeGreaterThanOrEqual(2);
+      expect(warns.length).toBeLessThanOrEqual(4);
+      expect(warns[0]!.msg).toMatch(
+        /^NATS unreachable \(nats:\/\/127\.0\.0\.1:\d+\): .*; events wait in memory \(no spool/,
+      );
+      expect(warns[1]!.msg).toMatch(/\(\d+ more like it since the last report\)$/);
+      expect(sink.stats()).toMatchObject({ connected: false, failing: true });
+      await down.restart();
+      await waitFor(() => sink.stats().connected, 20_000, 'the connection');
+      const connected = logs.filter((l) => l.msg.startsWith('connected to NATS'));
+      expect(connected).toHaveLength(1);
+      expect(connected[0]!.msg).toMatch(/^connected to NATS \(after \d+ s and \d+ failure\(s\)\)$/);
+      expect(sink.stats().failing).toBe(false);
+    } finally {
+      await sink.stop();
+      await down.dispose();
+    }
   });
 });
