@@ -225,7 +225,16 @@ function main(argv: string[]): void {
   if (want.size === 0 || want.has('--deb')) deb(root, out);
   if (want.size === 0 || want.has('--image')) {
     const host = process.env.DOCKER_HOST;
-    image(root, cache, out, host ? ['docker', '-H', host] : ['docker']);
+    const docker = host ? ['docker', '-H', host] : ['docker'];
+    try {
+      run(docker[0]!, [...docker.slice(1), 'version'], { quiet: true });
+    } catch {
+      const why = 'no docker engine answers (apt-get install docker.io; dockerd &)';
+      if (want.has('--image')) throw new Error(`cannot build the image: ${why}`);
+      say(`image skipped: ${why}`);
+      return;
+    }
+    image(root, cache, out, docker);
   }
 }
 

@@ -13,10 +13,11 @@ echo "== node $(node --version), kernel $(uname -r)"
 npm run --silent typecheck
 npm run --silent lint
 npx vitest run --project unit --project host --project nats
-# the package suite: the Debian package and the image built once (npm run
-# package), installed and run in containers of a dockerd of its own (no
-# bridge, no iptables rules, nothing pulled); a Debian root file system with
-# systemd built once by mmdebstrap from Debian's packages
+# the package suite: the Debian package and the image built once per source
+# change (npm run package, by the suite's set-up once its dockerd runs),
+# installed and run in containers of a dockerd of its own (no bridge, no
+# iptables rules, nothing pulled); a Debian root file system with systemd
+# built once by mmdebstrap from Debian's packages
 need=()
 for p in docker.io mmdebstrap; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
@@ -25,6 +26,5 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-npm run --silent package
 npx vitest run --project package
 npx vitest run --project kernel

@@ -88,7 +88,8 @@ export async function run(args: string[], now: () => number = Date.now): Promise
     else for (const f of files) await readEventLines(f, summariser);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    process.stderr.write(`bpfgate report: ${(err as Error).message}\n`);
+    const from = servers.length > 0 ? `${servers.join(', ')} (stream ${String(v.stream)})` : files.join(', ');
+    process.stderr.write(`bpfgate report: cannot read ${from}: ${(err as Error).message}\n`);
     return EXIT.runtime;
   }
   const report = summariser.result();
