@@ -63,6 +63,9 @@ describe('the bpfgate image', () => {
       `/sys/fs/bpf/${NAME}`,
       '--output',
       'json',
+      // the image's own /etc/bpfgate/config.yaml says audit, as the package's does
+      '--mode',
+      'enforce',
     ]);
     const logs = async () => {
       const r = await docker(['logs', NAME]);
