@@ -59,9 +59,19 @@ function inTerminal(
         .replace(/\x1b\[[0-9;]*m/g, '')
         .replace(/\r/g, ''),
     stop: async () => {
-      // the daemon itself (script's child), stopped as Ctrl-C would
-      await runCommand(['pkill', '-INT', '-f', `--pin-root ${pins}`]);
-      await child.stop('SIGTERM', 15_000);
+      // the daemon itself (script's child), stopped as Ctrl-C would; script ends with it
+      await runCommand([
+        'pkill',
+        '-INT',
+        '-f',
+        '--',
+        `^${process.execPath} ${BPFGATE} run .*--pin-root ${pins}`,
+      ]);
+      try {
+        await child.until(() => child.exit ?? undefined, 'the daemon to stop', 15_000);
+      } finally {
+        if (child.running) await child.stop('SIGTERM', 5000);
+      }
     },
   };
 }
