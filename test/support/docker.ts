@@ -1,7 +1,7 @@
 // The container engine for the package tests: Debian's dockerd on a socket
 // and data root of bpfgate's own, started without a bridge and without
 // iptables rules (the host's forwarding and the network-namespace tests stay
-// as they are), never pulling anything; the images the tests need are built
+// as they are: no forwarding change either), never pulling anything; the images the tests need are built
 // here: the package's own (npm run package) and a Debian 12 root file
 // system with systemd (mmdebstrap, from Debian's packages, cached in .cache/).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -39,7 +39,7 @@ export async function startDocker(): Promise<boolean> {
     [
       'sh',
       '-c',
-      `nohup dockerd --host ${DOCKER_SOCKET} --data-root ${DATA_ROOT} --exec-root ${EXEC_ROOT} --pidfile ${PIDFILE} --bridge=none --iptables=false --ip6tables=false >${CACHE}/dockerd.log 2>&1 &`,
+      `nohup dockerd --host ${DOCKER_SOCKET} --data-root ${DATA_ROOT} --exec-root ${EXEC_ROOT} --pidfile ${PIDFILE} --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false >${CACHE}/dockerd.log 2>&1 &`,
     ],
     { timeoutMs: 10_000 },
   );
