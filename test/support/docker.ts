@@ -1,9 +1,10 @@
 // The container engine for the package tests: Debian's dockerd on a socket
-// and data root of bpfgate's own, started without a bridge and without
-// iptables rules (the host's forwarding and the network-namespace tests stay
-// as they are: no forwarding change either), never pulling anything; the images the tests need are built
-// here: the package's own (npm run package) and a Debian 12 root file
-// system with systemd (mmdebstrap, from Debian's packages, cached in .cache/).
+// and data root of bpfgate's own, started without a bridge, iptables rules,
+// IP forwarding or masquerading (the host's forwarding and the tests that use
+// network namespaces stay as they are), never pulling anything; the images
+// the tests need are built here: the package's own (npm run package) and a
+// Debian 12 root file system with systemd (mmdebstrap, from Debian's
+// packages, cached in .cache/).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { type CommandResult, runCommand } from './child.ts';
 import { CACHE, PROJECT_ROOT } from './paths.ts';
