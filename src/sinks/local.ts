@@ -57,9 +57,22 @@ export class LocalSink implements Sink {
   /**
    * Listen. A socket left by a daemon that is gone is replaced; a live one
    * (another daemon) or anything that is not a socket is left alone, and this
-   * daemon serves no local viewers (a warning, not a failure).
+   * daemon serves no local viewers (a warning, not a failure; so is a folder
+   * that cannot be made).
    */
   async start(): Promise<void> {
+    try {
+      await this.#listen();
+    } catch (err) {
+      // a convenience for local viewers: never a reason for the daemon not to start
+      this.#log.warn(
+        { socket: this.#path, err: String(err) },
+        `no local event socket at ${this.#path}: ${String(err)}`,
+      );
+    }
+  }
+
+  async #listen(): Promise<void> {
     mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
     let existing: ReturnType<typeof lstatSync> | undefined;
     try {

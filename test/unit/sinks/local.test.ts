@@ -73,4 +73,18 @@ describe('LocalSink', () => {
     expect(s3.path).toBeNull();
     expect(statSync(file).isFile()).toBe(true);
   });
+
+  it('a folder it cannot make is a warning, not a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfgate-local-'));
+    writeFileSync(join(dir, 'file'), '');
+    const warnings: string[] = [];
+    const s = new LocalSink(join(dir, 'file', 'events.sock'), {
+      info() {},
+      warn: (_o, m) => warnings.push(m ?? ''),
+    });
+    await s.start();
+    expect(s.path).toBeNull();
+    expect(warnings[0]).toMatch(/^no local event socket at .*file\/events\.sock: Error: E/);
+    await s.stop();
+  });
 });
