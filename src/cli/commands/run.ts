@@ -1,6 +1,7 @@
-// bpfgate run: the daemon in the foreground. Violations are printed as one
-// JSON line each on stdout (and published to NATS when configured); logs go
-// to stderr. SIGINT/SIGTERM detach everything and exit 0; SIGHUP (and a
+// bpfgate run: the daemon in the foreground. Violations are printed on
+// stdout, one readable line each on a terminal and one JSON line each
+// otherwise (--output), and published to NATS when configured; logs go to
+// stderr. SIGINT/SIGTERM detach everything and exit 0; SIGHUP (and a
 // change in a policy folder) reloads. Configuration: flags > BPFGATE_*
 // environment > the config file > defaults (docs/operations.md).
 import { isatty } from 'node:tty';
