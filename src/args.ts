@@ -13,6 +13,15 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** A command's flags: string flags (each takes a value), switches, and --help/-h. */
+export function flagSet(strings: readonly string[], switches: readonly string[] = []): FlagOptions {
+  const out: FlagOptions = {};
+  for (const s of strings) out[s] = { type: 'string' };
+  for (const s of switches) out[s] = { type: 'boolean' };
+  out.help = { type: 'boolean', short: 'h' };
+  return out;
+}
+
 /** The flag an argument names (`--json`, `--json=x`, `-h`), or null for a positional. */
 function flagOf(arg: string): string | null {
   if (arg === '-' || !arg.startsWith('-')) return null;

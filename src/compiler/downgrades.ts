@@ -25,18 +25,22 @@ export interface EnforcementSummary {
   groups: DowngradeGroup[];
 }
 
-/** The features whose absence can weaken a rule, with their names as a person knows them. */
+/** The features whose absence can weaken a rule, by the names a person knows them by. */
+const NAMES = {
+  lsm: 'BPF-LSM',
+  lsmDPath: 'bpf_d_path',
+  kprobes: 'kprobes',
+  fentry: 'fentry',
+  tracepoints: 'tracepoints',
+  sendSignal: 'bpf_send_signal',
+} as const satisfies Partial<Record<keyof FeatureSet, string>>;
+
 function features(f: FeatureSet): [string, Feature][] {
   const hooks = Object.entries(f.cgroupHooks) as [CgroupHook, Feature][];
-  return [
-    ['BPF-LSM', f.lsm],
-    ['bpf_d_path', f.lsmDPath],
-    ['kprobes', f.kprobes],
-    ['fentry', f.fentry],
-    ['tracepoints', f.tracepoints],
-    ['bpf_send_signal', f.sendSignal],
-    ...hooks.map(([h, feat]) => [`cgroup/${h}`, feat] as [string, Feature]),
-  ];
+  const named = Object.entries(NAMES).map(
+    ([k, name]) => [name, f[k as keyof typeof NAMES]] as [string, Feature],
+  );
+  return [...named, ...hooks.map(([h, feat]) => [`cgroup/${h}`, feat] as [string, Feature])];
 }
 
 /** The missing features a downgrade's reason quotes (the ladder quotes the probe's reasons verbatim). */

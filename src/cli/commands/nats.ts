@@ -1,7 +1,7 @@
 // bpfgate nats setup: create the JetStream stream bpfgate publishes into (or
 // check the one that is there) and say what was done. The default is safe on
 // a single server (one replica); a cluster passes --replicas 3.
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import { UsageError } from '../../errors.ts';
 import { openConnection, withTimeout } from '../../nats/connect.ts';
 import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
@@ -103,14 +103,7 @@ export async function run(args: string[]): Promise<number> {
   if (sub !== 'setup') throw new UsageError(`unknown subcommand '${sub}' (bpfgate nats setup)`);
   const v = parseCommandArgs('nats setup', rest, {
     ...natsFlagOptions(),
-    stream: { type: 'string' },
-    'subject-prefix': { type: 'string' },
-    replicas: { type: 'string' },
-    'max-age': { type: 'string' },
-    'max-bytes': { type: 'string' },
-    'dupe-window': { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+    ...flagSet(['stream', 'subject-prefix', 'replicas', 'max-age', 'max-bytes', 'dupe-window'], ['json']),
   }).values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) {
     process.stdout.write(HELP);

@@ -3,7 +3,7 @@
 //   bpfgate report FILE...|- [--since T] [--until T] [--html FILE] [--json]
 //   bpfgate report --nats URL --stream NAME [--subject S] [auth] [--since T] ...
 import { writeFileSync } from 'node:fs';
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import { UsageError } from '../../errors.ts';
 import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
 import { renderHtml } from '../../report/html.ts';
@@ -31,17 +31,11 @@ ${natsFlagHelp('read a JetStream stream instead (repeatable)')}
 `;
 
 export async function run(args: string[], now: () => number = Date.now): Promise<number> {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+  const options = {
     ...natsFlagOptions(),
-    stream: { type: 'string' },
-    subject: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    top: { type: 'string' },
-    html: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+    ...flagSet(['stream', 'subject', 'since', 'until', 'top', 'html'], ['json']),
   };
+
   const parsed = parseCommandArgs('report', args, options, { positionals: true });
   const v = parsed.values;
   if (v.help) {

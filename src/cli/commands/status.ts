@@ -1,7 +1,7 @@
 // bpfgate status [--url URL] [--json]: the running daemon's /status, readably.
 // Exit 0 while it enforces and delivers, 1 when it answers but does not
 // enforce or its events cannot be delivered, 4 when it cannot be reached.
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import type { StatusDocument } from '../../daemon/metrics.ts';
 import { EXIT } from '../exit.ts';
 
@@ -88,11 +88,11 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
 }
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseCommandArgs('status', args, {
-    url: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }).values as { url?: string; json?: boolean; help?: boolean };
+  const v = parseCommandArgs('status', args, flagSet(['url'], ['json'])).values as {
+    url?: string;
+    json?: boolean;
+    help?: boolean;
+  };
   if (v.help) {
     process.stdout.write(HELP);
     return EXIT.ok;

@@ -7,7 +7,7 @@
 // stdout is a terminal and NO_COLOR is unset.
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import { BpfgateError, PrivilegeError, UsageError } from '../../errors.ts';
 import { type AnyEvent, eventId, formatLine, RecentIds } from '../../events/line.ts';
 import { openConnection } from '../../nats/connect.ts';
@@ -92,12 +92,7 @@ async function fromSocket(path: string, show: (text: string) => void): Promise<v
 export async function run(args: string[]): Promise<number> {
   const v: Record<string, unknown> = parseCommandArgs('tail', args, {
     ...natsFlagOptions(),
-    socket: { type: 'string' },
-    subject: { type: 'string' },
-    policy: { type: 'string' },
-    outcome: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+    ...flagSet(['socket', 'subject', 'policy', 'outcome'], ['json']),
   }).values;
   if (v.help) {
     process.stdout.write(HELP);

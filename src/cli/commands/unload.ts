@@ -1,7 +1,7 @@
 // bpfgate unload: stop enforcing for good. Stops a running daemon (SIGTERM),
 // then detaches every link pinned under the pin root and removes every pin
 // and the folder. Idempotent: with nothing pinned it says so and exits 0.
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import { loadConfig } from '../../config/resolve.ts';
 import { PrivilegeError, UsageError } from '../../errors.ts';
 import { isPrivilegeError } from '../../kernel/binding.ts';
@@ -94,13 +94,13 @@ export function formatUnload(r: UnloadResult): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseCommandArgs('unload', args, {
-    'pin-root': { type: 'string' },
-    config: { type: 'string' },
-    'wait-ms': { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }).values as { 'pin-root'?: string; config?: string; 'wait-ms'?: string; json?: boolean; help?: boolean };
+  const v = parseCommandArgs('unload', args, flagSet(['pin-root', 'config', 'wait-ms'], ['json'])).values as {
+    'pin-root'?: string;
+    config?: string;
+    'wait-ms'?: string;
+    json?: boolean;
+    help?: boolean;
+  };
   if (v.help) {
     process.stdout.write(UNLOAD_USAGE);
     return 0;

@@ -1,7 +1,7 @@
 // bpfgate validate [PATH...] [--json]: check policy files and folders as one
 // set and report every problem as file:line:column. Exit 0 valid, 1 invalid,
 // 2 usage.
-import { parseCommandArgs } from '../../args.ts';
+import { flagSet, parseCommandArgs } from '../../args.ts';
 import { formatDiagnostic } from '../../errors.ts';
 import { type LoadProgress, loadPolicyFiles } from '../../policy/index.ts';
 
@@ -47,12 +47,7 @@ export function progressLine(
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(
-    'validate',
-    args,
-    { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    { positionals: true },
-  );
+  const parsed = parseCommandArgs('validate', args, flagSet([], ['json']), { positionals: true });
   if (parsed.values.help) {
     process.stdout.write(HELP);
     return 0;
