@@ -4,6 +4,7 @@
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
 import { describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
+import type { SinkOptions } from '../../src/sinks/options.ts';
 import { sampleEvents } from '../support/events.ts';
 import { createStream, makeSink, readStream, STREAM, withConnection } from '../support/nats.ts';
 import { serverForFile } from '../support/nats-file.ts';
@@ -20,16 +21,21 @@ async function freshStream(): Promise<void> {
   });
 }
 
+/** Events through a new sink into a fresh stream; what the stream then holds. */
+async function deliver(over: Partial<SinkOptions>, host: string, events = sampleEvents(host)) {
+  await freshStream();
+  const sink = makeSink({ servers: [nats.server.url], ...over }, host);
+  await sink.start();
+  for (const e of events) expect(sink.publish(e)).toBe(true);
+  expect(await sink.idle(10_000)).toBe(true);
+  await sink.stop();
+  const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
+  return { sink, events, stored };
+}
+
 describe('NATS sink (JetStream)', () => {
   it('native events reach the stream schema-valid, on their subjects, with Nats-Msg-Id = id', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [nats.server.url] }, 'web-1.example.com');
-    await sink.start();
-    const events = sampleEvents('web-1.example.com');
-    for (const e of events) expect(sink.publish(e)).toBe(true);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
-    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
+    const { sink, events, stored } = await deliver({}, 'web-1.example.com');
     expect(stored).toHaveLength(events.length);
     stored.forEach((m, i) => {
       const e = events[i]!;
@@ -42,15 +48,8 @@ describe('NATS sink (JetStream)', () => {
   });
 
   it('OCSF events reach the stream and conform to OCSF 1.8.0', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [nats.server.url], format: 'ocsf' });
-    await sink.start();
-    const events = sampleEvents('test-host');
-    for (const e of events) sink.publish(e);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
+    const { events, stored } = await deliver({ format: 'ocsf' }, 'test-host');
     const ocsf = new OcsfSchema();
-    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
     expect(stored).toHaveLength(events.length);
     for (const m of stored) {
       expect(ocsf.check(m.body)).toEqual([]);
@@ -59,15 +58,8 @@ describe('NATS sink (JetStream)', () => {
   });
 
   it('a re-published id is stored once (JetStream de-duplication)', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [nats.server.url] });
-    await sink.start();
     const [e] = sampleEvents('test-host');
-    sink.publish(e!);
-    sink.publish(e!);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
-    const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
+    const { stored } = await deliver({}, 'test-host', [e!, e!]);
     expect(stored.map((m) => m.msgId)).toEqual([e!.id]);
   });
 
