@@ -96,9 +96,10 @@ export function renderSetup(r: StreamSetup, server: string): string {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) throw new UsageError(`a subcommand is needed\n\n${HELP}`);
+  if (sub === '--help' || sub === '-h') {
     process.stdout.write(HELP);
-    return sub === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   if (sub !== 'setup') throw new UsageError(`unknown subcommand '${sub}' (bpfgate nats setup)`);
   const v = parseCommandArgs('nats setup', rest, {
