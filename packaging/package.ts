@@ -106,11 +106,8 @@ function stage(cache: string): string {
   copyFileSync(join(node, 'LICENSE'), join(lib, 'node/LICENSE'));
   // /usr/bin/bpfgate
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
-  writeFileSync(
-    join(root, 'usr/bin/bpfgate'),
-    `#!/bin/sh\n# bpfgate, with the Node.js it ships (${LIB}/node)\nexec ${LIB}/node/bin/node ${LIB}/bin/bpfgate.js "$@"\n`,
-    { mode: 0o755 },
-  );
+  copyFileSync(join(ROOT, 'packaging/bpfgate.sh'), join(root, 'usr/bin/bpfgate'));
+  chmodSync(join(root, 'usr/bin/bpfgate'), 0o755);
   // configuration and starter policies: audit mode until the operator switches to enforce
   const etc = join(root, 'etc/bpfgate');
   mkdirSync(join(etc, 'policies'), { recursive: true });

@@ -55,6 +55,9 @@ describe('the Debian package', () => {
     expect(v.stdout).toMatch(/^\/usr\/bin\/bpfgate\nbpfgate \d+\.\d+\.\d+ \(Node\.js 24\.\d+\.\d+\)\nv24\./);
     // the system's Node is not used (the container has none)
     expect((await sh('command -v node')).code).not.toBe(0);
+    // nothing is written beside the installed files; compiled code is cached under /var/cache
+    expect((await sh('ls -a /usr/lib/bpfgate')).stdout).not.toContain('.cache');
+    expect((await sh('ls /var/cache/bpfgate/node-compile-cache')).code).toBe(0);
   });
 
   it('ships its policies, schemas and configuration, and they validate', async () => {
