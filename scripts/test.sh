@@ -24,7 +24,16 @@ for p in docker.io mmdebstrap; do
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
+  # the system's dockerd must not start on install (where systemd runs): it
+  # would add a bridge and set the FORWARD policy to DROP
+  rc=/usr/sbin/policy-rc.d
+  if [ ! -e "$rc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod 0755 "$rc"
+    trap 'rm -f "$rc"' EXIT
+  fi
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ "$(trap -p EXIT)" = "" ] || { rm -f "$rc"; trap - EXIT; }
 fi
 npx vitest run --project package
 npx vitest run --project kernel
