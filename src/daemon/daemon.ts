@@ -9,6 +9,7 @@ import type { FeatureSet } from '../abi/features.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
+import { rungsLine, rungsOf } from '../doctor/rungs.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
@@ -137,6 +138,7 @@ export class Daemon {
     const kernel = this.#parts.kernel;
     const features = await this.#parts.probe();
     this.#features = features;
+    this.#reportKernel(features);
     let plan = await this.#compile(0, undefined);
     this.#reportEnforcement(plan);
     const cgroup = kernel.cgroup(features);
@@ -280,6 +282,18 @@ export class Daemon {
       this.#log.warn({ code: d.code }, `${d.pos.file}:${d.pos.line}:${d.pos.column}: ${d.message}`);
     if (!this.#features) throw new Error('features not probed');
     return compile(set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+  }
+
+  /** The ladder's rungs on this kernel, and the fix for BPF-LSM where an operator can apply one. */
+  #reportKernel(f: FeatureSet): void {
+    const rungs = rungsOf(f);
+    this.#log.info(
+      { kernel: f.kernelRelease, rungs: Object.fromEntries(rungs.map((r) => [r.name, r.available])) },
+      `enforcement rungs on this kernel: ${rungsLine(f)}`,
+    );
+    const lsm = rungs[0]!;
+    if (!lsm.available && lsm.fix)
+      this.#log.warn({ fix: lsm.fix }, `BPF-LSM: ${lsm.reason}; fix: ${lsm.fix}`);
   }
 
   /**

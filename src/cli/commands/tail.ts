@@ -3,6 +3,7 @@
 //                [NATS auth flags, src/nats/flags.ts] [--json]
 // Colour only when stdout is a TTY (and NO_COLOR is unset).
 import { parseArgs } from 'node:util';
+import { Outcome } from '../../abi/layout.ts';
 import { UsageError } from '../../errors.ts';
 import { describeTarget } from '../../events/target.ts';
 import { openConnection } from '../../nats/connect.ts';
@@ -16,11 +17,11 @@ const HELP = `usage: bpfgate tail [options]
 ${natsFlagHelp(`server (repeatable; default ${DEFAULT_NATS_URL})`)}
   --subject S        subject to watch (default ${DEFAULT_SUBJECT_PREFIX}.>)
   --policy P         only this policy
-  --outcome O        only this outcome (denied, killed, allowed, would-block, would-kill)
+  --outcome O        only this outcome (${Object.keys(Outcome).join(', ')})
   --json             print each event as received
 `;
 
-const OUTCOMES = new Set(['denied', 'killed', 'allowed', 'would-block', 'would-kill']);
+const OUTCOMES = new Set<string>(Object.keys(Outcome));
 
 const COLORS: Record<string, string> = {
   denied: '\x1b[31m',
@@ -28,6 +29,8 @@ const COLORS: Record<string, string> = {
   allowed: '\x1b[36m',
   'would-block': '\x1b[33m',
   'would-kill': '\x1b[33m',
+  'would-kill-after': '\x1b[33m',
+  'killed-after': '\x1b[35m',
   loss: '\x1b[41;97m',
   policy_error: '\x1b[41;97m',
 };
