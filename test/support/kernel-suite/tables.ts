@@ -68,6 +68,8 @@ function hooksText(hooks: readonly string[]): string {
 function matrixCell(m: MatrixResult | undefined): string {
   if (!m) return NOT_RUN;
   if (m.achieved === 'unavailable') return 'unavailable (no hook sees it)';
+  // a kprobe rule may only audit: there is no block to achieve
+  if (m.achieved === 'not-allowed') return 'audit only (block not allowed for this kind)';
   const via = m.hooks.length > 0 ? `: ${hooksText(m.hooks)}` : '';
   return `**${m.achieved}**${via}`;
 }
