@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { BpfObject } from '../src/kernel/binding.ts';
 import { GUEST_OUT, guestNodeCommand, LSM_WITHOUT_BPF, runInGuest } from '../test/support/guest.ts';
-import { costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
+import { costRounds, costSummary, enableStats, type MeasuredHook, newProgs, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
@@ -37,15 +37,7 @@ const CGROUP_REL = '/bpfgate-bench-guest';
 const FILE_MATCH = `${ROOT}bench/c/noop.c`;
 const FILE_MISS = `${ROOT}bench/c/loadgen.c`;
 
-interface SecurityHook {
-  kind: 'exec' | 'file' | 'capability';
-  hook: string;
-  bpfgate: string;
-  null: string;
-  miss: [string, string?];
-  hit: [string, string?];
-  iterations: number;
-}
+type SecurityHook = MeasuredHook<'exec' | 'file' | 'capability'>;
 
 /** The hooks of a rung: the program names follow bpf/security.bpf.c (bg_lsm_<name>, bg_fmr_<name>). */
 function hooks(rung: Rung, noop: string, noopMatch: string): SecurityHook[] {
