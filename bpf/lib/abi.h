@@ -65,6 +65,7 @@ enum bg_mechanism {
 	BG_MECH_CGROUP = 2,
 	BG_MECH_TRACEPOINT = 3,
 	BG_MECH_KPROBE = 4,
+	BG_MECH_FMOD_RET = 5, /* fmod_ret on a security_* function (BPF-LSM not active) */
 };
 
 /* What happened to the action. MUST MATCH src/abi/layout.ts Outcome. */
@@ -74,6 +75,8 @@ enum bg_outcome {
 	BG_OUT_ALLOWED = 3, /* audit rule: allowed and reported */
 	BG_OUT_WOULD_BLOCK = 4,
 	BG_OUT_WOULD_KILL = 5,
+	BG_OUT_KILLED_AFTER = 6,      /* killed on return from a system call that completed (sys_enter) */
+	BG_OUT_WOULD_KILL_AFTER = 7,  /* audit mode: would have been killed after the call */
 };
 
 /* Exception subject types (bg_exception_key.type). */

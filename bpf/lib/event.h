@@ -20,23 +20,25 @@ struct bg_verdict {
 	__s32 ret;      /* for the caller: 0 or -EPERM */
 	__u8 outcome;   /* enum bg_outcome */
 	__u8 deny;      /* the caller must refuse */
+	__u8 killed;    /* SIGKILL was sent */
 };
 
 /* Apply w's decision with what the program can do (mode: BG_CAN_*). */
 BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 {
-	struct bg_verdict vd = { .ret = 0, .outcome = BG_OUT_ALLOWED, .deny = 0 };
+	struct bg_verdict vd = { .ret = 0, .outcome = BG_OUT_ALLOWED, .deny = 0, .killed = 0 };
 	int dry = w->flags & BG_VAL_F_DRYRUN;
 
 	switch (w->action) {
 	case BG_ACT_KILL:
 		if (dry) {
-			vd.outcome = BG_OUT_WOULD_KILL;
+			vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_WOULD_KILL_AFTER : BG_OUT_WOULD_KILL;
 			break;
 		}
 		if (mode & BG_CAN_KILL) {
 			bpf_send_signal(SIGKILL);
-			vd.outcome = BG_OUT_KILLED;
+			vd.killed = 1;
+			vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_KILLED_AFTER : BG_OUT_KILLED;
 			bg_stat_inc(BG_STAT_KILLED);
 			if (mode & BG_CAN_DENY) {
 				vd.deny = 1;
@@ -162,7 +164,7 @@ BG_INLINE int bg_report(struct bg_work *w, __u8 kind, __u8 op, __u8 mech, __u32 
 
 	if (w->action < BG_ACT_AUDIT)
 		return vd.ret;
-	if ((rec & BG_REC_QUIET) && !vd.deny && vd.outcome != BG_OUT_KILLED)
+	if ((rec & BG_REC_QUIET) && !vd.deny && !vd.killed)
 		return vd.ret;
 	e = bg_event_new(w, kind, op, mech, &vd, BG_CTX_TASK);
 	if (!e)

@@ -17,10 +17,25 @@ export const RULE_DEFAULT = 0x80000000;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;
-export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4 } as const;
+export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5 } as const;
 export type MechanismName = keyof typeof Mechanism;
-export const Outcome = { denied: 1, killed: 2, allowed: 3, 'would-block': 4, 'would-kill': 5 } as const;
+/**
+ * killed: before anything happened (BPF-LSM and fmod_ret: denied and killed) or
+ * before the new program's first instruction (sched_process_exec);
+ * killed-after: on return from a system call that completed (sys_enter)
+ */
+export const Outcome = {
+  denied: 1,
+  killed: 2,
+  allowed: 3,
+  'would-block': 4,
+  'would-kill': 5,
+  'killed-after': 6,
+  'would-kill-after': 7,
+} as const;
 export type OutcomeName = keyof typeof Outcome;
+/** The outcomes of audit mode: nothing was denied or killed. */
+export const WOULD_OUTCOMES: readonly OutcomeName[] = ['would-block', 'would-kill', 'would-kill-after'];
 export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as const;
 
 export const VAL_F_DRYRUN = 0x01;

@@ -43,6 +43,8 @@ const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, numbe
   audit: ActionValue.audit,
   block: ActionValue.block,
   kill: ActionValue.kill,
+  // the same kill in the kernel: the program that serves the rule decides when it lands
+  'kill-after': ActionValue.kill,
 };
 
 function usesExecutables(p: Policy): boolean {

@@ -4,7 +4,7 @@
 export interface ConfigInput {
   /** Policy files and folders (their *.yaml and *.yml files) */
   policies?: string[];
-  /** audit: a dry run, every block and kill becomes would-block and would-kill */
+  /** audit: a dry run, every block and kill becomes would-block, would-kill or would-kill-after */
   mode?: 'enforce' | 'audit';
   /** Refuse to start (or to reload) when a rule would be enforced more weakly than asked */
   requireEnforcement?: boolean;

@@ -61,7 +61,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'mode',
     { kind: 'enum', values: ['enforce', 'audit'] },
-    'audit: a dry run, every block and kill becomes would-block and would-kill',
+    'audit: a dry run, every block and kill becomes would-block, would-kill or would-kill-after',
     'enforce',
     {
       inputs: [
@@ -69,7 +69,7 @@ export const SETTINGS: readonly Setting[] = [
           'mode',
           'BPFGATE_MODE',
           'string',
-          'audit: a dry run, block and kill become would-block and would-kill',
+          'audit: a dry run, block and kill become would-block, would-kill or would-kill-after',
           { arg: 'enforce|audit' },
         ),
         {

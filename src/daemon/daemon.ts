@@ -10,6 +10,7 @@ import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
 import { achievedText, type EnforcementSummary, groupText, summarize } from '../compiler/downgrades.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
+import { rungsLine, rungsOf } from '../doctor/rungs.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
@@ -158,6 +159,7 @@ export class Daemon {
     const kernel = this.#parts.kernel;
     const features = await this.#parts.probe();
     this.#features = features;
+    this.#reportKernel(features);
     let plan = await this.#compile(0, undefined);
     this.#reportEnforcement(plan);
     const cgroup = kernel.cgroup(features);
@@ -310,6 +312,18 @@ export class Daemon {
         `bpfgate's own runtime (${this.#parts.self?.join(', ')}) may start despite the exec rules of ${own.exempted.join(', ')} (rule ${SELF_RULE_ID})`,
       );
     return compile(own.set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+  }
+
+  /** The ladder's rungs on this kernel, and the fix for BPF-LSM where an operator can apply one. */
+  #reportKernel(f: FeatureSet): void {
+    const rungs = rungsOf(f);
+    this.#log.info(
+      { kernel: f.kernelRelease, rungs: Object.fromEntries(rungs.map((r) => [r.name, r.available])) },
+      `enforcement rungs on this kernel: ${rungsLine(f)}`,
+    );
+    const lsm = rungs[0]!;
+    if (!lsm.available && lsm.fix)
+      this.#log.warn({ fix: lsm.fix }, `BPF-LSM: ${lsm.reason}; fix: ${lsm.fix}`);
   }
 
   /**

@@ -5,7 +5,10 @@
 // daemon.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import type { FeatureSet } from '../abi/features.ts';
+import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
+import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
@@ -16,6 +19,8 @@ import type { PipelineCounters } from './pipeline.ts';
 export interface DaemonView {
   readonly enforcing: boolean;
   readonly plan: Plan | null;
+  /** the kernel's features, as probed at start */
+  readonly features: FeatureSet | null;
   readonly counters: Readonly<{ reloads: number; reloadFailures: number }>;
   readonly mode: 'enforce' | 'audit';
   readonly host: string;
@@ -105,7 +110,7 @@ export class DaemonMetrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'bpfgate_' });
     this.#violations = new Counter({
       name: 'bpfgate_violations_total',
-      help: 'Violations by policy, rule and outcome (denied, killed, allowed, would-block, would-kill)',
+      help: `Violations by policy, rule and outcome (${Object.keys(Outcome).join(', ')})`,
       labelNames: ['policy', 'rule', 'outcome'],
       registers: [r],
     });
@@ -220,8 +225,18 @@ export class DaemonMetrics {
     );
     labelledGauge(
       r,
+      'bpfgate_enforcement_rung',
+      'The ladder on this kernel: 1 where a rung works (BPF-LSM, fmod_ret, cgroup hooks, tracepoint kill, kprobe audit)',
+      ['rung'],
+      () => {
+        const f = v()?.features;
+        return f ? rungsOf(f).map((x) => [{ rung: x.name }, x.available ? 1 : 0]) : [];
+      },
+    );
+    labelledGauge(
+      r,
       'bpfgate_rules',
-      'Loaded rules by achieved enforcement (block, kill, audit, allow, unavailable) and mechanism',
+      'Loaded rules by achieved enforcement (block, kill, kill-after, audit, allow, unavailable) and mechanism',
       ['achieved', 'mechanism'],
       () =>
         Object.entries(rulesByEnforcement(v()?.plan ?? null)).map(([k, n]) => {
@@ -262,6 +277,8 @@ export interface StatusDocument {
   enforcing: boolean;
   mode: 'enforce' | 'audit';
   host: string;
+  /** the kernel as probed at start: its release and the ladder's rungs (null before the probe) */
+  kernel: { release: string; rungs: RungState[] } | null;
   policies: {
     name: string;
     slot: number;
@@ -309,6 +326,7 @@ export function statusOf(view: DaemonView): StatusDocument {
     enforcing: view.enforcing,
     mode: view.mode,
     host: view.host,
+    kernel: view.features ? { release: view.features.kernelRelease, rungs: rungsOf(view.features) } : null,
     policies: (plan?.policies ?? []).map((pol) => ({
       name: pol.name,
       slot: pol.slot,

@@ -1,7 +1,7 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { EVENT_FLAG, RULE_DEFAULT } from '../abi/layout.ts';
+import { EVENT_FLAG, RULE_DEFAULT, WOULD_OUTCOMES } from '../abi/layout.ts';
 import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
@@ -75,7 +75,8 @@ export function wallNs(bootNs: bigint, clock: BootClock): bigint {
 function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAction {
   const asked = rule?.action;
   if (asked === 'block' || asked === 'kill' || asked === 'audit') return asked;
-  if (record.outcome === 'would-kill' || record.action === 'kill') return 'kill';
+  if (record.outcome === 'would-kill' || record.outcome === 'would-kill-after' || record.action === 'kill')
+    return 'kill';
   if (record.outcome === 'would-block' || record.action === 'block' || asked === 'allow') return 'block';
   return 'audit';
 }
@@ -96,7 +97,7 @@ export function buildEvent(
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
   const target = decodeTarget(record.kind, record, { ruleId, attachPoint: ctx.kprobeFunction });
-  const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
+  const dryRun = rule?.dryRun === true || WOULD_OUTCOMES.includes(record.outcome);
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
     : {

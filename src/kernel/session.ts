@@ -27,6 +27,7 @@ import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
 import type { LinkPort, MapPort, ObjectPort } from './port.ts';
+import { failedProgram, ProgramRejectedError, verifierLines } from './verifier.ts';
 
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
 
@@ -118,6 +119,9 @@ export class KernelSession implements ObjectPort {
           { cause: err },
         );
       }
+      const program = err instanceof KernelError ? failedProgram(err.libbpfLog) : null;
+      if (program && err instanceof KernelError)
+        throw new ProgramRejectedError(program, verifierLines(err.libbpfLog), { cause: err });
       throw err;
     }
     return new KernelSession(obj, programs, pins, reused.sort());

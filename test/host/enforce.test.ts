@@ -167,7 +167,8 @@ describe('socket rules', () => {
     const rule = planned('host-net', 'packet');
     const inside = await attack(['packet_socket'], 'inside');
     switch (rule.achieved) {
-      case 'kill': {
+      case 'kill-after': {
+        // socket() returned (the socket was made), then the process died: killed after the call
         expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
           code: null,
           signal: 'SIGKILL',
@@ -178,7 +179,7 @@ describe('socket rules', () => {
         expect(e).toMatchObject({
           policy: { name: 'host-net', rule: 'packet' },
           action: 'block',
-          outcome: 'killed',
+          outcome: 'killed-after',
           kind: 'socket',
           mechanism: rule.mechanism,
           target: { family: 'packet', familyNumber: 17 },
@@ -418,17 +419,17 @@ describe('rules that need BPF-LSM', () => {
     expect(doctor.features.lsm.available).toBe(false);
   });
 
-  it('a file rule downgraded to kill kills the reader after the call', async () => {
+  it('a file rule downgraded to kill-after kills the reader after the call (killed-after)', async () => {
     const rule = planned('host-lsm', 'secret-file');
     const r = await attack(['open', `${h.dir}/secret`, 'r'], 'inside');
-    if (rule.achieved === 'kill') {
+    if (rule.achieved === 'kill-after') {
       expect({ code: r.code, signal: r.signal }).toEqual({ code: null, signal: 'SIGKILL' });
       const e = await daemon.oneEventOf(r.pid);
       expect(eventSchemaErrors(e)).toEqual([]);
       expect(e).toMatchObject({
         policy: { name: 'host-lsm', rule: 'secret-file' },
         action: 'block',
-        outcome: 'killed',
+        outcome: 'killed-after',
         kind: 'file',
         mechanism: rule.mechanism,
         target: { path: `${h.dir}/secret`, operation: 'read' },

@@ -1,5 +1,6 @@
 // Records and rules for event tests: one realistic record per kind, laid out
 // as bpf/lib/abi.h describes the arg[]/path/aux fields.
+import { Outcome, type OutcomeName } from '../../src/abi/layout.ts';
 import type { PlannedRule } from '../../src/abi/plan.ts';
 import { type BuildContext, buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
@@ -124,7 +125,7 @@ export function ctx(over: Partial<BuildContext> = {}): BuildContext {
 
 /** One violation event of each kind, with every outcome spread over them. */
 export function sampleEvents(host = 'web-1.example.com'): ViolationEvent[] {
-  const outcomes = ['denied', 'killed', 'allowed', 'would-block', 'would-kill'] as const;
+  const outcomes = Object.keys(Outcome) as OutcomeName[];
   const c = ctx({ host });
   return KINDS.map((k, i) => {
     const o = outcomes[i % outcomes.length]!;

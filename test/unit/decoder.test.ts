@@ -162,7 +162,7 @@ describe('decodeRecord', () => {
     ['kind', KIND_MAX],
     ['action', 9],
     ['mechanism', 0],
-    ['outcome', 6],
+    ['outcome', 8],
     ['gen', 2],
   ] as const)('throws RecordDecodeError on an unknown %s byte (%d)', (field, value) => {
     const buf = loadRecord('exec-denied-lsm.rec');

@@ -51,6 +51,11 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
   const rules = s.policies.flatMap((p) => p.rules.map((r) => ({ p, r })));
   const downgraded = rules.filter(({ r }) => r.downgraded).length;
   out.push(`bpfgate on ${s.host}: ${s.enforcing ? 'enforcing' : 'NOT ENFORCING'} (${s.mode} mode)`);
+  if (s.kernel) {
+    const rungs = s.kernel.rungs.map((r) => `${r.name} ${r.skipped ? '-' : r.available ? '✓' : '✗'}`);
+    out.push(`kernel ${s.kernel.release}: ${rungs.join(', ')}`);
+    for (const r of s.kernel.rungs) if (!r.available && r.fix) out.push(`  ${r.name}: ${r.fix}`);
+  }
   out.push(
     `${s.policies.length} policies, ${rules.length} rules${downgraded > 0 ? `, ${downgraded} enforced more weakly than asked` : ''}`,
   );

@@ -7,6 +7,7 @@
 // stdout is a terminal and NO_COLOR is unset.
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
+import { Outcome } from '../../abi/layout.ts';
 import { flagSet, parseCommandArgs } from '../../args.ts';
 import { BpfgateError, PrivilegeError, UsageError } from '../../errors.ts';
 import { type AnyEvent, eventId, formatLine, RecentIds } from '../../events/line.ts';
@@ -28,7 +29,7 @@ from NATS (every host that publishes there).
 ${natsFlagHelp('read from NATS instead (repeatable)')}
   --subject S        with --nats: the subject to watch (default ${DEFAULT_SUBJECT_PREFIX}.>)
   --policy P         only this policy
-  --outcome O        only this outcome (denied, killed, allowed, would-block, would-kill)
+  --outcome O        only this outcome (${Object.keys(Outcome).join(', ')})
   --json             print each event as received
   -h, --help         show this help
 
@@ -36,7 +37,7 @@ Exit status: 0 stopped (Ctrl-C), 2 usage error, 3 no permission to read the
 socket, 4 no daemon or NATS server to read from.
 `;
 
-const OUTCOMES = new Set(['denied', 'killed', 'allowed', 'would-block', 'would-kill']);
+const OUTCOMES = new Set<string>(Object.keys(Outcome));
 
 /** Does an event pass the --policy / --outcome filters? */
 export function matches(ev: AnyEvent, policy?: string, outcome?: string): boolean {

@@ -94,6 +94,7 @@ describe('status shows delivery health', () => {
       enforcing: true,
       mode: 'enforce',
       host: 'h',
+      kernel: null,
       policies: [],
       counters: {
         records: 0,

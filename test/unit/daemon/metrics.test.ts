@@ -9,6 +9,7 @@ import type { PipelineCounters } from '../../../src/daemon/pipeline.ts';
 import type { ViolationEvent } from '../../../src/events/types.ts';
 import type { SinkStats } from '../../../src/sinks/nats.ts';
 import { rule } from '../../support/events.ts';
+import { FMOD_RET } from '../../support/features.ts';
 
 function plan(): Plan {
   const rules: PlannedRule[] = [
@@ -62,6 +63,7 @@ function fake(
   return {
     enforcing: true,
     plan: plan(),
+    features: FMOD_RET,
     counters,
     mode: 'enforce',
     host: 'web-1',

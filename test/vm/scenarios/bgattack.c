@@ -212,6 +212,14 @@ static void act(int argc, char **argv) {
     int fd = open(argv[1], O_WRONLY | O_APPEND);
     if (fd < 0) result(-1, "open");
     result(write(fd, "x\n", 2) < 0 ? -1 : 0, "write");
+  } else if (!strcmp(op, "open-write")) {
+    // the open alone (a device whose write would do harm: /dev/mem)
+    need(argc, 2);
+    result(open(argv[1], O_WRONLY), "open");
+  } else if (!strcmp(op, "truncate-open")) {
+    // open(O_WRONLY|O_TRUNC): the open itself empties the file
+    need(argc, 2);
+    result(open(argv[1], O_WRONLY | O_TRUNC), "open");
   } else if (!strcmp(op, "unlink")) {
     need(argc, 2);
     result(unlink(argv[1]), NULL);
