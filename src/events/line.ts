@@ -10,6 +10,8 @@ const COLORS: Record<string, string> = {
   allowed: '\x1b[36m',
   'would-block': '\x1b[33m',
   'would-kill': '\x1b[33m',
+  'would-kill-after': '\x1b[33m',
+  'killed-after': '\x1b[35m',
   loss: '\x1b[41;97m',
   policy_error: '\x1b[41;97m',
 };
