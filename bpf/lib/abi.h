@@ -90,6 +90,7 @@ enum bg_exception_type {
 /* bg_event.flags */
 #define BG_EV_F_PATH_TRUNCATED 0x0001
 #define BG_EV_F_EXE_UNKNOWN 0x0002
+#define BG_EV_F_EXE_PATH 0x0004 /* path holds the acting executable, read by the kernel at the decision */
 
 /* ---- map keys and values ---- */
 
@@ -219,7 +220,8 @@ enum bg_stat {
  *
  * What arg[], path and aux hold is the kind's (bpf/kinds/<kind>.h, "The
  * record"). For kinds without a path of their own, path holds the acting
- * executable, best effort (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ * executable, best effort: BG_EV_F_EXE_PATH says it does, BG_EV_F_EXE_UNKNOWN
+ * that it could not be read.
  */
 struct bg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */

@@ -36,6 +36,8 @@ export class EventPipeline {
   readonly #log: PipelineLog;
   /** the plan written under each generation; a record resolves against the one of its gen */
   #plans: [Plan | null, Plan | null] = [null, null];
+  /** each generation's executables by exe id (the ids the kernel attaches to processes at exec) */
+  #executables: [Map<number, string>, Map<number, string>] = [new Map(), new Map()];
   #pending = new Set<Promise<void>>();
   readonly counters: PipelineCounters = { records: 0, decodeErrors: 0, events: 0, losses: 0 };
 
@@ -60,6 +62,7 @@ export class EventPipeline {
   /** The plan whose entries are written under `gen`. Set it before the generation goes live. */
   setPlan(plan: Plan, gen: 0 | 1): void {
     this.#plans[gen] = plan;
+    this.#executables[gen] = new Map(Object.entries(plan.exeIds).map(([path, id]) => [id, path]));
   }
 
   /** One ring-buffer record. */
@@ -121,6 +124,7 @@ export class EventPipeline {
         const r = plan?.rules.find((x) => x.policy === p?.name);
         return p ? { name: p.name, severity: r?.severity ?? 'high', tags: r?.tags ?? [] } : undefined;
       },
+      executableOf: (exeId) => this.#executables[record.gen].get(exeId),
       kprobeFunction: (ruleId) => {
         const spec = plan?.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
         return spec?.attach.type === 'kprobe' ? spec.attach.function : undefined;

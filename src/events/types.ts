@@ -40,6 +40,8 @@ export interface ProcessInfo {
   executable?: string;
   args?: string[];
   argsTruncated?: boolean;
+  /** fields read from /proc after the event (the process may have changed them, exec'd or exited meanwhile) */
+  fromProc?: ('executable' | 'args')[];
   cgroup: { id: string; path?: string };
   container?: { id: string; runtime?: string };
 }
@@ -56,7 +58,7 @@ export interface ViolationEvent extends EventBase {
   kind: RuleKind;
   mechanism: MechanismName;
   process: ProcessInfo;
-  parent: { pid: number; executable?: string };
+  parent: { pid: number; executable?: string; fromProc?: 'executable'[] };
   target: Target;
   message: string;
   /** what the kernel returned to the caller (negative errno when denied) */

@@ -29,6 +29,8 @@ export interface DecodedRecord {
   args: [bigint, bigint, bigint, bigint];
   comm: string;
   path: string;
+  /** the acting executable, read by the kernel at the decision (kinds whose record has no path of its own) */
+  exe?: string;
   /** raw bytes: an address for connect/bind, else a NUL-terminated string */
   aux: Uint8Array;
 }

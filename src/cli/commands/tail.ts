@@ -4,6 +4,7 @@
 // Colour only when stdout is a TTY (and NO_COLOR is unset).
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
+import { printable } from '../../events/printable.ts';
 import { describeTarget } from '../../events/target.ts';
 import { openConnection } from '../../nats/connect.ts';
 import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
@@ -34,33 +35,34 @@ const COLORS: Record<string, string> = {
 
 type Ev = Record<string, unknown> & { type?: string };
 
-/** One line for an event (native JSON or OCSF). */
+/** One line for an event (native JSON or OCSF). Every text from the event is printable(): no terminal escapes. */
 export function formatLine(ev: Ev, color: boolean): string {
   const paint = (key: string, s: string) => (color && COLORS[key] ? `${COLORS[key]}${s}\x1b[0m` : s);
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+  const t = (v: unknown) => printable(String(v));
   if (ev.metadata && typeof ev.class_uid === 'number') {
     const u = ((ev.unmapped as Ev | undefined)?.bpfgate ?? {}) as Ev;
     const policy = (ev.policy as Ev | undefined)?.uid ?? '?';
     const time = new Date(Number(ev.time)).toISOString();
-    return `${dim(time)} ${paint(String(u.outcome), String(u.outcome).padEnd(11))} ${policy} ${String(ev.type_name)} ${String(ev.message ?? '')}`;
+    return `${dim(time)} ${paint(String(u.outcome), t(u.outcome).padEnd(11))} ${t(policy)} ${t(ev.type_name)} ${t(ev.message ?? '')}`;
   }
-  const time = String(ev.time ?? '');
+  const time = t(ev.time ?? '');
   if (ev.type === 'loss') {
     const l = ev.loss as { source: string; count: number };
-    return `${dim(time)} ${paint('loss', 'LOSS')} ${l.count} event(s) lost (${l.source}) on ${String(ev.host)}`;
+    return `${dim(time)} ${paint('loss', 'LOSS')} ${t(l.count)} event(s) lost (${t(l.source)}) on ${t(ev.host)}`;
   }
   if (ev.type === 'policy_error') {
     const d = (ev.diagnostics as { file: string; line: number; column: number; message: string }[]) ?? [];
-    const first = d[0] ? ` ${d[0].file}:${d[0].line}:${d[0].column}: ${d[0].message}` : '';
-    return `${dim(time)} ${paint('policy_error', 'POLICY ERROR')} ${String(ev.host)}: ${d.length} diagnostic(s)${first}`;
+    const first = d[0] ? ` ${t(d[0].file)}:${t(d[0].line)}:${t(d[0].column)}: ${t(d[0].message)}` : '';
+    return `${dim(time)} ${paint('policy_error', 'POLICY ERROR')} ${t(ev.host)}: ${d.length} diagnostic(s)${first}`;
   }
   const p = ev.policy as { name: string; rule: string };
   const proc = ev.process as { tgid: number; comm: string; executable?: string; user?: string; uid: number };
-  const who = `${proc.executable ?? proc.comm}[${proc.tgid}] ${proc.user ?? `uid=${proc.uid}`}`;
+  const who = `${t(proc.executable ?? proc.comm)}[${t(proc.tgid)}] ${t(proc.user ?? `uid=${proc.uid}`)}`;
   const outcome = String(ev.outcome);
   const count = typeof ev.count === 'number' ? ` ×${ev.count}` : '';
   const target = describeTarget(String(ev.kind), ev.target as never);
-  return `${dim(time)} ${paint(outcome, outcome.padEnd(11))} ${p.name}/${p.rule} ${String(ev.host)} ${who} ${ev.kind} ${target}${count}`;
+  return `${dim(time)} ${paint(outcome, t(outcome).padEnd(11))} ${t(p.name)}/${t(p.rule)} ${t(ev.host)} ${who} ${t(ev.kind)} ${t(target)}${count}`;
 }
 
 /** Does an event pass the --policy / --outcome filters? */
