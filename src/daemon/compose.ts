@@ -82,22 +82,27 @@ function sinks(
   extra: EventOutput[],
   ids: IdGenerator,
   log: Logger,
-): { sink: Sink; nats: NatsSink | null } {
+): { sink: Sink; nats: NatsSink | null; stdout: StdoutSink | null } {
   const outputs: Sink[] = extra.map(asSink);
-  if (o.stdout) outputs.push(new StdoutSink(o.format));
+  const stdout = o.stdout ? new StdoutSink(o.format) : null;
+  if (stdout) outputs.push(stdout);
   const nats = o.nats
     ? new NatsSink(o.nats, { host: o.host, ids, log: log.child({ component: 'nats' }) })
     : null;
   if (nats) outputs.push(nats);
   const all = new Fanout(outputs);
-  return { sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all, nats };
+  return {
+    sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all,
+    nats,
+    stdout,
+  };
 }
 
 /** A daemon with every part built from its options. */
 export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
   const daemonLog = deps.log.child({ component: 'daemon' });
   const ids = new IdGenerator();
-  const { sink, nats } = sinks(o, deps.outputs ?? [], ids, deps.log);
+  const { sink, nats, stdout } = sinks(o, deps.outputs ?? [], ids, deps.log);
   return new Daemon(o, {
     log: deps.log,
     probe: deps.probe,
@@ -105,6 +110,7 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
     kernel: kernelParts(o, daemonLog),
     sink,
     nats,
+    stdout,
     ids,
     clock: () => measureBootClock(),
     events: (clock) =>

@@ -20,6 +20,7 @@ import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
+import type { StdoutSink } from '../sinks/stdout.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
@@ -52,6 +53,8 @@ export interface DaemonParts {
   sink: Sink;
   /** the NATS sink inside `sink`, for its statistics; null: no NATS */
   nats: NatsSink | null;
+  /** the stdout sink inside `sink`, for what it could not write; null: no stdout */
+  stdout?: StdoutSink | null;
   ids: IdSource;
   clock: () => Promise<BootClock>;
   /** the event pipeline, given the boot clock measured at start */
@@ -75,6 +78,7 @@ export class Daemon {
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
+  #stdoutDropped = 0;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -329,13 +333,22 @@ export class Daemon {
     if (downgraded.length > 0 && this.#o.requireEnforcement) throw new EnforcementDowngradeError(downgraded);
   }
 
+  /** Every loss counted since the last poll, by source, as loss events. */
   #pollStats(): void {
-    if (!this.#session || !this.#pipeline) return;
-    const now = this.#session.stats();
-    const before = this.#lastStats;
-    this.#lastStats = now;
-    if (before && now.ringbufDrops > before.ringbufDrops) {
-      this.#pipeline.reportLoss({ source: 'ringbuf', count: Number(now.ringbufDrops - before.ringbufDrops) });
+    const pipeline = this.#pipeline;
+    if (!this.#session || !pipeline) return;
+    try {
+      const now = this.#session.stats();
+      const before = this.#lastStats;
+      this.#lastStats = now;
+      if (before && now.ringbufDrops > before.ringbufDrops)
+        pipeline.noteLoss('ringbuf', Number(now.ringbufDrops - before.ringbufDrops));
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the kernel statistics');
     }
+    const stdout = this.#parts.stdout?.stats().dropped ?? 0;
+    pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);
+    this.#stdoutDropped = stdout;
+    pipeline.flushLosses();
   }
 }

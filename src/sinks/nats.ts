@@ -10,7 +10,7 @@ import { createInbox, headers, type NatsConnection } from '@nats-io/transport-no
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent } from '../events/types.ts';
-import type { LossReport } from '../kernel/record.ts';
+import { LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
 import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
@@ -164,7 +164,7 @@ export class NatsSink implements Sink {
   #stopping = false;
   /** after a failed publish: do not try NATS again before this time (ms) */
   #retryAt = 0;
-  #loss: Record<LossReport['source'], number> = { ringbuf: 0, queue: 0, spool: 0 };
+  #loss = Object.fromEntries(LOSS_SOURCES.map((s) => [s, 0])) as Record<LossSource, number>;
   #s = {
     received: 0,
     published: 0,
@@ -506,7 +506,7 @@ export class NatsSink implements Sink {
   /** Loss events for the losses counted so far (reset once emitted). */
   #lossEvents(): BpfgateEvent[] {
     const out: BpfgateEvent[] = [];
-    for (const source of ['ringbuf', 'queue', 'spool'] as const) {
+    for (const source of LOSS_SOURCES) {
       const count = this.#loss[source];
       if (count === 0) continue;
       // a full spool with NATS away: the loss event would be lost too; wait

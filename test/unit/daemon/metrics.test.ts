@@ -48,7 +48,7 @@ function fake(
   over: Partial<DaemonView> = {},
 ): DaemonView & { counters: { reloads: number; reloadFailures: number } } {
   const counters = { reloads: 3, reloadFailures: 1 };
-  const pipeline: PipelineCounters = { records: 40, decodeErrors: 2, events: 38, losses: 5 };
+  const pipeline: PipelineCounters = { records: 40, emitErrors: 0, decodeErrors: 2, events: 38, losses: 5 };
   const sink = {
     connected: true,
     published: 30,
