@@ -196,6 +196,11 @@ export class NatsSink implements Sink {
         fsyncIntervalMs: this.#o.fsyncIntervalMs,
       });
       await this.#spool.open();
+      const cut = this.#spool.stats().corrupt;
+      if (cut > 0) {
+        this.#loss.spool += cut;
+        this.#log.warn({ cut, dir: this.#o.spoolDir }, 'records cut from a damaged spool: reported as lost');
+      }
       if (this.#spool.pending > 0) {
         this.#log.info(
           { pending: this.#spool.pending },
