@@ -8,6 +8,7 @@ import {
   DEFAULT_FLEET_RECONNECT_WAIT_MS,
 } from '../fleet/options.ts';
 import { LABEL_KEY, LABEL_VALUE } from '../fleet/selector.ts';
+import { PUBLIC_KEY } from '../fleet/signature.ts';
 import { SERVER_URL_PATTERN } from '../nats/options.ts';
 import { type InputValue, input, offIsNull, type Setting, setting } from './registry.ts';
 
@@ -112,6 +113,24 @@ export const FLEET_SETTINGS: readonly Setting[] = [
     { kind: 'integer', min: 10 },
     'Wait between connection attempts',
     DEFAULT_FLEET_RECONNECT_WAIT_MS,
+  ),
+  setting(
+    'fleet.trustedKeys',
+    { kind: 'list', pattern: PUBLIC_KEY.source },
+    'Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md)',
+    [],
+    {
+      defaultText: 'none: required',
+      inputs: [
+        input(
+          'fleet-trust',
+          'BPFGATE_FLEET_TRUSTED_KEYS',
+          'list',
+          'a public nkey whose signatures on fleet policies this host accepts (repeatable; comma-separated in the environment)',
+          { arg: 'KEY' },
+        ),
+      ],
+    },
   ),
   setting(
     'fleet.publishStatus',

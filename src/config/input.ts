@@ -116,6 +116,8 @@ export interface ConfigInput {
     connectTimeoutMs?: number;
     /** Wait between connection attempts */
     reconnectWaitMs?: number;
+    /** Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md) */
+    trustedKeys?: string[];
     /** Write this host's status to hosts.<host> in the bucket after every apply */
     publishStatus?: boolean;
   };

@@ -106,8 +106,13 @@ function fleetOptions(input: ConfigInput): FleetOptions | null {
     cacheDir: f('cacheDir'),
     connectTimeoutMs: f('connectTimeoutMs'),
     reconnectWaitMs: f('reconnectWaitMs'),
+    trustedKeys: [...(f('trustedKeys') as string[])],
     publishStatus: f('publishStatus'),
   };
+  if (o.trustedKeys.length === 0)
+    problems.push(
+      'fleet.trustedKeys: no trusted signing key; every policy entry must be signed (bpfgate fleet keygen, docs/fleet.md)',
+    );
   if (o.servers.length === 0)
     problems.push('fleet: no servers (set fleet.servers, --fleet or BPFGATE_FLEET_URL, or nats.servers)');
   const bad = checkHostLabels(o.labels);

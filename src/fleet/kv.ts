@@ -23,6 +23,7 @@ import {
   POLICY_KEY_PREFIX,
   selectPolicies,
 } from './select.ts';
+import { verifyBucket } from './signature.ts';
 import type { ApplyOutcome, PolicyProvider } from './source.ts';
 import { errorLines, type HostStatus, ruleStatus } from './status.ts';
 
@@ -235,7 +236,14 @@ export class FleetPolicies implements PolicyProvider {
     if (this.#kv) loaded = { entries: await this.#readBucket(this.#kv), source: 'kv' };
     else if (this.#cached) loaded = { entries: this.#cached.entries, source: 'cache' };
     else throw new FleetUnavailableError(`the fleet policy bucket '${this.#o.bucket}' is not reachable`);
-    const selection = selectPolicies(this.#o.bucket, loaded.entries, this.#o.labels);
+    // signatures first: nothing unsigned reaches the YAML parser
+    const verified = verifyBucket(this.#o.bucket, loaded.entries, this.#o.trustedKeys);
+    const selection = selectPolicies(this.#o.bucket, verified.entries, this.#o.labels);
+    if (verified.diagnostics.length > 0)
+      selection.result = {
+        set: null,
+        diagnostics: [...verified.diagnostics, ...selection.result.diagnostics],
+      };
     this.#known = new Map(loaded.entries.map((e) => [e.key, e.revision]));
     this.#pending = { ...loaded, selection };
     this.#log.info(

@@ -21,6 +21,8 @@ export interface FleetOptions {
   /** how long start-up tries to reach the bucket before it uses the cache */
   connectTimeoutMs: number;
   reconnectWaitMs: number;
+  /** public nkeys whose signatures this host accepts on policy entries (src/fleet/signature.ts); none: every entry is refused */
+  trustedKeys: string[];
   /** write this host's status to hosts.<host> after every apply */
   publishStatus: boolean;
 }
@@ -38,6 +40,7 @@ export function defaultFleetOptions(): FleetOptions {
     cacheDir: DEFAULT_FLEET_CACHE_DIR,
     connectTimeoutMs: DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
     reconnectWaitMs: DEFAULT_FLEET_RECONNECT_WAIT_MS,
+    trustedKeys: [],
     publishStatus: true,
   };
 }
