@@ -12,6 +12,7 @@ import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import { LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
+import { ackProblem } from './ack.ts';
 import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
 import type { Sink } from './sink.ts';
@@ -496,12 +497,7 @@ export class NatsSink implements Sink {
       callback: (err, msg) => {
         if (err) return;
         const n = Number(msg.subject.slice(prefix.length));
-        const h = msg.headers;
-        let bad: string | undefined;
-        if (h?.hasError) bad = `${h.code} ${h.description}`;
-        else if (msg.data.length === 0) bad = 'empty acknowledgement';
-        else if (msg.data.length > 6 && msg.string().includes('"error"')) bad = msg.string();
-        if (this.#win.settle(n, bad)) this.#signal();
+        if (this.#win.settle(n, ackProblem(msg.headers, msg.data))) this.#signal();
       },
     });
     this.#ackSub = { nc, prefix };
