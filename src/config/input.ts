@@ -12,6 +12,8 @@ export interface ConfigInput {
   cgroupAttach?: string | null;
   /** Host name in events and NATS subjects */
   host?: string;
+  /** Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning) */
+  requireTls?: boolean;
   output?: {
     /** Print violations as JSON lines on stdout */
     stdout?: boolean;

@@ -10,6 +10,7 @@ import type { FleetOptions } from '../fleet/options.ts';
 import { checkHostLabels } from '../fleet/selector.ts';
 import type { LogLevel } from '../log.ts';
 import type { NatsAuth } from '../nats/auth.ts';
+import { plaintextCredentials } from '../nats/options.ts';
 import {
   DEFAULT_SPOOL_SEGMENT_BYTES,
   parseSinkOptions,
@@ -160,6 +161,18 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
       ['nats: the section has no servers (set nats.servers, --nats or BPFGATE_NATS_URL)'],
     );
   }
+  const fleet = fleetOptions(input);
+  if (get<boolean>(input, ['requireTls'])) {
+    const plain = [
+      d.nats && plaintextCredentials(d.nats.servers, d.nats.auth),
+      fleet && plaintextCredentials(fleet.servers, fleet.auth),
+    ].filter((p): p is string => typeof p === 'string');
+    if (plain.length > 0)
+      throw new ConfigError(
+        [],
+        [...new Set(plain)].map((p) => `requireTls: ${p}`),
+      );
+  }
   return deepFreeze({
     file,
     daemon: d,
@@ -169,7 +182,7 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
       enabled: get<boolean>(input, ['policyWatch', 'enabled']),
       debounceMs: get<number>(input, ['policyWatch', 'debounceMs']),
     },
-    fleet: fleetOptions(input),
+    fleet,
   });
 }
 

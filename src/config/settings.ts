@@ -123,6 +123,22 @@ export const SETTINGS: readonly Setting[] = [
       }),
     ],
   }),
+  setting(
+    'requireTls',
+    { kind: 'boolean' },
+    'Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning)',
+    false,
+    {
+      inputs: [
+        input(
+          'require-tls',
+          'BPFGATE_REQUIRE_TLS',
+          'bool',
+          'refuse NATS credentials over plaintext nats:// URLs',
+        ),
+      ],
+    },
+  ),
   setting('output.stdout', { kind: 'boolean' }, 'Print violations as JSON lines on stdout', true, {
     inputs: [
       input('no-stdout', null, 'bool', 'do not print violations on stdout', { negated: true }),

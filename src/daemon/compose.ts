@@ -21,6 +21,7 @@ import { PinLayout } from '../kernel/pins.ts';
 import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
+import { plaintextCredentials } from '../nats/options.ts';
 import { AggregatingSink } from '../sinks/aggregate.ts';
 import { NatsSink } from '../sinks/nats.ts';
 import { asSink, type EventOutput, Fanout, type Sink } from '../sinks/sink.ts';
@@ -129,6 +130,13 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
 /** `bpfgate run`'s service for a resolved configuration: policy source, daemon, metrics endpoint. */
 export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'policies'>): Service {
   const log = deps.log.child({ component: 'service' });
+  // credentials over plaintext: a warning here, an error with requireTls (refused by resolveConfig)
+  const nats = config.daemon.nats;
+  for (const plain of new Set([
+    nats && plaintextCredentials(nats.servers, nats.auth),
+    config.fleet && plaintextCredentials(config.fleet.servers, config.fleet.auth),
+  ]))
+    if (plain) log.warn(plain);
   const metrics = new DaemonMetrics();
   // the daemon reads the policy source the service opens at start (and closes at stop)
   let service: Service | null = null;

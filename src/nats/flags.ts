@@ -5,7 +5,7 @@
 // --token, --tls-ca...) are still accepted, with a deprecation warning.
 import { UsageError } from '../errors.ts';
 import { AUTH_FIELDS, type AuthField, checkAuth, type NatsAuth, secretOnArgv, setAuthField } from './auth.ts';
-import { checkServers } from './options.ts';
+import { checkServers, DEFAULT_NATS_URL, plaintextCredentials } from './options.ts';
 
 type FlagOption = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
@@ -95,5 +95,7 @@ export function parseNatsFlags(
     );
   }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  const plain = plaintextCredentials(servers.length > 0 ? servers : [DEFAULT_NATS_URL], auth);
+  if (plain) warn(plain.replace('--require-tls makes this an error', 'bpfgate run --require-tls refuses it'));
   return { servers, auth };
 }
