@@ -82,8 +82,10 @@ export interface ConfigInput {
     pretty?: boolean;
   };
   metrics?: {
-    /** host:port for /metrics (Prometheus), /healthz and /status; null: off */
+    /** host:port (or a port: loopback) for /metrics (Prometheus), /healthz and /status; null: off */
     listen?: string | null;
+    /** File holding a bearer token every /status request must carry; null: /status is served to loopback peers only */
+    statusTokenFile?: string | null;
   };
   /** Enforcement that outlives the daemon (docs/persistence.md) */
   pins?: {

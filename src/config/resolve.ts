@@ -36,7 +36,7 @@ export interface RunConfig {
   file: string | null;
   daemon: Readonly<DaemonOptions>;
   log: Readonly<{ level: LogLevel; pretty: boolean | null }>;
-  metrics: Readonly<{ listen: string | null }>;
+  metrics: Readonly<{ listen: string | null; statusTokenFile: string | null }>;
   policyWatch: Readonly<{ enabled: boolean; debounceMs: number }>;
   /** policies from a NATS KV bucket instead of files (docs/fleet.md); null: files */
   fleet: Readonly<FleetOptions> | null;
@@ -177,7 +177,10 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
     file,
     daemon: d,
     log: { level: get<LogLevel>(input, ['log', 'level']), pretty: input.log?.pretty ?? null },
-    metrics: { listen: get<string | null>(input, ['metrics', 'listen']) },
+    metrics: {
+      listen: get<string | null>(input, ['metrics', 'listen']),
+      statusTokenFile: get<string | null>(input, ['metrics', 'statusTokenFile']),
+    },
     policyWatch: {
       enabled: get<boolean>(input, ['policyWatch', 'enabled']),
       debounceMs: get<number>(input, ['policyWatch', 'debounceMs']),
