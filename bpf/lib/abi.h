@@ -213,6 +213,10 @@ enum bg_stat {
 	BG_STAT_RINGBUF_DROPS = 1, /* records lost: ring buffer full */
 	BG_STAT_DENIED = 2,
 	BG_STAT_KILLED = 3,
+	/* written by the daemon only (CPU 0): the ring-buffer drops it has
+	 * reported, so that a daemon adopting the pins reports those that
+	 * happened while none ran */
+	BG_STAT_DROPS_REPORTED = 4,
 	BG_STAT_MAX = 8,
 };
 

@@ -180,6 +180,18 @@ export class Daemon {
       this.#started = true;
       this.#protection = kernel.protect(session);
       this.#lastStats = session.stats();
+      if (adopted) {
+        // drops since the last daemon reported: the ring filled while none read it
+        const reported = session.dropsReported();
+        const drops = this.#lastStats.ringbufDrops;
+        if (reported < drops) {
+          this.#log.warn(
+            { lost: Number(drops - reported) },
+            'ring-buffer records were lost while no daemon read them: reported as a loss event',
+          );
+          this.#lastStats = { ...this.#lastStats, ringbufDrops: reported };
+        }
+      }
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
     } catch (err) {
@@ -341,8 +353,11 @@ export class Daemon {
       const now = this.#session.stats();
       const before = this.#lastStats;
       this.#lastStats = now;
-      if (before && now.ringbufDrops > before.ringbufDrops)
+      if (before && now.ringbufDrops > before.ringbufDrops) {
         pipeline.noteLoss('ringbuf', Number(now.ringbufDrops - before.ringbufDrops));
+        // kept with the pins: a daemon that adopts them reports only the drops after this
+        this.#session.noteDropsReported(now.ringbufDrops);
+      }
     } catch (err) {
       this.#log.warn({ err }, 'cannot read the kernel statistics');
     }
