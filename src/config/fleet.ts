@@ -6,6 +6,7 @@ import {
   DEFAULT_FLEET_CACHE_DIR,
   DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
   DEFAULT_FLEET_RECONNECT_WAIT_MS,
+  DEFAULT_FLEET_STATUS_BUCKET,
 } from '../fleet/options.ts';
 import { LABEL_KEY, LABEL_VALUE } from '../fleet/selector.ts';
 import { PUBLIC_KEY } from '../fleet/signature.ts';
@@ -135,7 +136,13 @@ export const FLEET_SETTINGS: readonly Setting[] = [
   setting(
     'fleet.publishStatus',
     { kind: 'boolean' },
-    "Write this host's status to hosts.<host> in the bucket after every apply",
+    "Write this host's status to hosts.<host> in the status bucket after every apply",
     true,
+  ),
+  setting(
+    'fleet.statusBucket',
+    { kind: 'string', pattern: BUCKET_NAME.source },
+    "The bucket of the hosts' status, apart from the policies every host reads (create it; hosts write, the security team reads)",
+    DEFAULT_FLEET_STATUS_BUCKET,
   ),
 ];

@@ -122,7 +122,9 @@ export interface ConfigInput {
     reconnectWaitMs?: number;
     /** Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md) */
     trustedKeys?: string[];
-    /** Write this host's status to hosts.<host> in the bucket after every apply */
+    /** Write this host's status to hosts.<host> in the status bucket after every apply */
     publishStatus?: boolean;
+    /** The bucket of the hosts' status, apart from the policies every host reads (create it; hosts write, the security team reads) */
+    statusBucket?: string;
   };
 }

@@ -109,6 +109,7 @@ function fleetOptions(input: ConfigInput): FleetOptions | null {
     reconnectWaitMs: f('reconnectWaitMs'),
     trustedKeys: [...(f('trustedKeys') as string[])],
     publishStatus: f('publishStatus'),
+    statusBucket: f('statusBucket'),
   };
   if (o.trustedKeys.length === 0)
     problems.push(

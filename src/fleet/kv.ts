@@ -56,6 +56,8 @@ export class FleetPolicies implements PolicyProvider {
   readonly #log: Logger;
   #nc: NatsConnection | null = null;
   #kv: KV | null = null;
+  /** the status bucket, opened on the first status write */
+  #statusKv: KV | null = null;
   #cached: CachedSet | null = null;
   #stopped = false;
   #background: Promise<void> | null = null;
@@ -364,10 +366,17 @@ export class FleetPolicies implements PolicyProvider {
   }
 
   async #flushStatus(): Promise<void> {
-    const kv = this.#kv;
+    const nc = this.#nc;
     const status = this.#status;
-    if (!this.#o.publishStatus || !kv || !status || !this.#statusDirty) return;
+    if (!this.#o.publishStatus || !this.#kv || !nc || !status || !this.#statusDirty) return;
     try {
+      // a bucket of its own: hosts that read the policies do not read what other hosts fail to enforce
+      if (!this.#statusKv) {
+        const kv = await new Kvm(nc).open(this.#o.statusBucket);
+        await withTimeout(kv.status(), READ_TIMEOUT_MS, `opening the status bucket ${this.#o.statusBucket}`);
+        this.#statusKv = kv;
+      }
+      const kv = this.#statusKv;
       await withTimeout(
         kv.put(hostStatusKey(this.#deps.host), JSON.stringify(status)),
         READ_TIMEOUT_MS,
@@ -391,6 +400,7 @@ export class FleetPolicies implements PolicyProvider {
     const nc = this.#nc;
     this.#nc = null;
     this.#kv = null;
+    this.#statusKv = null;
     if (nc) await nc.close().catch(() => {});
   }
 }

@@ -48,6 +48,7 @@ describe('the service with its policies from the fleet bucket', () => {
   let server: NatsServer;
   let nc: NatsConnection;
   let kv: KV;
+  let hosts: KV;
   let cg: TestCgroup;
   let dir: string;
   let service: Service;
@@ -57,6 +58,7 @@ describe('the service with its policies from the fleet bucket', () => {
     server = await NatsServer.start();
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).create(BUCKET, { history: 5 });
+    hosts = await new Kvm(nc).create('bpfgate-hosts', { history: 1 });
     cg = createCgroup(NAME);
     dir = mkdtempSync(join(tmpdir(), 'bpfgate-fleet-service-'));
     await kv.put('policies.no-raw', signed('policies.no-raw', policy('audit')));
@@ -94,7 +96,7 @@ describe('the service with its policies from the fleet bucket', () => {
   it('enforces the bucket set, follows a put, and keeps it when a put is invalid', async () => {
     expect(service.daemon.enforcing).toBe(true);
     expect(await tryRawSocket(cg.path)).toBe('ok'); // audit only
-    const status = async () => (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const status = async () => (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect((await status())?.rules).toMatchObject([{ policy: 'no-raw', rule: 'raw', achieved: 'audit' }]);
 
     const block = await kv.put('policies.no-raw', signed('policies.no-raw', policy('block')));

@@ -28,6 +28,7 @@ import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const BUCKET = 'bpfgate-policies';
+const STATUS_BUCKET = 'bpfgate-hosts';
 const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);
 const log = createLogger({ level: 'silent' });
 
@@ -53,6 +54,8 @@ function policy(name: string, hosts: string | null, kind = 'ptrace', action = 'b
 let server: NatsServer;
 let nc: NatsConnection;
 let kv: KV;
+/** the hosts' status, a bucket apart from the policies */
+let hosts: KV;
 let dir: string;
 const open: FleetPolicies[] = [];
 
@@ -88,12 +91,14 @@ async function reload(f: FleetPolicies): Promise<boolean> {
 
 async function clearBucket(): Promise<void> {
   for await (const k of await kv.keys()) await kv.purge(k);
+  for await (const k of await hosts.keys()) await hosts.purge(k);
 }
 
 beforeAll(async () => {
   server = await NatsServer.start();
   nc = await connect({ servers: server.url });
   kv = await new Kvm(nc).create(BUCKET, { history: 5 });
+  hosts = await new Kvm(nc).create(STATUS_BUCKET, { history: 1 });
 });
 
 afterEach(async () => {
@@ -103,6 +108,7 @@ afterEach(async () => {
   if (nc.isClosed()) {
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
   }
   await clearBucket();
 });
@@ -167,7 +173,9 @@ describe('fleet policies from a KV bucket', () => {
       { name: 'web-tmp', key: 'policies.web-tmp', revision: rev },
     ]);
 
-    const entry = await kv.get('hosts.web-1');
+    const entry = await hosts.get('hosts.web-1');
+    // the status is in a bucket of its own: the hosts reading the policies do not see it
+    expect(await kv.get('hosts.web-1')).toBeNull();
     const status = entry?.json<HostStatus>();
     expect(status).toMatchObject({
       host: 'web-1',
@@ -204,7 +212,7 @@ describe('fleet policies from a KV bucket', () => {
     await waitFor(() => outcome !== null, 10_000, 'a reload');
     expect(outcome).toBe(false);
     expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
-    const status = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const status = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect(status?.applied).toEqual(web.applied);
     expect(status?.lastReload.ok).toBe(false);
     expect(status?.lastReload.read).toEqual([
@@ -224,7 +232,7 @@ describe('fleet policies from a KV bucket', () => {
       signed('policies.db-only', policy('db-only', 'role in (db', 'exec')),
     );
     await waitFor(() => outcome !== null, 10_000, 'a reload');
-    const again = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const again = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect(
       again?.lastReload.errors.some((e) => e.startsWith(`kv://${BUCKET}/policies.db-only@rev${sel}:6:`)),
     ).toBe(true);
@@ -265,12 +273,13 @@ describe('fleet policies from a KV bucket', () => {
     expect(cached.connected).toBe(true);
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
     await kv.put('policies.web-tmp', signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec')));
     expect(await reload(cached)).toBe(true);
     expect(cached.source).toBe('kv');
     expect(cached.applied.map((e) => e.name)).toEqual(['no-ptrace', 'web-tmp']);
     await waitFor(
-      async () => (await kv.get('hosts.web-1'))?.json<HostStatus>().source === 'kv',
+      async () => (await hosts.get('hosts.web-1'))?.json<HostStatus>().source === 'kv',
       10_000,
       'the status written once the bucket is back',
     );
@@ -293,6 +302,7 @@ describe('fleet policies from a KV bucket', () => {
     expect(seen).toContain('reconnected');
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
     // and the watch goes on: a later put is seen as a change of its own
     const rev = await kv.put(
       'policies.web-tmp',
@@ -323,7 +333,7 @@ describe('signed fleet policies', () => {
     expect(codes(r)).toEqual([`FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${plain}:11`]);
     await web.settled({ ok: false, error: new ValidationError(r.diagnostics) });
     expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
-    const status = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const status = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect(status?.lastReload.errors[0]).toMatch(/is not signed/);
 
     // a key of its own: signed, but not trusted

@@ -29,6 +29,7 @@ describe('fleet configuration', () => {
       reconnectWaitMs: 1000,
       trustedKeys: [KEY],
       publishStatus: true,
+      statusBucket: 'bpfgate-hosts',
     });
     expect(Object.isFrozen(c.fleet)).toBe(true);
     const own = resolveConfig({
