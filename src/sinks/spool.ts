@@ -4,24 +4,14 @@
 // folder or file that is a symbolic link, or a folder of another user, is
 // refused, never followed):
 //   seg-<16 digits>.log   segments, written in order, each at most segmentBytes
-//                         (a record larger than that gets a segment of its own);
-//                         each starts with the 8 bytes "bgspool2"
+//                         (a record larger than that gets a segment of its own)
 //   cursor.json           {"segment", "offset", "seq"}: the first record not yet
 //                         acknowledged and its sequence number; written to a new
 //                         file, synced, renamed over the old one, and the folder
 //                         synced
-// A record: u32 LE payload length, u32 LE CRC-32 of the sequence number and the
-// payload, u64 LE sequence number (one more than the record before it), the
-// payload (the native event as JSON).
-//
-// Damage is found on open: a record whose CRC does not match is cut, the scan
-// finds the next intact record (a plausible length and sequence number, and a
-// matching CRC), and the gap in sequence numbers says exactly how many records
-// were cut (also across segments, and before the cursor's first record). A
-// damaged or torn tail of the last segment (a crash in the middle of a write)
-// counts as at least one record, or as many as its lengths chain. Every record
-// cut is counted (stats().corrupt); the sink reports them as lost. A segment
-// with records cut from its middle is rewritten without them.
+// The records, and how damage is found and counted on open: ./spool-format.ts.
+// Every record cut is counted (stats().corrupt); the sink reports them as
+// lost. A segment with records cut from its middle is rewritten without them.
 //
 // Bounded: when the bytes not yet acknowledged would exceed maxBytes, an
 // append is refused and counted (drop newest: what is already spooled, the
@@ -37,7 +27,6 @@
 // Not safe for concurrent use: one owner (the sink's pump) calls it in turn.
 import { type FileHandle, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import {
   APPEND,
   CREATE,
@@ -49,14 +38,17 @@ import {
   WRITE,
 } from '../private-fs.ts';
 import type { FsyncPolicy } from './options.ts';
+import {
+  RECORD_HEADER as HEADER,
+  recordHeader,
+  SEG_RE,
+  SEGMENT_HEADER,
+  SEGMENT_MAGIC,
+  scanRecords,
+  segName,
+} from './spool-format.ts';
 
-const SEGMENT_MAGIC = Buffer.from('bgspool2');
-const SEGMENT_HEADER = SEGMENT_MAGIC.length;
-const HEADER = 16;
 const READ_CHUNK = 256 * 1024;
-const SEG_RE = /^seg-(\d{16})\.log$/;
-/** how far ahead of the expected sequence number a record found by the scan may be */
-const SEQ_WINDOW = 1n << 32n;
 
 export interface SpoolOptions {
   dir: string;
@@ -98,40 +90,6 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
   const buf = Buffer.alloc(length);
   const { bytesRead } = await fh.read(buf, 0, length, position);
   return bytesRead === length ? buf : buf.subarray(0, bytesRead);
-}
-
-const segName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.log`;
-
-/** The record header for a payload and its sequence number. */
-function recordHeader(payload: Uint8Array, seq: bigint): Buffer {
-  const h = Buffer.alloc(HEADER);
-  h.writeUInt32LE(payload.length, 0);
-  h.writeBigUInt64LE(seq, 8);
-  h.writeUInt32LE(crc32(payload, crc32(h.subarray(8, 16))), 4);
-  return h;
-}
-
-/** An intact record at `off`: its end and sequence number, or null. `expect`: the sequence number it should have. */
-function recordAt(buf: Buffer, off: number, expect: bigint | null): { end: number; seq: bigint } | null {
-  if (off + HEADER > buf.length) return null;
-  const len = buf.readUInt32LE(off);
-  if (len === 0 || off + HEADER + len > buf.length) return null;
-  const seq = buf.readBigUInt64LE(off + 8);
-  if (seq === 0n || (expect !== null && (seq < expect || seq - expect > SEQ_WINDOW))) return null;
-  const sum = crc32(buf.subarray(off + HEADER, off + HEADER + len), crc32(buf.subarray(off + 8, off + 16)));
-  return sum === buf.readUInt32LE(off + 4) ? { end: off + HEADER + len, seq } : null;
-}
-
-/** Records in damaged bytes at the end of the last segment: as many as their lengths chain, at least one. */
-function chained(buf: Buffer, off: number): number {
-  let count = 0;
-  while (off + HEADER <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    if (len === 0 || off + HEADER + len > buf.length) break;
-    off += HEADER + len;
-    count++;
-  }
-  return Math.max(1, count + (off < buf.length ? 1 : 0));
 }
 
 export class Spool {
@@ -230,35 +188,11 @@ export class Spool {
   ): Promise<{ end: number; records: number; expect: bigint | null }> {
     const name = segName(seq);
     const buf = (await readPrivate(join(this.#o.dir, name))) ?? Buffer.alloc(0);
-    const keep: [number, number][] = [];
-    let off = Math.max(SEGMENT_HEADER, Math.min(from, buf.length));
-    let holes = false;
-    while (off + HEADER <= buf.length) {
-      let r = recordAt(buf, off, expect);
-      if (!r) {
-        // damage: find the next intact record
-        let next = off + 1;
-        for (; next + HEADER <= buf.length; next++) {
-          r = recordAt(buf, next, expect);
-          if (r) break;
-        }
-        if (!r) break;
-        holes = true;
-        off = next;
-      }
-      if (expect !== null && r.seq > expect) this.#countCut(expect, r.seq - 1n);
-      const prev = keep.at(-1);
-      if (prev && prev[1] === off) prev[1] = r.end;
-      else keep.push([off, r.end]);
-      expect = r.seq + 1n;
-      off = r.end;
-    }
-    const tail = keep.length > 0 ? keep.at(-1)![1] : Math.max(SEGMENT_HEADER, Math.min(from, buf.length));
-    // damaged bytes after the last intact record: the next segment's first sequence number counts them,
-    // the last segment's are counted here (and the next append takes the sequence number after them)
-    // (their sequence numbers are taken again by the next appends: no gap is left to count twice)
-    if (tail < buf.length && last) this.#stats.corrupt += chained(buf, tail);
-    const records = keep.reduce((n, [a, b]) => n + countRecords(buf, a, b), 0);
+    const { keep, holes, tail, tailCut, records, next } = scanRecords(buf, from, expect, (a, b) =>
+      this.#countCut(a, b),
+    );
+    expect = next;
+    if (last) this.#stats.corrupt += tailCut;
     const prefix = Math.max(SEGMENT_HEADER, Math.min(from, buf.length));
     if (holes || (keep[0] && keep[0][0] !== prefix)) {
       const parts = [buf.subarray(0, prefix), ...keep.map(([a, b]) => buf.subarray(a, b))];
@@ -477,11 +411,4 @@ export class Spool {
     for (const s of this.#segments) n += (await stat(join(this.#o.dir, segName(s.seq)))).size;
     return n;
   }
-}
-
-/** The records in buf[a, b), a run of intact records. */
-function countRecords(buf: Buffer, a: number, b: number): number {
-  let n = 0;
-  for (let off = a; off < b; n++) off += HEADER + buf.readUInt32LE(off);
-  return n;
 }
