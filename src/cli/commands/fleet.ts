@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Kvm } from '@nats-io/kv';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { UsageError, ValidationError } from '../../errors.ts';
+import { FleetUnavailableError } from '../../fleet/kv.ts';
 import { DEFAULT_FLEET_BUCKET } from '../../fleet/options.ts';
 import { POLICY_KEY_PREFIX } from '../../fleet/select.ts';
 import { EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT, signEntry, signerFromSeed } from '../../fleet/signature.ts';
@@ -111,15 +112,23 @@ async function keygen(out: unknown): Promise<number> {
 async function push(v: Record<string, unknown>, files: string[], kp: KeyPair): Promise<number> {
   const nats = parseNatsFlags(v, (line) => process.stderr.write(`bpfgate fleet: ${line}\n`));
   const entries = v.empty ? [] : await policies(files);
+  const servers = nats.servers.length > 0 ? nats.servers : [DEFAULT_NATS_URL];
+  const bucket = (v.bucket as string | undefined) ?? DEFAULT_FLEET_BUCKET;
   const nc = await openConnection({
-    servers: nats.servers.length > 0 ? nats.servers : [DEFAULT_NATS_URL],
+    servers,
     auth: nats.auth,
     name: 'bpfgate-fleet-push',
     maxReconnectAttempts: 0,
+  }).catch((err: Error) => {
+    throw new FleetUnavailableError(`cannot reach NATS at ${servers.join(', ')}: ${err.message}`, {
+      cause: err,
+    });
   });
   try {
-    const kv = await new Kvm(nc).open((v.bucket as string | undefined) ?? DEFAULT_FLEET_BUCKET);
-    await kv.status();
+    const kv = await new Kvm(nc).open(bucket);
+    await kv.status().catch((err: Error) => {
+      throw new FleetUnavailableError(`cannot open the bucket '${bucket}': ${err.message}`, { cause: err });
+    });
     if (v.empty) {
       // the marker first: a host never sees an empty bucket without it
       const rev = await kv.put(EMPTY_MARKER_KEY, signEntry(kp, EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT));
