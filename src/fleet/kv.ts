@@ -244,7 +244,11 @@ export class FleetPolicies implements PolicyProvider {
     if (verified.diagnostics.length > 0)
       selection.result = {
         set: null,
-        diagnostics: [...verified.diagnostics, ...selection.result.diagnostics],
+        // 'no policy applies to this host' is not news when entries were refused
+        diagnostics: [
+          ...verified.diagnostics,
+          ...selection.result.diagnostics.filter((d) => d.code !== 'NO_POLICIES'),
+        ],
       };
     this.#known = new Map(loaded.entries.map((e) => [e.key, e.revision]));
     this.#pending = { ...loaded, selection };

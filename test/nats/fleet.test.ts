@@ -380,6 +380,7 @@ describe('signed fleet policies', () => {
     await first.stop();
     const file = cacheFile(join(dir, 'web-1'), BUCKET);
     writeFileSync(file, readFileSync(file, 'utf8').replace('action: block', 'action: audit'));
+    await nc.close(); // reopened after the test
     await server.stop();
     const cached = await fleet('web-1', { role: 'web' }, { connectTimeoutMs: 300 });
     const r = await cached.load();

@@ -91,9 +91,10 @@ async function policies(files: string[]): Promise<{ key: string; text: string }[
 async function keygen(out: unknown): Promise<number> {
   if (typeof out !== 'string') throw new UsageError('keygen needs --out FILE');
   const kp = createUser();
-  const fh = await openPrivate(out, CREATE).catch((err: NodeJS.ErrnoException) => {
+  const fh = await openPrivate(out, CREATE).catch((err: Error) => {
+    const code = ((err.cause ?? err) as NodeJS.ErrnoException).code;
     throw new UsageError(
-      `cannot create ${out}: ${err.code === 'EEXIST' ? 'it exists (never overwritten)' : err.message}`,
+      `cannot create ${out}: ${code === 'EEXIST' ? 'it exists (never overwritten)' : err.message}`,
     );
   });
   try {
