@@ -421,7 +421,7 @@ describe('signed fleet policies', () => {
     // the test operator's key is not this host's: refused
     const other = await fleet('web-2', { role: 'web' });
     expect(codes(await other.load())).toEqual([
-      `FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${rev}:15`,
+      `FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${rev}:12`,
     ]);
 
     const empty = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, '--empty']);
