@@ -93,6 +93,7 @@ enum bg_exception_type {
 /* bg_event.flags */
 #define BG_EV_F_PATH_TRUNCATED 0x0001
 #define BG_EV_F_EXE_UNKNOWN 0x0002
+#define BG_EV_F_EXE_PATH 0x0004 /* path holds the acting executable, read by the kernel at the decision */
 
 /* ---- map keys and values ---- */
 
@@ -215,6 +216,10 @@ enum bg_stat {
 	BG_STAT_RINGBUF_DROPS = 1, /* records lost: ring buffer full */
 	BG_STAT_DENIED = 2,
 	BG_STAT_KILLED = 3,
+	/* written by the daemon only (CPU 0): the ring-buffer drops it has
+	 * reported, so that a daemon adopting the pins reports those that
+	 * happened while none ran */
+	BG_STAT_DROPS_REPORTED = 4,
 	BG_STAT_MAX = 8,
 };
 
@@ -222,7 +227,8 @@ enum bg_stat {
  *
  * What arg[], path and aux hold is the kind's (bpf/kinds/<kind>.h, "The
  * record"). For kinds without a path of their own, path holds the acting
- * executable, best effort (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ * executable, best effort: BG_EV_F_EXE_PATH says it does, BG_EV_F_EXE_UNKNOWN
+ * that it could not be read.
  */
 struct bg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */

@@ -6,7 +6,9 @@
  *
  * For kinds whose record has no path of its own (capability, bpf, ptrace,
  * setuid, socket, device), path holds the acting executable, best effort
- * (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ * (BG_EV_F_EXE_PATH when it does, BG_EV_F_EXE_UNKNOWN when it could not be
+ * read): the executable as the kernel knows it at the decision, which the
+ * process cannot change afterwards.
  */
 #ifndef BPFGATE_EVENT_H
 #define BPFGATE_EVENT_H
@@ -127,6 +129,7 @@ BG_INLINE void bg_event_exe(struct bg_work *w, struct bg_event *e, int ctx_flags
 			bg_path_reset(w);
 			if (bg_path_walk(w, BPF_CORE_READ(f, f_path.mnt), BPF_CORE_READ(f, f_path.dentry))) {
 				bg_path_copy(w, e->path);
+				e->flags |= BG_EV_F_EXE_PATH;
 				return;
 			}
 		}

@@ -41,13 +41,15 @@ export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as 
 export const VAL_F_DRYRUN = 0x01;
 export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
+/** the record's path is the acting executable (the decoder moves it to DecodedRecord.exe; not an event flag) */
+export const EV_F_EXE_PATH = 0x0004;
 /** bg_event.flags by the names events give them. */
 export const EVENT_FLAG = new Numbered('event flag', {
   'path-truncated': EV_F_PATH_TRUNCATED,
   'exe-unknown': EV_F_EXE_UNKNOWN,
 });
 
-export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, max: 8 } as const;
+export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, dropsReported: 4, max: 8 } as const;
 
 /** Map names in the BPF object (bpf/lib/maps.h). */
 export const MapName = {

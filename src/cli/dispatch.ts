@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, string> = {
   report: 'summarise what audit-mode policies would have blocked',
   status: "show the running daemon's policies, enforcement and counters",
   unload: 'detach and remove every pinned bpfgate program and map',
+  fleet: 'sign fleet policies and push them to the bucket (keygen, sign, push)',
 };
 
 function usage(): string {

@@ -12,6 +12,8 @@ export interface ConfigInput {
   cgroupAttach?: string | null;
   /** Host name in events and NATS subjects */
   host?: string;
+  /** Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning) */
+  requireTls?: boolean;
   output?: {
     /** Print violations as JSON lines on stdout */
     stdout?: boolean;
@@ -84,8 +86,10 @@ export interface ConfigInput {
     pretty?: boolean;
   };
   metrics?: {
-    /** host:port for /metrics (Prometheus), /healthz and /status; null: off */
+    /** host:port (or a port: loopback) for /metrics (Prometheus), /healthz and /status; null: off */
     listen?: string | null;
+    /** File holding a bearer token every /status request must carry; null: /status is served to loopback peers only */
+    statusTokenFile?: string | null;
   };
   /** Enforcement that outlives the daemon (docs/persistence.md) */
   pins?: {
@@ -120,7 +124,11 @@ export interface ConfigInput {
     connectTimeoutMs?: number;
     /** Wait between connection attempts */
     reconnectWaitMs?: number;
-    /** Write this host's status to hosts.<host> in the bucket after every apply */
+    /** Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md) */
+    trustedKeys?: string[];
+    /** Write this host's status to hosts.<host> in the status bucket after every apply */
     publishStatus?: boolean;
+    /** The bucket of the hosts' status, apart from the policies every host reads (create it; hosts write, the security team reads) */
+    statusBucket?: string;
   };
 }

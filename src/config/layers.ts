@@ -153,6 +153,7 @@ export function flagOptions(settings: readonly Setting[] = SETTINGS): FlagOption
     help: { type: 'boolean', short: 'h' },
   };
   for (const { input } of inputs(settings)) {
+    if (input.refusedFlag) options[input.refusedFlag.flag] = { type: 'string' };
     if (input.flag === null) continue;
     options[input.flag] =
       input.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: input.kind === 'list' };
@@ -173,6 +174,8 @@ export function configFromFlags(
   const problems: string[] = [];
   const layers: ConfigInput[] = [];
   for (const { s, input } of inputs(settings)) {
+    if (input.refusedFlag && values[input.refusedFlag.flag] !== undefined)
+      problems.push(input.refusedFlag.message);
     const raw = input.flag === null ? undefined : values[input.flag];
     if (raw === undefined) continue;
     const v = flagValue(input, raw as string | boolean | string[]);

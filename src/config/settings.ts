@@ -125,6 +125,22 @@ export const SETTINGS: readonly Setting[] = [
       }),
     ],
   }),
+  setting(
+    'requireTls',
+    { kind: 'boolean' },
+    'Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning)',
+    false,
+    {
+      inputs: [
+        input(
+          'require-tls',
+          'BPFGATE_REQUIRE_TLS',
+          'bool',
+          'refuse NATS credentials over plaintext nats:// URLs',
+        ),
+      ],
+    },
+  ),
   setting('output.stdout', { kind: 'boolean' }, 'Print violations as JSON lines on stdout', true, {
     inputs: [
       input('no-stdout', null, 'bool', 'do not print violations on stdout', { negated: true }),
@@ -216,8 +232,8 @@ export const SETTINGS: readonly Setting[] = [
   }),
   setting(
     'metrics.listen',
-    { kind: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' },
-    'host:port for /metrics (Prometheus), /healthz and /status; null: off',
+    { kind: 'string', pattern: '^((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):)?[0-9]{1,5}$' },
+    'host:port (or a port: loopback) for /metrics (Prometheus), /healthz and /status; null: off',
     null,
     {
       nullable: true,
@@ -227,8 +243,27 @@ export const SETTINGS: readonly Setting[] = [
           'metrics',
           'BPFGATE_METRICS_LISTEN',
           'string',
-          "serve /metrics, /healthz and /status there ('off': no server; default off)",
+          "serve /metrics, /healthz and /status there (a bare port: loopback; 'off': no server; default off)",
           { arg: 'HOST:PORT', value: offIsNull },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'metrics.statusTokenFile',
+    { kind: 'string', minLength: 1 },
+    'File holding a bearer token every /status request must carry; null: /status is served to loopback peers only',
+    null,
+    {
+      nullable: true,
+      file: true,
+      inputs: [
+        input(
+          'metrics-status-token-file',
+          'BPFGATE_METRICS_STATUS_TOKEN_FILE',
+          'string',
+          '/status only with this bearer token (default: loopback peers only)',
+          { arg: 'FILE', value: offIsNull },
         ),
       ],
     },

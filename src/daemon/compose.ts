@@ -22,6 +22,7 @@ import { PinLayout } from '../kernel/pins.ts';
 import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
+import { plaintextCredentials } from '../nats/options.ts';
 import { AggregatingSink } from '../sinks/aggregate.ts';
 import { LocalSink } from '../sinks/local.ts';
 import { NatsSink } from '../sinks/nats.ts';
@@ -81,18 +82,22 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
 }
 
 /** The outputs of a daemon with these options behind one sink, and the NATS sink among them. */
-function sinks(o: DaemonOptions, deps: DaemonDeps, ids: IdGenerator): { sink: Sink; nats: NatsSink | null } {
+function sinks(
+  o: DaemonOptions,
+  deps: DaemonDeps,
+  ids: IdGenerator,
+): { sink: Sink; nats: NatsSink | null; stdout: StdoutSink | null } {
   const log = deps.log;
   const outputs: Sink[] = (deps.outputs ?? []).map(asSink);
+  let stdout: StdoutSink | null = null;
   if (o.stdout) {
     const text = o.view === 'text' || (o.view === 'auto' && deps.terminal !== undefined);
-    outputs.push(
-      new StdoutSink({
-        format: o.format,
-        view: text ? 'text' : 'json',
-        color: text && deps.terminal?.color === true,
-      }),
-    );
+    stdout = new StdoutSink({
+      format: o.format,
+      view: text ? 'text' : 'json',
+      color: text && deps.terminal?.color === true,
+    });
+    outputs.push(stdout);
   }
   if (o.eventsSocket) outputs.push(new LocalSink(o.eventsSocket, log.child({ component: 'local' })));
   const nats = o.nats
@@ -100,7 +105,11 @@ function sinks(o: DaemonOptions, deps: DaemonDeps, ids: IdGenerator): { sink: Si
     : null;
   if (nats) outputs.push(nats);
   const all = new Fanout(outputs);
-  return { sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all, nats };
+  return {
+    sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all,
+    nats,
+    stdout,
+  };
 }
 
 /** The files of bpfgate's own runtime: the Node.js running it, as started and resolved. */
@@ -116,7 +125,7 @@ function selfExecutables(): string[] {
 export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
   const daemonLog = deps.log.child({ component: 'daemon' });
   const ids = new IdGenerator();
-  const { sink, nats } = sinks(o, deps, ids);
+  const { sink, nats, stdout } = sinks(o, deps, ids);
   return new Daemon(o, {
     log: deps.log,
     probe: deps.probe,
@@ -124,6 +133,7 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
     kernel: kernelParts(o, daemonLog),
     sink,
     nats,
+    stdout,
     ids,
     clock: () => measureBootClock(),
     self: selfExecutables(),
@@ -143,6 +153,13 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
 /** `bpfgate run`'s service for a resolved configuration: policy source, daemon, metrics endpoint. */
 export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'policies'>): Service {
   const log = deps.log.child({ component: 'service' });
+  // credentials over plaintext: a warning here, an error with requireTls (refused by resolveConfig)
+  const nats = config.daemon.nats;
+  for (const plain of new Set([
+    nats && plaintextCredentials(nats.servers, nats.auth),
+    config.fleet && plaintextCredentials(config.fleet.servers, config.fleet.auth),
+  ]))
+    if (plain) log.warn(plain);
   const metrics = new DaemonMetrics();
   // the daemon reads the policy source the service opens at start (and closes at stop)
   let service: Service | null = null;

@@ -23,6 +23,7 @@ import type { PolicyResult } from '../policy/index.ts';
 import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
+import type { StdoutSink } from '../sinks/stdout.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
@@ -55,6 +56,8 @@ export interface DaemonParts {
   sink: Sink;
   /** the NATS sink inside `sink`, for its statistics; null: no NATS */
   nats: NatsSink | null;
+  /** the stdout sink inside `sink`, for what it could not write; null: no stdout */
+  stdout?: StdoutSink | null;
   ids: IdSource;
   clock: () => Promise<BootClock>;
   /** the event pipeline, given the boot clock measured at start */
@@ -97,6 +100,7 @@ export class Daemon {
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
+  #stdoutDropped = 0;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -199,6 +203,18 @@ export class Daemon {
       this.#started = true;
       this.#protection = kernel.protect(session);
       this.#lastStats = session.stats();
+      if (adopted) {
+        // drops since the last daemon reported: the ring filled while none read it
+        const reported = session.dropsReported();
+        const drops = this.#lastStats.ringbufDrops;
+        if (reported < drops) {
+          this.#log.warn(
+            { lost: Number(drops - reported) },
+            'ring-buffer records were lost while no daemon read them: reported as a loss event',
+          );
+          this.#lastStats = { ...this.#lastStats, ringbufDrops: reported };
+        }
+      }
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
     } catch (err) {
@@ -362,13 +378,25 @@ export class Daemon {
     }
   }
 
+  /** Every loss counted since the last poll, by source, as loss events. */
   #pollStats(): void {
-    if (!this.#session || !this.#pipeline) return;
-    const now = this.#session.stats();
-    const before = this.#lastStats;
-    this.#lastStats = now;
-    if (before && now.ringbufDrops > before.ringbufDrops) {
-      this.#pipeline.reportLoss({ source: 'ringbuf', count: Number(now.ringbufDrops - before.ringbufDrops) });
+    const pipeline = this.#pipeline;
+    if (!this.#session || !pipeline) return;
+    try {
+      const now = this.#session.stats();
+      const before = this.#lastStats;
+      this.#lastStats = now;
+      if (before && now.ringbufDrops > before.ringbufDrops) {
+        pipeline.noteLoss('ringbuf', Number(now.ringbufDrops - before.ringbufDrops));
+        // kept with the pins: a daemon that adopts them reports only the drops after this
+        this.#session.noteDropsReported(now.ringbufDrops);
+      }
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the kernel statistics');
     }
+    const stdout = this.#parts.stdout?.stats().dropped ?? 0;
+    pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);
+    this.#stdoutDropped = stdout;
+    pipeline.flushLosses();
   }
 }

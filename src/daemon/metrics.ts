@@ -171,6 +171,18 @@ export class DaemonMetrics {
         'Ring-buffer records that did not decode (skipped)',
         pipe('decodeErrors'),
       ],
+      [
+        'counter',
+        'bpfgate_emit_errors_total',
+        'Events lost to an error while they were built or handed to an output',
+        pipe('emitErrors'),
+      ],
+      [
+        'counter',
+        'bpfgate_events_lost_total',
+        'Events reported lost (the counts of loss events)',
+        pipe('losses'),
+      ],
       ['gauge', 'bpfgate_nats_connected', '1 while connected to NATS', sink((s) => (s.connected ? 1 : 0))],
       ['counter', 'bpfgate_nats_published_total', 'Events acknowledged by NATS', sink((s) => s.published)],
       [
@@ -349,6 +361,7 @@ export function statusOf(view: DaemonView): StatusDocument {
       reloadFailures: view.counters.reloadFailures,
       records: p?.records ?? 0,
       decodeErrors: p?.decodeErrors ?? 0,
+      emitErrors: p?.emitErrors ?? 0,
       events: p?.events ?? 0,
       losses: p?.losses ?? 0,
       kernelEvents: k ? Number(k.events) : 0,

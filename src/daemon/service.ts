@@ -64,7 +64,7 @@ export class Service {
       if (this.daemon.plan) await this.#policies.settled({ ok: true, plan: this.daemon.plan });
       if (this.config.metrics.listen !== null) {
         this.#http = this.#parts.http();
-        await this.#http.start(this.config.metrics.listen);
+        await this.#http.start(this.config.metrics.listen, this.config.metrics.statusTokenFile);
       }
       // the bucket is always watched: it is the fleet's only way to change a host's policies
       if (this.config.policyWatch.enabled || fleet) {

@@ -56,6 +56,19 @@ export interface BuildContext {
    * rule watches (the kernel's kprobe record leaves its path empty)
    */
   kprobeFunction?: (ruleId: number) => string | undefined;
+  /** the executable an exe id names (bg_exe_ids of the record's generation): the kernel set the id at exec */
+  executableOf?: (exeId: number) => string | undefined;
+}
+
+/**
+ * The acting executable as the kernel knows it, if it does: read at the
+ * decision (record.exe), the image an exec is starting, or the executable
+ * whose id the kernel attached to the process at its exec.
+ */
+function kernelExecutable(record: DecodedRecord, ctx: BuildContext): string | undefined {
+  if (record.exe) return record.exe;
+  if (kindOf(record.kind).newImage && record.path) return record.path;
+  return record.exeId > 0 ? ctx.executableOf?.(record.exeId) : undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;
@@ -106,8 +119,12 @@ export function buildEvent(
         severity: slotPolicy?.severity ?? 'medium',
         tags: [...(slotPolicy?.tags ?? [])],
       };
-  // a record of an exec names the new image, which /proc may not show yet
-  const executable = e.executable ?? (kindOf(record.kind).newImage && record.path ? record.path : undefined);
+  // what the kernel recorded wins: /proc is read later, when the process may have exec'd or exited
+  const known = kernelExecutable(record, ctx);
+  const executable = known ?? e.executable;
+  const fromProc: ('executable' | 'args')[] = [];
+  if (known === undefined && e.executable !== undefined) fromProc.push('executable');
+  if (e.args !== undefined) fromProc.push('args');
   const process: ViolationEvent['process'] = {
     pid: record.pid,
     tgid: record.tgid,
@@ -120,6 +137,7 @@ export function buildEvent(
     ...(executable !== undefined ? { executable } : {}),
     ...(e.args !== undefined ? { args: e.args } : {}),
     ...(e.argsTruncated ? { argsTruncated: true } : {}),
+    ...(fromProc.length > 0 ? { fromProc } : {}),
     cgroup: { id: record.cgroupId.toString(), ...(e.cgroupPath !== undefined ? { path: e.cgroupPath } : {}) },
     ...(e.containerId !== undefined
       ? {
@@ -152,7 +170,9 @@ export function buildEvent(
     process,
     parent: {
       pid: record.ppid,
-      ...(e.parentExecutable !== undefined ? { executable: e.parentExecutable } : {}),
+      ...(e.parentExecutable !== undefined
+        ? { executable: e.parentExecutable, fromProc: ['executable' as const] }
+        : {}),
     },
     target,
     message,

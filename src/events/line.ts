@@ -2,6 +2,7 @@
 // `bpfgate run` when its stdout is a terminal. Native JSON or OCSF in,
 // "time outcome policy/rule process kind target" out; colours only when
 // asked (the caller decides: a terminal, NO_COLOR unset). Pure.
+import { printable } from './printable.ts';
 import { describeTarget } from './target.ts';
 
 const COLORS: Record<string, string> = {
@@ -41,30 +42,32 @@ export function formatLine(ev: AnyEvent, opts: LineOptions | boolean): string {
   const o: LineOptions = typeof opts === 'boolean' ? { color: opts, host: true } : opts;
   const paint = (key: string, s: string) => (o.color && COLORS[key] ? `${COLORS[key]}${s}\x1b[0m` : s);
   const dim = (s: string) => (o.color ? `\x1b[2m${s}\x1b[0m` : s);
+  // every text from the event is printable(): no terminal escapes from what an actor named
+  const t = (v: unknown) => printable(String(v));
   const time = dim(timeText(ev, o.shortTime === true));
-  const on = (h: unknown) => (o.host === false ? '' : ` on ${String(h)}`);
+  const on = (h: unknown) => (o.host === false ? '' : ` on ${t(h)}`);
   if (ev.metadata && typeof ev.class_uid === 'number') {
     const u = ((ev.unmapped as AnyEvent | undefined)?.bpfgate ?? {}) as AnyEvent;
     const policy = (ev.policy as AnyEvent | undefined)?.uid ?? '?';
-    return `${time} ${paint(String(u.outcome), String(u.outcome).padEnd(11))} ${policy} ${String(ev.type_name)} ${String(ev.message ?? '')}`;
+    return `${time} ${paint(String(u.outcome), t(u.outcome).padEnd(11))} ${t(policy)} ${t(ev.type_name)} ${t(ev.message ?? '')}`;
   }
   if (ev.type === 'loss') {
     const l = ev.loss as { source: string; count: number };
-    return `${time} ${paint('loss', 'LOSS')} ${l.count} event(s) lost (${l.source})${on(ev.host)}`;
+    return `${time} ${paint('loss', 'LOSS')} ${t(l.count)} event(s) lost (${t(l.source)})${on(ev.host)}`;
   }
   if (ev.type === 'policy_error') {
     const d = (ev.diagnostics as { file: string; line: number; column: number; message: string }[]) ?? [];
-    const first = d[0] ? ` ${d[0].file}:${d[0].line}:${d[0].column}: ${d[0].message}` : '';
+    const first = d[0] ? ` ${t(d[0].file)}:${t(d[0].line)}:${t(d[0].column)}: ${t(d[0].message)}` : '';
     return `${time} ${paint('policy_error', 'POLICY ERROR')}${on(ev.host)}: ${d.length} diagnostic(s)${first}`;
   }
   const p = ev.policy as { name: string; rule: string };
   const proc = ev.process as { tgid: number; comm: string; executable?: string; user?: string; uid: number };
-  const who = `${proc.executable ?? proc.comm}[${proc.tgid}] ${proc.user ?? `uid=${proc.uid}`}`;
+  const who = `${t(proc.executable ?? proc.comm)}[${t(proc.tgid)}] ${t(proc.user ?? `uid=${proc.uid}`)}`;
   const outcome = String(ev.outcome);
   const count = typeof ev.count === 'number' ? ` ×${ev.count}` : '';
-  const host = o.host === false ? '' : ` ${String(ev.host)}`;
+  const host = o.host === false ? '' : ` ${t(ev.host)}`;
   const target = describeTarget(String(ev.kind), ev.target as never);
-  return `${time} ${paint(outcome, outcome.padEnd(11))} ${p.name}/${p.rule}${host} ${who} ${ev.kind} ${target}${count}`;
+  return `${time} ${paint(outcome, t(outcome).padEnd(11))} ${t(p.name)}/${t(p.rule)}${host} ${who} ${t(ev.kind)} ${t(target)}${count}`;
 }
 
 /** The event's id (native `id`, OCSF `metadata.uid`), for de-duplication; null when it has none. */

@@ -224,6 +224,24 @@ export class KernelSession implements ObjectPort {
     return this.#reader && !this.#reader.closed ? this.#reader.consume() : null;
   }
 
+  /** The ring-buffer drops a daemon has reported (bg_stats[dropsReported], kept with the pins). */
+  dropsReported(): bigint {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Stat.dropsReported);
+    const perCpu = this.#obj.map(MapName.stats).lookupPercpu(key) ?? [];
+    return perCpu.reduce((acc, v) => acc + v.readBigUInt64LE(0), 0n);
+  }
+
+  /** Record that the drops up to `n` have been reported (CPU 0's slot; the programs never write it). */
+  noteDropsReported(n: bigint): void {
+    const map = this.#obj.map(MapName.stats);
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Stat.dropsReported);
+    const value = Buffer.alloc(map.valueBytes);
+    value.writeBigUInt64LE(n, 0);
+    map.update(key, value);
+  }
+
   stats(): StatsSnapshot {
     const map = this.#obj.map(MapName.stats);
     const sum = (index: number): bigint => {

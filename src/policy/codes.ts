@@ -4,6 +4,8 @@
 
 export const CODES = {
   YAML_SYNTAX: 'the file is not well-formed YAML (also: duplicate keys in one mapping)',
+  YAML_LIMIT:
+    'the YAML is larger than 1 MiB, nests deeper than 64 levels or holds more than 100 aliases: not parsed',
   FILE_NOT_FOUND: 'a path given on the command line does not exist',
   READ_ERROR: 'a file or folder exists but cannot be read',
   FILE_TOO_LARGE: 'a file is larger than a policy file may be (4 MiB); it is not read',

@@ -12,9 +12,8 @@ import {
 } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.ts';
 import { MAX_SYNTAX_ERRORS, withoutQuotedText } from './guard.ts';
-
-/** Guards against alias bombs ("billion laughs"). */
-const MAX_ALIAS_COUNT = 100;
+import { MAX_YAML_ALIASES } from './limits.ts';
+import { checkYamlLimits } from './yaml-guard.ts';
 
 export interface YamlDocument {
   file: string;
@@ -56,6 +55,20 @@ export function parseYaml(file: string, text: string): ParsedYaml {
   };
   const diagnostics: Diagnostic[] = [];
   const documents: YamlDocument[] = [];
+  // size, nesting and aliases first: the YAML library pays for each of them in time and memory
+  const hit = checkYamlLimits(text);
+  if (hit) {
+    const before = text.slice(0, hit.offset);
+    const line = before.split('\n').length;
+    const column = hit.offset - (before.lastIndexOf('\n') + 1) + 1;
+    diagnostics.push({
+      code: 'YAML_LIMIT',
+      message: hit.message,
+      severity: 'error',
+      pos: { file, line, column },
+    });
+    return { documents, diagnostics };
+  }
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
   let syntaxErrors = 0;
@@ -77,11 +90,15 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     if (doc.errors.length > 0 || doc.contents === null) return;
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
+      // the library counts what aliases expand to, and stops at the same limit
+      const bomb = err instanceof ReferenceError && err.message.startsWith('Excessive alias count');
       diagnostics.push({
-        code: 'YAML_SYNTAX',
-        message: `cannot read the document: ${(err as Error).message}`,
+        code: bomb ? 'YAML_LIMIT' : 'YAML_SYNTAX',
+        message: bomb
+          ? `the YAML's aliases expand to more than ${MAX_YAML_ALIASES} copies: it is not read`
+          : `cannot read the document: ${(err as Error).message}`,
         severity: 'error',
         pos: posAt(doc.contents.range?.[0] ?? 0),
       });

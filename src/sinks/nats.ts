@@ -10,9 +10,10 @@ import { createInbox, headers, type NatsConnection } from '@nats-io/transport-no
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent } from '../events/types.ts';
-import type { LossReport } from '../kernel/record.ts';
+import { LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
 import { Repeats } from '../repeats.ts';
+import { ackProblem } from './ack.ts';
 import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
 import type { Sink } from './sink.ts';
@@ -95,7 +96,7 @@ export class NatsSink implements Sink {
   #stopping = false;
   /** after a failed publish: do not try NATS again before this time (ms) */
   #retryAt = 0;
-  #loss: Record<LossReport['source'], number> = { ringbuf: 0, queue: 0, spool: 0 };
+  #loss = Object.fromEntries(LOSS_SOURCES.map((s) => [s, 0])) as Record<LossSource, number>;
   #s = {
     received: 0,
     published: 0,
@@ -152,6 +153,11 @@ export class NatsSink implements Sink {
         fsyncIntervalMs: this.#o.fsyncIntervalMs,
       });
       await this.#spool.open();
+      const cut = this.#spool.stats().corrupt;
+      if (cut > 0) {
+        this.#loss.spool += cut;
+        this.#log.warn({ cut, dir: this.#o.spoolDir }, 'records cut from a damaged spool: reported as lost');
+      }
       if (this.#spool.pending > 0) {
         this.#log.info(
           { pending: this.#spool.pending },
@@ -463,11 +469,9 @@ export class NatsSink implements Sink {
         if (err) return;
         const n = Number(msg.subject.slice(prefix.length));
         const h = msg.headers;
-        let bad: string | undefined;
-        if (h?.hasError)
-          bad = h.code === 503 ? noStreamMessage(this.#o.subjectPrefix) : `${h.code} ${h.description}`;
-        else if (msg.data.length === 0) bad = 'empty acknowledgement';
-        else if (msg.data.length > 6 && msg.string().includes('"error"')) bad = msg.string();
+        // 503: no stream takes the subject; say how to create one
+        const bad =
+          h?.hasError && h.code === 503 ? noStreamMessage(this.#o.subjectPrefix) : ackProblem(h, msg.data);
         if (this.#win.settle(n, bad)) this.#signal();
       },
     });
@@ -478,7 +482,7 @@ export class NatsSink implements Sink {
   /** Loss events for the losses counted so far (reset once emitted). */
   #lossEvents(): BpfgateEvent[] {
     const out: BpfgateEvent[] = [];
-    for (const source of ['ringbuf', 'queue', 'spool'] as const) {
+    for (const source of LOSS_SOURCES) {
       const count = this.#loss[source];
       if (count === 0) continue;
       // a full spool with NATS away: the loss event would be lost too; wait

@@ -2,6 +2,7 @@
 // JetStream on their subjects, schema-valid, de-duplicated by Nats-Msg-Id;
 // core mode reaches subscribers.
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
+import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import type { SinkOptions } from '../../src/sinks/options.ts';
@@ -45,6 +46,35 @@ describe('NATS sink (JetStream)', () => {
       expect(eventSchemaErrors(m.body)).toEqual([]);
     });
     expect(sink.stats()).toMatchObject({ published: events.length, spooled: 0, queueDropped: 0 });
+  });
+
+  it('a reply from a peer that is not a JetStream acknowledgement frees nothing', async () => {
+    // no stream stores the subjects; a peer subscribed to them answers every publish
+    await withConnection({ servers: nats.server.url }, async (nc) => {
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => undefined);
+    });
+    const peer = await connect({ servers: nats.server.url });
+    let answered = 0;
+    peer.subscribe('bpfgate.v1.>', {
+      callback: (_err, m) => {
+        answered++;
+        m.respond(answered % 2 ? '{"ok":true}' : '+OK');
+      },
+    });
+    await peer.flush();
+    const sink = makeSink({ servers: [nats.server.url] }, 'fake-ack');
+    try {
+      await sink.start();
+      const events = sampleEvents('fake-ack');
+      for (const e of events) sink.publish(e);
+      expect(await sink.idle(3000)).toBe(false);
+      expect(answered).toBeGreaterThan(0);
+      expect(sink.stats().published).toBe(0);
+    } finally {
+      await sink.stop();
+      await peer.close();
+    }
   });
 
   it('OCSF events reach the stream and conform to OCSF 1.8.0', async () => {

@@ -1,6 +1,7 @@
 // bpfgate status [--url URL] [--json]: the running daemon's /status, readably.
 // Exit 0 while it enforces and delivers, 1 when it answers but does not
 // enforce or its events cannot be delivered, 4 when it cannot be reached.
+import { readFile } from 'node:fs/promises';
 import { flagSet, parseCommandArgs } from '../../args.ts';
 import type { StatusDocument } from '../../daemon/metrics.ts';
 import { EXIT } from '../exit.ts';
@@ -10,6 +11,7 @@ export const DEFAULT_STATUS_URL = 'http://127.0.0.1:9477';
 const HELP = `usage: bpfgate status [--url URL] [--json]
 
   --url URL   the daemon's metrics endpoint (metrics.listen; default ${DEFAULT_STATUS_URL}) [BPFGATE_STATUS_URL]
+              the bearer token, when the daemon requires one: [BPFGATE_METRICS_STATUS_TOKEN_FILE]
   --json      print /status as it came
   -h, --help  show this help
 
@@ -106,7 +108,13 @@ export async function run(args: string[]): Promise<number> {
   let status: StatusDocument;
   let text: string;
   try {
-    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(5000) });
+    // the daemon's metrics.statusTokenFile, when it has one (a file: never a token on the command line)
+    const tokenFile = process.env.BPFGATE_METRICS_STATUS_TOKEN_FILE;
+    const token = tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : null;
+    const res = await fetch(`${base}/status`, {
+      signal: AbortSignal.timeout(5000),
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     text = await res.text();
     status = JSON.parse(text) as StatusDocument;
