@@ -12,7 +12,7 @@ import type { StatusDocument } from '../../src/daemon/metrics.ts';
 import type { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { createCgroup, rawSocketPolicy, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { bpfgate } from '../support/daemon.ts';
 
 const NAME = `bpfgate-metrics-${process.pid}`;
@@ -26,17 +26,7 @@ describe('daemon metrics endpoint', () => {
   beforeAll(async () => {
     cg = createCgroup(NAME);
     dir = mkdtempSync(join(tmpdir(), 'bpfgate-metrics-'));
-    writeFileSync(
-      join(dir, 'raw.yaml'),
-      `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata: { name: no-raw }
-spec:
-  scope: { cgroups: [/${NAME}] }
-  rules:
-    - { id: raw, kind: socket, action: block, match: { families: [inet], types: [raw] } }
-`,
-    );
+    writeFileSync(join(dir, 'raw.yaml'), rawSocketPolicy(cg.rel));
     const resolved = resolveConfig({
       policies: [dir],
       cgroupAttach: cg.path,

@@ -75,6 +75,18 @@ except OSError as e:
     print("errno", e.errno)
 `;
 
+/** A policy `no-raw` that blocks raw inet sockets in one test cgroup (`rel`: its path from the cgroup2 root). */
+export function rawSocketPolicy(rel: string): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: no-raw }
+spec:
+  scope: { cgroups: [${rel}] }
+  rules:
+    - { id: raw, kind: socket, action: block, match: { families: [inet], types: [raw] } }
+`;
+}
+
 /** Try socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) in a child: "ok" or "errno N". */
 export async function tryRawSocket(cgroup?: string): Promise<string> {
   const r = await run(['python3', '-c', RAW_SOCKET_PY], cgroup);

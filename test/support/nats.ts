@@ -22,10 +22,10 @@ export async function withConnection<T>(
   }
 }
 
-/** The stream docs/events.md tells a SIEM team to create. */
+/** The stream docs/events.md tells a SIEM team to create (on a cluster: replicas 3, docs/operations.md). */
 export async function createStream(
   nc: NatsConnection,
-  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1 } = {},
+  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1, replicas = 1 } = {},
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({
@@ -34,6 +34,7 @@ export async function createStream(
     storage: 'file',
     duplicate_window: 3_600_000_000_000, // 1 h, in ns
     max_bytes: maxBytes,
+    num_replicas: replicas,
   } as Parameters<typeof jsm.streams.add>[0]);
 }
 
