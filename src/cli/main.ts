@@ -11,6 +11,7 @@ const COMMANDS: Record<string, string> = {
   run: 'run the daemon in the foreground',
   tail: 'watch violations live from NATS',
   report: 'summarise what audit-mode policies would have blocked',
+  learn: 'write an allowlist policy from what audit-mode events saw a service do',
   status: "show the running daemon's policies, enforcement and counters",
   unload: 'detach and remove every pinned bpfgate program and map',
 };
