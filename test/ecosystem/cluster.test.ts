@@ -7,18 +7,17 @@
 // and every event id the daemon printed is in the stream exactly once. The
 // metrics show the reconnects and the spooling.
 // NATS: the testcontainers launcher (test/support/nats-cluster.ts).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { inCgroup } from '../support/cgroup.ts';
 import { Child } from '../support/child.ts';
 import { DaemonProcess, scopedArgs } from '../support/daemon.ts';
 import { scrape } from '../support/metrics.ts';
 import { createStream, readStream, STREAM } from '../support/nats.ts';
-import { freePort, NatsCluster } from '../support/nats-cluster.ts';
+import { type ClusterRig, clusterRig } from '../support/nats-cluster.ts';
+import { freePort } from '../support/ports.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 const NAME = `bpfgate-cluster-${process.pid}`;
@@ -42,19 +41,13 @@ print(n, denied, flush=True)
 `;
 
 describe('a three-node JetStream cluster: the stream leader and a second node killed during a flood', () => {
-  let cluster: NatsCluster;
-  let nc: NatsConnection;
-  let cg: TestCgroup;
-  let dir: string;
-  let daemon: DaemonProcess | null = null;
+  let rig: ClusterRig;
   let port: number;
 
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-    nc = await cluster.connect();
+    rig = await clusterRig(NAME);
+    const { cluster, nc, dir } = rig;
     await createStream(nc, { replicas: 3 });
-    cg = createCgroup(NAME);
-    dir = mkdtempSync(join(tmpdir(), 'bpfgate-cluster-'));
     port = await freePort();
     writeFileSync(
       join(dir, 'policy.yaml'),
@@ -80,17 +73,12 @@ spec:
     );
   }, 120_000);
 
-  afterAll(async () => {
-    await daemon?.kill();
-    await cg?.remove();
-    await nc?.close();
-    await cluster?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => rig?.close());
 
   it('every event id lands in the stream exactly once; the metrics show reconnects and spooling', async () => {
+    const { cluster, nc, cg, dir } = rig;
     const jsm = await jetstreamManager(nc);
-    daemon = await DaemonProcess.start([
+    const daemon = await DaemonProcess.start([
       '--config',
       join(dir, 'config.yaml'),
       ...scopedArgs(join(dir, 'policy.yaml'), cg.path),
@@ -99,10 +87,11 @@ spec:
       '--metrics',
       '127.0.0.1:0',
     ]);
+    rig.daemon = daemon;
     const metrics = await daemon.metricsUrl();
     const stop = join(dir, 'stop');
     const flood = new Child(inCgroup(['python3', '-c', FLOOD_PY, String(port), stop], cg.path));
-    const violations = () => daemon!.events.filter((e) => e.type === 'violation');
+    const violations = () => daemon.events.filter((e) => e.type === 'violation');
     await waitFor(() => violations().length >= 20, 15_000, 'the first violations');
 
     const leader = (await jsm.streams.info(STREAM)).cluster?.leader;
@@ -135,7 +124,6 @@ spec:
     const after = await scrape(metrics);
     expect((await daemon.stop('SIGTERM')).code).toBe(0);
     const printed = violations().map((e) => e.id as string);
-    daemon = null;
 
     // every denied connect is one event; every event is in the stream exactly once
     expect(denied).toBe(attempts);

@@ -14,8 +14,8 @@ import { parse, stringify } from 'yaml';
 import { createCgroup, rawSocketPolicy, type TestCgroup } from '../support/cgroup.ts';
 import { Child, runCommand } from '../support/child.ts';
 import { DaemonProcess, scopedArgs } from '../support/daemon.ts';
-import { freePort } from '../support/nats-cluster.ts';
 import { ROOT } from '../support/paths.ts';
+import { freePort } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
 
 const PACKAGING = `${ROOT}packaging/prometheus`;

@@ -11,11 +11,16 @@
 // store) comes back at the same URL, and the URLs the cluster gossips to
 // clients are reachable from the host. Routes use the nodes' network aliases.
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
+import { createCgroup, type TestCgroup } from './cgroup.ts';
+import type { DaemonProcess } from './daemon.ts';
 import { PROJECT_ROOT } from './paths.ts';
+import { freePort } from './ports.ts';
 import { sleep } from './wait.ts';
 
 const CLIENT_PORT = 4222;
@@ -41,18 +46,6 @@ export function natsImage(): string {
 async function tc(): Promise<typeof import('testcontainers')> {
   useLocalEngine();
   return import('testcontainers');
-}
-
-/** A loopback TCP port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 interface Jsz {
@@ -239,4 +232,39 @@ export class NatsCluster {
     await Promise.all(this.nodes.map((n) => n.container.stop({ timeout: 0 }).catch(() => undefined)));
     await this.#network.stop().catch(() => undefined);
   }
+}
+
+/** What a cluster test with a daemon needs: the cluster, a client, the test's own cgroup, a scratch folder. */
+export interface ClusterRig {
+  cluster: NatsCluster;
+  nc: NatsConnection;
+  cg: TestCgroup;
+  dir: string;
+  /** the test's daemon, killed by close() if still running */
+  daemon: DaemonProcess | null;
+  /** everything removed, in reverse */
+  close(): Promise<void>;
+}
+
+/** A three-node cluster, a client connected to it, the cgroup `name` and a scratch folder. */
+export async function clusterRig(name: string): Promise<ClusterRig> {
+  const cluster = await NatsCluster.start(3);
+  const nc = await cluster.connect();
+  const cg = createCgroup(name);
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const rig: ClusterRig = {
+    cluster,
+    nc,
+    cg,
+    dir,
+    daemon: null,
+    async close() {
+      await rig.daemon?.kill();
+      await cg.remove();
+      await nc.close();
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return rig;
 }
