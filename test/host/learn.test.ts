@@ -154,9 +154,10 @@ describe('bpfgate learn: observe a service, learn, enforce', () => {
 
     // 4. what it never did is stopped: a new program killed before it runs, a new connection denied
     const exec = await service('exec');
-    expect(exec.lines).toEqual(['work True pong', 'exec -9']);
+    const why = () => `${text}\n${JSON.stringify(ofCgroup(daemon!.events))}\n${daemon!.stderr.slice(-3000)}`;
+    expect(exec.lines, why()).toEqual(['work True pong', 'exec -9']);
     const connect = await service('connect');
-    expect(connect.lines).toEqual(['work True pong', 'connect errno 1']);
+    expect(connect.lines, why()).toEqual(['work True pong', 'connect errno 1']);
     await sleep(500);
     const stopped = ofCgroup(daemon.events);
     expect(stopped.map((e) => [e.kind, e.outcome, e.target.path ?? e.target.port])).toEqual([
