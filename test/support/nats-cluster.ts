@@ -9,7 +9,8 @@
 // start and advertises 127.0.0.1:<that port> to clients, so a node that is
 // killed and started again (docker kill / docker start: same container, same
 // store) comes back at the same URL, and the URLs the cluster gossips to
-// clients are reachable from the host. Routes use the nodes' network aliases.
+// clients are reachable from the host. Routes use the containers' names,
+// which resolve on the cluster's own network.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { PROJECT_ROOT } from './paths.ts';
 import { freePort } from './ports.ts';
 import { sleep } from './wait.ts';
 
+let clusters = 0;
 const CLIENT_PORT = 4222;
 const ROUTE_PORT = 6222;
 const MONITOR_PORT = 8222;
@@ -80,13 +82,18 @@ export class NatsCluster {
     const img = natsImage();
     const network = await new Network().start();
     const names = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    const routes = names.map((n) => `nats://${n}:${ROUTE_PORT}`).join(',');
-    const nodes = await Promise.all(
+    // container names, unique on the engine, resolve on the cluster's own network
+    const id = `bpfgate-${process.pid}-${++clusters}`;
+    const hosts = new Map(names.map((n) => [n, `${id}-${n}`]));
+    const routes = names.map((n) => `nats://${hosts.get(n)}:${ROUTE_PORT}`).join(',');
+    const started = await Promise.allSettled(
       names.map(async (name): Promise<ClusterNode> => {
         const port = await freePort();
         const container = await new GenericContainer(img)
+          // the network only (no alias: an alias makes testcontainers attach the engine's default
+          // bridge too, which these tests neither need nor may rely on)
           .withNetwork(network)
-          .withNetworkAliases(name)
+          .withName(hosts.get(name)!)
           .withHostname(name)
           .withExposedPorts({ container: CLIENT_PORT, host: port }, MONITOR_PORT)
           .withCommand([
@@ -121,8 +128,16 @@ export class NatsCluster {
         };
       }),
     );
+    const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const cluster = new NatsCluster(network, nodes);
-    await cluster.waitForJetStream();
+    const failed = started.find((r) => r.status === 'rejected');
+    try {
+      if (failed) throw failed.reason;
+      await cluster.waitForJetStream();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
     return cluster;
   }
 
