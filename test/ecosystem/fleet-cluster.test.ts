@@ -1,3 +1,7 @@
+// The fleet KV bucket on a three-node NATS cluster, replicated R3: a daemon
+// watching it keeps enforcing through a node's loss, and a policy change made
+// while one node is down reaches it.
+// NATS: the testcontainers launcher (test/support/nats-cluster.ts).
 import { jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
