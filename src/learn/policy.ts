@@ -10,7 +10,8 @@
 //   bind     the same, with the local addresses
 //   file     reads allowed everywhere (a file allowlist covers every operation,
 //            and reads are not learned); changes in the directories where
-//            they were seen, one rule per set of operations
+//            they were seen, one rule per set of operations (write and
+//            create together: see allowedOps)
 //   A kind the learner covers but saw nothing of gets a block rule for all of
 //   it (an allowlist kind with no allow rule would not be an allowlist).
 import { dirname } from 'node:path';
@@ -149,6 +150,20 @@ function netRules(kind: 'connect' | 'bind', seen: Map<string, number>, lines: st
   }
 }
 
+/**
+ * The operations to allow for those seen in a directory: writing and creating
+ * go together. An open for writing with O_CREAT is a create for the system-call
+ * fallback whether or not the file exists (it cannot know), and a write for
+ * BPF-LSM, which sees the create only when the file is new: a service seen
+ * rewriting its file would otherwise be stopped the first time it is seen
+ * differently.
+ */
+function allowedOps(seen: Iterable<string>): Set<string> {
+  const ops = new Set(seen);
+  if (ops.has('write') || ops.has('create')) for (const op of ['write', 'create']) ops.add(op);
+  return ops;
+}
+
 function fileRules(l: Learned, lines: string[]): void {
   ruleHead(
     lines,
@@ -164,7 +179,7 @@ function fileRules(l: Learned, lines: string[]): void {
   }
   const groups = new Map<string, [string, Map<string, number>][]>();
   for (const [dir, ops] of [...l.writes].sort()) {
-    const key = [...ops.keys()].sort().join(', ');
+    const key = [...allowedOps(ops.keys())].sort().join(', ');
     groups.set(key, [...(groups.get(key) ?? []), [dir, ops]]);
   }
   let i = 0;

@@ -146,15 +146,15 @@ describe('bpfgate learn: observe a service, learn, enforce', () => {
     // 3. enforce the learned policy: the service works, nothing of it is reported
     writeFileSync(learned, text.replace('mode: audit', 'mode: enforce'));
     daemon = await startDaemon(learned, join(dir, 'enforced.jsonl'));
+    const why = () => `${text}\n${JSON.stringify(ofCgroup(daemon!.events))}\n${daemon!.stderr.slice(-3000)}`;
     const ok = await service();
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.lines).toEqual(['work True pong']);
     await sleep(500);
+    expect(ok.code, `${ok.stderr}\n${why()}`).toBe(0);
+    expect(ok.lines).toEqual(['work True pong']);
     expect(ofCgroup(daemon.events)).toEqual([]);
 
     // 4. what it never did is stopped: a new program killed before it runs, a new connection denied
     const exec = await service('exec');
-    const why = () => `${text}\n${JSON.stringify(ofCgroup(daemon!.events))}\n${daemon!.stderr.slice(-3000)}`;
     expect(exec.lines, why()).toEqual(['work True pong', 'exec -9']);
     const connect = await service('connect');
     expect(connect.lines, why()).toEqual(['work True pong', 'connect errno 1']);

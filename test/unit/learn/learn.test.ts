@@ -184,8 +184,8 @@ describe('the learned policy', () => {
       /port 0 seen[^\n]*\n\s+- id: bind-\d\n[\s\S]*?- 127\.0\.0\.1\/32 {2}# 1\n\s+protocols: \[udp\]/,
     );
     expect(text).toContain('- /var/lib/app/  # write 7, rename 1');
-    expect(text).toContain('operations: [rename, write]');
-    expect(text).toContain('- /var/log/app/  # write 1\n        operations: [write]');
+    expect(text).toContain('operations: [create, rename, write]'); // write and create together
+    expect(text).toContain('- /var/log/app/  # write 1\n        operations: [create, write]');
     expect(rules.reads!.match).toMatchObject({ kind: 'file', directories: ['/'], operations: ['read'] });
   });
 
