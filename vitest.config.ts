@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 //   host   this machine's kernel: cgroup and tracepoint programs, scoped to test cgroups (root)
 //   nats   a real nats-server started by the tests on a free loopback port
 //   package the Debian package and the container image, built and installed for real (dockerd)
+//   ecosystem the tools users run bpfgate among, each a real program: a NATS cluster in containers
+//          (testcontainers; scripts/engine.sh starts the engine), Prometheus, headless Chromium (root)
 //   kernel Debian's kernel under QEMU: BPF-LSM and kprobes (npm run test:kernel)
 export default defineConfig({
   test: {
@@ -35,6 +37,15 @@ export default defineConfig({
           globalSetup: ['test/package/setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'ecosystem',
+          include: ['test/ecosystem/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, string> = {
   tail: "watch violations live, from this machine's daemon or from NATS",
   nats: 'set up NATS for bpfgate: create or check the JetStream stream (nats setup)',
   report: 'summarise what audit-mode policies would have blocked',
+  learn: 'write an allowlist policy from what audit-mode events saw a service do',
   status: "show the running daemon's policies, enforcement and counters",
   unload: 'detach and remove every pinned bpfgate program and map',
   fleet: 'sign fleet policies and push them to the bucket (keygen, sign, push)',

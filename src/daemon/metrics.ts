@@ -213,6 +213,18 @@ export class DaemonMetrics {
       ['gauge', 'bpfgate_spool_bytes', 'Bytes in the on-disk spool', sink((s) => s.spool?.bytes ?? 0)],
       [
         'counter',
+        'bpfgate_spool_events_total',
+        'Events written to the on-disk spool while NATS could not take them',
+        sink((s) => s.spooled),
+      ],
+      [
+        'counter',
+        'bpfgate_spool_replayed_total',
+        'Spooled events published once NATS took them again',
+        sink((s) => s.replayed),
+      ],
+      [
+        'counter',
         'bpfgate_spool_dropped_total',
         'Events dropped: spool full or absent',
         sink((s) => s.spoolDropped),

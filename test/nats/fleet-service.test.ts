@@ -18,7 +18,7 @@ import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { createCgroup, fleetRawSocketPolicy, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { signed, TRUSTED_KEYS } from '../support/fleet.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,23 +26,8 @@ import { waitFor } from '../support/wait.ts';
 const NAME = `bpfgate-fleet-${process.pid}`;
 const BUCKET = 'bpfgate-policies';
 
-function policy(action: string, hosts = 'role=web'): string {
-  return `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata:
-  name: no-raw
-  labels:
-    bpfgate.dev/hosts: "${hosts}"
-spec:
-  scope:
-    cgroups: [/${NAME}]
-  rules:
-    - id: raw
-      kind: socket
-      action: ${action}
-      match: { families: [inet], types: [raw] }
-`;
-}
+const policy = (action: string, hosts = 'role=web'): string =>
+  fleetRawSocketPolicy(`/${NAME}`, action, hosts);
 
 describe('the service with its policies from the fleet bucket', () => {
   let server: NatsServer;

@@ -85,6 +85,28 @@ except OSError as e:
     print("errno", e.errno)
 `;
 
+/**
+ * The fleet form of rawSocketPolicy (below), for a bucket: its `action` as asked and
+ * the hosts it selects (bpfgate.dev/hosts). Its action is on line 13, column 15.
+ */
+export function fleetRawSocketPolicy(rel: string, action: string, hosts = 'role=web'): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: no-raw
+  labels:
+    bpfgate.dev/hosts: "${hosts}"
+spec:
+  scope:
+    cgroups: [${rel}]
+  rules:
+    - id: raw
+      kind: socket
+      action: ${action}
+      match: { families: [inet], types: [raw] }
+`;
+}
+
 /** Try socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) in a child: "ok" or "errno N". */
 export async function tryRawSocket(cgroup?: string): Promise<string> {
   const r = await run(['python3', '-c', RAW_SOCKET_PY], cgroup);

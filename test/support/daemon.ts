@@ -33,6 +33,15 @@ export function bpfgate(
   return runCommand([process.execPath, BPFGATE, ...args], { cwd: PROJECT_ROOT, env, timeoutMs });
 }
 
+/**
+ * The flags of a daemon scoped to a test's own cgroup (KERNEL.md, Safety): its
+ * policies, the cgroup programs attached to that cgroup, nothing pinned (never
+ * adopt or remove what another daemon on the host pinned), no policy watch.
+ */
+export function scopedArgs(policies: string, cgroup: string): string[] {
+  return ['--policies', policies, '--cgroup', cgroup, '--pin-root', 'off', '--no-policy-watch'];
+}
+
 export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** options for node itself, before the script (e.g. --cpu-prof) */

@@ -23,12 +23,12 @@ export async function withConnection<T>(
   }
 }
 
-/** The stream `bpfgate nats setup` creates (src/nats/stream.ts), with no size limit unless given. */
+/** The stream `bpfgate nats setup` creates (src/nats/stream.ts), with no size limit unless given (on a cluster: replicas 3, docs/operations.md). */
 export async function createStream(
   nc: NatsConnection,
-  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1 } = {},
+  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1, replicas = 1 } = {},
 ): Promise<void> {
-  await setupStream(nc, { ...defaultStreamSpec('bpfgate.v1'), name, subjects, maxBytes });
+  await setupStream(nc, { ...defaultStreamSpec('bpfgate.v1'), name, subjects, maxBytes, replicas });
 }
 
 export interface Stored {
