@@ -139,5 +139,12 @@ int BPF_PROG(bg_lsm_socket_create, int family, int type, int protocol, int kern,
 	return ret ? ret : bg_on_socket_create(family, type, protocol, kern, LSM_MECH, LSM_MODE);
 }
 
+/* The first call marks bg_runtime.lsm_listen_seen: bg_tp_sys_enter leaves listen() to it from then on. */
+SEC("lsm/socket_listen")
+int BPF_PROG(bg_lsm_socket_listen, struct socket *sock, int backlog, int ret)
+{
+	return ret ? ret : bg_on_socket_listen(sock, LSM_MECH, LSM_MODE);
+}
+
 /* self-protection: armed by the daemon with --protect */
 #include "lib/protect.h"

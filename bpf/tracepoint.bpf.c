@@ -13,14 +13,18 @@
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
  *                    which bg_cg_sock_create decides, and only while no
- *                    bg_lsm_socket_create runs)
+ *                    bg_lsm_socket_create runs), and listen() on a socket that
+ *                    was never bound (a bind rule: no bind hook sees the port
+ *                    the kernel picks; only while no bg_lsm_socket_listen runs)
  */
 #include "lib/common.h"
+#include "lib/fd.h"
 #include "kinds/bpf.h"
 #include "kinds/exec.h"
 #include "kinds/file.h"
 #include "kinds/module.h"
 #include "kinds/mount.h"
+#include "kinds/net.h"
 #include "kinds/ptrace.h"
 #include "kinds/setuid.h"
 #include "kinds/socket.h"
@@ -42,6 +46,14 @@ BG_INLINE int bg_lsm_socket_seen(void)
 	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
 
 	return rt && rt->lsm_socket_seen;
+}
+
+BG_INLINE int bg_lsm_listen_seen(void)
+{
+	__u32 zero = 0;
+	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+
+	return rt && rt->lsm_listen_seen;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -172,7 +184,7 @@ BG_INLINE int bg_sys_interesting(long id)
 	case BG_NR_init_module: case BG_NR_finit_module: case BG_NR_bpf: case BG_NR_ptrace:
 	case BG_NR_mount: case BG_NR_umount2: case BG_NR_pivot_root:
 	case BG_NR_setuid: case BG_NR_setreuid: case BG_NR_setresuid:
-	case BG_NR_socket:
+	case BG_NR_socket: case BG_NR_listen:
 		return 1;
 	}
 	return 0;
@@ -190,6 +202,8 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!bg_sys_interesting(id))
 		return 0;
 	if (id == BG_NR_socket && !bg_sys_socket_ours((__u32)BPF_CORE_READ(regs, di)))
+		return 0;
+	if (id == BG_NR_listen && bg_lsm_listen_seen())
 		return 0;
 	w = bg_enter(BG_HEAP_NESTED, 0);
 	if (!w)
@@ -288,6 +302,13 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case BG_NR_socket:
 		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, TP_MODE);
 		break;
+	case BG_NR_listen: {
+		struct socket *sock = bg_fd_socket((int)a0);
+
+		if (sock)
+			bg_net_listen(w, sock, TP_MECH, TP_MODE);
+		break;
+	}
 	}
 	return 0;
 }

@@ -195,6 +195,7 @@ struct bg_gen_config {
 	__u64 dryrun;          /* slots in audit mode (for default-action reports) */
 	__u64 kind_slots[BG_KIND_MAX];    /* slots with at least one entry for a kind (index = bg_kind) */
 	__u64 default_block[BG_KIND_MAX]; /* allowlist posture: slots that block a miss, per kind */
+	__u64 default_kill[BG_KIND_MAX];  /* of those, slots whose miss is a kill (the kind's posture achieves kill here) */
 	__u8 default_action[BG_MAX_SLOTS]; /* achieved action for a default-block miss, per slot (bg_action) */
 };
 

@@ -55,6 +55,8 @@ describe('enforcement matrix', () => {
       'socket-inet': cgBlock,
       connect: cgBlock,
       bind: cgBlock,
+      // any port: listen() without bind() is only killed after the call (raw sys_enter)
+      'bind-listen': ['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup'],
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
@@ -64,9 +66,16 @@ describe('enforcement matrix', () => {
     expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
     expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
     expect(row('connect').block).toMatchObject({
-      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect'],
+      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_udp4_sendmsg', 'cgroup_udp6_sendmsg'],
       downgraded: false,
     });
+    expect(row('bind-listen').block).toMatchObject({
+      hooks: ['cgroup_inet4_bind', 'cgroup_inet6_bind', 'raw_tp/sys_enter'],
+      downgraded: true,
+    });
+    expect(row('bind-listen').block.reason).toMatch(
+      /listen\(\) without bind\(\): raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
+    );
     // every socket family by default: block is a kill for the families the cgroup hook does not see
     expect(row('socket').block).toMatchObject({
       hooks: ['cgroup_inet_sock_create', 'raw_tp/sys_enter'],
@@ -94,6 +103,8 @@ describe('enforcement matrix', () => {
       'socket-inet': lsm,
       connect: cgBlock,
       bind: cgBlock,
+      // the cgroup bind hooks, and lsm/socket_listen for listen() without bind() (which alone can kill)
+      'bind-listen': ['block/cgroup', 'kill/lsm', 'audit/cgroup'],
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
@@ -193,7 +204,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
-    expect(text.match(/✓/g)).toHaveLength(12);
+    expect(text.match(/✓/g)).toHaveLength(14);
     expect(text.match(/✗/g)).toHaveLength(4);
   });
 

@@ -208,6 +208,7 @@ describe('values and scope maps', () => {
     c.dryrun = 2n;
     c.kindSlots[3] = 1n;
     c.defaultBlock[1] = 2n;
+    c.defaultKill[1] = 2n;
     c.defaultAction[1] = 3;
     const e = encodeGenConfig(1, c);
     const u64 = (v: number) => [v, 0, 0, 0, 0, 0, 0, 0];
@@ -224,6 +225,7 @@ describe('values and scope maps', () => {
         u64(2), // dryrun
         kinds(3, 1).flat(), // kind_slots[capability] == slot 0
         kinds(1, 2).flat(), // default_block[exec] == slot 1
+        kinds(1, 2).flat(), // default_kill[exec] == slot 1
         [0, 3], // default_action[1] == block
         zeros(62),
       ),
