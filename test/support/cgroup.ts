@@ -2,7 +2,7 @@
 // started inside it. Enforcement on the host is scoped to such a cgroup
 // (KERNEL.md, "Safety"): only the test's own children are ever moved into it,
 // and it is removed afterwards. Never the root cgroup.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { runCommand } from './child.ts';
 
 /** This host's cgroup v2 tree (a hybrid layout: v2 under unified/). */
@@ -24,7 +24,7 @@ export interface TestCgroup {
   id: bigint;
   /** pids in the cgroup now */
   pids(): number[];
-  /** rmdir, retried while a just-exited child is still being released */
+  /** rmdir (the cgroups a test made below it first), retried while a just-exited child is still being released */
   remove(): Promise<void>;
 }
 
@@ -40,19 +40,48 @@ export function createCgroup(name: string): TestCgroup {
     rel,
     id,
     pids: () => readFileSync(`${path}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number),
-    async remove() {
-      for (let i = 0; ; i++) {
-        try {
-          rmdirSync(path);
-          return;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-          if (i >= 100) throw e;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    },
+    remove: () => removeCgroupTree(path),
   };
+}
+
+/** The cgroups below `dir` (directories: the cgroup's own files are not), deepest first. */
+function descendants(dir: string): string[] {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [...descendants(`${dir}/${e.name}`), `${dir}/${e.name}`]);
+}
+
+/** The pids in `dir` and every cgroup below it. */
+export function cgroupTreePids(dir: string): number[] {
+  return [dir, ...descendants(dir)].flatMap((d) => {
+    try {
+      return readFileSync(`${d}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** rmdir a test's cgroup and the cgroups it made below it, retried while an exited child is being released. */
+export async function removeCgroupTree(dir: string): Promise<void> {
+  for (const d of [...descendants(dir), dir]) {
+    for (let i = 0; ; i++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if (i >= 100) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
 }
 
 /** argv that moves itself into `cgroup` (a directory) first, then execs argv: sh -c 'echo $$ > cgroup.procs; exec'. */
