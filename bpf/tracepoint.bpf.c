@@ -8,7 +8,8 @@
  *   bg_tp_exec       sched_process_exec: exec rules (only while no LSM exec
  *                    program runs), then bg_task_exe[tgid] = bg_exe_ids[path]
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
- *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted
+ *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
+ *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
  *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount, setuid and
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
@@ -111,8 +112,16 @@ int BPF_PROG(bg_tp_exit, struct task_struct *p)
 {
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 
-	if (pid == tgid)
-		bpf_map_delete_elem(&bg_task_exe, &tgid);
+	__u32 zero = 0;
+	struct bg_state *st;
+
+	if (pid != tgid)
+		return 0;
+	bpf_map_delete_elem(&bg_task_exe, &tgid);
+	/* bpfgate's own process ended (crash, SIGKILL, --keep-enforcing): its exemption ends with it */
+	st = bpf_map_lookup_elem(&bg_state, &zero);
+	if (st && st->daemon_tgid == tgid)
+		st->daemon_tgid = 0;
 	return 0;
 }
 

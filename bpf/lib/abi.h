@@ -203,8 +203,10 @@ struct bg_gen_config {
 struct bg_state {
 	__u32 active_gen;       /* 0 or 1 */
 	__u32 host_pidns_inum;  /* inode number of the host's pid namespace */
-	__u32 daemon_tgid;      /* bpfgate's own process, never matched */
-	__u32 pad;
+	__u32 daemon_tgid;      /* bpfgate's own process, never matched ... */
+	__u32 daemon_start;     /* ... while its start time is this one: clock ticks (1/100 s) since
+				 * boot, /proc/<tgid>/stat field 22, modulo 2^32; a later process given
+				 * the same pid started later, and is not exempt */
 };
 
 /* bg_stats (PERCPU_ARRAY) counters, index: */

@@ -17,8 +17,11 @@ export interface HostState {
   hostFills(plan: Plan, gen: 0 | 1): MapFill[];
   /** tgid → exe id for running processes whose executable has an id */
   taskExeEntries(exeIds: Record<string, number>): MapEntry[];
-  /** the state record (active generation, host pid namespace, daemon tgid) */
-  stateValue(activeGen: 0 | 1): Uint8Array;
+  /**
+   * the state record (active generation, host pid namespace, the daemon's tgid
+   * and start time); `daemon: false` without the daemon (its exemption ends)
+   */
+  stateValue(activeGen: 0 | 1, daemon?: boolean): Uint8Array;
 }
 
 export interface LoaderLog {
@@ -171,6 +174,14 @@ export class Loader {
    * are not pinned cannot outlive their handle and are detached.
    */
   release(): void {
+    // the daemon's exemption ends with it: the programs it leaves enforcing exempt nobody
+    if (this.#active !== null) {
+      try {
+        this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(this.#active, false));
+      } catch (err) {
+        this.#log.warn({ err }, 'clearing the daemon exemption failed (it still ends when its process does)');
+      }
+    }
     for (const [key, link] of [...this.#attached]) {
       this.#attached.delete(key);
       this.#stale.delete(key);

@@ -157,6 +157,30 @@ export const CASES: AdversarialCase[] = [
     'listens on every IPv4 interface by binding :: on a dual-stack IPv6 socket',
     '::',
   ),
+  // ---- 16.6: scope follows the system as it changes
+  {
+    id: 'scope-unshare-pid',
+    item: '16.6',
+    title:
+      'steps out of a host-only policy with unshare(CLONE_NEWPID), which moves only its future children, then connects',
+    rule: blockImds,
+    scope: '{ processes: host }',
+    attack: ['--unshare-pid', 'connect', IMDS, '80'],
+    kind: 'connect',
+    target: imds(80, 'tcp', 'connect'),
+    kernels: both,
+  },
+  {
+    id: 'scope-container-pidns',
+    item: '16.6',
+    title: "acts from a new pid namespace (a container's process) under a containers-only policy",
+    rule: blockImds,
+    scope: '{ processes: containers }',
+    attack: ['--pidns', 'connect', IMDS, '80'],
+    kind: 'connect',
+    target: imds(80, 'tcp', 'connect'),
+    kernels: both,
+  },
 ];
 
 /**

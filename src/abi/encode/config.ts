@@ -89,12 +89,22 @@ export interface State {
   activeGen: 0 | 1;
   hostPidnsInum: number;
   daemonTgid: number;
+  /**
+   * the daemon's start time, clock ticks since boot (/proc/<tgid>/stat field
+   * 22) modulo 2^32: the exemption holds only for the process that started then
+   */
+  daemonStart: number;
 }
 
 /** For the loader: the single bg_state entry (the generation flip writes it). */
 export function encodeState(s: State): MapEntry {
   return {
     key: arrayIndex(0),
-    value: new ByteWriter(Size.state).u32(s.activeGen).u32(s.hostPidnsInum).u32(s.daemonTgid).u32(0).hex(),
+    value: new ByteWriter(Size.state)
+      .u32(s.activeGen)
+      .u32(s.hostPidnsInum)
+      .u32(s.daemonTgid)
+      .u32(s.daemonStart >>> 0)
+      .hex(),
   };
 }

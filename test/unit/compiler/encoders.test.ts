@@ -234,9 +234,11 @@ describe('values and scope maps', () => {
   });
 
   it('bg_state', () => {
-    expect(encodeState({ activeGen: 1, hostPidnsInum: 0xeffffffc, daemonTgid: 42 })).toEqual({
+    expect(
+      encodeState({ activeGen: 1, hostPidnsInum: 0xeffffffc, daemonTgid: 42, daemonStart: 0x1234567 }),
+    ).toEqual({
       key: hex([0, 0, 0, 0]),
-      value: hex([1, 0, 0, 0], [0xfc, 0xff, 0xff, 0xef], [42, 0, 0, 0], [0, 0, 0, 0]),
+      value: hex([1, 0, 0, 0], [0xfc, 0xff, 0xff, 0xef], [42, 0, 0, 0], [0x67, 0x45, 0x23, 0x01]),
     });
   });
 });
