@@ -54,7 +54,15 @@ export class LiveHostState implements HostState {
     this.#pidns = pidns;
   }
 
+  /** policy name → its cgroup selectors that matched nothing at the last hostFills */
+  #unmatched: Record<string, string[]> = {};
+
+  unmatchedCgroups(): Record<string, string[]> {
+    return this.#unmatched;
+  }
+
   hostFills(plan: Plan, gen: 0 | 1): MapFill[] {
+    this.#unmatched = {};
     const needsTree = plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
     if (!needsTree) return [];
     const nodes = listCgroups(this.#cgroupMount);
@@ -63,6 +71,7 @@ export class LiveHostState implements HostState {
     for (const p of plan.policies) {
       const bit = 1n << BigInt(p.slot);
       const sel = resolveCgroupSelectors(p.cgroups, nodes);
+      if (sel.unmatched.length > 0) this.#unmatched[p.name] = sel.unmatched;
       for (const id of sel.self) {
         const m = masks.get(id) ?? { self: 0n, subtree: 0n };
         m.self |= bit;

@@ -22,6 +22,8 @@ export interface HostState {
    * and start time); `daemon: false` without the daemon (its exemption ends)
    */
   stateValue(activeGen: 0 | 1, daemon?: boolean): Uint8Array;
+  /** policy name → its cgroup selectors that selected no existing cgroup at the last hostFills */
+  unmatchedCgroups?(): Record<string, string[]>;
 }
 
 export interface LoaderLog {
@@ -151,6 +153,14 @@ export class Loader {
       throw err;
     }
 
+    // a selector that selects nothing now applies to nothing: say so (subtree selectors of a
+    // cgroup made later apply from its first instruction; other selectors do not)
+    for (const [policy, selectors] of Object.entries(this.#host.unmatchedCgroups?.() ?? {}))
+      this.#log.warn(
+        { policy, selectors },
+        'cgroup selectors match no cgroup: the policy applies to none of them',
+      );
+
     // 3. the swap: one store
     this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(gen));
     const retired = this.#active;
@@ -161,6 +171,11 @@ export class Loader {
     const keep = new Set(plan.programs.map(attachmentKey));
     for (const p of [...this.#attached.keys()]) if (!keep.has(p)) this.#detach(p);
     this.#log.info({ gen, programs: this.attachedPrograms() }, 'policy generation active');
+  }
+
+  /** policy name → its cgroup selectors that selected no existing cgroup when the active set was applied */
+  unmatchedCgroups(): Record<string, string[]> {
+    return this.#host.unmatchedCgroups?.() ?? {};
   }
 
   /** Detaches every program (enforcement stops). */
