@@ -1,7 +1,7 @@
 // The kernel suite's results and the tables made from them. Each kernel's run
 // (test/vm/kernel-*.test.ts) writes what it saw to test/vm/results/<kernel>.json;
-// docs/doctor.md's enforcement table and docs/attacks.md's attack and
-// rule-kind tables (one column per kernel) are rendered from those files, between
+// the enforcement table of the README and docs/doctor.md and docs/attacks.md's
+// attack and rule-kind tables (one column per kernel) are rendered from those files, between
 // markers. The kernel suite fails when the documents differ from what its run
 // renders, and a unit test keeps them equal to the committed results.
 //
@@ -162,6 +162,7 @@ export function e2eTable(all: All): string {
 /** The generated regions: file, marker name, table. */
 export function regions(all: All): { file: string; name: string; text: string }[] {
   return [
+    { file: 'README.md', name: 'kernels-enforcement', text: enforcementTable(all) },
     { file: 'docs/doctor.md', name: 'kernels-enforcement', text: enforcementTable(all) },
     { file: 'docs/attacks.md', name: 'kernels-attacks', text: attackTable(all) },
     { file: 'docs/attacks.md', name: 'kernels-e2e', text: e2eTable(all) },

@@ -10,8 +10,8 @@ const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 const lines = readme.split('\n');
 
 describe('README.md', () => {
-  it('is at most about 200 lines', () => {
-    expect(lines.length).toBeLessThanOrEqual(200);
+  it('is at most about 220 lines (200 and the generated enforcement table)', () => {
+    expect(lines.length).toBeLessThanOrEqual(220);
   });
 
   it('gets a new user from nothing to a reported violation within its first 60 lines', () => {
