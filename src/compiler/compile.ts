@@ -190,7 +190,8 @@ function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
     if (d.achieved === 'unavailable') continue;
     b.config.defaultBlock[kindOf(kind).abi]! |= bit(slot);
     // a posture a tracepoint serves (in part) can only kill: its miss is a kill, or that program ignores it
-    if (d.achieved === 'kill' || d.achieved === 'kill-after') b.config.defaultKill[kindOf(kind).abi]! |= bit(slot);
+    if (d.achieved === 'kill' || d.achieved === 'kill-after')
+      b.config.defaultKill[kindOf(kind).abi]! |= bit(slot);
     b.config.kindSlots[kindOf(kind).abi]! |= bit(slot);
     b.config.defaultAction[slot] = ActionValue.block;
     b.usePrograms(d.programs, kind);

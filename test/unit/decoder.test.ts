@@ -11,7 +11,7 @@ import {
   RULE_DEFAULT,
 } from '../../src/abi/layout.ts';
 import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
-import { Kind, kindOf } from '../../src/kinds/index.ts';
+import { kindOf } from '../../src/kinds/index.ts';
 import { recordBytes } from '../support/events.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
