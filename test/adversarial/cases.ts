@@ -198,7 +198,10 @@ function listenCase(id: string, title: string, rule: string, family: 'inet' | 'i
     attack: ['listen', family],
     kind: 'bind',
     target: { family: family === 'inet6' ? 'ipv6' : 'ipv4', port: 0, protocol: 'tcp', call: 'listen' },
-    kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'killed-after', mechanism: 'tracepoint' } },
+    kernels: {
+      lsm: { ends: 'EPERM', mechanism: 'lsm' },
+      host: { ends: 'killed-after', mechanism: 'tracepoint' },
+    },
   };
 }
 
