@@ -85,8 +85,9 @@ export function wallNs(bootNs: bigint, clock: BootClock): bigint {
   return bootNs + clock.offsetNs;
 }
 
-function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAction {
-  const asked = rule?.action;
+function actionOf(record: DecodedRecord, rule: PlannedRule | undefined, isDefault: boolean): EventAction {
+  // an allowlist's miss: the policy asked block (defaultAction: block), whatever the kernel achieved
+  const asked = isDefault ? 'block' : rule?.action;
   if (asked === 'block' || asked === 'kill' || asked === 'audit') return asked;
   if (record.outcome === 'would-kill' || record.outcome === 'would-kill-after' || record.action === 'kill')
     return 'kill';
@@ -162,7 +163,7 @@ export function buildEvent(
     time: formatTimeNs(ns),
     host: ctx.host,
     policy,
-    action: actionOf(record, rule),
+    action: actionOf(record, rule, isDefault),
     outcome: record.outcome,
     mode: dryRun ? 'audit' : ctx.mode,
     kind: record.kind,

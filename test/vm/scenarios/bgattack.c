@@ -296,7 +296,14 @@ int main(int argc, char **argv) {
     acting_pid = child;
     int status;
     if (waitpid(child, &status, 0) < 0) usage("waitpid");
-    if (WIFSIGNALED(status)) raise(WTERMSIG(status));
+    if (WIFSIGNALED(status)) {
+      // the child died without a word (killed by bpfgate after its call, for
+      // one): say whose pid acted, then die the same way
+      printf("{\"op\":\"%s\",\"pid\":%d,\"ok\":false,\"errno\":0,\"error\":\"%s\",\"detail\":\"child killed\"}\n",
+             argv[i], (int)child, strsignal(WTERMSIG(status)));
+      fflush(stdout);
+      raise(WTERMSIG(status));
+    }
     return WEXITSTATUS(status);
   }
   act(argc - i, argv + i);
