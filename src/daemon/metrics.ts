@@ -27,8 +27,6 @@ export interface DaemonView {
   pipelineCounters(): Readonly<PipelineCounters> | null;
   sinkStats(): SinkStats | null;
   kernelStats(): StatsSnapshot | null;
-  /** policy name → its cgroup selectors that select no cgroup (none: {}) */
-  unmatchedCgroups?(): Record<string, string[]>;
 }
 
 /** Entries the plan writes into each map (one generation). */
@@ -309,8 +307,6 @@ export interface StatusDocument {
     name: string;
     slot: number;
     mode: 'enforce' | 'audit';
-    /** cgroup selectors that selected no cgroup when the set was applied: the policy applies to none of them */
-    unmatchedCgroups: string[];
     rules: {
       rule: string;
       kind: string;
@@ -347,7 +343,6 @@ export function statusOf(view: DaemonView): StatusDocument {
   const k = view.kernelStats();
   const p = view.pipelineCounters();
   const s = view.sinkStats();
-  const unmatched = view.unmatchedCgroups?.() ?? {};
   const maps: StatusDocument['maps'] = {};
   for (const [map, entries] of Object.entries(mapEntries(plan)))
     maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
@@ -360,7 +355,6 @@ export function statusOf(view: DaemonView): StatusDocument {
       name: pol.name,
       slot: pol.slot,
       mode: pol.mode,
-      unmatchedCgroups: unmatched[pol.name] ?? [],
       rules: plan!.rules
         .filter((r) => r.policy === pol.name)
         .map((r) => ({
