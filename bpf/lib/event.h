@@ -34,7 +34,11 @@ BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 	switch (w->action) {
 	case BG_ACT_KILL:
 		if (dry) {
-			vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_WOULD_KILL_AFTER : BG_OUT_WOULD_KILL;
+			/* what enforcing would do here: a program that cannot kill would deny */
+			if (!(mode & BG_CAN_KILL))
+				vd.outcome = (mode & BG_CAN_DENY) ? BG_OUT_WOULD_BLOCK : BG_OUT_ALLOWED;
+			else
+				vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_WOULD_KILL_AFTER : BG_OUT_WOULD_KILL;
 			break;
 		}
 		if (mode & BG_CAN_KILL) {
