@@ -85,7 +85,9 @@ describe('bpfgate run in a terminal', () => {
       await waitFor(() => t.screen().includes('tty-raw/raw-inet'), 10_000, 'the violation line');
       const lines = t.screen().trim().split('\n');
       expect(lines.length).toBeLessThan(12);
-      expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO {2}1 policy, 1 rules: 1 block via cgroup$/);
+      // the kernel's rungs, then what the policies achieve on them
+      expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO {2}enforcement rungs on this kernel: BPF-LSM /);
+      expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d INFO {2}1 policy, 1 rules: 1 block via cgroup$/);
       const violation = lines.find((l) => l.includes('tty-raw/raw-inet'))!;
       expect(violation).toMatch(
         /^\d\d:\d\d:\d\d denied\s+tty-raw\/raw-inet \S*python3\S*\[\d+\] root socket inet\/raw$/,
