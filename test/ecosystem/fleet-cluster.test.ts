@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { fleetRawSocketPolicy, tryRawSocket } from '../support/cgroup.ts';
 import { DaemonProcess } from '../support/daemon.ts';
+import { signed, TRUSTED_KEYS } from '../support/fleet.ts';
 import { type ClusterRig, clusterRig } from '../support/nats-cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -15,15 +16,20 @@ const NAME = `bpfgate-fleet-cluster-${process.pid}`;
 const BUCKET = 'bpfgate-policies';
 const HOST = 'fleet-1';
 
-const policy = (action: string): string => fleetRawSocketPolicy(`/${NAME}`, action);
+// every entry signed by the test's operator key, which the daemon trusts (--fleet-trust)
+const policy = (action: string): string =>
+  signed('policies.no-raw', fleetRawSocketPolicy(`/${NAME}`, action));
 
 describe('the fleet bucket replicated R3: a policy change while a node is down', () => {
   let rig: ClusterRig;
   let kv: KV;
+  /** the hosts' status bucket (fleet.statusBucket), replicated the same way */
+  let hosts: KV;
 
   beforeAll(async () => {
     rig = await clusterRig(NAME);
     kv = await new Kvm(rig.nc).create(BUCKET, { history: 5, replicas: 3 });
+    hosts = await new Kvm(rig.nc).create('bpfgate-hosts', { history: 1, replicas: 3 });
   }, 120_000);
 
   afterAll(async () => rig?.close());
@@ -36,6 +42,7 @@ describe('the fleet bucket replicated R3: a policy change while a node is down',
     await kv.put('policies.no-raw', policy('audit'));
     const daemon = await DaemonProcess.start([
       ...cluster.urls.flatMap((u) => ['--fleet', u]),
+      ...TRUSTED_KEYS.flatMap((k) => ['--fleet-trust', k]),
       '--fleet-label',
       'role=web',
       '--fleet-cache',
@@ -50,7 +57,7 @@ describe('the fleet bucket replicated R3: a policy change while a node is down',
     ]);
     rig.daemon = daemon;
     expect(await tryRawSocket(cg.path)).toBe('ok'); // audit: reported, not denied
-    const status = async () => (await kv.get(`hosts.${HOST}`))?.json<HostStatus>();
+    const status = async () => (await hosts.get(`hosts.${HOST}`))?.json<HostStatus>();
     await waitFor(async () => (await status())?.applied.length === 1, 15_000, 'the first status');
 
     // the node the daemon's bucket connection uses goes down
@@ -63,7 +70,13 @@ describe('the fleet bucket replicated R3: a policy change while a node is down',
     await cluster.kill(down);
     const block = await kv.put('policies.no-raw', policy('block'));
 
-    await waitFor(async () => (await tryRawSocket(cg.path)) === 'errno 1', 30_000, 'the change enforced');
+    await waitFor(
+      async () => (await tryRawSocket(cg.path)) === 'errno 1',
+      30_000,
+      'the change enforced',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${daemon.stderr.slice(-3000)}`);
+    });
     expect(await tryRawSocket()).toBe('ok'); // outside the test's cgroup nothing changed
     await waitFor(
       async () => (await status())?.applied[0]?.revision === block,
