@@ -4,7 +4,7 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
 import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
-import { CGROUP_ID_UNRESOLVED, MapName } from '../abi/layout.ts';
+import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
 import type { HostState } from './loader.ts';
@@ -91,7 +91,9 @@ export class LiveHostState implements HostState {
       } catch {
         continue; // kernel thread, or gone
       }
-      const id = exeIds[exe.replace(/ \(deleted\)$/, '')];
+      const path = exe.replace(/ \(deleted\)$/, '');
+      // as the exec tracepoint does: a path longer than the programs build is the unresolved id
+      const id = Buffer.byteLength(path) >= EXE_MAX ? EXE_ID_UNRESOLVED : exeIds[path];
       if (id === undefined) continue;
       const key = Buffer.alloc(4);
       key.writeUInt32LE(Number(pid));
