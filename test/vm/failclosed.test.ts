@@ -300,7 +300,13 @@ describe.each(GUESTS)('fail closed and privileged files, Debian 6.1 with $name',
   const events: Record<string, Event[]> = {};
 
   beforeAll(async () => {
-    const script = [daemonShell(), ...phaseScript('enforce'), ...phaseScript('audit'), ...CLEAN].join('\n');
+    const script = [
+      daemonShell(),
+      ...phaseScript('enforce'),
+      ...phaseScript('audit'),
+      ...CLEAN,
+      'exit 0',
+    ].join('\n');
     const files: Record<string, string> = { 'fcattack.py': ATTACK_PY, 'fccheck.py': CHECK_PY };
     for (const [name, text] of Object.entries(POLICIES)) files[`policies/${name}`] = text;
     res = await runInGuest(script, { files, timeoutMs: 600_000, ...opts });
