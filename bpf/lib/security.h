@@ -140,7 +140,7 @@ BG_INLINE int bg_on_path_chmod(const struct path *path, umode_t fmode, __u8 mech
 BG_INLINE int bg_on_inode_setxattr(struct dentry *dentry, const char *name, __u8 mech, __u32 mode)
 {
 	static const char caps[] = "security.capability";
-	char got[sizeof(caps)] = {};
+	char got[sizeof(caps) + 1] = {}; /* one more: a longer name reads further than the NUL */
 	struct bg_file_in in = {
 		.ops = BG_FILE_OP(BG_OP_FILE_SETCAP),
 	};
