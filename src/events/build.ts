@@ -1,7 +1,13 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { EVENT_FLAG, RULE_DEFAULT, WOULD_OUTCOMES } from '../abi/layout.ts';
+import {
+  EV_F_UNRESOLVED,
+  EVENT_FLAG,
+  EXE_ID_UNRESOLVED,
+  RULE_DEFAULT,
+  WOULD_OUTCOMES,
+} from '../abi/layout.ts';
 import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
@@ -150,6 +156,8 @@ export function buildEvent(
       : {}),
   };
   const flags = flagNames(record.flags);
+  // decided fail-closed: the path, or the acting executable's, could not be built
+  const unresolved = (record.flags & EV_F_UNRESOLVED) !== 0 || record.exeId === EXE_ID_UNRESOLVED;
   const message =
     rule?.message ||
     (isDefault
@@ -179,6 +187,7 @@ export function buildEvent(
     message,
     ret: record.ret,
     ...(flags ? { flags } : {}),
+    ...(unresolved ? { unresolved: true as const } : {}),
   };
 }
 

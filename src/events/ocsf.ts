@@ -169,6 +169,7 @@ export function toOcsf(e: ViolationEvent): Json {
         kind: e.kind,
         target: e.target,
         cgroup: e.process.cgroup,
+        ...(e.unresolved ? { unresolved: true } : {}),
       },
     },
   };
