@@ -75,10 +75,29 @@ const NS_PER_S = 1_000_000_000n;
 
 /** RFC 3339, UTC, with nanoseconds. */
 export function formatTimeNs(ns: bigint): string {
-  const s = ns / NS_PER_S;
-  const frac = ns % NS_PER_S;
-  const iso = new Date(Number(s) * 1000).toISOString(); // ...T..:..:...000Z
-  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  return formatTimeText(ns.toString());
+}
+
+/** the whole seconds of the last time formatted, and their RFC 3339 text (events come many a second) */
+let lastSeconds = '';
+let lastIso = '';
+
+/** formatTimeNs of ns given as its decimal text (what an event's timeNs holds). */
+function formatTimeText(text: string): string {
+  if (text.length <= 9 || text.startsWith('-')) {
+    // before 1970-01-01T00:00:01Z: the general way
+    const ns = BigInt(text);
+    const s = ns / NS_PER_S;
+    const frac = ns % NS_PER_S;
+    const iso = new Date(Number(s) * 1000).toISOString(); // ...T..:..:...000Z
+    return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  }
+  const seconds = text.slice(0, -9);
+  if (seconds !== lastSeconds) {
+    lastIso = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastIso}.${text.slice(-9)}Z`;
 }
 
 export function wallNs(bootNs: bigint, clock: BootClock): bigint {
@@ -105,7 +124,7 @@ export function buildEvent(
   rule: PlannedRule | undefined,
   ctx: BuildContext,
 ): ViolationEvent {
-  const ns = wallNs(record.bootNs, ctx.clock);
+  const nsText = wallNs(record.bootNs, ctx.clock).toString();
   const e = ctx.enrichment;
   const ruleId = record.ruleId >>> 0;
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
@@ -159,8 +178,8 @@ export function buildEvent(
     schemaVersion: SCHEMA_VERSION,
     type: 'violation',
     id: ctx.ids.next(),
-    timeNs: ns.toString(),
-    time: formatTimeNs(ns),
+    timeNs: nsText,
+    time: formatTimeText(nsText),
     host: ctx.host,
     policy,
     action: actionOf(record, rule, isDefault),
