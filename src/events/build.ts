@@ -145,6 +145,7 @@ export function buildEvent(
   const fromProc: ('executable' | 'args')[] = [];
   if (known === undefined && e.executable !== undefined) fromProc.push('executable');
   if (e.args !== undefined) fromProc.push('args');
+  // fields added one by one, in the contract's order (no object spreads: this runs per event)
   const process: ViolationEvent['process'] = {
     pid: record.pid,
     tgid: record.tgid,
@@ -152,29 +153,33 @@ export function buildEvent(
     uid: record.uid,
     gid: record.gid,
     euid: record.euid,
-    ...(e.user !== undefined ? { user: e.user } : {}),
-    comm: record.comm,
-    ...(executable !== undefined ? { executable } : {}),
-    ...(e.args !== undefined ? { args: e.args } : {}),
-    ...(e.argsTruncated ? { argsTruncated: true } : {}),
-    ...(fromProc.length > 0 ? { fromProc } : {}),
-    cgroup: { id: record.cgroupId.toString(), ...(e.cgroupPath !== undefined ? { path: e.cgroupPath } : {}) },
-    ...(e.containerId !== undefined
-      ? {
-          container: {
-            id: e.containerId,
-            ...(e.containerRuntime !== undefined ? { runtime: e.containerRuntime } : {}),
-          },
-        }
-      : {}),
-  };
+  } as ViolationEvent['process'];
+  if (e.user !== undefined) process.user = e.user;
+  process.comm = record.comm;
+  if (executable !== undefined) process.executable = executable;
+  if (e.args !== undefined) process.args = e.args;
+  if (e.argsTruncated) process.argsTruncated = true;
+  if (fromProc.length > 0) process.fromProc = fromProc;
+  const cgroup: ViolationEvent['process']['cgroup'] = { id: record.cgroupId.toString() };
+  if (e.cgroupPath !== undefined) cgroup.path = e.cgroupPath;
+  process.cgroup = cgroup;
+  if (e.containerId !== undefined) {
+    const container: NonNullable<ViolationEvent['process']['container']> = { id: e.containerId };
+    if (e.containerRuntime !== undefined) container.runtime = e.containerRuntime;
+    process.container = container;
+  }
   const flags = flagNames(record.flags);
   const message =
     rule?.message ||
     (isDefault
       ? `not on the allowlist of policy ${policy.name}: ${describeTarget(record.kind, target)}`
       : `${record.kind} ${describeTarget(record.kind, target)}`);
-  return {
+  const parent: ViolationEvent['parent'] = { pid: record.ppid };
+  if (e.parentExecutable !== undefined) {
+    parent.executable = e.parentExecutable;
+    parent.fromProc = ['executable'];
+  }
+  const event: ViolationEvent = {
     schemaVersion: SCHEMA_VERSION,
     type: 'violation',
     id: ctx.ids.next(),
@@ -188,17 +193,13 @@ export function buildEvent(
     kind: record.kind,
     mechanism: record.mechanism,
     process,
-    parent: {
-      pid: record.ppid,
-      ...(e.parentExecutable !== undefined
-        ? { executable: e.parentExecutable, fromProc: ['executable' as const] }
-        : {}),
-    },
+    parent,
     target,
     message,
     ret: record.ret,
-    ...(flags ? { flags } : {}),
   };
+  if (flags) event.flags = flags;
+  return event;
 }
 
 export interface EventStamp {
