@@ -108,17 +108,21 @@ export class DaemonMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = this.registry;
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'bpfgate_' });
+    // counted per event in plain maps (count()), handed to prom-client when it is read
+    const flush = () => this.#flushCounts();
     this.#violations = new Counter({
       name: 'bpfgate_violations_total',
       help: `Violations by policy, rule and outcome (${Object.keys(Outcome).join(', ')})`,
       labelNames: ['policy', 'rule', 'outcome'],
       registers: [r],
+      collect: flush,
     });
     this.#events = new Counter({
       name: 'bpfgate_events_total',
       help: 'Events handed to the outputs, by type (violation, loss, policy_error)',
       labelNames: ['type'],
       registers: [r],
+      collect: flush,
     });
     const v = () => this.#view;
     const kernel = (k: keyof StatsSnapshot) => () => {
@@ -280,10 +284,32 @@ export class DaemonMetrics {
     return { publish: (e) => this.count(e) };
   }
 
+  /** events by type, and violations by policy, rule and outcome, since prom-client last took them */
+  #eventCounts = new Map<string, number>();
+  #violationCounts = new Map<
+    string,
+    { labels: { policy: string; rule: string; outcome: string }; n: number }
+  >();
+
+  /** One event: two map updates (prom-client's labelled inc() per event cost more than the rest of this path). */
   count(e: BpfgateEvent): void {
-    this.#events.inc({ type: e.type });
-    if (e.type === 'violation')
-      this.#violations.inc({ policy: e.policy.name, rule: e.policy.rule, outcome: e.outcome }, e.count ?? 1);
+    this.#eventCounts.set(e.type, (this.#eventCounts.get(e.type) ?? 0) + 1);
+    if (e.type !== 'violation') return;
+    const key = `${e.policy.name}\u0000${e.policy.rule}\u0000${e.outcome}`;
+    const c = this.#violationCounts.get(key);
+    if (c) c.n += e.count ?? 1;
+    else
+      this.#violationCounts.set(key, {
+        labels: { policy: e.policy.name, rule: e.policy.rule, outcome: e.outcome },
+        n: e.count ?? 1,
+      });
+  }
+
+  #flushCounts(): void {
+    for (const [type, n] of this.#eventCounts) this.#events.inc({ type }, n);
+    this.#eventCounts.clear();
+    for (const { labels, n } of this.#violationCounts.values()) this.#violations.inc(labels, n);
+    this.#violationCounts.clear();
   }
 
   /** The Prometheus text exposition. */

@@ -17,6 +17,8 @@ import type { EventOutput } from '../sinks/sink.ts';
 
 export interface Enricher {
   enrich(record: DecodedRecord): Promise<Enrichment>;
+  /** the same answer when it needs no read (all in caches), else undefined */
+  cached?(record: DecodedRecord): Enrichment | undefined;
 }
 
 export interface PipelineLog {
@@ -97,6 +99,17 @@ export class EventPipeline {
     const rule = this.#ruleOf(record);
     if (!this.#enricher) {
       this.#emitViolation(record, rule, {});
+      return;
+    }
+    // a burst from one process: its enrichment is in the caches, no promise per record
+    let now: Enrichment | undefined;
+    try {
+      now = this.#enricher.cached?.(record);
+    } catch {
+      now = undefined;
+    }
+    if (now !== undefined) {
+      this.#emitViolation(record, rule, now);
       return;
     }
     let enriched: Promise<Enrichment>;

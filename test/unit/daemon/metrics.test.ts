@@ -116,6 +116,11 @@ describe('metrics', () => {
     expect(sample(t, 'bpfgate_violations_total{policy="net",rule="raw",outcome="denied"}')).toBe(5);
     expect(sample(t, 'bpfgate_violations_total{policy="net",rule="raw",outcome="would-block"}')).toBe(1);
     expect(sample(t, 'bpfgate_events_total{type="violation"}')).toBe(3);
+    // counted between scrapes: the next one adds them to what was exposed
+    metrics.count(violation('denied', 2));
+    const again = await (await fetch(`${base}/metrics`)).text();
+    expect(sample(again, 'bpfgate_violations_total{policy="net",rule="raw",outcome="denied"}')).toBe(7);
+    expect(sample(again, 'bpfgate_events_total{type="violation"}')).toBe(4);
     expect(sample(t, 'bpfgate_enforcing')).toBe(1);
     expect(sample(t, 'bpfgate_ringbuf_drops_total')).toBe(7);
     expect(sample(t, 'bpfgate_decode_errors_total')).toBe(2);
