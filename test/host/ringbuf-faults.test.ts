@@ -7,7 +7,7 @@
 // tracepoint only observes; every record the kernel wrote is accounted for
 // as delivered or lost.
 import { execFileSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/kernel/binding/native.ts';
 import { type BpfLink, BpfObject, KernelError, RingBufferReader } from '../../src/kernel/binding.ts';
 import { buildTestObject } from '../support/test-object.ts';
@@ -19,9 +19,10 @@ let objPath = '';
 beforeAll(() => {
   objPath = buildTestObject();
 });
-afterEach(() => native().ringFault('clear', 0));
-afterAll(() => {
-  for (const c of cleanup.reverse()) c.close();
+// each test's reader and link go with it: the faults are process-wide, and another reader would take them
+afterEach(() => {
+  native().ringFault('clear', 0);
+  for (const c of cleanup.splice(0).reverse()) c.close();
 });
 
 /** The test object with its exec tracepoint; records(): every exec record the kernel wrote since attach. */
