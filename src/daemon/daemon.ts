@@ -101,6 +101,7 @@ export class Daemon {
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
   #stdoutDropped = 0;
+  #readerLost = 0;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -127,6 +128,12 @@ export class Daemon {
   /** The policy set is loaded and its programs attached. */
   get enforcing(): boolean {
     return this.#loader !== null && this.#plan !== null;
+  }
+
+  /** Why events are not being read from the kernel now (a retry is scheduled), or null while they are. */
+  get readingStopped(): string | null {
+    const err = this.#session?.readerState().stoppedBy;
+    return err ? err.message : null;
   }
 
   get mode(): 'enforce' | 'audit' {
@@ -196,7 +203,15 @@ export class Daemon {
         (batch) => {
           for (let i = 0; i < batch.count; i++) pipeline.handleRecord(batch.at(i));
         },
-        (err) => this.#log.error({ err }, 'ring buffer read failed'),
+        (err, stopped) => {
+          if (stopped)
+            this.#log.error(
+              { err, resumeInMs: stopped.resumeInMs },
+              'ring buffer reading stopped: events wait in the ring (and are dropped, counted, when it fills); /healthz reports it until reading resumes',
+            );
+          else this.#log.error({ err }, 'ring buffer read failed');
+        },
+        () => this.#log.warn({}, 'ring buffer reading resumed'),
       );
       loader.apply(plan, loader.nextGen());
       this.#plan = plan;
@@ -393,6 +408,14 @@ export class Daemon {
       }
     } catch (err) {
       this.#log.warn({ err }, 'cannot read the kernel statistics');
+    }
+    try {
+      // records the reader took from the ring but could not hand over (out of memory)
+      const lost = this.#session.readerState().lost;
+      pipeline.noteLoss('reader', lost - this.#readerLost);
+      this.#readerLost = lost;
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the ring reader statistics');
     }
     const stdout = this.#parts.stdout?.stats().dropped ?? 0;
     pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);

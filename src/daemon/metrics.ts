@@ -18,6 +18,8 @@ import type { PipelineCounters } from './pipeline.ts';
 /** What metrics and /status read of a daemon. `Daemon` implements it. */
 export interface DaemonView {
   readonly enforcing: boolean;
+  /** why events are not read from the kernel now (a retry is scheduled); null while they are */
+  readonly readingStopped: string | null;
   readonly plan: Plan | null;
   /** the kernel's features, as probed at start */
   readonly features: FeatureSet | null;
@@ -141,6 +143,12 @@ export class DaemonMetrics {
         'bpfgate_enforcing',
         '1 while the policy set is loaded and attached',
         () => (v()?.enforcing ? 1 : 0),
+      ],
+      [
+        'gauge',
+        'bpfgate_reading_events',
+        '1 while events are read from the kernel ring buffer (0: a read error stopped it, a retry is scheduled)',
+        () => (v() && v()!.readingStopped === null ? 1 : 0),
       ],
       [
         'counter',
@@ -325,6 +333,8 @@ export class DaemonMetrics {
 /** The /status document (also what `bpfgate status` prints). */
 export interface StatusDocument {
   enforcing: boolean;
+  /** why events are not read from the kernel now; null while they are (absent from older daemons) */
+  readingStopped?: string | null;
   mode: 'enforce' | 'audit';
   host: string;
   /** the kernel as probed at start: its release and the ladder's rungs (null before the probe) */
@@ -374,6 +384,7 @@ export function statusOf(view: DaemonView): StatusDocument {
     maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
   return {
     enforcing: view.enforcing,
+    readingStopped: view.readingStopped,
     mode: view.mode,
     host: view.host,
     kernel: view.features ? { release: view.features.kernelRelease, rungs: rungsOf(view.features) } : null,

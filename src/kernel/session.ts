@@ -213,10 +213,25 @@ export class KernelSession implements ObjectPort {
     return { activeGen, daemonTgid, attachments, exeIds, maps: this.#reusedMaps };
   }
 
-  /** Start delivering ring-buffer records in batches on the event loop. */
-  readEvents(onBatch: (batch: RecordBatch) => void, onError: (err: Error) => void): void {
+  /**
+   * Start delivering ring-buffer records in batches on the event loop. A poll
+   * error stops reading; it starts again after a back-off (onError says when,
+   * onResume when it did).
+   */
+  readEvents(
+    onBatch: (batch: RecordBatch) => void,
+    onError: (err: Error, stopped: { resumeInMs: number } | null) => void,
+    onResume: () => void = () => {},
+  ): void {
     if (this.#reader) throw new Error('already reading events');
-    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, { onError });
+    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, { onError, onResume });
+  }
+
+  /** The reader: records read but lost (never handed out) since start, and why reading is stopped (null: reading). */
+  readerState(): { lost: number; stoppedBy: Error | null } {
+    const r = this.#reader;
+    if (!r || r.closed) return { lost: 0, stoppedBy: null };
+    return { lost: r.lost, stoppedBy: r.stoppedBy };
   }
 
   /** Whatever is still in the ring (a last drain before stop). */

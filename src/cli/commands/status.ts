@@ -16,7 +16,8 @@ const HELP = `usage: bpfgate status [--url URL] [--json]
   -h, --help  show this help
 
 Exit status: 0 enforcing and delivering events, 1 the daemon answers but does
-not enforce, or its events cannot be delivered to NATS, 2 usage error, 4 the
+not enforce, does not read its events from the kernel, or its events cannot be
+delivered to NATS, 2 usage error, 4 the
 daemon cannot be reached.
 `;
 
@@ -53,6 +54,7 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
   const rules = s.policies.flatMap((p) => p.rules.map((r) => ({ p, r })));
   const downgraded = rules.filter(({ r }) => r.downgraded).length;
   out.push(`bpfgate on ${s.host}: ${s.enforcing ? 'enforcing' : 'NOT ENFORCING'} (${s.mode} mode)`);
+  if (s.readingStopped) out.push(`events: NOT READ from the kernel (retrying): ${s.readingStopped}`);
   if (s.kernel) {
     const rungs = s.kernel.rungs.map((r) => `${r.name} ${r.skipped ? '-' : r.available ? '✓' : '✗'}`);
     out.push(`kernel ${s.kernel.release}: ${rungs.join(', ')}`);
@@ -125,5 +127,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.runtime;
   }
   process.stdout.write(v.json ? text : renderStatus(status));
-  return status.enforcing && status.nats?.delivery !== 'failing' ? EXIT.ok : EXIT.failed;
+  return status.enforcing && !status.readingStopped && status.nats?.delivery !== 'failing'
+    ? EXIT.ok
+    : EXIT.failed;
 }

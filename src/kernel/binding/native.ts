@@ -62,7 +62,13 @@ export interface NativeDump extends NativeBatchResult {
   values: Buffer;
 }
 
-export type NativeRingCallback = (err: Error | null, data: Buffer | null, ends: Uint32Array | null) => void;
+/** stopped: a poll error stopped the watcher (ringResume starts it again) */
+export type NativeRingCallback = (
+  err: Error | null,
+  data: Buffer | null,
+  ends: Uint32Array | null,
+  stopped: boolean,
+) => void;
 
 export interface NativeAddon {
   libbpfVersion(): string;
@@ -136,7 +142,10 @@ export interface NativeAddon {
   ringClose(h: Handle): void;
   ringConsume(h: Handle): { data: Buffer; ends: Uint32Array };
   ringRef(h: Handle, on: boolean): void;
-  ringStats(h: Handle): { delivered: number };
+  ringStats(h: Handle): { delivered: number; lost: number; stopped: boolean };
+  ringResume(h: Handle): void;
+  /** tests only: force a reading failure (native/src/ringbuf.c); nothing in bpfgate calls it */
+  ringFault(kind: 'alloc' | 'copy' | 'poll' | 'clear', n: number): void;
 }
 
 /** Where `npm run build:native` puts the addon. */
