@@ -33,6 +33,8 @@ export interface CompileOptions {
   audit?: boolean;
   /** exe ids of the running plan, kept stable across a swap (bg_exe_ids has no generation) */
   exeIds?: Record<string, number>;
+  /** interface names to indexes in the daemon's network namespace (ingress and egress rules) */
+  interfaces?: (name: string) => number | undefined;
 }
 
 /** The kinds a policy with defaultAction: block can turn into allowlists. */
@@ -70,6 +72,8 @@ class Build {
   readonly programs = new Map<ProgramName, Set<RuleKind>>();
   /** attachments of programs attached once per rule (a kprobe per function) */
   readonly perRule: ProgramSpec[] = [];
+  /** interface indexes (CompileOptions.interfaces) */
+  ifindex: ((name: string) => number | undefined) | undefined;
 
   constructor(gen: 0 | 1, features: FeatureSet) {
     this.gen = gen;
@@ -132,7 +136,7 @@ function compileRule(
   }
   if (d.achieved === 'unavailable') return;
 
-  const ctx = { gen: b.gen, slot, ruleId };
+  const ctx = { gen: b.gen, slot, ruleId, ...(b.ifindex ? { ifindex: b.ifindex } : {}) };
   const kind = kindOf(rule.kind);
   let targets: MapKey[];
   try {
@@ -250,6 +254,7 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
   const policies = assignSlots(set);
   const exeIds = assignExeIds(executablesNamed(policies), options.exeIds);
   const b = new Build(gen, features);
+  b.ifindex = options.interfaces;
   const planned: PlannedPolicy[] = [];
 
   policies.forEach((p, slot) => {

@@ -19,7 +19,7 @@ import type { Action } from '../policy/vocabulary.ts';
 
 export type { Unit } from '../kinds/kind.ts';
 
-const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'tracepoint', 'kprobe'];
+const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe'];
 
 function cost(name: ProgramName): number {
   return info(name).cost ?? 1;
@@ -126,6 +126,9 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
   if (r.family === 'lsm') {
     const kill = achieved === 'kill' ? ` and kill${s} the process with SIGKILL` : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}`;
+  }
+  if (r.family === 'tc' || r.family === 'xdp') {
+    return `${hooks} drop${s} the matching packets on the rule's interfaces`;
   }
   if (r.family === 'cgroup') {
     const note =

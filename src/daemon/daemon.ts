@@ -12,6 +12,7 @@ import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
+import { ifIndex } from '../kernel/binding/object.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
 import type { Protection } from '../kernel/protect.ts';
@@ -279,7 +280,12 @@ export class Daemon {
     for (const d of diagnostics)
       this.#log.warn({ code: d.code }, `${d.pos.file}:${d.pos.line}:${d.pos.column}: ${d.message}`);
     if (!this.#features) throw new Error('features not probed');
-    return compile(set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+    return compile(set, this.#features, {
+      gen,
+      audit: this.#o.audit,
+      interfaces: ifIndex,
+      ...(exeIds ? { exeIds } : {}),
+    });
   }
 
   /**
