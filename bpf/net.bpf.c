@@ -20,7 +20,7 @@
 BG_INLINE int bg_tc(struct __sk_buff *skb, __u8 kind)
 {
 	struct bg_pkt p = {};
-	struct bg_work *w = bg_pkt_enter(kind, skb->ifindex);
+	struct bg_work *w = bg_pkt_enter(kind, skb->ifindex, 0);
 
 	if (!w || !BG_PKT_PARSE(skb, bpf_skb_load_bytes, &p))
 		return BG_TCX_NEXT;
@@ -44,7 +44,7 @@ SEC("xdp")
 int bg_xdp_ingress(struct xdp_md *ctx)
 {
 	struct bg_pkt p = {};
-	struct bg_work *w = bg_pkt_enter(BG_KIND_INGRESS, ctx->ingress_ifindex);
+	struct bg_work *w = bg_pkt_enter(BG_KIND_INGRESS, ctx->ingress_ifindex, 1);
 
 	if (!w || !BG_PKT_PARSE(ctx, bpf_xdp_load_bytes, &p))
 		return BG_XDP_PASS;

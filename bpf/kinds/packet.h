@@ -9,7 +9,8 @@
  * address (ingress: the source, egress: the destination) as a CIDR prefix,
  * port = the destination port (0 = any), proto 0 = any (ICMP is 1 for IPv4,
  * 58 for IPv6). Keys (bg_rules): (kind, BG_OP_ON_INTERFACE, a = rule id,
- * b = ifindex), one per interface the rule names (lib/match.h).
+ * b = ifindex, c = 1 for XDP rules), one per interface the rule names
+ * (lib/match.h): the tc program does not decide XDP rules, nor the reverse.
  *
  * A packet has no process: only slots without cgroup, uid, executable or
  * pid-namespace selectors apply, and exceptions never do.
@@ -142,7 +143,7 @@ struct bg_pkt {
 	})
 
 /* The decision's scratch entry for a packet: the active generation and the slots that apply to any packet. */
-BG_INLINE struct bg_work *bg_pkt_enter(__u32 kind, __u32 ifindex)
+BG_INLINE struct bg_work *bg_pkt_enter(__u32 kind, __u32 ifindex, __u32 xdp)
 {
 	struct bg_work *w = bg_work_get(BG_HEAP_NESTED);
 	struct bg_state *st = 0;
@@ -158,6 +159,7 @@ BG_INLINE struct bg_work *bg_pkt_enter(__u32 kind, __u32 ifindex)
 	if (!w->scope)
 		return 0;
 	w->ifindex = ifindex;
+	w->ifhook = xdp;
 	w->uid = BG_ANY;
 	w->exe_id = 0;
 	w->cgroup_id = 0;

@@ -146,7 +146,7 @@ struct bg_work {
 	__u32 exe_id;
 	__u32 gen;
 	__u32 ifindex; /* packet programs: the interface (0: a process's decision) */
-	__u32 ifpad;
+	__u32 ifhook; /* packet programs: 0 tc, 1 XDP */
 	/* what: the lookup keys */
 	__u32 table;  /* enum bg_table */
 	__u32 wild;   /* enum bg_wild, for BG_TABLE_RULES */

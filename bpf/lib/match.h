@@ -93,8 +93,9 @@ BG_INLINE int bg_excepted(struct bg_work *w, __u32 rule_id)
 	return 0;
 }
 
-/* Packet programs: does rule_id apply on the packet's interface? Its keys in
- * bg_rules: (kind, op 1, a = rule id, b = ifindex). */
+/* Packet programs: does rule_id apply on the packet's interface, in this
+ * program? Its keys in bg_rules: (kind, op 1, a = rule id, b = ifindex,
+ * c = 0 for tc, 1 for XDP). */
 #define BG_OP_ON_INTERFACE 1
 BG_INLINE int bg_on_interface(struct bg_work *w, __u32 kind, __u32 rule_id)
 {
@@ -104,6 +105,7 @@ BG_INLINE int bg_on_interface(struct bg_work *w, __u32 kind, __u32 rule_id)
 		.op = BG_OP_ON_INTERFACE,
 		.a = rule_id,
 		.b = w->ifindex,
+		.c = w->ifhook,
 	};
 
 	return bpf_map_lookup_elem(&bg_rules, &k) != 0;

@@ -195,7 +195,7 @@ static napi_value link_from_fd(napi_env env, int fd, const char *op, const struc
 	struct bpf_link *link;
 	int err;
 
-	snprintf(path, sizeof(path), "/sys/fs/bpf/.bpfgate-link-%d-%lu", (int)getpid(), ++seq);
+	snprintf(path, sizeof(path), "/sys/fs/bpf/bpfgate-newlink-%d-%lu", (int)getpid(), ++seq);
 	if (bpf_obj_pin(fd, path)) {
 		err = errno;
 		close(fd);
@@ -204,10 +204,13 @@ static napi_value link_from_fd(napi_env env, int fd, const char *op, const struc
 	errno = 0;
 	link = bpf_link__open(path);
 	err = errno ? errno : EINVAL;
-	unlink(path);
 	close(fd);
-	if (!link)
+	if (!link) {
+		unlink(path);
 		return bg_throw(env, op, err, bpf_program__name(p));
+	}
+	/* forget the pin (the link stays: the handle holds it), so it can be pinned where the daemon wants */
+	bpf_link__unpin(link);
 	return wrap_link(env, link);
 }
 

@@ -167,7 +167,7 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
       ...m.interfaces.map((i) => {
         const ifindex = ctx.ifindex?.(i);
         if (!ifindex) throw new RangeError(`interface ${i} does not exist in the daemon's network namespace`);
-        return ruleKey(ctx, abi, OP_ON_INTERFACE, ctx.ruleId, ifindex);
+        return ruleKey(ctx, abi, OP_ON_INTERFACE, ctx.ruleId, ifindex, m.xdp ? 1 : 0);
       }),
     ],
     units,

@@ -1,0 +1,152 @@
+// ingress and egress rules on this host's kernel, through the real daemon:
+//   npx vitest run --project host test/host/packet-kinds.test.ts
+// The daemon runs in network namespace a of a pair this file creates (a veth
+// pair, traffic only between a and b) and attaches to a's end alone: the
+// host's own interfaces are never touched. Packets are sent for real; drops
+// are seen as datagrams or connections that never arrive.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventSchemaErrors } from '../../src/events/schema.ts';
+import { createCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
+import { createNetnsPair, type NetnsPair } from '../support/netns.ts';
+
+const N = 100 + (randomBytes(1)[0]! % 100);
+let net: NetnsPair;
+let cg: TestCgroup;
+let dir: string;
+let daemon: DaemonProcess;
+let plan: Json;
+
+function eventsOf(rule: string): Json[] {
+  return daemon.events.filter((e) => (e.policy as Json | undefined)?.rule === rule);
+}
+
+async function settle(ms = 400): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+beforeAll(async () => {
+  const tag = randomBytes(3).toString('hex');
+  net = createNetnsPair(`bg${tag}`, N);
+  const a = net.a.dev;
+  cg = createCgroup(`bpfgate-pk-${tag}`);
+  dir = mkdtempSync(`${tmpdir()}/bpfgate-pk-${tag}-`);
+  writeFileSync(
+    `${dir}/packets.yaml`,
+    `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: packets
+spec:
+  rules:
+    - id: in-udp4
+      kind: ingress
+      action: block
+      match: { interfaces: [${a}], addresses: [10.${N}.0.0/24], ports: [9001], protocols: [udp] }
+    - id: in-tcp6
+      kind: ingress
+      action: block
+      match: { interfaces: [${a}], addresses: ["fd${N}::/64"], ports: [9002], protocols: [tcp] }
+    - id: in-audit
+      kind: ingress
+      action: audit
+      match: { interfaces: [${a}], ports: [9003], protocols: [udp] }
+    - id: out-udp4
+      kind: egress
+      action: block
+      match: { interfaces: [${a}], addresses: [10.${N}.0.2/32], ports: [9004], protocols: [udp] }
+    - id: in-xdp
+      kind: ingress
+      action: block
+      match: { interfaces: [${a}], ports: [9005], protocols: [udp], xdp: generic }
+`,
+  );
+  const compiled = await bpfgate(['compile', dir, '--json']);
+  plan = compiled.code === 0 ? (JSON.parse(compiled.stdout) as Json) : { error: compiled.stderr };
+  daemon = await DaemonProcess.start(['--policies', dir, '--cgroup', cg.path], { prefix: net.enter(net.a) });
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.stop('SIGTERM');
+  net?.remove();
+  await cg?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('ingress and egress rules on a veth pair', () => {
+  it('plans tcx and XDP programs per interface', () => {
+    const programs = (plan.programs as Json[] | undefined) ?? [];
+    // the interface exists only in namespace a: compile on the host cannot resolve it
+    expect(plan.error ?? '').toMatch(/interface bg\w+a0 does not exist/);
+    expect(programs).toEqual([]);
+    expect(daemon.running).toBe(true);
+  });
+
+  it('tc ingress drops UDP over IPv4 to a blocked port and passes another port', async () => {
+    const blocked = await net.receive(net.a, 'udp', 4, 9001, 1.0);
+    const open = await net.receive(net.a, 'udp', 4, 9006, 1.0);
+    net.send(net.b, 4, net.a.v4, 9001, 5);
+    net.send(net.b, 4, net.a.v4, 9006, 5);
+    expect(await blocked.count).toBe(0);
+    expect(await open.count).toBe(5);
+    await settle();
+    const evs = eventsOf('in-udp4');
+    expect(evs.length).toBeGreaterThanOrEqual(1);
+    const e = evs[0]!;
+    expect(eventSchemaErrors(e)).toEqual([]);
+    expect(e).toMatchObject({
+      action: 'block',
+      outcome: 'denied',
+      target: { family: 'ipv4', address: net.b.v4, port: 9001, protocol: 'udp', localAddress: net.a.v4 },
+    });
+  });
+
+  it('tc ingress drops TCP over IPv6: the connection never completes', async () => {
+    const server = await net.receive(net.a, 'tcp', 6, 9002, 2.0);
+    expect(net.connect(net.b, 6, net.a.v6, 9002, 1)).toMatch(/^failed/);
+    expect(await server.count).toBe(0);
+    // the same port over IPv4 is no rule's: it connects
+    const v4 = await net.receive(net.a, 'tcp', 4, 9002, 1.5);
+    expect(net.connect(net.b, 4, net.a.v4, 9002, 1)).toBe('connected');
+    expect(await v4.count).toBe(1);
+  });
+
+  it('tc egress drops UDP to a blocked destination', async () => {
+    const blocked = await net.receive(net.b, 'udp', 4, 9004, 1.0);
+    const open = await net.receive(net.b, 'udp', 4, 9007, 1.0);
+    net.send(net.a, 4, net.b.v4, 9004, 3);
+    net.send(net.a, 4, net.b.v4, 9007, 3);
+    expect(await blocked.count).toBe(0);
+    expect(await open.count).toBe(3);
+  });
+
+  it('generic XDP drops before the stack', async () => {
+    const blocked = await net.receive(net.a, 'udp', 4, 9005, 1.0);
+    net.send(net.b, 4, net.a.v4, 9005, 5);
+    expect(await blocked.count).toBe(0);
+    await settle();
+    expect(eventsOf('in-xdp')[0]).toMatchObject({ outcome: 'denied', target: { port: 9005 } });
+  });
+
+  it('a flood of audited packets is a handful of events that count what they did not report', async () => {
+    const rx = await net.receive(net.a, 'udp', 4, 9003, 3.5);
+    net.send(net.b, 4, net.a.v4, 9003, 5_000);
+    await settle(1_100);
+    net.send(net.b, 4, net.a.v4, 9003, 5_000);
+    const received = await rx.count;
+    // audit drops nothing (the socket's buffer may)
+    expect(received).toBeGreaterThan(5_000);
+    await settle(600);
+    const evs = eventsOf('in-audit');
+    // at most one event per rule per second per CPU
+    expect(evs.length).toBeGreaterThanOrEqual(1);
+    expect(evs.length).toBeLessThanOrEqual(12);
+    const reported = evs.reduce((n, e) => n + 1 + Number((e.target as Json).suppressed), 0);
+    // the suppressed counts of later events cover what earlier seconds did not report
+    expect(reported).toBeGreaterThan(evs.length);
+    expect(evs[0]).toMatchObject({ action: 'audit', outcome: 'allowed' });
+  });
+});
