@@ -99,6 +99,31 @@ function trackingUnavailable(f: FeatureSet): Decision {
   };
 }
 
+/** Families whose programs see packets, not processes. */
+const PACKET_FAMILIES: readonly string[] = ['tc', 'xdp'];
+
+/**
+ * A packet has no process: a rule decided only by packet programs cannot honour
+ * a policy scope or an exception, and is not compiled rather than applied to
+ * every process.
+ */
+function processScopeUnavailable(p: Policy, rule: Rule): Decision | null {
+  const hooks = kindOf(rule.kind).hooks;
+  if (!hooks.every((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family))) return null;
+  const s = p.scope;
+  const u = rule.unless;
+  const scoped = s.cgroups.length + s.uids.length + s.executables.length > 0 || s.processes !== 'all';
+  const excepted = u.cgroups.length + u.uids.length + u.executables.length > 0;
+  if (!scoped && !excepted) return null;
+  return {
+    achieved: 'unavailable',
+    mechanism: null,
+    programs: [],
+    downgraded: true,
+    reason: `a packet on an interface has no process: ${rule.kind} rules apply only in policies without a scope and without unless (cgroup_skb programs for cgroup scopes are not built yet)`,
+  };
+}
+
 function compileRule(
   b: Build,
   p: Policy,
@@ -109,9 +134,10 @@ function compileRule(
 ) {
   const ruleId = b.rules.length;
   const d =
-    p.scope.executables.length > 0 && !b.features.tracepoints.available
+    processScopeUnavailable(p, rule) ??
+    (p.scope.executables.length > 0 && !b.features.tracepoints.available
       ? trackingUnavailable(b.features)
-      : decide(rule.kind, rule.action, unitsOf(rule.match), b.features);
+      : decide(rule.kind, rule.action, unitsOf(rule.match), b.features));
   b.rules.push({
     ruleId,
     policy: p.name,

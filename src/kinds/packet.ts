@@ -165,8 +165,10 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
     keys: (m, ctx) => [
       ...netKeys(ctx, abi, m.addresses, m.ports, (family) => protoNumbers(m.protocols, family)),
       ...m.interfaces.map((i) => {
-        const ifindex = ctx.ifindex?.(i);
-        if (!ifindex) throw new RangeError(`interface ${i} does not exist in the daemon's network namespace`);
+        // no resolver: a plan for another machine (doctor, --features); index 0 matches no packet
+        const ifindex = ctx.ifindex ? ctx.ifindex(i) : 0;
+        if (ctx.ifindex && !ifindex)
+          throw new RangeError(`interface ${i} does not exist in the daemon's network namespace`);
         return ruleKey(ctx, abi, OP_ON_INTERFACE, ctx.ruleId, ifindex, m.xdp ? 1 : 0);
       }),
     ],

@@ -58,6 +58,8 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
+      ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -97,6 +99,8 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
     });
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
@@ -104,14 +108,19 @@ describe('enforcement matrix', () => {
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
   });
 
-  it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill', () => {
     const { sources, refused } = matrixPolicies();
     expect(sources.map((s) => s.file)).toEqual([
       'doctor-block.yaml',
       'doctor-kill.yaml',
       'doctor-audit.yaml',
     ]);
-    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill']);
+    expect([...refused.keys()].sort()).toEqual([
+      'egress/kill',
+      'ingress/kill',
+      'kprobe/block',
+      'kprobe/kill',
+    ]);
   });
 });
 
@@ -180,7 +189,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 4);
     });
   }
 });

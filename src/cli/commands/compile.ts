@@ -110,7 +110,11 @@ export async function run(args: string[]): Promise<number> {
   process.stderr.write(`${note}\n`);
   let plan: Plan;
   try {
-    plan = compile(set, features, { gen: 0, audit: values.audit === true, interfaces: hostInterface });
+    plan = compile(set, features, {
+      gen: 0,
+      audit: values.audit === true,
+      ...(values.features === undefined ? { interfaces: hostInterface } : {}),
+    });
   } catch (err) {
     if (err instanceof MapCapacityError || err instanceof UnencodableError) {
       process.stderr.write(`${err.message} [${err.code}]\n`);
