@@ -48,6 +48,8 @@ export const MapName = {
   genConfig: 'bg_gen_config',
   state: 'bg_state',
   stats: 'bg_stats',
+  /** per rule (index: rule id), per CPU: packets, bytes, events, suppressed (ingress and egress rules) */
+  packetCounts: 'bg_pkt_counts',
   events: 'bg_events',
 } as const;
 

@@ -16,7 +16,7 @@ import { ifIndex } from '../kernel/binding/object.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
 import type { Protection } from '../kernel/protect.ts';
-import type { KernelSession, StatsSnapshot } from '../kernel/session.ts';
+import type { KernelSession, PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import type { NatsSink } from '../sinks/nats.ts';
@@ -127,6 +127,14 @@ export class Daemon {
 
   kernelStats(): StatsSnapshot | null {
     return this.#session?.stats() ?? null;
+  }
+
+  /** The counters of the plan's packet rules (tc and XDP), by rule id. */
+  packetCounts(): Map<number, PacketCount> | null {
+    const ids = (this.#plan?.rules ?? [])
+      .filter((r) => r.mechanism === 'tc' || r.mechanism === 'xdp')
+      .map((r) => r.ruleId);
+    return this.#session && ids.length > 0 ? this.#session.packetCounts(ids) : null;
   }
 
   async start(): Promise<void> {
