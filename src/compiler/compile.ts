@@ -103,25 +103,41 @@ function trackingUnavailable(f: FeatureSet): Decision {
 const PACKET_FAMILIES: readonly string[] = ['tc', 'xdp'];
 
 /**
- * A packet has no process: a rule decided only by packet programs cannot honour
- * a policy scope or an exception, and is not compiled rather than applied to
- * every process.
+ * Packet rules that cannot be attached as written: an interface the host does
+ * not have, or a policy scope or exception (a packet has no process). The rule
+ * is planned unavailable with the reason, never applied more widely or to fewer
+ * interfaces.
  */
-function processScopeUnavailable(p: Policy, rule: Rule): Decision | null {
-  const hooks = kindOf(rule.kind).hooks;
-  if (!hooks.every((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family))) return null;
+function packetUnavailable(b: Build, p: Policy, rule: Rule): Decision | null {
+  const kind = kindOf(rule.kind);
+  if (!kind.hooks.every((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family)))
+    return null;
+  const unavailable = (reason: string): Decision => ({
+    achieved: 'unavailable',
+    mechanism: null,
+    programs: [],
+    downgraded: true,
+    reason,
+  });
+  // an interface the host does not have: the whole rule is left out, never attached to fewer interfaces
+  const resolve = b.ifindex;
+  const missing = resolve
+    ? (kind.attachments?.(rule.match, 0) ?? []).flatMap((a) =>
+        'ifname' in a && !resolve(a.ifname) ? [a.ifname] : [],
+      )
+    : [];
+  if (missing.length > 0)
+    return unavailable(
+      `interface ${[...new Set(missing)].join(', ')} does not exist in the daemon's network namespace: the rule is not attached anywhere`,
+    );
   const s = p.scope;
   const u = rule.unless;
   const scoped = s.cgroups.length + s.uids.length + s.executables.length > 0 || s.processes !== 'all';
   const excepted = u.cgroups.length + u.uids.length + u.executables.length > 0;
   if (!scoped && !excepted) return null;
-  return {
-    achieved: 'unavailable',
-    mechanism: null,
-    programs: [],
-    downgraded: true,
-    reason: `a packet on an interface has no process: ${rule.kind} rules apply only in policies without a scope and without unless (cgroup_skb programs for cgroup scopes are not built yet)`,
-  };
+  return unavailable(
+    `a packet on an interface has no process: ${rule.kind} rules apply only in policies without a scope and without unless (cgroup_skb programs for cgroup scopes are not built yet)`,
+  );
 }
 
 function compileRule(
@@ -134,7 +150,7 @@ function compileRule(
 ) {
   const ruleId = b.rules.length;
   const d =
-    processScopeUnavailable(p, rule) ??
+    packetUnavailable(b, p, rule) ??
     (p.scope.executables.length > 0 && !b.features.tracepoints.available
       ? trackingUnavailable(b.features)
       : decide(rule.kind, rule.action, unitsOf(rule.match), b.features));

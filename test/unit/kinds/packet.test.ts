@@ -120,7 +120,7 @@ describe('the ingress and egress kinds', () => {
     ]);
   });
 
-  it('plans tcx for egress, and refuses an interface the host does not have', () => {
+  it('plans tcx for egress; a rule naming an interface the host does not have is unavailable, with the reason', () => {
     const { set } = parse(policy('egress', '{ interfaces: [eth0], ports: [445] }'));
     const plan = compile(set!, NO_LSM, { gen: 0, interfaces });
     expect(plan.rules[0]).toMatchObject({ achieved: 'block', mechanism: 'tc', programs: ['bg_tc_egress'] });
@@ -129,8 +129,12 @@ describe('the ingress and egress kinds', () => {
       attach: { type: 'tcx', ifname: 'eth0', direction: 'egress' },
       kinds: ['egress'],
     });
-    const missing = parse(policy('egress', '{ interfaces: [wlan9] }')).set!;
-    expect(() => compile(missing, NO_LSM, { gen: 0, interfaces })).toThrow(/interface wlan9 does not exist/);
+    const missing = parse(policy('egress', '{ interfaces: [eth0, wlan9] }')).set!;
+    const p2 = compile(missing, NO_LSM, { gen: 0, interfaces });
+    expect(p2.rules[0]).toMatchObject({ achieved: 'unavailable', downgraded: true, programs: [] });
+    expect(p2.rules[0]!.reason).toMatch(/interface wlan9 does not exist/);
+    expect(p2.programs.filter((p) => p.program === 'bg_tc_egress')).toEqual([]);
+    expect(p2.warnings.join('\n')).toMatch(/wlan9/);
   });
 
   it('is unavailable, with the reason, in a policy with a process scope', () => {
