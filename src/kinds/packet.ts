@@ -228,6 +228,12 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
       };
     },
 
-    representatives: [{ match: representative }],
+    representatives: [
+      { match: representative },
+      // XDP's row: the mode doctor shows for ingress rules that ask for it
+      ...(name === 'ingress'
+        ? [{ rule: 'ingress-xdp', match: '{ interfaces: [eth0], ports: [445], xdp: generic }' }]
+        : []),
+    ],
   });
 }

@@ -59,6 +59,7 @@ describe('enforcement matrix', () => {
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
       ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
       egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
@@ -100,6 +101,7 @@ describe('enforcement matrix', () => {
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
       ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
       egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
     });
     const file = m.rows.find((r) => r.rule === 'file')!;
@@ -117,6 +119,7 @@ describe('enforcement matrix', () => {
     ]);
     expect([...refused.keys()].sort()).toEqual([
       'egress/kill',
+      'ingress-xdp/kill',
       'ingress/kill',
       'kprobe/block',
       'kprobe/kill',
@@ -189,7 +192,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 4);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 5);
     });
   }
 });
@@ -202,7 +205,9 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
-    expect(text.match(/✓/g)).toHaveLength(12);
+    expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
+    expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
+    expect(text.match(/✓/g)).toHaveLength(14);
     expect(text.match(/✗/g)).toHaveLength(4);
   });
 

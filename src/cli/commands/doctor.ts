@@ -48,6 +48,8 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['fentry', 'fentry'],
   ['tracepoints', 'tracepoints'],
   ['sendSignal', 'bpf_send_signal'],
+  ['tcx', 'tc (tcx)'],
+  ['xdp', 'XDP (native, generic)'],
 ];
 
 function padTable(rows: string[][]): string[] {
@@ -64,7 +66,8 @@ function padTable(rows: string[][]): string[] {
 export function formatFeatures(f: FeatureSet): string {
   const mark = (x: Feature) => (x.available ? '✓' : '✗');
   const rows: string[][] = FEATURE_LABELS.map(([key, label]) => {
-    const x = f[key] as Feature;
+    // tcx and xdp are absent from older feature files
+    const x = (f[key] as Feature | undefined) ?? { available: false, reason: 'not in this feature set' };
     return [`  ${mark(x)}`, label, x.reason];
   });
   for (const h of CGROUP_HOOKS) {
