@@ -12,7 +12,6 @@ import type { DaemonOptions } from '../config/daemon.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
-import { ifIndex } from '../kernel/binding/object.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
 import type { Protection } from '../kernel/protect.ts';
@@ -41,6 +40,8 @@ export interface KernelParts {
   ): { session: KernelSession; loader: Loader };
   /** arm self-protection once enforcing; null: not asked for, or break glass */
   protect(session: KernelSession): Protection | null;
+  /** an interface's index in the daemon's network namespace (0: none), for ingress and egress rules */
+  ifIndex(name: string): number;
 }
 
 /** Everything the daemon runs with, wired by the composition root. */
@@ -291,7 +292,7 @@ export class Daemon {
     return compile(set, this.#features, {
       gen,
       audit: this.#o.audit,
-      interfaces: ifIndex,
+      interfaces: (name) => this.#parts.kernel.ifIndex(name),
       ...(exeIds ? { exeIds } : {}),
     });
   }
