@@ -64,7 +64,7 @@ spec:
     - id: in-tcp6
       kind: ingress
       action: block
-      match: { interfaces: [${a}], addresses: ["fd${N}::/64"], ports: [9002], protocols: [tcp] }
+      match: { interfaces: [${a}], addresses: ["fd00:${N}::/64"], ports: [9002], protocols: [tcp] }
     - id: in-audit
       kind: ingress
       action: audit

@@ -1,6 +1,6 @@
 // Two network namespaces joined by a veth pair, for packet rules on this host:
 // traffic flows only between them, never on the host's own interfaces.
-//   a: <name>a0, 10.<n>.0.1/24 and fd<n>::1/64     b: <name>b0, 10.<n>.0.2/24 and fd<n>::2/64
+//   a: <name>a0, 10.<n>.0.1/24 and fd00:<n>::1/64     b: <name>b0, 10.<n>.0.2/24 and fd00:<n>::2/64
 // A small python program sends and receives UDP datagrams and TCP connections.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 
@@ -77,8 +77,8 @@ function ip(...args: string[]): void {
 
 /** `name`: a few lowercase letters (interface names are at most 15 bytes); n: 1-254 (the address block). */
 export function createNetnsPair(name: string, n: number): NetnsPair {
-  const a: Side = { ns: `${name}-a`, dev: `${name}a0`, v4: `10.${n}.0.1`, v6: `fd${n}::1` };
-  const b: Side = { ns: `${name}-b`, dev: `${name}b0`, v4: `10.${n}.0.2`, v6: `fd${n}::2` };
+  const a: Side = { ns: `${name}-a`, dev: `${name}a0`, v4: `10.${n}.0.1`, v6: `fd00:${n}::1` };
+  const b: Side = { ns: `${name}-b`, dev: `${name}b0`, v4: `10.${n}.0.2`, v6: `fd00:${n}::2` };
   const enter = (x: Side) => ['nsenter', `--net=/run/netns/${x.ns}`];
   const inNs = (x: Side, ...args: string[]) => ip('-n', x.ns, ...args);
   ip('netns', 'add', a.ns);
