@@ -81,14 +81,23 @@ export function createNetnsPair(name: string, n: number): NetnsPair {
   const b: Side = { ns: `${name}-b`, dev: `${name}b0`, v4: `10.${n}.0.2`, v6: `fd00:${n}::2` };
   const enter = (x: Side) => ['nsenter', `--net=/run/netns/${x.ns}`];
   const inNs = (x: Side, ...args: string[]) => ip('-n', x.ns, ...args);
-  ip('netns', 'add', a.ns);
-  ip('netns', 'add', b.ns);
-  ip('link', 'add', a.dev, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns);
-  for (const x of [a, b]) {
-    inNs(x, 'addr', 'add', `${x.v4}/24`, 'dev', x.dev);
-    inNs(x, '-6', 'addr', 'add', `${x.v6}/64`, 'dev', x.dev, 'nodad');
-    inNs(x, 'link', 'set', x.dev, 'up');
-    inNs(x, 'link', 'set', 'lo', 'up');
+  const removeAll = () => {
+    for (const x of [a, b]) spawnSync('ip', ['netns', 'del', x.ns], { stdio: 'ignore' });
+  };
+  try {
+    ip('netns', 'add', a.ns);
+    ip('netns', 'add', b.ns);
+    ip('link', 'add', a.dev, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns);
+    for (const x of [a, b]) {
+      inNs(x, 'addr', 'add', `${x.v4}/24`, 'dev', x.dev);
+      inNs(x, '-6', 'addr', 'add', `${x.v6}/64`, 'dev', x.dev, 'nodad');
+      inNs(x, 'link', 'set', x.dev, 'up');
+      inNs(x, 'link', 'set', 'lo', 'up');
+    }
+  } catch (err) {
+    // nothing left behind when the pair cannot be made
+    removeAll();
+    throw err;
   }
   const py = (x: Side, args: string[]) => [...enter(x), 'python3', '-c', PY, ...args];
   return {
@@ -125,8 +134,6 @@ export function createNetnsPair(name: string, n: number): NetnsPair {
       const argv = py(x, ['connect', 'tcp', String(fam), addr, String(port), String(timeoutSecs)]);
       return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
     },
-    remove() {
-      for (const x of [a, b]) spawnSync('ip', ['netns', 'del', x.ns], { stdio: 'ignore' });
-    },
+    remove: removeAll,
   };
 }
