@@ -1,11 +1,14 @@
-// Per-program cost of bpfgate's BPF-LSM programs, in ONE boot of the emulated
-// guest (test/support/guest.ts runInGuest: Debian's 6.1 kernel under QEMU TCG,
-// BPF-LSM active): lsm/bprm_check_security (exec), lsm/file_open and
-// lsm/capable, bpfgate's program against the null LSM program of the same
-// hook (bench/bpf/null.bpf.c), with 1 and 10,000 rules of each kind (the
-// capability kind has 40 distinct targets), for a call that matches no rule
-// and one that matches an audit rule. Kernel BPF statistics as bench/kernel.ts.
-// Emulated: absolute ns are TCG's, not hardware's; compare ratios only.
+// Per-program cost of bpfgate's programs on the security_* hooks, in the
+// emulated guest (test/support/guest.ts runInGuest: Debian's 6.1 kernel under
+// QEMU TCG), one boot per rung: BPF-LSM active (lsm/bprm_check_security,
+// lsm/file_open, lsm/capable), and the same kernel booted without bpf in lsm=
+// (the fmod_ret rung: fmod_ret/security_bprm_check, security_file_open,
+// security_capable). In each boot bpfgate's program is measured against the
+// null program of the same hook and attach type (bench/bpf/null.bpf.c), with
+// 1 and 10,000 rules of each kind (the capability kind has 40 distinct
+// targets), for a call that matches no rule and one that matches an audit
+// rule. Kernel BPF statistics as bench/kernel.ts. Emulated: absolute ns are
+// TCG's, not hardware's; compare ratios within one boot only.
 //
 // The host side (run) builds the load generator and the null object, writes
 // the policies, boots the guest with `node bench/guest.ts --inner`, and
@@ -14,8 +17,8 @@
 // the guest's own.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { BpfObject } from '../src/kernel/binding.ts';
-import { GUEST_OUT, guestNodeCommand, runInGuest } from '../test/support/guest.ts';
-import { costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
+import { GUEST_OUT, guestNodeCommand, LSM_WITHOUT_BPF, runInGuest } from '../test/support/guest.ts';
+import { costRounds, costSummary, enableStats, type MeasuredHook, newProgs, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
@@ -25,47 +28,46 @@ import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
 
 /** BENCH_GUEST_RULES=1 to measure fewer sizes */
 export const GUEST_RULE_COUNTS = (process.env.BENCH_GUEST_RULES ?? '1,10000').split(',').map(Number);
+/** The rungs measured, one boot each (BENCH_GUEST_RUNGS=fmod_ret for one). */
+type Rung = 'lsm' | 'fmod_ret';
+const RUNGS = (process.env.BENCH_GUEST_RUNGS ?? 'lsm,fmod_ret').split(',') as Rung[];
 const ROUNDS = 3;
 /** the guest's bench cgroup, under its cgroup2 root /sys/fs/cgroup */
 const CGROUP_REL = '/bpfgate-bench-guest';
 const FILE_MATCH = `${ROOT}bench/c/noop.c`;
 const FILE_MISS = `${ROOT}bench/c/loadgen.c`;
 
-interface LsmHook {
-  kind: 'exec' | 'file' | 'capability';
-  hook: string;
-  bpfgate: string;
-  null: string;
-  miss: [string, string?];
-  hit: [string, string?];
-  iterations: number;
-}
+type SecurityHook = MeasuredHook<'exec' | 'file' | 'capability'>;
 
-function hooks(noop: string, noopMatch: string): LsmHook[] {
+/** The hooks of a rung: the program names follow bpf/security.bpf.c (bg_lsm_<name>, bg_fmr_<name>). */
+function hooks(rung: Rung, noop: string, noopMatch: string): SecurityHook[] {
+  const lsm = rung === 'lsm';
+  const at = (hook: string, fn: string) => (lsm ? `lsm/${hook}` : `fmod_ret/${fn}`);
+  const p = lsm ? 'lsm' : 'fmr';
   return [
     {
       kind: 'exec',
-      hook: 'lsm/bprm_check_security',
-      bpfgate: 'bg_lsm_bprm_check',
-      null: 'null_lsm_bprm',
+      hook: at('bprm_check_security', 'security_bprm_check'),
+      bpfgate: `bg_${p}_bprm_check`,
+      null: `null_${p}_bprm`,
       miss: ['exec', noop],
       hit: ['exec', noopMatch],
       iterations: 200,
     },
     {
       kind: 'file',
-      hook: 'lsm/file_open',
-      bpfgate: 'bg_lsm_file_open',
-      null: 'null_lsm_file_open',
+      hook: at('file_open', 'security_file_open'),
+      bpfgate: `bg_${p}_file_open`,
+      null: `null_${p}_file_open`,
       miss: ['open', FILE_MISS],
       hit: ['open', FILE_MATCH],
       iterations: 3000,
     },
     {
       kind: 'capability',
-      hook: 'lsm/capable',
-      bpfgate: 'bg_lsm_capable',
-      null: 'null_lsm_capable',
+      hook: at('capable', 'security_capable'),
+      bpfgate: `bg_${p}_capable`,
+      null: `null_${p}_capable`,
       miss: ['socket-raw'],
       hit: ['sethostname'],
       iterations: 3000,
@@ -75,10 +77,11 @@ function hooks(noop: string, noopMatch: string): LsmHook[] {
 
 const policyDir = (n: number) => `${BENCH_CACHE}/policies-guest-${n}`;
 
-/** In the guest: every measurement, one JSON document on GUEST_OUT/guest.json. */
+/** In the guest: every measurement of one rung (BENCH_GUEST_RUNG), one JSON document on GUEST_OUT/guest.json. */
 async function inner(): Promise<void> {
   const b = builtPaths();
-  const HOOKS = hooks(b.noop, b.noopMatch);
+  const rung = (process.env.BENCH_GUEST_RUNG ?? 'lsm') as Rung;
+  const HOOKS = hooks(rung, b.noop, b.noopMatch);
   const cgPath = `/sys/fs/cgroup${CGROUP_REL}`;
   mkdirSync(cgPath, { recursive: true });
   const nullObj = BpfObject.open(b.nullObject);
@@ -93,7 +96,9 @@ async function inner(): Promise<void> {
     const d = await startDaemon({ policyDir: policyDir(n), cgroupAttach: cgPath });
     starts.push({ rulesPerKind: n, startMs: round(d.startMs) });
     process.stdout.write(`guest: ${n} rules per kind enforcing in ${round(d.startMs)} ms\n`);
-    const links = HOOKS.map((h) => nullObj.attachLsm(h.null));
+    const links = HOOKS.map((h) =>
+      rung === 'lsm' ? nullObj.attachLsm(h.null) : nullObj.attachTrace(h.null),
+    );
     const detach = onCleanup('null LSM programs', () => {
       for (const l of links.splice(0)) l.destroy();
     });
@@ -115,6 +120,7 @@ async function inner(): Promise<void> {
           }),
         );
         const row = {
+          rung,
           hook: h.hook,
           kind: h.kind,
           rules: d.daemon.plan?.rules.filter((r) => r.kind === h.kind).length ?? 0,
@@ -135,7 +141,31 @@ async function inner(): Promise<void> {
   writeFileSync(`${GUEST_OUT}/guest.json`, JSON.stringify({ starts, perProgram }));
 }
 
-/** On the host: prepare, boot once, collect. */
+interface GuestRows {
+  starts: { rulesPerKind: number; startMs: number }[];
+  perProgram: { rung: Rung; kind: string; call: string; bpfgateNs: number; rules: number }[];
+}
+
+/** One boot: the rung's kernel (without bpf in lsm= for fmod_ret), its measurements. */
+async function boot(rung: Rung): Promise<GuestRows & { bootMs: number }> {
+  const g = await runInGuest(guestNodeCommand('bench/guest.ts', ['--inner']), {
+    timeoutMs: 1_800_000,
+    bootTimeoutMs: 300_000,
+    env: { BENCH_GUEST_RULES: GUEST_RULE_COUNTS.join(','), BENCH_GUEST_RUNG: rung },
+    ...(rung === 'fmod_ret' ? { lsm: LSM_WITHOUT_BPF } : {}),
+    // the serial console shows the guest's progress (QEMU TCG is slow on a busy host)
+    streamConsole: process.env.BENCH_GUEST_CONSOLE === '1',
+  });
+  const out = g.outFiles['guest.json'];
+  if (g.exitCode !== 0 || !out)
+    throw new Error(
+      `guest bench (${rung}) failed (exit ${g.exitCode}):\n${g.stdout.slice(-3000)}\n${g.stderr.slice(-3000)}`,
+    );
+  process.stdout.write(g.stdout);
+  return { ...(JSON.parse(out) as GuestRows), bootMs: g.bootMs };
+}
+
+/** On the host: prepare, boot once per rung, collect. */
 export async function run(): Promise<void> {
   const b = buildAll();
   const load0 = loadAverage();
@@ -147,49 +177,38 @@ export async function run(): Promise<void> {
     }),
   );
   try {
-    const g = await runInGuest(guestNodeCommand('bench/guest.ts', ['--inner']), {
-      timeoutMs: 1_800_000,
-      bootTimeoutMs: 300_000,
-      env: { BENCH_GUEST_RULES: GUEST_RULE_COUNTS.join(',') },
-      // the serial console shows the guest's progress (QEMU TCG is slow on a busy host)
-      streamConsole: process.env.BENCH_GUEST_CONSOLE === '1',
-    });
-    const out = g.outFiles['guest.json'];
-    if (g.exitCode !== 0 || !out)
-      throw new Error(
-        `guest bench failed (exit ${g.exitCode}):\n${g.stdout.slice(-3000)}\n${g.stderr.slice(-3000)}`,
-      );
-    process.stdout.write(g.stdout);
-    const inGuest = JSON.parse(out) as {
-      starts: unknown[];
-      perProgram: { kind: string; call: string; bpfgateNs: number; rules: number }[];
-    };
+    const boots = [];
+    for (const rung of RUNGS) boots.push({ rung, ...(await boot(rung)) });
+    const perProgram = boots.flatMap((x) => x.perProgram);
     const scaling = [];
-    for (const kind of ['exec', 'file', 'capability'])
-      for (const call of ['miss', 'hit']) {
-        const rows = inGuest.perProgram.filter((r) => r.kind === kind && r.call === call);
-        const [one, last] = [rows[0], rows.at(-1)];
-        if (one && last && one !== last)
-          scaling.push({
-            kind,
-            call,
-            rulesFew: one.rules,
-            rulesMany: last.rules,
-            ratio: ratio(last.bpfgateNs, one.bpfgateNs),
-          });
-      }
+    for (const rung of RUNGS)
+      for (const kind of ['exec', 'file', 'capability'])
+        for (const call of ['miss', 'hit']) {
+          const rows = perProgram.filter((r) => r.rung === rung && r.kind === kind && r.call === call);
+          const [one, last] = [rows[0], rows.at(-1)];
+          if (one && last && one !== last)
+            scaling.push({
+              rung,
+              kind,
+              call,
+              rulesFew: one.rules,
+              rulesMany: last.rules,
+              ratio: ratio(last.bpfgateNs, one.bpfgateNs),
+            });
+        }
     writeResult('guest', {
       emulated: true,
-      note: 'QEMU TCG (software emulation): absolute ns are not hardware figures; compare ratios measured in this one boot',
+      note: 'QEMU TCG (software emulation): absolute ns are not hardware figures; compare ratios measured within one boot (one boot per rung)',
       conditions: {
         loadAverageBefore: load0,
         loadAverageAfter: loadAverage(),
         seconds: round((Date.now() - started) / 1000),
-        bootMs: g.bootMs,
+        boots: boots.map((x) => ({ rung: x.rung, bootMs: x.bootMs })),
         rounds: ROUNDS,
         rules: generated.map((x) => x.rules),
       },
-      ...inGuest,
+      starts: boots.map((x) => ({ rung: x.rung, starts: x.starts })),
+      perProgram,
       scaling,
     });
   } finally {

@@ -12,7 +12,15 @@
 // the null program does nothing. Everything is detached and removed on exit.
 import { writeFileSync } from 'node:fs';
 import { type BpfLink, BpfObject } from '../src/kernel/binding.ts';
-import { cgroupProgs, costRounds, costSummary, enableStats, newProgs, progs } from './lib/bpfstats.ts';
+import {
+  cgroupProgs,
+  costRounds,
+  costSummary,
+  enableStats,
+  type MeasuredHook,
+  newProgs,
+  progs,
+} from './lib/bpfstats.ts';
 import { BENCH_CACHE, type Built, buildAll } from './lib/build.ts';
 import { createBenchCgroup } from './lib/cgroup.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
@@ -25,16 +33,7 @@ import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
 export const RULE_COUNTS = (process.env.BENCH_KERNEL_RULES ?? '1,100,10000').split(',').map(Number);
 const ROUNDS = 3;
 
-interface Hook {
-  kind: HostKind;
-  hook: string;
-  bpfgate: string;
-  null: string;
-  /** loadgen mode and target for the call that matches no rule, and for the one that matches */
-  miss: [string, string?];
-  hit: [string, string?];
-  iterations: number;
-}
+type Hook = MeasuredHook<HostKind>;
 
 function hooks(b: Built): Hook[] {
   return [

@@ -3,7 +3,7 @@
 //   kernel    per-program cost against null programs, socket() latency (bench/kernel.ts)
 //   pipeline  violations/s to JetStream acknowledgement, loss, CPU, RSS (bench/pipeline.ts)
 //   load      start/reload to enforcing, RSS (bench/load.ts)
-//   guest     per-program cost of the LSM programs in the emulated guest (bench/guest.ts, when present)
+//   guest     per-program cost of the BPF-LSM and the fmod_ret programs in the emulated guest, one boot per rung (bench/guest.ts)
 //   targets   the targets table from the results: bench/results/targets.md (bench/targets.ts)
 // Each writes bench/results/<name>.json; docs/performance.md has the full tables.
 // Everything a benchmark attaches or creates is removed when it ends, fails or

@@ -8,7 +8,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
     `bpfgate: Node.js >= 22.18 is required (found ${process.versions.node}); run scripts/setup.sh\n`,
   );
-  process.exit(2);
+  process.exit(4); // a runtime error (docs: exit codes), not a usage error: systemd retries it
 }
 // Cache compiled (type-stripped) modules beside the checkout, not in a shared
 // temporary folder: another user must never be able to plant code that a

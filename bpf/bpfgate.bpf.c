@@ -8,7 +8,7 @@
 
 #include "cgroup.bpf.c"
 #include "tracepoint.bpf.c"
-#include "lsm.bpf.c"
+#include "security.bpf.c"
 #include "kprobe.bpf.c"
 #include "net.bpf.c"
 

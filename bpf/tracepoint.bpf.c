@@ -26,7 +26,10 @@
 #include "kinds/socket.h"
 
 #define TP_MECH BG_MECH_TRACEPOINT
+/* sched_process_exec: a kill lands before the new program's first instruction */
 #define TP_MODE (BG_CAN_KILL | BG_NO_BLOCK)
+/* sys_enter: a kill lands on return from the system call, which has completed (killed-after) */
+#define SYS_MODE (TP_MODE | BG_KILL_AFTER)
 
 BG_INLINE int bg_lsm_exec_seen(void)
 {
@@ -111,7 +114,7 @@ BG_INLINE void bg_sys_file(struct bg_work *w, const char *upath, __u32 ops, __u6
 {
 	struct bg_file_in in = { .ops = ops, .arg = arg, .path = { .from = BG_FROM_USER, .user = upath } };
 
-	bg_file_decide(w, &in, TP_MECH, TP_MODE);
+	bg_file_decide(w, &in, TP_MECH, SYS_MODE);
 }
 
 /* rename and link: either name matching decides. */
@@ -124,7 +127,7 @@ BG_INLINE void bg_sys_file2(struct bg_work *w, const char *uold, const char *une
 		.new_path = { .from = BG_FROM_USER, .user = unew },
 	};
 
-	bg_file_decide(w, &in, TP_MECH, TP_MODE);
+	bg_file_decide(w, &in, TP_MECH, SYS_MODE);
 }
 
 BG_INLINE __u32 bg_open_ops(__u64 flags)
@@ -149,7 +152,7 @@ BG_INLINE void bg_sys_mount(struct bg_work *w, __u8 op, const char *ufstype,
 	w->aux[0] = 0;
 	if (ufstype && bpf_probe_read_user_str(w->aux, sizeof(w->aux), ufstype) <= 0)
 		w->aux[0] = 0;
-	bg_mount_decide(w, op, flags, &at, TP_MECH, TP_MODE);
+	bg_mount_decide(w, op, flags, &at, TP_MECH, SYS_MODE);
 }
 
 /* socket(2) of a family that is left to bg_tp_sys_enter: not inet or inet6 (the
@@ -253,19 +256,19 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		bg_sys_file(w, (const char *)a0, BG_FILE_OP(BG_OP_FILE_TRUNCATE), a1);
 		break;
 	case BG_NR_init_module:
-		bg_module_decide(w, BG_OP_MODULE_DATA, &none, TP_MECH, TP_MODE);
+		bg_module_decide(w, BG_OP_MODULE_DATA, &none, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_finit_module:
-		bg_module_decide(w, BG_OP_MODULE_FILE, &none, TP_MECH, TP_MODE);
+		bg_module_decide(w, BG_OP_MODULE_FILE, &none, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_bpf:
-		bg_bpf_decide(w, (__u32)a0, TP_MECH, TP_MODE);
+		bg_bpf_decide(w, (__u32)a0, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_ptrace:
 		if (a0 == PTRACE_ATTACH || a0 == PTRACE_SEIZE)
-			bg_ptrace_decide(w, BG_OP_PTRACE_ATTACH, a1, TP_MECH, TP_MODE);
+			bg_ptrace_decide(w, BG_OP_PTRACE_ATTACH, a1, TP_MECH, SYS_MODE);
 		else if (a0 == PTRACE_PEEKTEXT || a0 == PTRACE_PEEKDATA || a0 == PTRACE_PEEKUSR)
-			bg_ptrace_decide(w, BG_OP_PTRACE_READ, a1, TP_MECH, TP_MODE);
+			bg_ptrace_decide(w, BG_OP_PTRACE_READ, a1, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_mount:
 		bg_sys_mount(w, BG_OP_MOUNT_MOUNT, (const char *)a2, (const char *)a1, a3);
@@ -277,16 +280,16 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		bg_sys_mount(w, BG_OP_MOUNT_PIVOT_ROOT, 0, (const char *)a0, 0);
 		break;
 	case BG_NR_setuid:
-		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a0, (__u32)a0, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a0, (__u32)a0, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_setreuid:
-		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, BG_ANY, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, BG_ANY, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_setresuid:
-		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, (__u32)a2, TP_MECH, TP_MODE);
+		bg_setuid_decide(w, w->uid, (__u32)a0, (__u32)a1, (__u32)a2, TP_MECH, SYS_MODE);
 		break;
 	case BG_NR_socket:
-		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, TP_MODE);
+		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, SYS_MODE);
 		break;
 	}
 	return 0;

@@ -31,3 +31,13 @@ int BPF_PROG(null_lsm_file_open, struct file *file, int ret) { return ret; }
 
 SEC("lsm/capable")
 int BPF_PROG(null_lsm_capable, const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret) { return ret; }
+
+/* the same null decisions as fmod_ret programs on the security_* functions (the fmod_ret rung) */
+SEC("fmod_ret/security_bprm_check")
+int BPF_PROG(null_fmr_bprm, struct linux_binprm *bprm, int ret) { return ret; }
+
+SEC("fmod_ret/security_file_open")
+int BPF_PROG(null_fmr_file_open, struct file *file, int ret) { return ret; }
+
+SEC("fmod_ret/security_capable")
+int BPF_PROG(null_fmr_capable, const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret) { return ret; }

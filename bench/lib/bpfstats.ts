@@ -14,6 +14,18 @@ export function enableStats(): () => Promise<void> {
   return onCleanup(`kernel.bpf_stats_enabled=${before}`, () => writeFileSync(SYSCTL, before));
 }
 
+/** A hook measured as bpfgate's program against the null program of the same hook, with a loadgen call that matches no rule and one that matches. */
+export interface MeasuredHook<K extends string> {
+  kind: K;
+  hook: string;
+  bpfgate: string;
+  null: string;
+  /** loadgen mode and target for the call that matches no rule, and for the one that matches */
+  miss: [string, string?];
+  hit: [string, string?];
+  iterations: number;
+}
+
 export interface ProgInfo {
   id: number;
   name: string;

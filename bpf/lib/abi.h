@@ -65,8 +65,9 @@ enum bg_mechanism {
 	BG_MECH_CGROUP = 2,
 	BG_MECH_TRACEPOINT = 3,
 	BG_MECH_KPROBE = 4,
-	BG_MECH_TC = 5,  /* tc (tcx) on an interface: the packet is dropped */
-	BG_MECH_XDP = 6, /* XDP on an interface: the packet is dropped before the stack */
+	BG_MECH_FMOD_RET = 5, /* fmod_ret on a security_* function (BPF-LSM not active) */
+	BG_MECH_TC = 7,  /* tc (tcx) on an interface: the packet is dropped */
+	BG_MECH_XDP = 8, /* XDP on an interface: the packet is dropped before the stack */
 };
 
 /* What happened to the action. MUST MATCH src/abi/layout.ts Outcome. */
@@ -76,6 +77,8 @@ enum bg_outcome {
 	BG_OUT_ALLOWED = 3, /* audit rule: allowed and reported */
 	BG_OUT_WOULD_BLOCK = 4,
 	BG_OUT_WOULD_KILL = 5,
+	BG_OUT_KILLED_AFTER = 6,      /* killed on return from a system call that completed (sys_enter) */
+	BG_OUT_WOULD_KILL_AFTER = 7,  /* audit mode: would have been killed after the call */
 };
 
 /* Exception subject types (bg_exception_key.type). */
@@ -92,6 +95,7 @@ enum bg_exception_type {
 /* bg_event.flags */
 #define BG_EV_F_PATH_TRUNCATED 0x0001
 #define BG_EV_F_EXE_UNKNOWN 0x0002
+#define BG_EV_F_EXE_PATH 0x0004 /* path holds the acting executable, read by the kernel at the decision */
 
 /* ---- map keys and values ---- */
 
@@ -214,6 +218,10 @@ enum bg_stat {
 	BG_STAT_RINGBUF_DROPS = 1, /* records lost: ring buffer full */
 	BG_STAT_DENIED = 2,
 	BG_STAT_KILLED = 3,
+	/* written by the daemon only (CPU 0): the ring-buffer drops it has
+	 * reported, so that a daemon adopting the pins reports those that
+	 * happened while none ran */
+	BG_STAT_DROPS_REPORTED = 4,
 	BG_STAT_MAX = 8,
 };
 
@@ -221,7 +229,8 @@ enum bg_stat {
  *
  * What arg[], path and aux hold is the kind's (bpf/kinds/<kind>.h, "The
  * record"). For kinds without a path of their own, path holds the acting
- * executable, best effort (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ * executable, best effort: BG_EV_F_EXE_PATH says it does, BG_EV_F_EXE_UNKNOWN
+ * that it could not be read.
  */
 struct bg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */

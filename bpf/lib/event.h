@@ -6,7 +6,9 @@
  *
  * For kinds whose record has no path of its own (capability, bpf, ptrace,
  * setuid, socket, device), path holds the acting executable, best effort
- * (BG_EV_F_EXE_UNKNOWN when it could not be read).
+ * (BG_EV_F_EXE_PATH when it does, BG_EV_F_EXE_UNKNOWN when it could not be
+ * read): the executable as the kernel knows it at the decision, which the
+ * process cannot change afterwards.
  */
 #ifndef BPFGATE_EVENT_H
 #define BPFGATE_EVENT_H
@@ -20,23 +22,29 @@ struct bg_verdict {
 	__s32 ret;      /* for the caller: 0 or -EPERM */
 	__u8 outcome;   /* enum bg_outcome */
 	__u8 deny;      /* the caller must refuse */
+	__u8 killed;    /* SIGKILL was sent */
 };
 
 /* Apply w's decision with what the program can do (mode: BG_CAN_*). */
 BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 {
-	struct bg_verdict vd = { .ret = 0, .outcome = BG_OUT_ALLOWED, .deny = 0 };
+	struct bg_verdict vd = { .ret = 0, .outcome = BG_OUT_ALLOWED, .deny = 0, .killed = 0 };
 	int dry = w->flags & BG_VAL_F_DRYRUN;
 
 	switch (w->action) {
 	case BG_ACT_KILL:
 		if (dry) {
-			vd.outcome = BG_OUT_WOULD_KILL;
+			/* what enforcing would do here: a program that cannot kill would deny */
+			if (!(mode & BG_CAN_KILL))
+				vd.outcome = (mode & BG_CAN_DENY) ? BG_OUT_WOULD_BLOCK : BG_OUT_ALLOWED;
+			else
+				vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_WOULD_KILL_AFTER : BG_OUT_WOULD_KILL;
 			break;
 		}
 		if (mode & BG_CAN_KILL) {
 			bpf_send_signal(SIGKILL);
-			vd.outcome = BG_OUT_KILLED;
+			vd.killed = 1;
+			vd.outcome = (mode & BG_KILL_AFTER) ? BG_OUT_KILLED_AFTER : BG_OUT_KILLED;
 			bg_stat_inc(BG_STAT_KILLED);
 			if (mode & BG_CAN_DENY) {
 				vd.deny = 1;
@@ -125,6 +133,7 @@ BG_INLINE void bg_event_exe(struct bg_work *w, struct bg_event *e, int ctx_flags
 			bg_path_reset(w);
 			if (bg_path_walk(w, BPF_CORE_READ(f, f_path.mnt), BPF_CORE_READ(f, f_path.dentry))) {
 				bg_path_copy(w, e->path);
+				e->flags |= BG_EV_F_EXE_PATH;
 				return;
 			}
 		}
@@ -162,7 +171,7 @@ BG_INLINE int bg_report(struct bg_work *w, __u8 kind, __u8 op, __u8 mech, __u32 
 
 	if (w->action < BG_ACT_AUDIT)
 		return vd.ret;
-	if ((rec & BG_REC_QUIET) && !vd.deny && vd.outcome != BG_OUT_KILLED)
+	if ((rec & BG_REC_QUIET) && !vd.deny && !vd.killed)
 		return vd.ret;
 	e = bg_event_new(w, kind, op, mech, &vd, BG_CTX_TASK);
 	if (!e)

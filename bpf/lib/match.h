@@ -40,6 +40,8 @@ enum bg_wild {
 #define BG_CAN_DENY 0x1
 #define BG_CAN_KILL 0x2
 #define BG_NO_BLOCK 0x4 /* a BLOCK value is not this program's to act on (tracepoint, kprobe) */
+#define BG_KILL_AFTER 0x8 /* its kill lands after the system call completed (sys_enter): killed-after */
+#define BG_CAN_DPATH 0x10 /* its hook is on the kernel's bpf_d_path allow-list for its program type */
 
 struct bg_loop_ctx {
 	struct bg_work *w;

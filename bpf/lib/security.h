@@ -3,13 +3,16 @@
  * The security_* hooks: one function per hook, taking the hook's arguments,
  * that reads what the hook passes (a path from kernel objects, a capability,
  * a command...) and calls its kind's decision function (bpf/kinds/) with the
- * calling program's mechanism and mode. The BPF-LSM programs (lsm.bpf.c) call
- * them; a program attached another way to the same security_* function (an
- * fmod_ret program: the same arguments) calls the same function.
+ * calling program's mechanism and mode. Both programs of a hook call it
+ * (security.bpf.c): the BPF-LSM program on lsm/<hook> and the fmod_ret
+ * program on the security_<hook> function itself, which gets the same
+ * arguments.
  *
- * Paths: bpf_d_path where the hook is on the kernel's allow-list
- * (bprm_check_security, file_open, kernel_read_file, sb_mount); a bounded
- * dentry walk everywhere else (path_*, sb_umount, sb_pivotroot).
+ * Paths: bpf_d_path where the calling program's hook is on the kernel's
+ * allow-list for its program type (mode has BG_CAN_DPATH: for BPF-LSM
+ * bprm_check_security, file_open, kernel_read_file and sb_mount; for fmod_ret
+ * only security_file_open), a bounded dentry walk everywhere else (path_*,
+ * sb_umount, sb_pivotroot, and the fmod_ret programs but file_open's).
  */
 #ifndef BPFGATE_SECURITY_H
 #define BPFGATE_SECURITY_H
@@ -42,8 +45,17 @@ BG_INLINE void bg_security_seen(int what)
 		rt->lsm_socket_seen = 1;
 }
 
+/* A struct path as the calling program can build it: bpf_d_path, or the dentry walk (mode: BG_CAN_DPATH). */
+BG_INLINE struct bg_path_src bg_src_of(const struct path *path, __u32 mode)
+{
+	struct bg_path_src src = { .from = (mode & BG_CAN_DPATH) ? BG_FROM_DPATH : BG_FROM_PATH, .path = path };
+
+	return src;
+}
+
 BG_INLINE int bg_on_bprm_check(struct linux_binprm *bprm, __u8 mech, __u32 mode)
 {
+	struct bg_path_src src = bg_src_of(&bprm->file->f_path, mode);
 	struct bg_work *w;
 
 	bg_security_seen(BG_SEEN_EXEC);
@@ -51,7 +63,7 @@ BG_INLINE int bg_on_bprm_check(struct linux_binprm *bprm, __u8 mech, __u32 mode)
 	if (!w)
 		return 0;
 	/* a path that cannot be built is matched as built (an allowlist still refuses it) */
-	bg_path_from_dpath(w, bpf_d_path((struct path *)&bprm->file->f_path, w->buf, sizeof(w->buf)));
+	bg_path_build(w, &src);
 	return bg_exec_decide(w, mech, mode);
 }
 
@@ -65,7 +77,7 @@ BG_INLINE int bg_on_file(struct bg_file_in *in, __u8 mech, __u32 mode)
 
 BG_INLINE int bg_on_file_open(struct file *file, __u8 mech, __u32 mode)
 {
-	struct bg_file_in in = { .path = { .from = BG_FROM_DPATH, .path = &file->f_path } };
+	struct bg_file_in in = { .path = bg_src_of(&file->f_path, mode) };
 	__u32 fmode = file->f_mode;
 
 	if (fmode & FMODE_READ)
@@ -143,7 +155,7 @@ BG_INLINE int bg_on_module(__u8 op, const struct bg_path_src *file, __u8 mech, _
 
 BG_INLINE int bg_on_kernel_read_file(struct file *file, __u8 mech, __u32 mode)
 {
-	struct bg_path_src src = { .from = BG_FROM_DPATH, .path = &file->f_path };
+	struct bg_path_src src = bg_src_of(&file->f_path, mode);
 
 	return bg_on_module(BG_OP_MODULE_FILE, &src, mech, mode);
 }
@@ -189,7 +201,7 @@ BG_INLINE int bg_on_mount(__u8 op, const char *fstype, __u64 flags, const struct
 BG_INLINE int bg_on_sb_mount(const struct path *path, const char *type, unsigned long flags, __u8 mech,
 			     __u32 mode)
 {
-	struct bg_path_src at = { .from = BG_FROM_DPATH, .path = path };
+	struct bg_path_src at = bg_src_of(path, mode);
 
 	return bg_on_mount(BG_OP_MOUNT_MOUNT, type, flags, &at, mech, mode);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -170,6 +171,46 @@ static napi_value probe_helper(napi_env env, napi_callback_info info)
 	return bg_bool(env, r == 1);
 }
 
+/*
+ * btfFunctions(names): boolean[]: which names are functions (BTF_KIND_FUNC) in
+ * the running kernel's BTF (/sys/kernel/btf/vmlinux). A function the compiler
+ * inlined everywhere, or one the kernel does not have, is not there, and no
+ * fentry/fmod_ret program can attach to it.
+ */
+static napi_value btf_functions(napi_env env, napi_callback_info info)
+{
+	char name[256];
+	napi_value out, v;
+	struct btf *btf;
+	uint32_t n = 0;
+	bool is_array = false;
+	BG_ENTER(1);
+
+	NAPI_OK(napi_is_array(env, argv[0], &is_array));
+	if (!is_array) {
+		napi_throw_type_error(env, "ERR_INVALID_ARG", "expected an array of names");
+		return NULL;
+	}
+	NAPI_OK(napi_get_array_length(env, argv[0], &n));
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return bg_throw(env, "btf_load_vmlinux", errno ? errno : ENOENT, NULL);
+	if (napi_create_array_with_length(env, n, &out) != napi_ok) {
+		btf__free(btf);
+		bg_throw_napi(env, "napi_create_array_with_length");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || !bg_arg_string(env, v, name, sizeof(name))) {
+			btf__free(btf);
+			return NULL;
+		}
+		napi_set_element(env, out, i, bg_bool(env, btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0));
+	}
+	btf__free(btf);
+	return out;
+}
+
 /* lastLog(): what libbpf printed during the previous call (warnings included on success) */
 static napi_value last_log(napi_env env, napi_callback_info info)
 {
@@ -195,6 +236,7 @@ static const struct bg_export addon_exports[] = {
 	{ "probeProgType", probe_prog_type },
 	{ "probeMapType", probe_map_type },
 	{ "probeHelper", probe_helper },
+	{ "btfFunctions", btf_functions },
 	{ "lastLog", last_log },
 	{ "setDebugLog", set_debug_log },
 };

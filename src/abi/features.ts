@@ -17,6 +17,12 @@ export interface Feature {
   available: boolean;
   /** why (not): what the probe saw, e.g. "lsm/file_open load: EPERM" */
   reason: string;
+  /** what an operator can do to make it available, e.g. the kernel command line's lsm= with bpf added */
+  fix?: string;
+  /** a failed load: the verifier's own lines that say why (bounded) */
+  verifier?: string[];
+  /** false: not tried, because nothing on this kernel needs it (e.g. the fmod_ret rung where BPF-LSM runs) */
+  probed?: false;
 }
 
 export interface FeatureSet {
@@ -30,6 +36,14 @@ export interface FeatureSet {
   lsm: Feature;
   /** bpf_d_path usable from LSM file hooks */
   lsmDPath: Feature;
+  /**
+   * fmod_ret programs on security_* functions deny (the probe's own program
+   * denied a child of its own): the rung for kernels where BPF-LSM is built
+   * but not active
+   */
+  fmodRet: Feature;
+  /** each security_* function the fmod_ret programs attach to: a function in the kernel's BTF, or not (inlined, missing) */
+  fmodRetHooks: Record<string, Feature>;
   kprobes: Feature;
   fentry: Feature;
   /** tp_btf/sched_process_exec and raw_tracepoint/sys_enter load and attach */

@@ -17,22 +17,39 @@ export const RULE_DEFAULT = 0x80000000;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;
-export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, tc: 5, xdp: 6 } as const;
+export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5, tc: 7, xdp: 8 } as const;
 export type MechanismName = keyof typeof Mechanism;
-export const Outcome = { denied: 1, killed: 2, allowed: 3, 'would-block': 4, 'would-kill': 5 } as const;
+/**
+ * killed: before anything happened (BPF-LSM and fmod_ret: denied and killed) or
+ * before the new program's first instruction (sched_process_exec);
+ * killed-after: on return from a system call that completed (sys_enter)
+ */
+export const Outcome = {
+  denied: 1,
+  killed: 2,
+  allowed: 3,
+  'would-block': 4,
+  'would-kill': 5,
+  'killed-after': 6,
+  'would-kill-after': 7,
+} as const;
 export type OutcomeName = keyof typeof Outcome;
+/** The outcomes of audit mode: nothing was denied or killed. */
+export const WOULD_OUTCOMES: readonly OutcomeName[] = ['would-block', 'would-kill', 'would-kill-after'];
 export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as const;
 
 export const VAL_F_DRYRUN = 0x01;
 export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
+/** the record's path is the acting executable (the decoder moves it to DecodedRecord.exe; not an event flag) */
+export const EV_F_EXE_PATH = 0x0004;
 /** bg_event.flags by the names events give them. */
 export const EVENT_FLAG = new Numbered('event flag', {
   'path-truncated': EV_F_PATH_TRUNCATED,
   'exe-unknown': EV_F_EXE_UNKNOWN,
 });
 
-export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, max: 8 } as const;
+export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, dropsReported: 4, max: 8 } as const;
 
 /** Map names in the BPF object (bpf/lib/maps.h). */
 export const MapName = {

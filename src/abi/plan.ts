@@ -6,8 +6,12 @@ import type { Action, RuleKind, Severity } from '../policy/model.ts';
 import type { MechanismName } from './layout.ts';
 import type { AttachSpec } from './programs.ts';
 
-/** The enforcement a rule achieves on a feature set. */
-export type Enforcement = 'block' | 'kill' | 'audit' | 'allow' | 'unavailable';
+/**
+ * The enforcement a rule achieves on a feature set. kill: denied and killed
+ * (BPF-LSM, fmod_ret), or killed before the new program's first instruction
+ * (exec); kill-after: killed on return from a system call that completed.
+ */
+export type Enforcement = 'block' | 'kill' | 'kill-after' | 'audit' | 'allow' | 'unavailable';
 
 export type { AttachSpec } from './programs.ts';
 

@@ -8,6 +8,7 @@ import type { CgroupHook, Feature, FeatureSet } from './features.ts';
 /** How a program is attached (libbpf's attach type names for cgroup hooks). */
 export type AttachSpec =
   | { type: 'lsm'; hook: string }
+  | { type: 'fmod_ret'; function: string /* a security_* function */ }
   | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
   | { type: 'tp_btf'; event: string }
   | { type: 'raw_tracepoint'; event: string }
@@ -17,7 +18,9 @@ export type AttachSpec =
   /** an XDP link on an interface: auto = the driver's mode when it has one, else generic */
   | { type: 'xdp'; ifname: string; mode: 'auto' | 'native' | 'generic' };
 
-export type Family = 'lsm' | 'cgroup' | 'tracepoint' | 'kprobe' | 'tc' | 'xdp';
+/** The ladder's rungs, strongest first (src/compiler/ladder.ts); tc and xdp serve only packet rules. */
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe'] as const;
+export type Family = (typeof FAMILIES)[number];
 
 export interface ProgramInfo {
   family: Family;
@@ -47,6 +50,8 @@ export interface ProgramInfo {
    * the path_* programs, which walk the dentries, go with them)
    */
   paths?: true;
+  /** fmod_ret programs: the BPF-LSM program on the same hook, which serves it wherever it runs */
+  twin?: string;
 }
 
 const lsm = (hook: string, paths?: true): ProgramInfo => ({
@@ -56,6 +61,32 @@ const lsm = (hook: string, paths?: true): ProgramInfo => ({
   canKill: true,
   ...(paths ? { paths } : {}),
 });
+
+/**
+ * A security_* hook (bpf/security.bpf.c BG_SECURITY_HOOK): the BPF-LSM
+ * program bg_lsm_<name> on lsm/<hook>, and its twin bg_fmr_<name>, fmod_ret on
+ * the function <fn> itself, for kernels where BPF-LSM is built but not active.
+ * Both deny before the action (and kill when asked); kinds list the BPF-LSM
+ * program, and its twin serves wherever it does not run.
+ */
+function security<N extends string>(
+  name: N,
+  hook: string,
+  fn: string,
+  paths?: true,
+): Record<`bg_lsm_${N}` | `bg_fmr_${N}`, ProgramInfo> {
+  const twin: ProgramInfo = {
+    family: 'fmod_ret',
+    attach: { type: 'fmod_ret', function: fn },
+    canDeny: true,
+    canKill: true,
+    twin: `bg_lsm_${name}`,
+  };
+  return { [`bg_lsm_${name}`]: lsm(hook, paths), [`bg_fmr_${name}`]: twin } as Record<
+    `bg_lsm_${N}` | `bg_fmr_${N}`,
+    ProgramInfo
+  >;
+}
 const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
   family: 'cgroup',
   attach: { type: 'cgroup', attachType },
@@ -70,27 +101,28 @@ const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
  * decision functions are in bpf/kinds/.
  */
 export const PROGRAMS = {
-  // BPF-LSM: deny with -EPERM before the action happens (and kill when asked)
-  bg_lsm_bprm_check: lsm('bprm_check_security', true),
-  bg_lsm_file_open: lsm('file_open', true),
-  bg_lsm_path_mknod: lsm('path_mknod', true),
-  bg_lsm_path_unlink: lsm('path_unlink', true),
-  bg_lsm_path_rename: lsm('path_rename', true),
-  bg_lsm_path_chmod: lsm('path_chmod', true),
-  bg_lsm_path_chown: lsm('path_chown', true),
-  bg_lsm_path_link: lsm('path_link', true),
-  bg_lsm_path_truncate: lsm('path_truncate', true),
-  bg_lsm_capable: lsm('capable'),
-  bg_lsm_kernel_read_file: lsm('kernel_read_file'),
-  bg_lsm_kernel_load_data: lsm('kernel_load_data'),
-  bg_lsm_bpf: lsm('bpf'),
-  bg_lsm_ptrace: lsm('ptrace_access_check'),
-  bg_lsm_sb_mount: lsm('sb_mount'),
-  bg_lsm_sb_umount: lsm('sb_umount'),
-  bg_lsm_sb_pivotroot: lsm('sb_pivotroot'),
-  bg_lsm_task_fix_setuid: lsm('task_fix_setuid'),
+  // security_* hooks: BPF-LSM, or fmod_ret on the same function; deny with
+  // -EPERM before the action happens (and kill when asked)
+  ...security('bprm_check', 'bprm_check_security', 'security_bprm_check', true),
+  ...security('file_open', 'file_open', 'security_file_open', true),
+  ...security('path_mknod', 'path_mknod', 'security_path_mknod', true),
+  ...security('path_unlink', 'path_unlink', 'security_path_unlink', true),
+  ...security('path_rename', 'path_rename', 'security_path_rename', true),
+  ...security('path_chmod', 'path_chmod', 'security_path_chmod', true),
+  ...security('path_chown', 'path_chown', 'security_path_chown', true),
+  ...security('path_link', 'path_link', 'security_path_link', true),
+  ...security('path_truncate', 'path_truncate', 'security_path_truncate', true),
+  ...security('capable', 'capable', 'security_capable'),
+  ...security('kernel_read_file', 'kernel_read_file', 'security_kernel_read_file'),
+  ...security('kernel_load_data', 'kernel_load_data', 'security_kernel_load_data'),
+  ...security('bpf', 'bpf', 'security_bpf'),
+  ...security('ptrace', 'ptrace_access_check', 'security_ptrace_access_check'),
+  ...security('sb_mount', 'sb_mount', 'security_sb_mount'),
+  ...security('sb_umount', 'sb_umount', 'security_sb_umount'),
+  ...security('sb_pivotroot', 'sb_pivotroot', 'security_sb_pivotroot'),
+  ...security('task_fix_setuid', 'task_fix_setuid', 'security_task_fix_setuid'),
   /** sockets of every family (kernel-internal sockets are ignored) */
-  bg_lsm_socket_create: lsm('socket_create'),
+  ...security('socket_create', 'socket_create', 'security_socket_create'),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
@@ -184,6 +216,24 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       if (!f.lsm.available) return f.lsm;
       return p.paths && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
     }
+    case 'fmod_ret': {
+      // the rung for kernels where BPF-LSM is built but not active: never beside its BPF-LSM twin
+      const twin = p.twin as ProgramName | undefined;
+      if (twin && availability(twin, f).available) {
+        return {
+          available: false,
+          reason: `BPF-LSM serves this hook (${attachText(PROGRAMS[twin].attach)})`,
+        };
+      }
+      if (!f.fmodRet.available) return f.fmodRet;
+      const fn = p.attach.type === 'fmod_ret' ? p.attach.function : '';
+      return (
+        f.fmodRetHooks[fn] ?? {
+          available: false,
+          reason: `${fn} was not probed (a feature set from before the fmod_ret rung)`,
+        }
+      );
+    }
     case 'cgroup':
       return p.hook ? f.cgroupHooks[p.hook] : { available: false, reason: 'unknown cgroup hook' };
     case 'tracepoint':
@@ -197,6 +247,11 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
   }
 }
 
+/** The fmod_ret twin of a BPF-LSM program, if it has one. */
+export function twinOf(name: ProgramName): ProgramName | undefined {
+  return (Object.keys(PROGRAMS) as ProgramName[]).find((n) => (PROGRAMS[n] as ProgramInfo).twin === name);
+}
+
 /** The cgroup program on a hook. */
 export function cgroupProgram(hook: CgroupHook): ProgramName {
   const name = (Object.keys(PROGRAMS) as ProgramName[]).find(
@@ -206,11 +261,13 @@ export function cgroupProgram(hook: CgroupHook): ProgramName {
   return name;
 }
 
-/** An attach point as users know it: "lsm/file_open", "cgroup_device", "kprobe/commit_creds". */
+/** An attach point as users know it: "lsm/file_open", "fmod_ret/security_file_open", "cgroup_device", "kprobe/commit_creds". */
 export function attachText(a: AttachSpec): string {
   switch (a.type) {
     case 'lsm':
       return `lsm/${a.hook}`;
+    case 'fmod_ret':
+      return `fmod_ret/${a.function}`;
     case 'cgroup':
       return a.attachType;
     case 'tp_btf':

@@ -3,7 +3,7 @@
 // entry point that runs a command.
 import { BpfgateError, EnforcementDowngradeError, PrivilegeError, UsageError } from '../errors.ts';
 
-/** 0 ok, 1 the checked thing failed, 2 usage, 3 missing privilege, 4 runtime error (README, docs/operations.md). */
+/** 0 ok, 1 the checked thing failed, 2 usage, 3 missing privilege, 4 runtime error (README). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, privilege: 3, runtime: 4 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

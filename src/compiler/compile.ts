@@ -45,6 +45,8 @@ const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, numbe
   audit: ActionValue.audit,
   block: ActionValue.block,
   kill: ActionValue.kill,
+  // the same kill in the kernel: the program that serves the rule decides when it lands
+  'kill-after': ActionValue.kill,
 };
 
 function usesExecutables(p: Policy): boolean {
@@ -234,7 +236,11 @@ function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
     if (d.achieved === 'unavailable') continue;
     b.config.defaultBlock[kindOf(kind).abi]! |= bit(slot);
     b.config.kindSlots[kindOf(kind).abi]! |= bit(slot);
-    b.config.defaultAction[slot] = ActionValue.block;
+    // the value of a miss, as for a rule: what it achieves. One per slot: a
+    // kill where any kind's miss can only be killed (a tracepoint acts on kill
+    // values only, and a cgroup hook, which cannot kill, denies a kill value)
+    const value = ACHIEVED_VALUE[d.achieved];
+    if (value > (b.config.defaultAction[slot] ?? 0)) b.config.defaultAction[slot] = value;
     b.usePrograms(d.programs, kind);
   }
   return out;

@@ -1,6 +1,9 @@
 // The enforcement ladder: for one rule and one kernel's FeatureSet, which
-// programs serve it and what they achieve. BPF-LSM deny → cgroup hook deny →
-// tracepoint kill (bpf_send_signal) → audit only → unavailable. Pure.
+// programs serve it and what they achieve. BPF-LSM deny → fmod_ret deny (the
+// same security_* functions, where BPF-LSM is built but not active) → cgroup
+// hook deny → tracepoint kill (bpf_send_signal: before the new program's
+// first instruction, or after the system call completed) → audit only →
+// unavailable. Pure.
 
 import type { FeatureSet } from '../abi/features.ts';
 import type { MechanismName } from '../abi/layout.ts';
@@ -8,6 +11,7 @@ import type { Enforcement } from '../abi/plan.ts';
 import {
   attachText,
   availability,
+  FAMILIES,
   type Family,
   PROGRAMS,
   type ProgramInfo,
@@ -18,8 +22,6 @@ import type { Unit } from '../kinds/kind.ts';
 import type { Action } from '../policy/vocabulary.ts';
 
 export type { Unit } from '../kinds/kind.ts';
-
-const FAMILIES: readonly Family[] = ['lsm', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe'];
 
 function cost(name: ProgramName): number {
   return info(name).cost ?? 1;
@@ -49,12 +51,14 @@ export interface Decision {
   reason: string;
 }
 
+/** kill-after (the call completed, then the process died) is weaker than kill (nothing happened, or the new program never ran). */
 const STRENGTH: Readonly<Record<Enforcement, number>> = {
   unavailable: 0,
   audit: 1,
   allow: 1,
-  kill: 2,
-  block: 3,
+  'kill-after': 2,
+  kill: 3,
+  block: 4,
 };
 
 function hookName(name: ProgramName): string {
@@ -98,18 +102,19 @@ function whyNot(units: Unit[], f: FeatureSet, above: readonly Family[]): string[
   return [...byReason].map(([reason, hooks]) => `${[...hooks].join(', ')}: ${reason}`);
 }
 
+/**
+ * The rung a rule starts from. Audit: the cheapest rung that serves every
+ * unit. Otherwise the strongest rung that serves any unit; complete() gives
+ * the units it misses to the rungs below (a security_* function missing on
+ * this kernel leaves only its own operation to a weaker rung).
+ */
 function pick(rs: Rung[], action: Action): Rung | null {
   const full = rs.filter((r) => r.covered.length > 0 && r.missing.length === 0);
   if (action === 'audit' && full.length > 0) {
     const c = (r: Rung) => Math.max(...r.programs.map(cost));
     return full.reduce((best, r) => (c(r) < c(best) ? r : best));
   }
-  if (full[0]) return full[0];
-  const partial = rs.filter((r) => r.covered.length > 0);
-  return partial.reduce<Rung | null>(
-    (best, r) => (!best || r.covered.length > best.covered.length ? r : best),
-    null,
-  );
+  return rs.find((r) => r.covered.length > 0) ?? null;
 }
 
 function describe(r: Rung, achieved: Enforcement, action: Action): string {
@@ -123,9 +128,11 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
     return `${hooks} report${s} the action; nothing is denied`;
   }
   if (achieved === 'allow') return `${hooks} let${s} it happen (an exception to the allowlist)`;
-  if (r.family === 'lsm') {
+  if (r.family === 'lsm' || r.family === 'fmod_ret') {
     const kill = achieved === 'kill' ? ` and kill${s} the process with SIGKILL` : '';
-    return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}`;
+    const how =
+      r.family === 'fmod_ret' ? ' (fmod_ret on the security_* function: BPF-LSM is not active)' : '';
+    return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}${how}`;
   }
   if (r.family === 'tc' || r.family === 'xdp') {
     return `${hooks} drop${s} the matching packets on the rule's interfaces`;
@@ -138,7 +145,7 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
   if (r.programs.every((n) => info(n).kills === 'new-image')) {
     return `${hooks} kills the new program with SIGKILL before its first instruction; the exec itself succeeds`;
   }
-  return `${hooks} kills the process with SIGKILL on return from the system call; the call itself still completes`;
+  return `${hooks} kills the process with SIGKILL on return from the system call, which has completed (kill-after: its effects stay)`;
 }
 
 /**
@@ -170,16 +177,22 @@ function complete(r: Rung, rs: Rung[], f: FeatureSet): { parts: Rung[]; missing:
   return { parts, missing };
 }
 
-/** What one rung achieves for `action`, and whether it could kill. */
+/**
+ * What one rung achieves for `action`, and whether it could kill. A kill by a
+ * program that cannot deny lands after the system call completed
+ * (kill-after) unless every program of the rung kills a new image before its
+ * first instruction; a program that denies and kills stops the action first.
+ */
 function achievedBy(r: Rung, action: Action, f: FeatureSet): { achieved: Enforcement; canKill: boolean } {
   const ps = r.programs.map(info);
   const canDeny = ps.every((p) => p.canDeny);
   const canKill = ps.every((p) => p.canKill) && f.sendSignal.available;
+  const kill: Enforcement = canDeny || ps.every((p) => p.kills === 'new-image') ? 'kill' : 'kill-after';
   let achieved: Enforcement;
   if (action === 'allow') achieved = 'allow';
   else if (action === 'audit') achieved = 'audit';
-  else if (action === 'block') achieved = canDeny ? 'block' : canKill ? 'kill' : 'audit';
-  else achieved = canKill ? 'kill' : canDeny ? 'block' : 'audit';
+  else if (action === 'block') achieved = canDeny ? 'block' : canKill ? kill : 'audit';
+  else achieved = canKill ? kill : canDeny ? 'block' : 'audit';
   return { achieved, canKill };
 }
 
@@ -224,7 +237,7 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
   if (weaker || missing.length > 0) {
     const above = FAMILIES.slice(0, FAMILIES.indexOf(r.family));
     const why = whyNot(units, f, above);
-    if (weaker && !canKill && r.family !== 'lsm' && r.family !== 'cgroup' && !f.sendSignal.available) {
+    if (weaker && !canKill && !r.programs.every((n) => info(n).canDeny) && !f.sendSignal.available) {
       why.push(`bpf_send_signal: ${f.sendSignal.reason}`);
     }
     if (why.length > 0) text.push(`stronger hooks unavailable (${why.join('; ')})`);

@@ -3,7 +3,9 @@
 import os from 'node:os';
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.ts';
 import type { EventFormat } from '../sinks/format.ts';
+import { DEFAULT_EVENTS_SOCKET } from '../sinks/local.ts';
 import type { SinkOptions } from '../sinks/options.ts';
+import type { StdoutView } from '../sinks/stdout.ts';
 
 export interface DaemonOptions {
   policyPaths: string[];
@@ -16,6 +18,10 @@ export interface DaemonOptions {
   objectPath?: string;
   format: EventFormat;
   stdout: boolean;
+  /** violations on stdout: text lines (for a person) or JSON lines; auto: text on a terminal */
+  view: StdoutView;
+  /** Unix socket for local viewers (bpfgate tail without NATS); null: none */
+  eventsSocket: string | null;
   nats: Readonly<SinkOptions> | null;
   host: string;
   statsIntervalMs: number;
@@ -37,6 +43,8 @@ export function defaultDaemonOptions(): DaemonOptions {
     cgroupAttach: null,
     format: 'native',
     stdout: true,
+    view: 'auto',
+    eventsSocket: DEFAULT_EVENTS_SOCKET,
     nats: null,
     host: os.hostname(),
     statsIntervalMs: 1000,

@@ -2,9 +2,11 @@
 // checked against the schema the registry generates (./schema.ts; ajv,
 // compiled once, all errors), every problem a Diagnostic located as
 // file:line:column. Pure: the caller reads the file.
+
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import ajv2020 from 'ajv/dist/2020.js';
 import type { Diagnostic } from '../errors.ts';
+import { checkServers, SERVER_URL_PATTERN } from '../nats/options.ts';
 import { closest, describePath } from '../policy/text.ts';
 import { parseYaml, pointerSegments, type YamlDocument } from '../policy/yaml-positions.ts';
 import type { ConfigInput } from './input.ts';
@@ -60,6 +62,17 @@ function diagnosticOf(e: ErrorObject, doc: YamlDocument): Diagnostic {
         severity: 'error',
         pos,
       };
+    case 'pattern': {
+      // a server URL with user:password@ is named without its credentials
+      const v = data(doc, at);
+      const servers = e.params.pattern === SERVER_URL_PATTERN ? checkServers([v]) : [];
+      return {
+        code: 'INVALID_VALUE',
+        message: servers[0] ? `${where}: ${servers[0]}` : `${where} ${e.message ?? 'is invalid'}`,
+        severity: 'error',
+        pos,
+      };
+    }
     default:
       return {
         code: 'INVALID_VALUE',

@@ -6,8 +6,10 @@ import {
   DEFAULT_FLEET_CACHE_DIR,
   DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
   DEFAULT_FLEET_RECONNECT_WAIT_MS,
+  DEFAULT_FLEET_STATUS_BUCKET,
 } from '../fleet/options.ts';
 import { LABEL_KEY, LABEL_VALUE } from '../fleet/selector.ts';
+import { PUBLIC_KEY } from '../fleet/signature.ts';
 import { SERVER_URL_PATTERN } from '../nats/options.ts';
 import { type InputValue, input, offIsNull, type Setting, setting } from './registry.ts';
 
@@ -114,9 +116,33 @@ export const FLEET_SETTINGS: readonly Setting[] = [
     DEFAULT_FLEET_RECONNECT_WAIT_MS,
   ),
   setting(
+    'fleet.trustedKeys',
+    { kind: 'list', pattern: PUBLIC_KEY.source },
+    'Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md)',
+    [],
+    {
+      defaultText: 'none: required',
+      inputs: [
+        input(
+          'fleet-trust',
+          'BPFGATE_FLEET_TRUSTED_KEYS',
+          'list',
+          'a public nkey whose signatures on fleet policies this host accepts (repeatable; comma-separated in the environment)',
+          { arg: 'KEY' },
+        ),
+      ],
+    },
+  ),
+  setting(
     'fleet.publishStatus',
     { kind: 'boolean' },
-    "Write this host's status to hosts.<host> in the bucket after every apply",
+    "Write this host's status to hosts.<host> in the status bucket after every apply",
     true,
+  ),
+  setting(
+    'fleet.statusBucket',
+    { kind: 'string', pattern: BUCKET_NAME.source },
+    "The bucket of the hosts' status, apart from the policies every host reads (create it; hosts write, the security team reads)",
+    DEFAULT_FLEET_STATUS_BUCKET,
   ),
 ];

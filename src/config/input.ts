@@ -4,7 +4,7 @@
 export interface ConfigInput {
   /** Policy files and folders (their *.yaml and *.yml files) */
   policies?: string[];
-  /** audit: a dry run, every block and kill becomes would-block and would-kill */
+  /** audit: a dry run, every block and kill becomes would-block, would-kill or would-kill-after */
   mode?: 'enforce' | 'audit';
   /** Refuse to start (or to reload) when a rule would be enforced more weakly than asked */
   requireEnforcement?: boolean;
@@ -12,9 +12,15 @@ export interface ConfigInput {
   cgroupAttach?: string | null;
   /** Host name in events and NATS subjects */
   host?: string;
+  /** Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning) */
+  requireTls?: boolean;
   output?: {
     /** Print violations as JSON lines on stdout */
     stdout?: boolean;
+    /** How violations look on stdout: text (one readable line each), json (JSON lines), auto (text on a terminal, else json) */
+    view?: 'auto' | 'text' | 'json';
+    /** Unix socket (owner only) from which `bpfgate tail` reads events without NATS; null: none */
+    socket?: string | null;
     /** Event format on stdout and NATS */
     format?: 'native' | 'ocsf';
     /** Merge identical violations within this many milliseconds; 0: every event */
@@ -80,8 +86,10 @@ export interface ConfigInput {
     pretty?: boolean;
   };
   metrics?: {
-    /** host:port for /metrics (Prometheus), /healthz and /status; null: off */
+    /** host:port (or a port: loopback) for /metrics (Prometheus), /healthz and /status; null: off */
     listen?: string | null;
+    /** File holding a bearer token every /status request must carry; null: /status is served to loopback peers only */
+    statusTokenFile?: string | null;
   };
   /** Enforcement that outlives the daemon (docs/persistence.md) */
   pins?: {
@@ -116,7 +124,11 @@ export interface ConfigInput {
     connectTimeoutMs?: number;
     /** Wait between connection attempts */
     reconnectWaitMs?: number;
-    /** Write this host's status to hosts.<host> in the bucket after every apply */
+    /** Public nkeys (U…) whose signatures this host accepts: only policy entries signed by one of them are applied (docs/fleet.md) */
+    trustedKeys?: string[];
+    /** Write this host's status to hosts.<host> in the status bucket after every apply */
     publishStatus?: boolean;
+    /** The bucket of the hosts' status, apart from the policies every host reads (create it; hosts write, the security team reads) */
+    statusBucket?: string;
   };
 }

@@ -3,7 +3,7 @@
 // inputs and checked against the same schema as the file), and how layers
 // merge. Relative paths of a file are anchored at its folder.
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type FlagOptions, parseCommandArgs } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { mapAuthFiles, type NatsAuth } from '../nats/auth.ts';
 import { ConfigError } from './errors.ts';
@@ -146,15 +146,14 @@ export function configFromEnv(
   return mergeConfig(...layers);
 }
 
-type FlagOption = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
-
 /** parseArgs option definitions for every flag of the registry, --config and --help. */
-export function flagOptions(settings: readonly Setting[] = SETTINGS): Record<string, FlagOption> {
-  const options: Record<string, FlagOption> = {
+export function flagOptions(settings: readonly Setting[] = SETTINGS): FlagOptions {
+  const options: FlagOptions = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const { input } of inputs(settings)) {
+    if (input.refusedFlag) options[input.refusedFlag.flag] = { type: 'string' };
     if (input.flag === null) continue;
     options[input.flag] =
       input.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: input.kind === 'list' };
@@ -163,29 +162,20 @@ export function flagOptions(settings: readonly Setting[] = SETTINGS): Record<str
 }
 
 /**
- * The command line as the flag layer, and the --config file. Throws
- * UsageError (with `usage` appended for an unknown flag) naming every problem;
- * `help` is true for --help.
+ * The command line of `bpfgate run` as the flag layer, and the --config file.
+ * Throws UsageError naming every problem (an unknown flag with the closest
+ * known one); `help` is true for --help.
  */
 export function configFromFlags(
   args: string[],
-  usage: string,
   settings: readonly Setting[] = SETTINGS,
 ): { flags: ConfigInput; configFile: string | null; help: boolean } {
-  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: flagOptions(settings),
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${usage}`);
-  }
+  const { values } = parseCommandArgs('run', args, flagOptions(settings));
   const problems: string[] = [];
   const layers: ConfigInput[] = [];
   for (const { s, input } of inputs(settings)) {
+    if (input.refusedFlag && values[input.refusedFlag.flag] !== undefined)
+      problems.push(input.refusedFlag.message);
     const raw = input.flag === null ? undefined : values[input.flag];
     if (raw === undefined) continue;
     const v = flagValue(input, raw as string | boolean | string[]);

@@ -1,7 +1,7 @@
 // The settings of the nats section: where events are published. Auth
 // settings come from the NATS module's AUTH_FIELDS, so the file keys, flags
 // and environment variables of auth are declared there once.
-import { AUTH_FIELDS } from '../nats/auth.ts';
+import { AUTH_FIELDS, secretOnArgv } from '../nats/auth.ts';
 import { SERVER_URL_PATTERN } from '../nats/options.ts';
 import {
   DEFAULT_BATCH,
@@ -24,7 +24,12 @@ const natsAuth: Setting[] = AUTH_FIELDS.map((f) => ({
   type: { kind: 'string', ...(f.nonEmpty ? { minLength: 1 } : {}) },
   description: f.help,
   file: f.file,
-  inputs: [input(f.flag, f.env, 'string', f.help, { arg: f.arg })],
+  // a secret itself: the environment or the file only (argv is readable by every user)
+  inputs: [
+    f.secret
+      ? input(null, f.env, 'string', f.help, { refusedFlag: { flag: f.flag, message: secretOnArgv(f) } })
+      : input(f.flag, f.env, 'string', f.help, { arg: f.arg }),
+  ],
 }));
 
 /** An integer option of the sink, bounded below by the sink's own minimum. */

@@ -39,6 +39,8 @@ export interface Input {
   help: string;
   /** the setting's value for the input's value; default: the value itself */
   value?: (v: InputValue) => unknown;
+  /** a flag `bpfgate run` knows only to refuse it, with this message (a secret on argv) */
+  refusedFlag?: { flag: string; message: string };
 }
 
 export interface Setting {

@@ -10,6 +10,7 @@ import type { FleetOptions } from '../fleet/options.ts';
 import { checkHostLabels } from '../fleet/selector.ts';
 import type { LogLevel } from '../log.ts';
 import type { NatsAuth } from '../nats/auth.ts';
+import { plaintextCredentials } from '../nats/options.ts';
 import {
   DEFAULT_SPOOL_SEGMENT_BYTES,
   parseSinkOptions,
@@ -35,7 +36,7 @@ export interface RunConfig {
   file: string | null;
   daemon: Readonly<DaemonOptions>;
   log: Readonly<{ level: LogLevel; pretty: boolean | null }>;
-  metrics: Readonly<{ listen: string | null }>;
+  metrics: Readonly<{ listen: string | null; statusTokenFile: string | null }>;
   policyWatch: Readonly<{ enabled: boolean; debounceMs: number }>;
   /** policies from a NATS KV bucket instead of files (docs/fleet.md); null: files */
   fleet: Readonly<FleetOptions> | null;
@@ -106,8 +107,14 @@ function fleetOptions(input: ConfigInput): FleetOptions | null {
     cacheDir: f('cacheDir'),
     connectTimeoutMs: f('connectTimeoutMs'),
     reconnectWaitMs: f('reconnectWaitMs'),
+    trustedKeys: [...(f('trustedKeys') as string[])],
     publishStatus: f('publishStatus'),
+    statusBucket: f('statusBucket'),
   };
+  if (o.trustedKeys.length === 0)
+    problems.push(
+      'fleet.trustedKeys: no trusted signing key; every policy entry must be signed (bpfgate fleet keygen, docs/fleet.md)',
+    );
   if (o.servers.length === 0)
     problems.push('fleet: no servers (set fleet.servers, --fleet or BPFGATE_FLEET_URL, or nats.servers)');
   const bad = checkHostLabels(o.labels);
@@ -140,6 +147,8 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
     requireEnforcement: get(input, ['requireEnforcement']),
     cgroupAttach: get(input, ['cgroupAttach']),
     stdout: get(input, ['output', 'stdout']),
+    view: get(input, ['output', 'view']),
+    eventsSocket: get(input, ['output', 'socket']),
     format: get(input, ['output', 'format']),
     aggregateWindowMs: get(input, ['output', 'aggregateWindowMs']),
     pinRoot: get(input, ['pins', 'root']),
@@ -155,16 +164,31 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
       ['nats: the section has no servers (set nats.servers, --nats or BPFGATE_NATS_URL)'],
     );
   }
+  const fleet = fleetOptions(input);
+  if (get<boolean>(input, ['requireTls'])) {
+    const plain = [
+      d.nats && plaintextCredentials(d.nats.servers, d.nats.auth),
+      fleet && plaintextCredentials(fleet.servers, fleet.auth),
+    ].filter((p): p is string => typeof p === 'string');
+    if (plain.length > 0)
+      throw new ConfigError(
+        [],
+        [...new Set(plain)].map((p) => `requireTls: ${p}`),
+      );
+  }
   return deepFreeze({
     file,
     daemon: d,
     log: { level: get<LogLevel>(input, ['log', 'level']), pretty: input.log?.pretty ?? null },
-    metrics: { listen: get<string | null>(input, ['metrics', 'listen']) },
+    metrics: {
+      listen: get<string | null>(input, ['metrics', 'listen']),
+      statusTokenFile: get<string | null>(input, ['metrics', 'statusTokenFile']),
+    },
     policyWatch: {
       enabled: get<boolean>(input, ['policyWatch', 'enabled']),
       debounceMs: get<number>(input, ['policyWatch', 'debounceMs']),
     },
-    fleet: fleetOptions(input),
+    fleet,
   });
 }
 

@@ -6,6 +6,8 @@
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { EVENT_FORMATS } from '../sinks/format.ts';
+import { DEFAULT_EVENTS_SOCKET } from '../sinks/local.ts';
+import { STDOUT_VIEWS } from '../sinks/stdout.ts';
 import { FLEET_SETTINGS } from './fleet.ts';
 import { NATS_SETTINGS } from './nats.ts';
 import { input, offIsNull, type Section, type Setting, setting } from './registry.ts';
@@ -59,7 +61,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'mode',
     { kind: 'enum', values: ['enforce', 'audit'] },
-    'audit: a dry run, every block and kill becomes would-block and would-kill',
+    'audit: a dry run, every block and kill becomes would-block, would-kill or would-kill-after',
     'enforce',
     {
       inputs: [
@@ -67,7 +69,7 @@ export const SETTINGS: readonly Setting[] = [
           'mode',
           'BPFGATE_MODE',
           'string',
-          'audit: a dry run, block and kill become would-block and would-kill',
+          'audit: a dry run, block and kill become would-block, would-kill or would-kill-after',
           { arg: 'enforce|audit' },
         ),
         {
@@ -123,12 +125,63 @@ export const SETTINGS: readonly Setting[] = [
       }),
     ],
   }),
+  setting(
+    'requireTls',
+    { kind: 'boolean' },
+    'Refuse to start when NATS credentials would cross a plaintext nats:// connection (otherwise a warning)',
+    false,
+    {
+      inputs: [
+        input(
+          'require-tls',
+          'BPFGATE_REQUIRE_TLS',
+          'bool',
+          'refuse NATS credentials over plaintext nats:// URLs',
+        ),
+      ],
+    },
+  ),
   setting('output.stdout', { kind: 'boolean' }, 'Print violations as JSON lines on stdout', true, {
     inputs: [
       input('no-stdout', null, 'bool', 'do not print violations on stdout', { negated: true }),
       { flag: null, env: 'BPFGATE_STDOUT', kind: 'bool', help: 'print violations on stdout' },
     ],
   }),
+  setting(
+    'output.view',
+    { kind: 'enum', values: STDOUT_VIEWS },
+    'How violations look on stdout: text (one readable line each), json (JSON lines), auto (text on a terminal, else json)',
+    'auto',
+    {
+      inputs: [
+        input(
+          'output',
+          'BPFGATE_OUTPUT',
+          'string',
+          'violations on stdout as text lines or JSON lines (default auto: text on a terminal)',
+          { arg: 'auto|text|json' },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'output.socket',
+    { kind: 'string', pattern: '^/' },
+    'Unix socket (owner only) from which `bpfgate tail` reads events without NATS; null: none',
+    DEFAULT_EVENTS_SOCKET,
+    {
+      nullable: true,
+      inputs: [
+        input(
+          'events-socket',
+          'BPFGATE_EVENTS_SOCKET',
+          'string',
+          `local socket for bpfgate tail (default ${DEFAULT_EVENTS_SOCKET}; 'off': none)`,
+          { arg: 'PATH', value: offIsNull },
+        ),
+      ],
+    },
+  ),
   setting(
     'output.format',
     { kind: 'enum', values: EVENT_FORMATS },
@@ -179,8 +232,8 @@ export const SETTINGS: readonly Setting[] = [
   }),
   setting(
     'metrics.listen',
-    { kind: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' },
-    'host:port for /metrics (Prometheus), /healthz and /status; null: off',
+    { kind: 'string', pattern: '^((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):)?[0-9]{1,5}$' },
+    'host:port (or a port: loopback) for /metrics (Prometheus), /healthz and /status; null: off',
     null,
     {
       nullable: true,
@@ -190,8 +243,27 @@ export const SETTINGS: readonly Setting[] = [
           'metrics',
           'BPFGATE_METRICS_LISTEN',
           'string',
-          "serve /metrics, /healthz and /status there ('off': no server; default off)",
+          "serve /metrics, /healthz and /status there (a bare port: loopback; 'off': no server; default off)",
           { arg: 'HOST:PORT', value: offIsNull },
+        ),
+      ],
+    },
+  ),
+  setting(
+    'metrics.statusTokenFile',
+    { kind: 'string', minLength: 1 },
+    'File holding a bearer token every /status request must carry; null: /status is served to loopback peers only',
+    null,
+    {
+      nullable: true,
+      file: true,
+      inputs: [
+        input(
+          'metrics-status-token-file',
+          'BPFGATE_METRICS_STATUS_TOKEN_FILE',
+          'string',
+          '/status only with this bearer token (default: loopback peers only)',
+          { arg: 'FILE', value: offIsNull },
         ),
       ],
     },

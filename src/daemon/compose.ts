@@ -7,6 +7,7 @@
 //     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
 //          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
 
+import { realpathSync } from 'node:fs';
 import type { FeatureSet } from '../abi/features.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import type { RunConfig } from '../config/resolve.ts';
@@ -23,7 +24,9 @@ import { PinLayout } from '../kernel/pins.ts';
 import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
 import { KernelSession } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
+import { plaintextCredentials } from '../nats/options.ts';
 import { AggregatingSink } from '../sinks/aggregate.ts';
+import { LocalSink } from '../sinks/local.ts';
 import { NatsSink } from '../sinks/nats.ts';
 import { asSink, type EventOutput, Fanout, type Sink } from '../sinks/sink.ts';
 import { StdoutSink } from '../sinks/stdout.ts';
@@ -41,6 +44,8 @@ export interface DaemonDeps {
   outputs?: EventOutput[];
   /** where the policy set comes from; default: the options' policy files */
   policies?: PolicySource;
+  /** stdout is a terminal (view auto shows text lines there), and whether colours are allowed */
+  terminal?: { color: boolean };
 }
 
 /** The kernel side of a daemon with these options. */
@@ -82,25 +87,48 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
 /** The outputs of a daemon with these options behind one sink, and the NATS sink among them. */
 function sinks(
   o: DaemonOptions,
-  extra: EventOutput[],
+  deps: DaemonDeps,
   ids: IdGenerator,
-  log: Logger,
-): { sink: Sink; nats: NatsSink | null } {
-  const outputs: Sink[] = extra.map(asSink);
-  if (o.stdout) outputs.push(new StdoutSink(o.format));
+): { sink: Sink; nats: NatsSink | null; stdout: StdoutSink | null } {
+  const log = deps.log;
+  const outputs: Sink[] = (deps.outputs ?? []).map(asSink);
+  let stdout: StdoutSink | null = null;
+  if (o.stdout) {
+    const text = o.view === 'text' || (o.view === 'auto' && deps.terminal !== undefined);
+    stdout = new StdoutSink({
+      format: o.format,
+      view: text ? 'text' : 'json',
+      color: text && deps.terminal?.color === true,
+    });
+    outputs.push(stdout);
+  }
+  if (o.eventsSocket) outputs.push(new LocalSink(o.eventsSocket, log.child({ component: 'local' })));
   const nats = o.nats
     ? new NatsSink(o.nats, { host: o.host, ids, log: log.child({ component: 'nats' }) })
     : null;
   if (nats) outputs.push(nats);
   const all = new Fanout(outputs);
-  return { sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all, nats };
+  return {
+    sink: o.aggregateWindowMs > 0 ? new AggregatingSink(o.aggregateWindowMs, all) : all,
+    nats,
+    stdout,
+  };
+}
+
+/** The files of bpfgate's own runtime: the Node.js running it, as started and resolved. */
+function selfExecutables(): string[] {
+  const out = [process.execPath];
+  try {
+    out.push(realpathSync(process.execPath));
+  } catch {}
+  return [...new Set(out)];
 }
 
 /** A daemon with every part built from its options. */
 export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
   const daemonLog = deps.log.child({ component: 'daemon' });
   const ids = new IdGenerator();
-  const { sink, nats } = sinks(o, deps.outputs ?? [], ids, deps.log);
+  const { sink, nats, stdout } = sinks(o, deps, ids);
   return new Daemon(o, {
     log: deps.log,
     probe: deps.probe,
@@ -108,8 +136,10 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
     kernel: kernelParts(o, daemonLog),
     sink,
     nats,
+    stdout,
     ids,
     clock: () => measureBootClock(),
+    self: selfExecutables(),
     events: (clock) =>
       new EventPipeline({
         host: o.host,
@@ -126,6 +156,13 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
 /** `bpfgate run`'s service for a resolved configuration: policy source, daemon, metrics endpoint. */
 export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'policies'>): Service {
   const log = deps.log.child({ component: 'service' });
+  // credentials over plaintext: a warning here, an error with requireTls (refused by resolveConfig)
+  const nats = config.daemon.nats;
+  for (const plain of new Set([
+    nats && plaintextCredentials(nats.servers, nats.auth),
+    config.fleet && plaintextCredentials(config.fleet.servers, config.fleet.auth),
+  ]))
+    if (plain) log.warn(plain);
   const metrics = new DaemonMetrics();
   // the daemon reads the policy source the service opens at start (and closes at stop)
   let service: Service | null = null;

@@ -8,7 +8,9 @@
 import type { FeatureSet } from '../abi/features.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
 import { compile } from '../compiler/compile.ts';
+import { achievedText, type EnforcementSummary, groupText, summarize } from '../compiler/downgrades.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
+import { rungsLine, rungsOf } from '../doctor/rungs.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
 import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
@@ -18,8 +20,10 @@ import type { Protection } from '../kernel/protect.ts';
 import type { KernelSession, PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
+import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
+import type { StdoutSink } from '../sinks/stdout.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
@@ -54,16 +58,37 @@ export interface DaemonParts {
   sink: Sink;
   /** the NATS sink inside `sink`, for its statistics; null: no NATS */
   nats: NatsSink | null;
+  /** the stdout sink inside `sink`, for what it could not write; null: no stdout */
+  stdout?: StdoutSink | null;
   ids: IdSource;
   clock: () => Promise<BootClock>;
   /** the event pipeline, given the boot clock measured at start */
   events: (clock: BootClock) => EventPipeline;
+  /** bpfgate's own runtime files (its Node.js), which no policy may stop from starting (policy/self.ts) */
+  self?: readonly string[];
 }
 
-/** What the daemon achieves for a rule, in one line, for the start-up log. */
+/** What the daemon achieves for a rule, in one line, for the downgrade list. */
 function enforcementLine(r: PlannedRule): string {
   const how = r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved;
   return `${r.policy}/${r.rule} (${r.kind}, ${r.action}${r.dryRun ? ', dry run' : ''}): ${how}`;
+}
+
+/** The start-up record's message: what the daemon does now, never more than it does. */
+export function readyMessage(s: EnforcementSummary, audit: boolean): { state: string; msg: string } {
+  if (s.policies === 0)
+    return { state: 'idle', msg: 'bpfgate is running with no policies: nothing is enforced' };
+  if (audit)
+    return {
+      state: 'audit',
+      msg: 'bpfgate is running in audit mode: nothing is denied or killed; violations are reported as would-block / would-kill',
+    };
+  if (s.enforcing === 0)
+    return {
+      state: 'reporting',
+      msg: 'bpfgate is running: no rule denies or kills here; every rule only reports',
+    };
+  return { state: 'enforcing', msg: 'bpfgate is enforcing' };
 }
 
 export class Daemon {
@@ -77,6 +102,7 @@ export class Daemon {
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
+  #stdoutDropped = 0;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -147,6 +173,7 @@ export class Daemon {
     const kernel = this.#parts.kernel;
     const features = await this.#parts.probe();
     this.#features = features;
+    this.#reportKernel(features);
     let plan = await this.#compile(0, undefined);
     this.#reportEnforcement(plan);
     const cgroup = kernel.cgroup(features);
@@ -186,21 +213,36 @@ export class Daemon {
       this.#started = true;
       this.#protection = kernel.protect(session);
       this.#lastStats = session.stats();
+      if (adopted) {
+        // drops since the last daemon reported: the ring filled while none read it
+        const reported = session.dropsReported();
+        const drops = this.#lastStats.ringbufDrops;
+        if (reported < drops) {
+          this.#log.warn(
+            { lost: Number(drops - reported) },
+            'ring-buffer records were lost while no daemon read them: reported as a loss event',
+          );
+          this.#lastStats = { ...this.#lastStats, ringbufDrops: reported };
+        }
+      }
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
     } catch (err) {
       await this.stop();
       throw err;
     }
+    const { state, msg } = readyMessage(summarize(plan, features), this.#o.audit);
     this.#log.info(
       {
+        ready: true,
+        state,
         policies: plan.policies.length,
         rules: plan.rules.length,
         programs: this.#loader.attachedPrograms(),
         cgroupAttach: cgroup.attachAt,
         mode: this.#o.audit ? 'audit' : 'enforce',
       },
-      'bpfgate is enforcing',
+      msg,
     );
   }
 
@@ -289,7 +331,13 @@ export class Daemon {
     for (const d of diagnostics)
       this.#log.warn({ code: d.code }, `${d.pos.file}:${d.pos.line}:${d.pos.column}: ${d.message}`);
     if (!this.#features) throw new Error('features not probed');
-    return compile(set, this.#features, {
+    const own = exemptSelf(set, this.#parts.self ?? []);
+    if (own.exempted.length > 0)
+      this.#log.info(
+        { policies: own.exempted, files: this.#parts.self },
+        `bpfgate's own runtime (${this.#parts.self?.join(', ')}) may start despite the exec rules of ${own.exempted.join(', ')} (rule ${SELF_RULE_ID})`,
+      );
+    return compile(own.set, this.#features, {
       gen,
       audit: this.#o.audit,
       interfaces: (name) => this.#parts.kernel.ifIndex(name),
@@ -297,60 +345,73 @@ export class Daemon {
     });
   }
 
-  /**
-   * Promise 1: every rule's achieved enforcement is logged; a downgrade is a
-   * warning of its own, or fatal when required. One info record per policy
-   * lists its rules' achieved enforcement (a record per rule cost seconds of
-   * synchronous log writes at 10,000 rules).
-   */
-  #reportEnforcement(plan: Plan): void {
-    const downgraded: string[] = [];
-    const byPolicy = new Map<string, PlannedRule[]>();
-    for (const r of plan.rules) {
-      const list = byPolicy.get(r.policy);
-      if (list) list.push(r);
-      else byPolicy.set(r.policy, [r]);
-      if (r.downgraded) {
-        downgraded.push(`${enforcementLine(r)} — ${r.reason}`);
-        this.#log.warn(
-          { policy: r.policy, rule: r.rule, asked: r.action, achieved: r.achieved },
-          `downgraded: ${enforcementLine(r)} — ${r.reason}`,
-        );
-      }
-    }
-    for (const [policy, rules] of byPolicy) {
-      // achieved enforcement -> the rules (kind/id) that get it
-      const achieved: Record<string, string[]> = {};
-      for (const r of rules) {
-        const how = `${r.action}${r.dryRun ? ' (dry run)' : ''} -> ${r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved}`;
-        const ids = achieved[how];
-        if (ids) ids.push(`${r.kind}/${r.rule}`);
-        else achieved[how] = [`${r.kind}/${r.rule}`];
-      }
-      const summary = Object.entries(achieved)
-        .map(([how, ids]) => `${ids.length} ${how}`)
-        .join(', ');
-      this.#log.info(
-        { policy, rules: rules.length, achieved },
-        `${policy}: ${rules.length} rule(s): ${summary}`,
-      );
-    }
-    for (const p of plan.policies) {
-      for (const d of p.defaults ?? []) {
-        if (d.downgraded)
-          downgraded.push(`${p.name}/default (${d.kind} allowlist): ${d.achieved} — ${d.reason}`);
-      }
-    }
-    if (downgraded.length > 0 && this.#o.requireEnforcement) throw new EnforcementDowngradeError(downgraded);
+  /** The ladder's rungs on this kernel, and the fix for BPF-LSM where an operator can apply one. */
+  #reportKernel(f: FeatureSet): void {
+    const rungs = rungsOf(f);
+    this.#log.info(
+      { kernel: f.kernelRelease, rungs: Object.fromEntries(rungs.map((r) => [r.name, r.available])) },
+      `enforcement rungs on this kernel: ${rungsLine(f)}`,
+    );
+    const lsm = rungs[0]!;
+    if (!lsm.available && lsm.fix)
+      this.#log.warn({ fix: lsm.fix }, `BPF-LSM: ${lsm.reason}; fix: ${lsm.fix}`);
   }
 
-  #pollStats(): void {
-    if (!this.#session || !this.#pipeline) return;
-    const now = this.#session.stats();
-    const before = this.#lastStats;
-    this.#lastStats = now;
-    if (before && now.ringbufDrops > before.ringbufDrops) {
-      this.#pipeline.reportLoss({ source: 'ringbuf', count: Number(now.ringbufDrops - before.ringbufDrops) });
+  /**
+   * Promise 1: every rule's achieved enforcement is logged: one summary line
+   * (rules by achieved enforcement), one warning per cause of downgrades
+   * (the missing kernel feature and the probe's reason, said once, with the
+   * rules it weakens, allowlist defaults included), and at debug level one
+   * record per policy. A downgrade is fatal when enforcement is required.
+   */
+  #reportEnforcement(plan: Plan): void {
+    const s = summarize(plan, this.#features!);
+    this.#log.info(
+      { policies: s.policies, rules: s.rules, achieved: s.achieved, downgraded: s.downgraded },
+      `${s.policies} ${s.policies === 1 ? 'policy' : 'policies'}, ${s.rules} rules: ${achievedText(s) || 'none'}`,
+    );
+    for (const g of s.groups) this.#log.warn({ causes: g.causes, rules: g.rules }, groupText(g));
+    if (this.#log.isLevelEnabled('debug')) {
+      const byPolicy = new Map<string, string[]>();
+      for (const r of plan.rules) {
+        const list = byPolicy.get(r.policy);
+        if (list) list.push(enforcementLine(r));
+        else byPolicy.set(r.policy, [enforcementLine(r)]);
+      }
+      for (const [policy, rules] of byPolicy)
+        this.#log.debug({ policy, rules }, `${policy}: ${rules.length} rule(s)`);
     }
+    if (s.downgraded > 0 && this.#o.requireEnforcement) {
+      const downgraded = plan.rules
+        .filter((r) => r.downgraded)
+        .map((r) => `${enforcementLine(r)} — ${r.reason}`);
+      for (const p of plan.policies)
+        for (const d of p.defaults ?? [])
+          if (d.downgraded)
+            downgraded.push(`${p.name}/default (${d.kind} allowlist): ${d.achieved} — ${d.reason}`);
+      throw new EnforcementDowngradeError(downgraded);
+    }
+  }
+
+  /** Every loss counted since the last poll, by source, as loss events. */
+  #pollStats(): void {
+    const pipeline = this.#pipeline;
+    if (!this.#session || !pipeline) return;
+    try {
+      const now = this.#session.stats();
+      const before = this.#lastStats;
+      this.#lastStats = now;
+      if (before && now.ringbufDrops > before.ringbufDrops) {
+        pipeline.noteLoss('ringbuf', Number(now.ringbufDrops - before.ringbufDrops));
+        // kept with the pins: a daemon that adopts them reports only the drops after this
+        this.#session.noteDropsReported(now.ringbufDrops);
+      }
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the kernel statistics');
+    }
+    const stdout = this.#parts.stdout?.stats().dropped ?? 0;
+    pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);
+    this.#stdoutDropped = stdout;
+    pipeline.flushLosses();
   }
 }

@@ -1,6 +1,10 @@
 // The metrics endpoint: GET /metrics (Prometheus text), /healthz (200 while
-// enforcing, 503 otherwise) and /status (JSON). Read-only; bind it to
-// loopback or a management network.
+// enforcing, 503 otherwise) and /status (JSON). Read-only; a bare port binds
+// loopback. /status tells which rules are not enforced, so it is served to
+// loopback peers only, unless a bearer token is configured
+// (metrics.statusTokenFile): then every request for it must carry the token.
+import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BpfgateError } from '../errors.ts';
@@ -12,17 +16,62 @@ export interface HttpLog {
 }
 
 export class ListenAddressError extends BpfgateError {
-  constructor(listen: string) {
-    super('INVALID_LISTEN_ADDRESS', `metrics.listen: '${listen}' is not host:port`);
+  constructor(listen: string, message = false) {
+    super(
+      'INVALID_LISTEN_ADDRESS',
+      message ? listen : `metrics.listen: '${listen}' is not host:port or a port`,
+    );
   }
 }
 
-/** "127.0.0.1:9477", "[::1]:9477", "localhost:0" → host and port. */
+/** "127.0.0.1:9477", "[::1]:9477", "localhost:0", or a bare port "9477" (loopback) → host and port. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
+  const m = /^(?:(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):)?(\d{1,5})$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new ListenAddressError(listen);
-  return { host: (m[1] ?? m[2])!, port };
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+/** A peer address on this machine's loopback (127.0.0.0/8, ::1, and 127.x mapped into IPv6). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+/** May this request read /status? null when it may, else the refusal. */
+export function statusRefusal(
+  token: Buffer | null,
+  authorization: string | undefined,
+  peer: string | undefined,
+): { status: number; body: string } | null {
+  if (token === null)
+    return isLoopback(peer)
+      ? null
+      : { status: 403, body: '/status is served to loopback only unless metrics.statusTokenFile is set\n' };
+  const m = /^Bearer (\S+)$/.exec(authorization ?? '');
+  const given = Buffer.from(m?.[1] ?? '');
+  const ok = given.length === token.length && timingSafeEqual(given, token);
+  return ok ? null : { status: 401, body: 'a bearer token is required for /status\n' };
+}
+
+/** The bearer token from its file (one line); throws a message that never repeats the content. */
+export async function readStatusToken(file: string): Promise<Buffer> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ListenAddressError(
+      `metrics.statusTokenFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`,
+      true,
+    );
+  }
+  const token = text.trim();
+  if (!/^\S{16,}$/.test(token))
+    throw new ListenAddressError(
+      `metrics.statusTokenFile: ${file} must hold one token of at least 16 characters`,
+      true,
+    );
+  return Buffer.from(token);
 }
 
 /** Answer one request; exported for tests without a socket. */
@@ -71,9 +120,22 @@ export class MetricsServer {
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
 
-  async start(listen: string): Promise<void> {
+  async start(listen: string, statusTokenFile: string | null = null): Promise<void> {
     const { host, port } = parseListen(listen);
+    const token = statusTokenFile === null ? null : await readStatusToken(statusTokenFile);
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      if ((req.url ?? '/').split('?')[0] === '/status') {
+        const refused = statusRefusal(token, req.headers.authorization, req.socket.remoteAddress);
+        if (refused) {
+          res.writeHead(refused.status, {
+            'content-type': 'text/plain',
+            'cache-control': 'no-store',
+            ...(refused.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+          });
+          res.end(refused.body);
+          return;
+        }
+      }
       handle(this.#metrics, this.#view, req.method ?? 'GET', req.url ?? '/')
         .then((r) => {
           res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });

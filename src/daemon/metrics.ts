@@ -5,7 +5,10 @@
 // daemon.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import type { FeatureSet } from '../abi/features.ts';
+import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
+import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 import type { PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
@@ -16,6 +19,8 @@ import type { PipelineCounters } from './pipeline.ts';
 export interface DaemonView {
   readonly enforcing: boolean;
   readonly plan: Plan | null;
+  /** the kernel's features, as probed at start */
+  readonly features: FeatureSet | null;
   readonly counters: Readonly<{ reloads: number; reloadFailures: number }>;
   readonly mode: 'enforce' | 'audit';
   readonly host: string;
@@ -107,7 +112,7 @@ export class DaemonMetrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'bpfgate_' });
     this.#violations = new Counter({
       name: 'bpfgate_violations_total',
-      help: 'Violations by policy, rule and outcome (denied, killed, allowed, would-block, would-kill)',
+      help: `Violations by policy, rule and outcome (${Object.keys(Outcome).join(', ')})`,
       labelNames: ['policy', 'rule', 'outcome'],
       registers: [r],
     });
@@ -168,6 +173,18 @@ export class DaemonMetrics {
         'Ring-buffer records that did not decode (skipped)',
         pipe('decodeErrors'),
       ],
+      [
+        'counter',
+        'bpfgate_emit_errors_total',
+        'Events lost to an error while they were built or handed to an output',
+        pipe('emitErrors'),
+      ],
+      [
+        'counter',
+        'bpfgate_events_lost_total',
+        'Events reported lost (the counts of loss events)',
+        pipe('losses'),
+      ],
       ['gauge', 'bpfgate_nats_connected', '1 while connected to NATS', sink((s) => (s.connected ? 1 : 0))],
       ['counter', 'bpfgate_nats_published_total', 'Events acknowledged by NATS', sink((s) => s.published)],
       [
@@ -198,6 +215,18 @@ export class DaemonMetrics {
       ['gauge', 'bpfgate_spool_bytes', 'Bytes in the on-disk spool', sink((s) => s.spool?.bytes ?? 0)],
       [
         'counter',
+        'bpfgate_spool_events_total',
+        'Events written to the on-disk spool while NATS could not take them',
+        sink((s) => s.spooled),
+      ],
+      [
+        'counter',
+        'bpfgate_spool_replayed_total',
+        'Spooled events published once NATS took them again',
+        sink((s) => s.replayed),
+      ],
+      [
+        'counter',
         'bpfgate_spool_dropped_total',
         'Events dropped: spool full or absent',
         sink((s) => s.spoolDropped),
@@ -222,8 +251,18 @@ export class DaemonMetrics {
     );
     labelledGauge(
       r,
+      'bpfgate_enforcement_rung',
+      'The ladder on this kernel: 1 where a rung works (BPF-LSM, fmod_ret, cgroup hooks, tracepoint kill, kprobe audit)',
+      ['rung'],
+      () => {
+        const f = v()?.features;
+        return f ? rungsOf(f).map((x) => [{ rung: x.name }, x.available ? 1 : 0]) : [];
+      },
+    );
+    labelledGauge(
+      r,
       'bpfgate_rules',
-      'Loaded rules by achieved enforcement (block, kill, audit, allow, unavailable) and mechanism',
+      'Loaded rules by achieved enforcement (block, kill, kill-after, audit, allow, unavailable) and mechanism',
       ['achieved', 'mechanism'],
       () =>
         Object.entries(rulesByEnforcement(v()?.plan ?? null)).map(([k, n]) => {
@@ -280,6 +319,8 @@ export interface StatusDocument {
   enforcing: boolean;
   mode: 'enforce' | 'audit';
   host: string;
+  /** the kernel as probed at start: its release and the ladder's rungs (null before the probe) */
+  kernel: { release: string; rungs: RungState[] } | null;
   policies: {
     name: string;
     slot: number;
@@ -300,12 +341,19 @@ export interface StatusDocument {
   counters: Record<string, number>;
   nats: {
     connected: boolean;
+    /** delivery: ok (everything acknowledged or in flight), failing (connecting or publishing fails) */
+    delivery: 'ok' | 'failing';
     published: number;
+    publishFailures: number;
     queued: number;
     queueDropped: number;
     spoolPending: number;
     spoolBytes: number;
     spoolDropped: number;
+    /** the last failure, kept after a recovery */
+    lastError: { message: string; at: string } | null;
+    /** when the oldest event not yet delivered arrived; null: nothing waits */
+    oldestUndelivered: string | null;
   } | null;
   maps: Record<string, { entries: number; capacity: number | null }>;
 }
@@ -331,6 +379,7 @@ export function statusOf(view: DaemonView): StatusDocument {
     enforcing: view.enforcing,
     mode: view.mode,
     host: view.host,
+    kernel: view.features ? { release: view.features.kernelRelease, rungs: rungsOf(view.features) } : null,
     policies: (plan?.policies ?? []).map((pol) => ({
       name: pol.name,
       slot: pol.slot,
@@ -354,6 +403,7 @@ export function statusOf(view: DaemonView): StatusDocument {
       reloadFailures: view.counters.reloadFailures,
       records: p?.records ?? 0,
       decodeErrors: p?.decodeErrors ?? 0,
+      emitErrors: p?.emitErrors ?? 0,
       events: p?.events ?? 0,
       losses: p?.losses ?? 0,
       kernelEvents: k ? Number(k.events) : 0,
@@ -364,12 +414,16 @@ export function statusOf(view: DaemonView): StatusDocument {
     nats: s
       ? {
           connected: s.connected,
+          delivery: s.failing ? 'failing' : 'ok',
           published: s.published,
+          publishFailures: s.publishFailures,
           queued: s.queued,
           queueDropped: s.queueDropped,
           spoolPending: s.spool?.pending ?? 0,
           spoolBytes: s.spool?.bytes ?? 0,
           spoolDropped: s.spoolDropped,
+          lastError: s.lastError,
+          oldestUndelivered: s.oldestUndelivered,
         }
       : null,
     maps,

@@ -1,6 +1,10 @@
-// Records → events → outputs. A record that fails to decode is counted and
-// skipped, never fatal. Rule ids resolve against the plan of the generation
-// that produced the record.
+// Records → events → outputs. Rule ids resolve against the plan of the
+// generation that produced the record. Nothing here throws back into the ring
+// buffer's callback: a record that fails to decode, an event that fails to
+// build or an output that throws is counted and skipped, and every count
+// becomes a loss event (flushLosses(), on the daemon's statistics timer),
+// with the losses other parts count (noteLoss(): stdout, the ring reader, the
+// kernel's drops).
 
 import { RULE_DEFAULT } from '../abi/layout.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
@@ -8,7 +12,7 @@ import { type BootClock, buildEvent, buildLossEvent, type Enrichment } from '../
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent, EventMode } from '../events/types.ts';
 import { decodeRecord, RecordDecodeError } from '../kernel/decoder.ts';
-import type { DecodedRecord, LossReport } from '../kernel/record.ts';
+import { type DecodedRecord, LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import type { EventOutput } from '../sinks/sink.ts';
 
 export interface Enricher {
@@ -22,7 +26,10 @@ export interface PipelineLog {
 export interface PipelineCounters {
   records: number;
   decodeErrors: number;
+  /** events that failed to build, or that an output threw on */
+  emitErrors: number;
   events: number;
+  /** events reported lost (loss events' counts) */
   losses: number;
 }
 
@@ -36,8 +43,12 @@ export class EventPipeline {
   readonly #log: PipelineLog;
   /** the plan written under each generation; a record resolves against the one of its gen */
   #plans: [Plan | null, Plan | null] = [null, null];
+  /** each generation's executables by exe id (the ids the kernel attaches to processes at exec) */
+  #executables: [Map<number, string>, Map<number, string>] = [new Map(), new Map()];
   #pending = new Set<Promise<void>>();
-  readonly counters: PipelineCounters = { records: 0, decodeErrors: 0, events: 0, losses: 0 };
+  /** losses counted but not reported yet, by source */
+  #unreported = new Map<LossSource, number>();
+  readonly counters: PipelineCounters = { records: 0, decodeErrors: 0, emitErrors: 0, events: 0, losses: 0 };
 
   constructor(deps: {
     host: string;
@@ -60,20 +71,24 @@ export class EventPipeline {
   /** The plan whose entries are written under `gen`. Set it before the generation goes live. */
   setPlan(plan: Plan, gen: 0 | 1): void {
     this.#plans[gen] = plan;
+    this.#executables[gen] = new Map(Object.entries(plan.exeIds).map(([path, id]) => [id, path]));
   }
 
-  /** One ring-buffer record. */
+  /** One ring-buffer record. Never throws. */
   handleRecord(buf: Uint8Array): void {
     this.counters.records++;
     let record: DecodedRecord;
     try {
       record = decodeRecord(buf);
     } catch (err) {
-      if (!(err instanceof RecordDecodeError)) throw err;
       this.counters.decodeErrors++;
+      this.noteLoss('decode', 1);
       if (this.counters.decodeErrors === 1 || this.counters.decodeErrors % 1000 === 0) {
         this.#log.warn(
-          { err, decodeErrors: this.counters.decodeErrors },
+          {
+            err: err instanceof RecordDecodeError ? err : String(err),
+            decodeErrors: this.counters.decodeErrors,
+          },
           'skipping a ring-buffer record that does not decode',
         );
       }
@@ -84,18 +99,37 @@ export class EventPipeline {
       this.#emitViolation(record, rule, {});
       return;
     }
-    const p = this.#enricher
-      .enrich(record)
-      .catch(() => ({}))
-      .then((enrichment) => this.#emitViolation(record, rule, enrichment));
+    let enriched: Promise<Enrichment>;
+    try {
+      enriched = this.#enricher.enrich(record).catch(() => ({}));
+    } catch {
+      enriched = Promise.resolve({});
+    }
+    const p = enriched.then((enrichment) => this.#emitViolation(record, rule, enrichment));
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
   }
 
-  /** A loss counted somewhere (ring buffer, queue): it becomes an event of its own. */
+  /** A loss counted somewhere (ring buffer, queue): it becomes an event of its own, now. */
   reportLoss(report: LossReport): void {
-    this.counters.losses += report.count;
-    this.publish(buildLossEvent(report, { host: this.#host, ids: this.#ids }));
+    this.noteLoss(report.source, report.count);
+    this.flushLosses();
+  }
+
+  /** Count a loss; flushLosses() reports it. */
+  noteLoss(source: LossSource, count: number): void {
+    if (count > 0) this.#unreported.set(source, (this.#unreported.get(source) ?? 0) + count);
+  }
+
+  /** One loss event per source with losses counted since the last flush. */
+  flushLosses(): void {
+    for (const source of LOSS_SOURCES) {
+      const count = this.#unreported.get(source) ?? 0;
+      if (count === 0) continue;
+      this.#unreported.delete(source);
+      this.counters.losses += count;
+      this.publish(buildLossEvent({ source, count }, { host: this.#host, ids: this.#ids }));
+    }
   }
 
   /** Resolves when every record handed in so far has been emitted. */
@@ -110,7 +144,23 @@ export class EventPipeline {
 
   #emitViolation(record: DecodedRecord, rule: PlannedRule | undefined, enrichment: Enrichment): void {
     const plan = this.#plans[record.gen];
-    const event = buildEvent(record, rule, {
+    let event: BpfgateEvent;
+    try {
+      event = this.#build(record, rule, enrichment, plan);
+    } catch (err) {
+      this.#emitFailed(err);
+      return;
+    }
+    this.publish(event);
+  }
+
+  #build(
+    record: DecodedRecord,
+    rule: PlannedRule | undefined,
+    enrichment: Enrichment,
+    plan: Plan | null,
+  ): BpfgateEvent {
+    return buildEvent(record, rule, {
       host: this.#host,
       mode: this.#mode,
       enrichment,
@@ -121,17 +171,36 @@ export class EventPipeline {
         const r = plan?.rules.find((x) => x.policy === p?.name);
         return p ? { name: p.name, severity: r?.severity ?? 'high', tags: r?.tags ?? [] } : undefined;
       },
+      executableOf: (exeId) => this.#executables[record.gen].get(exeId),
       kprobeFunction: (ruleId) => {
         const spec = plan?.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
         return spec?.attach.type === 'kprobe' ? spec.attach.function : undefined;
       },
     });
-    this.publish(event);
   }
 
-  /** Hand an event of the daemon's own (loss, policy error) to every output. */
+  /** Hand an event to every output; one that throws is counted (once per event) and does not stop the others. */
   publish(event: BpfgateEvent): void {
     this.counters.events++;
-    for (const o of this.#outputs) o.publish(event);
+    let failure: unknown = null;
+    for (const o of this.#outputs) {
+      try {
+        o.publish(event);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    // a loss event that fails is not a loss of its own: what it reports reached the outputs that took it
+    if (failure !== null && event.type !== 'loss') this.#emitFailed(failure);
+  }
+
+  #emitFailed(err: unknown): void {
+    this.counters.emitErrors++;
+    this.noteLoss('emit', 1);
+    if (this.counters.emitErrors === 1 || this.counters.emitErrors % 1000 === 0)
+      this.#log.warn(
+        { err: String(err), emitErrors: this.counters.emitErrors },
+        'an event was lost while it was emitted',
+      );
   }
 }

@@ -3,6 +3,7 @@
 // that order and stopped in reverse. Signals stay with the command
 // (src/cli/commands/run.ts), which calls reload() and stop().
 import type { RunConfig } from '../config/resolve.ts';
+import { ValidationError } from '../errors.ts';
 import type { PolicyProvider } from '../fleet/source.ts';
 import type { Logger } from '../log.ts';
 import type { Daemon } from './daemon.ts';
@@ -28,6 +29,9 @@ export class Service {
   readonly metrics: DaemonMetrics;
   readonly #parts: ServiceParts;
   readonly #log: Logger;
+  /** a reload that could not read its source is tried again, backing off (ms; 0: none pending) */
+  #retry: NodeJS.Timeout | null = null;
+  #retryMs = 0;
   #policies: PolicyProvider | null = null;
   #http: MetricsServer | null = null;
 
@@ -64,7 +68,7 @@ export class Service {
       if (this.daemon.plan) await this.#policies.settled({ ok: true, plan: this.daemon.plan });
       if (this.config.metrics.listen !== null) {
         this.#http = this.#parts.http();
-        await this.#http.start(this.config.metrics.listen);
+        await this.#http.start(this.config.metrics.listen, this.config.metrics.statusTokenFile);
       }
       // the bucket is always watched: it is the fleet's only way to change a host's policies
       if (this.config.policyWatch.enabled || fleet) {
@@ -79,13 +83,28 @@ export class Service {
 
   /** Reload the policies (SIGHUP, a changed file); the old set stays when the new one is invalid. */
   async reload(reason: ReloadReason, files: string[] = []): Promise<boolean> {
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     this.#log.info({ reason, files }, 'reloading policies');
     const ok = await this.daemon.reload();
     const plan = this.daemon.plan;
     await this.#policies?.settled(
       ok && plan ? { ok: true, plan } : { ok: false, error: this.daemon.lastReloadError },
     );
-    if (ok) this.#log.info({ reason, policies: this.daemon.plan?.policies.length }, 'policies reloaded');
+    if (ok) {
+      this.#retryMs = 0;
+      this.#log.info({ reason, policies: this.daemon.plan?.policies.length }, 'policies reloaded');
+    } else if (!(this.daemon.lastReloadError instanceof ValidationError) && this.#policies) {
+      // the source could not be read (a NATS node lost mid-read, a file being replaced): the
+      // change it announced is not dropped; an invalid set is not retried (it stays invalid)
+      this.#retryMs = Math.min(this.#retryMs > 0 ? this.#retryMs * 2 : 1000, 30_000);
+      this.#log.warn({ reason, retryInMs: this.#retryMs }, 'the policies could not be read; trying again');
+      this.#retry = setTimeout(() => {
+        this.#retry = null;
+        void this.reload(reason, ['retry']);
+      }, this.#retryMs);
+      this.#retry.unref();
+    }
     return ok;
   }
 
@@ -93,6 +112,8 @@ export class Service {
     // no reload starts once stopping: the watch ends first
     const policies = this.#policies;
     this.#policies = null;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     await policies?.stop();
     await this.#http?.stop();
     this.#http = null;

@@ -1,5 +1,5 @@
-// Aggregation: identical violations (same policy, rule, executable, target
-// and cgroup) within a window become one event carrying count, firstTime and
+// Aggregation: identical violations (same policy, rule, user, executable,
+// comm, target and cgroup) within a window become one event carrying count, firstTime and
 // lastTime. The first occurrence opens a group; the group is emitted when the
 // window after that first occurrence closes (or on stop()). windowMs = 0
 // turns aggregation off: every event is passed on at once. The number of
@@ -27,7 +27,10 @@ export function aggregationKey(e: ViolationEvent): string {
   return JSON.stringify([
     e.policy.name,
     e.policy.rule,
-    e.process.executable ?? e.process.comm,
+    e.process.uid,
+    e.process.euid,
+    e.process.executable ?? null,
+    e.process.comm,
     e.kind,
     e.outcome,
     e.target,

@@ -1,7 +1,7 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { EVENT_FLAG, RULE_DEFAULT } from '../abi/layout.ts';
+import { EVENT_FLAG, RULE_DEFAULT, WOULD_OUTCOMES } from '../abi/layout.ts';
 import type { PlannedRule } from '../abi/plan.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
@@ -56,6 +56,19 @@ export interface BuildContext {
    * rule watches (the kernel's kprobe record leaves its path empty)
    */
   kprobeFunction?: (ruleId: number) => string | undefined;
+  /** the executable an exe id names (bg_exe_ids of the record's generation): the kernel set the id at exec */
+  executableOf?: (exeId: number) => string | undefined;
+}
+
+/**
+ * The acting executable as the kernel knows it, if it does: read at the
+ * decision (record.exe), the image an exec is starting, or the executable
+ * whose id the kernel attached to the process at its exec.
+ */
+function kernelExecutable(record: DecodedRecord, ctx: BuildContext): string | undefined {
+  if (record.exe) return record.exe;
+  if (kindOf(record.kind).newImage && record.path) return record.path;
+  return record.exeId > 0 ? ctx.executableOf?.(record.exeId) : undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;
@@ -72,10 +85,12 @@ export function wallNs(bootNs: bigint, clock: BootClock): bigint {
   return bootNs + clock.offsetNs;
 }
 
-function actionOf(record: DecodedRecord, rule: PlannedRule | undefined): EventAction {
-  const asked = rule?.action;
+function actionOf(record: DecodedRecord, rule: PlannedRule | undefined, isDefault: boolean): EventAction {
+  // an allowlist's miss: the policy asked block (defaultAction: block), whatever the kernel achieved
+  const asked = isDefault ? 'block' : rule?.action;
   if (asked === 'block' || asked === 'kill' || asked === 'audit') return asked;
-  if (record.outcome === 'would-kill' || record.action === 'kill') return 'kill';
+  if (record.outcome === 'would-kill' || record.outcome === 'would-kill-after' || record.action === 'kill')
+    return 'kill';
   if (record.outcome === 'would-block' || record.action === 'block' || asked === 'allow') return 'block';
   return 'audit';
 }
@@ -96,7 +111,7 @@ export function buildEvent(
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
   const target = decodeTarget(record.kind, record, { ruleId, attachPoint: ctx.kprobeFunction });
-  const dryRun = rule?.dryRun === true || record.outcome === 'would-block' || record.outcome === 'would-kill';
+  const dryRun = rule?.dryRun === true || WOULD_OUTCOMES.includes(record.outcome);
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
     : {
@@ -105,8 +120,12 @@ export function buildEvent(
         severity: slotPolicy?.severity ?? 'medium',
         tags: [...(slotPolicy?.tags ?? [])],
       };
-  // a record of an exec names the new image, which /proc may not show yet
-  const executable = e.executable ?? (kindOf(record.kind).newImage && record.path ? record.path : undefined);
+  // what the kernel recorded wins: /proc is read later, when the process may have exec'd or exited
+  const known = kernelExecutable(record, ctx);
+  const executable = known ?? e.executable;
+  const fromProc: ('executable' | 'args')[] = [];
+  if (known === undefined && e.executable !== undefined) fromProc.push('executable');
+  if (e.args !== undefined) fromProc.push('args');
   const process: ViolationEvent['process'] = {
     pid: record.pid,
     tgid: record.tgid,
@@ -119,6 +138,7 @@ export function buildEvent(
     ...(executable !== undefined ? { executable } : {}),
     ...(e.args !== undefined ? { args: e.args } : {}),
     ...(e.argsTruncated ? { argsTruncated: true } : {}),
+    ...(fromProc.length > 0 ? { fromProc } : {}),
     cgroup: { id: record.cgroupId.toString(), ...(e.cgroupPath !== undefined ? { path: e.cgroupPath } : {}) },
     ...(e.containerId !== undefined
       ? {
@@ -143,7 +163,7 @@ export function buildEvent(
     time: formatTimeNs(ns),
     host: ctx.host,
     policy,
-    action: actionOf(record, rule),
+    action: actionOf(record, rule, isDefault),
     outcome: record.outcome,
     mode: dryRun ? 'audit' : ctx.mode,
     kind: record.kind,
@@ -151,7 +171,9 @@ export function buildEvent(
     process,
     parent: {
       pid: record.ppid,
-      ...(e.parentExecutable !== undefined ? { executable: e.parentExecutable } : {}),
+      ...(e.parentExecutable !== undefined
+        ? { executable: e.parentExecutable, fromProc: ['executable' as const] }
+        : {}),
     },
     target,
     message,

@@ -49,21 +49,44 @@ export class Lru<K, V> {
   }
 }
 
-const CONTAINER_PATTERNS: [RegExp, ContainerRuntime][] = [
-  [/docker-([0-9a-f]{64})\.scope/, 'docker'],
-  [/\/docker\/([0-9a-f]{64})(?:\/|$)/, 'docker'],
-  [/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],
-  [/crio-(?:conmon-)?([0-9a-f]{64})(?:\.scope)?/, 'cri-o'],
-  [/libpod-(?:conmon-)?([0-9a-f]{64})(?:\.scope)?/, 'podman'],
-  [/\/kubepods[^/]*\/.*?([0-9a-f]{64})(?:\.scope)?(?:\/|$)/, 'kubernetes'],
-  [/\/containerd\/([0-9a-f]{64})(?:\/|$)/, 'containerd'],
+// Where the runtimes put containers, anchored at the cgroup2 root: only root
+// (or the runtime) can create cgroups there. A delegated subtree (a user's
+// slice, a service with Delegate=yes) can name its cgroups anything, so a
+// name alone never makes a container. A cgroup below a container's belongs to
+// that container (the outermost id is taken).
+const HEX = '([0-9a-f]{64})';
+const BELOW = '(?:/.*)?$';
+const QOS = '(?:besteffort|burstable)';
+const RUNTIME_OF_PREFIX: Record<string, ContainerRuntime> = {
+  docker: 'docker',
+  'cri-containerd': 'containerd',
+  crio: 'cri-o',
+};
+const CONTAINER_PATTERNS: [RegExp, (m: RegExpExecArray) => ContainerRuntime][] = [
+  // docker, systemd and cgroupfs drivers
+  [new RegExp(`^/system\\.slice/docker-${HEX}\\.scope${BELOW}`), () => 'docker'],
+  [new RegExp(`^/docker/${HEX}${BELOW}`), () => 'docker'],
+  // containerd and cri-o as system services
+  [new RegExp(`^/system\\.slice/cri-containerd-${HEX}\\.scope${BELOW}`), () => 'containerd'],
+  [new RegExp(`^/system\\.slice/crio-${HEX}\\.scope${BELOW}`), () => 'cri-o'],
+  // podman (rootful)
+  [new RegExp(`^/machine\\.slice/libpod-${HEX}\\.scope${BELOW}`), () => 'podman'],
+  // kubelet, systemd driver: the runtime is the scope's prefix
+  [
+    new RegExp(
+      `^/kubepods\\.slice(?:/kubepods-${QOS}\\.slice)?/kubepods-(?:${QOS}-)?pod[0-9a-f_]+\\.slice/(docker|cri-containerd|crio)-${HEX}\\.scope${BELOW}`,
+    ),
+    (m) => RUNTIME_OF_PREFIX[m[1]!] ?? 'kubernetes',
+  ],
+  // kubelet, cgroupfs driver
+  [new RegExp(`^/kubepods(?:/${QOS})?/pod[0-9a-f-]+/${HEX}${BELOW}`), () => 'kubernetes'],
 ];
 
 /** The container id (and engine) a cgroup path names, if any. */
 export function containerFromCgroup(path: string): { id: string; runtime: string } | undefined {
   for (const [re, runtime] of CONTAINER_PATTERNS) {
     const m = re.exec(path);
-    if (m) return { id: m[1]!, runtime };
+    if (m) return { id: m[m.length - 1]!, runtime: runtime(m) };
   }
   return undefined;
 }

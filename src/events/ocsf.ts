@@ -50,6 +50,12 @@ function processObj(e: ViolationEvent): Json {
   };
 }
 
+const WOULD = {
+  'would-block': 'would have blocked this',
+  'would-kill': 'would have killed the process',
+  'would-kill-after': 'would have killed the process after the call completed',
+} as const;
+
 /** action_id, disposition_id and status of an outcome. */
 function control(e: ViolationEvent): Json {
   switch (e.outcome) {
@@ -71,7 +77,19 @@ function control(e: ViolationEvent): Json {
         disposition: 'Blocked',
         status_id: 99,
         status: 'Killed',
-        status_detail: 'the process was killed (SIGKILL) by bpfgate',
+        status_detail: 'the process was killed (SIGKILL) by bpfgate before the action took effect',
+      };
+    case 'killed-after':
+      // not blocked: the call ran to completion (bpfgate did not see its result), then the process was killed
+      return {
+        action_id: 99,
+        action: 'Killed After',
+        disposition_id: 99,
+        disposition: 'Killed After Completion',
+        status_id: 0,
+        status: 'Unknown',
+        status_detail:
+          'the system call completed (its effects stay; its result is not known to bpfgate), then bpfgate killed the process (SIGKILL)',
       };
     case 'allowed':
       return {
@@ -84,6 +102,7 @@ function control(e: ViolationEvent): Json {
       };
     case 'would-block':
     case 'would-kill':
+    case 'would-kill-after':
       return {
         action_id: 3,
         action: 'Observed',
@@ -91,7 +110,7 @@ function control(e: ViolationEvent): Json {
         disposition: 'Detected',
         status_id: 1,
         status: 'Success',
-        status_detail: `audit mode: bpfgate ${e.outcome === 'would-kill' ? 'would have killed the process' : 'would have blocked this'}`,
+        status_detail: `audit mode: bpfgate ${WOULD[e.outcome]}`,
       };
   }
 }

@@ -26,6 +26,14 @@ function targetDefs(): Json {
   return defs;
 }
 
+/** The fields read from /proc after the event: the process may have changed them, exec'd or exited meanwhile. */
+const fromProc = (fields: string[]): Json => ({
+  type: 'array',
+  items: { enum: fields },
+  uniqueItems: true,
+  description: 'fields read from /proc after the event, not recorded by the kernel',
+});
+
 function process(): Json {
   return record(['pid', 'tgid', 'ppid', 'uid', 'gid', 'euid', 'comm', 'cgroup'], {
     pid: u32,
@@ -38,7 +46,8 @@ function process(): Json {
     comm: { type: 'string', maxLength: 16 },
     executable: {
       type: 'string',
-      description: 'absolute path, from /proc/<pid>/exe (or the exec path for exec events)',
+      description:
+        'absolute path: as the kernel recorded it (the exec path for exec events, the executable at the decision for kinds without a path of their own, or the executable tracked since exec), else from /proc/<pid>/exe (then listed in fromProc)',
     },
     args: {
       type: 'array',
@@ -47,6 +56,7 @@ function process(): Json {
       description: 'from /proc/<pid>/cmdline, at most 64 arguments and 4096 bytes in all',
     },
     argsTruncated: { type: 'boolean' },
+    fromProc: fromProc(['executable', 'args']),
     cgroup: record(['id'], {
       id: { type: 'string', pattern: '^[0-9]{1,20}$', description: 'cgroup v2 id (inode number), decimal' },
       path: { type: 'string', description: 'path below the cgroup2 mount, e.g. /system.slice/nginx.service' },
@@ -95,7 +105,7 @@ function violation(): Json {
         kind: { enum: [...RULE_KINDS] },
         mechanism: { enum: Object.keys(Mechanism) },
         process: ref('process'),
-        parent: record(['pid'], { pid: u32, executable: string }),
+        parent: record(['pid'], { pid: u32, executable: string, fromProc: fromProc(['executable']) }),
         target: { type: 'object' },
         message: string,
         ret: {

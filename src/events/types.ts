@@ -1,6 +1,7 @@
 // The native event contract: the TypeScript mirror of schemas/event.schema.json.
 // Every event bpfgate emits is one of these three shapes. Pure types.
 import type { MechanismName, OutcomeName } from '../abi/layout.ts';
+import type { LossSource } from '../kernel/record.ts';
 import type { RuleKind, Target } from '../kinds/index.ts';
 import type { Severity } from '../policy/vocabulary.ts';
 
@@ -14,8 +15,8 @@ export type EventMode = 'enforce' | 'audit';
 /** The engines src/events/enrich.ts recognises from a cgroup path. */
 export const CONTAINER_RUNTIMES = ['docker', 'containerd', 'cri-o', 'podman', 'kubernetes'] as const;
 export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
-/** Where events can be lost, each counted and reported as a loss event. */
-export const LOSS_SOURCES = ['ringbuf', 'queue', 'spool'] as const;
+/** Where events can be lost (src/kernel/record.ts says what each means). */
+export { LOSS_SOURCES, type LossSource } from '../kernel/record.ts';
 
 interface EventBase {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -40,6 +41,8 @@ export interface ProcessInfo {
   executable?: string;
   args?: string[];
   argsTruncated?: boolean;
+  /** fields read from /proc after the event (the process may have changed them, exec'd or exited meanwhile) */
+  fromProc?: ('executable' | 'args')[];
   cgroup: { id: string; path?: string };
   container?: { id: string; runtime?: string };
 }
@@ -56,7 +59,7 @@ export interface ViolationEvent extends EventBase {
   kind: RuleKind;
   mechanism: MechanismName;
   process: ProcessInfo;
-  parent: { pid: number; executable?: string };
+  parent: { pid: number; executable?: string; fromProc?: 'executable'[] };
   target: Target;
   message: string;
   /** what the kernel returned to the caller (negative errno when denied) */
@@ -72,7 +75,7 @@ export interface ViolationEvent extends EventBase {
 
 export interface LossEvent extends EventBase {
   type: 'loss';
-  loss: { source: (typeof LOSS_SOURCES)[number]; count: number };
+  loss: { source: LossSource; count: number };
   message: string;
 }
 

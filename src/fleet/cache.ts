@@ -1,10 +1,11 @@
 // The last applied fleet policy set on disk, so that a daemon that cannot
 // reach NATS at start enforces what it enforced before instead of nothing.
 // One JSON file per bucket, replaced atomically (write, fsync, rename) after
-// every successful apply. It holds the bucket's policy entries as read for
-// that apply; selection by the host's labels is done again when it is used.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+// every successful apply, owner-only and never through a symbolic link
+// (src/private-fs.ts). It holds the bucket's policy entries as read for that
+// apply; selection by the host's labels is done again when it is used.
 import { join } from 'node:path';
+import { ownFolder, readPrivate, replacePrivate } from '../private-fs.ts';
 import type { FleetEntry } from './select.ts';
 
 export interface CachedSet {
@@ -22,17 +23,8 @@ export function cacheFile(dir: string, bucket: string): string {
 }
 
 export async function writeCache(dir: string, set: CachedSet): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = cacheFile(dir, set.bucket);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify(set)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await ownFolder(dir, 'fleet cache folder');
+  await replacePrivate(dir, `${set.bucket}.json`, Buffer.from(`${JSON.stringify(set)}\n`));
 }
 
 function isEntry(e: unknown): e is FleetEntry {
@@ -49,14 +41,9 @@ function isEntry(e: unknown): e is FleetEntry {
 /** The cached set of a bucket; null when there is none. Throws when a cache file exists but is unreadable. */
 export async function readCache(dir: string, bucket: string): Promise<CachedSet | null> {
   const file = cacheFile(dir, bucket);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const set = JSON.parse(text) as CachedSet;
+  const buf = await readPrivate(file);
+  if (!buf) return null;
+  const set = JSON.parse(buf.toString('utf8')) as CachedSet;
   if (
     set?.version !== 1 ||
     set.bucket !== bucket ||

@@ -23,6 +23,7 @@ import {
   POLICY_KEY_PREFIX,
   selectPolicies,
 } from './select.ts';
+import { verifyBucket } from './signature.ts';
 import type { ApplyOutcome, PolicyProvider } from './source.ts';
 import { errorLines, type HostStatus, ruleStatus } from './status.ts';
 
@@ -55,6 +56,8 @@ export class FleetPolicies implements PolicyProvider {
   readonly #log: Logger;
   #nc: NatsConnection | null = null;
   #kv: KV | null = null;
+  /** the status bucket, opened on the first status write */
+  #statusKv: KV | null = null;
   #cached: CachedSet | null = null;
   #stopped = false;
   #background: Promise<void> | null = null;
@@ -235,7 +238,18 @@ export class FleetPolicies implements PolicyProvider {
     if (this.#kv) loaded = { entries: await this.#readBucket(this.#kv), source: 'kv' };
     else if (this.#cached) loaded = { entries: this.#cached.entries, source: 'cache' };
     else throw new FleetUnavailableError(`the fleet policy bucket '${this.#o.bucket}' is not reachable`);
-    const selection = selectPolicies(this.#o.bucket, loaded.entries, this.#o.labels);
+    // signatures first: nothing unsigned reaches the YAML parser
+    const verified = verifyBucket(this.#o.bucket, loaded.entries, this.#o.trustedKeys);
+    const selection = selectPolicies(this.#o.bucket, verified.entries, this.#o.labels);
+    if (verified.diagnostics.length > 0)
+      selection.result = {
+        set: null,
+        // 'no policy applies to this host' is not news when entries were refused
+        diagnostics: [
+          ...verified.diagnostics,
+          ...selection.result.diagnostics.filter((d) => d.code !== 'NO_POLICIES'),
+        ],
+      };
     this.#known = new Map(loaded.entries.map((e) => [e.key, e.revision]));
     this.#pending = { ...loaded, selection };
     this.#log.info(
@@ -356,10 +370,17 @@ export class FleetPolicies implements PolicyProvider {
   }
 
   async #flushStatus(): Promise<void> {
-    const kv = this.#kv;
+    const nc = this.#nc;
     const status = this.#status;
-    if (!this.#o.publishStatus || !kv || !status || !this.#statusDirty) return;
+    if (!this.#o.publishStatus || !this.#kv || !nc || !status || !this.#statusDirty) return;
     try {
+      // a bucket of its own: hosts that read the policies do not read what other hosts fail to enforce
+      if (!this.#statusKv) {
+        const kv = await new Kvm(nc).open(this.#o.statusBucket);
+        await withTimeout(kv.status(), READ_TIMEOUT_MS, `opening the status bucket ${this.#o.statusBucket}`);
+        this.#statusKv = kv;
+      }
+      const kv = this.#statusKv;
       await withTimeout(
         kv.put(hostStatusKey(this.#deps.host), JSON.stringify(status)),
         READ_TIMEOUT_MS,
@@ -383,6 +404,7 @@ export class FleetPolicies implements PolicyProvider {
     const nc = this.#nc;
     this.#nc = null;
     this.#kv = null;
+    this.#statusKv = null;
     if (nc) await nc.close().catch(() => {});
   }
 }

@@ -4,6 +4,8 @@
 import type { NatsAuth } from '../nats/auth.ts';
 
 export const DEFAULT_FLEET_BUCKET = 'bpfgate-policies';
+/** Host status goes to a bucket of its own, not the one every host reads. */
+export const DEFAULT_FLEET_STATUS_BUCKET = 'bpfgate-hosts';
 export const DEFAULT_FLEET_CACHE_DIR = '/var/lib/bpfgate/fleet-cache';
 export const DEFAULT_FLEET_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_FLEET_RECONNECT_WAIT_MS = 1000;
@@ -21,6 +23,10 @@ export interface FleetOptions {
   /** how long start-up tries to reach the bucket before it uses the cache */
   connectTimeoutMs: number;
   reconnectWaitMs: number;
+  /** public nkeys whose signatures this host accepts on policy entries (src/fleet/signature.ts); none: every entry is refused */
+  trustedKeys: string[];
+  /** the bucket this host writes its status to (hosts.<host>); never the policy bucket's readers' business */
+  statusBucket: string;
   /** write this host's status to hosts.<host> after every apply */
   publishStatus: boolean;
 }
@@ -38,6 +44,8 @@ export function defaultFleetOptions(): FleetOptions {
     cacheDir: DEFAULT_FLEET_CACHE_DIR,
     connectTimeoutMs: DEFAULT_FLEET_CONNECT_TIMEOUT_MS,
     reconnectWaitMs: DEFAULT_FLEET_RECONNECT_WAIT_MS,
+    trustedKeys: [],
+    statusBucket: DEFAULT_FLEET_STATUS_BUCKET,
     publishStatus: true,
   };
 }

@@ -31,6 +31,7 @@ export {
   type ProgramDesc,
 } from './binding/object.ts';
 export {
+  btfFunctions,
   isBpffs,
   lastLibbpfLog,
   libbpfVersion,

@@ -7,6 +7,7 @@
 import {
   Action,
   type ActionName,
+  EV_F_EXE_PATH,
   EVENT_LAYOUT,
   EVENT_SIZE,
   type EventField,
@@ -89,6 +90,10 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
   const genByte = buf[EVENT_LAYOUT.gen.offset]!;
   if (genByte > 1) throw new RecordDecodeError('gen', buf.length, genByte);
   const gen: 0 | 1 = genByte === 1 ? 1 : 0;
+  const flags = dv.getUint16(EVENT_LAYOUT.flags.offset, true);
+  const path = cString(buf, EVENT_LAYOUT.path.offset, EVENT_LAYOUT.path.size);
+  // the acting executable is the process's, not the target's
+  const exe = flags & EV_F_EXE_PATH ? path : undefined;
   return {
     bootNs: dv.getBigUint64(EVENT_LAYOUT.ts_ns.offset, true),
     cgroupId: dv.getBigUint64(EVENT_LAYOUT.cgroup_id.offset, true),
@@ -106,12 +111,13 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
     op: buf[EVENT_LAYOUT.op.offset]!,
     outcome,
     slot: buf[EVENT_LAYOUT.slot.offset]!,
-    flags: dv.getUint16(EVENT_LAYOUT.flags.offset, true),
+    flags: flags & ~EV_F_EXE_PATH,
     exeId: u32('exe_id'),
     gen,
     args: [argAt(0), argAt(1), argAt(2), argAt(3)],
     comm: cString(buf, EVENT_LAYOUT.comm.offset, EVENT_LAYOUT.comm.size),
-    path: cString(buf, EVENT_LAYOUT.path.offset, EVENT_LAYOUT.path.size),
+    path: exe === undefined ? path : '',
+    ...(exe !== undefined ? { exe } : {}),
     aux: buf.slice(EVENT_LAYOUT.aux.offset, EVENT_LAYOUT.aux.offset + EVENT_LAYOUT.aux.size),
   };
 }

@@ -2,18 +2,21 @@
 // without --features: what THIS kernel can do, found by loading bpfgate's own
 // programs from bpf/build/bpfgate.bpf.o, one family representative at a time
 // (open, load only that program, close: the load also creates the object's
-// maps, which go away with it). Nothing enforcing is attached: the only attach
-// is the kprobe's, with empty rule maps, detached at once. See docs/doctor.md.
-import { execFileSync } from 'node:child_process';
+// maps, which go away with it), and by reading the kernel's BTF. Nothing
+// enforcing is attached: the kprobe's attach has empty rule maps and is
+// detached at once; the fmod_ret probe denies only a child of this process,
+// for an instant. See docs/doctor.md.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMessage } from 'node:util';
 import { CGROUP_HOOKS, type CgroupHook, type Feature, type FeatureSet } from '../abi/features.ts';
-import { cgroupProgram, PROGRAMS, type ProgramInfo, type ProgramName } from '../abi/programs.ts';
+import { attachText, cgroupProgram, PROGRAMS, type ProgramInfo, type ProgramName } from '../abi/programs.ts';
 import { BpfgateError, PrivilegeError } from '../errors.ts';
 import {
   BpfObject,
+  btfFunctions,
   isBpffs,
   KernelError,
   libbpfVersion,
@@ -22,6 +25,7 @@ import {
   probeProgType,
 } from './binding.ts';
 import { findCgroup2Mount } from './cgroups.ts';
+import { verifierLines } from './verifier.ts';
 
 /** Where `make -C bpf` (scripts/setup.sh) puts bpfgate's object. */
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
@@ -38,6 +42,19 @@ export const SECURITYFS_PATH = '/sys/kernel/security';
  */
 export const KPROBE_PROBE_FUNCTION = 'bpf_fentry_test1';
 const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
+/**
+ * The fmod_ret rung's probe (bpf/security.bpf.c bg_fmr_probe): attached for
+ * an instant to a security_* function nothing hot calls, it denies statfs to
+ * the children of the process named in its `parent` global (this one), and
+ * one child of ours calls statfs (`stat -f /`) while it is attached.
+ */
+export const FMOD_RET_PROBE = {
+  program: 'bg_fmr_probe',
+  function: 'security_sb_statfs',
+  parent: 'bg_probe_parent',
+} as const;
+/** A function every kernel with BPF-LSM compiled in has in its BTF (CONFIG_BPF_LSM). */
+export const BPF_LSM_MARKER = 'bpf_lsm_file_open';
 
 export interface ProbeOptions {
   /** bpfgate's BPF object (default: bpf/build/bpfgate.bpf.o of this checkout) */
@@ -62,49 +79,49 @@ interface Outcome {
   text: string;
   /** refused for want of privilege (EPERM) */
   privilege: boolean;
+  /** a load the verifier refused: its own last lines */
+  verifier?: string[];
 }
 
 const OK: Outcome = { ok: true, text: 'ok', privilege: false };
-
-/** The last line of the verifier's log, when libbpf printed one. */
-function verifierVerdict(log: string): string | null {
-  const begin = log.indexOf('-- BEGIN PROG LOAD LOG --');
-  if (begin < 0) return null;
-  const end = log.indexOf('-- END PROG LOAD LOG --', begin);
-  const lines = log
-    .slice(begin, end < 0 ? undefined : end)
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('processed ') && !l.startsWith('verification time'));
-  const last = lines.at(-1);
-  if (!last) return null;
-  return last.length > 120 ? `${last.slice(0, 117)}...` : last;
-}
 
 function failure(err: unknown): Outcome {
   if (err instanceof KernelError) {
     const message = getSystemErrorMessage(-err.errno);
     const words = message.charAt(0).toUpperCase() + message.slice(1);
-    const verdict = verifierVerdict(err.libbpfLog);
+    const lines = verifierLines(err.libbpfLog);
     let detail = words;
-    if (verdict) detail += `; verifier: ${verdict}`;
+    if (lines.length > 0) detail += `; verifier: ${lines.at(-1)}`;
     else if (err.op === 'load' && err.errno === 1) detail += '; refused before verification: no verifier log';
-    return { ok: false, text: `${err.errnoName} (${detail})`, privilege: err.privilege };
+    return {
+      ok: false,
+      text: `${err.errnoName} (${detail})`,
+      privilege: err.privilege,
+      ...(lines.length > 0 ? { verifier: lines } : {}),
+    };
   }
   return { ok: false, text: err instanceof Error ? err.message : String(err), privilege: false };
 }
 
+/** A feature that is not there, with the verifier's lines when a load said why. */
+function missing(reason: string, o?: Outcome, fix?: string): Feature {
+  return {
+    available: false,
+    reason,
+    ...(fix ? { fix } : {}),
+    ...(o?.verifier ? { verifier: o.verifier } : {}),
+  };
+}
+
 /** The SEC() name of a program, for reasons: "cgroup/sock_create", "lsm/file_open". */
-function sectionOf(name: ProgramName): string {
-  const a = PROGRAMS[name].attach;
+function sectionOf(name: string): string {
+  if (name === FMOD_RET_PROBE.program) return `fmod_ret/${FMOD_RET_PROBE.function}`;
+  const info: ProgramInfo | undefined = PROGRAMS[name as ProgramName];
+  if (!info) return name;
+  const a = info.attach;
   switch (a.type) {
-    case 'lsm':
-      return `lsm/${a.hook}`;
     case 'cgroup':
-      return `cgroup/${(PROGRAMS[name] as ProgramInfo).hook ?? a.attachType}`;
-    case 'tp_btf':
-      return `tp_btf/${a.event}`;
+      return `cgroup/${info.hook ?? a.attachType}`;
     case 'raw_tracepoint':
       return `raw_tracepoint/${a.event}`;
     case 'kprobe':
@@ -113,6 +130,8 @@ function sectionOf(name: ProgramName): string {
       return 'tc';
     case 'xdp':
       return 'xdp';
+    default:
+      return attachText(a);
   }
 }
 
@@ -133,13 +152,21 @@ class Prober {
     }
   }
 
-  /** Load one program of the object alone; `after` runs on the loaded object (an attach). */
-  load(program: ProgramName, after?: (obj: BpfObject) => Outcome): { load: Outcome; after?: Outcome } {
+  /**
+   * Load one program of the object alone; `before` adjusts the object before
+   * the load (a global), `after` runs on the loaded object (an attach).
+   */
+  load(
+    program: string,
+    after?: (obj: BpfObject) => Outcome,
+    before?: (obj: BpfObject) => void,
+  ): { load: Outcome; after?: Outcome } {
     const obj = this.open();
     try {
       let load: Outcome;
       try {
         obj.loadOnly([program]);
+        before?.(obj);
         obj.load();
         load = OK;
       } catch (err) {
@@ -158,7 +185,7 @@ class Prober {
     const what = `${sectionOf(program)} (${program})`;
     return load.ok
       ? { available: true, reason: `${what} loads` }
-      : { available: false, reason: `${what} load: ${load.text}` };
+      : missing(`${what} load: ${load.text}`, load);
   }
 }
 
@@ -212,24 +239,73 @@ function activeLsms(): { list: string[] | null; note: string } {
   }
 }
 
-function lsmFeatures(p: Prober): { lsm: Feature; lsmDPath: Feature } {
+/** Which names are functions in the kernel's BTF; null when the BTF cannot be read. */
+function kernelFunctions(names: readonly string[]): Map<string, boolean> | null {
+  try {
+    const found = btfFunctions(names);
+    return new Map(names.map((n, i) => [n, found[i] === true]));
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel command line's lsm=, or null when it has none (the kernel's built-in CONFIG_LSM applies). */
+function cmdlineLsm(): string | null {
+  try {
+    const m = /(?:^|\s)lsm=(\S*)/.exec(readFileSync('/proc/cmdline', 'utf8'));
+    return m ? m[1]! : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * BPF-LSM not in the active list: compiled in but not active (the usual case:
+ * Ubuntu, RHEL), with the exact fix, or not compiled in at all.
+ */
+function lsmInactive(active: string, list: string[], btf: Map<string, boolean> | null): Feature {
+  const built = btf?.get(BPF_LSM_MARKER);
+  if (built === false) {
+    return {
+      available: false,
+      reason: `${active}; BPF-LSM is not compiled into this kernel (no ${BPF_LSM_MARKER} in its BTF: CONFIG_BPF_LSM is unset)`,
+      fix: 'a kernel built with CONFIG_BPF_LSM=y (then add bpf to lsm= on its command line)',
+    };
+  }
+  const how = built
+    ? `compiled in (the kernel's BTF has ${BPF_LSM_MARKER})`
+    : 'perhaps compiled in (the BTF could not be read)';
+  const now = cmdlineLsm();
+  const where =
+    now === null
+      ? 'the kernel command line has no lsm=: CONFIG_LSM applies'
+      : `the kernel command line has lsm=${now}`;
+  return {
+    available: false,
+    reason: `${active}; BPF-LSM is ${how} but not active: bpf is not among them (${where})`,
+    fix: `add bpf to lsm= on the kernel command line: lsm=${[...list, 'bpf'].join(',')} (e.g. in GRUB_CMDLINE_LINUX, then update-grub and reboot)`,
+  };
+}
+
+function lsmFeatures(p: Prober, btf: () => Map<string, boolean> | null): { lsm: Feature; lsmDPath: Feature } {
   const { list, note } = activeLsms();
-  const noLsm = (reason: string, short: string) => ({
-    lsm: { available: false, reason },
+  const noLsm = (lsm: Feature, short: string) => ({
+    lsm,
     lsmDPath: { available: false, reason: `no BPF-LSM: ${short}` },
   });
-  if (!list) return noLsm(`active LSMs unknown: ${note}`, 'active LSMs unknown');
+  if (!list)
+    return noLsm({ available: false, reason: `active LSMs unknown: ${note}` }, 'active LSMs unknown');
   const active = `${note}active LSMs: ${list.join(',')}`;
-  if (!list.includes('bpf')) {
-    return noLsm(
-      `${active} (bpf is not among them: lsm/ programs would never run)`,
-      'bpf is not an active LSM',
-    );
-  }
+  if (!list.includes('bpf')) return noLsm(lsmInactive(active, list, btf()), 'bpf is not an active LSM');
   // An LSM program without bpf_d_path decides whether BPF-LSM works at all;
   // the file and exec hooks need bpf_d_path on top.
   const base = p.load('bg_lsm_capable').load;
-  if (!base.ok) return noLsm(`${active}; lsm/capable load: ${base.text}`, `lsm/capable load: ${base.text}`);
+  if (!base.ok) {
+    return noLsm(
+      missing(`${active}; lsm/capable load: ${base.text}`, base),
+      `lsm/capable load: ${base.text}`,
+    );
+  }
   const lsm = {
     available: true,
     reason: `${active}; lsm/capable loads (not attached: it would act on the whole machine)`,
@@ -245,11 +321,89 @@ function lsmFeatures(p: Prober): { lsm: Feature; lsmDPath: Feature } {
           available: true,
           reason: `lsm/file_open and lsm/bprm_check_security load with bpf_d_path`,
         }
-      : {
-          available: false,
-          reason: bad.map(([n, o]) => `${sectionOf(n)} (bpf_d_path) load: ${o.text}`).join('; '),
-        };
+      : missing(bad.map(([n, o]) => `${sectionOf(n)} (bpf_d_path) load: ${o.text}`).join('; '), bad[0]![1]);
   return { lsm, lsmDPath };
+}
+
+/** The security_* functions the fmod_ret programs attach to, by function. */
+function fmodRetFunctions(): string[] {
+  return Object.values(PROGRAMS as Record<string, ProgramInfo>)
+    .flatMap((i) => (i.attach.type === 'fmod_ret' ? [i.attach.function] : []))
+    .sort();
+}
+
+/** Each fmod_ret program's function: in the kernel's BTF (attachable), or not (inlined, missing). */
+function fmodRetHooks(btf: Map<string, boolean> | null): Record<string, Feature> {
+  return Object.fromEntries(
+    fmodRetFunctions().map((fn) => {
+      if (!btf) return [fn, { available: false, reason: `the kernel's BTF could not be read for ${fn}` }];
+      return [
+        fn,
+        btf.get(fn)
+          ? { available: true, reason: `${fn} is a function in the kernel's BTF` }
+          : {
+              available: false,
+              reason: `${fn} is not a function in this kernel's BTF (inlined or missing): nothing can attach to it`,
+            },
+      ];
+    }),
+  );
+}
+
+/** Where BPF-LSM serves every security_* hook, the rung below it is not probed. */
+const FMOD_RET_NOT_NEEDED: Feature = {
+  available: false,
+  probed: false,
+  reason: 'not probed: BPF-LSM is active and serves every security_* hook',
+};
+
+/**
+ * The fmod_ret rung: load the probe program with this process as the parent
+ * it denies, attach it to security_sb_statfs, and have a child of ours call
+ * statfs: it must fail with EPERM. Detached at once.
+ */
+function fmodRet(p: Prober): Feature {
+  const { program, function: fn, parent } = FMOD_RET_PROBE;
+  const what = `fmod_ret/${fn} (${program})`;
+  const r = p.load(
+    program,
+    (obj) => {
+      let link: ReturnType<BpfObject['attachTrace']>;
+      try {
+        link = obj.attachTrace(program);
+      } catch (err) {
+        return failure(err);
+      }
+      try {
+        const child = spawnSync('stat', ['-f', '-c', '%T', '/'], {
+          encoding: 'utf8',
+          env: { ...process.env, LC_ALL: 'C' },
+          timeout: 60_000,
+        });
+        if (child.error)
+          return { ok: false, text: `cannot run stat -f: ${child.error.message}`, privilege: false };
+        if (child.status !== 0 && /Operation not permitted/.test(child.stderr)) return OK;
+        return {
+          ok: false,
+          text: `attached, but a child's statfs was not denied (exit ${child.status}: ${child.stderr.trim() || child.stdout.trim()})`,
+          privilege: false,
+        };
+      } finally {
+        link.destroy();
+      }
+    },
+    (obj) => {
+      const pid = Buffer.alloc(4);
+      pid.writeUInt32LE(process.pid);
+      obj.setGlobal(parent, pid);
+    },
+  );
+  if (!r.load.ok) return missing(`${what} load: ${r.load.text}`, r.load);
+  if (!r.after?.ok) return missing(`${what} loads; ${r.after?.text}`, r.after);
+  return {
+    available: true,
+    reason: `${what} loads, attaches and denied statfs to a child of the probe with EPERM (detached at once)`,
+  };
 }
 
 function kprobes(p: Prober): Feature {
@@ -298,16 +452,16 @@ function xdp(p: Prober): Feature {
 }
 
 function fentry(): Feature {
-  // bpfgate has no fentry program (the ladder never uses one); libbpf's probe
-  // of the tracing program type loads a fentry program against a bogus BTF id
-  // and counts the kernel's "not a function" answer as support.
+  // libbpf's probe of the tracing program type loads a fentry program against
+  // a bogus BTF id and counts the kernel's "not a function" answer as
+  // support. (bpfgate's own tracing programs, fmod_ret, are probed above.)
   let ok: boolean;
   try {
     ok = probeProgType('tracing');
   } catch (err) {
     return { available: false, reason: `libbpf's fentry probe failed: ${failure(err).text}` };
   }
-  const how = "libbpf's program-type probe (a fentry load; bpfgate has no fentry program)";
+  const how = "libbpf's program-type probe (a fentry load)";
   return ok
     ? { available: true, reason: `${how}: the kernel accepts fentry programs` }
     : { available: false, reason: `${how}: refused` };
@@ -392,13 +546,24 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
   privilegeCheck(p);
 
   const kernelRelease = release();
+  // the kernel's BTF is read once, and only when BPF-LSM is not active (BPF-LSM compiled in? which functions?)
+  let functions: Map<string, boolean> | null | undefined;
+  const lookup = () => {
+    if (functions === undefined) functions = kernelFunctions([BPF_LSM_MARKER, ...fmodRetFunctions()]);
+    return functions;
+  };
+  const lsm = lsmFeatures(p, lookup);
+  // the fmod_ret rung serves where a BPF-LSM program cannot
+  const rung = !lsm.lsm.available || !lsm.lsmDPath.available;
   return {
     name: `host ${kernelRelease}`,
     kernelRelease,
     btf: btf(),
     bpffs: bpffs(),
     cgroup2: cgroup2(),
-    ...lsmFeatures(p),
+    ...lsm,
+    fmodRet: rung ? fmodRet(p) : FMOD_RET_NOT_NEEDED,
+    fmodRetHooks: rung ? fmodRetHooks(lookup()) : {},
     kprobes: kprobes(p),
     fentry: fentry(),
     tracepoints: tp.tracepoints,

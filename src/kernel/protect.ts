@@ -11,7 +11,18 @@
 //     asked, disarms, and the command goes on as without protection;
 //   - break glass: /run/bpfgate/break-glass present when the daemon starts, or
 //     `bpfgate.protect=off` on the kernel command line: it starts unprotected.
-import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type { BpfLink } from './binding/link.ts';
 import { BpfMap } from './binding.ts';
 import type { PinLayout } from './pins.ts';
@@ -92,9 +103,52 @@ export interface ProtectTarget {
 }
 
 export interface UnloadRequest {
-  pid: number;
+  /** the requester's pid as it wrote it, kept only when the kernel agrees (alive, owned by `uid`); else null */
+  pid: number | null;
+  /** from the kernel: the owner of the request file (the writer's fsuid), not what the file says */
   uid: number;
   at: string;
+  /** what the file claimed, for the log */
+  claimed: { pid: unknown; uid: unknown };
+}
+
+/** The uid that owns /proc/<pid> (its real uid, as the kernel reports it), or null when it is gone. */
+function procUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Who asked for an unload: the uid from the kernel (the request file's owner;
+ * a link is refused, never followed), the pid only when that process is
+ * alive and runs as that uid. The file's own pid and uid are self-reported
+ * and only logged as claimed.
+ */
+export function readUnloadRequest(file: string): UnloadRequest {
+  const st = lstatSync(file);
+  if (!st.isFile()) throw new Error(`${file} is not a regular file`);
+  let claimed: { pid?: unknown; uid?: unknown; at?: unknown } = {};
+  try {
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      claimed = JSON.parse(readFileSync(fd, 'utf8')) as typeof claimed;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // an unreadable request is still a request: the kernel's uid says who
+  }
+  const pid = typeof claimed.pid === 'number' && Number.isSafeInteger(claimed.pid) ? claimed.pid : null;
+  return {
+    pid: pid !== null && pid > 0 && procUid(pid) === st.uid ? pid : null,
+    uid: st.uid,
+    at: typeof claimed.at === 'string' ? claimed.at : st.mtime.toISOString(),
+    claimed: { pid: claimed.pid, uid: claimed.uid },
+  };
 }
 
 export interface ProtectLog {
@@ -182,11 +236,12 @@ export class Protection {
   #checkRequest(onRequest?: (r: UnloadRequest) => void): void {
     const file = `${this.#runDir}/${UNLOAD_REQUEST_FILE}`;
     if (!existsSync(file)) return;
-    let req: UnloadRequest = { pid: 0, uid: -1, at: '' };
+    let req: UnloadRequest;
     try {
-      req = { ...req, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<UnloadRequest>) };
-    } catch {
-      // an unreadable request is still a request
+      req = readUnloadRequest(file);
+    } catch (err) {
+      this.#log.warn({ err }, 'an unload request that is not a regular file: ignored');
+      return;
     }
     try {
       unlinkSync(file);
@@ -194,7 +249,7 @@ export class Protection {
       // gone already
     }
     this.#log.warn({ request: req }, 'bpfgate unload requested: disarming self-protection');
-    this.disarm(`bpfgate unload (pid ${req.pid}, uid ${req.uid})`);
+    this.disarm(`bpfgate unload (pid ${req.pid ?? 'unknown'}, uid ${req.uid})`);
     onRequest?.(req);
   }
 }
@@ -206,11 +261,8 @@ export async function requestUnload(
   waitMs = 10_000,
 ): Promise<boolean> {
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const req: UnloadRequest = {
-    pid: process.pid,
-    uid: process.getuid?.() ?? -1,
-    at: new Date().toISOString(),
-  };
+  // the daemon takes the uid from the file's owner and checks the pid against the kernel
+  const req = { pid: process.pid, uid: process.getuid?.() ?? -1, at: new Date().toISOString() };
   writeFileSync(`${runDir}/${UNLOAD_REQUEST_FILE}`, `${JSON.stringify(req)}\n`, { mode: 0o600 });
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {

@@ -29,12 +29,26 @@ export interface DecodedRecord {
   args: [bigint, bigint, bigint, bigint];
   comm: string;
   path: string;
+  /** the acting executable, read by the kernel at the decision (kinds whose record has no path of its own) */
+  exe?: string;
   /** raw bytes: an address for connect/bind, else a NUL-terminated string */
   aux: Uint8Array;
 }
 
 /** A loss the pipeline must report as an event of its own. */
+/**
+ * Where events can be lost, each counted and reported as a loss event:
+ * ringbuf: the kernel could not write the record (the ring was full, also
+ * while no daemon read it); reader: records taken from the ring but lost
+ * before decoding (memory); decode: records that did not decode; emit: an
+ * event lost to an error while it was built or handed to an output; stdout:
+ * violations stdout did not take (closed, or its reader too slow); queue and
+ * spool: the NATS sink's memory queue and on-disk spool (full, or corrupt).
+ */
+export const LOSS_SOURCES = ['ringbuf', 'reader', 'decode', 'emit', 'stdout', 'queue', 'spool'] as const;
+export type LossSource = (typeof LOSS_SOURCES)[number];
+
 export interface LossReport {
-  source: 'ringbuf' | 'queue' | 'spool';
+  source: LossSource;
   count: number;
 }

@@ -27,6 +27,7 @@ import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
 import type { LinkPort, MapPort, ObjectPort } from './port.ts';
+import { failedProgram, ProgramRejectedError, verifierLines } from './verifier.ts';
 
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
 
@@ -128,6 +129,9 @@ export class KernelSession implements ObjectPort {
           { cause: err },
         );
       }
+      const program = err instanceof KernelError ? failedProgram(err.libbpfLog) : null;
+      if (program && err instanceof KernelError)
+        throw new ProgramRejectedError(program, verifierLines(err.libbpfLog), { cause: err });
       throw err;
     }
     return new KernelSession(obj, programs, pins, reused.sort());
@@ -228,6 +232,24 @@ export class KernelSession implements ObjectPort {
   /** Whatever is still in the ring (a last drain before stop). */
   drainEvents(): RecordBatch | null {
     return this.#reader && !this.#reader.closed ? this.#reader.consume() : null;
+  }
+
+  /** The ring-buffer drops a daemon has reported (bg_stats[dropsReported], kept with the pins). */
+  dropsReported(): bigint {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Stat.dropsReported);
+    const perCpu = this.#obj.map(MapName.stats).lookupPercpu(key) ?? [];
+    return perCpu.reduce((acc, v) => acc + v.readBigUInt64LE(0), 0n);
+  }
+
+  /** Record that the drops up to `n` have been reported (CPU 0's slot; the programs never write it). */
+  noteDropsReported(n: bigint): void {
+    const map = this.#obj.map(MapName.stats);
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Stat.dropsReported);
+    const value = Buffer.alloc(map.valueBytes);
+    value.writeBigUInt64LE(n, 0);
+    map.update(key, value);
   }
 
   stats(): StatsSnapshot {

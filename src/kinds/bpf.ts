@@ -2,6 +2,7 @@
 // the call where BPF-LSM is missing). BPF side: bpf/kinds/bpf.h.
 import { ANY } from '../abi/layout.ts';
 import { BPF_COMMAND, type BpfCommand } from '../abi/numbers.ts';
+import { closest } from '../policy/text.ts';
 import { nameOr, u32 } from './decode.ts';
 import { ruleKey } from './keys.ts';
 import { dedupe, defineKind, ENFORCING, wholeUnit } from './kind.ts';
@@ -29,7 +30,7 @@ export function suggestBpfCommand(name: string): BpfCommand | null {
   const upper = name.toUpperCase().replace(/-/g, '_');
   const full = upper.startsWith('BPF_') ? upper : `BPF_${upper}`;
   if (full in BPF_COMMAND_ALIASES) return BPF_COMMAND_ALIASES[full] ?? null;
-  return BPF_COMMAND.has(full) ? full : null;
+  return BPF_COMMAND.has(full) ? full : (closest(full, BPF_COMMAND.names) as BpfCommand | null);
 }
 
 /** Commands that create an object (OCSF activity Create rather than Invoke). */

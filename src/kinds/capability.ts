@@ -1,6 +1,7 @@
 // capability: capability checks (BPF-LSM capable). No other hook sees them.
 // BPF side: bpf/kinds/capability.h.
 import { CAPABILITY, type Capability } from '../abi/numbers.ts';
+import { closest } from '../policy/text.ts';
 import { nameOr, u32 } from './decode.ts';
 import { ruleKey } from './keys.ts';
 import { dedupe, defineKind, ENFORCING, wholeUnit } from './kind.ts';
@@ -18,11 +19,11 @@ export interface CapabilityTarget {
   number: number;
 }
 
-/** The canonical spelling a user probably meant ("sys_admin", "cap_sys_admin" -> CAP_SYS_ADMIN), or null. */
+/** The canonical spelling a user probably meant ("sys_admin", "CAP_SYSADMIN" -> CAP_SYS_ADMIN), or null. */
 export function suggestCapability(name: string): Capability | null {
   const upper = name.toUpperCase().replace(/-/g, '_');
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  return CAPABILITY.has(full) ? full : null;
+  return CAPABILITY.has(full) ? full : (closest(full, CAPABILITY.names) as Capability | null);
 }
 
 const HOOKS = [{ program: 'bg_lsm_capable' }] as const;

@@ -5,7 +5,7 @@
 // docs/adding-a-rule-kind.md. Pure.
 import type { MapBudgetName } from '../abi/capacity.ts';
 import type { Numbered } from '../abi/numbers.ts';
-import { type AttachSpec, PROGRAMS, type ProgramName } from '../abi/programs.ts';
+import { type AttachSpec, PROGRAMS, type ProgramName, twinOf } from '../abi/programs.ts';
 import type { DiagnosticCode } from '../policy/codes.ts';
 import type { Action } from '../policy/vocabulary.ts';
 import type { OcsfClass } from './ocsf.ts';
@@ -63,7 +63,12 @@ export interface Unit {
   candidates: ProgramName[];
 }
 
-/** A program that serves a kind, and which of the kind's operations it decides (all when omitted). */
+/**
+ * A program that serves a kind, and which of the kind's operations it decides
+ * (all when omitted). A BPF-LSM program brings its fmod_ret twin (the same
+ * decision on the same security_* function, for kernels where BPF-LSM is not
+ * active): kinds list only the BPF-LSM one.
+ */
 export interface Hook {
   program: ProgramName;
   ops?: readonly string[];
@@ -191,11 +196,17 @@ export function defineKind<M extends { kind: string }, T>(
 
 const PROGRAM_ORDER = Object.keys(PROGRAMS);
 
-/** The programs of `hooks` that decide `op` (every hook when op is undefined), in program-table order. */
+/**
+ * The programs of `hooks` that decide `op` (every hook when op is undefined),
+ * with the fmod_ret twins of BPF-LSM programs, in program-table order.
+ */
 export function candidates(hooks: readonly Hook[], op?: string): ProgramName[] {
   return hooks
     .filter((h) => op === undefined || h.ops === undefined || h.ops.includes(op))
-    .map((h) => h.program)
+    .flatMap((h) => {
+      const twin = twinOf(h.program);
+      return twin ? [h.program, twin] : [h.program];
+    })
     .sort((a, b) => PROGRAM_ORDER.indexOf(a) - PROGRAM_ORDER.indexOf(b));
 }
 

@@ -75,6 +75,11 @@ function v6Bytes(text: string): number[] | null {
 export function parseCidr(text: string): Parsed<Cidr> {
   const slash = text.indexOf('/');
   if (slash < 0) {
+    if (!isIPv4(text) && !isIPv6(text))
+      return {
+        ok: false,
+        reason: `'${text}' is not an IP address: rules match addresses, not names (write an address and prefix length, e.g. 192.0.2.10/32)`,
+      };
     return { ok: false, reason: `'${text}' has no prefix length (write ${text}/${isIPv4(text) ? 32 : 128})` };
   }
   const addr = text.slice(0, slash);

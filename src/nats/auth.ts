@@ -72,6 +72,11 @@ export const AUTH_FIELDS: readonly AuthField[] = [
   field(['tls', 'caFile'], 'nats-tls-ca', 'tls-ca', 'FILE', 'NATS TLS: caFile', { file: true }),
 ];
 
+/** Why a secret field's flag is refused, and where the secret goes instead; never repeats the value. */
+export function secretOnArgv(f: AuthField): string {
+  return `--${f.flag}: a secret on the command line is readable by every user of this machine (ps, /proc/<pid>/cmdline); set ${f.env} in the environment or auth.${f.path.join('.')} in the configuration file instead`;
+}
+
 /** Set one field's value in an auth object. */
 export function setAuthField(auth: NatsAuth, f: AuthField, value: string): void {
   if (f.path[0] === 'tls') auth.tls = { ...auth.tls, [f.path[1]]: value };

@@ -4,8 +4,8 @@
 // AUTH_FIELDS. The spellings `tail` and `report` used before (--creds,
 // --token, --tls-ca...) are still accepted, with a deprecation warning.
 import { UsageError } from '../errors.ts';
-import { AUTH_FIELDS, type AuthField, checkAuth, type NatsAuth, setAuthField } from './auth.ts';
-import { checkServers } from './options.ts';
+import { AUTH_FIELDS, type AuthField, checkAuth, type NatsAuth, secretOnArgv, setAuthField } from './auth.ts';
+import { checkServers, DEFAULT_NATS_URL, plaintextCredentials } from './options.ts';
 
 type FlagOption = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
@@ -25,9 +25,11 @@ export function natsFlagHelp(serverHelp: string): string {
     AUTH_FIELDS.filter((f) => keys.includes(f.path.at(-1) as string))
       .map((f) => `--${f.flag} ${f.arg}`)
       .join(' | ');
+  const env = (key: string) => AUTH_FIELDS.find((f) => f.path.at(-1) === key)?.env ?? '';
   return [
     `  ${'--nats URL'.padEnd(18)} ${serverHelp}`,
-    `  ${auth(['credsFile', 'nkeySeedFile', 'token'])} | --nats-user U --nats-password P`,
+    `  ${auth(['credsFile', 'nkeySeedFile'])} | --nats-user U with ${env('password')} | ${env('token')}`,
+    `  (secrets come from the environment only: the command line is readable by every user)`,
     `  ${AUTH_FIELDS.filter((f) => f.path[0] === 'tls')
       .map((f) => `--${f.flag} ${f.arg}`)
       .join('  ')}`,
@@ -37,7 +39,7 @@ export function natsFlagHelp(serverHelp: string): string {
 /** The flag name a problem of checkAuth() speaks of. */
 function flagOf(key: string): string {
   const f = AUTH_FIELDS.find((x) => `auth.${x.path.join('.')}` === key);
-  if (f) return `--${f.flag}`;
+  if (f) return f.secret ? f.env : `--${f.flag}`;
   if (key === 'auth.tls') return '--nats-tls-cert/--nats-tls-key';
   return '--nats-*';
 }
@@ -53,7 +55,11 @@ export interface NatsFlags {
  * natsFlagOptions(). Throws UsageError naming every problem; `warn` receives
  * one line per deprecated spelling used.
  */
-export function parseNatsFlags(values: Record<string, unknown>, warn: (line: string) => void): NatsFlags {
+export function parseNatsFlags(
+  values: Record<string, unknown>,
+  warn: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): NatsFlags {
   const servers = ((values.nats as string[] | undefined) ?? []).slice();
   const auth: NatsAuth = {};
   const problems: string[] = [];
@@ -64,6 +70,14 @@ export function parseNatsFlags(values: Record<string, unknown>, warn: (line: str
     setAuthField(auth, f, v);
   };
   for (const f of AUTH_FIELDS) {
+    if (f.secret) {
+      // never from argv: the environment (the same variable as bpfgate run's)
+      if (typeof values[f.flag] === 'string' || typeof values[f.alias] === 'string')
+        problems.push(secretOnArgv(f));
+      const fromEnv = env[f.env];
+      if (fromEnv !== undefined && fromEnv !== '') setAuthField(auth, f, fromEnv);
+      continue;
+    }
     if (typeof values[f.alias] === 'string') {
       warn(`--${f.alias} is deprecated; use --${f.flag}`);
       if (typeof values[f.flag] === 'string')
@@ -76,10 +90,12 @@ export function parseNatsFlags(values: Record<string, unknown>, warn: (line: str
   for (const p of checkAuth(auth)) {
     problems.push(
       p.key === 'auth'
-        ? 'choose one of --nats-token, --nats-user with --nats-password, --nats-nkey, --nats-creds'
+        ? 'choose one of BPFGATE_NATS_TOKEN, --nats-user with BPFGATE_NATS_PASSWORD, --nats-nkey, --nats-creds'
         : `${flagOf(p.key)}: ${p.message.replace(/auth\.(\w+)/g, (_, k: string) => flagOf(`auth.${k}`))}`,
     );
   }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  const plain = plaintextCredentials(servers.length > 0 ? servers : [DEFAULT_NATS_URL], auth);
+  if (plain) warn(plain.replace('--require-tls makes this an error', 'bpfgate run --require-tls refuses it'));
   return { servers, auth };
 }

@@ -1,11 +1,16 @@
 // Stable diagnostic codes of the policy validator. Tests and tools match on
 // these, never on message text. The table is the source of the reference in
-// the README (policy language reference).
+// docs/policy-language.md (the diagnostic codes).
 
 export const CODES = {
   YAML_SYNTAX: 'the file is not well-formed YAML (also: duplicate keys in one mapping)',
+  YAML_LIMIT:
+    'the YAML is larger than 1 MiB, nests deeper than 64 levels or holds more than 100 aliases: not parsed',
   FILE_NOT_FOUND: 'a path given on the command line does not exist',
   READ_ERROR: 'a file or folder exists but cannot be read',
+  FILE_TOO_LARGE: 'a file is larger than a policy file may be (4 MiB); it is not read',
+  NOT_TEXT: 'a file is binary (a NUL byte, or not UTF-8); its content is not shown',
+  NOT_A_POLICY: 'a document has none of the keys apiVersion, kind, metadata, spec; its content is not shown',
   NO_POLICIES: 'a folder holds no *.yaml or *.yml file (warning)',
   UNKNOWN_KEY: 'a key the language does not define, usually a typo; never ignored',
   MISSING_FIELD: 'a required key is absent',

@@ -1,9 +1,10 @@
 // The policy module's public surface: YAML text in, a validated PolicySet (or
 // nothing) and every diagnostic out. `parsePolicySources` is pure;
 // `loadPolicyFiles` is the thin I/O edge that reads files and folders.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Diagnostic } from '../errors.ts';
+import { isBinary, isPolicyShaped, MAX_POLICY_FILE_BYTES, POLICY_KEYS } from './guard.ts';
 import type { Policy, PolicySet, RuleKind } from './model.ts';
 import { ALLOWABLE_KINDS, readPolicy } from './normalize.ts';
 import { checkSchema } from './schema.ts';
@@ -62,6 +63,15 @@ export function parsePolicySources(sources: PolicySource[]): PolicyResult {
       });
     }
     for (const doc of parsed.documents) {
+      if (!isPolicyShaped(doc.value)) {
+        diagnostics.push({
+          code: 'NOT_A_POLICY',
+          message: `not a bpfgate policy: the document has none of the keys ${POLICY_KEYS.join(', ')} (its content is not shown)`,
+          severity: 'error',
+          pos: doc.locate([]),
+        });
+        continue;
+      }
       const bad: string[] = [];
       diagnostics.push(...checkSchema(doc, bad));
       const { policy, diagnostics: found } = readPolicy(doc, bad);
@@ -120,18 +130,70 @@ async function expand(path: string, out: string[], diagnostics: Diagnostic[]): P
   out.push(...names.map((n) => join(path, n)));
 }
 
+/** A file-level problem, at the file's first position. */
+function fileProblem(file: string, code: 'FILE_TOO_LARGE' | 'NOT_TEXT', message: string): Diagnostic {
+  return { code, message, severity: 'error', pos: { file, line: 1, column: 1 } };
+}
+
+/**
+ * One policy file's text, or the diagnostic why it is not read: the size is
+ * checked before reading (on the open file, so it cannot grow in between),
+ * and a binary file's bytes never reach the parser or the terminal.
+ */
+async function readPolicyFile(file: string): Promise<{ text: string } | Diagnostic> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    return unreadable(file, 'read', err);
+  }
+  try {
+    const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+    if (!isFile) return unreadable(file, 'read', new Error('not a regular file'));
+    if (size > MAX_POLICY_FILE_BYTES)
+      return fileProblem(
+        file,
+        'FILE_TOO_LARGE',
+        `${size} bytes: larger than a policy file may be (${MAX_POLICY_FILE_BYTES} bytes); not read`,
+      );
+    const buf = Buffer.alloc(MAX_POLICY_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_POLICY_FILE_BYTES)
+        return fileProblem(file, 'FILE_TOO_LARGE', `larger than ${MAX_POLICY_FILE_BYTES} bytes; not read`);
+    }
+    const bytes = buf.subarray(0, length);
+    if (isBinary(bytes))
+      return fileProblem(file, 'NOT_TEXT', 'a binary file, not YAML text (its content is not shown)');
+    return { text: bytes.toString('utf8') };
+  } catch (err) {
+    return unreadable(file, 'read', err);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Told after each file is read: files done, of how many, and bytes read so far. */
+export type LoadProgress = (done: number, total: number, bytes: number) => void;
+
 /** Read policy files and folders (their *.yaml and *.yml files, sorted by name) and validate them as one set. */
-export async function loadPolicyFiles(paths: string[]): Promise<PolicyResult> {
+export async function loadPolicyFiles(paths: string[], progress?: LoadProgress): Promise<PolicyResult> {
   const diagnostics: Diagnostic[] = [];
   const files: string[] = [];
   for (const p of paths) await expand(p, files, diagnostics);
   const sources: PolicySource[] = [];
-  for (const file of [...new Set(files)]) {
-    try {
-      sources.push({ file, text: await readFile(file, 'utf8') });
-    } catch (err) {
-      diagnostics.push(unreadable(file, 'read', err));
-    }
+  const unique = [...new Set(files)];
+  let bytes = 0;
+  for (const [i, file] of unique.entries()) {
+    const r = await readPolicyFile(file);
+    if ('text' in r) {
+      sources.push({ file, text: r.text });
+      bytes += r.text.length;
+    } else diagnostics.push(r);
+    progress?.(i + 1, unique.length, bytes);
   }
   const result = parsePolicySources(sources);
   const all = [...diagnostics, ...result.diagnostics].sort(byPosition);

@@ -22,3 +22,10 @@ export const MAX_DEVICE_MINOR = 1048575;
 
 /** Longest policy name and rule id (they appear in events and NATS subjects). */
 export const MAX_NAME_LENGTH = 63;
+
+/** Bytes of YAML one source (a file, a fleet bucket entry) may hold; beyond, it is not parsed. */
+export const MAX_YAML_BYTES = 1024 * 1024;
+/** Nesting levels of YAML collections (block and flow); a policy needs about eight. */
+export const MAX_YAML_DEPTH = 64;
+/** Aliases (*name) in one source; policies need none. */
+export const MAX_YAML_ALIASES = 100;

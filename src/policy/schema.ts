@@ -8,6 +8,7 @@ import type { Diagnostic } from '../errors.ts';
 import { KINDS } from '../kinds/index.ts';
 import type { SchemaDef } from '../kinds/kind.ts';
 import type { DiagnosticCode } from './codes.ts';
+import { excerpt } from './guard.ts';
 import { buildPolicySchema, kindSchemaDefs, NAME_PATTERN } from './schema-build.ts';
 import { closest, describePath } from './text.ts';
 import { pointerSegments, type YamlDocument } from './yaml-positions.ts';
@@ -53,7 +54,7 @@ function typeName(t: unknown): string {
 }
 
 function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'string') return excerpt(v);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -84,7 +85,7 @@ function messageFor(e: ErrorObject, where: string): string {
       const guess = closest(key, known);
       const expected =
         known.length > 0 ? `; expected one of: ${known.join(', ')}` : '; no keys are allowed here';
-      return `unknown key '${key}'${within}${guess ? ` (did you mean '${guess}'?)` : expected}`;
+      return `unknown key ${excerpt(key)}${within}${guess ? ` (did you mean '${guess}'?)` : expected}`;
     }
     case 'required':
       return `missing required key '${e.params.missingProperty}'${within}${where ? ` at ${where}` : ''}`;

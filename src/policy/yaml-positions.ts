@@ -11,9 +11,9 @@ import {
   parseAllDocuments,
 } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.ts';
-
-/** Guards against alias bombs ("billion laughs"). */
-const MAX_ALIAS_COUNT = 100;
+import { MAX_SYNTAX_ERRORS, withoutQuotedText } from './guard.ts';
+import { MAX_YAML_ALIASES } from './limits.ts';
+import { checkYamlLimits } from './yaml-guard.ts';
 
 export interface YamlDocument {
   file: string;
@@ -55,14 +55,34 @@ export function parseYaml(file: string, text: string): ParsedYaml {
   };
   const diagnostics: Diagnostic[] = [];
   const documents: YamlDocument[] = [];
+  // size, nesting and aliases first: the YAML library pays for each of them in time and memory
+  const hit = checkYamlLimits(text);
+  if (hit) {
+    const before = text.slice(0, hit.offset);
+    const line = before.split('\n').length;
+    const column = hit.offset - (before.lastIndexOf('\n') + 1) + 1;
+    diagnostics.push({
+      code: 'YAML_LIMIT',
+      message: hit.message,
+      severity: 'error',
+      pos: { file, line, column },
+    });
+    return { documents, diagnostics };
+  }
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
+  let syntaxErrors = 0;
   list.forEach((doc, index) => {
     for (const err of doc.errors) {
+      syntaxErrors += 1;
+      if (syntaxErrors > MAX_SYNTAX_ERRORS) continue;
       diagnostics.push({
         code: 'YAML_SYNTAX',
-        // the position is in the diagnostic already: drop yaml's own "at line L, column C:"
-        message: (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
+        // the position is in the diagnostic already: drop yaml's own "at line L, column C:";
+        // and the file's text it quotes: content that is not YAML is never echoed
+        message: withoutQuotedText(
+          (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
+        ),
         severity: 'error',
         pos: posAt(err.pos[0]),
       });
@@ -70,11 +90,15 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     if (doc.errors.length > 0 || doc.contents === null) return;
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
+      // the library counts what aliases expand to, and stops at the same limit
+      const bomb = err instanceof ReferenceError && err.message.startsWith('Excessive alias count');
       diagnostics.push({
-        code: 'YAML_SYNTAX',
-        message: `cannot read the document: ${(err as Error).message}`,
+        code: bomb ? 'YAML_LIMIT' : 'YAML_SYNTAX',
+        message: bomb
+          ? `the YAML's aliases expand to more than ${MAX_YAML_ALIASES} copies: it is not read`
+          : `cannot read the document: ${(err as Error).message}`,
         severity: 'error',
         pos: posAt(doc.contents.range?.[0] ?? 0),
       });
@@ -108,5 +132,13 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     };
     documents.push({ file, index, value, locate });
   });
+  if (syntaxErrors > MAX_SYNTAX_ERRORS) {
+    diagnostics.push({
+      code: 'YAML_SYNTAX',
+      message: `${syntaxErrors - MAX_SYNTAX_ERRORS} more syntax error(s) in this file not shown`,
+      severity: 'error',
+      pos: posAt(text.length),
+    });
+  }
   return { documents, diagnostics };
 }

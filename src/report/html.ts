@@ -6,8 +6,10 @@ import { OUTCOMES, type Ranked, type Report, type ReportOutcome, type RuleSummar
 const COLORS: Record<ReportOutcome, string> = {
   'would-block': '#d97706',
   'would-kill': '#b91c1c',
+  'would-kill-after': '#9f1239',
   denied: '#2563eb',
   killed: '#7c3aed',
+  'killed-after': '#a21caf',
   allowed: '#6b7280',
 };
 
@@ -75,7 +77,7 @@ h4{margin:.5rem 0 .25rem;font-size:.85rem;color:#4b5563}
 .warn{background:#fef2f2;border:1px solid #fecaca;border-radius:6px;padding:.5rem .9rem;margin:.5rem 0}
 table.rules{border-collapse:collapse;width:100%;margin:.5rem 0}table.rules th,table.rules td{border-bottom:1px solid #f3f4f6;padding:.3rem .5rem;text-align:left}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.zero{color:#d1d5db}
-.o-would-block{color:#b45309;font-weight:600}.o-would-kill{color:#b91c1c;font-weight:600}.o-denied{color:#1d4ed8}.o-killed{color:#6d28d9}
+.o-would-block{color:#b45309;font-weight:600}.o-would-kill{color:#b91c1c;font-weight:600}.o-would-kill-after{color:#9f1239;font-weight:600}.o-denied{color:#1d4ed8}.o-killed{color:#6d28d9}.o-killed-after{color:#a21caf}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
 svg.chart text{font-size:12px;fill:#374151}.tops{display:flex;gap:2rem;flex-wrap:wrap;margin:.25rem 0 .75rem 1rem}
 .ranked table{border-collapse:collapse}.ranked td{padding:.1rem .4rem}.ranked td.name{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
@@ -126,7 +128,7 @@ export function renderHtml(r: Report, title = 'bpfgate audit report'): string {
 <body><h1>${escapeHtml(title)}</h1><p class="meta">${range}${seen}</p>
 <div class="cards">${cards}</div>${warnings.map((w) => `<div class="warn">${w}</div>`).join('')}
 ${overview}${sections}
-<p class="meta">would-block and would-kill: what enforcing these policies would have stopped. denied and killed: what was stopped.</p>
+<p class="meta">would-block, would-kill and would-kill-after: what enforcing these policies would have done. denied and killed: what was stopped before it took effect. killed-after: the call completed, then the process was killed.</p>
 </body></html>
 `;
 }

@@ -1,16 +1,24 @@
 // Where the report's events come from: a file of JSON lines (native events,
 // as `bpfgate run` prints them or a SIEM exports them), or a JetStream stream
 // read once from the start of the range to the stream's last message at the
-// time of asking. Both feed a Summariser.
+// time of asking. Both feed an EventConsumer: the report's Summariser, or the
+// learner of `bpfgate learn`.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsAuth } from '../nats/auth.ts';
 import { openConnection } from '../nats/connect.ts';
-import type { Summariser } from './summary.ts';
 
-/** Feed every line of a file (or stdin for '-') to the summariser. */
-export async function readEventLines(path: string, into: Summariser): Promise<void> {
+/** What events are read into: the report's Summariser, the learner. */
+export interface EventConsumer {
+  /** one parsed JSON value (checked by the consumer) */
+  add(value: unknown): void;
+  /** input that was not JSON */
+  unreadable(n?: number): void;
+}
+
+/** Feed every line of a file (or stdin for '-') to the consumer. */
+export async function readEventLines(path: string, into: EventConsumer): Promise<void> {
   const input = path === '-' ? process.stdin : createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
@@ -39,7 +47,7 @@ export interface StreamSource {
 }
 
 /** Read a JetStream stream once, with an ordered (ephemeral) consumer, up to the last message it held when asked. */
-export async function readStream(src: StreamSource, into: Summariser): Promise<number> {
+export async function readStream(src: StreamSource, into: EventConsumer): Promise<number> {
   const nc = await openConnection({
     servers: src.servers,
     auth: src.auth,

@@ -1,10 +1,21 @@
 // The audit report's summariser: native events in, per policy and rule how
-// often each outcome happened (would-block and would-kill above all), the top
+// often each outcome happened (the would-* of audit mode above all), the top
 // executables and cgroups, first and last seen. Pure: no I/O, no clock.
+
+import type { OutcomeName } from '../abi/layout.ts';
 import { BpfgateError } from '../errors.ts';
 import type { BpfgateEvent, ViolationEvent } from '../events/types.ts';
 
-export const OUTCOMES = ['would-block', 'would-kill', 'denied', 'killed', 'allowed'] as const;
+/** Every outcome (src/abi/layout.ts), audit mode's first: what enforcing would have stopped. */
+export const OUTCOMES = [
+  'would-block',
+  'would-kill',
+  'would-kill-after',
+  'denied',
+  'killed',
+  'killed-after',
+  'allowed',
+] as const satisfies readonly OutcomeName[];
 export type ReportOutcome = (typeof OUTCOMES)[number];
 
 export const DEFAULT_TOP = 5;
@@ -69,7 +80,7 @@ export interface SummaryOptions {
 }
 
 function noOutcomes(): Record<ReportOutcome, number> {
-  return { 'would-block': 0, 'would-kill': 0, denied: 0, killed: 0, allowed: 0 };
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<ReportOutcome, number>;
 }
 
 /** Nanosecond decimal string → epoch milliseconds. */

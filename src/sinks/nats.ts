@@ -10,13 +10,16 @@ import { createInbox, headers, type NatsConnection } from '@nats-io/transport-no
 import { buildLossEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent } from '../events/types.ts';
-import type { LossReport } from '../kernel/record.ts';
+import { LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
+import { Repeats } from '../repeats.ts';
+import { ackProblem } from './ack.ts';
 import { formatJson } from './format.ts';
 import type { SinkOptions } from './options.ts';
 import type { Sink } from './sink.ts';
 import { Spool, type SpoolStats } from './spool.ts';
 import { subjectFor } from './subject.ts';
+import { InFlight, WINDOW } from './window.ts';
 
 export interface SinkLogger {
   info(obj: object, msg?: string): void;
@@ -54,96 +57,25 @@ export interface SinkStats {
   lossPending: Record<LossReport['source'], number>;
   reconnects: number;
   spool: SpoolStats | null;
+  /** connecting or publishing fails now (and has not recovered) */
+  failing: boolean;
+  /** the last failure (connection or publish), kept after a recovery; null: none yet */
+  lastError: { message: string; at: string } | null;
+  /** when the oldest event not yet delivered arrived (RFC 3339); null: nothing waits */
+  oldestUndelivered: string | null;
+}
+
+/** What a JetStream publish answered with 503 (no responders) means, and the fix. */
+export function noStreamMessage(subjectPrefix: string): string {
+  return `no JetStream stream stores ${subjectPrefix}.> (503 no responders): create it with 'bpfgate nats setup --nats URL'; events wait (spool or memory) until it exists`;
 }
 
 const noopLog: SinkLogger = { info() {}, warn() {} };
 
-/** JetStream publishes outstanding at once (a sliding window: one acknowledgement frees one place) */
-const WINDOW = 8192;
-
-/**
- * The events in flight, in publish order: a slot per event holding
- * 0 (waiting), 1 (acknowledged) or the failure text; number n = base + index.
- */
-class InFlight {
-  #prefix = '';
-  #base = 0;
-  #next = 0;
-  #events: BpfgateEvent[] = [];
-  #state: (0 | 1 | string)[] = [];
-  #sentAt: number[] = [];
-  /** events[0..#done) acknowledged in order */
-  #done = 0;
-
-  reset(prefix: string): void {
-    this.#prefix = prefix;
-    this.#base = this.#next;
-    this.#events = [];
-    this.#state = [];
-    this.#sentAt = [];
-    this.#done = 0;
-  }
-
-  /** Record an event as sent; returns its reply subject. */
-  push(e: BpfgateEvent): string {
-    const n = this.#next++;
-    this.#events.push(e);
-    this.#state.push(0);
-    this.#sentAt.push(Date.now());
-    return this.#prefix + n;
-  }
-
-  pending(): number {
-    return this.#events.length - this.#done;
-  }
-
-  /** An acknowledgement (bad: why it failed). True when it unblocks the head of the window. */
-  settle(n: number, bad: string | undefined): boolean {
-    const i = n - this.#base;
-    if (!(i >= this.#done && i < this.#state.length) || this.#state[i] !== 0) return false;
-    this.#state[i] = bad ?? 1;
-    return i === this.#done;
-  }
-
-  /** Move past the events acknowledged in order; returns how many. */
-  advance(): number {
-    const from = this.#done;
-    while (this.#done < this.#state.length && this.#state[this.#done] === 1) this.#done++;
-    const n = this.#done - from;
-    if (this.#done >= 4096 && this.#done * 2 >= this.#events.length) {
-      this.#events.splice(0, this.#done);
-      this.#state.splice(0, this.#done);
-      this.#sentAt.splice(0, this.#done);
-      this.#base += this.#done;
-      this.#done = 0;
-    }
-    return n;
-  }
-
-  /** Why the head of the window failed: a negative acknowledgement, or none within timeoutMs. */
-  failure(timeoutMs: number): string | undefined {
-    const s = this.#state[this.#done];
-    if (typeof s === 'string') return s;
-    if (s === 0 && Date.now() - this.#sentAt[this.#done]! >= timeoutMs)
-      return `no acknowledgement within ${timeoutMs} ms`;
-    return undefined;
-  }
-
-  oldestDeadline(timeoutMs: number): number {
-    return (this.#sentAt[this.#done] ?? Date.now()) + timeoutMs;
-  }
-
-  /** Give up on everything not acknowledged in order; later acknowledgements are ignored. */
-  abandon(): BpfgateEvent[] {
-    const out = this.#events.slice(this.#done);
-    this.#base = this.#next;
-    this.#events = [];
-    this.#state = [];
-    this.#sentAt = [];
-    this.#done = 0;
-    return out;
-  }
-}
+/** Repeated conditions, each logged with a back-off (src/repeats.ts). */
+const CONNECT = 'connect';
+const PUBLISH = 'publish';
+const STEP = 'step';
 
 export class NatsSink implements Sink {
   readonly #o: Readonly<SinkOptions>;
@@ -164,7 +96,7 @@ export class NatsSink implements Sink {
   #stopping = false;
   /** after a failed publish: do not try NATS again before this time (ms) */
   #retryAt = 0;
-  #loss: Record<LossReport['source'], number> = { ringbuf: 0, queue: 0, spool: 0 };
+  #loss = Object.fromEntries(LOSS_SOURCES.map((s) => [s, 0])) as Record<LossSource, number>;
   #s = {
     received: 0,
     published: 0,
@@ -177,11 +109,36 @@ export class NatsSink implements Sink {
     reconnects: 0,
   };
 
+  readonly #repeats: Repeats;
+  #lastError: { message: string; at: string } | null = null;
+  /** since when events wait undelivered (ms); null: nothing waits */
+  #backlogSince: number | null = null;
+
   /** Does nothing but keep its arguments: start() connects. */
   constructor(options: Readonly<SinkOptions>, deps: SinkDeps) {
     this.#o = options;
     this.#deps = deps;
     this.#log = deps.log ?? noopLog;
+    this.#repeats = new Repeats(this.#log);
+  }
+
+  /** A failure of condition `key`: remembered for status, logged with a back-off. */
+  #fail(key: string, message: string, what: string): void {
+    this.#lastError = { message, at: new Date().toISOString() };
+    const waits = this.#spool
+      ? 'events are spooled on disk'
+      : `events wait in memory (no spool: beyond ${this.#o.queueMax} they are dropped and counted)`;
+    this.#repeats.warn(key, { err: message }, `${what}: ${message}; ${waits}`);
+  }
+
+  /** Nothing waits any more: the backlog's age resets. */
+  #settle(): void {
+    if (
+      this.#queue.length - this.#head === 0 &&
+      (this.#spool?.pending ?? 0) === 0 &&
+      this.#win.pending() === 0
+    )
+      this.#backlogSince = null;
   }
 
   /** Open the spool (replaying what a previous run left there) and start connecting; never waits for NATS. */
@@ -196,6 +153,11 @@ export class NatsSink implements Sink {
         fsyncIntervalMs: this.#o.fsyncIntervalMs,
       });
       await this.#spool.open();
+      const cut = this.#spool.stats().corrupt;
+      if (cut > 0) {
+        this.#loss.spool += cut;
+        this.#log.warn({ cut, dir: this.#o.spoolDir }, 'records cut from a damaged spool: reported as lost');
+      }
       if (this.#spool.pending > 0) {
         this.#log.info(
           { pending: this.#spool.pending },
@@ -236,12 +198,20 @@ export class NatsSink implements Sink {
   }
 
   stats(): SinkStats {
+    const queued = this.#queue.length - this.#head;
+    const waiting = queued + (this.#spool?.pending ?? 0) + this.#win.pending() > 0;
+    const head = this.#queue[this.#head];
+    const since = this.#backlogSince ?? (head ? Date.parse(head.time) : null);
     return {
       connected: this.#connected,
       ...this.#s,
-      queued: this.#queue.length - this.#head,
+      queued,
       lossPending: { ...this.#loss },
       spool: this.#spool ? this.#spool.stats() : null,
+      failing: this.#repeats.active(CONNECT) || this.#repeats.active(PUBLISH),
+      lastError: this.#lastError,
+      oldestUndelivered:
+        waiting && since !== null && !Number.isNaN(since) ? new Date(since).toISOString() : null,
     };
   }
 
@@ -311,7 +281,8 @@ export class NatsSink implements Sink {
       {
         waitMs: this.#o.reconnectWaitMs,
         stopped: () => this.#stopping,
-        onError: (err) => this.#log.warn({ err: String(err) }, 'NATS unreachable; spooling'),
+        onError: (err) =>
+          this.#fail(CONNECT, String(err), `NATS unreachable (${this.#o.servers.join(', ')})`),
       },
     );
     if (!nc) return;
@@ -323,7 +294,8 @@ export class NatsSink implements Sink {
     this.#js = this.#o.mode === 'jetstream';
     this.#connected = true;
     this.#retryAt = 0;
-    this.#log.info({ server: nc.getServer() }, 'connected to NATS');
+    if (!this.#repeats.recovered(CONNECT, { server: nc.getServer() }, 'connected to NATS'))
+      this.#log.info({ server: nc.getServer() }, 'connected to NATS');
     void this.#watch(nc);
     this.#signal();
   }
@@ -332,12 +304,13 @@ export class NatsSink implements Sink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.#connected = false;
-        this.#log.warn({}, 'disconnected from NATS; spooling');
+        this.#fail(CONNECT, 'connection lost', 'disconnected from NATS');
       } else if (s.type === 'reconnect') {
         this.#connected = true;
         this.#retryAt = 0;
         this.#s.reconnects += 1;
-        this.#log.info({}, 'reconnected to NATS');
+        if (!this.#repeats.recovered(CONNECT, { server: nc.getServer() }, 'reconnected to NATS'))
+          this.#log.info({ server: nc.getServer() }, 'reconnected to NATS');
         this.#signal();
       } else if (s.type === 'close') {
         this.#connected = false;
@@ -372,11 +345,12 @@ export class NatsSink implements Sink {
           await this.#sleep(this.#stopping ? 10 : wait);
         }
       } catch (err) {
-        this.#log.warn({ err: String(err) }, 'sink step failed');
+        this.#repeats.warn(STEP, { err: String(err) }, 'sink step failed');
         this.#busy = false;
         await this.#sleep(this.#o.reconnectWaitMs);
       } finally {
         this.#busy = false;
+        this.#settle();
       }
     }
   }
@@ -476,8 +450,11 @@ export class NatsSink implements Sink {
     } catch (err) {
       failure = String(err);
     }
-    if (failure === undefined) return { acked, failed: [] };
-    this.#log.warn({ err: failure }, 'JetStream publish failed; spooling');
+    if (failure === undefined) {
+      if (acked > 0) this.#delivered(acked);
+      return { acked, failed: [] };
+    }
+    this.#fail(PUBLISH, failure, 'JetStream publish failed');
     this.#s.publishFailures += 1;
     this.#retryAt = Date.now() + this.#o.reconnectWaitMs;
     return { acked, failed: w.abandon() };
@@ -492,10 +469,9 @@ export class NatsSink implements Sink {
         if (err) return;
         const n = Number(msg.subject.slice(prefix.length));
         const h = msg.headers;
-        let bad: string | undefined;
-        if (h?.hasError) bad = `${h.code} ${h.description}`;
-        else if (msg.data.length === 0) bad = 'empty acknowledgement';
-        else if (msg.data.length > 6 && msg.string().includes('"error"')) bad = msg.string();
+        // 503: no stream takes the subject; say how to create one
+        const bad =
+          h?.hasError && h.code === 503 ? noStreamMessage(this.#o.subjectPrefix) : ackProblem(h, msg.data);
         if (this.#win.settle(n, bad)) this.#signal();
       },
     });
@@ -506,7 +482,7 @@ export class NatsSink implements Sink {
   /** Loss events for the losses counted so far (reset once emitted). */
   #lossEvents(): BpfgateEvent[] {
     const out: BpfgateEvent[] = [];
-    for (const source of ['ringbuf', 'queue', 'spool'] as const) {
+    for (const source of LOSS_SOURCES) {
       const count = this.#loss[source];
       if (count === 0) continue;
       // a full spool with NATS away: the loss event would be lost too; wait
@@ -518,8 +494,18 @@ export class NatsSink implements Sink {
     return out;
   }
 
+  /** Events were acknowledged: a failing publish has recovered (said once). */
+  #delivered(n: number): void {
+    this.#repeats.recovered(
+      PUBLISH,
+      { delivered: n, spoolPending: this.#spool?.pending ?? 0 },
+      'NATS delivery recovered: events are acknowledged again',
+    );
+  }
+
   async #toSpool(events: BpfgateEvent[]): Promise<void> {
     if (events.length === 0) return;
+    this.#backlogSince ??= Date.now();
     if (!this.#spool && this.#stopping) {
       this.#lost(events.length, events);
       return;
@@ -580,11 +566,12 @@ export class NatsSink implements Sink {
       for (const e of events) nc.publish(subjectFor(e, this.#o.subjectPrefix), this.#payload(e));
       await withTimeout(nc.flush(), this.#o.publishTimeoutMs);
     } catch (err) {
-      this.#log.warn({ err: String(err) }, 'publish failed; spooling');
+      this.#fail(PUBLISH, String(err), 'publish failed');
       failedAt = 0;
     }
     const ok = failedAt < 0 ? events.length : failedAt;
     this.#s.published += ok;
+    if (failedAt < 0 && ok > 0) this.#delivered(ok);
     if (failedAt >= 0) {
       this.#s.publishFailures += 1;
       this.#retryAt = Date.now() + this.#o.reconnectWaitMs;

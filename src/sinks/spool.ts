@@ -1,14 +1,17 @@
 // A bounded, append-only, on-disk spool of events waiting for NATS.
 //
-// Layout of the spool directory:
+// Layout of the spool directory (owner-only: the folder 0700, files 0600; a
+// folder or file that is a symbolic link, or a folder of another user, is
+// refused, never followed):
 //   seg-<16 digits>.log   segments, written in order, each at most segmentBytes
 //                         (a record larger than that gets a segment of its own)
-//   cursor.json           {"segment": n, "offset": bytes}: the first record not yet
-//                         acknowledged; replaced atomically (write + rename)
-// A record: u32 LE payload length, u32 LE CRC-32 of the payload, the payload
-// (the native event as JSON). On open, a torn record at the end of the last
-// segment (a crash mid-write) is cut off; a record whose CRC does not match
-// ends its segment (counted as corrupt).
+//   cursor.json           {"segment", "offset", "seq"}: the first record not yet
+//                         acknowledged and its sequence number; written to a new
+//                         file, synced, renamed over the old one, and the folder
+//                         synced
+// The records, and how damage is found and counted on open: ./spool-format.ts.
+// Every record cut is counted (stats().corrupt); the sink reports them as
+// lost. A segment with records cut from its middle is rewritten without them.
 //
 // Bounded: when the bytes not yet acknowledged would exceed maxBytes, an
 // append is refused and counted (drop newest: what is already spooled, the
@@ -17,27 +20,35 @@
 // fsync: 'always' after each append call, 'interval' at most every
 // fsyncIntervalMs while there are unsynced appends, 'never' leaves it to the
 // kernel. A killed daemon loses nothing either way (written data is in the
-// page cache); fsync only matters when the machine itself goes down.
+// page cache); fsync only matters when the machine itself goes down. The
+// cursor is always synced: a cursor lost to a power cut would replay, or skip,
+// what it had moved past.
 //
 // Not safe for concurrent use: one owner (the sink's pump) calls it in turn.
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { type FileHandle, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import {
+  APPEND,
+  CREATE,
+  openPrivate,
+  ownFolder,
+  READ,
+  readPrivate,
+  replacePrivate,
+  WRITE,
+} from '../private-fs.ts';
 import type { FsyncPolicy } from './options.ts';
+import {
+  RECORD_HEADER as HEADER,
+  recordHeader,
+  SEG_RE,
+  SEGMENT_HEADER,
+  SEGMENT_MAGIC,
+  scanRecords,
+  segName,
+} from './spool-format.ts';
 
-const HEADER = 8;
 const READ_CHUNK = 256 * 1024;
-const SEG_RE = /^seg-(\d{16})\.log$/;
 
 export interface SpoolOptions {
   dir: string;
@@ -59,7 +70,7 @@ export interface SpoolStats {
   committed: number;
   /** records refused because the spool was full */
   dropped: number;
-  /** records skipped on open because their CRC did not match */
+  /** records cut on open because they were damaged or torn */
   corrupt: number;
   /** records waiting */
   pending: number;
@@ -81,12 +92,23 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
   return bytesRead === length ? buf : buf.subarray(0, bytesRead);
 }
 
-const segName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.log`;
-
 export class Spool {
+  /** bytes at the start of every segment */
+  static readonly SEGMENT_HEADER = SEGMENT_HEADER;
+  /** bytes before every record's payload */
+  static readonly RECORD_HEADER = HEADER;
   readonly #o: SpoolOptions;
   #segments: Segment[] = [];
-  #cursor: SpoolPosition = { segment: 0, offset: 0 };
+  #cursor: SpoolPosition = { segment: 0, offset: SEGMENT_HEADER };
+  /** the sequence number of the record at the cursor */
+  #cursorSeq = 1n;
+  /** the sequence number of the next record appended */
+  #nextSeq = 1n;
+  /** sequence numbers of records already counted as cut (kept in the cursor: a gap is counted once) */
+  #cut: [bigint, bigint][] = [];
+  #cutChanged = false;
+  /** the cursor file said which sequence number comes next (else the first record's is taken as it is) */
+  #cursorKnown = false;
   #writer: FileHandle | undefined;
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
@@ -99,28 +121,28 @@ export class Spool {
 
   async open(): Promise<void> {
     if (this.#opened) return;
-    await mkdir(this.#o.dir, { recursive: true });
+    await ownFolder(this.#o.dir, 'spool folder');
     const names = (await readdir(this.#o.dir)).filter((n) => SEG_RE.test(n)).sort();
-    try {
-      const c = JSON.parse(await readFile(join(this.#o.dir, 'cursor.json'), 'utf8')) as SpoolPosition;
-      if (Number.isInteger(c.segment) && Number.isInteger(c.offset)) this.#cursor = c;
-    } catch {
-      // no cursor yet: start at the first segment
-      this.#cursor = { segment: 0, offset: 0 };
-    }
+    await this.#readCursor();
+    let expect: bigint | null = this.#cursorKnown ? this.#cursorSeq : null;
+    const live = names.map((n) => Number(SEG_RE.exec(n)![1])).filter((seq) => seq >= this.#cursor.segment);
     for (const n of names) {
       const seq = Number(SEG_RE.exec(n)![1]);
-      if (seq < this.#cursor.segment) {
-        await rm(join(this.#o.dir, n), { force: true });
-        continue;
-      }
-      const from = seq === this.#cursor.segment ? this.#cursor.offset : 0;
-      const { end, records } = await this.#scan(seq, from);
-      this.#segments.push({ seq, size: end, records });
+      if (seq < this.#cursor.segment) await rm(join(this.#o.dir, n), { force: true });
     }
+    for (const seq of live) {
+      const from = seq === this.#cursor.segment ? this.#cursor.offset : SEGMENT_HEADER;
+      const last = seq === live.at(-1);
+      const r = await this.#scan(seq, from, expect, last);
+      expect = r.expect;
+      this.#segments.push({ seq, size: r.end, records: r.records });
+    }
+    this.#nextSeq = expect ?? this.#cursorSeq;
+    if (this.#cutChanged) await this.#writeCursor();
     const first = this.#segments[0];
-    if (first && first.seq !== this.#cursor.segment) this.#cursor = { segment: first.seq, offset: 0 };
-    if (!first) this.#cursor = { segment: this.#cursor.segment, offset: 0 };
+    if (first && first.seq !== this.#cursor.segment)
+      this.#cursor = { segment: first.seq, offset: SEGMENT_HEADER };
+    if (!first) this.#cursor = { segment: this.#cursor.segment, offset: SEGMENT_HEADER };
     if (this.#o.fsync === 'interval') {
       this.#timer = setInterval(() => void this.sync(), this.#o.fsyncIntervalMs);
       this.#timer.unref();
@@ -128,29 +150,86 @@ export class Spool {
     this.#opened = true;
   }
 
-  /** Count the valid records of a segment from `from`; cut a torn or corrupt tail. */
-  async #scan(seq: number, from: number): Promise<{ end: number; records: number }> {
-    const path = join(this.#o.dir, segName(seq));
-    const buf = await readFile(path);
-    let off = Math.min(from, buf.length);
-    let records = 0;
-    while (off + HEADER <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      const sum = buf.readUInt32LE(off + 4);
-      if (off + HEADER + len > buf.length) break;
-      if (crc32(buf.subarray(off + HEADER, off + HEADER + len)) !== sum) {
-        this.#stats.corrupt += 1;
-        break;
+  async #readCursor(): Promise<void> {
+    const buf = await readPrivate(join(this.#o.dir, 'cursor.json'));
+    if (!buf) return; // no cursor yet
+    const text = buf.toString('utf8');
+    try {
+      const c = JSON.parse(text) as SpoolPosition & { seq?: string; cut?: [string, string][] };
+      if (Number.isInteger(c.segment) && Number.isInteger(c.offset) && c.offset >= SEGMENT_HEADER)
+        this.#cursor = { segment: c.segment, offset: c.offset };
+      const num = (v: unknown) => (typeof v === 'string' && /^[1-9][0-9]{0,19}$/.test(v) ? BigInt(v) : null);
+      const seq = num(c.seq);
+      if (seq !== null) {
+        this.#cursorSeq = seq;
+        this.#cursorKnown = true;
       }
-      off += HEADER + len;
-      records++;
+      for (const [a, b] of Array.isArray(c.cut) ? c.cut : []) {
+        const from = num(a);
+        const to = num(b);
+        if (from !== null && to !== null && from <= to) this.#cut.push([from, to]);
+      }
+    } catch {
+      // a cursor that does not parse: start at the first segment (what it had passed is replayed; duplicates are dropped by id)
     }
-    if (off < buf.length) {
-      const fh = await open(path, 'r+');
-      await fh.truncate(off);
-      await fh.close();
+  }
+
+  /**
+   * The intact records of a segment from `from` on: every record cut is
+   * counted; a segment with records cut from its middle is rewritten without
+   * them, a damaged tail is truncated. `expect`: the sequence number of the
+   * next record (null: unknown); returns the one after the segment's last.
+   */
+  async #scan(
+    seq: number,
+    from: number,
+    expect: bigint | null,
+    last: boolean,
+  ): Promise<{ end: number; records: number; expect: bigint | null }> {
+    const name = segName(seq);
+    const buf = (await readPrivate(join(this.#o.dir, name))) ?? Buffer.alloc(0);
+    const { keep, holes, tail, tailCut, records, next } = scanRecords(buf, from, expect, (a, b) =>
+      this.#countCut(a, b),
+    );
+    expect = next;
+    if (last) this.#stats.corrupt += tailCut;
+    const prefix = Math.max(SEGMENT_HEADER, Math.min(from, buf.length));
+    if (holes || (keep[0] && keep[0][0] !== prefix)) {
+      const parts = [buf.subarray(0, prefix), ...keep.map(([a, b]) => buf.subarray(a, b))];
+      const out = Buffer.concat(parts);
+      out.set(SEGMENT_MAGIC, 0);
+      await replacePrivate(this.#o.dir, name, out);
+      return { end: out.length, records, expect };
     }
-    return { end: off, records };
+    if (tail < buf.length || buf.length < SEGMENT_HEADER) {
+      const fh = await openPrivate(join(this.#o.dir, name), WRITE);
+      try {
+        if (buf.length < SEGMENT_HEADER) await fh.write(SEGMENT_MAGIC, 0, SEGMENT_HEADER, 0);
+        await fh.truncate(Math.max(tail, SEGMENT_HEADER));
+      } finally {
+        await fh.close();
+      }
+    }
+    return { end: Math.max(tail, SEGMENT_HEADER), records, expect };
+  }
+
+  /** Records first..last were cut: counted, unless an earlier open counted them. */
+  #countCut(first: bigint, last: bigint): void {
+    if (this.#cut.some(([a, b]) => a <= first && last <= b)) return;
+    this.#stats.corrupt += Number(last - first + 1n);
+    this.#cut.push([first, last]);
+    this.#cutChanged = true;
+  }
+
+  async #writeCursor(): Promise<void> {
+    this.#cut = this.#cut.filter(([, b]) => b >= this.#cursorSeq);
+    const c = {
+      ...this.#cursor,
+      seq: this.#cursorSeq.toString(),
+      ...(this.#cut.length > 0 ? { cut: this.#cut.map(([a, b]) => [a.toString(), b.toString()]) } : {}),
+    };
+    await replacePrivate(this.#o.dir, 'cursor.json', Buffer.from(JSON.stringify(c)));
+    this.#cutChanged = false;
   }
 
   get pending(): number {
@@ -161,7 +240,8 @@ export class Spool {
 
   get bytes(): number {
     let n = 0;
-    for (const s of this.#segments) n += s.size - (s.seq === this.#cursor.segment ? this.#cursor.offset : 0);
+    for (const s of this.#segments)
+      n += s.size - (s.seq === this.#cursor.segment ? this.#cursor.offset : SEGMENT_HEADER);
     return n;
   }
 
@@ -182,10 +262,7 @@ export class Spool {
         break;
       }
       await this.#ensureWriter(need, chunks);
-      const h = Buffer.alloc(HEADER);
-      h.writeUInt32LE(p.length, 0);
-      h.writeUInt32LE(crc32(p), 4);
-      chunks.push(h, Buffer.from(p.buffer, p.byteOffset, p.length));
+      chunks.push(recordHeader(p, this.#nextSeq++), Buffer.from(p.buffer, p.byteOffset, p.length));
       const last = this.#segments[this.#segments.length - 1]!;
       last.size += need;
       last.records += 1;
@@ -210,9 +287,10 @@ export class Spool {
   /** Make sure the last segment is open for writing and has room for `need` bytes. */
   async #ensureWriter(need: number, chunks: Buffer[]): Promise<void> {
     const last = this.#segments[this.#segments.length - 1];
-    if (last && this.#writer && (last.size === 0 || last.size + need <= this.#o.segmentBytes)) return;
+    const fits = (s: Segment) => s.size === SEGMENT_HEADER || s.size + need <= this.#o.segmentBytes;
+    if (last && this.#writer && fits(last)) return;
     if (last && !this.#writer && last.size + need <= this.#o.segmentBytes) {
-      this.#writer = await open(join(this.#o.dir, segName(last.seq)), 'a');
+      this.#writer = await openPrivate(join(this.#o.dir, segName(last.seq)), APPEND);
       return;
     }
     await this.#flushChunks(chunks);
@@ -221,9 +299,13 @@ export class Spool {
       await this.#writer.close();
     }
     const seq = last ? last.seq + 1 : this.#cursor.segment;
-    this.#writer = await open(join(this.#o.dir, segName(seq)), 'a');
-    this.#segments.push({ seq, size: 0, records: 0 });
-    if (!last) this.#cursor = { segment: seq, offset: 0 };
+    this.#writer = await openPrivate(join(this.#o.dir, segName(seq)), APPEND | CREATE);
+    chunks.push(SEGMENT_MAGIC);
+    this.#segments.push({ seq, size: SEGMENT_HEADER, records: 0 });
+    if (!last) {
+      this.#cursor = { segment: seq, offset: SEGMENT_HEADER };
+      this.#cursorSeq = this.#nextSeq;
+    }
   }
 
   /** Up to `max` records from the cursor, in order, and the position after them (for commit). */
@@ -233,9 +315,9 @@ export class Spool {
     for (const seg of this.#segments) {
       if (records.length >= max) break;
       if (seg.seq < pos.segment) continue;
-      if (seg.seq > pos.segment) pos = { segment: seg.seq, offset: 0 };
+      if (seg.seq > pos.segment) pos = { segment: seg.seq, offset: SEGMENT_HEADER };
       if (pos.offset >= seg.size) continue;
-      const fh = await open(join(this.#o.dir, segName(seg.seq)), 'r');
+      const fh = await openPrivate(join(this.#o.dir, segName(seg.seq)), READ);
       try {
         while (records.length < max && pos.offset < seg.size) {
           let buf = await readAt(fh, pos.offset, Math.min(seg.size - pos.offset, READ_CHUNK));
@@ -262,21 +344,29 @@ export class Spool {
     return { records, next: pos };
   }
 
-  /** Release everything before `pos` (records acknowledged by NATS), in `count` records. */
+  /**
+   * Release everything before `pos` (records acknowledged by NATS), in
+   * `count` records. The cursor is written (and synced) before any segment
+   * is removed: a crash in between leaves segments the next open removes,
+   * never a cursor that points into a removed one.
+   */
   async commit(pos: SpoolPosition, count: number): Promise<void> {
     let left = count;
+    const done: number[] = [];
     while (this.#segments.length > 0) {
       const first = this.#segments[0]!;
       if (first.seq < pos.segment) {
         left -= first.records;
         this.#segments.shift();
-        await rm(join(this.#o.dir, segName(first.seq)), { force: true });
+        done.push(first.seq);
         continue;
       }
       if (first.seq === pos.segment) first.records -= left;
       break;
     }
     this.#cursor = { ...pos };
+    this.#cursorSeq += BigInt(count);
+    this.#cursorKnown = true;
     const last = this.#segments[this.#segments.length - 1];
     if (last && last.records === 0 && last.size <= pos.offset && last.seq === pos.segment) {
       // everything acknowledged: start a fresh segment on the next append
@@ -285,13 +375,12 @@ export class Spool {
         this.#writer = undefined;
       }
       this.#segments = [];
-      await rm(join(this.#o.dir, segName(last.seq)), { force: true });
-      this.#cursor = { segment: last.seq + 1, offset: 0 };
+      done.push(last.seq);
+      this.#cursor = { segment: last.seq + 1, offset: SEGMENT_HEADER };
     }
     this.#stats.committed += count;
-    const tmp = join(this.#o.dir, 'cursor.json.tmp');
-    await writeFile(tmp, JSON.stringify(this.#cursor));
-    await rename(tmp, join(this.#o.dir, 'cursor.json'));
+    await this.#writeCursor();
+    for (const seq of done) await rm(join(this.#o.dir, segName(seq)), { force: true });
   }
 
   async sync(): Promise<void> {

@@ -12,7 +12,7 @@ import type { StatusDocument } from '../../src/daemon/metrics.ts';
 import type { Service } from '../../src/daemon/service.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { createCgroup, rawSocketPolicy, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { bpfgate } from '../support/daemon.ts';
 
 const NAME = `bpfgate-metrics-${process.pid}`;
@@ -26,17 +26,7 @@ describe('daemon metrics endpoint', () => {
   beforeAll(async () => {
     cg = createCgroup(NAME);
     dir = mkdtempSync(join(tmpdir(), 'bpfgate-metrics-'));
-    writeFileSync(
-      join(dir, 'raw.yaml'),
-      `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata: { name: no-raw }
-spec:
-  scope: { cgroups: [/${NAME}] }
-  rules:
-    - { id: raw, kind: socket, action: block, match: { families: [inet], types: [raw] } }
-`,
-    );
+    writeFileSync(join(dir, 'raw.yaml'), rawSocketPolicy('no-raw', cg));
     const resolved = resolveConfig({
       policies: [dir],
       cgroupAttach: cg.path,
@@ -67,7 +57,7 @@ spec:
       await new Promise((r) => setTimeout(r, 50));
       text = await (await fetch(`${base}/metrics`)).text();
     }
-    expect(text).toMatch(/^bpfgate_violations_total\{policy="no-raw",rule="raw",outcome="denied"\} 1$/m);
+    expect(text).toMatch(/^bpfgate_violations_total\{policy="no-raw",rule="raw-inet",outcome="denied"\} 1$/m);
     expect(text).toMatch(/^bpfgate_rules\{achieved="block",mechanism="cgroup"\} 1$/m);
     expect(text).toMatch(/^bpfgate_enforcing 1$/m);
     expect(text).toMatch(/^bpfgate_ringbuf_drops_total 0$/m);
@@ -78,11 +68,15 @@ spec:
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const s = (await (await fetch(`${base}/status`)).json()) as StatusDocument;
     expect(s.enforcing).toBe(true);
-    expect(s.policies[0]!.rules[0]).toMatchObject({ rule: 'raw', achieved: 'block', mechanism: 'cgroup' });
+    expect(s.policies[0]!.rules[0]).toMatchObject({
+      rule: 'raw-inet',
+      achieved: 'block',
+      mechanism: 'cgroup',
+    });
     const out = await bpfgate(['status', '--url', base]);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('enforcing');
-    expect(out.stdout).toMatch(/no-raw\s+raw\s+socket\s+block\s+block via cgroup/);
+    expect(out.stdout).toMatch(/no-raw\s+raw-inet\s+socket\s+block\s+block via cgroup/);
   });
 
   it('/healthz is 503 once the daemon no longer enforces', async () => {

@@ -81,9 +81,11 @@ afterAll(async () => {
 });
 
 describe('bpfgate run --audit', () => {
-  it('says it runs in audit mode and marks every rule as a dry run', async () => {
-    const ready = daemon.logs.find((l) => l.msg === 'bpfgate is enforcing');
-    expect(ready).toMatchObject({ mode: 'audit' });
+  it('says it runs in audit mode, never that it enforces, and marks every rule as a dry run', async () => {
+    const ready = daemon.logs.find((l) => l.ready === true);
+    expect(ready).toMatchObject({ mode: 'audit', state: 'audit' });
+    expect(ready?.msg).toMatch(/^bpfgate is running in audit mode: nothing is denied or killed/);
+    expect(daemon.logs.map((l) => l.msg)).not.toContain('bpfgate is enforcing');
     for (const r of plan.rules as Json[]) expect(r.dryRun, `${r.policy}/${r.rule}`).toBe(true);
   });
 
@@ -129,12 +131,13 @@ describe('bpfgate run --audit', () => {
     expect(e).toMatchObject({ kind: 'exec', target: { path: MARKER } });
   });
 
-  it('reports a block downgraded to kill as would-kill and lets the process live', async () => {
+  it('reports a block downgraded to kill-after as would-kill-after and lets the process live', async () => {
     const rule = (plan.rules as Json[]).find((x) => x.policy === 'host-lsm' && x.rule === 'secret-file')!;
     const r = await attack(['open', `${h.dir}/secret`, 'r']);
     expectAllowed(r);
     // the outcome follows what enforcing would do on this kernel
-    const outcome = rule.achieved === 'kill' ? 'would-kill' : 'would-block';
+    const outcome =
+      { kill: 'would-kill', 'kill-after': 'would-kill-after' }[rule.achieved as string] ?? 'would-block';
     await auditEventOf(r, 'host-lsm/secret-file', 'block', outcome);
   });
 
@@ -144,6 +147,6 @@ describe('bpfgate run --audit', () => {
     expect(await h.attachedToCgroup()).toEqual([]);
     expect(h.pinnedLinks()).toEqual([]);
     for (const e of daemon.events) expect(eventSchemaErrors(e), JSON.stringify(e)).toEqual([]);
-    expect(daemon.events.filter((e) => e.outcome === 'denied' || e.outcome === 'killed')).toEqual([]);
+    expect(daemon.events.filter((e) => ['denied', 'killed', 'killed-after'].includes(e.outcome))).toEqual([]);
   });
 });

@@ -54,7 +54,7 @@ describe('bpfgate run refuses to start', () => {
     expect(r.stderr).toMatch(/host-lsm\/sys-admin \(capability, block\): unavailable/);
     expect(r.stderr).not.toMatch(/host-raw\/raw-inet \(socket, block\): .* — /);
     const msgs = logLines(r.stderr).map((l) => l.msg);
-    expect(msgs).not.toContain('bpfgate is enforcing');
+    expect(logLines(r.stderr).some((l) => l.ready)).toBe(false);
     expect(msgs).not.toContain('policy generation active');
     expect(await h.attachedToCgroup()).toEqual([]);
     expect(h.pinnedLinks()).toEqual([]);
@@ -75,7 +75,7 @@ describe('bpfgate run refuses to start', () => {
     );
     expect(r.stderr).toContain(`${file}:10:7: missing required key 'action'`);
     expect(r.stderr).toContain(`${file}:17:28: '127.0.0.1/8' has host bits set beyond /8 [INVALID_CIDR]`);
-    expect(logLines(r.stderr).map((l) => l.msg)).not.toContain('bpfgate is enforcing');
+    expect(logLines(r.stderr).some((l) => l.ready)).toBe(false);
     expect(await h.attachedToCgroup()).toEqual([]);
     expect(h.pinnedLinks()).toEqual([]);
   });

@@ -167,7 +167,8 @@ describe('socket rules', () => {
     const rule = planned('host-net', 'packet');
     const inside = await attack(['packet_socket'], 'inside');
     switch (rule.achieved) {
-      case 'kill': {
+      case 'kill-after': {
+        // socket() returned (the socket was made), then the process died: killed after the call
         expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
           code: null,
           signal: 'SIGKILL',
@@ -178,7 +179,7 @@ describe('socket rules', () => {
         expect(e).toMatchObject({
           policy: { name: 'host-net', rule: 'packet' },
           action: 'block',
-          outcome: 'killed',
+          outcome: 'killed-after',
           kind: 'socket',
           mechanism: rule.mechanism,
           target: { family: 'packet', familyNumber: 17 },
@@ -202,11 +203,16 @@ describe('socket rules', () => {
         // nothing sees the call: it succeeds, no event, and the daemon said so at start
         expectAllowed(inside);
         await expectNoEvent(inside.pid);
+        // one warning per cause of downgrades, naming the rules it weakens
         const warn = daemon.logs.find(
-          (l) => l.level === 40 && l.policy === 'host-net' && l.rule === 'packet',
+          (l) =>
+            l.level === 40 &&
+            (l.rules as string[] | undefined)?.some((x) => x.startsWith('host-net/packet (')),
         );
-        expect(warn).toMatchObject({ asked: 'block', achieved: 'unavailable' });
-        expect(warn?.msg).toMatch(/^downgraded: host-net\/packet /);
+        expect(warn?.rules).toContain('host-net/packet (socket, block → unavailable)');
+        expect(warn?.msg).toMatch(
+          /enforced more weakly than asked \(.*host-net\/packet \(socket, block → unavailable\)/,
+        );
         break;
       }
       default:
@@ -383,7 +389,7 @@ describe('audit rules', () => {
 });
 
 describe('rules that need BPF-LSM', () => {
-  it('are downgraded at start exactly as bpfgate doctor predicts, one warning each', () => {
+  it('are downgraded at start exactly as bpfgate doctor predicts, named once in the warning of their cause', () => {
     const rows = doctor.matrix.rows as Json[];
     for (const [rule, kind] of [
       ['secret-file', 'file'],
@@ -397,13 +403,14 @@ describe('rules that need BPF-LSM', () => {
         mechanism: cell.mechanism,
         downgraded: cell.downgraded,
       });
+      // the warning of the cause that weakens it names it, once
+      const label = `host-lsm/${rule} (${kind}, block → ${cell.achieved})`;
       const warnings = daemon.logs.filter(
-        (l) => l.policy === 'host-lsm' && l.rule === rule && l.level === 40,
+        (l) => l.level === 40 && (l.rules as string[] | undefined)?.includes(label),
       );
       if (cell.downgraded) {
         expect(warnings).toHaveLength(1);
-        expect(warnings[0]).toMatchObject({ asked: 'block', achieved: cell.achieved });
-        expect(warnings[0]!.msg).toMatch(new RegExp(`^downgraded: host-lsm/${rule} \\(${kind}, block\\)`));
+        expect(warnings[0]!.causes.join('\n')).toContain(doctor.features.lsm.reason);
       } else {
         expect(warnings).toEqual([]);
       }
@@ -412,17 +419,17 @@ describe('rules that need BPF-LSM', () => {
     expect(doctor.features.lsm.available).toBe(false);
   });
 
-  it('a file rule downgraded to kill kills the reader after the call', async () => {
+  it('a file rule downgraded to kill-after kills the reader after the call (killed-after)', async () => {
     const rule = planned('host-lsm', 'secret-file');
     const r = await attack(['open', `${h.dir}/secret`, 'r'], 'inside');
-    if (rule.achieved === 'kill') {
+    if (rule.achieved === 'kill-after') {
       expect({ code: r.code, signal: r.signal }).toEqual({ code: null, signal: 'SIGKILL' });
       const e = await daemon.oneEventOf(r.pid);
       expect(eventSchemaErrors(e)).toEqual([]);
       expect(e).toMatchObject({
         policy: { name: 'host-lsm', rule: 'secret-file' },
         action: 'block',
-        outcome: 'killed',
+        outcome: 'killed-after',
         kind: 'file',
         mechanism: rule.mechanism,
         target: { path: `${h.dir}/secret`, operation: 'read' },

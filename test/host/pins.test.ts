@@ -23,13 +23,13 @@ let work = '';
 const daemons: DaemonProcess[] = [];
 
 /** `bpfgate run` on the test's policy, cgroup and pin root (test/support/daemon.ts), not yet enforcing. */
-function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean }): DaemonProcess {
+function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean; stdout?: boolean }): DaemonProcess {
   const d = new DaemonProcess([
     '--policies',
     `${work}/policy.yaml`,
     '--cgroup',
     cg!.path,
-    '--no-stdout',
+    ...(flags.stdout ? [] : ['--no-stdout']),
     '--no-policy-watch',
     '--pin-root',
     PIN_ROOT,
@@ -41,7 +41,7 @@ function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean }): Daem
 }
 
 /** Start a daemon and wait until it enforces. */
-async function startDaemon(flags: { keepEnforcing: boolean }): Promise<DaemonProcess> {
+async function startDaemon(flags: { keepEnforcing: boolean; stdout?: boolean }): Promise<DaemonProcess> {
   const d = spawnDaemon(flags);
   await d.ready(45_000);
   return d;
@@ -91,6 +91,17 @@ while not os.path.exists(sys.argv[1]):
         err += 1
     time.sleep(0.002)
 print(ok, err)
+`;
+
+const FLOOD_PY = `
+import socket, sys
+n = 0
+for _ in range(int(sys.argv[1])):
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    except OSError:
+        n += 1
+print(n)
 `;
 
 beforeAll(() => {
@@ -187,6 +198,29 @@ describe('pinned enforcement on this host', () => {
     const again = await bpfgate(['unload', '--pin-root', PIN_ROOT]);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(`nothing pinned under ${PIN_ROOT}\n`);
+  });
+
+  it('drops while no daemon read the ring are reported by the daemon that adopts the pins', async () => {
+    const a = await startDaemon({ keepEnforcing: true });
+    expect((await a.stop('SIGTERM')).code).toBe(0);
+    // nobody reads the ring buffer now: fill it (4 MiB) with denials, well past its size
+    const flood = await run(['python3', '-c', FLOOD_PY, '60000'], cg!.path);
+    expect(Number(flood.stdout.trim())).toBe(60000);
+    const b = await startDaemon({ keepEnforcing: false, stdout: true });
+    expect(b.stderr).toContain('adopting the enforcement a previous daemon left pinned');
+    const loss = await b.until(
+      () => b.events.find((e) => e.type === 'loss' && e.loss?.source === 'ringbuf'),
+      'a ringbuf loss event',
+      30_000,
+    );
+    expect(loss.loss.count).toBeGreaterThan(0);
+    expect(b.stderr).toContain('lost while no daemon read them');
+    // the records that fitted were read, the rest counted: together every attempt
+    const read = b.events
+      .filter((e) => e.type === 'violation')
+      .reduce((n, e) => n + (typeof e.count === 'number' ? e.count : 1), 0);
+    expect(read + loss.loss.count).toBe(60000);
+    expect((await b.stop('SIGTERM')).code).toBe(0);
   });
 
   it('by default an orderly stop detaches everything and removes the pins', async () => {

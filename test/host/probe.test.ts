@@ -1,11 +1,12 @@
 // The kernel probe and `bpfgate doctor` on this machine's kernel (6.18, root):
 // what KERNEL.md says of it, measured by loading bpfgate's own programs.
 //   npx vitest run --project host test/host/probe.test.ts
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CGROUP_HOOKS, type FeatureSet } from '../../src/abi/features.ts';
+import { PROGRAMS, type ProgramInfo } from '../../src/abi/programs.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
@@ -82,6 +83,22 @@ describe('probeFeatures on this kernel', () => {
     expect(features.kprobes.reason).toMatch(/CONFIG_KPROBES unset/);
   });
 
+  it('fmod_ret refused like BPF-LSM (EPERM before verification); the functions are in the BTF all the same', () => {
+    expect(features.fmodRet.available).toBe(false);
+    expect(features.fmodRet.reason).toMatch(
+      /^fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM \(Operation not permitted; refused before verification/,
+    );
+    // read from this kernel's BTF: every function the fmod_ret programs attach to is there on 6.18
+    expect(Object.keys(features.fmodRetHooks).sort()).toEqual(
+      Object.values(PROGRAMS as Record<string, ProgramInfo>)
+        .flatMap((p) => (p.attach.type === 'fmod_ret' ? [p.attach.function] : []))
+        .sort(),
+    );
+    for (const [fn, f] of Object.entries(features.fmodRetHooks)) {
+      expect(f, fn).toEqual({ available: true, reason: `${fn} is a function in the kernel's BTF` });
+    }
+  });
+
   it('fentry refused (libbpf probe), tracepoints load, bpf_send_signal available', () => {
     expect(features.fentry.available).toBe(false);
     expect(features.tracepoints).toMatchObject({ available: true });
@@ -127,15 +144,16 @@ describe('the enforcement matrix on this kernel', () => {
     const m = enforcementMatrix(features);
     const s = summary(m);
     expect(s.exec).toEqual(['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint']);
-    expect(s.file).toEqual(['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint']);
+    // every call but exec completes before the kill lands
+    expect(s.file).toEqual(['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/tracepoint']);
     for (const k of ['module', 'bpf', 'ptrace', 'mount', 'setuid'])
-      expect(s[k]?.[0], k).toBe('kill/tracepoint');
+      expect(s[k]?.[0], k).toBe('kill-after/tracepoint');
     expect(s.capability).toEqual(['unavailable/-', 'unavailable/-', 'unavailable/-']);
     for (const k of ['socket-inet', 'connect', 'bind', 'device', 'sysctl']) {
       expect(s[k], k).toEqual(['block/cgroup', 'block/cgroup', 'audit/cgroup']);
     }
-    // a socket rule of every family: inet and inet6 denied by the cgroup hook, the rest killed
-    expect(s.socket).toEqual(['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup']);
+    // a socket rule of every family: inet and inet6 denied by the cgroup hook, the rest killed after the call
+    expect(s.socket).toEqual(['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup']);
     expect(m.rows.find((r) => r.rule === 'socket')!.block.hooks).toEqual([
       'cgroup_inet_sock_create',
       'raw_tp/sys_enter',
@@ -151,11 +169,21 @@ describe('the enforcement matrix on this kernel', () => {
 });
 
 describe('bpfgate doctor (a child process)', () => {
-  it('--json: exit 0 with the probe and the matrix', async () => {
+  it('--json: exit 0 with the probe, the kernel settings and the matrix', async () => {
     const r = await cli(['doctor', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { features: FeatureSet; matrix: EnforcementMatrix };
+    const doc = JSON.parse(r.stdout) as {
+      features: FeatureSet;
+      settings: { name: string; value: string | null }[];
+      matrix: EnforcementMatrix;
+    };
+    expect(doc.settings.map((x) => [x.name, x.value])).toEqual(
+      ['net/core/bpf_jit_enable', 'net/core/bpf_jit_harden', 'kernel/unprivileged_bpf_disabled'].map((p) => [
+        p.replaceAll('/', '.'),
+        readFileSync(`/proc/sys/${p}`, 'utf8').trim(),
+      ]),
+    );
     // reasons may differ by the securityfs mount note of a first probe; availability may not
     const avail = (f: FeatureSet) =>
       JSON.stringify(f, (k, v) => (k === 'reason' ? undefined : (v as unknown)));
@@ -171,6 +199,14 @@ describe('bpfgate doctor (a child process)', () => {
     expect(r.stdout).toMatch(/^ {2}✗ {2}BPF-LSM +.*EPERM/m);
     expect(r.stdout).toMatch(/^ {2}✓ {2}cgroup\/dev +cgroup\/dev \(bg_cg_dev\) loads$/m);
     expect(r.stdout).toMatch(/^ {2}exec +kill \(tracepoint\) ! +kill \(tracepoint\) +audit \(tracepoint\)$/m);
+    expect(r.stdout).toMatch(
+      /^ {2}file +kill-after \(tracepoint\) ! +kill-after \(tracepoint\) ! +audit \(tracepoint\)$/m,
+    );
+    expect(r.stdout).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs .*EPERM/m);
+    expect(r.stdout).toMatch(
+      /^enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗$/m,
+    );
+    expect(r.stdout).toMatch(/^kernel settings:\n {2}net\.core\.bpf_jit_enable +\d /m);
     expect(r.stdout).toMatch(/^ {2}sysctl +block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
   });
 
@@ -217,6 +253,6 @@ describe('bpfgate doctor (a child process)', () => {
     );
     const compile = await cli(['compile', join(PROJECT_ROOT, 'policies')], { uid: 65534 });
     expect(compile.code).toBe(3);
-    expect(compile.stderr).toMatch(/needs root.*--features FILE, lsm or no-lsm/);
+    expect(compile.stderr).toMatch(/needs root.*--features FILE\|lsm\|fmod-ret\|no-lsm\n$/);
   });
 });

@@ -110,9 +110,9 @@ afterAll(async () => {
 });
 
 describe('socket rules of every family without BPF-LSM', () => {
-  it('plans packet sockets on raw sys_enter (kill) and raw inet sockets on the cgroup hook (deny)', () => {
+  it('plans packet sockets on raw sys_enter (kill after the call) and raw inet sockets on the cgroup hook (deny)', () => {
     expect(planned('packet')).toMatchObject({
-      achieved: 'kill',
+      achieved: 'kill-after',
       mechanism: 'tracepoint',
       programs: ['bg_tp_sys_enter'],
     });
@@ -123,7 +123,7 @@ describe('socket rules of every family without BPF-LSM', () => {
     });
   });
 
-  it('kills a process that makes a packet socket in the cgroup, before it runs on, and reports it once', async () => {
+  it('kills a process that made a packet socket in the cgroup, before it runs on, and reports it once as killed-after', async () => {
     const inside = await attempt(['packet', 'raw'], 'inside');
     expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
       code: null,
@@ -137,7 +137,7 @@ describe('socket rules of every family without BPF-LSM', () => {
     expect(e).toMatchObject({
       policy: { name: 'socket-kinds', rule: 'packet' },
       action: 'kill',
-      outcome: 'killed',
+      outcome: 'killed-after',
       kind: 'socket',
       mechanism: 'tracepoint',
       target: { family: 'packet', familyNumber: 17, type: 'raw', typeNumber: 3, protocol: 0 },

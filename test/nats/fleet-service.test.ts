@@ -18,35 +18,22 @@ import type { BpfgateEvent, PolicyErrorEvent } from '../../src/events/types.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { probeFeatures } from '../../src/kernel/probe.ts';
 import { createLogger } from '../../src/log.ts';
-import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { createCgroup, fleetRawSocketPolicy, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
+import { signed, TRUSTED_KEYS } from '../support/fleet.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const NAME = `bpfgate-fleet-${process.pid}`;
 const BUCKET = 'bpfgate-policies';
 
-function policy(action: string, hosts = 'role=web'): string {
-  return `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata:
-  name: no-raw
-  labels:
-    bpfgate.dev/hosts: "${hosts}"
-spec:
-  scope:
-    cgroups: [/${NAME}]
-  rules:
-    - id: raw
-      kind: socket
-      action: ${action}
-      match: { families: [inet], types: [raw] }
-`;
-}
+const policy = (action: string, hosts = 'role=web'): string =>
+  fleetRawSocketPolicy(`/${NAME}`, action, hosts);
 
 describe('the service with its policies from the fleet bucket', () => {
   let server: NatsServer;
   let nc: NatsConnection;
   let kv: KV;
+  let hosts: KV;
   let cg: TestCgroup;
   let dir: string;
   let service: Service;
@@ -56,16 +43,23 @@ describe('the service with its policies from the fleet bucket', () => {
     server = await NatsServer.start();
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).create(BUCKET, { history: 5 });
+    hosts = await new Kvm(nc).create('bpfgate-hosts', { history: 1 });
     cg = createCgroup(NAME);
     dir = mkdtempSync(join(tmpdir(), 'bpfgate-fleet-service-'));
-    await kv.put('policies.no-raw', policy('audit'));
+    await kv.put('policies.no-raw', signed('policies.no-raw', policy('audit')));
     const config = resolveConfig({
       host: 'web-1',
       cgroupAttach: cg.path,
       output: { stdout: false },
       policyWatch: { debounceMs: 100 },
       pins: { root: null },
-      fleet: { servers: [server.url], labels: { role: 'web' }, cacheDir: dir, connectTimeoutMs: 2000 },
+      fleet: {
+        servers: [server.url],
+        labels: { role: 'web' },
+        cacheDir: dir,
+        connectTimeoutMs: 2000,
+        trustedKeys: TRUSTED_KEYS,
+      },
     });
     service = composeService(config, {
       log: createLogger({ level: 'warn', pretty: false }),
@@ -87,15 +81,15 @@ describe('the service with its policies from the fleet bucket', () => {
   it('enforces the bucket set, follows a put, and keeps it when a put is invalid', async () => {
     expect(service.daemon.enforcing).toBe(true);
     expect(await tryRawSocket(cg.path)).toBe('ok'); // audit only
-    const status = async () => (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const status = async () => (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect((await status())?.rules).toMatchObject([{ policy: 'no-raw', rule: 'raw', achieved: 'audit' }]);
 
-    const block = await kv.put('policies.no-raw', policy('block'));
+    const block = await kv.put('policies.no-raw', signed('policies.no-raw', policy('block')));
     await waitFor(async () => (await status())?.applied[0]?.revision === block, 15_000, 'the block applied');
     expect(await tryRawSocket(cg.path)).toBe('errno 1');
     expect(await tryRawSocket()).toBe('ok');
 
-    const bad = await kv.put('policies.no-raw', policy('smite'));
+    const bad = await kv.put('policies.no-raw', signed('policies.no-raw', policy('smite')));
     await waitFor(() => events.length > 0, 15_000, 'a policy_error event');
     const e = events[0] as PolicyErrorEvent;
     expect(e.diagnostics).toMatchObject([
@@ -110,7 +104,7 @@ describe('the service with its policies from the fleet bucket', () => {
     expect(await tryRawSocket(cg.path)).toBe('errno 1');
 
     // a policy for other hosts leaves this one with nothing
-    const db = await kv.put('policies.no-raw', policy('block', 'role=db'));
+    const db = await kv.put('policies.no-raw', signed('policies.no-raw', policy('block', 'role=db')));
     await waitFor(async () => (await status())?.lastReload.ok === true, 15_000, 'the reload');
     expect((await status())?.applied).toEqual([]);
     expect((await status())?.lastReload.read).toEqual([]);

@@ -6,23 +6,29 @@
 // The reload here is the daemon's path without the kernel: load(), compile
 // for a shipped feature set, settled().
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
+import { createUser } from '@nats-io/nkeys';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.ts';
 import { loadFeatureFile, SHIPPED_FEATURES } from '../../src/compiler/feature-file.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { cacheFile } from '../../src/fleet/cache.ts';
 import { FleetPolicies, FleetUnavailableError } from '../../src/fleet/kv.ts';
 import { defaultFleetOptions, type FleetOptions } from '../../src/fleet/options.ts';
+import { EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT, signEntry, verifyEntry } from '../../src/fleet/signature.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { createLogger } from '../../src/log.ts';
+import { bpfgate } from '../support/daemon.ts';
+import { signed, TRUSTED_KEYS } from '../support/fleet.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const BUCKET = 'bpfgate-policies';
+const STATUS_BUCKET = 'bpfgate-hosts';
 const features = loadFeatureFile(SHIPPED_FEATURES['no-lsm']);
 const log = createLogger({ level: 'silent' });
 
@@ -48,6 +54,8 @@ function policy(name: string, hosts: string | null, kind = 'ptrace', action = 'b
 let server: NatsServer;
 let nc: NatsConnection;
 let kv: KV;
+/** the hosts' status, a bucket apart from the policies */
+let hosts: KV;
 let dir: string;
 const open: FleetPolicies[] = [];
 
@@ -59,6 +67,7 @@ async function fleet(host: string, labels: Record<string, string>, over: Partial
     cacheDir: join(dir, host),
     connectTimeoutMs: 2000,
     reconnectWaitMs: 100,
+    trustedKeys: TRUSTED_KEYS,
     ...over,
   };
   const f = await FleetPolicies.open(o, { host, mode: 'enforce', log });
@@ -82,12 +91,14 @@ async function reload(f: FleetPolicies): Promise<boolean> {
 
 async function clearBucket(): Promise<void> {
   for await (const k of await kv.keys()) await kv.purge(k);
+  for await (const k of await hosts.keys()) await hosts.purge(k);
 }
 
 beforeAll(async () => {
   server = await NatsServer.start();
   nc = await connect({ servers: server.url });
   kv = await new Kvm(nc).create(BUCKET, { history: 5 });
+  hosts = await new Kvm(nc).create(STATUS_BUCKET, { history: 1 });
 });
 
 afterEach(async () => {
@@ -97,6 +108,7 @@ afterEach(async () => {
   if (nc.isClosed()) {
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
   }
   await clearBucket();
 });
@@ -113,9 +125,15 @@ describe('fleet policies from a KV bucket', () => {
   });
 
   it('yields the policies put into the bucket, each host those its labels select', async () => {
-    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
-    const webRev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
-    await kv.put('policies.db-only', policy('db-only', 'role in (db, cache), env=prod', 'exec'));
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    const webRev = await kv.put(
+      'policies.web-tmp',
+      signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec')),
+    );
+    await kv.put(
+      'policies.db-only',
+      signed('policies.db-only', policy('db-only', 'role in (db, cache), env=prod', 'exec')),
+    );
     await kv.put('hosts.someone', '{"not":"a policy"}');
 
     const web = await fleet('web-1', { role: 'web', env: 'prod' });
@@ -129,7 +147,7 @@ describe('fleet policies from a KV bucket', () => {
   });
 
   it('a change in the bucket reaches a reload, debounced; the host status follows every apply', async () => {
-    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
     const web = await fleet('web-1', { role: 'web' });
     expect(await reload(web)).toBe(true);
     const reasons: string[][] = [];
@@ -142,9 +160,12 @@ describe('fleet policies from a KV bucket', () => {
     expect(reasons).toEqual([]); // the watch's initial values are the set already applied
 
     // a burst: two puts, one reload
-    await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
-    const rev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec', 'kill'));
-    await kv.put('policies.db-only', policy('db-only', 'role=db', 'exec'));
+    await kv.put('policies.web-tmp', signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec')));
+    const rev = await kv.put(
+      'policies.web-tmp',
+      signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec', 'kill')),
+    );
+    await kv.put('policies.db-only', signed('policies.db-only', policy('db-only', 'role=db', 'exec')));
     await waitFor(() => reloads === 1, 10_000, 'a reload');
     expect(reasons[0]).toContain(`policies.web-tmp@rev${rev}`);
     expect(web.applied).toEqual([
@@ -152,7 +173,9 @@ describe('fleet policies from a KV bucket', () => {
       { name: 'web-tmp', key: 'policies.web-tmp', revision: rev },
     ]);
 
-    const entry = await kv.get('hosts.web-1');
+    const entry = await hosts.get('hosts.web-1');
+    // the status is in a bucket of its own: the hosts reading the policies do not see it
+    expect(await kv.get('hosts.web-1')).toBeNull();
     const status = entry?.json<HostStatus>();
     expect(status).toMatchObject({
       host: 'web-1',
@@ -176,17 +199,20 @@ describe('fleet policies from a KV bucket', () => {
   });
 
   it('an invalid policy is reported with its key and revision, and the previous set stays', async () => {
-    const good = await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const good = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
     const web = await fleet('web-1', { role: 'web' });
     expect(await reload(web)).toBe(true);
     let outcome: boolean | null = null;
     web.watch(50, () => void reload(web).then((ok) => (outcome = ok)));
 
-    const bad = await kv.put('policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'smite'));
+    const bad = await kv.put(
+      'policies.no-ptrace',
+      signed('policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'smite')),
+    );
     await waitFor(() => outcome !== null, 10_000, 'a reload');
     expect(outcome).toBe(false);
     expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
-    const status = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const status = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect(status?.applied).toEqual(web.applied);
     expect(status?.lastReload.ok).toBe(false);
     expect(status?.lastReload.read).toEqual([
@@ -201,16 +227,19 @@ describe('fleet policies from a KV bucket', () => {
 
     // a malformed selector is every host's error, even one it would not select
     outcome = null;
-    const sel = await kv.put('policies.db-only', policy('db-only', 'role in (db', 'exec'));
+    const sel = await kv.put(
+      'policies.db-only',
+      signed('policies.db-only', policy('db-only', 'role in (db', 'exec')),
+    );
     await waitFor(() => outcome !== null, 10_000, 'a reload');
-    const again = (await kv.get('hosts.web-1'))?.json<HostStatus>();
+    const again = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
     expect(
       again?.lastReload.errors.some((e) => e.startsWith(`kv://${BUCKET}/policies.db-only@rev${sel}:6:`)),
     ).toBe(true);
   });
 
   it('starts from the cached set when NATS (or the bucket) is down, refuses without one, and moves to the bucket once it is back', async () => {
-    const rev = await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    const rev = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
     const first = await fleet('web-1', { role: 'web' });
     expect(await reload(first)).toBe(true);
     await first.stop();
@@ -244,19 +273,20 @@ describe('fleet policies from a KV bucket', () => {
     expect(cached.connected).toBe(true);
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
-    await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
+    await kv.put('policies.web-tmp', signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec')));
     expect(await reload(cached)).toBe(true);
     expect(cached.source).toBe('kv');
     expect(cached.applied.map((e) => e.name)).toEqual(['no-ptrace', 'web-tmp']);
     await waitFor(
-      async () => (await kv.get('hosts.web-1'))?.json<HostStatus>().source === 'kv',
+      async () => (await hosts.get('hosts.web-1'))?.json<HostStatus>().source === 'kv',
       10_000,
       'the status written once the bucket is back',
     );
   });
 
   it('keeps watching across a server restart', async () => {
-    await kv.put('policies.no-ptrace', policy('no-ptrace', null));
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
     const web = await fleet('web-1', { role: 'web' });
     expect(await reload(web)).toBe(true);
     const seen: string[] = [];
@@ -272,9 +302,141 @@ describe('fleet policies from a KV bucket', () => {
     expect(seen).toContain('reconnected');
     nc = await connect({ servers: server.url });
     kv = await new Kvm(nc).open(BUCKET);
+    hosts = await new Kvm(nc).open(STATUS_BUCKET);
     // and the watch goes on: a later put is seen as a change of its own
-    const rev = await kv.put('policies.web-tmp', policy('web-tmp', 'role=web', 'exec'));
+    const rev = await kv.put(
+      'policies.web-tmp',
+      signed('policies.web-tmp', policy('web-tmp', 'role=web', 'exec')),
+    );
     await waitFor(() => seen.includes(`policies.web-tmp@rev${rev}`), 20_000, 'the watch to see the change');
     await waitFor(() => web.applied.some((e) => e.revision === rev), 20_000, 'the change applied');
+  });
+});
+
+describe('signed fleet policies', () => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bpfgate-fleet-'));
+  });
+
+  const codes = (r: { diagnostics: { code: string; pos: { file: string; line: number } }[] }) =>
+    r.diagnostics.map((d) => `${d.code} ${d.pos.file}:${d.pos.line}`);
+
+  it('an unsigned entry, or one signed by a key the host does not trust, is refused where it is; the set stays', async () => {
+    const good = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+
+    // anyone who can write to the bucket: an unsigned replacement
+    const plain = await kv.put('policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'audit'));
+    const r = await web.load();
+    expect(r.set).toBeNull();
+    expect(codes(r)).toEqual([`FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${plain}:11`]);
+    await web.settled({ ok: false, error: new ValidationError(r.diagnostics) });
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
+    const status = (await hosts.get('hosts.web-1'))?.json<HostStatus>();
+    expect(status?.lastReload.errors[0]).toMatch(/is not signed/);
+
+    // a key of its own: signed, but not trusted
+    const mallory = createUser();
+    const forged = await kv.put(
+      'policies.no-ptrace',
+      signEntry(mallory, 'policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'audit')),
+    );
+    expect(codes(await web.load())).toEqual([
+      `FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${forged}:12`,
+    ]);
+    expect(await reload(web)).toBe(false);
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
+
+    // a signed entry copied under another key
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    const copied = await kv.put('policies.other', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    expect(codes(await web.load())).toEqual([
+      `FLEET_SIGNATURE kv://${BUCKET}/policies.other@rev${copied}:12`,
+    ]);
+  });
+
+  it('deleting every entry changes nothing; the signed empty-set marker empties the set', async () => {
+    const good = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+    await kv.delete('policies.no-ptrace');
+    const r = await web.load();
+    expect(codes(r)).toEqual([`FLEET_EMPTY kv://${BUCKET}/policies.>:1`]);
+    expect(await reload(web)).toBe(false);
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
+    // an unsigned marker is refused like any unsigned entry
+    await kv.put(EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT);
+    expect(await reload(web)).toBe(false);
+    await kv.put(EMPTY_MARKER_KEY, signed(EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT));
+    expect(await reload(web)).toBe(true);
+    expect(web.applied).toEqual([]);
+  });
+
+  it('a cached set edited on disk is refused at start', async () => {
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    const first = await fleet('web-1', { role: 'web' });
+    expect(await reload(first)).toBe(true);
+    await first.stop();
+    const file = cacheFile(join(dir, 'web-1'), BUCKET);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('action: block', 'action: audit'));
+    await nc.close(); // reopened after the test
+    await server.stop();
+    const cached = await fleet('web-1', { role: 'web' }, { connectTimeoutMs: 300 });
+    const r = await cached.load();
+    expect(r.set).toBeNull();
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['FLEET_SIGNATURE']);
+  });
+
+  it('bpfgate fleet keygen, sign and push: what an operator pushes, a host trusting the key applies', async () => {
+    const seed = join(dir, 'ops.seed');
+    const gen = await bpfgate(['fleet', 'keygen', '--out', seed]);
+    expect(gen.code).toBe(0);
+    const pub = gen.stdout.trim();
+    expect(pub).toMatch(/^U[A-Z2-7]{55}$/);
+    expect(statSync(seed).mode & 0o777).toBe(0o600);
+    expect((await bpfgate(['fleet', 'keygen', '--out', seed])).stderr).toMatch(/it exists/);
+    expect(gen.stdout + gen.stderr).not.toContain(readFileSync(seed, 'utf8').trim());
+
+    const file = join(dir, 'no-ptrace.yaml');
+    writeFileSync(file, policy('no-ptrace', null));
+    const sign = await bpfgate(['fleet', 'sign', '--seed-file', seed, file]);
+    expect(sign.code).toBe(0);
+    expect(verifyEntry('policies.no-ptrace', sign.stdout, [pub]).ok).toBe(true);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, policy('bad', null, 'ptrace', 'smite'));
+    const refused = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, bad]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/INVALID_VALUE/);
+    expect(await kv.get('policies.bad')).toBeNull();
+
+    const pushed = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, file]);
+    expect(pushed.stderr).toBe('');
+    expect(pushed.code).toBe(0);
+    const rev = Number(/policies\.no-ptrace@rev(\d+)/.exec(pushed.stdout)?.[1]);
+    const web = await fleet('web-1', { role: 'web' }, { trustedKeys: [pub] });
+    expect(await reload(web)).toBe(true);
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: rev }]);
+    // the test operator's key is not this host's: refused
+    const other = await fleet('web-2', { role: 'web' });
+    expect(codes(await other.load())).toEqual([
+      `FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${rev}:12`,
+    ]);
+
+    const empty = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, '--empty']);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toMatch(/deleted policies\.no-ptrace/);
+    expect(await reload(web)).toBe(true);
+    expect(web.applied).toEqual([]);
+    // pushing a policy again takes the marker away
+    expect((await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, file])).code).toBe(0);
+    expect((await kv.get(EMPTY_MARKER_KEY))?.operation).not.toBe('PUT');
+    // NATS away: a clear error, no stack trace
+    const away = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', 'nats://127.0.0.1:1', file]);
+    expect(away.code).toBe(4);
+    expect(away.stderr).toMatch(
+      /^bpfgate fleet: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: .*\[FLEET_UNAVAILABLE\]\n$/,
+    );
   });
 });

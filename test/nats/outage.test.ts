@@ -2,13 +2,14 @@
 // events, comes back on the same port and store, and every id is in the
 // stream exactly once; a full spool counts its drops and says so in a loss event.
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
+import { Spool } from '../../src/sinks/spool.ts';
 import { ctx, record, rule } from '../support/events.ts';
 import { createStream, makeSink, readStream, withConnection } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
@@ -126,6 +127,52 @@ describe('a full spool', () => {
       expect(losses).toHaveLength(1);
       expect(losses[0]!.subject).toBe('bpfgate.v1.outage-host._loss');
       expect(losses[0]!.body.loss).toEqual({ source: 'spool', count: full.spoolDropped });
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('a corrupt spool left by a previous run: the intact records are replayed, each record cut is reported', async () => {
+    const server = await NatsServer.start();
+    try {
+      await withConnection({ servers: server.url }, (nc) => createStream(nc));
+      const port = server.port;
+      await server.stop();
+      const dir = tempDir();
+      const before = makeSink({ servers: [`nats://127.0.0.1:${port}`], spoolDir: dir }, 'outage-host');
+      await before.start();
+      const sent = Array.from({ length: 10 }, () => nextEvent());
+      for (const e of sent) before.publish(e);
+      await waitFor(() => before.stats().spool?.pending === 10, 10_000, 'ten events spooled');
+      await before.stop();
+      // damage the fourth record's payload and the seventh's length
+      const seg = join(dir, readdirSync(dir).find((f) => f.startsWith('seg-'))!);
+      const b = readFileSync(seg);
+      const starts: number[] = [];
+      for (let off = Spool.SEGMENT_HEADER; off < b.length; off += Spool.RECORD_HEADER + b.readUInt32LE(off))
+        starts.push(off);
+      b.writeUInt8(
+        b.readUInt8(starts[3]! + Spool.RECORD_HEADER + 10) ^ 0xff,
+        starts[3]! + Spool.RECORD_HEADER + 10,
+      );
+      b.writeUInt8(b.readUInt8(starts[6]! + 1) ^ 0xff, starts[6]! + 1);
+      writeFileSync(seg, b);
+      await server.restart();
+      const after = makeSink({ servers: [server.url], spoolDir: dir }, 'outage-host');
+      await after.start();
+      await waitFor(
+        () => after.stats().lossEvents > 0 && after.stats().spool?.pending === 0,
+        20_000,
+        'replay',
+      );
+      expect(await after.idle(20_000)).toBe(true);
+      await after.stop();
+      const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+      const kept = [0, 1, 2, 4, 5, 7, 8, 9].map((i) => sent[i]!.id);
+      expect(stored.filter((m) => m.body.type === 'violation').map((m) => m.msgId)).toEqual(kept);
+      expect(stored.filter((m) => m.body.type === 'loss').map((m) => m.body.loss)).toEqual([
+        { source: 'spool', count: 2 },
+      ]);
     } finally {
       await server.dispose();
     }

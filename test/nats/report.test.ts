@@ -1,8 +1,9 @@
 // bpfgate report against a real nats-server: events published by the sink to
 // a JetStream stream are read back once (ordered consumer) and summarised,
-// through the summariser and through the command itself.
+// through the summariser and through the command itself; bpfgate learn reads
+// the same stream into an allowlist.
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,24 @@ describe('bpfgate report from JetStream', () => {
     expect(page).toContain('<svg');
     const text = await cli(['--nats', server.url, '--stream', STREAM, '--since', '1h']);
     expect(text.stdout).toContain('policy baseline: 20 (would-block 12, would-kill 8)');
+  });
+
+  it('bpfgate learn --nats --stream writes an allowlist of what the scope did, which validates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfgate-learn-'));
+    const args = ['learn', '--nats', server.url, '--stream', STREAM, '--since', '1h'];
+    const r = await bpfgate([...args, '--cgroup', '/system.slice/app.service']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('name: learned-app');
+    expect(r.stdout).toContain('mode: audit');
+    expect(r.stdout).toMatch(/- \/usr\/bin\/nc {2}# 20\n/); // the 20 of the last hour, not the 5 before
+    writeFileSync(join(dir, 'learned.yaml'), r.stdout);
+    const valid = await bpfgate(['validate', join(dir, 'learned.yaml')]);
+    expect(valid.stderr).toMatch(/^valid: 1 policies/);
+    expect(valid.code).toBe(0);
+    // another scope saw nothing: exit 1, no policy
+    const none = await bpfgate([...args, '--cgroup', '/system.slice/other.service']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
   });
 
   it('a stream that does not exist is a runtime error, exit 4', async () => {

@@ -13,7 +13,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
-import { DaemonProcess } from '../support/daemon.ts';
+import { DaemonProcess, scopedArgs } from '../support/daemon.ts';
 import { createStream, readStream, STREAM } from '../support/nats.ts';
 import { NatsServer, stopAllServers } from '../support/nats-server.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
@@ -47,22 +47,7 @@ function startDaemon(
   format: 'native' | 'ocsf',
 ): Promise<DaemonProcess> {
   return DaemonProcess.start(
-    [
-      '--policies',
-      dir,
-      '--cgroup',
-      cg.path,
-      '--pin-root',
-      'off',
-      '--no-policy-watch',
-      '--no-stdout',
-      '--host',
-      HOST,
-      '--format',
-      format,
-      '--nats',
-      url,
-    ],
+    [...scopedArgs(dir, cg.path), '--no-stdout', '--host', HOST, '--format', format, '--nats', url],
     { stdout: 'ignore' },
   );
 }
@@ -130,7 +115,7 @@ describe('bpfgate run --nats: a kernel violation reaches the JetStream stream', 
     expect(m.msgId).toBe((m.body.metadata as { uid: string }).uid);
   });
 
-  it('the stream is the one the README tells a SIEM team to create', async () => {
+  it('the stream is the one bpfgate nats setup creates (docs/nats.md)', async () => {
     const info = await (await import('@nats-io/jetstream'))
       .jetstreamManager(nc)
       .then((j) => j.streams.info(STREAM));

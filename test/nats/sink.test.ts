@@ -2,25 +2,19 @@
 // JetStream on their subjects, schema-valid, de-duplicated by Nats-Msg-Id;
 // core mode reaches subscribers.
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
+import type { SinkOptions } from '../../src/sinks/options.ts';
 import { sampleEvents } from '../support/events.ts';
 import { createStream, makeSink, readStream, STREAM, withConnection } from '../support/nats.ts';
-import { NatsServer, stopAllServers } from '../support/nats-server.ts';
+import { serverForFile } from '../support/nats-file.ts';
 import { OcsfSchema } from '../support/ocsf-schema.ts';
 
-let server: NatsServer;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-});
-afterAll(async () => {
-  await server?.dispose();
-  await stopAllServers();
-});
+const nats = serverForFile();
 
 async function freshStream(): Promise<void> {
-  await withConnection({ servers: server.url }, async (nc) => {
+  await withConnection({ servers: nats.server.url }, async (nc) => {
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(STREAM).catch(() => undefined);
@@ -28,16 +22,21 @@ async function freshStream(): Promise<void> {
   });
 }
 
+/** Events through a new sink into a fresh stream; what the stream then holds. */
+async function deliver(over: Partial<SinkOptions>, host: string, events = sampleEvents(host)) {
+  await freshStream();
+  const sink = makeSink({ servers: [nats.server.url], ...over }, host);
+  await sink.start();
+  for (const e of events) expect(sink.publish(e)).toBe(true);
+  expect(await sink.idle(10_000)).toBe(true);
+  await sink.stop();
+  const stored = await withConnection({ servers: nats.server.url }, (nc) => readStream(nc));
+  return { sink, events, stored };
+}
+
 describe('NATS sink (JetStream)', () => {
   it('native events reach the stream schema-valid, on their subjects, with Nats-Msg-Id = id', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [server.url] }, 'web-1.example.com');
-    await sink.start();
-    const events = sampleEvents('web-1.example.com');
-    for (const e of events) expect(sink.publish(e)).toBe(true);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const { sink, events, stored } = await deliver({}, 'web-1.example.com');
     expect(stored).toHaveLength(events.length);
     stored.forEach((m, i) => {
       const e = events[i]!;
@@ -49,16 +48,38 @@ describe('NATS sink (JetStream)', () => {
     expect(sink.stats()).toMatchObject({ published: events.length, spooled: 0, queueDropped: 0 });
   });
 
+  it('a reply from a peer that is not a JetStream acknowledgement frees nothing', async () => {
+    // no stream stores the subjects; a peer subscribed to them answers every publish
+    await withConnection({ servers: nats.server.url }, async (nc) => {
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => undefined);
+    });
+    const peer = await connect({ servers: nats.server.url });
+    let answered = 0;
+    peer.subscribe('bpfgate.v1.>', {
+      callback: (_err, m) => {
+        answered++;
+        m.respond(answered % 2 ? '{"ok":true}' : '+OK');
+      },
+    });
+    await peer.flush();
+    const sink = makeSink({ servers: [nats.server.url] }, 'fake-ack');
+    try {
+      await sink.start();
+      const events = sampleEvents('fake-ack');
+      for (const e of events) sink.publish(e);
+      expect(await sink.idle(3000)).toBe(false);
+      expect(answered).toBeGreaterThan(0);
+      expect(sink.stats().published).toBe(0);
+    } finally {
+      await sink.stop();
+      await peer.close();
+    }
+  });
+
   it('OCSF events reach the stream and conform to OCSF 1.8.0', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [server.url], format: 'ocsf' });
-    await sink.start();
-    const events = sampleEvents('test-host');
-    for (const e of events) sink.publish(e);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
+    const { events, stored } = await deliver({ format: 'ocsf' }, 'test-host');
     const ocsf = new OcsfSchema();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
     expect(stored).toHaveLength(events.length);
     for (const m of stored) {
       expect(ocsf.check(m.body)).toEqual([]);
@@ -67,24 +88,17 @@ describe('NATS sink (JetStream)', () => {
   });
 
   it('a re-published id is stored once (JetStream de-duplication)', async () => {
-    await freshStream();
-    const sink = makeSink({ servers: [server.url] });
-    await sink.start();
     const [e] = sampleEvents('test-host');
-    sink.publish(e!);
-    sink.publish(e!);
-    expect(await sink.idle(10_000)).toBe(true);
-    await sink.stop();
-    const stored = await withConnection({ servers: server.url }, (nc) => readStream(nc));
+    const { stored } = await deliver({}, 'test-host', [e!, e!]);
     expect(stored.map((m) => m.msgId)).toEqual([e!.id]);
   });
 
   it('core NATS mode delivers to a subscriber on the documented wildcards', async () => {
-    await withConnection({ servers: server.url }, async (nc) => {
+    await withConnection({ servers: nats.server.url }, async (nc) => {
       const denied = nc.subscribe('bpfgate.v1.*.*.denied');
       const all = nc.subscribe('bpfgate.v1.>');
       await nc.flush();
-      const sink = makeSink({ servers: [server.url], mode: 'core' });
+      const sink = makeSink({ servers: [nats.server.url], mode: 'core' });
       await sink.start();
       const events = sampleEvents('test-host');
       for (const e of events) sink.publish(e);

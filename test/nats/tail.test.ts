@@ -27,7 +27,7 @@ describe('bpfgate tail', () => {
     expect(matches(toOcsf(e!) as never, 'baseline', 'killed')).toBe(false);
   });
 
-  it('prints live violations from NATS, filtered by outcome, without colour off a TTY', async () => {
+  it('prints live violations from NATS, once each, filtered by outcome, without colour off a TTY', async () => {
     const server = await NatsServer.start();
     const tail = new Child([process.execPath, BPFGATE, 'tail', '--nats', server.url, '--outcome', 'denied']);
     try {
@@ -51,6 +51,9 @@ describe('bpfgate tail', () => {
       await new Promise((r) => setTimeout(r, 300));
       const lines = tail.stdout().trim().split('\n');
       expect(lines.every((l) => l.includes(' denied '))).toBe(true);
+      // published again and again until seen: each event is shown once (by id)
+      expect(lines).toHaveLength(denied.length);
+      expect(tail.stderr()).toContain(`bpfgate tail: watching bpfgate.v1.> on `);
       expect(tail.stdout()).not.toContain('\x1b[');
     } finally {
       await tail.stop('SIGTERM');

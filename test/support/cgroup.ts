@@ -2,7 +2,17 @@
 // started inside it. Enforcement on the host is scoped to such a cgroup
 // (KERNEL.md, "Safety"): only the test's own children are ever moved into it,
 // and it is removed afterwards. Never the root cgroup.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCommand } from './child.ts';
 
 /** This host's cgroup v2 tree (a hybrid layout: v2 under unified/). */
@@ -75,8 +85,49 @@ except OSError as e:
     print("errno", e.errno)
 `;
 
+/**
+ * The fleet form of rawSocketPolicy (below), for a bucket: its `action` as asked and
+ * the hosts it selects (bpfgate.dev/hosts). Its action is on line 13, column 15.
+ */
+export function fleetRawSocketPolicy(rel: string, action: string, hosts = 'role=web'): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: no-raw
+  labels:
+    bpfgate.dev/hosts: "${hosts}"
+spec:
+  scope:
+    cgroups: [${rel}]
+  rules:
+    - id: raw
+      kind: socket
+      action: ${action}
+      match: { families: [inet], types: [raw] }
+`;
+}
+
 /** Try socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) in a child: "ok" or "errno N". */
 export async function tryRawSocket(cgroup?: string): Promise<string> {
   const r = await run(['python3', '-c', RAW_SOCKET_PY], cgroup);
   return r.stdout.trim();
+}
+
+/** A policy named `name` that blocks raw inet sockets in `cg` only (as YAML text). */
+export function rawSocketPolicy(name: string, cg: TestCgroup): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: ${name} }
+spec:
+  scope: { cgroups: [${cg.rel}] }
+  rules:
+    - { id: raw-inet, kind: socket, action: block, match: { families: [inet], types: [raw] } }
+`;
+}
+
+/** A new folder in the temporary directory holding rawSocketPolicy(name, cg) as raw.yaml. */
+export function rawSocketPolicyDir(name: string, cg: TestCgroup): string {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  writeFileSync(join(dir, 'raw.yaml'), rawSocketPolicy(name, cg));
+  return dir;
 }

@@ -1,7 +1,7 @@
 // The one daemon-in-a-child launcher: the real `bpfgate run` (bin/bpfgate.js)
 // with the test's flags in a child process, used by the host and NATS tests,
 // the guest scenarios (inside the guest) and the bench. It waits until the
-// daemon logs "bpfgate is enforcing", reads its stdout events and stderr log
+// daemon logs its start-up record (ready: true), reads its stdout events and stderr log
 // records as JSON as they arrive, finds its metrics endpoint, stops it with a
 // signal (SIGKILL after a deadline) or kills it. Shell scripts that run in the
 // guest start the same command through daemonShell().
@@ -15,8 +15,12 @@ export type { CommandResult, Exit } from './child.ts';
 // biome-ignore lint/suspicious/noExplicitAny: events are checked against the JSON schema, not typed here
 export type Json = Record<string, any>;
 
-/** The start-up log message after which every program is attached and every map written. */
-export const ENFORCING = 'bpfgate is enforcing';
+/**
+ * The start-up log record (field `ready: true`) after which every program is
+ * attached and every map written. Its message says what the daemon does:
+ * "bpfgate is enforcing", or audit mode, or no policies (daemon.ts readyMessage).
+ */
+export const READY = '"ready":true';
 /** The log message that names the metrics endpoint's address (field `listen`). */
 const METRICS_LOG = 'metrics endpoint: /metrics /healthz /status';
 
@@ -27,6 +31,15 @@ export function bpfgate(
   timeoutMs = 30_000,
 ): Promise<CommandResult> {
   return runCommand([process.execPath, BPFGATE, ...args], { cwd: PROJECT_ROOT, env, timeoutMs });
+}
+
+/**
+ * The flags of a daemon scoped to a test's own cgroup (KERNEL.md, Safety): its
+ * policies, the cgroup programs attached to that cgroup, nothing pinned (never
+ * adopt or remove what another daemon on the host pinned), no policy watch.
+ */
+export function scopedArgs(policies: string, cgroup: string): string[] {
+  return ['--policies', policies, '--cgroup', cgroup, '--pin-root', 'off', '--no-policy-watch'];
 }
 
 export interface DaemonOptions {
@@ -132,9 +145,13 @@ export class DaemonProcess {
     return this.until(() => this.logs.find((l) => l.msg === msg), `the log "${msg}"`, timeoutMs);
   }
 
-  /** Wait for the start-up log record "bpfgate is enforcing". */
+  /** Wait for the start-up log record (ready: true). */
   ready(timeoutMs = 30_000): Promise<Json> {
-    return this.log(ENFORCING, timeoutMs);
+    return this.until(
+      () => this.logs.find((l) => l.ready === true),
+      'the start-up record (ready: true)',
+      timeoutMs,
+    );
   }
 
   /** The metrics endpoint's base URL (http://host:port), once the daemon logged it (start with --metrics). */
@@ -178,12 +195,12 @@ export class DaemonProcess {
  *   bpfgate_start OUT LOG ARGS...  `bpfgate run ARGS` in the background, events (stdout) to OUT
  *                                  (/dev/null: dropped), logs (stderr) to LOG; $! is its pid
  *   wait_log LOG TEXT PID       wait (up to 5 min) until LOG contains TEXT; fails, printing LOG, when PID exits first
- *   wait_enforcing LOG PID      wait_log for "bpfgate is enforcing"
+ *   wait_enforcing LOG PID      wait_log for the start-up record ("ready":true)
  */
 export function daemonShell(): string {
   return `
 bpfgate_start() { local out=$1 log=$2; shift 2; node ${shellQuote(BPFGATE)} run "$@" >"$out" 2>"$log" & }
 wait_log() { for i in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.5; done; echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
-wait_enforcing() { wait_log "$1" '${ENFORCING}' "$2"; }
+wait_enforcing() { wait_log "$1" '${READY}' "$2"; }
 `;
 }

@@ -1,11 +1,12 @@
 // Records and rules for event tests: one realistic record per kind, laid out
 // as bpf/lib/abi.h describes the arg[]/path/aux fields.
+import { EVENT_LAYOUT, EVENT_SIZE, Outcome, type OutcomeName } from '../../src/abi/layout.ts';
 import type { PlannedRule } from '../../src/abi/plan.ts';
 import { type BuildContext, buildEvent } from '../../src/events/build.ts';
 import { IdGenerator } from '../../src/events/id.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
 import type { DecodedRecord } from '../../src/kernel/record.ts';
-import type { RuleKind as KindName } from '../../src/kinds/index.ts';
+import { Kind, type RuleKind as KindName } from '../../src/kinds/index.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 
 const cstr = (s: string, size = 128): Uint8Array => {
@@ -148,11 +149,23 @@ export function ctx(over: Partial<BuildContext> = {}): BuildContext {
 
 /** One violation event of each kind, with every outcome spread over them. */
 export function sampleEvents(host = 'web-1.example.com'): ViolationEvent[] {
-  const outcomes = ['denied', 'killed', 'allowed', 'would-block', 'would-kill'] as const;
+  const outcomes = Object.keys(Outcome) as OutcomeName[];
   const c = ctx({ host });
   return KINDS.map((k, i) => {
     const o = outcomes[i % outcomes.length]!;
     const r = record(k, { outcome: o, action: o.includes('kill') ? 'kill' : 'block' });
     return buildEvent(r, rule(k, { dryRun: o.startsWith('would') }), c);
   });
+}
+
+/** A raw ring-buffer record: a file audit record (allowed, tracepoint), every field then open to `set`. */
+export function recordBytes(set: (dv: DataView, bytes: Uint8Array) => void): Uint8Array {
+  const bytes = new Uint8Array(EVENT_SIZE);
+  const dv = new DataView(bytes.buffer);
+  bytes[EVENT_LAYOUT.kind.offset] = Kind.file;
+  bytes[EVENT_LAYOUT.action.offset] = 2;
+  bytes[EVENT_LAYOUT.mechanism.offset] = 3;
+  bytes[EVENT_LAYOUT.outcome.offset] = Outcome.allowed;
+  set(dv, bytes);
+  return bytes;
 }

@@ -1,11 +1,13 @@
-// Guest side of the end-to-end suites: runs inside the QEMU guest (started by
-// test/support/guest-scenario.ts through runInGuest). For each phase of the
-// scenario it runs the phase's set-up, starts `bpfgate run ARGS` through the
-// daemon launcher (test/support/daemon.ts, output to files in the guest's
-// /tmp), waits for "bpfgate is enforcing", runs the
-// cases one after another (each records its exit status and the attacker's
-// JSON report), lets the last events arrive, stops the daemon with SIGTERM and
-// writes everything (cases, the daemon's stdout events, its log) to
+// The runner of the end-to-end suites: runs inside the QEMU guest (started by
+// test/support/guest-scenario.ts through runInGuest), or on this host for the
+// host's column (test/support/kernel-suite.ts). It first runs the scenario's
+// commands (doctor, compile: each one's output kept), then for each phase it
+// runs the phase's set-up, starts `bpfgate run ARGS` through the daemon
+// launcher (test/support/daemon.ts, output to files in /tmp), waits for
+// "bpfgate is enforcing", runs the cases one after another (each records its
+// exit status, the attacker's JSON report and what its check saw after it),
+// lets the last events arrive, stops the daemon with SIGTERM and writes
+// everything (cases, the daemon's stdout events, its log) to
 // $BPFGATE_VM_OUT/result.json, rewritten after every phase.
 //
 //   node test/support/guest-runner.ts SPEC.json
@@ -21,7 +23,25 @@ export interface CaseSpec {
   argv: string[];
   /** bash run (outside every test cgroup) just before the case */
   prep?: string;
+  /** bash run just after the case: what the attack left (a file's content, /proc/modules) */
+  check?: string;
   timeoutMs?: number;
+}
+
+/** A command run before the phases (without a daemon): `bpfgate doctor --json`... */
+export interface CommandSpec {
+  name: string;
+  /** bash */
+  script: string;
+  timeoutMs?: number;
+}
+
+export interface CommandResultSpec {
+  name: string;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
 }
 
 export interface PhaseSpec {
@@ -36,6 +56,7 @@ export interface PhaseSpec {
 }
 
 export interface ScenarioSpec {
+  commands?: CommandSpec[];
   phases: PhaseSpec[];
 }
 
@@ -62,6 +83,8 @@ export interface CaseResult {
   report: AttackReport | null;
   startedAt: number;
   prep?: { status: number | null; output: string };
+  /** the check's output (stdout and stderr) */
+  check?: { status: number | null; output: string };
 }
 
 export interface PhaseResult {
@@ -90,6 +113,23 @@ function bash(script: string, timeoutMs = 60_000): { status: number | null; outp
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+function runCommandSpec(c: CommandSpec): CommandResultSpec {
+  progress(`command ${c.name}`);
+  const t0 = Date.now();
+  const r = spawnSync('/bin/bash', ['-c', c.script], {
+    encoding: 'utf8',
+    timeout: c.timeoutMs ?? 600_000,
+    maxBuffer: 64 << 20,
+  });
+  return {
+    name: c.name,
+    status: r.status,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? `\n[spawn] ${r.error.message}` : ''),
+    durationMs: Date.now() - t0,
+  };
+}
+
 function lastJsonLine(text: string): AttackReport | null {
   const lines = text.trim().split('\n').reverse();
   for (const l of lines) {
@@ -108,6 +148,7 @@ function runCase(c: CaseSpec): CaseResult {
   const startedAt = Date.now();
   const r = spawnSync(c.argv[0]!, c.argv.slice(1), { encoding: 'utf8', timeout: c.timeoutMs ?? 30_000 });
   const stdout = r.stdout ?? '';
+  const check = c.check ? bash(c.check) : undefined;
   return {
     name: c.name,
     argv: c.argv,
@@ -119,6 +160,7 @@ function runCase(c: CaseSpec): CaseResult {
     report: lastJsonLine(stdout),
     startedAt,
     ...(prep ? { prep } : {}),
+    ...(check ? { check } : {}),
   };
 }
 
@@ -202,10 +244,14 @@ async function main(): Promise<void> {
   if (!specFile) throw new Error('usage: runner.ts SPEC.json');
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as ScenarioSpec;
   const outDir = process.env.BPFGATE_VM_OUT ?? '/tmp';
+  const commands = (spec.commands ?? []).map(runCommandSpec);
   const phases: PhaseResult[] = [];
+  const write = () =>
+    writeFileSync(path.join(outDir, 'result.json'), JSON.stringify({ commands, phases }, null, 1));
+  write();
   for (const [i, p] of spec.phases.entries()) {
     phases.push(await runPhase(p, i));
-    writeFileSync(path.join(outDir, 'result.json'), JSON.stringify({ phases }, null, 1));
+    write();
   }
 }
 

@@ -17,6 +17,7 @@ import {
   runInGuest,
 } from './guest.ts';
 import type { CaseResult, PhaseResult, ScenarioSpec } from './guest-runner.ts';
+import { CACHE } from './paths.ts';
 
 export type { CaseResult, CaseSpec, PhaseResult, PhaseSpec, ScenarioSpec } from './guest-runner.ts';
 
@@ -25,11 +26,13 @@ const SCENARIOS = path.join(PROJECT_ROOT, 'test', 'vm', 'scenarios');
 export const CG = GUEST_CGROUP2_ROOT;
 
 /**
- * Build test/vm/scenarios/bgattack.c into the cache's build folder (the guest
- * reads it there through the shared root); rebuilt when the source is newer.
+ * Build test/vm/scenarios/bgattack.c into this checkout's build folder (the
+ * guest reads it there through the shared root; never the shared VM cache,
+ * which other checkouts with another bgattack.c also use); rebuilt when the
+ * source is newer.
  */
 export async function buildAttacker(): Promise<string> {
-  return compileC(path.join(SCENARIOS, 'bgattack.c'), path.join(CACHE_DIR, 'build', 'bgattack'));
+  return compileC(path.join(SCENARIOS, 'bgattack.c'), path.join(CACHE, 'build', 'bgattack'));
 }
 
 /** Policy files of a folder, as runInGuest `files` under `prefix/`. */

@@ -5,6 +5,7 @@
 import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { IdGenerator } from '../../src/events/id.ts';
+import { defaultStreamSpec, setupStream } from '../../src/nats/stream.ts';
 import { NatsSink } from '../../src/sinks/nats.ts';
 import { parseSinkOptions, type SinkOptions } from '../../src/sinks/options.ts';
 
@@ -22,19 +23,12 @@ export async function withConnection<T>(
   }
 }
 
-/** The stream docs/events.md tells a SIEM team to create. */
+/** The stream `bpfgate nats setup` creates (src/nats/stream.ts), with no size limit unless given (on a cluster: replicas 3, docs/operations.md). */
 export async function createStream(
   nc: NatsConnection,
-  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1 } = {},
+  { name = STREAM, subjects = ['bpfgate.v1.>'], maxBytes = -1, replicas = 1 } = {},
 ): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({
-    name,
-    subjects,
-    storage: 'file',
-    duplicate_window: 3_600_000_000_000, // 1 h, in ns
-    max_bytes: maxBytes,
-  } as Parameters<typeof jsm.streams.add>[0]);
+  await setupStream(nc, { ...defaultStreamSpec('bpfgate.v1'), name, subjects, maxBytes, replicas });
 }
 
 export interface Stored {

@@ -8,11 +8,10 @@ import {
   EVENT_SIZE,
   EXE_MAX,
   KIND_MAX,
-  Outcome,
   RULE_DEFAULT,
 } from '../../src/abi/layout.ts';
 import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
-import { Kind } from '../../src/kinds/index.ts';
+import { recordBytes } from '../support/events.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
 
@@ -41,18 +40,6 @@ function loadRecord(name: string): Uint8Array {
     }
   }
   return Uint8Array.from(out);
-}
-
-/** A record built in the test: every field set through EVENT_LAYOUT. */
-function buildRecord(set: (dv: DataView, bytes: Uint8Array) => void): Uint8Array {
-  const bytes = new Uint8Array(EVENT_SIZE);
-  const dv = new DataView(bytes.buffer);
-  bytes[EVENT_LAYOUT.kind.offset] = Kind.file;
-  bytes[EVENT_LAYOUT.action.offset] = 2;
-  bytes[EVENT_LAYOUT.mechanism.offset] = 3;
-  bytes[EVENT_LAYOUT.outcome.offset] = Outcome.allowed;
-  set(dv, bytes);
-  return bytes;
 }
 
 describe('decodeRecord', () => {
@@ -106,7 +93,7 @@ describe('decodeRecord', () => {
   });
 
   it('reads full 64-bit values and a path that fills its field without a NUL', () => {
-    const buf = buildRecord((dv, bytes) => {
+    const buf = recordBytes((dv, bytes) => {
       dv.setBigUint64(EVENT_LAYOUT.ts_ns.offset, 0xffffffffffffffffn, true);
       dv.setBigUint64(EVENT_LAYOUT.arg.offset + 24, 0x8000000000000001n, true);
       dv.setInt32(EVENT_LAYOUT.ret.offset, -13, true);
@@ -162,7 +149,7 @@ describe('decodeRecord', () => {
     ['kind', KIND_MAX],
     ['action', 9],
     ['mechanism', 0],
-    ['outcome', 6],
+    ['outcome', 8],
     ['gen', 2],
   ] as const)('throws RecordDecodeError on an unknown %s byte (%d)', (field, value) => {
     const buf = loadRecord('exec-denied-lsm.rec');

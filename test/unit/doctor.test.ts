@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../src/abi/features.ts';
 import { run as runCompile } from '../../src/cli/commands/compile.ts';
-import { formatFeatures, formatMatrix, run as runDoctor } from '../../src/cli/commands/doctor.ts';
+import {
+  formatFeatures,
+  formatMatrix,
+  formatSettings,
+  run as runDoctor,
+} from '../../src/cli/commands/doctor.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
@@ -18,7 +23,7 @@ import {
 import { UsageError } from '../../src/errors.ts';
 import { RULE_KINDS } from '../../src/policy/model.ts';
 import { captureOutput } from '../support/capture.ts';
-import { LSM, NO_LSM } from '../support/features.ts';
+import { FMOD_RET, LSM, NO_LSM } from '../support/features.ts';
 
 const io = captureOutput();
 
@@ -32,7 +37,7 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 const NOT_ALLOWED = 'not-allowed/-';
 
 describe('enforcement matrix', () => {
-  it('on the no-lsm feature file: kill by tracepoint, deny by cgroup, capability and kprobe unavailable', () => {
+  it('on the no-lsm feature file: kill by tracepoint (after the call but for exec), deny by cgroup, capability and kprobe unavailable', () => {
     const m = enforcementMatrix(NO_LSM);
     expect(m.features).toBe(NO_LSM.name);
     // every kind has a row; socket a second one for inet and inet6 only
@@ -40,18 +45,20 @@ describe('enforcement matrix', () => {
     expect(m.rows.map((r) => r.rule)).toEqual(REPRESENTATIVES.map((r) => r.rule));
     expect(m.rows.filter((r) => r.kind === 'socket').map((r) => r.rule)).toEqual(['socket', 'socket-inet']);
     const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
+    const tpKillAfter = ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/tracepoint'];
     const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
+      // an exec is killed before the new program's first instruction; every other call completes first
       exec: tpKill,
-      file: tpKill,
+      file: tpKillAfter,
       capability: ['unavailable/-', 'unavailable/-', 'unavailable/-'],
-      module: tpKill,
-      bpf: tpKill,
-      ptrace: tpKill,
-      mount: tpKill,
-      setuid: tpKill,
-      // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter
-      socket: ['kill/tracepoint', 'kill/tracepoint', 'audit/cgroup'],
+      module: tpKillAfter,
+      bpf: tpKillAfter,
+      ptrace: tpKillAfter,
+      mount: tpKillAfter,
+      setuid: tpKillAfter,
+      // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter after the call
+      socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
       'socket-inet': cgBlock,
       connect: cgBlock,
       bind: cgBlock,
@@ -76,6 +83,8 @@ describe('enforcement matrix', () => {
       downgraded: true,
     });
     expect(row('socket').block.reason).toMatch(/any other family: raw_tp\/sys_enter kills the process/);
+    expect(row('file').kill).toMatchObject({ achieved: 'kill-after', downgraded: true });
+    expect(row('file').kill.reason).toMatch(/which has completed \(kill-after: its effects stay\)/);
     expect(row('kprobe').block.reason).toMatch(/ACTION_NOT_ALLOWED_FOR_KIND/);
     expect(row('kprobe').audit.reason).toMatch(/CONFIG_KPROBES unset/);
   });
@@ -100,14 +109,47 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      // Linux 6.1 has no tcx links: tc rules are unavailable, XDP drops
+      ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
       'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
-      egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
     });
+    expect(m.rows.find((r) => r.rule === 'egress')!.block.reason).toMatch(/tcx links need Linux 6\.6/);
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+  });
+
+  it('on the fmod-ret feature file: fmod_ret denies every kind BPF-LSM would, the same decisions', () => {
+    const m = enforcementMatrix(FMOD_RET);
+    const fmr = ['block/fmod_ret', 'kill/fmod_ret', 'audit/fmod_ret'];
+    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+    expect(summary(m)).toEqual({
+      exec: fmr,
+      file: fmr,
+      capability: fmr,
+      module: fmr,
+      bpf: fmr,
+      ptrace: fmr,
+      mount: fmr,
+      setuid: fmr,
+      socket: fmr,
+      'socket-inet': fmr,
+      connect: cgBlock,
+      bind: cgBlock,
+      device: cgBlock,
+      sysctl: cgBlock,
+      kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+      egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+    });
+    const row = (k: string) => m.rows.find((r) => r.rule === k)!;
+    expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
+    expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
+    expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
+    expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
   it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill', () => {
@@ -164,6 +206,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the matrix agrees with compile --explain', () => {
   for (const [name, features] of [
     ['no-lsm', NO_LSM],
+    ['fmod-ret', FMOD_RET],
     ['lsm', LSM],
   ] as [string, FeatureSet][]) {
     it(`on the ${name} feature file`, async () => {
@@ -198,26 +241,100 @@ describe('the matrix agrees with compile --explain', () => {
 });
 
 describe('formatting', () => {
-  it('the feature list: ✓ or ✗ and the reason, cgroup hooks one per line', () => {
+  it('the feature list: ✓ or ✗ and the reason, cgroup hooks one per line, then the rungs', () => {
     const text = formatFeatures(NO_LSM);
     expect(text.split('\n')[0]).toBe(`features: ${NO_LSM.name} (kernel ${NO_LSM.kernelRelease})`);
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
+    expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +19 of 19 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe(
+      'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
+    );
     expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
     expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
-    expect(text.match(/✓/g)).toHaveLength(14);
-    expect(text.match(/✗/g)).toHaveLength(4);
+    // 15 features and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(17);
+    expect(text.match(/✗/g)).toHaveLength(8);
+  });
+
+  it('the fix and the verifier’s words under their feature; a function missing from the BTF by name', () => {
+    const f: FeatureSet = {
+      ...FMOD_RET,
+      fmodRetHooks: {
+        ...FMOD_RET.fmodRetHooks,
+        security_path_chown: {
+          available: false,
+          reason: 'security_path_chown is not a function in this kernel',
+        },
+      },
+      cgroupHooks: {
+        ...FMOD_RET.cgroupHooks,
+        dev: {
+          available: false,
+          reason: 'cgroup/dev (bg_cg_dev) load: EACCES (Permission denied; verifier: R1 invalid mem access)',
+          verifier: ['0: (61) r2 = *(u32 *)(r1 +0)', 'R1 invalid mem access'],
+        },
+      },
+    };
+    const lines = formatFeatures(f).split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const lsm = at(
+      /^ {2}✗ {2}BPF-LSM +active LSMs: lockdown,capability,landlock,yama,apparmor; BPF-LSM is compiled in/,
+    );
+    expect(lines[lsm + 1]).toMatch(
+      /^ +fix: add bpf to lsm= on the kernel command line: lsm=lockdown,capability,landlock,yama,apparmor,bpf /,
+    );
+    // the fix starts where the reasons do
+    expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +18 of 19/);
+    expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
+      /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
+    );
+    const dev = at(/cgroup\/dev /);
+    expect(lines.slice(dev + 1, dev + 3).map((l) => l.trim())).toEqual([
+      'verifier: 0: (61) r2 = *(u32 *)(r1 +0)',
+      'verifier: R1 invalid mem access',
+    ]);
+    expect(lines.at(-2)).toBe(
+      'enforcement rungs: BPF-LSM ✗, fmod_ret ✓, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✓',
+    );
+  });
+
+  it('a rung not tried (fmod_ret where BPF-LSM runs) is -, not ✗', () => {
+    const text = formatFeatures(LSM);
+    expect(text).toMatch(/^ {2}- {2}fmod_ret +not probed: BPF-LSM is active/m);
+    expect(text).toMatch(/^enforcement rungs: BPF-LSM ✓, fmod_ret -, cgroup hooks ✓/m);
+  });
+
+  it('the kernel settings: name, value, what it means', () => {
+    const text = formatSettings([
+      { name: 'net.core.bpf_jit_enable', value: '1', meaning: 'the JIT compiles programs to native code' },
+      { name: 'kernel.unprivileged_bpf_disabled', value: null, meaning: 'not in this kernel' },
+    ]);
+    expect(text).toBe(
+      [
+        'kernel settings:',
+        '  net.core.bpf_jit_enable           1  the JIT compiles programs to native code',
+        '  kernel.unprivileged_bpf_disabled  -  not in this kernel',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('the matrix table: asked action by kind, downgrades marked, then how and why', () => {
     const text = formatMatrix(enforcementMatrix(NO_LSM));
     const lines = text.split('\n');
     expect(lines[0]).toBe(`enforcement matrix: what a rule of each kind achieves on ${NO_LSM.name}`);
-    expect(lines[1]).toMatch(/^ {2}rule {9}asked block {10}asked kill {9}asked audit$/);
+    expect(lines[1]).toMatch(/^ {2}rule {9}asked block {16}asked kill {17}asked audit$/);
     expect(text).toMatch(
-      /^ {2}exec {9}kill \(tracepoint\) ! {2}kill \(tracepoint\) {2}audit \(tracepoint\)$/m,
+      /^ {2}exec {9}kill \(tracepoint\) ! {8}kill \(tracepoint\) {10}audit \(tracepoint\)$/m,
+    );
+    expect(text).toMatch(
+      /^ {2}file {9}kill-after \(tracepoint\) ! {2}kill-after \(tracepoint\) ! {2}audit \(tracepoint\)$/m,
     );
     expect(text).toMatch(/^ {2}capability {3}unavailable ! +unavailable ! +unavailable !$/m);
     expect(text).toMatch(/^ {2}socket-inet {2}block \(cgroup\) +block \(cgroup\) +audit \(cgroup\)$/m);
@@ -238,9 +355,10 @@ describe('formatting', () => {
 });
 
 describe('bpfgate doctor --features', () => {
-  it('--json: {features, matrix} of the file, exit 0', async () => {
+  it('--json: {features, matrix} of the file (no kernel settings: nothing was probed), exit 0', async () => {
     expect(await runDoctor(['--features', 'no-lsm', '--json'])).toBe(0);
     const doc = JSON.parse(io.out) as { features: FeatureSet; matrix: EnforcementMatrix };
+    expect(Object.keys(doc)).toEqual(['features', 'matrix']);
     expect(doc.features).toEqual(NO_LSM);
     expect(doc.matrix).toEqual(enforcementMatrix(NO_LSM));
   });

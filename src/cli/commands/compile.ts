@@ -1,13 +1,13 @@
-// bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]:
+// bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|fmod-ret|no-lsm] [--audit]:
 // show what a policy set enforces where on a kernel. Exit 0 compiled, 1
 // invalid policies (or a set the kernel maps cannot hold), 2 usage.
-import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../../abi/features.ts';
 import type { Plan } from '../../abi/plan.ts';
+import { parseCommandArgs } from '../../args.ts';
 import { compile } from '../../compiler/compile.ts';
 import { FeatureFileError, MapCapacityError, UnencodableError } from '../../compiler/errors.ts';
 import { explainTable } from '../../compiler/explain.ts';
-import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
+import { FEATURES_SPEC, readFeatureSpec } from '../../compiler/feature-file.ts';
 import { formatDiagnostic, PrivilegeError, UsageError } from '../../errors.ts';
 import { ifIndex } from '../../kernel/binding/object.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
@@ -24,7 +24,7 @@ function hostInterface(name: string): number | undefined {
 
 export const DEFAULT_POLICY_PATH = 'policies/';
 
-const HELP = `usage: bpfgate compile [PATH...] [--explain] [--json] [--features FILE|lsm|no-lsm] [--audit]
+const HELP = `usage: bpfgate compile [PATH...] [--explain] [--json] [--features ${FEATURES_SPEC}] [--audit]
 
 Compile a policy set for a kernel and show what each rule achieves there.
 
@@ -33,8 +33,9 @@ Compile a policy set for a kernel and show what each rule achieves there.
                     achieved enforcement; downgrades marked and explained
   --json            the whole plan (programs, map entries, rule table) as JSON
   --features SPEC   the kernel to compile for: a feature file, or 'lsm' (Debian
-                    6.1 with BPF-LSM) or 'no-lsm' (no BPF-LSM, no kprobes);
-                    default: this kernel, as probed
+                    6.1 with BPF-LSM), 'fmod-ret' (Debian 6.1 with BPF-LSM
+                    built but not active: the fmod_ret rung) or 'no-lsm'
+                    (neither, no kprobes); default: this kernel, as probed
   --audit           every policy in audit mode (would-block reports only)
   -h, --help        show this help
 
@@ -51,37 +52,39 @@ const OPTIONS = {
 } as const;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values, positionals } = parseCommandArgs('compile', args, OPTIONS, { positionals: true });
+  return {
+    values: values as {
+      explain?: boolean;
+      json?: boolean;
+      features?: string;
+      audit?: boolean;
+      help?: boolean;
+    },
+    positionals,
+  };
 }
 
 /** The feature set named by --features, or this kernel's, as probed (never a guess: a failed probe is an error). */
 export async function resolveFeatures(
   spec: string | undefined,
 ): Promise<{ features: FeatureSet; note: string }> {
-  if (spec === 'lsm' || spec === 'no-lsm') {
-    return { features: loadFeatureFile(SHIPPED_FEATURES[spec]), note: `features: ${spec} (shipped file)` };
-  }
-  if (spec !== undefined) {
-    if (spec === '') throw new UsageError('--features needs a file, lsm or no-lsm');
-    return { features: loadFeatureFile(spec), note: `features: ${spec}` };
-  }
+  if (spec !== undefined) return readFeatureSpec(spec);
   try {
     const features = await probeFeatures();
     return { features, note: `features: probed from this kernel (${features.name})` };
   } catch (err) {
     if (!(err instanceof PrivilegeError)) throw err;
-    throw new PrivilegeError(`${err.message}; or give --features FILE, lsm or no-lsm`, { cause: err });
+    throw new PrivilegeError(`${err.message}; or give --features ${FEATURES_SPEC}`, { cause: err });
   }
 }
 
 function summary(plan: Plan): string {
   const count = (a: string) => plan.rules.filter((r) => r.achieved === a).length;
   const downgraded = plan.rules.filter((r) => r.downgraded).length;
-  const parts = ['block', 'kill', 'audit', 'allow', 'unavailable'].map((a) => `${count(a)} ${a}`);
+  const parts = ['block', 'kill', 'kill-after', 'audit', 'allow', 'unavailable'].map(
+    (a) => `${count(a)} ${a}`,
+  );
   return `${plan.policies.length} policies, ${plan.rules.length} rules: ${parts.join(', ')}; ${downgraded} downgraded; ${plan.programs.length} programs\n`;
 }
 

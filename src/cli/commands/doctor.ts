@@ -1,30 +1,37 @@
-// bpfgate doctor [--json] [--features FILE|lsm|no-lsm]: probe this kernel (or
-// read a feature file) and print what it can do and the enforcement matrix,
-// what a rule of each kind achieves there. Exit 0 when the probe worked, even
-// with features missing (doctor reports, it does not judge); 2 usage; 3
-// missing privileges; 4 runtime error (object or addon missing).
-import { parseArgs } from 'node:util';
+// bpfgate doctor [--json] [--features FILE|lsm|fmod-ret|no-lsm]: probe this
+// kernel (or read a feature file) and print what it can do (with the fix for
+// what an operator can fix, and the verifier's words for a program that did
+// not load), the ladder's rungs, the BPF settings of the kernel, and the
+// enforcement matrix, what a rule of each kind achieves there. Exit 0 when the
+// probe worked, even with features missing (doctor reports, it does not
+// judge); 2 usage; 3 missing privileges; 4 runtime error (object or addon
+// missing).
 import { CGROUP_HOOKS, type Feature, type FeatureSet } from '../../abi/features.ts';
+import { parseCommandArgs } from '../../args.ts';
 import { FeatureFileError } from '../../compiler/errors.ts';
-import { loadFeatureFile, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
+import { FEATURES_SPEC, readFeatureSpec, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
 import {
   type EnforcementMatrix,
   enforcementMatrix,
   MATRIX_ACTIONS,
   type MatrixCell,
 } from '../../doctor/matrix.ts';
+import { rungsLine } from '../../doctor/rungs.ts';
 import { UsageError } from '../../errors.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
+import { type KernelSetting, readKernelSettings } from '../../kernel/settings.ts';
 
-const HELP = `usage: bpfgate doctor [--json] [--features FILE|lsm|no-lsm]
+const HELP = `usage: bpfgate doctor [--json] [--features ${FEATURES_SPEC}]
 
 Probe this kernel by loading bpfgate's own programs, one per hook family, and
-show what it can do and what a rule of each kind achieves on it (block, kill,
-audit or unavailable), by which hooks and why.
+show what it can do (and how to fix what an operator can fix), the ladder's
+rungs, the kernel's BPF settings, and what a rule of each kind achieves on it
+(block, kill, kill-after, audit or unavailable), by which hooks and why.
 
-  --json            {features, matrix} as JSON
-  --features SPEC   show a feature file (or 'lsm', 'no-lsm': the shipped
-                    ones) instead of probing
+  --json            {features, settings, matrix} as JSON
+  --features SPEC   show a feature file (or ${Object.keys(SHIPPED_FEATURES)
+    .map((k) => `'${k}'`)
+    .join(', ')}: the shipped ones) instead of probing (no settings then)
   -h, --help        show this help
 
 Exit status: 0 probed (missing features are reported, not failures), 2 usage
@@ -44,6 +51,7 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['cgroup2', 'cgroup v2'],
   ['lsm', 'BPF-LSM'],
   ['lsmDPath', 'bpf_d_path in LSM'],
+  ['fmodRet', 'fmod_ret'],
   ['kprobes', 'kprobes'],
   ['fentry', 'fentry'],
   ['tracepoints', 'tracepoints'],
@@ -62,19 +70,62 @@ function padTable(rows: string[][]): string[] {
   );
 }
 
-/** The feature list: one line per feature, ✓ or ✗ and what the probe saw. */
+/** ✓ available, ✗ not, - not tried (nothing on this kernel needs it). */
+function mark(x: Feature): string {
+  if (x.probed === false) return '-';
+  return x.available ? '✓' : '✗';
+}
+
+/** A feature's row, and the lines under it: the fix, the verifier's words. */
+function featureRow(label: string, x: Feature): { row: string[]; more: string[] } {
+  return {
+    row: [`  ${mark(x)}`, label, x.reason],
+    more: [...(x.fix ? [`fix: ${x.fix}`] : []), ...(x.verifier ?? []).map((l) => `verifier: ${l}`)],
+  };
+}
+
+/** The fmod_ret functions: how many are attachable, and each one that is not. */
+function fmodRetRows(f: FeatureSet): { row: string[]; more: string[] }[] {
+  const hooks = Object.entries(f.fmodRetHooks);
+  if (hooks.length === 0) return [];
+  const ok = hooks.filter(([, x]) => x.available).length;
+  const all: Feature = {
+    available: ok === hooks.length,
+    reason: `${ok} of ${hooks.length} security_* functions of the fmod_ret programs are in the kernel's BTF`,
+  };
+  return [
+    featureRow('fmod_ret functions', all),
+    ...hooks.filter(([, x]) => !x.available).map(([fn, x]) => featureRow(`  ${fn}`, x)),
+  ];
+}
+
+/**
+ * The feature list: one line per feature, ✓ or ✗ and what the probe saw,
+ * with the fix and the verifier's words under it; then the ladder's rungs.
+ */
 export function formatFeatures(f: FeatureSet): string {
-  const mark = (x: Feature) => (x.available ? '✓' : '✗');
-  const rows: string[][] = FEATURE_LABELS.map(([key, label]) => {
+  const entries = FEATURE_LABELS.flatMap(([key, label]) => {
     // tcx and xdp are absent from older feature files
     const x = (f[key] as Feature | undefined) ?? { available: false, reason: 'not in this feature set' };
-    return [`  ${mark(x)}`, label, x.reason];
+    const one = featureRow(label, x);
+    return key === 'fmodRet' ? [one, ...fmodRetRows(f)] : [one];
   });
-  for (const h of CGROUP_HOOKS) {
-    const x = f.cgroupHooks[h];
-    rows.push([`  ${mark(x)}`, `cgroup/${h}`, x.reason]);
-  }
-  return `features: ${f.name} (kernel ${f.kernelRelease})\n${padTable(rows).join('\n')}\n`;
+  for (const h of CGROUP_HOOKS) entries.push(featureRow(`cgroup/${h}`, f.cgroupHooks[h]));
+  const lines = padTable(entries.map((e) => e.row));
+  // the lines under a feature start where its reason does
+  const width =
+    Math.max(...entries.map((e) => e.row[0]!.length)) +
+    2 +
+    Math.max(...entries.map((e) => e.row[1]!.length)) +
+    2;
+  const out = entries.flatMap((e, i) => [lines[i]!, ...e.more.map((m) => `${' '.repeat(width)}${m}`)]);
+  return `features: ${f.name} (kernel ${f.kernelRelease})\n${out.join('\n')}\nenforcement rungs: ${rungsLine(f)}\n`;
+}
+
+/** The kernel's BPF settings: name, value, meaning. */
+export function formatSettings(settings: readonly KernelSetting[]): string {
+  const rows = settings.map((x) => [`  ${x.name}`, x.value ?? '-', x.meaning]);
+  return `kernel settings:\n${padTable(rows).join('\n')}\n`;
 }
 
 function cellText(c: MatrixCell): string {
@@ -109,18 +160,14 @@ export function formatMatrix(m: EnforcementMatrix): string {
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandArgs('doctor', args, OPTIONS) as {
+    values: { json?: boolean; features?: string; help?: boolean };
+  };
 }
 
 function readFeatures(spec: string): FeatureSet {
-  if (spec === 'lsm' || spec === 'no-lsm') return loadFeatureFile(SHIPPED_FEATURES[spec]);
-  if (spec === '') throw new UsageError('--features needs a file, lsm or no-lsm');
   try {
-    return loadFeatureFile(spec);
+    return readFeatureSpec(spec).features;
   } catch (err) {
     if (err instanceof FeatureFileError) throw new UsageError(`--features: ${err.message}`);
     throw err;
@@ -133,12 +180,17 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const features = values.features !== undefined ? readFeatures(values.features) : await probeFeatures();
+  const probing = values.features === undefined;
+  const features = probing ? await probeFeatures() : readFeatures(values.features!);
+  const settings = probing ? readKernelSettings() : null;
   const matrix = enforcementMatrix(features);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ features, matrix }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ features, ...(settings ? { settings } : {}), matrix }, null, 2)}\n`,
+    );
     return 0;
   }
-  process.stdout.write(`${formatFeatures(features)}\n${formatMatrix(matrix)}`);
+  const kernel = settings ? `\n${formatSettings(settings)}` : '';
+  process.stdout.write(`${formatFeatures(features)}${kernel}\n${formatMatrix(matrix)}`);
   return 0;
 }

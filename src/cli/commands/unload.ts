@@ -1,7 +1,8 @@
 // bpfgate unload: stop enforcing for good. Stops a running daemon (SIGTERM),
 // then detaches every link pinned under the pin root and removes every pin
 // and the folder. Idempotent: with nothing pinned it says so and exits 0.
-import { parseArgs } from 'node:util';
+import { flagSet, parseCommandArgs } from '../../args.ts';
+import { loadConfig } from '../../config/resolve.ts';
 import { PrivilegeError, UsageError } from '../../errors.ts';
 import { isPrivilegeError } from '../../kernel/binding.ts';
 import { DEFAULT_PIN_ROOT, liveOwner, PinLayout, removePins, type UnloadReport } from '../../kernel/pins.ts';
@@ -13,8 +14,10 @@ Stops a running bpfgate daemon, detaches every program bpfgate left pinned and
 removes the pins (maps, links, the folder). Enforcement ends.
 
   --pin-root DIR     the pins' folder (default ${DEFAULT_PIN_ROOT}) [BPFGATE_PIN_ROOT]
+  --config FILE      take the pins' folder from this configuration file (pins.root)
   --wait-ms MS       how long to wait for a running daemon to stop (default 10000)
   --json             print what was removed as JSON
+  -h, --help         show this help
 `;
 
 export interface UnloadResult extends UnloadReport {
@@ -91,27 +94,25 @@ export function formatUnload(r: UnloadResult): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let v: { 'pin-root'?: string; 'wait-ms'?: string; json?: boolean; help?: boolean };
-  try {
-    v = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'pin-root': { type: 'string' },
-        'wait-ms': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${UNLOAD_USAGE}`);
-  }
+  const v = parseCommandArgs('unload', args, flagSet(['pin-root', 'config', 'wait-ms'], ['json'])).values as {
+    'pin-root'?: string;
+    config?: string;
+    'wait-ms'?: string;
+    json?: boolean;
+    help?: boolean;
+  };
   if (v.help) {
     process.stdout.write(UNLOAD_USAGE);
     return 0;
   }
-  const root = v['pin-root'] ?? process.env.BPFGATE_PIN_ROOT ?? DEFAULT_PIN_ROOT;
+  if (v.config !== undefined && v['pin-root'] !== undefined)
+    throw new UsageError('--config and --pin-root are alternatives: give one');
+  const fromConfig =
+    v.config !== undefined
+      ? loadConfig({ configFile: v.config, flags: {}, env: {}, defaultFile: null }).daemon.pinRoot
+      : undefined;
+  if (fromConfig === null) throw new UsageError(`${v.config}: pins.root is off: nothing is pinned`);
+  const root = fromConfig ?? v['pin-root'] ?? process.env.BPFGATE_PIN_ROOT ?? DEFAULT_PIN_ROOT;
   if (!root.startsWith('/')) throw new UsageError('--pin-root: an absolute path');
   const waitMs = v['wait-ms'] === undefined ? 10_000 : Number(v['wait-ms']);
   if (!Number.isInteger(waitMs) || waitMs < 0)

@@ -76,6 +76,7 @@ export interface NativeAddon {
   probeProgType(type: number): boolean;
   probeMapType(type: number): boolean;
   probeHelper(progType: number, helper: number): boolean;
+  btfFunctions(names: string[]): boolean[];
   lastLog(): string;
   setDebugLog(on: boolean): void;
   numPossibleCpus(): number;

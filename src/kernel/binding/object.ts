@@ -186,6 +186,10 @@ export class BpfObject {
           throw new AttachSpecError(`${program}: a cgroup attach needs a cgroup directory`);
         if (p && p.attachTypeName !== spec.attachType) throw mismatch(spec.attachType, p.attachTypeName);
         return this.attachCgroup(program, options.cgroup);
+      case 'fmod_ret':
+        if (p && p.section !== `fmod_ret/${spec.function}`)
+          throw mismatch(`fmod_ret/${spec.function}`, p.section);
+        return this.attachTrace(program);
       case 'tp_btf':
         if (p && p.section !== `tp_btf/${spec.event}`) throw mismatch(`tp_btf/${spec.event}`, p.section);
         return this.attachTrace(program);
@@ -225,7 +229,7 @@ export class BpfObject {
     return this.#attach(`${program} (lsm)`, (h) => native().attachLsm(h, program));
   }
 
-  /** tp_btf, fentry, fexit */
+  /** tp_btf, fentry, fexit, fmod_ret */
   attachTrace(program: string): BpfLink {
     return this.#attach(`${program} (trace)`, (h) => native().attachTrace(h, program));
   }

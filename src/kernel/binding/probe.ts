@@ -46,6 +46,11 @@ export function probeHelper(progType: string | number, helper: string | number):
   return call(() => native().probeHelper(t, h));
 }
 
+/** Which of `names` are functions in the running kernel's BTF (attachable by fentry and fmod_ret programs). */
+export function btfFunctions(names: readonly string[]): boolean[] {
+  return call(() => native().btfFunctions([...names]));
+}
+
 /** Is path on a mounted bpf filesystem? (Mounting it is the caller's job: mount -t bpf bpf /sys/fs/bpf.) */
 export function isBpffs(path = '/sys/fs/bpf'): boolean {
   try {

@@ -299,7 +299,8 @@ describe('allowlist posture', () => {
     expect(c.defaultBlock(2)).toBe(0n); // file: no allow rule, not an allowlist
     expect(c.defaultBlock(11)).toBe(0n); // bind
     expect(c.kindSlots(10)).toBe(1n);
-    expect(c.defaultAction(0)).toBe(3);
+    // a miss kills where exec achieves kill (the tracepoint acts on kill values only); connect's cgroup hook denies it
+    expect(c.defaultAction(0)).toBe(4);
     expect(plan.policies[0]!.defaults?.map((d) => [d.kind, d.achieved, d.downgraded])).toEqual([
       ['exec', 'kill', true],
       ['connect', 'block', false],
@@ -308,6 +309,15 @@ describe('allowlist posture', () => {
     expect(entries(plan, 'bg_path_rules').some((e) => e.value === encodeRuleVal(0, 1, 0))).toBe(true);
     expect(plan.exeIds).toEqual({ '/usr/sbin/nginx': 1 });
     expect(plan.warnings.join('\n')).toMatch(/policy nginx, default for exec: asked block, achieves kill/);
+  });
+
+  it('default_action block where a miss of every kind is denied (BPF-LSM)', () => {
+    const plan = compile(set(allow), LSM, { gen: 0 });
+    expect(config(plan).defaultAction(0)).toBe(3);
+    expect(plan.policies[0]!.defaults?.map((d) => [d.kind, d.achieved])).toEqual([
+      ['exec', 'block'],
+      ['connect', 'block'],
+    ]);
   });
 
   it('no posture when defaultAction is allow', () => {

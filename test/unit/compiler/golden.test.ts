@@ -1,5 +1,5 @@
 // Golden files: the plan (JSON) and the explain table of a fixture set that
-// covers every rule kind, on both shipped feature files. Regenerate with
+// covers every rule kind, on each shipped feature file. Regenerate with
 // UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/compiler, and review
 // the diff like code.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { compile } from '../../../src/compiler/compile.ts';
 import { explainTable } from '../../../src/compiler/explain.ts';
 import { RULE_KINDS } from '../../../src/policy/model.ts';
 import { allKinds } from '../../fixtures/compiler/all-kinds.ts';
-import { LSM, NO_LSM } from '../../support/features.ts';
+import { FMOD_RET, LSM, NO_LSM } from '../../support/features.ts';
 
 const GOLDEN = new URL('../../fixtures/golden/', import.meta.url);
 const update = process.env.UPDATE_GOLDEN === '1';
@@ -31,6 +31,7 @@ describe('golden plans', () => {
 
   for (const [name, features] of [
     ['lsm', LSM],
+    ['fmod-ret', FMOD_RET],
     ['no-lsm', NO_LSM],
   ] as const) {
     it(`${name}: plan JSON and explain table`, () => {

@@ -3,7 +3,7 @@ import type { FeatureSet } from '../../../src/abi/features.ts';
 import { decide, postureUnits, unitsOf } from '../../../src/compiler/ladder.ts';
 import type { Match } from '../../../src/policy/model.ts';
 import { cidr, MATCHES } from '../../support/builders.ts';
-import { LSM, NO_LSM } from '../../support/features.ts';
+import { FMOD_RET, LSM, NO_LSM } from '../../support/features.ts';
 
 const m = (kind: string): Match => MATCHES[kind]!;
 const block = (kind: string, f: FeatureSet) => decide(m(kind).kind, 'block', unitsOf(m(kind)), f);
@@ -26,15 +26,34 @@ const ON_LSM: Record<string, [string, string | null, string[], boolean]> = {
   kprobe: ['audit', 'kprobe', ['bg_kprobe'], true],
 };
 
+// BPF-LSM built but not active: the same decisions by fmod_ret on the security_* functions
+const ON_FMOD_RET: Record<string, [string, string | null, string[], boolean]> = {
+  exec: ['block', 'fmod_ret', ['bg_fmr_bprm_check'], false],
+  file: ['block', 'fmod_ret', ['bg_fmr_file_open'], false],
+  capability: ['block', 'fmod_ret', ['bg_fmr_capable'], false],
+  module: ['block', 'fmod_ret', ['bg_fmr_kernel_load_data', 'bg_fmr_kernel_read_file'], false],
+  bpf: ['block', 'fmod_ret', ['bg_fmr_bpf'], false],
+  ptrace: ['block', 'fmod_ret', ['bg_fmr_ptrace'], false],
+  mount: ['block', 'fmod_ret', ['bg_fmr_sb_mount'], false],
+  setuid: ['block', 'fmod_ret', ['bg_fmr_task_fix_setuid'], false],
+  socket: ['block', 'fmod_ret', ['bg_fmr_socket_create'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
+  device: ['block', 'cgroup', ['bg_cg_dev'], false],
+  sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
+  kprobe: ['audit', 'kprobe', ['bg_kprobe'], true],
+};
+
+// no BPF-LSM, no fmod_ret: an exec is killed before the new program runs; other calls complete, then the caller dies
 const ON_NO_LSM: Record<string, [string, string | null, string[], boolean]> = {
   exec: ['kill', 'tracepoint', ['bg_tp_exec'], true],
-  file: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  file: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
   capability: ['unavailable', null, [], true],
-  module: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
-  bpf: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
-  ptrace: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
-  mount: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
-  setuid: ['kill', 'tracepoint', ['bg_tp_sys_enter'], true],
+  module: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
+  bpf: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
+  ptrace: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
+  mount: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
+  setuid: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
   socket: ['block', 'cgroup', ['bg_cg_sock_create'], false],
   connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
   bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
@@ -46,6 +65,7 @@ const ON_NO_LSM: Record<string, [string, string | null, string[], boolean]> = {
 describe('the ladder, every kind, asked block', () => {
   for (const [name, f, table] of [
     ['lsm', LSM, ON_LSM],
+    ['fmod-ret', FMOD_RET, ON_FMOD_RET],
     ['no-lsm', NO_LSM, ON_NO_LSM],
   ] as const) {
     for (const [kind, [achieved, mechanism, programs, downgraded]] of Object.entries(table)) {
@@ -66,8 +86,20 @@ describe('the ladder, every kind, asked block', () => {
 describe('reasons say what the attacker still gets', () => {
   it('a system-call kill says the call completes', () => {
     const d = block('file', NO_LSM);
-    expect(d.reason).toMatch(/on return from the system call; the call itself still completes/);
+    expect(d.reason).toMatch(
+      /on return from the system call, which has completed \(kill-after: its effects stay\)/,
+    );
     expect(d.reason).toMatch(/lsm\/file_open: lsm\/ program load: EPERM/);
+    expect(d.reason).toMatch(
+      /fmod_ret\/security_file_open: fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/,
+    );
+  });
+  it('an fmod_ret denial says it stands in for BPF-LSM, and is no downgrade', () => {
+    const d = block('file', FMOD_RET);
+    expect(d.reason).toMatch(
+      /denies with EPERM before the action happens \(fmod_ret on the security_\* function: BPF-LSM is not active\)/,
+    );
+    expect(d.downgraded).toBe(false);
   });
   it('an exec kill says the program dies before its first instruction', () => {
     expect(block('exec', NO_LSM).reason).toMatch(/before its first instruction/);
@@ -83,15 +115,26 @@ describe('asked kill, audit and allow', () => {
     expect(d).toMatchObject({ achieved: 'block', mechanism: 'cgroup', downgraded: false });
     expect(d.reason).toMatch(/cannot send signals/);
   });
-  it('kill via LSM and via tracepoints', () => {
+  it('kill via LSM and fmod_ret (denied and killed), before an exec runs, and after a system call (a downgrade)', () => {
     expect(decide('exec', 'kill', unitsOf(m('exec')), LSM)).toMatchObject({
       achieved: 'kill',
       mechanism: 'lsm',
     });
-    expect(decide('ptrace', 'kill', unitsOf(m('ptrace')), NO_LSM)).toMatchObject({
+    expect(decide('ptrace', 'kill', unitsOf(m('ptrace')), FMOD_RET)).toMatchObject({
+      achieved: 'kill',
+      mechanism: 'fmod_ret',
+      downgraded: false,
+    });
+    expect(decide('exec', 'kill', unitsOf(m('exec')), NO_LSM)).toMatchObject({
       achieved: 'kill',
       mechanism: 'tracepoint',
       downgraded: false,
+    });
+    // the ptrace attach has happened by the time the caller dies: weaker than the kill asked for
+    expect(decide('ptrace', 'kill', unitsOf(m('ptrace')), NO_LSM)).toMatchObject({
+      achieved: 'kill-after',
+      mechanism: 'tracepoint',
+      downgraded: true,
     });
   });
   it('without bpf_send_signal a block falls to audit', () => {
@@ -144,10 +187,10 @@ describe('sockets: every family, never two programs for one socket() call', () =
       }
     }
   });
-  it('without BPF-LSM a packet socket is killed by raw sys_enter: block is downgraded to kill, with the reason', () => {
+  it('without BPF-LSM a packet socket is killed by raw sys_enter: block is downgraded to kill-after, with the reason', () => {
     const d = decide('socket', 'block', unitsOf(sock(['packet'])), NO_LSM);
     expect(d).toMatchObject({
-      achieved: 'kill',
+      achieved: 'kill-after',
       mechanism: 'tracepoint',
       programs: ['bg_tp_sys_enter'],
       downgraded: true,
@@ -155,11 +198,11 @@ describe('sockets: every family, never two programs for one socket() call', () =
     expect(d.reason).toMatch(
       /raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
     );
-    expect(d.reason).toMatch(/the call itself still completes/);
+    expect(d.reason).toMatch(/which has completed/);
     expect(d.reason).toMatch(/lsm\/socket_create: lsm\/ program load: EPERM/);
     expect(decide('socket', 'kill', unitsOf(sock(['packet'])), NO_LSM)).toMatchObject({
-      achieved: 'kill',
-      downgraded: false,
+      achieved: 'kill-after',
+      downgraded: true,
     });
   });
   it('without BPF-LSM inet and inet6 stay with the cgroup hook (denied), never raw sys_enter', () => {
@@ -172,7 +215,7 @@ describe('sockets: every family, never two programs for one socket() call', () =
   it('without BPF-LSM a rule over inet and other families is split: cgroup denies inet, sys_enter kills the rest', () => {
     const d = decide('socket', 'block', unitsOf(sock(['any'], ['raw'])), NO_LSM);
     expect(d).toMatchObject({
-      achieved: 'kill',
+      achieved: 'kill-after',
       mechanism: 'tracepoint',
       programs: ['bg_cg_sock_create', 'bg_tp_sys_enter'],
       downgraded: true,
@@ -180,7 +223,7 @@ describe('sockets: every family, never two programs for one socket() call', () =
     expect(d.reason).toMatch(/^inet, inet6: cgroup_inet_sock_create denies with EPERM/);
     expect(d.reason).toMatch(/any other family: raw_tp\/sys_enter kills the process with SIGKILL/);
     const kill = decide('socket', 'kill', unitsOf(sock(['inet', 'packet'])), NO_LSM);
-    expect(kill).toMatchObject({ achieved: 'kill', downgraded: false });
+    expect(kill).toMatchObject({ achieved: 'kill-after', downgraded: true });
     expect(decide('socket', 'audit', unitsOf(sock(['inet', 'packet'])), NO_LSM)).toMatchObject({
       achieved: 'audit',
       programs: ['bg_cg_sock_create', 'bg_tp_sys_enter'],
@@ -223,10 +266,41 @@ describe('partial coverage is a downgrade', () => {
     const v4 = decide('connect', 'block', unitsOf(m('connect')), f);
     expect(v4.downgraded).toBe(false);
   });
-  it('file via LSM needs bpf_d_path', () => {
+  it('file via LSM needs bpf_d_path; without it the fmod_ret twins take the file hooks, where they work', () => {
     const f = { ...LSM, lsmDPath: { available: false, reason: 'bpf_d_path refused' } };
-    expect(block('file', f)).toMatchObject({ achieved: 'kill', mechanism: 'tracepoint', downgraded: true });
+    expect(block('file', f)).toMatchObject({
+      achieved: 'kill-after',
+      mechanism: 'tracepoint',
+      downgraded: true,
+    });
     expect(block('capability', f)).toMatchObject({ achieved: 'block', mechanism: 'lsm' });
+    const g = { ...f, fmodRet: FMOD_RET.fmodRet, fmodRetHooks: FMOD_RET.fmodRetHooks };
+    expect(block('file', g)).toMatchObject({ achieved: 'block', mechanism: 'fmod_ret', downgraded: false });
+    // beside an active BPF-LSM twin an fmod_ret program is never chosen
+    expect(block('capability', g)).toMatchObject({ mechanism: 'lsm', programs: ['bg_lsm_capable'] });
+  });
+  it('a security_* function missing from the kernel takes its unit to the next rung, and says so', () => {
+    const hooks = {
+      ...FMOD_RET.fmodRetHooks,
+      security_path_chown: {
+        available: false,
+        reason: 'security_path_chown is not a function in this kernel',
+      },
+    };
+    const f = { ...FMOD_RET, fmodRetHooks: hooks };
+    const all: Match = { ...m('file'), operations: ['write', 'chown'] } as Match;
+    const d = decide('file', 'block', unitsOf(all), f);
+    expect(d).toMatchObject({
+      achieved: 'kill-after',
+      mechanism: 'tracepoint',
+      programs: ['bg_fmr_file_open', 'bg_tp_sys_enter'],
+      downgraded: true,
+    });
+    expect(d.reason).toMatch(/^write: fmod_ret\/security_file_open denies with EPERM/);
+    expect(d.reason).toMatch(/chown: raw_tp\/sys_enter kills the process/);
+    expect(d.reason).toMatch(/security_path_chown is not a function in this kernel/);
+    const only = decide('file', 'block', unitsOf({ ...all, operations: ['write'] } as Match), f);
+    expect(only).toMatchObject({ achieved: 'block', mechanism: 'fmod_ret', downgraded: false });
   });
 });
 
@@ -235,6 +309,10 @@ describe('allowlist postures', () => {
     const d = decide('file', 'block', postureUnits('file'), LSM);
     expect(d.programs).toHaveLength(8);
     expect(d.achieved).toBe('block');
+    const fmr = decide('file', 'block', postureUnits('file'), FMOD_RET);
+    expect(fmr.programs).toHaveLength(8);
+    expect(fmr.programs.every((n) => n.startsWith('bg_fmr_'))).toBe(true);
+    expect(fmr.achieved).toBe('block');
     expect(decide('connect', 'block', postureUnits('connect'), NO_LSM).programs).toEqual([
       'bg_cg_connect4',
       'bg_cg_connect6',

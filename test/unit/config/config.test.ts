@@ -99,9 +99,9 @@ describe('the configuration file', () => {
     expect(resolveConfig(mergeConfig({}, configFromEnv({ BPFGATE_PROTECT: 'yes' }))).daemon.protect).toBe(
       true,
     );
-    expect(parseRunArgs(['--protect'], {}, null).daemon.protect).toBe(true);
-    expect(parseRunArgs([], { BPFGATE_PROTECT: '1' }, null).daemon.protect).toBe(true);
-    expect(parseRunArgs([], {}, null).daemon.protect).toBe(false);
+    expect(parseRunArgs(['--protect'], {}, null)!.daemon.protect).toBe(true);
+    expect(parseRunArgs([], { BPFGATE_PROTECT: '1' }, null)!.daemon.protect).toBe(true);
+    expect(parseRunArgs([], {}, null)!.daemon.protect).toBe(false);
   });
 
   it('an empty file is an empty configuration', () => {
@@ -229,7 +229,7 @@ describe('environment and flags', () => {
       'mode: audit\nhost: from-file\nlog: { level: debug }\noutput: { format: ocsf }\n',
     );
     const env = { BPFGATE_HOST: 'from-env', BPFGATE_LOG_LEVEL: 'warn' };
-    const c = parseRunArgs(['--config', file, '--log-level', 'error', '--mode', 'enforce'], env, null);
+    const c = parseRunArgs(['--config', file, '--log-level', 'error', '--mode', 'enforce'], env, null)!;
     expect(c.daemon.audit).toBe(false); // flag over file
     expect(c.daemon.host).toBe('from-env'); // env over file
     expect(c.log.level).toBe('error'); // flag over env over file
@@ -239,7 +239,7 @@ describe('environment and flags', () => {
 
   it('BPFGATE_CONFIG names the file when --config does not', () => {
     const file = tempConfig('host: named-by-env\n');
-    expect(parseRunArgs([], { BPFGATE_CONFIG: file }, null).daemon.host).toBe('named-by-env');
+    expect(parseRunArgs([], { BPFGATE_CONFIG: file }, null)!.daemon.host).toBe('named-by-env');
   });
 
   it('flags: repeatable lists, negations, the NATS section and its checks', () => {
@@ -259,7 +259,7 @@ describe('environment and flags', () => {
       ],
       {},
       null,
-    );
+    )!;
     expect(c.daemon.policyPaths).toEqual(['/a', '/b']);
     expect(c.daemon.stdout).toBe(false);
     expect(c.daemon.nats?.mode).toBe('core');

@@ -6,6 +6,8 @@ import { parseRunArgs } from '../../../src/cli/commands/run.ts';
 import { parseConfigText } from '../../../src/config/file.ts';
 import { ConfigError, configFromEnv, readConfigFile, resolveConfig } from '../../../src/config/resolve.ts';
 
+const KEY = 'UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4';
+
 describe('fleet configuration', () => {
   it('is off without a fleet section: policies come from files', () => {
     expect(resolveConfig({}).fleet).toBeNull();
@@ -14,7 +16,7 @@ describe('fleet configuration', () => {
   it('completes the section with defaults; servers and auth default to the nats section', () => {
     const c = resolveConfig({
       nats: { servers: ['nats://10.0.0.1:4222'], auth: { token: 't' } },
-      fleet: { labels: { role: 'web', env: 'prod' } },
+      fleet: { labels: { role: 'web', env: 'prod' }, trustedKeys: [KEY] },
     });
     expect(c.fleet).toEqual({
       servers: ['nats://10.0.0.1:4222'],
@@ -25,12 +27,19 @@ describe('fleet configuration', () => {
       cacheDir: '/var/lib/bpfgate/fleet-cache',
       connectTimeoutMs: 5000,
       reconnectWaitMs: 1000,
+      trustedKeys: [KEY],
       publishStatus: true,
+      statusBucket: 'bpfgate-hosts',
     });
     expect(Object.isFrozen(c.fleet)).toBe(true);
     const own = resolveConfig({
       nats: { servers: ['nats://10.0.0.1:4222'], auth: { token: 't' } },
-      fleet: { servers: ['nats://10.0.0.2:4222'], auth: { user: 'u', password: 'p' }, cacheDir: null },
+      fleet: {
+        servers: ['nats://10.0.0.2:4222'],
+        auth: { user: 'u', password: 'p' },
+        cacheDir: null,
+        trustedKeys: [KEY],
+      },
     });
     expect(own.fleet).toMatchObject({
       servers: ['nats://10.0.0.2:4222'],
@@ -49,17 +58,22 @@ describe('fleet configuration', () => {
       }
       return [];
     };
-    expect(problems({ fleet: { labels: { role: 'web' } } })).toEqual([
+    const trustedKeys = [KEY];
+    expect(problems({ fleet: { labels: { role: 'web' }, trustedKeys } })).toEqual([
       expect.stringMatching(/^fleet: no servers/),
     ]);
-    expect(problems({ policies: ['/etc/bpfgate/policies'], fleet: { servers: ['nats://h:4222'] } })).toEqual([
-      expect.stringMatching(/^fleet: policies come from the bucket/),
-    ]);
-    expect(problems({ fleet: { servers: ['nats://h:4222'], labels: { role: 'we b' } } })).toEqual([
-      expect.stringMatching(/^fleet.labels: label role/),
-    ]);
-    expect(problems({ fleet: { servers: ['nats://h:4222'], auth: { user: 'u' } } })).toEqual([
+    expect(
+      problems({ policies: ['/etc/bpfgate/policies'], fleet: { servers: ['nats://h:4222'], trustedKeys } }),
+    ).toEqual([expect.stringMatching(/^fleet: policies come from the bucket/)]);
+    expect(
+      problems({ fleet: { servers: ['nats://h:4222'], labels: { role: 'we b' }, trustedKeys } }),
+    ).toEqual([expect.stringMatching(/^fleet.labels: label role/)]);
+    expect(problems({ fleet: { servers: ['nats://h:4222'], auth: { user: 'u' }, trustedKeys } })).toEqual([
       expect.stringMatching(/auth.password: required/),
+    ]);
+    // fail closed: a fleet that trusts no signing key would refuse every entry
+    expect(problems({ fleet: { servers: ['nats://h:4222'] } })).toEqual([
+      expect.stringMatching(/^fleet.trustedKeys: no trusted signing key/),
     ]);
   });
 
@@ -70,14 +84,16 @@ describe('fleet configuration', () => {
         BPFGATE_FLEET_BUCKET: 'team-policies',
         BPFGATE_FLEET_CACHE: 'off',
         BPFGATE_FLEET_LABELS: 'zone=a,env=dev',
+        BPFGATE_FLEET_TRUSTED_KEYS: KEY,
       },
       null,
-    );
+    )!;
     expect(c.fleet).toMatchObject({
       servers: ['nats://10.0.0.3:4222'],
       bucket: 'team-policies',
       cacheDir: null,
       labels: { role: 'web', env: 'prod', zone: 'a' },
+      trustedKeys: [KEY],
     });
     expect(configFromEnv({ BPFGATE_FLEET_URL: 'nats://a:4222,nats://b:4222' })).toEqual({
       fleet: { servers: ['nats://a:4222', 'nats://b:4222'] },

@@ -35,11 +35,15 @@ describe('the configuration registry', () => {
   });
 
   it("its defaults are the components' own", () => {
-    const c = resolveConfig({ nats: { servers: ['nats://h:4222'] }, fleet: { servers: ['nats://h:4222'] } });
+    const trustedKeys = ['UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4'];
+    const c = resolveConfig({
+      nats: { servers: ['nats://h:4222'] },
+      fleet: { servers: ['nats://h:4222'], trustedKeys },
+    });
     expect(c.daemon).toEqual({
       ...defaultDaemonOptions(),
       nats: { ...defaultSinkOptions(), servers: ['nats://h:4222'] },
     });
-    expect(c.fleet).toEqual({ ...defaultFleetOptions(), servers: ['nats://h:4222'] });
+    expect(c.fleet).toEqual({ ...defaultFleetOptions(), servers: ['nats://h:4222'], trustedKeys });
   });
 });

@@ -9,6 +9,7 @@ import type { PipelineCounters } from '../../../src/daemon/pipeline.ts';
 import type { ViolationEvent } from '../../../src/events/types.ts';
 import type { SinkStats } from '../../../src/sinks/nats.ts';
 import { rule } from '../../support/events.ts';
+import { FMOD_RET } from '../../support/features.ts';
 
 function plan(): Plan {
   const rules: PlannedRule[] = [
@@ -48,7 +49,7 @@ function fake(
   over: Partial<DaemonView> = {},
 ): DaemonView & { counters: { reloads: number; reloadFailures: number } } {
   const counters = { reloads: 3, reloadFailures: 1 };
-  const pipeline: PipelineCounters = { records: 40, decodeErrors: 2, events: 38, losses: 5 };
+  const pipeline: PipelineCounters = { records: 40, emitErrors: 0, decodeErrors: 2, events: 38, losses: 5 };
   const sink = {
     connected: true,
     published: 30,
@@ -62,6 +63,7 @@ function fake(
   return {
     enforcing: true,
     plan: plan(),
+    features: FMOD_RET,
     counters,
     mode: 'enforce',
     host: 'web-1',
@@ -199,7 +201,8 @@ describe('metrics', () => {
     expect(parseListen('127.0.0.1:9477')).toEqual({ host: '127.0.0.1', port: 9477 });
     expect(parseListen('[::1]:9477')).toEqual({ host: '::1', port: 9477 });
     expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 });
-    for (const bad of ['9477', ':9477', '127.0.0.1:99999', 'a b:1'])
+    expect(parseListen('9477')).toEqual({ host: '127.0.0.1', port: 9477 });
+    for (const bad of [':9477', '127.0.0.1:99999', 'a b:1'])
       expect(() => parseListen(bad), bad).toThrow(ListenAddressError);
   });
 

@@ -5,7 +5,10 @@ import { ctx, KINDS, record, rule } from '../../support/events.ts';
 import { OcsfSchema } from '../../support/ocsf-schema.ts';
 
 const schema = new OcsfSchema();
-const OUTCOMES = ['denied', 'killed', 'allowed', 'would-block', 'would-kill'] as const;
+
+import { Outcome, type OutcomeName } from '../../../src/abi/layout.ts';
+
+const OUTCOMES = Object.keys(Outcome) as OutcomeName[];
 
 const EXPECTED_CLASS: Record<string, string> = {
   exec: 'process_activity',
@@ -68,7 +71,7 @@ describe('OCSF 1.8.0 mapping (checked against the OCSF definition files)', () =>
   });
 
   it('maps outcomes to action and disposition', () => {
-    const pick = (outcome: (typeof OUTCOMES)[number]) => {
+    const pick = (outcome: OutcomeName) => {
       const o = toOcsf(buildEvent(record('file', { outcome }), rule('file'), ctx()));
       return [o.action_id, o.disposition_id, o.status_id];
     };
@@ -76,6 +79,20 @@ describe('OCSF 1.8.0 mapping (checked against the OCSF definition files)', () =>
     expect(pick('killed')).toEqual([2, 2, 99]);
     expect(pick('allowed')).toEqual([3, 17, 1]);
     expect(pick('would-block')).toEqual([3, 15, 1]);
+    expect(pick('would-kill-after')).toEqual([3, 15, 1]);
+  });
+
+  it('killed-after is not a block: the call ran, its result unknown, then the process was killed', () => {
+    const o = toOcsf(buildEvent(record('file', { outcome: 'killed-after' }), rule('file'), ctx()));
+    // action and disposition Other (neither denied nor allowed), status Unknown (bpfgate did not see the call's result)
+    expect([o.action_id, o.disposition_id, o.status_id]).toEqual([99, 99, 0]);
+    expect(o.disposition).toBe('Killed After Completion');
+    expect(o.status_detail).toMatch(/the system call completed .* then bpfgate killed the process/);
+    expect((o.unmapped as { bpfgate: { outcome: string } }).bpfgate.outcome).toBe('killed-after');
+    const dry = toOcsf(buildEvent(record('file', { outcome: 'would-kill-after' }), rule('file'), ctx()));
+    expect(dry.status_detail).toBe(
+      'audit mode: bpfgate would have killed the process after the call completed',
+    );
   });
 
   it('aggregated events carry count, start_time and end_time', () => {

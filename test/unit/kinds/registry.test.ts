@@ -2,14 +2,23 @@
 // registry alone (docs/adding-a-rule-kind.md): unique names and numbers that
 // match its BPF header, hooks that exist, a unit for every operation, an
 // allowlist posture exactly where it accepts allow, a match schema and an
-// event target schema, and a doctor rule the language accepts.
+// event target schema, and a doctor rule the language accepts. Every
+// security_* hook is one BG_SECURITY_HOOK in bpf/security.bpf.c: a BPF-LSM
+// program and its fmod_ret twin, both in the program table.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KIND_MAX } from '../../../src/abi/layout.ts';
-import { PROGRAMS, type ProgramName, TRACKING_PROGRAMS } from '../../../src/abi/programs.ts';
+import {
+  PROGRAMS,
+  type ProgramInfo,
+  type ProgramName,
+  TRACKING_PROGRAMS,
+  twinOf,
+} from '../../../src/abi/programs.ts';
 import { REPRESENTATIVES } from '../../../src/doctor/matrix.ts';
 import { KINDS, Kind, kindByAbi, kindOf, RULE_KINDS } from '../../../src/kinds/index.ts';
+import { candidates } from '../../../src/kinds/kind.ts';
 import { parsePolicySources } from '../../../src/policy/index.ts';
 
 const BPF_KINDS = join(import.meta.dirname, '../../../bpf/kinds');
@@ -35,13 +44,33 @@ describe('the registry', () => {
   });
 
   it('every rule program serves a kind, and every hook of a kind is a program', () => {
-    const served = new Set(KINDS.flatMap((k) => k.hooks.map((h) => h.program)));
+    const served = new Set(KINDS.flatMap((k) => candidates(k.hooks)));
     for (const p of served) expect(Object.keys(PROGRAMS)).toContain(p);
     const tracking = new Set<string>(TRACKING_PROGRAMS.filter((p) => p !== 'bg_tp_exec'));
     const unserved = (Object.keys(PROGRAMS) as ProgramName[]).filter(
       (p) => !served.has(p) && !tracking.has(p),
     );
     expect(unserved).toEqual([]);
+  });
+
+  it('every security_* hook is one BG_SECURITY_HOOK: a BPF-LSM program and its fmod_ret twin on the same function', () => {
+    const source = readFileSync(join(BPF, 'security.bpf.c'), 'utf8');
+    const macros = [...source.matchAll(/^BG_SECURITY_HOOK\((\w+), "(\w+)", "(\w+)",/gm)].map((m) => ({
+      lsm: `bg_lsm_${m[1]}` as ProgramName,
+      fmr: `bg_fmr_${m[1]}` as ProgramName,
+      hook: m[2],
+      fn: m[3],
+    }));
+    const lsm = (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => PROGRAMS[n].family === 'lsm');
+    expect(macros.map((m) => m.lsm).sort()).toEqual([...lsm].sort());
+    for (const m of macros) {
+      expect((PROGRAMS[m.lsm] as ProgramInfo).attach, m.lsm).toEqual({ type: 'lsm', hook: m.hook });
+      expect((PROGRAMS[m.fmr] as ProgramInfo).attach, m.fmr).toEqual({ type: 'fmod_ret', function: m.fn });
+      expect(twinOf(m.lsm)).toBe(m.fmr);
+      expect(m.fn?.startsWith('security_'), m.fn).toBe(true);
+    }
+    const fmr = (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => PROGRAMS[n].family === 'fmod_ret');
+    expect(fmr.length).toBe(lsm.length);
   });
 });
 
@@ -65,7 +94,7 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('kind %s', (name, k) => {
   });
 
   it('serves every unit of every operation it names with a hook of its own', () => {
-    const hooks = new Set(k.hooks.map((h) => h.program));
+    const hooks = new Set(candidates(k.hooks));
     for (const op of k.ops?.names ?? []) {
       const deciding = k.hooks.filter((h) => h.ops === undefined || h.ops.includes(op));
       expect(deciding.length, `operation ${op}`).toBeGreaterThan(0);

@@ -1,13 +1,17 @@
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseRunArgs } from '../../../src/cli/commands/run.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { AUTH_FIELDS, checkAuth, mapAuthFiles } from '../../../src/nats/auth.ts';
 import { natsFlagOptions, parseNatsFlags } from '../../../src/nats/flags.ts';
 
-function parse(args: string[]): { flags: ReturnType<typeof parseNatsFlags>; warnings: string[] } {
+function parse(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { flags: ReturnType<typeof parseNatsFlags>; warnings: string[] } {
   const { values } = parseArgs({ args, options: natsFlagOptions(), strict: true, allowPositionals: false });
   const warnings: string[] = [];
-  return { flags: parseNatsFlags(values, (l) => warnings.push(l)), warnings };
+  return { flags: parseNatsFlags(values, (l) => warnings.push(l), env), warnings };
 }
 
 describe('the NATS flags of tail and report', () => {
@@ -37,13 +41,50 @@ describe('the NATS flags of tail and report', () => {
       '--tls-cert is deprecated; use --nats-tls-cert',
       '--tls-key is deprecated; use --nats-tls-key',
     ]);
-    expect(parse(['--user', 'u', '--password', 'p']).flags.auth).toEqual({ user: 'u', password: 'p' });
+    expect(parse(['--user', 'u'], { BPFGATE_NATS_PASSWORD: 'p' }).flags.auth).toEqual({
+      user: 'u',
+      password: 'p',
+    });
+  });
+
+  it('refuses a password or token on the command line (readable by every user), without repeating it', () => {
+    for (const args of [
+      ['--nats-user', 'u', '--nats-password', 'hunter2-secret'],
+      ['--user', 'u', '--password', 'hunter2-secret'],
+      ['--nats-token', 'hunter2-secret'],
+      ['--token', 'hunter2-secret'],
+    ]) {
+      let err: unknown;
+      try {
+        parse(args);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, args.join(' ')).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(
+        /secret on the command line is readable by every user.*BPFGATE_NATS_/,
+      );
+      expect((err as Error).message).not.toContain('hunter2-secret');
+    }
+    expect(parse([], { BPFGATE_NATS_TOKEN: 't' }).flags.auth).toEqual({ token: 't' });
+  });
+
+  it('bpfgate run refuses them too, and reads them from the environment', () => {
+    const args = ['--nats', 'nats://h:4222', '--nats-user', 'u', '--nats-password', 'hunter2-secret'];
+    expect(() => parseRunArgs(args, {}, null)).toThrow(/--nats-password: a secret on the command line/);
+    try {
+      parseRunArgs(args, {}, null);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2-secret');
+    }
+    const c = parseRunArgs(args.slice(0, 4), { BPFGATE_NATS_PASSWORD: 'p' }, null);
+    expect(c?.daemon.nats?.auth).toEqual({ user: 'u', password: 'p' });
   });
 
   it('names every problem at once, in the flags the user typed', () => {
     let err: unknown;
     try {
-      parse(['--nats', 'http://x', '--nats-user', 'u', '--nats-token', 't', '--nats-tls-cert', 'c']);
+      parse(['--nats', 'http://x', '--nats-user', 'u', '--nats-tls-cert', 'c'], { BPFGATE_NATS_TOKEN: 't' });
     } catch (e) {
       err = e;
     }
@@ -51,13 +92,17 @@ describe('the NATS flags of tail and report', () => {
     const lines = (err as UsageError).message.split('\n');
     expect(lines).toEqual([
       '--nats: not a server URL: http://x',
-      'choose one of --nats-token, --nats-user with --nats-password, --nats-nkey, --nats-creds',
-      '--nats-password: required with --nats-user',
+      'choose one of BPFGATE_NATS_TOKEN, --nats-user with BPFGATE_NATS_PASSWORD, --nats-nkey, --nats-creds',
+      'BPFGATE_NATS_PASSWORD: required with --nats-user',
       '--nats-tls-cert/--nats-tls-key: certFile and keyFile go together',
     ]);
-    expect(() => parse(['--password', 'p'])).toThrow(/--nats-user: required with --nats-password/);
+    expect(() => parse([], { BPFGATE_NATS_PASSWORD: 'p' })).toThrow(
+      /--nats-user: required with BPFGATE_NATS_PASSWORD/,
+    );
     expect(() => parse(['--creds', 'a', '--nats-creds', 'b'])).toThrow(/the same option/);
-    expect(() => parse(['--nats-token', ''])).toThrow(/--nats-token: must not be empty/);
+    expect(() => parse(['--nats-user', ''], { BPFGATE_NATS_PASSWORD: 'p' })).toThrow(
+      /--nats-user: must not be empty/,
+    );
   });
 });
 

@@ -40,7 +40,14 @@ describe('invalid fixtures', () => {
     const covered = new Set(
       fixtures.flatMap((f) => expected(readFileSync(join(DIR, f), 'utf8')).map((e) => e.split(' ')[0])),
     );
-    const elsewhere = ['FILE_NOT_FOUND', 'READ_ERROR', 'NO_POLICIES', 'DUPLICATE_TARGET'];
+    const elsewhere = [
+      'FILE_NOT_FOUND',
+      'READ_ERROR',
+      'NO_POLICIES',
+      'DUPLICATE_TARGET',
+      'FILE_TOO_LARGE',
+      'NOT_TEXT',
+    ];
     for (const code of Object.keys(CODES)) {
       if (!elsewhere.includes(code)) expect(covered, code).toContain(code);
     }

@@ -50,10 +50,10 @@ describe('schemas/policy.schema.json', () => {
   });
 });
 
-describe('the README policy-language reference', () => {
+describe('the policy-language reference (docs/policy-language.md)', () => {
   it('documents every diagnostic code', async () => {
     const { CODES } = await import('../../../src/policy/codes.ts');
-    const doc = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const doc = readFileSync(join(ROOT, 'docs/policy-language.md'), 'utf8');
     for (const code of Object.keys(CODES)) expect(doc).toContain(`| \`${code}\` |`);
   });
 });

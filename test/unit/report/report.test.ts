@@ -91,7 +91,15 @@ describe('report summary', () => {
 
   it('counts per policy and rule, aggregated events by their count', () => {
     expect(r.violations).toBe(15);
-    expect(r.outcomes).toEqual({ 'would-block': 13, 'would-kill': 1, denied: 1, killed: 0, allowed: 0 });
+    expect(r.outcomes).toEqual({
+      'would-block': 13,
+      'would-kill': 1,
+      'would-kill-after': 0,
+      denied: 1,
+      killed: 0,
+      'killed-after': 0,
+      allowed: 0,
+    });
     expect(r.policies.map((p) => [p.name, p.total])).toEqual([
       ['baseline', 14],
       ['imds', 1],

@@ -73,7 +73,7 @@ describe('DaemonProcess', () => {
   it("start() rejects with the CLI's own error when `bpfgate run` refuses its flags", async () => {
     const failed = DaemonProcess.start(['--no-such-flag']);
     await expect(failed).rejects.toThrow(
-      /exited \(\{"code":2,"signal":null\}\) before the log "bpfgate is enforcing"/,
+      /exited \(\{"code":2,"signal":null\}\) before the start-up record \(ready: true\)/,
     );
     await expect(failed).rejects.toThrow(/no-such-flag/);
   });

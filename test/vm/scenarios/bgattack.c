@@ -212,6 +212,14 @@ static void act(int argc, char **argv) {
     int fd = open(argv[1], O_WRONLY | O_APPEND);
     if (fd < 0) result(-1, "open");
     result(write(fd, "x\n", 2) < 0 ? -1 : 0, "write");
+  } else if (!strcmp(op, "open-write")) {
+    // the open alone (a device whose write would do harm: /dev/mem)
+    need(argc, 2);
+    result(open(argv[1], O_WRONLY), "open");
+  } else if (!strcmp(op, "truncate-open")) {
+    // open(O_WRONLY|O_TRUNC): the open itself empties the file
+    need(argc, 2);
+    result(open(argv[1], O_WRONLY | O_TRUNC), "open");
   } else if (!strcmp(op, "unlink")) {
     need(argc, 2);
     result(unlink(argv[1]), NULL);
@@ -288,7 +296,14 @@ int main(int argc, char **argv) {
     acting_pid = child;
     int status;
     if (waitpid(child, &status, 0) < 0) usage("waitpid");
-    if (WIFSIGNALED(status)) raise(WTERMSIG(status));
+    if (WIFSIGNALED(status)) {
+      // the child died without a word (killed by bpfgate after its call, for
+      // one): say whose pid acted, then die the same way
+      printf("{\"op\":\"%s\",\"pid\":%d,\"ok\":false,\"errno\":0,\"error\":\"%s\",\"detail\":\"child killed\"}\n",
+             argv[i], (int)child, strsignal(WTERMSIG(status)));
+      fflush(stdout);
+      raise(WTERMSIG(status));
+    }
     return WEXITSTATUS(status);
   }
   act(argc - i, argv + i);
