@@ -110,12 +110,12 @@ describe('ingress and egress rules on a veth pair', () => {
   });
 
   it('tc ingress drops UDP over IPv4 to a blocked port and passes another port', async () => {
-    const blocked = await net.receive(net.a, 'udp', 4, 9001, 1.0);
-    const open = await net.receive(net.a, 'udp', 4, 9006, 1.0);
+    const blocked = await net.receive(net.a, 'udp', 4, 9001);
+    const open = await net.receive(net.a, 'udp', 4, 9006);
     net.send(net.b, 4, net.a.v4, 9001, 5);
     net.send(net.b, 4, net.a.v4, 9006, 5);
-    expect(await blocked.count).toBe(0);
-    expect(await open.count).toBe(5);
+    expect(await blocked.stop()).toBe(0);
+    expect(await open.stop()).toBe(5);
     await settle();
     const evs = eventsOf('in-udp4');
     expect(evs.length).toBeGreaterThanOrEqual(1);
@@ -123,44 +123,59 @@ describe('ingress and egress rules on a veth pair', () => {
     expect(eventSchemaErrors(e)).toEqual([]);
     expect(e).toMatchObject({
       action: 'block',
+      mechanism: 'tc',
       outcome: 'denied',
       target: { family: 'ipv4', address: net.b.v4, port: 9001, protocol: 'udp', localAddress: net.a.v4 },
     });
   });
 
   it('tc ingress drops TCP over IPv6: the connection never completes', async () => {
-    const server = await net.receive(net.a, 'tcp', 6, 9002, 2.0);
+    const server = await net.receive(net.a, 'tcp', 6, 9002);
     expect(net.connect(net.b, 6, net.a.v6, 9002, 1)).toMatch(/^failed/);
-    expect(await server.count).toBe(0);
+    expect(await server.stop()).toBe(0);
     // the same port over IPv4 is no rule's: it connects
-    const v4 = await net.receive(net.a, 'tcp', 4, 9002, 1.5);
-    expect(net.connect(net.b, 4, net.a.v4, 9002, 1)).toBe('connected');
-    expect(await v4.count).toBe(1);
+    const v4 = await net.receive(net.a, 'tcp', 4, 9002);
+    expect(net.connect(net.b, 4, net.a.v4, 9002, 3)).toBe('connected');
+    expect(await v4.stop()).toBe(1);
   });
 
-  it('tc egress drops UDP to a blocked destination', async () => {
-    const blocked = await net.receive(net.b, 'udp', 4, 9004, 1.0);
-    const open = await net.receive(net.b, 'udp', 4, 9007, 1.0);
+  it('tc egress drops UDP to a blocked destination and passes another port', async () => {
+    const blocked = await net.receive(net.b, 'udp', 4, 9004);
+    const open = await net.receive(net.b, 'udp', 4, 9007);
     net.send(net.a, 4, net.b.v4, 9004, 3);
     net.send(net.a, 4, net.b.v4, 9007, 3);
-    expect(await blocked.count).toBe(0);
-    expect(await open.count).toBe(3);
+    expect(await blocked.stop()).toBe(0);
+    expect(await open.stop()).toBe(3);
   });
 
-  it('generic XDP drops before the stack', async () => {
-    const blocked = await net.receive(net.a, 'udp', 4, 9005, 1.0);
+  it('generic XDP drops before the stack, on a link in generic mode', () => {
+    const link = execFileSync('ip', ['-n', net.a.ns, '-d', 'link', 'show', 'dev', net.a.dev], {
+      encoding: 'utf8',
+    });
+    expect(link).toMatch(/xdpgeneric/);
+  });
+
+  it('generic XDP drops a blocked port and passes another', async () => {
+    const blocked = await net.receive(net.a, 'udp', 4, 9005);
+    const open = await net.receive(net.a, 'udp', 4, 9008);
     net.send(net.b, 4, net.a.v4, 9005, 5);
-    expect(await blocked.count).toBe(0);
+    net.send(net.b, 4, net.a.v4, 9008, 5);
+    expect(await blocked.stop()).toBe(0);
+    expect(await open.stop()).toBe(5);
     await settle();
-    expect(eventsOf('in-xdp')[0]).toMatchObject({ outcome: 'denied', target: { port: 9005 } });
+    expect(eventsOf('in-xdp')[0]).toMatchObject({
+      mechanism: 'xdp',
+      outcome: 'denied',
+      target: { port: 9005 },
+    });
   });
 
   it('a flood of audited packets is a handful of events; the counters hold every packet', async () => {
-    const rx = await net.receive(net.a, 'udp', 4, 9003, 3.5);
+    const rx = await net.receive(net.a, 'udp', 4, 9003);
     net.send(net.b, 4, net.a.v4, 9003, 5_000);
     await settle(1_100);
     net.send(net.b, 4, net.a.v4, 9003, 5_000);
-    const received = await rx.count;
+    const received = await rx.stop();
     // audit drops nothing (the socket's buffer may)
     expect(received).toBeGreaterThan(0);
     await settle(600);

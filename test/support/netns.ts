@@ -5,28 +5,28 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 
 const PY = `
-import socket, sys, time
+import os, select, socket, sys
 mode, proto, fam, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 af = socket.AF_INET6 if fam == "6" else socket.AF_INET
 if mode == "recv":
-    secs = float(sys.argv[6])
+    # counts until its stdin closes; what already arrived is counted first
     if proto == "udp":
         s = socket.socket(af, socket.SOCK_DGRAM); s.bind((addr, port))
     else:
         s = socket.socket(af, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((addr, port)); s.listen(64)
     print("ready", flush=True)
-    n, end = 0, time.time() + secs
-    while time.time() < end:
-        s.settimeout(max(0.01, end - time.time()))
-        try:
+    n = 0
+    while True:
+        r, _, _ = select.select([s, 0], [], [])
+        if s in r:
             if proto == "udp":
                 s.recv(2048)
             else:
                 c, _ = s.accept(); c.close()
             n += 1
-        except socket.timeout:
-            pass
+        elif os.read(0, 1) == b"":
+            break
     print(n, flush=True)
 elif mode == "send":
     count = int(sys.argv[6])
@@ -52,9 +52,9 @@ export interface Side {
   v6: string;
 }
 
-/** A listening receiver: `count` resolves when it is done. */
+/** A listening receiver: `stop()` closes it and resolves to what it received. */
 export interface Receiver {
-  count: Promise<number>;
+  stop(): Promise<number>;
 }
 
 export interface NetnsPair {
@@ -62,8 +62,8 @@ export interface NetnsPair {
   b: Side;
   /** the command prefix that runs a program in side x's namespace */
   enter(x: Side): string[];
-  /** UDP datagrams or TCP connections received on `port` during `secs` (the returned promise waits for "ready") */
-  receive(x: Side, proto: 'udp' | 'tcp', fam: 4 | 6, port: number, secs: number): Promise<Receiver>;
+  /** counts UDP datagrams or TCP connections on `port` until stopped (the returned promise waits for "ready") */
+  receive(x: Side, proto: 'udp' | 'tcp', fam: 4 | 6, port: number): Promise<Receiver>;
   /** `count` UDP datagrams from x to `addr` */
   send(x: Side, fam: 4 | 6, addr: string, port: number, count: number): void;
   /** a TCP connect from x: 'connected' or 'failed <reason>' */
@@ -104,26 +104,28 @@ export function createNetnsPair(name: string, n: number): NetnsPair {
     a,
     b,
     enter,
-    receive(x, proto, fam, port, secs) {
-      const argv = py(x, [
-        'recv',
-        proto,
-        String(fam),
-        fam === 6 ? '::' : '0.0.0.0',
-        String(port),
-        String(secs),
-      ]);
-      const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    receive(x, proto, fam, port) {
+      const argv = py(x, ['recv', proto, String(fam), fam === 6 ? '::' : '0.0.0.0', String(port)]);
+      const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
       let out = '';
+      const closed = new Promise<number>((done) =>
+        child.on('close', () => done(out.startsWith('ready\n') ? Number(out.split('\n')[1]) : Number.NaN)),
+      );
       return new Promise((ready, fail) => {
         child.stdout!.setEncoding('utf8').on('data', (d: string) => {
           out += d;
           if (out.startsWith('ready\n'))
             ready({
-              count: new Promise<number>((done) => child.on('close', () => done(Number(out.split(/\n/)[1])))),
+              stop: async () => {
+                // what was sent has crossed the pair by now: let the receiver count it, then close
+                await new Promise((r) => setTimeout(r, 200));
+                child.stdin!.end();
+                return closed;
+              },
             });
         });
         child.on('error', fail);
+        closed.then(() => fail(new Error(`receiver on ${x.ns} port ${port} exited: ${out.trim()}`)));
       });
     },
     send(x, fam, addr, port, count) {
