@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
-import { createNetnsPair, type NetnsPair } from '../support/netns.ts';
+import { createNetnsPair, type NetnsPair, type Side } from '../support/netns.ts';
 
 const N = 100 + (randomBytes(1)[0]! % 100);
 let net: NetnsPair;
@@ -37,6 +37,15 @@ async function status(): Promise<Json> {
 function countsOf(s: Json, rule: string): Json {
   const rules = (s.policies as Json[]).flatMap((p) => p.rules as Json[]);
   return rules.find((r) => r.rule === rule)!.packets as Json;
+}
+
+/** `count` UDP datagrams over IPv4 to a blocked port and to an open one of `to`: what each received. */
+async function udpToPorts(from: Side, to: Side, blockedPort: number, openPort: number, count: number) {
+  const blocked = await net.receive(to, 'udp', 4, blockedPort);
+  const open = await net.receive(to, 'udp', 4, openPort);
+  net.send(from, 4, to.v4, blockedPort, count);
+  net.send(from, 4, to.v4, openPort, count);
+  return { blocked: await blocked.stop(), open: await open.stop() };
 }
 
 async function settle(ms = 400): Promise<void> {
@@ -110,12 +119,7 @@ describe('ingress and egress rules on a veth pair', () => {
   });
 
   it('tc ingress drops UDP over IPv4 to a blocked port and passes another port', async () => {
-    const blocked = await net.receive(net.a, 'udp', 4, 9001);
-    const open = await net.receive(net.a, 'udp', 4, 9006);
-    net.send(net.b, 4, net.a.v4, 9001, 5);
-    net.send(net.b, 4, net.a.v4, 9006, 5);
-    expect(await blocked.stop()).toBe(0);
-    expect(await open.stop()).toBe(5);
+    expect(await udpToPorts(net.b, net.a, 9001, 9006, 5)).toEqual({ blocked: 0, open: 5 });
     await settle();
     const evs = eventsOf('in-udp4');
     expect(evs.length).toBeGreaterThanOrEqual(1);
@@ -140,12 +144,7 @@ describe('ingress and egress rules on a veth pair', () => {
   });
 
   it('tc egress drops UDP to a blocked destination and passes another port', async () => {
-    const blocked = await net.receive(net.b, 'udp', 4, 9004);
-    const open = await net.receive(net.b, 'udp', 4, 9007);
-    net.send(net.a, 4, net.b.v4, 9004, 3);
-    net.send(net.a, 4, net.b.v4, 9007, 3);
-    expect(await blocked.stop()).toBe(0);
-    expect(await open.stop()).toBe(3);
+    expect(await udpToPorts(net.a, net.b, 9004, 9007, 3)).toEqual({ blocked: 0, open: 3 });
   });
 
   it('generic XDP drops before the stack, on a link in generic mode', () => {
@@ -156,12 +155,7 @@ describe('ingress and egress rules on a veth pair', () => {
   });
 
   it('generic XDP drops a blocked port and passes another', async () => {
-    const blocked = await net.receive(net.a, 'udp', 4, 9005);
-    const open = await net.receive(net.a, 'udp', 4, 9008);
-    net.send(net.b, 4, net.a.v4, 9005, 5);
-    net.send(net.b, 4, net.a.v4, 9008, 5);
-    expect(await blocked.stop()).toBe(0);
-    expect(await open.stop()).toBe(5);
+    expect(await udpToPorts(net.b, net.a, 9005, 9008, 5)).toEqual({ blocked: 0, open: 5 });
     await settle();
     expect(eventsOf('in-xdp')[0]).toMatchObject({
       mechanism: 'xdp',

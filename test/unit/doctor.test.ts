@@ -36,6 +36,13 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 
 const NOT_ALLOWED = 'not-allowed/-';
 
+/** Linux 6.1 (both Debian feature files) has no tcx links: tc rules are unavailable, XDP drops. */
+const PACKETS_ON_6_1 = {
+  ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+  'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+  egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+};
+
 describe('enforcement matrix', () => {
   it('on the no-lsm feature file: kill by tracepoint (after the call but for exec), deny by cgroup, capability and kprobe unavailable', () => {
     const m = enforcementMatrix(NO_LSM);
@@ -109,10 +116,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      // Linux 6.1 has no tcx links: tc rules are unavailable, XDP drops
-      ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
-      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
-      egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+      ...PACKETS_ON_6_1,
     });
     expect(m.rows.find((r) => r.rule === 'egress')!.block.reason).toMatch(/tcx links need Linux 6\.6/);
     const file = m.rows.find((r) => r.rule === 'file')!;
@@ -141,9 +145,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
-      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
-      egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+      ...PACKETS_ON_6_1,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
