@@ -87,6 +87,7 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 
 	w->scope = 0;
 	w->exe_id = 0;
+	w->ifindex = 0;
 	w->uid = (__u32)bpf_get_current_uid_gid();
 	if (!cfg || !st)
 		return 0;

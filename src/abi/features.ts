@@ -51,4 +51,8 @@ export interface FeatureSet {
   /** bpf_send_signal(SIGKILL) from a tracepoint */
   sendSignal: Feature;
   cgroupHooks: Record<CgroupHook, Feature>;
+  /** tcx links (Linux 6.6) and the tc programs load; absent in older feature files: unavailable */
+  tcx?: Feature;
+  /** XDP links and the XDP program load (generic mode works on any interface) */
+  xdp?: Feature;
 }

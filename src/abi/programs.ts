@@ -12,10 +12,14 @@ export type AttachSpec =
   | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
   | { type: 'tp_btf'; event: string }
   | { type: 'raw_tracepoint'; event: string }
-  | { type: 'kprobe'; function: string; cookie: number };
+  | { type: 'kprobe'; function: string; cookie: number }
+  /** a tcx link on an interface (Linux 6.6) */
+  | { type: 'tcx'; ifname: string; direction: 'ingress' | 'egress' }
+  /** an XDP link on an interface: auto = the driver's mode when it has one, else generic */
+  | { type: 'xdp'; ifname: string; mode: 'auto' | 'native' | 'generic' };
 
-/** The ladder's rungs, strongest first (src/compiler/ladder.ts). */
-export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe'] as const;
+/** The ladder's rungs, strongest first (src/compiler/ladder.ts); tc and xdp serve only packet rules. */
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface ProgramInfo {
@@ -171,12 +175,39 @@ export const PROGRAMS = {
     canKill: false,
     perRule: true,
   },
+  // packets on named interfaces (ingress and egress rules), attached once per interface and direction
+  /** tcx ingress: drops before the packet reaches sockets */
+  bg_tc_ingress: {
+    family: 'tc',
+    attach: { type: 'tcx', ifname: '', direction: 'ingress' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
+  /** tcx egress: drops before the packet leaves the interface */
+  bg_tc_egress: {
+    family: 'tc',
+    attach: { type: 'tcx', ifname: '', direction: 'egress' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
+  /** XDP: drops before the network stack (native or generic mode) */
+  bg_xdp_ingress: {
+    family: 'xdp',
+    attach: { type: 'xdp', ifname: '', mode: 'auto' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
 } as const satisfies Record<string, ProgramInfo>;
 
 export type ProgramName = keyof typeof PROGRAMS;
 
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
+
+const NOT_PROBED: Feature = { available: false, reason: 'not probed (a feature set without tcx and xdp)' };
 
 /** Whether a program loads and attaches on this kernel, and what the probe saw. */
 export function availability(name: ProgramName, f: FeatureSet): Feature {
@@ -210,6 +241,10 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       return f.tracepoints;
     case 'kprobe':
       return f.kprobes;
+    case 'tc':
+      return f.tcx ?? NOT_PROBED;
+    case 'xdp':
+      return f.xdp ?? NOT_PROBED;
   }
 }
 
@@ -242,5 +277,9 @@ export function attachText(a: AttachSpec): string {
       return `raw_tp/${a.event}`;
     case 'kprobe':
       return a.function ? `kprobe/${a.function}` : 'kprobe';
+    case 'tcx':
+      return a.ifname ? `tcx/${a.direction}/${a.ifname}` : `tcx/${a.direction}`;
+    case 'xdp':
+      return a.ifname ? `xdp/${a.ifname} (${a.mode})` : 'xdp';
   }
 }

@@ -134,6 +134,9 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
       r.family === 'fmod_ret' ? ' (fmod_ret on the security_* function: BPF-LSM is not active)' : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}${how}`;
   }
+  if (r.family === 'tc' || r.family === 'xdp') {
+    return `${hooks} drop${s} the matching packets on the rule's interfaces`;
+  }
   if (r.family === 'cgroup') {
     const note =
       action === 'kill' ? '; kill was asked, but cgroup programs cannot send signals: denied instead' : '';

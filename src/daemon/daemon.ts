@@ -17,7 +17,7 @@ import type { IdSource } from '../events/id.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
 import type { Protection } from '../kernel/protect.ts';
-import type { KernelSession, StatsSnapshot } from '../kernel/session.ts';
+import type { KernelSession, PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
@@ -44,6 +44,8 @@ export interface KernelParts {
   ): { session: KernelSession; loader: Loader };
   /** arm self-protection once enforcing; null: not asked for, or break glass */
   protect(session: KernelSession): Protection | null;
+  /** an interface's index in the daemon's network namespace (0: none), for ingress and egress rules */
+  ifIndex(name: string): number;
 }
 
 /** Everything the daemon runs with, wired by the composition root. */
@@ -159,6 +161,14 @@ export class Daemon {
 
   kernelStats(): StatsSnapshot | null {
     return this.#session?.stats() ?? null;
+  }
+
+  /** The counters of the plan's packet rules (tc and XDP), by rule id. */
+  packetCounts(): Map<number, PacketCount> | null {
+    const ids = (this.#plan?.rules ?? [])
+      .filter((r) => r.mechanism === 'tc' || r.mechanism === 'xdp')
+      .map((r) => r.ruleId);
+    return this.#session && ids.length > 0 ? this.#session.packetCounts(ids) : null;
   }
 
   async start(): Promise<void> {
@@ -342,7 +352,12 @@ export class Daemon {
         { policies: own.exempted, files: this.#parts.self },
         `bpfgate's own runtime (${this.#parts.self?.join(', ')}) may start despite the exec rules of ${own.exempted.join(', ')} (rule ${SELF_RULE_ID})`,
       );
-    return compile(own.set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+    return compile(own.set, this.#features, {
+      gen,
+      audit: this.#o.audit,
+      interfaces: (name) => this.#parts.kernel.ifIndex(name),
+      ...(exeIds ? { exeIds } : {}),
+    });
   }
 
   /** The ladder's rungs on this kernel, and the fix for BPF-LSM where an operator can apply one. */

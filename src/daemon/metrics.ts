@@ -10,7 +10,7 @@ import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
 import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
-import type { StatsSnapshot } from '../kernel/session.ts';
+import type { PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
 import type { EventOutput } from '../sinks/sink.ts';
 import type { PipelineCounters } from './pipeline.ts';
@@ -29,6 +29,8 @@ export interface DaemonView {
   pipelineCounters(): Readonly<PipelineCounters> | null;
   sinkStats(): SinkStats | null;
   kernelStats(): StatsSnapshot | null;
+  /** counters of packet rules by rule id (null: none) */
+  packetCounts(): Map<number, PacketCount> | null;
 }
 
 /** Entries the plan writes into each map (one generation). */
@@ -280,6 +282,22 @@ export class DaemonMetrics {
           return [{ achieved, mechanism }, n];
         }),
     );
+    labelledGauge(
+      r,
+      'bpfgate_packet_rule_matches',
+      'What matched each ingress and egress rule since it was loaded: packets, bytes, events (at most one per second per CPU) and suppressed (not reported as events)',
+      ['policy', 'rule', 'count'],
+      () => {
+        const out: [Record<string, string>, number][] = [];
+        for (const [id, c] of v()?.packetCounts() ?? []) {
+          const r = v()?.plan?.rules.find((x) => x.ruleId === id);
+          if (!r) continue;
+          for (const count of ['packets', 'bytes', 'events', 'suppressed'] as const)
+            out.push([{ policy: r.policy, rule: r.rule, count }, Number(c[count])]);
+        }
+        return out;
+      },
+    );
   }
 
   /** Read the daemon's state at scrape time. */
@@ -352,6 +370,8 @@ export interface StatusDocument {
       dryRun: boolean;
       downgraded: boolean;
       reason: string;
+      /** ingress and egress rules: what matched them since they were loaded */
+      packets?: { packets: number; bytes: number; events: number; suppressed: number };
     }[];
   }[];
   counters: Record<string, number>;
@@ -379,6 +399,15 @@ export function statusOf(view: DaemonView): StatusDocument {
   const k = view.kernelStats();
   const p = view.pipelineCounters();
   const s = view.sinkStats();
+  const counts = view.packetCounts();
+  const packetsOf = (ruleId: number) => {
+    const c = counts?.get(ruleId);
+    if (!c) return {};
+    const n = (x: bigint) => Number(x);
+    return {
+      packets: { packets: n(c.packets), bytes: n(c.bytes), events: n(c.events), suppressed: n(c.suppressed) },
+    };
+  };
   const maps: StatusDocument['maps'] = {};
   for (const [map, entries] of Object.entries(mapEntries(plan)))
     maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
@@ -403,6 +432,7 @@ export function statusOf(view: DaemonView): StatusDocument {
           dryRun: r.dryRun,
           downgraded: r.downgraded,
           reason: r.reason,
+          ...packetsOf(r.ruleId),
         })),
     })),
     counters: {

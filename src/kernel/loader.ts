@@ -34,9 +34,10 @@ export interface Attachment {
 
 /** One program may be attached several times (a kprobe per function): attachments are keyed by program and target. */
 export function attachmentKey(spec: Pick<ProgramSpec, 'program' | 'attach'>): string {
-  return spec.attach.type === 'kprobe'
-    ? `${spec.program}@${spec.attach.function}#${spec.attach.cookie}`
-    : spec.program;
+  const a = spec.attach;
+  if (a.type === 'kprobe') return `${spec.program}@${a.function}#${a.cookie}`;
+  if (a.type === 'tcx' || a.type === 'xdp') return `${spec.program}@${a.ifname}`;
+  return spec.program;
 }
 
 export function hex(s: string): Uint8Array {

@@ -126,6 +126,10 @@ function sectionOf(name: string): string {
       return `raw_tracepoint/${a.event}`;
     case 'kprobe':
       return 'kprobe';
+    case 'tcx':
+      return 'tc';
+    case 'xdp':
+      return 'xdp';
     default:
       return attachText(a);
   }
@@ -423,6 +427,30 @@ function kprobes(p: Prober): Feature {
   return { available: true, reason: `kprobe loads; attach kprobe ${fn} ok (detached at once)` };
 }
 
+/** tcx links came with Linux 6.6; the tc programs must load too. Nothing is attached. */
+function tcx(p: Prober, kernelRelease: string): Feature {
+  const load = p.loadFeature('bg_tc_ingress');
+  if (!load.available) return load;
+  const [major = 0, minor = 0] = kernelRelease.split(/[.-]/).map(Number);
+  if (major < 6 || (major === 6 && minor < 6))
+    return {
+      available: false,
+      reason: `${load.reason}; tcx links need Linux 6.6 (this is ${kernelRelease})`,
+    };
+  return { available: true, reason: `${load.reason}; tcx links (Linux ${major}.${minor}; not attached)` };
+}
+
+/** The XDP program loads; generic mode attaches on any interface, native where the driver has it. */
+function xdp(p: Prober): Feature {
+  const load = p.loadFeature('bg_xdp_ingress');
+  return load.available
+    ? {
+        available: true,
+        reason: `${load.reason}; generic mode on any interface, native where the driver has it`,
+      }
+    : load;
+}
+
 function fentry(): Feature {
   // libbpf's probe of the tracing program type loads a fentry program against
   // a bogus BTF id and counts the kernel's "not a function" answer as
@@ -541,5 +569,7 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     tracepoints: tp.tracepoints,
     sendSignal: sendSignal(tp.execLoads),
     cgroupHooks,
+    tcx: tcx(p, kernelRelease),
+    xdp: xdp(p),
   };
 }

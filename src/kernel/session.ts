@@ -38,6 +38,16 @@ export interface StatsSnapshot {
   killed: bigint;
 }
 
+/** What matched a packet rule (bg_pkt_counts, summed over CPUs). */
+export interface PacketCount {
+  packets: bigint;
+  bytes: bigint;
+  /** events written (at most one per second per CPU) */
+  events: bigint;
+  /** matches not written as events (the rate limit) */
+  suppressed: bigint;
+}
+
 /** Programs worth loading on a kernel with these features. */
 export function loadablePrograms(features: FeatureSet): ProgramName[] {
   return (Object.keys(PROGRAMS) as ProgramName[]).filter((p) => availability(p, features).available).sort();
@@ -271,6 +281,25 @@ export class KernelSession implements ObjectPort {
       denied: sum(Stat.denied),
       killed: sum(Stat.killed),
     };
+  }
+
+  /** The counters of packet rules, by rule id (bpf/kinds/packet.h). */
+  packetCounts(ruleIds: readonly number[]): Map<number, PacketCount> {
+    const map = this.#obj.map(MapName.packetCounts);
+    const out = new Map<number, PacketCount>();
+    for (const id of ruleIds) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(id);
+      const c: PacketCount = { packets: 0n, bytes: 0n, events: 0n, suppressed: 0n };
+      for (const v of map.lookupPercpu(key) ?? []) {
+        c.packets += v.readBigUInt64LE(0);
+        c.bytes += v.readBigUInt64LE(8);
+        c.events += v.readBigUInt64LE(16);
+        c.suppressed += v.readBigUInt64LE(24);
+      }
+      out.set(id, c);
+    }
+    return out;
   }
 
   close(): void {

@@ -8,8 +8,10 @@ import { bpf } from './bpf.ts';
 import { capability } from './capability.ts';
 import { connect } from './connect.ts';
 import { device } from './device.ts';
+import { egress } from './egress.ts';
 import { exec } from './exec.ts';
 import { file } from './file.ts';
+import { ingress } from './ingress.ts';
 import type { RuleKindDef } from './kind.ts';
 import { kprobe } from './kprobe.ts';
 import { module } from './module.ts';
@@ -34,6 +36,8 @@ export const KINDS = [
   device,
   sysctl,
   kprobe,
+  ingress,
+  egress,
 ] as const;
 
 type Each = (typeof KINDS)[number];

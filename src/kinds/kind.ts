@@ -53,6 +53,8 @@ export interface KeyContext {
   gen: number;
   slot: number;
   ruleId: number;
+  /** an interface's index in the daemon's network namespace (0 or undefined: none); packet kinds */
+  ifindex?: (name: string) => number | undefined;
 }
 
 /** One thing a rule needs a hook for (an operation, an address family...), and the programs that can serve it. */

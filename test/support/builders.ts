@@ -86,4 +86,18 @@ export const MATCHES: Record<string, Match> = {
   device: { kind: 'device', devices: [{ type: 'char', major: 1, minor: 1 }], access: ['read'] },
   sysctl: { kind: 'sysctl', names: ['kernel.core_pattern'], prefixes: [], access: ['write'] },
   kprobe: { kind: 'kprobe', function: 'commit_creds' },
+  ingress: {
+    kind: 'ingress',
+    interfaces: ['eth0'],
+    addresses: [cidr('192.0.2.0/24')],
+    ports: [{ from: 23, to: 23 }],
+    protocols: ['tcp'],
+  },
+  egress: {
+    kind: 'egress',
+    interfaces: ['eth0'],
+    addresses: [cidr('169.254.169.254')],
+    ports: [],
+    protocols: ['any'],
+  },
 };

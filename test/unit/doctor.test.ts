@@ -36,6 +36,13 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 
 const NOT_ALLOWED = 'not-allowed/-';
 
+/** Linux 6.1 (both Debian feature files) has no tcx links: tc rules are unavailable, XDP drops. */
+const PACKETS_ON_6_1 = {
+  ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+  'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+  egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+};
+
 describe('enforcement matrix', () => {
   it('on the no-lsm feature file: kill by tracepoint (after the call but for exec), deny by cgroup, capability and kprobe unavailable', () => {
     const m = enforcementMatrix(NO_LSM);
@@ -67,6 +74,9 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
+      ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+      egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -109,7 +119,9 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ...PACKETS_ON_6_1,
     });
+    expect(m.rows.find((r) => r.rule === 'egress')!.block.reason).toMatch(/tcx links need Linux 6\.6/);
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
@@ -142,6 +154,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ...PACKETS_ON_6_1,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
@@ -151,14 +164,20 @@ describe('enforcement matrix', () => {
     expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
-  it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill', () => {
     const { sources, refused } = matrixPolicies();
     expect(sources.map((s) => s.file)).toEqual([
       'doctor-block.yaml',
       'doctor-kill.yaml',
       'doctor-audit.yaml',
     ]);
-    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill']);
+    expect([...refused.keys()].sort()).toEqual([
+      'egress/kill',
+      'ingress-xdp/kill',
+      'ingress/kill',
+      'kprobe/block',
+      'kprobe/kill',
+    ]);
   });
 });
 
@@ -228,7 +247,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 5);
     });
   }
 });
@@ -247,8 +266,10 @@ describe('formatting', () => {
     expect(lines.at(-1)).toBe(
       'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
     );
-    // 13 features and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(15);
+    expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
+    expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
+    // 15 features and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(17);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 

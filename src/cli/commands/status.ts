@@ -68,12 +68,16 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
     const rows = [['POLICY', 'RULE', 'KIND', 'ASKS', 'ACHIEVED']];
     for (const { p, r } of rules) {
       const how = r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved;
+      const k = r.packets;
+      const packets = k
+        ? `; ${k.packets} packets, ${k.bytes} bytes, ${k.events} events (${k.suppressed} not reported)`
+        : '';
       rows.push([
         p.name,
         r.rule,
         r.kind,
         r.action,
-        `${how}${r.dryRun ? ' (dry run)' : ''}${r.downgraded ? ' — DOWNGRADED' : ''}`,
+        `${how}${r.dryRun ? ' (dry run)' : ''}${r.downgraded ? ' — DOWNGRADED' : ''}${packets}`,
       ]);
     }
     out.push(...table(rows));

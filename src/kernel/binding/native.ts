@@ -108,6 +108,9 @@ export interface NativeAddon {
   attachTracepoint(h: Handle, prog: string, category: string, name: string): Handle;
   attachKprobe(h: Handle, prog: string, fn: string, cookie: bigint | number, retprobe: boolean): Handle;
   attachCgroup(h: Handle, prog: string, cgroupDir: string): Handle;
+  attachTcx(h: Handle, prog: string, ifindex: number, egress: boolean): Handle;
+  attachXdp(h: Handle, prog: string, ifindex: number, flags: number): Handle;
+  ifIndex(name: string): number;
   linkDestroy(l: Handle): void;
   linkDetach(l: Handle): void;
   linkPin(l: Handle, path: string): void;

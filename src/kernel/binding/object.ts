@@ -39,6 +39,27 @@ export class AttachSpecError extends BpfgateError {
   }
 }
 
+/** An interface a plan names that this network namespace does not have. */
+export class NoSuchInterfaceError extends BpfgateError {
+  constructor(ifname: string) {
+    super('NO_SUCH_INTERFACE', `interface ${ifname} does not exist in the daemon's network namespace`);
+  }
+}
+
+/** XDP link flags: XDP_FLAGS_SKB_MODE (generic), XDP_FLAGS_DRV_MODE (native), none (auto). */
+const XDP_FLAGS = { auto: 0, generic: 2, native: 4 } as const;
+
+/** The index of an interface of this process's network namespace (0: none). */
+export function ifIndex(ifname: string): number {
+  return native().ifIndex(ifname);
+}
+
+function interfaceIndex(ifname: string): number {
+  const i = ifIndex(ifname);
+  if (!i) throw new NoSuchInterfaceError(ifname);
+  return i;
+}
+
 export class BpfObject {
   readonly path: string;
   #h: Handle | null;
@@ -176,7 +197,27 @@ export class BpfObject {
         return this.attachRawTracepoint(program, spec.event);
       case 'kprobe':
         return this.attachKprobe(program, spec.function, { cookie: spec.cookie });
+      case 'tcx':
+        return this.attachTcx(program, spec.ifname, spec.direction);
+      case 'xdp':
+        return this.attachXdp(program, spec.ifname, spec.mode);
     }
+  }
+
+  /** A tcx link on an interface of this process's network namespace (Linux 6.6). */
+  attachTcx(program: string, ifname: string, direction: 'ingress' | 'egress'): BpfLink {
+    const ifindex = interfaceIndex(ifname);
+    return this.#attach(`${program} -> tcx/${direction}/${ifname}`, (h) =>
+      native().attachTcx(h, program, ifindex, direction === 'egress'),
+    );
+  }
+
+  /** An XDP link: auto lets the kernel take the driver's mode when it has one. */
+  attachXdp(program: string, ifname: string, mode: 'auto' | 'native' | 'generic'): BpfLink {
+    const ifindex = interfaceIndex(ifname);
+    return this.#attach(`${program} -> xdp/${ifname} (${mode})`, (h) =>
+      native().attachXdp(h, program, ifindex, XDP_FLAGS[mode]),
+    );
   }
 
   /** As the SEC() name says (libbpf's bpf_program__attach). */

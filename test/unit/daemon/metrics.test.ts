@@ -72,6 +72,7 @@ function fake(
     pipelineCounters: () => pipeline,
     sinkStats: () => sink,
     kernelStats: () => ({ events: 50n, ringbufDrops: 7n, denied: 20n, killed: 1n }),
+    packetCounts: () => null,
     ...over,
   };
 }

@@ -25,6 +25,8 @@ const EXPECTED_CLASS: Record<string, string> = {
   socket: 'network_activity',
   connect: 'network_activity',
   bind: 'network_activity',
+  ingress: 'network_activity',
+  egress: 'network_activity',
 };
 
 describe('OCSF 1.8.0 mapping (checked against the OCSF definition files)', () => {

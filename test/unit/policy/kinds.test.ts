@@ -91,6 +91,26 @@ describe('the typed model', () => {
     expect(match('kprobe')).toEqual({ kind: 'kprobe', function: 'commit_creds' });
   });
 
+  it('reads ingress and egress: interfaces merged, ports and CIDRs as connect reads them, xdp mode', () => {
+    const i = match('ingress');
+    if (i.kind !== 'ingress') throw new Error('not ingress');
+    expect(i).toMatchObject({
+      interfaces: ['eth0'],
+      ports: [
+        { from: 23, to: 23 },
+        { from: 137, to: 139 },
+      ],
+      protocols: ['tcp', 'icmp'],
+      xdp: 'generic',
+    });
+    expect(i.addresses.map((a) => a.text)).toEqual(['192.0.2.0/24']);
+    const e = match('egress');
+    if (e.kind !== 'egress') throw new Error('not egress');
+    expect(e).toMatchObject({ interfaces: ['eth0'], ports: [], protocols: ['any'] });
+    expect(e.addresses.map((a) => [a.family, a.bits])).toEqual([[6, 128]]);
+    expect(e).not.toHaveProperty('xdp');
+  });
+
   it('parses CIDRs and port ranges', () => {
     const m = match('connect');
     if (m.kind !== 'connect') throw new Error('not connect');
