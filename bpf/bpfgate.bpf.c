@@ -10,5 +10,6 @@
 #include "tracepoint.bpf.c"
 #include "security.bpf.c"
 #include "kprobe.bpf.c"
+#include "uprobe.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -29,7 +29,7 @@
 #define BPFGATE_ABI_H
 
 #define BG_MAX_SLOTS 64
-#define BG_KIND_MAX 16
+#define BG_KIND_MAX 32
 /* LPM trie data is at most 256 bytes: 4 header bytes + 252 of path (with NUL) */
 #define BG_PATH_MAX 252
 #define BG_EXE_MAX 256
@@ -66,6 +66,7 @@ enum bg_mechanism {
 	BG_MECH_TRACEPOINT = 3,
 	BG_MECH_KPROBE = 4,
 	BG_MECH_FMOD_RET = 5, /* fmod_ret on a security_* function (BPF-LSM not active) */
+	BG_MECH_UPROBE = 6,
 };
 
 /* What happened to the action. MUST MATCH src/abi/layout.ts Outcome. */

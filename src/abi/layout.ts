@@ -6,7 +6,7 @@ import { Numbered } from './numbers.ts';
 
 export const MAX_SLOTS = 64;
 /** rule kinds (enum bg_kind) are 1 .. KIND_MAX - 1: the size of bg_gen_config's per-kind arrays */
-export const KIND_MAX = 16;
+export const KIND_MAX = 32;
 export const PATH_MAX = 252; // bytes of path in an LPM key, NUL included
 export const EXE_MAX = 256;
 export const AUX_MAX = 128;
@@ -17,7 +17,7 @@ export const RULE_DEFAULT = 0x80000000;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;
-export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5 } as const;
+export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5, uprobe: 6 } as const;
 export type MechanismName = keyof typeof Mechanism;
 /**
  * killed: before anything happened (BPF-LSM and fmod_ret: denied and killed) or
@@ -78,7 +78,7 @@ export const Size = {
   cgroupKey: 16,
   cgroupVal: 16,
   idKey: 8,
-  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 376
+  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 632
   state: 16,
 } as const;
 

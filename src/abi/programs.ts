@@ -12,10 +12,35 @@ export type AttachSpec =
   | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
   | { type: 'tp_btf'; event: string }
   | { type: 'raw_tracepoint'; event: string }
-  | { type: 'kprobe'; function: string; cookie: number };
+  | { type: 'kprobe'; function: string; cookie: number }
+  | UprobeAttach;
+
+/**
+ * A uprobe on a function of a binary or library, attached to the file's inode
+ * (every path and hard link of it; a copy is another inode). The loader
+ * resolves the symbol's file offset from the ELF (the compiler never reads the
+ * file) and refuses to attach when `sha256` is given and the file differs.
+ */
+export interface UprobeAttach {
+  type: 'uprobe';
+  binary: string;
+  symbol: string;
+  /** a uretprobe: the function's return */
+  retprobe: boolean;
+  /** what the program reads (src/kinds/uprobe.ts CAPTURE) */
+  capture: number;
+  /** the rule id */
+  cookie: number;
+  sha256?: string;
+}
+
+/** The 64-bit attach cookie of a uprobe: rule id | capture << 32 | return << 40 (bpf/kinds/uprobe.h). */
+export function uprobeCookie(a: UprobeAttach): bigint {
+  return BigInt(a.cookie >>> 0) | (BigInt(a.capture & 0xff) << 32n) | (a.retprobe ? 1n << 40n : 0n);
+}
 
 /** The ladder's rungs, strongest first (src/compiler/ladder.ts). */
-export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe'] as const;
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe', 'uprobe'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface ProgramInfo {
@@ -28,9 +53,10 @@ export interface ProgramInfo {
   /**
    * when a kill takes effect: 'new-image', before the new program's first
    * instruction (an exec); 'after-call', on return from the system call, which
-   * has completed
+   * has completed; 'after-entry', once the user-space function was entered (or
+   * had returned, for a return probe)
    */
-  kills?: 'new-image' | 'after-call';
+  kills?: 'new-image' | 'after-call' | 'after-entry';
   /** relative cost per run (default 1): what an audit rule weighs when it may choose its hook */
   cost?: number;
   /** cgroup programs: the hook, as the feature set names it */
@@ -170,6 +196,15 @@ export const PROGRAMS = {
     canKill: false,
     perRule: true,
   },
+  // uprobes: entries of (and returns from) a user-space function, attached once per rule on the binary's inode
+  bg_uprobe: {
+    family: 'uprobe',
+    attach: { type: 'uprobe', binary: '', symbol: '', retprobe: false, capture: 0, cookie: 0 },
+    canDeny: false,
+    canKill: true,
+    kills: 'after-entry',
+    perRule: true,
+  },
 } as const satisfies Record<string, ProgramInfo>;
 
 export type ProgramName = keyof typeof PROGRAMS;
@@ -209,6 +244,8 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       return f.tracepoints;
     case 'kprobe':
       return f.kprobes;
+    case 'uprobe':
+      return f.uprobes;
   }
 }
 
@@ -241,5 +278,7 @@ export function attachText(a: AttachSpec): string {
       return `raw_tp/${a.event}`;
     case 'kprobe':
       return a.function ? `kprobe/${a.function}` : 'kprobe';
+    case 'uprobe':
+      return a.binary ? `${a.retprobe ? 'uretprobe' : 'uprobe'}/${a.binary}:${a.symbol}` : 'uprobe';
   }
 }

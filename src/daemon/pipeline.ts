@@ -172,10 +172,8 @@ export class EventPipeline {
         return p ? { name: p.name, severity: r?.severity ?? 'high', tags: r?.tags ?? [] } : undefined;
       },
       executableOf: (exeId) => this.#executables[record.gen].get(exeId),
-      kprobeFunction: (ruleId) => {
-        const spec = plan?.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
-        return spec?.attach.type === 'kprobe' ? spec.attach.function : undefined;
-      },
+      attachment: (ruleId) =>
+        plan?.programs.find((s) => 'cookie' in s.attach && s.attach.cookie === ruleId)?.attach,
     });
   }
 

@@ -34,9 +34,11 @@ export interface Attachment {
 
 /** One program may be attached several times (a kprobe per function): attachments are keyed by program and target. */
 export function attachmentKey(spec: Pick<ProgramSpec, 'program' | 'attach'>): string {
-  return spec.attach.type === 'kprobe'
-    ? `${spec.program}@${spec.attach.function}#${spec.attach.cookie}`
-    : spec.program;
+  const a = spec.attach;
+  if (a.type === 'kprobe') return `${spec.program}@${a.function}#${a.cookie}`;
+  if (a.type === 'uprobe')
+    return `${spec.program}@${a.binary}:${a.symbol}${a.retprobe ? '%return' : ''}#${a.cookie}`;
+  return spec.program;
 }
 
 export function hex(s: string): Uint8Array {
@@ -70,7 +72,7 @@ export class Loader {
     return this.#active;
   }
 
-  /** attachments: program name, or program@function#cookie for kprobes */
+  /** attachments: program name, or program@function#cookie for kprobes, program@binary:symbol[%return]#cookie for uprobes */
   attachedPrograms(): string[] {
     return [...this.#attached.keys()].sort();
   }

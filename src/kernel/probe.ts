@@ -25,6 +25,7 @@ import {
   probeProgType,
 } from './binding.ts';
 import { findCgroup2Mount } from './cgroups.ts';
+import { withUprobeTarget } from './elf.ts';
 import { verifierLines } from './verifier.ts';
 
 /** Where `make -C bpf` (scripts/setup.sh) puts bpfgate's object. */
@@ -423,6 +424,32 @@ function kprobes(p: Prober): Feature {
   return { available: true, reason: `kprobe loads; attach kprobe ${fn} ok (detached at once)` };
 }
 
+const UPROBE_PMU = '/sys/bus/event_source/devices/uprobe';
+
+function uprobes(p: Prober): Feature {
+  // a uprobe on this process's own executable, at its ELF entry point's symbol
+  // (_start), which runs once at startup and never again: nothing fires
+  const bin = process.execPath;
+  const r = p.load('bg_uprobe', (obj) => {
+    try {
+      withUprobeTarget(bin, '_start', undefined, (id, path) =>
+        obj.attachUprobe('bg_uprobe', path, id.offset, { cookie: 0 }).destroy(),
+      );
+      return OK;
+    } catch (err) {
+      return failure(err);
+    }
+  });
+  if (!r.load.ok) return { available: false, reason: `uprobe (bg_uprobe) load: ${r.load.text}` };
+  if (!r.after?.ok) {
+    const pmu = existsSync(UPROBE_PMU)
+      ? ''
+      : `; no ${UPROBE_PMU}: uprobes not built in (CONFIG_UPROBES unset)`;
+    return { available: false, reason: `uprobe loads; attach on ${bin}:_start: ${r.after?.text}${pmu}` };
+  }
+  return { available: true, reason: `uprobe loads; attach on ${bin}:_start ok (detached at once)` };
+}
+
 function fentry(): Feature {
   // libbpf's probe of the tracing program type loads a fentry program against
   // a bogus BTF id and counts the kernel's "not a function" answer as
@@ -537,6 +564,7 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     fmodRet: rung ? fmodRet(p) : FMOD_RET_NOT_NEEDED,
     fmodRetHooks: rung ? fmodRetHooks(lookup()) : {},
     kprobes: kprobes(p),
+    uprobes: uprobes(p),
     fentry: fentry(),
     tracepoints: tp.tracepoints,
     sendSignal: sendSignal(tp.execLoads),

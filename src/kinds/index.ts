@@ -18,6 +18,7 @@ import { ptrace } from './ptrace.ts';
 import { setuid } from './setuid.ts';
 import { socket } from './socket.ts';
 import { sysctl } from './sysctl.ts';
+import { uprobe } from './uprobe.ts';
 
 export const KINDS = [
   exec,
@@ -34,6 +35,7 @@ export const KINDS = [
   device,
   sysctl,
   kprobe,
+  uprobe,
 ] as const;
 
 type Each = (typeof KINDS)[number];

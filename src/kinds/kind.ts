@@ -83,8 +83,8 @@ export interface RecordFields {
 /** What the record alone cannot say, from the plan of the generation that decided. */
 export interface DecodeContext {
   ruleId: number;
-  /** the attach point of a rule attached on its own (a kprobe rule's function) */
-  attachPoint?: (ruleId: number) => string | undefined;
+  /** the attach point of a rule attached on its own (a kprobe rule's function, a uprobe rule's binary and symbol) */
+  attachment?: (ruleId: number) => AttachSpec | undefined;
 }
 
 /** What an OCSF mapping reads of a violation. */
