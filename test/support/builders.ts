@@ -85,4 +85,5 @@ export const MATCHES: Record<string, Match> = {
   device: { kind: 'device', devices: [{ type: 'char', major: 1, minor: 1 }], access: ['read'] },
   sysctl: { kind: 'sysctl', names: ['kernel.core_pattern'], prefixes: [], access: ['write'] },
   kprobe: { kind: 'kprobe', function: 'commit_creds' },
+  uprobe: { kind: 'uprobe', binary: '/usr/bin/bash', symbol: 'readline', capture: 'returned-string' },
 };

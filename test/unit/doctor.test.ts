@@ -65,6 +65,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
+      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -106,11 +107,16 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
     });
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+    // a uprobe on readline: reported (and killed) when bash returns the line
+    expect(m.rows.find((r) => r.rule === 'uprobe')!.audit.hooks).toEqual([
+      'uretprobe//usr/bin/bash:readline',
+    ]);
   });
 
   it('on the fmod-ret feature file: fmod_ret denies every kind BPF-LSM would, the same decisions', () => {
@@ -133,6 +139,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
@@ -141,14 +148,14 @@ describe('enforcement matrix', () => {
     expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
-  it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill, uprobe block', () => {
     const { sources, refused } = matrixPolicies();
     expect(sources.map((s) => s.file)).toEqual([
       'doctor-block.yaml',
       'doctor-kill.yaml',
       'doctor-audit.yaml',
     ]);
-    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill']);
+    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill', 'uprobe/block']);
   });
 });
 
@@ -218,7 +225,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 3); // kprobe block and kill, uprobe block
     });
   }
 });
@@ -233,12 +240,13 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +19 of 19 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
+    expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
     const lines = text.trimEnd().split('\n');
     expect(lines.at(-1)).toBe(
       'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
     );
-    // 13 features and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(15);
+    // 14 features and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(16);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 

@@ -4,7 +4,7 @@ import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
 import { encodeExeException, encodeIdScope, encodeUidException } from '../../../src/abi/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
-import { ANY, fnv1a32 } from '../../../src/abi/layout.ts';
+import { ANY, fnv1a32, KIND_MAX } from '../../../src/abi/layout.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
 import { compile } from '../../../src/compiler/compile.ts';
 import { MapCapacityError, UnencodableError } from '../../../src/compiler/errors.ts';
@@ -30,8 +30,8 @@ function config(plan: Plan) {
     containersOnly: u64(5),
     dryrun: u64(6),
     kindSlots: (k: number) => u64(7 + k),
-    defaultBlock: (k: number) => u64(23 + k),
-    defaultAction: (slot: number) => v[8 * 39 + slot],
+    defaultBlock: (k: number) => u64(7 + KIND_MAX + k),
+    defaultAction: (slot: number) => v[8 * (7 + 2 * KIND_MAX) + slot],
   };
 }
 const one = (m: Match, over = {}) => set(policy('p', [rule('r', m, over)]));

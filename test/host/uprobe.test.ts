@@ -1,0 +1,173 @@
+// uprobe rules on this host's kernel through the real daemon:
+//   npx vitest run --project host test/host/uprobe.test.ts
+// A test program with known symbols (built here into a temp dir), bash
+// driven through a pseudo-terminal (script(1)), and su's PAM
+// authentication. Uprobes fire in every process that runs the probed inode:
+// the policy is scoped to a cgroup this file creates, and only the test's own
+// children run in it (KERNEL.md, "Safety"); processes outside it are checked
+// to be neither reported nor killed.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventSchemaErrors } from '../../src/events/schema.ts';
+import { compileC } from '../support/build.ts';
+import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
+import { FIXTURES } from '../support/paths.ts';
+
+interface Ran {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+let cg: TestCgroup;
+let dir: string;
+let daemon: DaemonProcess;
+let target: string;
+
+function runIn(argv: string[], where: 'inside' | 'outside', input?: string): Promise<Ran> {
+  const [cmd, ...rest] = where === 'inside' ? inCgroup(argv, cg.path) : argv;
+  const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stdin.end(input ?? '');
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout }));
+  });
+}
+
+/** The events of `pid` and its descendants' (script, sh -c), after the daemon had time to report. */
+async function eventsWhere(pred: (e: Json) => boolean, expected: number): Promise<Json[]> {
+  const of = () => daemon.events.filter((e) => e.type === 'violation' && pred(e));
+  if (expected > 0) await daemon.until(() => (of().length >= expected ? true : undefined), 'events', 8_000);
+  await new Promise((r) => setTimeout(r, 400));
+  return of();
+}
+
+const byPid = (pid: number) => (e: Json) => (e.process as Json).pid === pid;
+const byRule = (rule: string) => (e: Json) => (e.policy as Json).rule === rule;
+
+beforeAll(async () => {
+  const name = `bpfgate-up-${randomBytes(4).toString('hex')}`;
+  cg = createCgroup(name);
+  dir = mkdtempSync(`${tmpdir()}/${name}-`);
+  target = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/target`, ['-O0']);
+  linkSync(target, `${dir}/target-link`);
+  copyFileSync(target, `${dir}/target-copy`);
+  mkdirSync(`${dir}/policies`);
+  writeFileSync(
+    `${dir}/policies/uprobes.yaml`,
+    `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata:
+  name: uprobes
+spec:
+  scope:
+    cgroups: ["/${name}/**"]
+  rules:
+    - id: entry
+      kind: uprobe
+      action: audit
+      message: bg_target entered
+      match: { binary: ${target}, symbol: bg_target }
+    - id: line
+      kind: uprobe
+      action: audit
+      message: bg_line returned
+      match: { binary: ${target}, symbol: bg_line, capture: returned-string }
+    - id: shell
+      kind: uprobe
+      action: audit
+      message: a command typed in bash
+      match: { binary: /usr/bin/bash, symbol: readline, capture: returned-string }
+    - id: pam
+      kind: uprobe
+      action: audit
+      message: a PAM authentication
+      match: { binary: /usr/lib/x86_64-linux-gnu/libpam.so.0, symbol: pam_authenticate, capture: pam }
+`,
+  );
+  daemon = await DaemonProcess.start(['--policies', `${dir}/policies`, '--cgroup', cg.path]);
+});
+
+afterAll(async () => {
+  await daemon?.stop('SIGTERM');
+  await cg?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('uprobe rules', () => {
+  it('reports a function entered, with its first argument, and its returned string', async () => {
+    const r = await runIn([target, '21'], 'inside');
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: 'ok secret-line 42\n' });
+    const evs = await eventsWhere(byPid(r.pid), 2);
+    for (const e of evs) expect(eventSchemaErrors(e)).toEqual([]);
+    const entry = evs.find(byRule('entry'));
+    expect(entry).toMatchObject({
+      kind: 'uprobe',
+      action: 'audit',
+      outcome: 'allowed',
+      mechanism: 'uprobe',
+      target: { binary: target, symbol: 'bg_target', capture: 'none', value: '0x15' },
+    });
+    expect(evs.find(byRule('line'))).toMatchObject({
+      target: { symbol: 'bg_line', capture: 'returned-string', captured: 'secret-line 42' },
+    });
+    expect(evs).toHaveLength(2);
+  });
+
+  it('covers a hard link (the same inode), not a byte-identical copy', async () => {
+    expect(statSync(`${dir}/target-link`).ino).toBe(statSync(target).ino);
+    const link = await runIn([`${dir}/target-link`, '1'], 'inside');
+    expect(link.code).toBe(0);
+    expect(await eventsWhere(byPid(link.pid), 2)).toHaveLength(2);
+    const copy = await runIn([`${dir}/target-copy`, '1'], 'inside');
+    expect(copy.code).toBe(0);
+    expect(await eventsWhere(byPid(copy.pid), 0)).toEqual([]);
+  });
+
+  it('reports nothing for a process outside the scope', async () => {
+    const r = await runIn([target, '3'], 'outside');
+    expect(r.code).toBe(0);
+    expect(await eventsWhere(byPid(r.pid), 0)).toEqual([]);
+  });
+
+  it('captures the line typed in an interactive bash (through a pseudo-terminal)', async () => {
+    const marker = `bg-${randomBytes(3).toString('hex')}`;
+    const r = await runIn(
+      ['script', '-qec', 'bash --norc --noprofile -i', '/dev/null'],
+      'inside',
+      `echo ${marker}\nexit\n`,
+    );
+    expect(r.code).toBe(0);
+    const evs = await eventsWhere(
+      (e) => byRule('shell')(e) && (e.target as Json).captured === `echo ${marker}`,
+      1,
+    );
+    expect(evs).toHaveLength(1);
+    expect(eventSchemaErrors(evs[0]!)).toEqual([]);
+    expect(evs[0]).toMatchObject({
+      process: { comm: 'bash' },
+      target: { binary: '/usr/bin/bash', symbol: 'readline', capture: 'returned-string' },
+    });
+  });
+
+  it('reports a PAM authentication by su with its user and result', async () => {
+    const r = await runIn(['su', '-s', '/bin/true', 'nobody'], 'inside');
+    expect(r.code).toBe(0);
+    const evs = await eventsWhere((e) => byRule('pam')(e), 1);
+    expect(evs.length).toBeGreaterThanOrEqual(1);
+    const e = evs[0]!;
+    expect(eventSchemaErrors(e)).toEqual([]);
+    expect(e).toMatchObject({
+      process: { comm: 'su' },
+      target: { symbol: 'pam_authenticate', capture: 'pam', captured: 'nobody', result: 0 },
+    });
+  });
+});
