@@ -6,7 +6,8 @@
 // of the instruction, found through the executable PT_LOAD segment that maps
 // the symbol's address. Reads only the headers and tables it needs.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import type { UprobeAttach } from '../abi/programs.ts';
 import { BpfgateError } from '../errors.ts';
 
 /** A uprobe rule's binary could not be used: missing, not ELF, no such symbol, a different digest. */
@@ -192,4 +193,32 @@ export function withUprobeTarget<R>(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What each uprobe of a plan covers on this machine, for `compile --explain`:
+ * the inode it would attach to (every path and hard link of it; a copy is
+ * another inode) or why it cannot attach.
+ */
+export function uprobeCoverage(specs: readonly UprobeAttach[]): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const a of specs) {
+    const where = `${a.binary}:${a.symbol}`;
+    if (seen.has(`${where} ${a.sha256}`)) continue;
+    seen.add(`${where} ${a.sha256}`);
+    try {
+      const id = withUprobeTarget(a.binary, a.symbol, a.sha256, (t) => t);
+      const links = Number(statSync(a.binary, { bigint: true }).nlink);
+      const digest = id.sha256 ? `sha256 ${id.sha256} checked` : 'no sha256 pinned';
+      lines.push(
+        `  ${where}: device ${id.dev} inode ${id.ino} (${links} hard link${links === 1 ? '' : 's'}), offset 0x${id.offset.toString(16)}; ${digest}`,
+      );
+    } catch (err) {
+      if (!(err instanceof UprobeTargetError)) throw err;
+      lines.push(`  ${where}: cannot attach here: ${err.message} [${err.code}]`);
+    }
+  }
+  if (lines.length === 0) return '';
+  return `\nuprobe binaries (each rule covers one inode: every path and hard link of it; a copy of the file elsewhere is another inode and is not covered):\n${lines.join('\n')}\n`;
 }
