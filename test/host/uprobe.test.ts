@@ -28,6 +28,7 @@ let cg: TestCgroup;
 let dir: string;
 let daemon: DaemonProcess;
 let target: string;
+let killme: string;
 
 function runIn(argv: string[], where: 'inside' | 'outside', input?: string): Promise<Ran> {
   const [cmd, ...rest] = where === 'inside' ? inCgroup(argv, cg.path) : argv;
@@ -60,6 +61,7 @@ beforeAll(async () => {
   target = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/target`, ['-O0']);
   linkSync(target, `${dir}/target-link`);
   copyFileSync(target, `${dir}/target-copy`);
+  killme = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/killme`, ['-O0']);
   mkdirSync(`${dir}/policies`);
   writeFileSync(
     `${dir}/policies/uprobes.yaml`,
@@ -91,6 +93,11 @@ spec:
       action: audit
       message: a PAM authentication
       match: { binary: /usr/lib/x86_64-linux-gnu/libpam.so.0, symbol: pam_authenticate, capture: pam }
+    - id: kill
+      kind: uprobe
+      action: kill
+      message: bg_target entered in killme
+      match: { binary: ${dir}/killme, symbol: bg_target }
 `,
   );
   daemon = await DaemonProcess.start(['--policies', `${dir}/policies`, '--cgroup', cg.path]);
@@ -130,6 +137,35 @@ describe('uprobe rules', () => {
     const copy = await runIn([`${dir}/target-copy`, '1'], 'inside');
     expect(copy.code).toBe(0);
     expect(await eventsWhere(byPid(copy.pid), 0)).toEqual([]);
+  });
+
+  it('compile --explain names the inode each rule covers', async () => {
+    const r = await bpfgate(['compile', `${dir}/policies`, '--explain']);
+    expect(r.code).toBe(0);
+    const st = statSync(target, { bigint: true });
+    expect(r.stdout).toContain(`${target}:bg_target: device ${st.dev} inode ${st.ino} (2 hard links)`);
+    expect(r.stdout).toMatch(/a copy of the file elsewhere is another inode and is not covered/);
+  });
+
+  it('kills a process in scope once it entered the function, and only there', async () => {
+    const inside = await runIn([killme, '5'], 'inside');
+    expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
+      code: null,
+      signal: 'SIGKILL',
+      stdout: '',
+    });
+    const evs = await eventsWhere(byPid(inside.pid), 1);
+    expect(evs).toHaveLength(1);
+    expect(eventSchemaErrors(evs[0]!)).toEqual([]);
+    expect(evs[0]).toMatchObject({
+      action: 'kill',
+      outcome: 'killed',
+      mechanism: 'uprobe',
+      target: { binary: killme, symbol: 'bg_target', value: '0x5' },
+    });
+    const outside = await runIn([killme, '5'], 'outside');
+    expect({ code: outside.code, signal: outside.signal }).toEqual({ code: 0, signal: null });
+    expect(await eventsWhere(byPid(outside.pid), 0)).toEqual([]);
   });
 
   it('reports nothing for a process outside the scope', async () => {
