@@ -6,23 +6,15 @@
 // the policy is scoped to a cgroup this file creates, and only the test's own
 // children run in it (KERNEL.md, "Safety"); processes outside it are checked
 // to be neither reported nor killed.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { compileC } from '../support/build.ts';
-import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { attemptIn, createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
 import { FIXTURES } from '../support/paths.ts';
-
-interface Ran {
-  pid: number;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
 
 let cg: TestCgroup;
 let dir: string;
@@ -30,18 +22,8 @@ let daemon: DaemonProcess;
 let target: string;
 let killme: string;
 
-function runIn(argv: string[], where: 'inside' | 'outside', input?: string): Promise<Ran> {
-  const [cmd, ...rest] = where === 'inside' ? inCgroup(argv, cg.path) : argv;
-  const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stdin.end(input ?? '');
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout }));
-  });
-}
+const runIn = (argv: string[], where: 'inside' | 'outside', input?: string) =>
+  attemptIn(argv, where === 'inside' ? cg.path : undefined, input);
 
 /** The events of `pid` and its descendants' (script, sh -c), after the daemon had time to report. */
 async function eventsWhere(pred: (e: Json) => boolean, expected: number): Promise<Json[]> {
