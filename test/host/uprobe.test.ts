@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toOcsf } from '../../src/events/ocsf.ts';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
+import type { ViolationEvent } from '../../src/events/types.ts';
 import { compileC } from '../support/build.ts';
 import { attemptIn, createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
@@ -145,6 +147,9 @@ describe('uprobe rules', () => {
       mechanism: 'uprobe',
       target: { binary: killme, symbol: 'bg_target', value: '0x5' },
     });
+    expect(toOcsf(evs[0] as unknown as ViolationEvent).status_detail).toMatch(
+      /killed .* after the function was entered; the call was not blocked/,
+    );
     const outside = await runIn([killme, '5'], 'outside');
     expect({ code: outside.code, signal: outside.signal }).toEqual({ code: 0, signal: null });
     expect(await eventsWhere(byPid(outside.pid), 0)).toEqual([]);
