@@ -87,6 +87,8 @@ export function attemptIn(argv: readonly string[], cgroup: string | undefined, i
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
   });
+  // a child killed (or done) before it reads its input closes the pipe: EPIPE is expected
+  child.stdin.on('error', () => {});
   child.stdin.end(input);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout }));
