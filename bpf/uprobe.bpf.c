@@ -13,6 +13,8 @@
 
 #define UP_MECH BG_MECH_UPROBE
 #define UP_MODE (BG_CAN_KILL | BG_NO_BLOCK)
+/* a kill from a return probe lands after the function returned: its effects stay (killed-after) */
+#define UP_RET_MODE (UP_MODE | BG_KILL_AFTER)
 
 /* PAM captures: the handle pam_authenticate was called with, per thread, until it returns */
 struct {
@@ -49,17 +51,17 @@ int bg_uprobe(struct pt_regs *ctx)
 	switch (capture) {
 	case BG_UPC_RET_STRING:
 		bg_uprobe_decide(w, rule_id, capture, PT_REGS_RC(ctx), 0, (const void *)PT_REGS_RC(ctx), UP_MECH,
-				 UP_MODE);
+				 UP_RET_MODE);
 		break;
 	case BG_UPC_PAM:
 		pamh = bpf_map_lookup_elem(&bg_uprobe_calls, &id);
 		if (pamh && *pamh)
 			bpf_probe_read_user(&user, sizeof(user), (const void *)(*pamh + BG_PAM_USER_OFF));
 		bpf_map_delete_elem(&bg_uprobe_calls, &id);
-		bg_uprobe_decide(w, rule_id, capture, PT_REGS_RC(ctx), 0, (const void *)user, UP_MECH, UP_MODE);
+		bg_uprobe_decide(w, rule_id, capture, PT_REGS_RC(ctx), 0, (const void *)user, UP_MECH, UP_RET_MODE);
 		break;
 	default:
-		bg_uprobe_decide(w, rule_id, capture, PT_REGS_RC(ctx), 0, 0, UP_MECH, UP_MODE);
+		bg_uprobe_decide(w, rule_id, capture, PT_REGS_RC(ctx), 0, 0, UP_MECH, UP_RET_MODE);
 	}
 	return 0;
 }

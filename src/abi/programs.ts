@@ -34,6 +34,16 @@ export interface UprobeAttach {
   sha256?: string;
 }
 
+/**
+ * The file a uprobe is bound to, as the kernel names it: the device
+ * (major:minor, as /proc/self/mountinfo prints it) and the inode number
+ * (decimal). The loader reads it from the file it attached through.
+ */
+export interface BinaryInode {
+  device: string;
+  inode: string;
+}
+
 /** The 64-bit attach cookie of a uprobe: rule id | capture << 32 | return << 40 (bpf/kinds/uprobe.h). */
 export function uprobeCookie(a: UprobeAttach): bigint {
   return BigInt(a.cookie >>> 0) | (BigInt(a.capture & 0xff) << 32n) | (a.retprobe ? 1n << 40n : 0n);

@@ -144,7 +144,7 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM for processes below the attach cgroup${note}`;
   }
   if (r.family === 'uprobe') {
-    return `${hooks} kills the process with SIGKILL after the function was entered (return probes: after it returned); nothing is blocked`;
+    return `${hooks} kills the process with SIGKILL after the function was entered (return probes: after it returned: kill-after, what it did stays); nothing is blocked`;
   }
   if (r.programs.every((n) => info(n).kills === 'new-image')) {
     return `${hooks} kills the new program with SIGKILL before its first instruction; the exec itself succeeds`;

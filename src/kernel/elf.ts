@@ -7,7 +7,7 @@
 // the symbol's address. Reads only the headers and tables it needs.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import type { UprobeAttach } from '../abi/programs.ts';
+import type { BinaryInode, UprobeAttach } from '../abi/programs.ts';
 import { BpfgateError } from '../errors.ts';
 
 /** A uprobe rule's binary could not be used: missing, not ELF, no such symbol, a different digest. */
@@ -195,6 +195,26 @@ export function withUprobeTarget<R>(
   }
 }
 
+/** major:minor of a dev_t as Linux encodes it for user space (glibc's gnu_dev_major/minor). */
+export function deviceText(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
+  return `${major}:${minor}`;
+}
+
+export function binaryInode(id: Pick<BinaryIdentity, 'dev' | 'ino'>): BinaryInode {
+  return { device: deviceText(id.dev), inode: id.ino.toString() };
+}
+
+/** The inode a path names now (following symbolic links, as the attach does), or undefined when it names nothing. */
+export function currentInode(path: string): BinaryInode | undefined {
+  try {
+    return binaryInode(statSync(path, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What each uprobe of a plan covers on this machine, for `compile --explain`:
  * the inode it would attach to (every path and hard link of it; a copy is
@@ -212,7 +232,7 @@ export function uprobeCoverage(specs: readonly UprobeAttach[]): string {
       const links = Number(statSync(a.binary, { bigint: true }).nlink);
       const digest = id.sha256 ? `sha256 ${id.sha256} checked` : 'no sha256 pinned';
       lines.push(
-        `  ${where}: device ${id.dev} inode ${id.ino} (${links} hard link${links === 1 ? '' : 's'}), offset 0x${id.offset.toString(16)}; ${digest}`,
+        `  ${where}: device ${deviceText(id.dev)} inode ${id.ino} (${links} hard link${links === 1 ? '' : 's'}), offset 0x${id.offset.toString(16)}; ${digest}`,
       );
     } catch (err) {
       if (!(err instanceof UprobeTargetError)) throw err;

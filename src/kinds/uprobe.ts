@@ -47,6 +47,9 @@ export interface UprobeTarget {
   captured?: string;
   /** pam: the result of pam_authenticate (0 is PAM_SUCCESS) */
   result?: number;
+  /** the file the probe is bound to: its device (major:minor) and inode, which tell one copy of a binary from another */
+  device?: string;
+  inode?: string;
 }
 
 const HOOKS = [{ program: 'bg_uprobe' }] as const;
@@ -127,9 +130,12 @@ export const uprobe = defineKind<UprobeMatch, UprobeTarget>('uprobe', 15, {
     value: { type: 'string', pattern: '^0x[0-9a-f]+$' },
     captured: { type: 'string', maxLength: CAPTURE_MAX - 1 },
     result: { type: 'integer' },
+    device: { type: 'string', pattern: '^[0-9]+:[0-9]+$' },
+    inode: { type: 'string', pattern: '^[0-9]+$' },
   }),
   decode: (r, ctx) => {
     const a = ctx.attachment?.(ctx.ruleId);
+    const file = ctx.inode?.(ctx.ruleId);
     const capture = CAPTURE.name(Number(r.args[3])) ?? 'none';
     const value = r.args[0];
     return {
@@ -139,6 +145,7 @@ export const uprobe = defineKind<UprobeMatch, UprobeTarget>('uprobe', 15, {
       value: `0x${value.toString(16)}`,
       ...(capture === 'returned-string' || capture === 'pam' ? { captured: r.path } : {}),
       ...(capture === 'pam' ? { result: Number(BigInt.asIntN(32, value)) } : {}),
+      ...(file ? { device: file.device, inode: file.inode } : {}),
     };
   },
   describe: (t) =>
@@ -177,7 +184,13 @@ export const uprobe = defineKind<UprobeMatch, UprobeTarget>('uprobe', 15, {
               value: t.captured ?? '',
               is_truncated: (t.captured?.length ?? 0) >= CAPTURE_MAX - 1,
             },
-            file: { name: t.binary.split('/').pop() || t.binary, path: t.binary, type_id: 1 },
+            file: {
+              name: t.binary.split('/').pop() || t.binary,
+              path: t.binary,
+              type_id: 1,
+              // the file system's id of the file (the inode) and its volume (the device)
+              ...(t.inode ? { uid: t.inode, volume: t.device } : {}),
+            },
           },
         },
       };

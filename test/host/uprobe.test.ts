@@ -7,12 +7,22 @@
 // children run in it (KERNEL.md, "Safety"); processes outside it are checked
 // to be neither reported nor killed.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOcsf } from '../../src/events/ocsf.ts';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import type { ViolationEvent } from '../../src/events/types.ts';
+import { deviceText } from '../../src/kernel/elf.ts';
 import { compileC } from '../support/build.ts';
 import { attemptIn, createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
@@ -23,6 +33,8 @@ let dir: string;
 let daemon: DaemonProcess;
 let target: string;
 let killme: string;
+let killret: string;
+let swapme: string;
 
 const runIn = (argv: string[], where: 'inside' | 'outside', input?: string) =>
   attemptIn(argv, where === 'inside' ? cg.path : undefined, input);
@@ -33,6 +45,20 @@ async function eventsWhere(pred: (e: Json) => boolean, expected: number): Promis
   if (expected > 0) await daemon.until(() => (of().length >= expected ? true : undefined), 'events', 8_000);
   await new Promise((r) => setTimeout(r, 400));
   return of();
+}
+
+/** Run `binary 5` in the test cgroup: it must die of SIGKILL having printed nothing, with one valid event. */
+async function killedInside(binary: string): Promise<{ event: Json }> {
+  const r = await runIn([binary, '5'], 'inside');
+  expect({ code: r.code, signal: r.signal, stdout: r.stdout }).toEqual({
+    code: null,
+    signal: 'SIGKILL',
+    stdout: '',
+  });
+  const evs = await eventsWhere((e) => (e.process as Json).pid === r.pid, 1);
+  expect(evs).toHaveLength(1);
+  expect(eventSchemaErrors(evs[0]!)).toEqual([]);
+  return { event: evs[0]! };
 }
 
 const byPid = (pid: number) => (e: Json) => (e.process as Json).pid === pid;
@@ -46,6 +72,8 @@ beforeAll(async () => {
   linkSync(target, `${dir}/target-link`);
   copyFileSync(target, `${dir}/target-copy`);
   killme = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/killme`, ['-O0']);
+  killret = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/killret`, ['-O0']);
+  swapme = compileC(`${FIXTURES}/uprobe/target.c`, `${dir}/swapme`, ['-O0']);
   mkdirSync(`${dir}/policies`);
   writeFileSync(
     `${dir}/policies/uprobes.yaml`,
@@ -82,6 +110,16 @@ spec:
       action: kill
       message: bg_target entered in killme
       match: { binary: ${dir}/killme, symbol: bg_target }
+    - id: kill-return
+      kind: uprobe
+      action: kill
+      message: bg_line returned in killret
+      match: { binary: ${dir}/killret, symbol: bg_line, capture: returned-string }
+    - id: swap
+      kind: uprobe
+      action: audit
+      message: bg_target entered in swapme
+      match: { binary: ${dir}/swapme, symbol: bg_target }
 `,
   );
   daemon = await DaemonProcess.start(['--policies', `${dir}/policies`, '--cgroup', cg.path]);
@@ -100,12 +138,21 @@ describe('uprobe rules', () => {
     const evs = await eventsWhere(byPid(r.pid), 2);
     for (const e of evs) expect(eventSchemaErrors(e)).toEqual([]);
     const entry = evs.find(byRule('entry'));
+    // the inode the probe is bound to, as the kernel numbers the file
+    const st = statSync(target, { bigint: true });
     expect(entry).toMatchObject({
       kind: 'uprobe',
       action: 'audit',
       outcome: 'allowed',
       mechanism: 'uprobe',
-      target: { binary: target, symbol: 'bg_target', capture: 'none', value: '0x15' },
+      target: {
+        binary: target,
+        symbol: 'bg_target',
+        capture: 'none',
+        value: '0x15',
+        device: deviceText(st.dev),
+        inode: String(st.ino),
+      },
     });
     expect(evs.find(byRule('line'))).toMatchObject({
       target: { symbol: 'bg_line', capture: 'returned-string', captured: 'secret-line 42' },
@@ -127,32 +174,65 @@ describe('uprobe rules', () => {
     const r = await bpfgate(['compile', `${dir}/policies`, '--explain']);
     expect(r.code).toBe(0);
     const st = statSync(target, { bigint: true });
-    expect(r.stdout).toContain(`${target}:bg_target: device ${st.dev} inode ${st.ino} (2 hard links)`);
+    expect(r.stdout).toContain(
+      `${target}:bg_target: device ${deviceText(st.dev)} inode ${st.ino} (2 hard links)`,
+    );
     expect(r.stdout).toMatch(/a copy of the file elsewhere is another inode and is not covered/);
   });
 
   it('kills a process in scope once it entered the function, and only there', async () => {
-    const inside = await runIn([killme, '5'], 'inside');
-    expect({ code: inside.code, signal: inside.signal, stdout: inside.stdout }).toEqual({
-      code: null,
-      signal: 'SIGKILL',
-      stdout: '',
-    });
-    const evs = await eventsWhere(byPid(inside.pid), 1);
-    expect(evs).toHaveLength(1);
-    expect(eventSchemaErrors(evs[0]!)).toEqual([]);
-    expect(evs[0]).toMatchObject({
+    const { event } = await killedInside(killme);
+    expect(event).toMatchObject({
       action: 'kill',
       outcome: 'killed',
       mechanism: 'uprobe',
       target: { binary: killme, symbol: 'bg_target', value: '0x5' },
     });
-    expect(toOcsf(evs[0] as unknown as ViolationEvent).status_detail).toMatch(
+    expect(toOcsf(event as unknown as ViolationEvent).status_detail).toMatch(
       /killed .* after the function was entered; the call was not blocked/,
     );
     const outside = await runIn([killme, '5'], 'outside');
     expect({ code: outside.code, signal: outside.signal }).toEqual({ code: 0, signal: null });
     expect(await eventsWhere(byPid(outside.pid), 0)).toEqual([]);
+  });
+
+  it('a kill on return lands after the function returned: killed-after, before the caller used the value', async () => {
+    // main prints bg_line()'s value after it returned: the process died first (nothing printed)
+    const { event } = await killedInside(killret);
+    expect(event).toMatchObject({
+      action: 'kill',
+      outcome: 'killed-after',
+      target: { binary: killret, symbol: 'bg_line', captured: 'secret-line 42' },
+    });
+    expect(toOcsf(event as unknown as ViolationEvent).status_detail).toMatch(
+      /the function returned .* then bpfgate killed/,
+    );
+  });
+
+  it('a binary replaced on disk is covered again once the policies are reloaded, at its new inode', async () => {
+    const before = statSync(swapme, { bigint: true });
+    const first = await runIn([swapme, '1'], 'inside');
+    expect((await eventsWhere(byPid(first.pid), 1))[0]).toMatchObject({
+      target: { inode: String(before.ino) },
+    });
+
+    // an upgrade: a new file renamed over the path (a new inode; the old one lives on while used)
+    copyFileSync(swapme, `${swapme}.new`);
+    renameSync(`${swapme}.new`, swapme);
+    const after = statSync(swapme, { bigint: true });
+    expect(after.ino).not.toBe(before.ino);
+    // until a reload the rule still covers the old inode only: the new file is not seen
+    const unseen = await runIn([swapme, '2'], 'inside');
+    expect(unseen.code).toBe(0);
+    expect(await eventsWhere(byPid(unseen.pid), 0)).toEqual([]);
+
+    process.kill(daemon.pid, 'SIGHUP');
+    const moved = await daemon.log('uprobe binary replaced: attached to its new inode');
+    expect(moved).toMatchObject({ to: { inode: String(after.ino) }, from: { inode: String(before.ino) } });
+    const seen = await runIn([swapme, '3'], 'inside');
+    expect((await eventsWhere(byPid(seen.pid), 1))[0]).toMatchObject({
+      target: { binary: swapme, inode: String(after.ino), device: deviceText(after.dev), value: '0x3' },
+    });
   });
 
   it('reports nothing for a process outside the scope', async () => {

@@ -65,7 +65,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
-      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
+      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -107,7 +107,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
+      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
     });
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
@@ -139,7 +139,7 @@ describe('enforcement matrix', () => {
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      uprobe: [NOT_ALLOWED, 'kill/uprobe', 'audit/uprobe'],
+      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });

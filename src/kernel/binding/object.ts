@@ -9,7 +9,7 @@
 import type { AttachSpec } from '../../abi/plan.ts';
 import { uprobeCookie } from '../../abi/programs.ts';
 import { BpfgateError } from '../../errors.ts';
-import { withUprobeTarget } from '../elf.ts';
+import { binaryInode, withUprobeTarget } from '../elf.ts';
 import { call, closedError } from './errors.ts';
 import { BpfLink } from './link.ts';
 import { BpfMap } from './map.ts';
@@ -180,12 +180,14 @@ export class BpfObject {
         return this.attachKprobe(program, spec.function, { cookie: spec.cookie });
       case 'uprobe':
         // the symbol resolved, the digest checked and the probe attached on one open file
-        return withUprobeTarget(spec.binary, spec.symbol, spec.sha256, (id, path) =>
-          this.attachUprobe(program, path, id.offset, {
+        return withUprobeTarget(spec.binary, spec.symbol, spec.sha256, (id, path) => {
+          const link = this.attachUprobe(program, path, id.offset, {
             cookie: uprobeCookie(spec),
             retprobe: spec.retprobe,
-          }),
-        );
+          });
+          link.inode = binaryInode(id);
+          return link;
+        });
     }
   }
 

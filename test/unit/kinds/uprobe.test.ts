@@ -7,6 +7,7 @@ import { MapName } from '../../../src/abi/layout.ts';
 import { uprobeCookie } from '../../../src/abi/programs.ts';
 import { compile } from '../../../src/compiler/compile.ts';
 import { explainTable } from '../../../src/compiler/explain.ts';
+import { deviceText } from '../../../src/kernel/elf.ts';
 import { kindOf } from '../../../src/kinds/index.ts';
 import { parsePolicySources } from '../../../src/policy/index.ts';
 import { LSM, NO_LSM } from '../../support/features.ts';
@@ -29,6 +30,16 @@ spec:
 const parse = (text: string) => parsePolicySources([{ file: 'shells.yaml', text }]);
 const BASH = '{ binary: /usr/bin/bash, symbol: readline, capture: returned-string }';
 const PAM = '{ binary: /usr/lib/x86_64-linux-gnu/libpam.so.0, symbol: pam_authenticate, capture: pam }';
+
+/** bash's readline, returned-string, as the plan attaches it for rule `cookie` */
+const readlineAttach = (cookie: number) => ({
+  type: 'uprobe' as const,
+  binary: '/usr/bin/bash',
+  symbol: 'readline',
+  retprobe: true,
+  capture: 1,
+  cookie,
+});
 
 describe('the uprobe kind', () => {
   it('reads binary, symbol, capture and a digest (lower-cased)', () => {
@@ -70,7 +81,11 @@ describe('the uprobe kind', () => {
     const { set } = parse(policy(BASH, 'kill'));
     for (const features of [LSM, NO_LSM]) {
       const plan = compile(set!, features, { gen: 1 });
-      expect(plan.rules[0]).toMatchObject({ achieved: 'kill', mechanism: 'uprobe', programs: ['bg_uprobe'] });
+      expect(plan.rules[0]).toMatchObject({
+        achieved: 'kill-after',
+        mechanism: 'uprobe',
+        programs: ['bg_uprobe'],
+      });
       expect(plan.maps.find((m) => m.map === MapName.rules)!.entries).toHaveLength(1);
       const specs = plan.programs.filter((p) => p.program === 'bg_uprobe');
       expect(specs.map((s) => s.attach)).toEqual([
@@ -101,14 +116,7 @@ describe('the uprobe kind', () => {
   });
 
   it('decodes each capture to its target, text and OCSF class', () => {
-    const attach = {
-      type: 'uprobe' as const,
-      binary: '/usr/bin/bash',
-      symbol: 'readline',
-      retprobe: true,
-      capture: 1,
-      cookie: 0,
-    };
+    const attach = readlineAttach(0);
     const ctx = { ruleId: 0, attachment: () => attach };
     const aux = new Uint8Array(128);
     const line = uprobe.decode({ op: 0, args: [0x55aa0n, 0n, 0n, 1n], path: 'id -u', aux }, ctx);
@@ -136,5 +144,33 @@ describe('the uprobe kind', () => {
     expect(uprobe.ocsf({ target: entry, host: 'h', process: { tgid: 1, comm: 'x' } }).cls.class_uid).toBe(
       1007,
     );
+  });
+
+  it('carries the inode the rule is bound to: the target and the OCSF script file say which copy ran', () => {
+    const attach = readlineAttach(4);
+    const inodes = new Map([[4, { device: '254:1', inode: '131090' }]]);
+    const ctx = { ruleId: 4, attachment: () => attach, inode: (id: number) => inodes.get(id) };
+    const t = uprobe.decode({ op: 0, args: [1n, 0n, 0n, 1n], path: 'ls', aux: new Uint8Array(128) }, ctx);
+    expect(t).toMatchObject({ device: '254:1', inode: '131090' });
+    const shell = uprobe.ocsf({ target: t, host: 'h', process: { tgid: 1, comm: 'bash' } });
+    expect(shell.fields).toMatchObject({
+      script: { file: { path: '/usr/bin/bash', uid: '131090', volume: '254:1' } },
+    });
+    // a rule the loader has not attached (no inode known) says nothing about one
+    expect(
+      uprobe.decode(
+        { op: 0, args: [1n, 0n, 0n, 1n], path: 'ls', aux: new Uint8Array(128) },
+        { ...ctx, ruleId: 5 },
+      ),
+    ).not.toHaveProperty('inode');
+  });
+
+  it('device numbers read as major:minor, as mountinfo prints them', () => {
+    expect(deviceText(0x801n)).toBe('8:1');
+    expect(deviceText((259n << 8n) | 3n)).toBe('259:3');
+    // minors above 255 and majors above 4095 use the high bits (glibc's makedev)
+    const makedev = (major: bigint, minor: bigint) =>
+      (minor & 0xffn) | ((major & 0xfffn) << 8n) | ((minor & ~0xffn) << 12n) | ((major & ~0xfffn) << 32n);
+    expect(deviceText(makedev(0x10000012n, 0x34567n))).toBe(`${0x10000012}:${0x34567}`);
   });
 });
