@@ -139,6 +139,9 @@ export function kernelSuite(k: KernelId): void {
         ),
       );
       if (k === 'guest-fmod-ret') expect(text).toMatch(/^ +fix: add bpf to lsm= on the kernel command line/m);
+      // uprobes on every kernel of the suite: the probe attached to _start of its own node binary
+      expect(features.uprobes, 'uprobes').toMatchObject({ available: true });
+      expect(text).toMatch(/^ {2}✓ {2}uprobes +uprobe loads; attach on .*:_start ok/m);
       const doctor = JSON.parse(run.commands.doctor!.stdout) as {
         settings: { name: string; value: string | null }[];
       };
@@ -167,6 +170,12 @@ export function kernelSuite(k: KernelId): void {
           expect(b, row.rule).toMatchObject({ achieved: 'block', mechanism: 'cgroup', downgraded: false });
         }
       }
+      // a uprobe cannot refuse a call: kill lands after the function returned (readline's line captured)
+      expect(matrix.rows.find((r) => r.rule === 'uprobe')!.kill).toMatchObject({
+        achieved: 'kill-after',
+        mechanism: 'uprobe',
+        hooks: ['uretprobe//usr/bin/bash:readline'],
+      });
       if (k === 'guest-fmod-ret') {
         expect(matrix.rows.find((r) => r.rule === 'exec')!.block.hooks).toEqual([
           'fmod_ret/security_bprm_check',
@@ -199,7 +208,7 @@ export function kernelSuite(k: KernelId): void {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 3); // kprobe block and kill, uprobe block
     });
 
     it('the starter policies compile as the matrix says: no downgrade where a security_* hook runs', () => {
