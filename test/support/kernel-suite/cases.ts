@@ -74,6 +74,19 @@ const A = (c: CaseContext, ...rest: string[]) => [c.attacker, ...rest];
 const IN = (c: CaseContext, group: string) => ['--cgroup', `${c.cg}/e2e/${group}`];
 /** the attacker copied where the uprobe policies name it (test/fixtures/guest-policies/e2e/e2e-uprobe*.yaml) */
 const UPROBE_BIN = '/tmp/e2e/uprobe/bgattack';
+const uprobeRule = (
+  policy: string,
+  rule: string,
+  action: 'audit' | 'kill',
+  target: Record<string, unknown>,
+): CaseRule => ({
+  policy,
+  rule,
+  kind: 'uprobe',
+  cls: 'uprobe',
+  action,
+  target: { binary: UPROBE_BIN, symbol: 'bg_uprobe_line', ...target },
+});
 
 const SHADOW = '/tmp/protected/shadow';
 const shadowPrep = `mkdir -p /tmp/protected && echo secret > ${SHADOW} && chmod 640 ${SHADOW}`;
@@ -343,27 +356,13 @@ export const E2E_CASES: readonly SuiteCase[] = [
     // a function of a binary the setup copied to /tmp/e2e/uprobe: the returned line, captured
     name: 'uprobe-returned-line',
     argv: (c) => [UPROBE_BIN, ...IN(c, 'uprobe'), 'uprobe-line', 'whoami'],
-    rule: {
-      policy: 'e2e-uprobe',
-      rule: 'line',
-      kind: 'uprobe',
-      cls: 'uprobe',
-      action: 'audit',
-      target: { binary: UPROBE_BIN, symbol: 'bg_uprobe_line', captured: 'typed whoami' },
-    },
+    rule: uprobeRule('e2e-uprobe', 'line', 'audit', { captured: 'typed whoami' }),
     detail: { ran: 'typed whoami' },
   },
   {
     name: 'uprobe-kill-on-entry',
     argv: (c) => [UPROBE_BIN, ...IN(c, 'uprobe-kill'), 'uprobe-line', 'id'],
-    rule: {
-      policy: 'e2e-uprobe-kill',
-      rule: 'kill',
-      kind: 'uprobe',
-      cls: 'uprobe',
-      action: 'kill',
-      target: { binary: UPROBE_BIN, symbol: 'bg_uprobe_line', capture: 'none' },
-    },
+    rule: uprobeRule('e2e-uprobe-kill', 'kill', 'kill', { capture: 'none' }),
   },
   {
     // the same program at another inode (the attacker itself): not covered
