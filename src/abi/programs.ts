@@ -15,6 +15,10 @@ export type AttachSpec =
   | { type: 'kprobe'; function: string; cookie: number }
   | UprobeAttach;
 
+/** The ladder's rungs, strongest first (src/compiler/ladder.ts). */
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe', 'uprobe'] as const;
+export type Family = (typeof FAMILIES)[number];
+
 /**
  * A uprobe on a function of a binary or library, attached to the file's inode
  * (every path and hard link of it; a copy is another inode). The loader
@@ -48,10 +52,6 @@ export interface BinaryInode {
 export function uprobeCookie(a: UprobeAttach): bigint {
   return BigInt(a.cookie >>> 0) | (BigInt(a.capture & 0xff) << 32n) | (a.retprobe ? 1n << 40n : 0n);
 }
-
-/** The ladder's rungs, strongest first (src/compiler/ladder.ts). */
-export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe', 'uprobe'] as const;
-export type Family = (typeof FAMILIES)[number];
 
 export interface ProgramInfo {
   family: Family;

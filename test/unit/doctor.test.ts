@@ -35,6 +35,11 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 }
 
 const NOT_ALLOWED = 'not-allowed/-';
+/** the cgroup hooks deny on every kernel (kill asked: denied, which is stronger) */
+const CG_BLOCK = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+const CGROUP_KINDS = { connect: CG_BLOCK, bind: CG_BLOCK, device: CG_BLOCK, sysctl: CG_BLOCK };
+/** a uprobe cannot refuse a call: kill lands after readline returned (kill-after) */
+const UPROBE = [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'];
 
 describe('enforcement matrix', () => {
   it('on the no-lsm feature file: kill by tracepoint (after the call but for exec), deny by cgroup, capability and kprobe unavailable', () => {
@@ -46,7 +51,6 @@ describe('enforcement matrix', () => {
     expect(m.rows.filter((r) => r.kind === 'socket').map((r) => r.rule)).toEqual(['socket', 'socket-inet']);
     const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
     const tpKillAfter = ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/tracepoint'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       // an exec is killed before the new program's first instruction; every other call completes first
       exec: tpKill,
@@ -59,13 +63,10 @@ describe('enforcement matrix', () => {
       setuid: tpKillAfter,
       // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter after the call
       socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
-      'socket-inet': cgBlock,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      'socket-inet': CG_BLOCK,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
-      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -90,7 +91,6 @@ describe('enforcement matrix', () => {
   it('on the lsm feature file: BPF-LSM denies every kind it has a hook for', () => {
     const m = enforcementMatrix(LSM);
     const lsm = ['block/lsm', 'kill/lsm', 'audit/lsm'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: lsm,
       file: lsm,
@@ -102,12 +102,9 @@ describe('enforcement matrix', () => {
       setuid: lsm,
       socket: lsm,
       'socket-inet': lsm,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
+      uprobe: UPROBE,
     });
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
@@ -122,7 +119,6 @@ describe('enforcement matrix', () => {
   it('on the fmod-ret feature file: fmod_ret denies every kind BPF-LSM would, the same decisions', () => {
     const m = enforcementMatrix(FMOD_RET);
     const fmr = ['block/fmod_ret', 'kill/fmod_ret', 'audit/fmod_ret'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: fmr,
       file: fmr,
@@ -134,12 +130,9 @@ describe('enforcement matrix', () => {
       setuid: fmr,
       socket: fmr,
       'socket-inet': fmr,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
-      uprobe: [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'],
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });

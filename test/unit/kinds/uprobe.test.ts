@@ -10,22 +10,13 @@ import { explainTable } from '../../../src/compiler/explain.ts';
 import { deviceText } from '../../../src/kernel/elf.ts';
 import { kindOf } from '../../../src/kinds/index.ts';
 import { parsePolicySources } from '../../../src/policy/index.ts';
-import { LSM, NO_LSM } from '../../support/features.ts';
+import { oneRulePolicy } from '../../support/builders.ts';
+import { NO_LSM, plansOnShippedKernels } from '../../support/features.ts';
 
 const uprobe = kindOf('uprobe');
 
-function policy(match: string, action = 'audit'): string {
-  return `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata: { name: shells }
-spec:
-  rules:
-    - id: typed
-      kind: uprobe
-      action: ${action}
-      match: ${match}
-`;
-}
+const policy = (match: string, action = 'audit') =>
+  oneRulePolicy({ name: 'shells', id: 'typed', kind: 'uprobe', action, match });
 
 const parse = (text: string) => parsePolicySources([{ file: 'shells.yaml', text }]);
 const BASH = '{ binary: /usr/bin/bash, symbol: readline, capture: returned-string }';
@@ -79,25 +70,14 @@ describe('the uprobe kind', () => {
 
   it('compiles to one bg_rules key (the rule id) and a uretprobe on the binary, on both kernels', () => {
     const { set } = parse(policy(BASH, 'kill'));
-    for (const features of [LSM, NO_LSM]) {
-      const plan = compile(set!, features, { gen: 1 });
-      expect(plan.rules[0]).toMatchObject({
-        achieved: 'kill-after',
-        mechanism: 'uprobe',
-        programs: ['bg_uprobe'],
-      });
+    for (const plan of plansOnShippedKernels(set!, {
+      achieved: 'kill-after',
+      mechanism: 'uprobe',
+      programs: ['bg_uprobe'],
+    })) {
       expect(plan.maps.find((m) => m.map === MapName.rules)!.entries).toHaveLength(1);
       const specs = plan.programs.filter((p) => p.program === 'bg_uprobe');
-      expect(specs.map((s) => s.attach)).toEqual([
-        {
-          type: 'uprobe',
-          binary: '/usr/bin/bash',
-          symbol: 'readline',
-          retprobe: true,
-          capture: 1,
-          cookie: 0,
-        },
-      ]);
+      expect(specs.map((s) => s.attach)).toEqual([readlineAttach(0)]);
       expect(explainTable(plan)).toMatch(/uretprobe\/\/usr\/bin\/bash:readline +uprobe +kill +kill/);
       expect(plan.rules[0]!.reason).toMatch(/after the function was entered/);
     }
