@@ -95,6 +95,20 @@ enum bg_exception_type {
 #define BG_EV_F_PATH_TRUNCATED 0x0001
 #define BG_EV_F_EXE_UNKNOWN 0x0002
 #define BG_EV_F_EXE_PATH 0x0004 /* path holds the acting executable, read by the kernel at the decision */
+/* the path could not be built (longer than the buffer, deeper than the walk, refused by
+ * bpf_d_path): it was decided as the key BG_PATH_UNRESOLVED_KEY, fail closed */
+#define BG_EV_F_UNRESOLVED 0x0008
+
+/* bg_path_rules: the target of a path that could not be built ("\x01", exact: no real path
+ * starts with it). The compiler writes, per (slot, kind, op), the block or kill rule that
+ * decides such a path. */
+#define BG_PATH_UNRESOLVED_KEY 0x01
+/* bg_task_exe: the exe id of a process whose executable's path could not be built; bg_scope_exe
+ * holds the slots with an executable scope for it, and no exception names it */
+#define BG_EXE_ID_UNRESOLVED 0xffffffffu
+/* bg_cgroup_ids[BG_CGROUP_DEPTH_MAX - 1] when the cgroup is deeper than the walk: bg_scope_cgroup
+ * holds every slot with a cgroup selector in its subtree mask */
+#define BG_CGROUP_ID_UNRESOLVED 0xffffffffffffffffull
 
 /* ---- map keys and values ---- */
 

@@ -160,7 +160,7 @@ struct bg_work {
 	/* path building: the last built path is buf[start .. start + len) */
 	__u32 start;
 	__u32 len; /* NUL included */
-	__u32 truncated;
+	__u32 truncated; /* BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED of the last built path */
 	__u32 pad;
 	char buf[2 * BG_BUF_HALF];
 	char aux[BG_AUX_MAX];

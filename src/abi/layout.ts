@@ -43,6 +43,15 @@ export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
 /** the record's path is the acting executable (the decoder moves it to DecodedRecord.exe; not an event flag) */
 export const EV_F_EXE_PATH = 0x0004;
+/** the path could not be built (longer than the buffer, deeper than the walk, refused by
+ * bpf_d_path) and was decided fail-closed (the event's `unresolved: true`; not in `flags`) */
+export const EV_F_UNRESOLVED = 0x0008;
+/** bg_path_rules: the target of a path the programs could not build (BG_PATH_UNRESOLVED_KEY) */
+export const PATH_UNRESOLVED_TARGET = '\x01';
+/** bg_task_exe: the exe id of a process whose executable's path could not be built */
+export const EXE_ID_UNRESOLVED = 0xffffffff;
+/** the last cgroup of the chain when the cgroup is deeper than the walk */
+export const CGROUP_ID_UNRESOLVED = 0xffffffffffffffffn;
 /** bg_event.flags by the names events give them. */
 export const EVENT_FLAG = new Numbered('event flag', {
   'path-truncated': EV_F_PATH_TRUNCATED,

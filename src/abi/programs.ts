@@ -144,6 +144,7 @@ export const PROGRAMS = {
   ...security('path_chown', 'path_chown', 'security_path_chown', true),
   ...security('path_link', 'path_link', 'security_path_link', true),
   ...security('path_truncate', 'path_truncate', 'security_path_truncate', true),
+  ...security('inode_setxattr', 'inode_setxattr', 'security_inode_setxattr', true),
   ...security('capable', 'capable', 'security_capable'),
   ...security('kernel_read_file', 'kernel_read_file', 'security_kernel_read_file'),
   ...security('kernel_load_data', 'kernel_load_data', 'security_kernel_load_data'),

@@ -6,7 +6,7 @@ import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
 import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from '../abi/encode/scope.ts';
 import type { FeatureSet } from '../abi/features.ts';
-import { Action as ActionValue, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
+import { Action as ActionValue, EXE_ID_UNRESOLVED, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
 import type {
   Enforcement,
   MapEntry,
@@ -46,6 +46,9 @@ const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, numbe
   // the same kill in the kernel: the program that serves the rule decides when it lands
   'kill-after': ActionValue.kill,
 };
+
+/** What an unresolved path, executable or cgroup is decided as: the rules that enforce. */
+const FAIL_CLOSED: readonly Enforcement[] = ['block', 'kill', 'kill-after'];
 
 function usesExecutables(p: Policy): boolean {
   return p.scope.executables.length > 0 || p.rules.some((r) => r.unless.executables.length > 0);
@@ -154,6 +157,12 @@ function compileRule(
       );
     }
   }
+  // a path the programs cannot build: a block or kill rule decides it (fail closed), the
+  // strongest of the slot for the operation, then the first; never a warning
+  if (kind.unresolvedKeys && rule.unresolved === 'deny' && FAIL_CLOSED.includes(d.achieved)) {
+    for (const t of kind.unresolvedKeys(rule.match, ctx))
+      b.tables.get(t.map)!.add(t.key, ruleId, action, flags);
+  }
   b.config.kindSlots[kind.abi]! |= bit(slot);
   b.usePrograms(d.programs, rule.kind);
   for (const program of d.programs.filter((n) => (PROGRAMS[n] as ProgramInfo).perRule)) {
@@ -213,6 +222,10 @@ function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, num
   for (const exe of p.scope.executables) {
     const id = exeIds[exe]!;
     b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
+  }
+  // a process whose executable's path could not be built may be any of them: in scope
+  if (p.scope.executables.length > 0) {
+    b.exeScope.set(EXE_ID_UNRESOLVED, (b.exeScope.get(EXE_ID_UNRESOLVED) ?? 0n) | bit(slot));
   }
 }
 

@@ -1,7 +1,13 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { EVENT_FLAG, RULE_DEFAULT, WOULD_OUTCOMES } from '../abi/layout.ts';
+import {
+  EV_F_UNRESOLVED,
+  EVENT_FLAG,
+  EXE_ID_UNRESOLVED,
+  RULE_DEFAULT,
+  WOULD_OUTCOMES,
+} from '../abi/layout.ts';
 import type { AttachSpec, PlannedRule } from '../abi/plan.ts';
 import type { BinaryInode } from '../abi/programs.ts';
 import type { Diagnostic } from '../errors.ts';
@@ -154,6 +160,8 @@ export function buildEvent(
       : {}),
   };
   const flags = flagNames(record.flags);
+  // decided fail-closed: the path, or the acting executable's, could not be built
+  const unresolved = (record.flags & EV_F_UNRESOLVED) !== 0 || record.exeId === EXE_ID_UNRESOLVED;
   const message =
     rule?.message ||
     (isDefault
@@ -183,6 +191,7 @@ export function buildEvent(
     message,
     ret: record.ret,
     ...(flags ? { flags } : {}),
+    ...(unresolved ? { unresolved: true as const } : {}),
   };
 }
 

@@ -174,6 +174,7 @@ export function toOcsf(e: ViolationEvent): Json {
         kind: e.kind,
         target: e.target,
         cgroup: e.process.cgroup,
+        ...(e.unresolved ? { unresolved: true } : {}),
       },
     },
   };

@@ -149,6 +149,12 @@ export interface RuleKindDef<K extends string, M extends { kind: K }, T> {
   readonly hooks: readonly Hook[];
   /** the keys of a rule's entries; RangeError for what the layout cannot express */
   keys(m: M, ctx: KeyContext): MapKey[];
+  /**
+   * kinds decided on paths: the keys under which the programs look up a path
+   * they could not build (one per operation), where a block or kill rule
+   * that does not opt out (`unresolved: allow`) decides it: fail closed
+   */
+  unresolvedKeys?(m: M, ctx: KeyContext): MapKey[];
   /** the units a rule needs hooks for */
   units(m: M): Unit[];
   /** the units of an allowlist posture (defaultAction: block) on the kind; kinds that accept allow */

@@ -16,6 +16,7 @@ export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
     tags: [],
     match,
     unless: { executables: [], uids: [], cgroups: [] },
+    unresolved: 'deny',
     pos: pos(1),
     ...over,
   };

@@ -55,6 +55,8 @@ describe('enforcement matrix', () => {
       // an exec is killed before the new program's first instruction; every other call completes first
       exec: tpKill,
       file: tpKillAfter,
+      // setuid/setgid bits and file capabilities: only the security hooks see them
+      'file-setid': ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       capability: ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       module: tpKillAfter,
       bpf: tpKillAfter,
@@ -94,6 +96,7 @@ describe('enforcement matrix', () => {
     expect(summary(m)).toEqual({
       exec: lsm,
       file: lsm,
+      'file-setid': lsm,
       capability: lsm,
       module: lsm,
       bpf: lsm,
@@ -109,6 +112,11 @@ describe('enforcement matrix', () => {
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
+    expect(m.rows.find((r) => r.rule === 'file-setid')!.block.hooks).toEqual([
+      'lsm/inode_setxattr',
+      'lsm/path_chmod',
+      'lsm/path_mknod',
+    ]);
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
     // a uprobe on readline: reported (and killed) when bash returns the line
     expect(m.rows.find((r) => r.rule === 'uprobe')!.audit.hooks).toEqual([
@@ -122,6 +130,7 @@ describe('enforcement matrix', () => {
     expect(summary(m)).toEqual({
       exec: fmr,
       file: fmr,
+      'file-setid': fmr,
       capability: fmr,
       module: fmr,
       bpf: fmr,
@@ -138,6 +147,7 @@ describe('enforcement matrix', () => {
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
     expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
+    expect(row('file-setid').block.hooks).toContain('fmod_ret/security_inode_setxattr');
     expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
@@ -230,7 +240,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +19 of 19 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +20 of 20 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
@@ -272,7 +282,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +18 of 19/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +19 of 20/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );
