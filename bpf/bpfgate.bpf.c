@@ -11,5 +11,6 @@
 #include "security.bpf.c"
 #include "kprobe.bpf.c"
 #include "net.bpf.c"
+#include "uprobe.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

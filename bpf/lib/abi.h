@@ -66,6 +66,7 @@ enum bg_mechanism {
 	BG_MECH_TRACEPOINT = 3,
 	BG_MECH_KPROBE = 4,
 	BG_MECH_FMOD_RET = 5, /* fmod_ret on a security_* function (BPF-LSM not active) */
+	BG_MECH_UPROBE = 6,
 	BG_MECH_TC = 7,  /* tc (tcx) on an interface: the packet is dropped */
 	BG_MECH_XDP = 8, /* XDP on an interface: the packet is dropped before the stack */
 };

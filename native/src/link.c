@@ -159,6 +159,29 @@ static napi_value attach_kprobe(napi_env env, napi_callback_info info)
 	}
 }
 
+/* attachUprobe(h, prog, binaryPath, fileOffset, cookie: number | bigint, retprobe: boolean):
+ * every process that maps the binary's inode (pid -1) */
+static napi_value attach_uprobe(napi_env env, napi_callback_info info)
+{
+	char path[PATH_CAP];
+	struct bpf_program *p;
+	uint64_t offset, cookie;
+	bool ret;
+	BG_ENTER(6);
+
+	p = bg_find_program(env, argv[0], argv[1]);
+	if (!p || !bg_arg_string(env, argv[2], path, sizeof(path)) || !bg_arg_u64(env, argv[3], &offset) ||
+	    !bg_arg_u64(env, argv[4], &cookie) || !bg_arg_bool(env, argv[5], &ret))
+		return NULL;
+	{
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
+
+		errno = 0;
+		return attached(env, bpf_program__attach_uprobe_opts(p, -1, path, (size_t)offset, &opts),
+				"attach_uprobe", p);
+	}
+}
+
 /* attachCgroup(h, prog, cgroupDir): the attach type comes from the SEC() name */
 static napi_value attach_cgroup(napi_env env, napi_callback_info info)
 {
@@ -502,6 +525,7 @@ const struct bg_export bg_link_exports[] = {
 	{ "attachRawTracepoint", attach_raw_tracepoint },
 	{ "attachTracepoint", attach_tracepoint },
 	{ "attachKprobe", attach_kprobe },
+	{ "attachUprobe", attach_uprobe },
 	{ "attachCgroup", attach_cgroup },
 	{ "attachTcx", attach_tcx },
 	{ "attachXdp", attach_xdp },

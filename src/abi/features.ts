@@ -45,6 +45,8 @@ export interface FeatureSet {
   /** each security_* function the fmod_ret programs attach to: a function in the kernel's BTF, or not (inlined, missing) */
   fmodRetHooks: Record<string, Feature>;
   kprobes: Feature;
+  /** uprobe programs load and attach to a binary's inode (CONFIG_UPROBES) */
+  uprobes: Feature;
   fentry: Feature;
   /** tp_btf/sched_process_exec and raw_tracepoint/sys_enter load and attach */
   tracepoints: Feature;

@@ -17,7 +17,16 @@ export const RULE_DEFAULT = 0x80000000;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;
-export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5, tc: 7, xdp: 8 } as const;
+export const Mechanism = {
+  lsm: 1,
+  cgroup: 2,
+  tracepoint: 3,
+  kprobe: 4,
+  fmod_ret: 5,
+  uprobe: 6,
+  tc: 7,
+  xdp: 8,
+} as const;
 export type MechanismName = keyof typeof Mechanism;
 /**
  * killed: before anything happened (BPF-LSM and fmod_ret: denied and killed) or

@@ -16,11 +16,46 @@ export type AttachSpec =
   /** a tcx link on an interface (Linux 6.6) */
   | { type: 'tcx'; ifname: string; direction: 'ingress' | 'egress' }
   /** an XDP link on an interface: auto = the driver's mode when it has one, else generic */
-  | { type: 'xdp'; ifname: string; mode: 'auto' | 'native' | 'generic' };
+  | { type: 'xdp'; ifname: string; mode: 'auto' | 'native' | 'generic' }
+  | UprobeAttach;
 
 /** The ladder's rungs, strongest first (src/compiler/ladder.ts); tc and xdp serve only packet rules. */
-export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe'] as const;
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe', 'uprobe'] as const;
 export type Family = (typeof FAMILIES)[number];
+
+/**
+ * A uprobe on a function of a binary or library, attached to the file's inode
+ * (every path and hard link of it; a copy is another inode). The loader
+ * resolves the symbol's file offset from the ELF (the compiler never reads the
+ * file) and refuses to attach when `sha256` is given and the file differs.
+ */
+export interface UprobeAttach {
+  type: 'uprobe';
+  binary: string;
+  symbol: string;
+  /** a uretprobe: the function's return */
+  retprobe: boolean;
+  /** what the program reads (src/kinds/uprobe.ts CAPTURE) */
+  capture: number;
+  /** the rule id */
+  cookie: number;
+  sha256?: string;
+}
+
+/**
+ * The file a uprobe is bound to, as the kernel names it: the device
+ * (major:minor, as /proc/self/mountinfo prints it) and the inode number
+ * (decimal). The loader reads it from the file it attached through.
+ */
+export interface BinaryInode {
+  device: string;
+  inode: string;
+}
+
+/** The 64-bit attach cookie of a uprobe: rule id | capture << 32 | return << 40 (bpf/kinds/uprobe.h). */
+export function uprobeCookie(a: UprobeAttach): bigint {
+  return BigInt(a.cookie >>> 0) | (BigInt(a.capture & 0xff) << 32n) | (a.retprobe ? 1n << 40n : 0n);
+}
 
 export interface ProgramInfo {
   family: Family;
@@ -32,9 +67,10 @@ export interface ProgramInfo {
   /**
    * when a kill takes effect: 'new-image', before the new program's first
    * instruction (an exec); 'after-call', on return from the system call, which
-   * has completed
+   * has completed; 'after-entry', once the user-space function was entered (or
+   * had returned, for a return probe)
    */
-  kills?: 'new-image' | 'after-call';
+  kills?: 'new-image' | 'after-call' | 'after-entry';
   /** relative cost per run (default 1): what an audit rule weighs when it may choose its hook */
   cost?: number;
   /** cgroup programs: the hook, as the feature set names it */
@@ -200,6 +236,15 @@ export const PROGRAMS = {
     canKill: false,
     perRule: true,
   },
+  // uprobes: entries of (and returns from) a user-space function, attached once per rule on the binary's inode
+  bg_uprobe: {
+    family: 'uprobe',
+    attach: { type: 'uprobe', binary: '', symbol: '', retprobe: false, capture: 0, cookie: 0 },
+    canDeny: false,
+    canKill: true,
+    kills: 'after-entry',
+    perRule: true,
+  },
 } as const satisfies Record<string, ProgramInfo>;
 
 export type ProgramName = keyof typeof PROGRAMS;
@@ -245,6 +290,8 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       return f.tcx ?? NOT_PROBED;
     case 'xdp':
       return f.xdp ?? NOT_PROBED;
+    case 'uprobe':
+      return f.uprobes;
   }
 }
 
@@ -281,5 +328,7 @@ export function attachText(a: AttachSpec): string {
       return a.ifname ? `tcx/${a.direction}/${a.ifname}` : `tcx/${a.direction}`;
     case 'xdp':
       return a.ifname ? `xdp/${a.ifname} (${a.mode})` : 'xdp';
+    case 'uprobe':
+      return a.binary ? `${a.retprobe ? 'uretprobe' : 'uprobe'}/${a.binary}:${a.symbol}` : 'uprobe';
   }
 }

@@ -26,6 +26,7 @@ const FEATURE_KEYS = [
   'lsm',
   'lsmDPath',
   'kprobes',
+  'uprobes',
   'fentry',
   'tracepoints',
   'sendSignal',

@@ -224,6 +224,7 @@ export class Daemon {
         () => this.#log.warn({}, 'ring buffer reading resumed'),
       );
       loader.apply(plan, loader.nextGen());
+      pipeline.setUprobeInodes(loader.activeGen() ?? 0, loader.uprobeInodes());
       this.#plan = plan;
       this.#started = true;
       this.#protection = kernel.protect(session);
@@ -279,6 +280,7 @@ export class Daemon {
         // records of `gen` can only arrive once apply() flips to it
         this.#pipeline?.setPlan(plan, gen);
         loader.apply(plan, gen);
+        this.#pipeline?.setUprobeInodes(gen, loader.uprobeInodes());
       } catch (err) {
         this.counters.reloadFailures++;
         this.#lastReloadError = err;

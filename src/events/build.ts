@@ -8,7 +8,8 @@ import {
   RULE_DEFAULT,
   WOULD_OUTCOMES,
 } from '../abi/layout.ts';
-import type { PlannedRule } from '../abi/plan.ts';
+import type { AttachSpec, PlannedRule } from '../abi/plan.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
@@ -59,9 +60,12 @@ export interface BuildContext {
   policyForSlot?: (slot: number) => SlotPolicy | undefined;
   /**
    * the attach point of a rule attached on its own: the function a kprobe
-   * rule watches (the kernel's kprobe record leaves its path empty)
+   * rule watches (the kernel's kprobe record leaves its path empty), a uprobe
+   * rule's binary and symbol
    */
-  kprobeFunction?: (ruleId: number) => string | undefined;
+  attachment?: (ruleId: number) => AttachSpec | undefined;
+  /** the inode a uprobe rule's links are bound to, in the record's generation */
+  inode?: (ruleId: number) => BinaryInode | undefined;
   /** the executable an exe id names (bg_exe_ids of the record's generation): the kernel set the id at exec */
   executableOf?: (exeId: number) => string | undefined;
 }
@@ -135,7 +139,7 @@ export function buildEvent(
   const ruleId = record.ruleId >>> 0;
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
-  const target = decodeTarget(record.kind, record, { ruleId, attachPoint: ctx.kprobeFunction });
+  const target = decodeTarget(record.kind, record, { ruleId, attachment: ctx.attachment, inode: ctx.inode });
   const dryRun = rule?.dryRun === true || WOULD_OUTCOMES.includes(record.outcome);
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }

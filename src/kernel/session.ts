@@ -13,7 +13,7 @@ import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import type { FeatureSet } from '../abi/features.ts';
 import { EXE_MAX, MapName, Stat } from '../abi/layout.ts';
 import type { AttachSpec } from '../abi/plan.ts';
-import { availability, PROGRAMS, type ProgramName } from '../abi/programs.ts';
+import { availability, type BinaryInode, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
 import {
   type BpfLink,
@@ -23,6 +23,7 @@ import {
   type RecordBatch,
   RingBufferReader,
 } from './binding.ts';
+import { currentInode } from './elf.ts';
 import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
@@ -159,6 +160,10 @@ export class KernelSession implements ObjectPort {
       link.destroy();
       throw err;
     }
+  }
+
+  inodeOf(spec: AttachSpec): BinaryInode | undefined {
+    return spec.type === 'uprobe' ? currentInode(spec.binary) : undefined;
   }
 
   /** Attach an LSM program without a pin (self-protection: it lasts as long as this process). */

@@ -20,6 +20,7 @@ import { ptrace } from './ptrace.ts';
 import { setuid } from './setuid.ts';
 import { socket } from './socket.ts';
 import { sysctl } from './sysctl.ts';
+import { uprobe } from './uprobe.ts';
 
 export const KINDS = [
   exec,
@@ -38,6 +39,7 @@ export const KINDS = [
   kprobe,
   ingress,
   egress,
+  uprobe,
 ] as const;
 
 type Each = (typeof KINDS)[number];

@@ -5,7 +5,7 @@
 // docs/adding-a-rule-kind.md. Pure.
 import type { MapBudgetName } from '../abi/capacity.ts';
 import type { Numbered } from '../abi/numbers.ts';
-import { type AttachSpec, PROGRAMS, type ProgramName, twinOf } from '../abi/programs.ts';
+import { type AttachSpec, type BinaryInode, PROGRAMS, type ProgramName, twinOf } from '../abi/programs.ts';
 import type { DiagnosticCode } from '../policy/codes.ts';
 import type { Action } from '../policy/vocabulary.ts';
 import type { OcsfClass } from './ocsf.ts';
@@ -85,8 +85,10 @@ export interface RecordFields {
 /** What the record alone cannot say, from the plan of the generation that decided. */
 export interface DecodeContext {
   ruleId: number;
-  /** the attach point of a rule attached on its own (a kprobe rule's function) */
-  attachPoint?: (ruleId: number) => string | undefined;
+  /** the attach point of a rule attached on its own (a kprobe rule's function, a uprobe rule's binary and symbol) */
+  attachment?: (ruleId: number) => AttachSpec | undefined;
+  /** the inode a uprobe rule's links are bound to (the loader read it from the file it attached through) */
+  inode?: (ruleId: number) => BinaryInode | undefined;
 }
 
 /** What an OCSF mapping reads of a violation. */

@@ -100,4 +100,25 @@ export const MATCHES: Record<string, Match> = {
     ports: [],
     protocols: ['any'],
   },
+  uprobe: { kind: 'uprobe', binary: '/usr/bin/bash', symbol: 'readline', capture: 'returned-string' },
 };
+
+/** The text of a policy `name` with one rule `id` of `kind` (a kind's own test file parses it). */
+export function oneRulePolicy(o: {
+  name: string;
+  id: string;
+  kind: string;
+  action: string;
+  match: string;
+}): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: ${o.name} }
+spec:
+  rules:
+    - id: ${o.id}
+      kind: ${o.kind}
+      action: ${o.action}
+      match: ${o.match}
+`;
+}

@@ -98,6 +98,14 @@ export function record(kind: KindName, over: Partial<DecodedRecord> = {}): Decod
       path: 'commit_creds',
       args: [0xffff888000000000n, 1n, 0n, 0n],
     },
+    uprobe: {
+      mechanism: 'uprobe',
+      action: 'audit',
+      outcome: 'allowed',
+      ret: 0,
+      path: 'id -u',
+      args: [0x5566778899an, 0n, 0n, 1n],
+    },
   };
   return { ...base, ...perKind[kind], ...over };
 }

@@ -35,6 +35,11 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 }
 
 const NOT_ALLOWED = 'not-allowed/-';
+/** the cgroup hooks deny on every kernel (kill asked: denied, which is stronger) */
+const CG_BLOCK = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+const CGROUP_KINDS = { connect: CG_BLOCK, bind: CG_BLOCK, device: CG_BLOCK, sysctl: CG_BLOCK };
+/** a uprobe cannot refuse a call: kill lands after readline returned (kill-after) */
+const UPROBE = [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'];
 
 /** Linux 6.1 (both Debian feature files) has no tcx links: tc rules are unavailable, XDP drops. */
 const PACKETS_ON_6_1 = {
@@ -53,7 +58,6 @@ describe('enforcement matrix', () => {
     expect(m.rows.filter((r) => r.kind === 'socket').map((r) => r.rule)).toEqual(['socket', 'socket-inet']);
     const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
     const tpKillAfter = ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/tracepoint'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       // an exec is killed before the new program's first instruction; every other call completes first
       exec: tpKill,
@@ -68,15 +72,13 @@ describe('enforcement matrix', () => {
       setuid: tpKillAfter,
       // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter after the call
       socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
-      'socket-inet': cgBlock,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      'socket-inet': CG_BLOCK,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
       ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
       'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
       egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -101,7 +103,6 @@ describe('enforcement matrix', () => {
   it('on the lsm feature file: BPF-LSM denies every kind it has a hook for', () => {
     const m = enforcementMatrix(LSM);
     const lsm = ['block/lsm', 'kill/lsm', 'audit/lsm'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: lsm,
       file: lsm,
@@ -114,12 +115,10 @@ describe('enforcement matrix', () => {
       setuid: lsm,
       socket: lsm,
       'socket-inet': lsm,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
       ...PACKETS_ON_6_1,
+      uprobe: UPROBE,
     });
     expect(m.rows.find((r) => r.rule === 'egress')!.block.reason).toMatch(/tcx links need Linux 6\.6/);
     const file = m.rows.find((r) => r.rule === 'file')!;
@@ -131,12 +130,15 @@ describe('enforcement matrix', () => {
       'lsm/path_mknod',
     ]);
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+    // a uprobe on readline: reported (and killed) when bash returns the line
+    expect(m.rows.find((r) => r.rule === 'uprobe')!.audit.hooks).toEqual([
+      'uretprobe//usr/bin/bash:readline',
+    ]);
   });
 
   it('on the fmod-ret feature file: fmod_ret denies every kind BPF-LSM would, the same decisions', () => {
     const m = enforcementMatrix(FMOD_RET);
     const fmr = ['block/fmod_ret', 'kill/fmod_ret', 'audit/fmod_ret'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: fmr,
       file: fmr,
@@ -149,12 +151,10 @@ describe('enforcement matrix', () => {
       setuid: fmr,
       socket: fmr,
       'socket-inet': fmr,
-      connect: cgBlock,
-      bind: cgBlock,
-      device: cgBlock,
-      sysctl: cgBlock,
+      ...CGROUP_KINDS,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
       ...PACKETS_ON_6_1,
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
@@ -164,7 +164,7 @@ describe('enforcement matrix', () => {
     expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
-  it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill', () => {
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill, uprobe block', () => {
     const { sources, refused } = matrixPolicies();
     expect(sources.map((s) => s.file)).toEqual([
       'doctor-block.yaml',
@@ -177,6 +177,7 @@ describe('enforcement matrix', () => {
       'ingress/kill',
       'kprobe/block',
       'kprobe/kill',
+      'uprobe/block',
     ]);
   });
 });
@@ -247,7 +248,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 5);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 6); // kprobe block and kill, ingress and egress kill, uprobe block
     });
   }
 });
@@ -262,14 +263,15 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +20 of 20 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
+    expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
     const lines = text.trimEnd().split('\n');
     expect(lines.at(-1)).toBe(
       'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
     );
     expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
     expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
-    // 15 features and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(17);
+    // 16 features and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(18);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 

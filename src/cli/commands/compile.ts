@@ -10,6 +10,7 @@ import { explainTable } from '../../compiler/explain.ts';
 import { FEATURES_SPEC, readFeatureSpec } from '../../compiler/feature-file.ts';
 import { formatDiagnostic, PrivilegeError, UsageError } from '../../errors.ts';
 import { ifIndex } from '../../kernel/binding/object.ts';
+import { uprobeCoverage } from '../../kernel/elf.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';
 
@@ -129,8 +130,11 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
-  if (values.explain) process.stdout.write(explainTable(plan));
-  else {
+  if (values.explain) {
+    process.stdout.write(explainTable(plan));
+    const uprobes = plan.programs.flatMap((s) => (s.attach.type === 'uprobe' ? [s.attach] : []));
+    process.stdout.write(uprobeCoverage(uprobes));
+  } else {
     for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(summary(plan));
   }

@@ -53,6 +53,7 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['lsmDPath', 'bpf_d_path in LSM'],
   ['fmodRet', 'fmod_ret'],
   ['kprobes', 'kprobes'],
+  ['uprobes', 'uprobes'],
   ['fentry', 'fentry'],
   ['tracepoints', 'tracepoints'],
   ['sendSignal', 'bpf_send_signal'],

@@ -107,6 +107,14 @@ export interface NativeAddon {
   attachRawTracepoint(h: Handle, prog: string, event: string): Handle;
   attachTracepoint(h: Handle, prog: string, category: string, name: string): Handle;
   attachKprobe(h: Handle, prog: string, fn: string, cookie: bigint | number, retprobe: boolean): Handle;
+  attachUprobe(
+    h: Handle,
+    prog: string,
+    binary: string,
+    offset: number,
+    cookie: bigint | number,
+    retprobe: boolean,
+  ): Handle;
   attachCgroup(h: Handle, prog: string, cgroupDir: string): Handle;
   attachTcx(h: Handle, prog: string, ifindex: number, egress: boolean): Handle;
   attachXdp(h: Handle, prog: string, ifindex: number, flags: number): Handle;

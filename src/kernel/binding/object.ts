@@ -7,7 +7,9 @@
 //   obj.load();
 //   const link = obj.attach('bg_cg_sock_create', spec, { cgroup: '/sys/fs/cgroup/unified/x' });
 import type { AttachSpec } from '../../abi/plan.ts';
+import { uprobeCookie } from '../../abi/programs.ts';
 import { BpfgateError } from '../../errors.ts';
+import { binaryInode, withUprobeTarget } from '../elf.ts';
 import { call, closedError } from './errors.ts';
 import { BpfLink } from './link.ts';
 import { BpfMap } from './map.ts';
@@ -201,6 +203,16 @@ export class BpfObject {
         return this.attachTcx(program, spec.ifname, spec.direction);
       case 'xdp':
         return this.attachXdp(program, spec.ifname, spec.mode);
+      case 'uprobe':
+        // the symbol resolved, the digest checked and the probe attached on one open file
+        return withUprobeTarget(spec.binary, spec.symbol, spec.sha256, (id, path) => {
+          const link = this.attachUprobe(program, path, id.offset, {
+            cookie: uprobeCookie(spec),
+            retprobe: spec.retprobe,
+          });
+          link.inode = binaryInode(id);
+          return link;
+        });
     }
   }
 
@@ -249,6 +261,13 @@ export class BpfObject {
   attachKprobe(program: string, fn: string, options: KprobeOptions = {}): BpfLink {
     return this.#attach(`${program} -> kprobe/${fn}`, (h) =>
       native().attachKprobe(h, program, fn, options.cookie ?? 0, options.retprobe ?? false),
+    );
+  }
+
+  /** A uprobe (or uretprobe) at a file offset of a binary, in every process that maps its inode. */
+  attachUprobe(program: string, binary: string, offset: number, options: KprobeOptions = {}): BpfLink {
+    return this.#attach(`${program} -> uprobe/${binary}+0x${offset.toString(16)}`, (h) =>
+      native().attachUprobe(h, program, binary, offset, options.cookie ?? 0, options.retprobe ?? false),
     );
   }
 

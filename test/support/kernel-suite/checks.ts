@@ -141,6 +141,9 @@ export function kernelSuite(k: KernelId): void {
         ),
       );
       if (k === 'guest-fmod-ret') expect(text).toMatch(/^ +fix: add bpf to lsm= on the kernel command line/m);
+      // uprobes on every kernel of the suite: the probe attached to _start of its own node binary
+      expect(features.uprobes, 'uprobes').toMatchObject({ available: true });
+      expect(text).toMatch(/^ {2}✓ {2}uprobes +uprobe loads; attach on .*:_start ok/m);
       const doctor = JSON.parse(run.commands.doctor!.stdout) as {
         settings: { name: string; value: string | null }[];
       };
@@ -178,6 +181,12 @@ export function kernelSuite(k: KernelId): void {
           );
         }
       }
+      // a uprobe cannot refuse a call: kill lands after the function returned (readline's line captured)
+      expect(matrix.rows.find((r) => r.rule === 'uprobe')!.kill).toMatchObject({
+        achieved: 'kill-after',
+        mechanism: 'uprobe',
+        hooks: ['uretprobe//usr/bin/bash:readline'],
+      });
       if (k === 'guest-fmod-ret') {
         expect(matrix.rows.find((r) => r.rule === 'exec')!.block.hooks).toEqual([
           'fmod_ret/security_bprm_check',
@@ -210,15 +219,22 @@ export function kernelSuite(k: KernelId): void {
           compared++;
         }
       }
-      // refused by the language: kprobe block and kill, ingress and egress kill
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 5);
+      // refused by the language: kprobe block and kill, ingress and egress kill, uprobe block
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 6);
     });
 
     it('the starter policies compile as the matrix says: no downgrade where a security_* hook runs', () => {
       const plan = parse<Plan>(run, 'plan');
       for (const r of plan.rules) {
         const id = `${r.policy}/${r.rule}: ${r.achieved} via ${r.mechanism}`;
-        if (CGROUP_KINDS.has(r.kind)) {
+        if (r.kind === 'uprobe') {
+          // the starter uprobe rules audit (bash's readline, PAM) on every kernel
+          expect({ mechanism: r.mechanism, achieved: r.achieved, downgraded: r.downgraded }, id).toEqual({
+            mechanism: 'uprobe',
+            achieved: r.action,
+            downgraded: false,
+          });
+        } else if (CGROUP_KINDS.has(r.kind)) {
           expect(r.mechanism, id).toBe('cgroup');
           expect(r.downgraded, id).toBe(false);
         } else if (PACKET_KINDS.has(r.kind)) {

@@ -4,7 +4,13 @@ import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
 import { encodeExeException, encodeIdScope, encodeUidException } from '../../../src/abi/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
-import { ANY, EXE_ID_UNRESOLVED, fnv1a32, KIND_MAX, PATH_UNRESOLVED_TARGET } from '../../../src/abi/layout.ts';
+import {
+  ANY,
+  EXE_ID_UNRESOLVED,
+  fnv1a32,
+  KIND_MAX,
+  PATH_UNRESOLVED_TARGET,
+} from '../../../src/abi/layout.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
 import { compile } from '../../../src/compiler/compile.ts';
 import { MapCapacityError, UnencodableError } from '../../../src/compiler/errors.ts';

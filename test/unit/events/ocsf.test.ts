@@ -22,6 +22,7 @@ const EXPECTED_CLASS: Record<string, string> = {
   bpf: 'kernel_activity',
   device: 'kernel_activity',
   kprobe: 'kernel_activity',
+  uprobe: 'script_activity',
   socket: 'network_activity',
   connect: 'network_activity',
   bind: 'network_activity',

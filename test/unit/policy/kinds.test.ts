@@ -89,6 +89,12 @@ describe('the typed model', () => {
     expect(match('setuid')).toEqual({ kind: 'setuid', to: 'root' });
     expect(match('socket')).toEqual({ kind: 'socket', families: ['packet', 'inet'], types: ['raw'] });
     expect(match('kprobe')).toEqual({ kind: 'kprobe', function: 'commit_creds' });
+    expect(match('uprobe')).toEqual({
+      kind: 'uprobe',
+      binary: '/usr/bin/bash',
+      symbol: 'readline',
+      capture: 'returned-string',
+    });
   });
 
   it('reads ingress and egress: interfaces merged, ports and CIDRs as connect reads them, xdp mode', () => {
