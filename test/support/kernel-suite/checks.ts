@@ -80,10 +80,15 @@ function parse<T>(run: SuiteRun, name: string): T {
 }
 
 /** What a block rule of a security kind achieves on kernel k (a socket rule of every family included). */
-function securityBlock(k: KernelId, kind: string): { achieved: string; mechanism: string | null } {
+function securityBlock(
+  k: KernelId,
+  kind: string,
+  rule: string,
+): { achieved: string; mechanism: string | null } {
   if (k === 'guest-lsm') return { achieved: 'block', mechanism: 'lsm' };
   if (k === 'guest-fmod-ret') return { achieved: 'block', mechanism: 'fmod_ret' };
-  if (kind === 'capability') return { achieved: 'unavailable', mechanism: null };
+  // capability checks and privilege granted to a file (setid, setcap) have only security hooks: sys_enter never decides them
+  if (kind === 'capability' || rule === 'file-setid') return { achieved: 'unavailable', mechanism: null };
   return { achieved: kind === 'exec' ? 'kill' : 'kill-after', mechanism: 'tracepoint' };
 }
 
@@ -121,7 +126,7 @@ export function kernelSuite(k: KernelId): void {
         expect(features.fmodRet.available).toBe(true);
         expect(features.fmodRet.reason).toMatch(/denied statfs to a child of the probe with EPERM/);
         const hooks = Object.entries(features.fmodRetHooks);
-        expect(hooks.length).toBe(19);
+        expect(hooks.length).toBe(20);
         for (const [fn, f] of hooks) expect(f.available, fn).toBe(true);
       } else {
         expect(features.lsm.available).toBe(false);
@@ -165,7 +170,7 @@ export function kernelSuite(k: KernelId): void {
           expect(b, row.rule).toMatchObject({ achieved: 'block', mechanism: 'cgroup' });
         } else if (SECURITY_KINDS.has(row.kind)) {
           expect({ achieved: b.achieved, mechanism: b.mechanism }, row.rule).toEqual(
-            securityBlock(k, row.kind),
+            securityBlock(k, row.kind, row.rule),
           );
           expect(b.downgraded, row.rule).toBe(k === 'host');
         } else if (CGROUP_KINDS.has(row.kind)) {
@@ -252,6 +257,9 @@ export function kernelSuite(k: KernelId): void {
           expect(r.mechanism, id).toBe(k === 'guest-lsm' ? 'lsm' : 'fmod_ret');
           expect(r.achieved, id).toBe(r.action);
           expect(r.downgraded, id).toBe(false);
+        } else if (r.policy === 'no-privileged-files') {
+          // setid and setcap have only security hooks: unavailable on the host, never a kill-after
+          expect(r.achieved, id).toBe('unavailable');
         } else if (r.action === 'block' && r.kind !== 'capability' && r.rule !== 'raw-ip-sockets') {
           expect(r.achieved, id).toBe(r.kind === 'exec' ? 'kill' : 'kill-after');
           expect(r.downgraded, id).toBe(true);
