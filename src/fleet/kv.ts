@@ -73,6 +73,9 @@ export class FleetPolicies implements PolicyProvider {
   #applied: Loaded | null = null;
   #status: HostStatus | null = null;
   #statusDirty = false;
+  /** a status write that failed (a stream electing its leader, a node down) is tried again: 1 s doubling to 30 s */
+  #statusRetry: NodeJS.Timeout | null = null;
+  #statusRetryMs = 1000;
   #onChange: ((what: string[]) => void) | null = null;
   #debounceMs = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -410,14 +413,28 @@ export class FleetPolicies implements PolicyProvider {
         'writing the host status',
       );
       if (this.#status === status) this.#statusDirty = false;
+      this.#statusRetryMs = 1000;
     } catch (err) {
-      this.#log.warn({ err }, 'cannot write the host status; retried after the next reconnect or apply');
+      this.#log.warn(
+        { err, retryInMs: this.#statusRetryMs },
+        'cannot write the host status; tried again with a back-off, and after the next reconnect or apply',
+      );
+      if (this.#stopped || this.#statusRetry) return;
+      const wait = this.#statusRetryMs;
+      this.#statusRetryMs = Math.min(wait * 2, 30_000);
+      this.#statusRetry = setTimeout(() => {
+        this.#statusRetry = null;
+        if (!this.#stopped) void this.#flushStatus();
+      }, wait);
+      this.#statusRetry.unref();
     }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#statusRetry) clearTimeout(this.#statusRetry);
+    this.#statusRetry = null;
     this.#timer = null;
     this.#wake?.();
     this.#watch?.stop();
