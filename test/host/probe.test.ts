@@ -21,16 +21,12 @@ import { ProbeSetupError, probeFeatures } from '../../src/kernel/probe.ts';
 import { runCommand } from '../support/child.ts';
 import { BPFGATE, PROJECT_ROOT } from '../support/paths.ts';
 
+// the probe's cost is measured by the start-up benchmark (npm run bench), not here
 let features: FeatureSet;
-/** CPU time (user + system, the verifier's included) of the probe: wall time depends on what else the machine runs */
-let probeCpuMs: number;
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-probe-'));
 
 beforeAll(async () => {
-  const before = process.cpuUsage();
   features = await probeFeatures();
-  const used = process.cpuUsage(before);
-  probeCpuMs = (used.user + used.system) / 1000;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -52,10 +48,9 @@ async function cli(args: string[], opts: { uid?: number } = {}) {
 }
 
 describe('probeFeatures on this kernel', () => {
-  it('is named after this kernel, and fast', () => {
+  it('is named after this kernel', () => {
     expect(features.name).toBe(`host ${release()}`);
     expect(features.kernelRelease).toBe(release());
-    expect(probeCpuMs).toBeLessThan(2000);
   });
 
   it('BTF present; bpffs and the cgroup2 mount as the system shows them', () => {
