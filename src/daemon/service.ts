@@ -2,6 +2,7 @@
 // bucket), the Daemon, the policy watcher and the metrics endpoint, started in
 // that order and stopped in reverse. Signals stay with the command
 // (src/cli/commands/run.ts), which calls reload() and stop().
+import { Backoff } from '../backoff.ts';
 import type { RunConfig } from '../config/resolve.ts';
 import { ValidationError } from '../errors.ts';
 import type { PolicyProvider } from '../fleet/source.ts';
@@ -31,7 +32,7 @@ export class Service {
   readonly #log: Logger;
   /** a reload that could not read its source is tried again, backing off (ms; 0: none pending) */
   #retry: NodeJS.Timeout | null = null;
-  #retryMs = 0;
+  readonly #retryWait = new Backoff(1000, 30_000);
   #policies: PolicyProvider | null = null;
   #http: MetricsServer | null = null;
 
@@ -92,17 +93,17 @@ export class Service {
       ok && plan ? { ok: true, plan } : { ok: false, error: this.daemon.lastReloadError },
     );
     if (ok) {
-      this.#retryMs = 0;
+      this.#retryWait.reset();
       this.#log.info({ reason, policies: this.daemon.plan?.policies.length }, 'policies reloaded');
     } else if (!(this.daemon.lastReloadError instanceof ValidationError) && this.#policies) {
       // the source could not be read (a NATS node lost mid-read, a file being replaced): the
       // change it announced is not dropped; an invalid set is not retried (it stays invalid)
-      this.#retryMs = Math.min(this.#retryMs > 0 ? this.#retryMs * 2 : 1000, 30_000);
-      this.#log.warn({ reason, retryInMs: this.#retryMs }, 'the policies could not be read; trying again');
+      const wait = this.#retryWait.next();
+      this.#log.warn({ reason, retryInMs: wait }, 'the policies could not be read; trying again');
       this.#retry = setTimeout(() => {
         this.#retry = null;
         void this.reload(reason, ['retry']);
-      }, this.#retryMs);
+      }, wait);
       this.#retry.unref();
     }
     return ok;

@@ -9,6 +9,7 @@
 import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { Backoff } from '../backoff.ts';
 import { BpfgateError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
@@ -75,7 +76,7 @@ export class FleetPolicies implements PolicyProvider {
   #statusDirty = false;
   /** a status write that failed (a stream electing its leader, a node down) is tried again: 1 s doubling to 30 s */
   #statusRetry: NodeJS.Timeout | null = null;
-  #statusRetryMs = 1000;
+  readonly #statusWait = new Backoff(1000, 30_000);
   #onChange: ((what: string[]) => void) | null = null;
   #debounceMs = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -413,15 +414,14 @@ export class FleetPolicies implements PolicyProvider {
         'writing the host status',
       );
       if (this.#status === status) this.#statusDirty = false;
-      this.#statusRetryMs = 1000;
+      this.#statusWait.reset();
     } catch (err) {
       this.#log.warn(
-        { err, retryInMs: this.#statusRetryMs },
+        { err, retryInMs: this.#statusWait.upcomingMs },
         'cannot write the host status; tried again with a back-off, and after the next reconnect or apply',
       );
       if (this.#stopped || this.#statusRetry) return;
-      const wait = this.#statusRetryMs;
-      this.#statusRetryMs = Math.min(wait * 2, 30_000);
+      const wait = this.#statusWait.next();
       this.#statusRetry = setTimeout(() => {
         this.#statusRetry = null;
         if (!this.#stopped) void this.#flushStatus();

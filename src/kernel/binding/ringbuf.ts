@@ -8,6 +8,7 @@
 // error stops the watcher; the reader starts it again after a back-off
 // (doubling up to retryMaxMs, reset by the next batch) and says meanwhile
 // why it is not reading (`stoppedBy`).
+import { Backoff } from '../../backoff.ts';
 import { call, closedError, KernelError, toKernelError } from './errors.ts';
 import type { BpfMap } from './map.ts';
 import { type Handle, native } from './native.ts';
@@ -66,13 +67,13 @@ export class RingBufferReader {
   #refd = true;
   #stoppedBy: KernelError | null = null;
   #retry: NodeJS.Timeout | null = null;
-  #delay: number;
+  readonly #wait: Backoff;
 
   private constructor(map: BpfMap, options: RingBufferOptions) {
     this.map = map;
     this.#h = null;
     this.#o = options;
-    this.#delay = options.retryMs ?? DEFAULT_RETRY_MS;
+    this.#wait = new Backoff(options.retryMs ?? DEFAULT_RETRY_MS, options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
   }
 
   /** Start reading: onBatch runs on the event loop for every wake-up with records. */
@@ -88,7 +89,7 @@ export class RingBufferReader {
         (err, data, ends, stopped) => {
           if (err) reader.#failed(err, stopped);
           else if (data && ends) {
-            reader.#delay = options.retryMs ?? DEFAULT_RETRY_MS;
+            reader.#wait.reset();
             onBatch(new RecordBatch(data, ends));
           }
         },
@@ -166,8 +167,7 @@ export class RingBufferReader {
       return;
     }
     this.#stoppedBy = error;
-    const resumeInMs = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, this.#o.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    const resumeInMs = this.#wait.next();
     this.#retry = setTimeout(() => this.#resume(), resumeInMs);
     if (!this.#refd) this.#retry.unref();
     onError(error, { resumeInMs });
