@@ -67,10 +67,10 @@ describe('signing and verifying one entry', () => {
 
   it('refuses an entry over the size cap before looking at it', () => {
     const big = `a: "${'['.repeat(2 << 20)}"\n`;
-    const t0 = performance.now();
     const r = verifyEntry('policies.x', big, trusted);
-    expect(performance.now() - t0).toBeLessThan(250);
+    // refused for its size, not for its signature or its brackets: nothing else was looked at
     expect(r.ok || r.message).toMatch(/larger than/);
+    expect(r.ok || r.message).not.toMatch(/signature|YAML/i);
   });
 
   it('reads a seed, and never repeats a bad one', () => {

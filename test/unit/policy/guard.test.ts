@@ -62,9 +62,7 @@ describe('validate caps the size before reading', () => {
     const file = join(dir, 'huge.yaml');
     writeFileSync(file, '');
     truncateSync(file, 76 * 1024 * 1024); // sparse: refused by its size, never read
-    const t = Date.now();
     const { set, diagnostics } = await loadPolicyFiles([file]);
-    expect(Date.now() - t).toBeLessThan(1000);
     expect(set).toBeNull();
     expect(diagnostics.map((d) => d.code)).toEqual(['FILE_TOO_LARGE']);
     expect(diagnostics[0]!.message).toContain(String(MAX_POLICY_FILE_BYTES));
