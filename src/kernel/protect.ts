@@ -79,7 +79,9 @@ export function encodeProtect(
   b.writeUInt32LE(c.armed ? 1 : 0, 0);
   b.writeUInt32LE(c.daemonTgid, 4);
   b.writeBigUInt64LE(c.pinRootIno, 8);
-  ids.forEach((id, i) => b.writeBigUInt64LE(id, CGROUPS_AT + 8 * i));
+  ids.forEach((id, i) => {
+    b.writeBigUInt64LE(id, CGROUPS_AT + 8 * i);
+  });
   return b;
 }
 
