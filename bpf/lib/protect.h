@@ -417,6 +417,17 @@ BG_INLINE struct task_struct *bg_protect_proc_task(struct inode *inode)
 	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
 }
 
+/* "oom_score_adj" or "oom_adj" (NUL-terminated in n[14]) */
+BG_INLINE int bg_protect_is_oom_file(const char *n)
+{
+	if (n[0] != 'o' || n[1] != 'o' || n[2] != 'm' || n[3] != '_')
+		return 0;
+	if (n[4] == 'a' && n[5] == 'd' && n[6] == 'j' && n[7] == 0)
+		return 1;
+	return n[4] == 's' && n[5] == 'c' && n[6] == 'o' && n[7] == 'r' && n[8] == 'e' && n[9] == '_' &&
+	       n[10] == 'a' && n[11] == 'd' && n[12] == 'j' && n[13] == 0;
+}
+
 /* oom_score_adj / oom_adj of the daemon opened for writing by another process */
 SEC("lsm/file_open")
 int BPF_PROG(bg_protect_file_open, struct file *file, int ret)
@@ -434,7 +445,7 @@ int BPF_PROG(bg_protect_file_open, struct file *file, int ret)
 	if (BPF_CORE_READ(d, d_sb, s_magic) != BG_PROC_MAGIC)
 		return 0;
 	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(d, d_name.name));
-	if (__builtin_memcmp(n, "oom_score_adj", 14) && __builtin_memcmp(n, "oom_adj\0\0\0\0\0\0", 14))
+	if (!bg_protect_is_oom_file(n))
 		return 0;
 	return bg_protect_is_daemon(c, bg_protect_proc_task(BPF_CORE_READ(file, f_inode)))
 		       ? bg_protect_deny(c, BG_PROTECT_OOM)
