@@ -15,7 +15,7 @@
  *   - stop it without a signal of its own: change its resource limits
  *     (task_setrlimit: `prlimit --cpu=1` is a SIGXCPU later), its nice value,
  *     I/O priority or scheduling class (task_setnice, task_setioprio,
- *     task_setscheduler), point a descriptor's SIGIO/SIGURG at it
+ *     task_setscheduler; pid 1 excepted), point a descriptor's SIGIO/SIGURG at it
  *     (file_fcntl F_SETOWN/F_SETOWN_EX, file_send_sigiotask), write its
  *     oom_score_adj or oom_adj (file_open on procfs, the task decided by the
  *     proc inode's pid), or write any file of its cgroup or of that cgroup's
@@ -320,7 +320,9 @@ int BPF_PROG(bg_protect_sb_umount, struct vfsmount *mnt, int flags, int ret)
 	return bg_protect_deny(c, BG_PROTECT_UMOUNT); /* unmounting bpffs would drop every pin */
 }
 
-/* A change made to the daemon task by another process. */
+/* A change made to the daemon task by another process but pid 1 (the service
+ * manager: moving the unit's tasks into a cpuset cgroup checks
+ * task_setscheduler). */
 BG_INLINE int bg_protect_task_change(struct task_struct *p, enum bg_protect_what what, int ret)
 {
 	struct bg_protect_cfg *c;
@@ -328,7 +330,9 @@ BG_INLINE int bg_protect_task_change(struct task_struct *p, enum bg_protect_what
 	if (ret)
 		return ret;
 	c = bg_protect_guard();
-	return c && bg_protect_is_daemon(c, p) ? bg_protect_deny(c, what) : 0;
+	if (!c || (__u32)(bpf_get_current_pid_tgid() >> 32) == 1)
+		return 0;
+	return bg_protect_is_daemon(c, p) ? bg_protect_deny(c, what) : 0;
 }
 
 /* prlimit(2) on the daemon: RLIMIT_CPU=1 is a SIGXCPU, RLIMIT_NOFILE=0 a starved daemon */
