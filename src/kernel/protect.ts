@@ -147,6 +147,7 @@ export class Protection {
   readonly #runDir: string;
   readonly #cfg: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'armed'>;
   #deniedBy: bigint[] = [];
+  #onRefused: ((refused: Record<string, number>) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -176,6 +177,8 @@ export class Protection {
       daemonTgid?: number;
       cgroupIds?: bigint[];
       onUnloadRequest?: (r: UnloadRequest) => void;
+      /** what was refused since the last call, by kind (a tamper event) */
+      onRefused?: (refused: Record<string, number>) => void;
     } = {},
   ): Protection {
     const runDir = options.runDir ?? DEFAULT_RUN_DIR;
@@ -207,6 +210,7 @@ export class Protection {
       throw err;
     }
     const p = new Protection(target, links, log, runDir, cfg);
+    p.#onRefused = options.onRefused ?? null;
     p.#timer = setInterval(() => {
       p.#checkRefusals();
       p.#checkRequest(options.onUnloadRequest);
@@ -251,8 +255,13 @@ export class Protection {
     }
     const refused = refusalsSince(this.#deniedBy, now);
     this.#deniedBy = now;
-    if (Object.keys(refused).length > 0)
-      this.#log.warn({ refused }, 'self-protection refused an attempt to stop or tamper with bpfgate');
+    if (Object.keys(refused).length === 0) return;
+    this.#log.warn({ refused }, 'self-protection refused an attempt to stop or tamper with bpfgate');
+    try {
+      this.#onRefused?.(refused);
+    } catch (err) {
+      this.#log.warn({ err }, 'could not publish the tamper event');
+    }
   }
 
   #checkRequest(onRequest?: (r: UnloadRequest) => void): void {

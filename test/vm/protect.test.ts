@@ -7,7 +7,7 @@
 // cgroup, prlimit (SIGXCPU), renice or SCHED_IDLE, F_SETOWN/F_SETSIG SIGKILL
 // toward it (by pid, or by a thread id and delivered through SIGIO), writing
 // its oom_score_adj (set to -1000), process_vm_writev or /proc/<pid>/mem; each
-// refusal is logged by kind. bpfgate unload still works (through a request the
+// refusal is logged and published as a tamper event, by kind. bpfgate unload still works (through a request the
 // daemon logs with the requester's pid from the kernel), and so does the
 // break-glass file.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,7 @@ elif what == 'mem':
     run(lambda: os.close(os.open('/proc/%d/mem' % pid, os.O_RDWR)))
 `;
 
-// the refusals the daemon logged, summed by kind: kind:count,...
+// the refusals the daemon logged (refused) or published (tamper events), summed by kind: kind:count,...
 const REFUSED_PY = `
 import json, sys
 n = {}
@@ -88,7 +88,9 @@ for line in open(sys.argv[1]):
         rec = json.loads(line)
     except ValueError:
         continue
-    for k, v in (rec.get('refused') or {}).items():
+    if not isinstance(rec, dict):
+        continue
+    for k, v in (rec.get('refused') or (rec.get('tamper') or {}).get('refused') or {}).items():
         n[k] = n.get(k, 0) + v
 print(','.join('%s:%d' % kv for kv in sorted(n.items())))
 `;
@@ -131,7 +133,7 @@ att() { python3 /tmp/att.py "$@" 2>/dev/null || echo py-failed; }
 SVC=${GUEST_CGROUP2_ROOT}/bgsvc
 mkdir -p $SVC/bgd $SVC/other
 echo $$ > $SVC/bgd/cgroup.procs
-bpfgate_start /dev/null /tmp/p.log ${flags}; P=$!
+bpfgate_start /tmp/p.out /tmp/p.log ${flags.replace('--no-stdout ', '')}; P=$!
 echo $$ > ${GUEST_CGROUP2_ROOT}/cgroup.procs
 wait_log /tmp/p.log 'self-protection armed' $P || exit 10
 echo "deny=$(intry)"
@@ -175,6 +177,7 @@ echo "vm_writev=$(att vm_writev $P)"
 echo "mem=$(att mem $P)"
 sleep 1
 echo "refused=$(python3 -c '${py(REFUSED_PY)}' /tmp/p.log)"
+echo "tamper=$(python3 -c '${py(REFUSED_PY)}' /tmp/p.out)"
 echo "alive=$(kill -0 $P 2>/dev/null && echo yes || echo no)"
 echo "pin_there=$([ -e $PINS/links/bg_lsm_bprm_check ] && echo yes || echo no)"
 echo "deny_after_attacks=$(intry)"
@@ -262,7 +265,8 @@ describe('self-protection in the guest (Debian 6.1)', () => {
     expect(r.deny_after_attacks).not.toBe('0');
   });
 
-  it('each refusal is logged by kind', () => {
+  it('each refusal is logged and published (a tamper event) by kind', () => {
+    expect(r.tamper, raw).toBe(r.refused);
     const n = Object.fromEntries((r.refused ?? '').split(',').map((kv) => kv.split(':')));
     expect(Number(n.cgroup), raw).toBeGreaterThanOrEqual(5);
     expect(Number(n.rlimit)).toBe(2);
