@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 APT_PACKAGES=(clang llvm libbpf-dev bpftool linux-libc-dev make g++ python3
-  nats-server qemu-system-x86 busybox-static cpio kmod iproute2 util-linux procps)
+  nats-server qemu-system-x86 busybox-static cpio kmod iproute2 util-linux procps systemd)
 
 # a fresh Debian 12 has no Node.js: Debian's npm (with its Node 18) fetches
 # Node.js 24 below; ca-certificates lets it reach the registry

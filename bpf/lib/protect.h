@@ -10,7 +10,19 @@
  *   - signal the daemon (task_kill), except signal 0 (is it alive?), SIGHUP
  *     (reload) and anything from pid 1 (the service manager's orderly stop);
  *   - attach to it with ptrace (ptrace_access_check, PTRACE_MODE_ATTACH: also
- *     process_vm_writev and pidfd_getfd); reads (/proc/<pid>/...) stay allowed.
+ *     process_vm_readv/writev, /proc/<pid>/mem and pidfd_getfd); reads of
+ *     /proc/<pid>/... stay allowed;
+ *   - stop it without a signal of its own: change its resource limits
+ *     (task_setrlimit: `prlimit --cpu=1` is a SIGXCPU later), its nice value,
+ *     I/O priority or scheduling class (task_setnice, task_setioprio,
+ *     task_setscheduler; pid 1 excepted), point a descriptor's SIGIO/SIGURG at it
+ *     (file_fcntl F_SETOWN/F_SETOWN_EX, file_send_sigiotask), write its
+ *     oom_score_adj or oom_adj (file_open on procfs, the task decided by the
+ *     proc inode's pid), or write any file of its cgroup or of that cgroup's
+ *     ancestors below the root: cgroup.kill, cgroup.freeze, cgroup.procs (a
+ *     migration needs write access to the common ancestor's cgroup.procs),
+ *     memory.max, cpu.max... (inode_permission on cgroup2, decided by the
+ *     kernfs node ids recorded at arming; pid 1 excepted, the service manager).
  *
  * The programs are attached by the daemon without pins: protection lasts as
  * long as the daemon does; the pinned enforcement outlives it.
@@ -22,15 +34,41 @@
 #define BG_BPF_FS_MAGIC 0xcafe4a11
 #define BG_SIGHUP 1
 #define BG_PROTECT_DEPTH 4
+#define BG_CGROUP2_MAGIC 0x63677270
+#define BG_PROC_MAGIC 0x9fa0
+#define BG_MAY_WRITE 0x2
+#define BG_F_SETOWN 8
+#define BG_F_SETOWN_EX 15
+#define BG_F_OWNER_PID 1
+#define BG_F_OWNER_PGRP 2
+#define BG_PROTECT_CGROUPS 8
+
+/* What was refused, one counter each (src/kernel/protect.ts PROTECT_REFUSALS). */
+enum bg_protect_what {
+	BG_PROTECT_BPF_OBJ = 0, /* detach, replace, map write */
+	BG_PROTECT_SIGNAL = 1,
+	BG_PROTECT_PTRACE = 2,
+	BG_PROTECT_PIN = 3,
+	BG_PROTECT_UMOUNT = 4,
+	BG_PROTECT_RLIMIT = 5,
+	BG_PROTECT_SIGIO = 6,
+	BG_PROTECT_CGROUP = 7,
+	BG_PROTECT_OOM = 8,
+	BG_PROTECT_SCHED = 9,
+	BG_PROTECT_WHATS = 16,
+};
 
 struct bg_protect_cfg {
 	__u32 armed;
 	__u32 daemon_tgid;
 	__u64 pin_root_ino; /* inode number of the pin root folder on bpffs */
 	__u64 denied;       /* attempts refused */
+	/* kernfs ids of the daemon's cgroup and its ancestors but the root, 0: unused */
+	__u64 cgroup_ids[BG_PROTECT_CGROUPS];
+	__u64 denied_by[BG_PROTECT_WHATS];
 };
 
-_Static_assert(sizeof(struct bg_protect_cfg) == 24, "bg_protect_cfg");
+_Static_assert(sizeof(struct bg_protect_cfg) == 216, "bg_protect_cfg");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -38,6 +76,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bg_protect_cfg);
 } bg_protect SEC(".maps");
+
+/* The configuration when armed, else NULL (allow). */
+BG_INLINE struct bg_protect_cfg *bg_protect_armed(void)
+{
+	__u32 zero = 0;
+	struct bg_protect_cfg *c = bpf_map_lookup_elem(&bg_protect, &zero);
+
+	if (!c || !c->armed)
+		return 0;
+	asm volatile("" : "+r"(c));
+	return c;
+}
 
 /* The configuration when armed and the caller is not the daemon, else NULL (allow). */
 BG_INLINE struct bg_protect_cfg *bg_protect_guard(void)
@@ -55,10 +105,16 @@ BG_INLINE struct bg_protect_cfg *bg_protect_guard(void)
 	return c;
 }
 
-BG_INLINE int bg_protect_deny(struct bg_protect_cfg *c)
+BG_INLINE int bg_protect_deny(struct bg_protect_cfg *c, enum bg_protect_what what)
 {
 	__sync_fetch_and_add(&c->denied, 1);
+	__sync_fetch_and_add(&c->denied_by[what & (BG_PROTECT_WHATS - 1)], 1);
 	return -EPERM;
+}
+
+BG_INLINE int bg_protect_is_daemon(struct bg_protect_cfg *c, struct task_struct *t)
+{
+	return t && (__u32)BPF_CORE_READ(t, tgid) == c->daemon_tgid;
 }
 
 /* bpfgate's maps and programs are named bg_* */
@@ -176,7 +232,7 @@ int BPF_PROG(bg_protect_bpf, int cmd, union bpf_attr *attr)
 	default:
 		return 0;
 	}
-	return ours ? bg_protect_deny(c) : 0;
+	return ours ? bg_protect_deny(c, BG_PROTECT_BPF_OBJ) : 0;
 }
 
 SEC("lsm/task_kill")
@@ -194,7 +250,7 @@ int BPF_PROG(bg_protect_task_kill, struct task_struct *p, struct kernel_siginfo 
 		return 0;
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == 1)
 		return 0; /* the service manager */
-	return bg_protect_deny(c);
+	return bg_protect_deny(c, BG_PROTECT_SIGNAL);
 }
 
 SEC("lsm/ptrace_access_check")
@@ -209,7 +265,7 @@ int BPF_PROG(bg_protect_ptrace, struct task_struct *child, unsigned int mode, in
 		return 0;
 	if ((__u32)BPF_CORE_READ(child, tgid) != c->daemon_tgid)
 		return 0;
-	return bg_protect_deny(c);
+	return bg_protect_deny(c, BG_PROTECT_PTRACE);
 }
 
 /* A name removed from a directory under the protected root. */
@@ -220,7 +276,7 @@ BG_INLINE int bg_protect_removal(struct dentry *dentry, int ret)
 	if (ret)
 		return ret;
 	c = bg_protect_guard();
-	return c && bg_protect_under_root(c, dentry) ? bg_protect_deny(c) : 0;
+	return c && bg_protect_under_root(c, dentry) ? bg_protect_deny(c, BG_PROTECT_PIN) : 0;
 }
 
 SEC("lsm/path_unlink")
@@ -247,7 +303,7 @@ int BPF_PROG(bg_protect_path_rename, const struct path *old_dir, struct dentry *
 	if (!c)
 		return 0;
 	if (bg_protect_under_root(c, old_dentry) || bg_protect_under_root(c, new_dentry))
-		return bg_protect_deny(c);
+		return bg_protect_deny(c, BG_PROTECT_PIN);
 	return 0;
 }
 
@@ -261,7 +317,199 @@ int BPF_PROG(bg_protect_sb_umount, struct vfsmount *mnt, int flags, int ret)
 	c = bg_protect_guard();
 	if (!c || BPF_CORE_READ(mnt, mnt_sb, s_magic) != BG_BPF_FS_MAGIC)
 		return 0;
-	return bg_protect_deny(c); /* unmounting bpffs would drop every pin */
+	return bg_protect_deny(c, BG_PROTECT_UMOUNT); /* unmounting bpffs would drop every pin */
+}
+
+/* A change made to the daemon task by another process but pid 1 (the service
+ * manager: moving the unit's tasks into a cpuset cgroup checks
+ * task_setscheduler). */
+BG_INLINE int bg_protect_task_change(struct task_struct *p, enum bg_protect_what what, int ret)
+{
+	struct bg_protect_cfg *c;
+
+	if (ret)
+		return ret;
+	c = bg_protect_guard();
+	if (!c || (__u32)(bpf_get_current_pid_tgid() >> 32) == 1)
+		return 0;
+	return bg_protect_is_daemon(c, p) ? bg_protect_deny(c, what) : 0;
+}
+
+/* prlimit(2) on the daemon: RLIMIT_CPU=1 is a SIGXCPU, RLIMIT_NOFILE=0 a starved daemon */
+SEC("lsm/task_setrlimit")
+int BPF_PROG(bg_protect_setrlimit, struct task_struct *p, unsigned int resource, struct rlimit *new_rlim,
+	     int ret)
+{
+	return bg_protect_task_change(p, BG_PROTECT_RLIMIT, ret);
+}
+
+SEC("lsm/task_setnice")
+int BPF_PROG(bg_protect_setnice, struct task_struct *p, int nice, int ret)
+{
+	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
+}
+
+SEC("lsm/task_setioprio")
+int BPF_PROG(bg_protect_setioprio, struct task_struct *p, int ioprio, int ret)
+{
+	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
+}
+
+SEC("lsm/task_setscheduler")
+int BPF_PROG(bg_protect_setscheduler, struct task_struct *p, int ret)
+{
+	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
+}
+
+/* F_SETOWN / F_SETOWN_EX naming the daemon (or its process group): EPERM at once. */
+SEC("lsm/file_fcntl")
+int BPF_PROG(bg_protect_fcntl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct bg_protect_cfg *c;
+	struct {
+		int type;
+		int pid;
+	} ex = {};
+	int who;
+
+	if (ret || (cmd != BG_F_SETOWN && cmd != BG_F_SETOWN_EX))
+		return ret;
+	c = bg_protect_guard();
+	if (!c)
+		return 0;
+	if (cmd == BG_F_SETOWN) {
+		who = (int)arg;
+	} else {
+		/* unreadable: file_send_sigiotask still refuses the delivery */
+		if (bpf_probe_read_user(&ex, sizeof(ex), (void *)arg))
+			return 0;
+		if (ex.type != BG_F_OWNER_PID && ex.type != BG_F_OWNER_PGRP && ex.type != 0)
+			return 0;
+		who = ex.pid;
+	}
+	if (who < 0)
+		who = -who;
+	return who && (__u32)who == c->daemon_tgid ? bg_protect_deny(c, BG_PROTECT_SIGIO) : 0;
+}
+
+/* SIGIO/SIGURG (or the signal F_SETSIG chose) toward the daemon: never delivered.
+ * The daemon uses no async I/O signals; the caller is not exempt, as the
+ * daemon's own write into a socket another process owns can raise it. */
+SEC("lsm/file_send_sigiotask")
+int BPF_PROG(bg_protect_sigiotask, struct task_struct *tsk, struct fown_struct *fown, int sig, int ret)
+{
+	struct bg_protect_cfg *c;
+
+	if (ret)
+		return ret;
+	c = bg_protect_armed();
+	return c && bg_protect_is_daemon(c, tsk) ? bg_protect_deny(c, BG_PROTECT_SIGIO) : 0;
+}
+
+/* The task behind a /proc/<pid>/... inode (the thread's, for task/<tid>/...). */
+BG_INLINE struct task_struct *bg_protect_proc_task(struct inode *inode)
+{
+	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ(pi, pid);
+	struct hlist_node *first;
+
+	if (!pid)
+		return 0;
+	first = BPF_CORE_READ(pid, tasks[0].first); /* PIDTYPE_PID */
+	if (!first)
+		return 0;
+	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+}
+
+/* "oom_score_adj" or "oom_adj" (NUL-terminated in n[14]) */
+BG_INLINE int bg_protect_is_oom_file(const char *n)
+{
+	if (n[0] != 'o' || n[1] != 'o' || n[2] != 'm' || n[3] != '_')
+		return 0;
+	if (n[4] == 'a' && n[5] == 'd' && n[6] == 'j' && n[7] == 0)
+		return 1;
+	return n[4] == 's' && n[5] == 'c' && n[6] == 'o' && n[7] == 'r' && n[8] == 'e' && n[9] == '_' &&
+	       n[10] == 'a' && n[11] == 'd' && n[12] == 'j' && n[13] == 0;
+}
+
+/* oom_score_adj / oom_adj of the daemon opened for writing by another process */
+SEC("lsm/file_open")
+int BPF_PROG(bg_protect_file_open, struct file *file, int ret)
+{
+	struct bg_protect_cfg *c;
+	struct dentry *d;
+	char n[14] = {};
+
+	if (ret || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return ret;
+	c = bg_protect_guard();
+	if (!c)
+		return 0;
+	d = BPF_CORE_READ(file, f_path.dentry);
+	if (BPF_CORE_READ(d, d_sb, s_magic) != BG_PROC_MAGIC)
+		return 0;
+	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(d, d_name.name));
+	if (!bg_protect_is_oom_file(n))
+		return 0;
+	return bg_protect_is_daemon(c, bg_protect_proc_task(BPF_CORE_READ(file, f_inode)))
+		       ? bg_protect_deny(c, BG_PROTECT_OOM)
+		       : 0;
+}
+
+/* 6.1 names the kernfs parent `parent`; later kernels `__parent` */
+struct kernfs_node___parent {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+BG_INLINE __u64 bg_protect_kn_parent_id(struct kernfs_node *kn)
+{
+	struct kernfs_node *p;
+
+	if (bpf_core_field_exists(struct kernfs_node___parent, parent))
+		p = BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
+	else
+		p = BPF_CORE_READ(kn, __parent);
+	return p ? BPF_CORE_READ(p, id) : 0;
+}
+
+BG_INLINE int bg_protect_cgroup_ours(struct bg_protect_cfg *c, __u64 id)
+{
+	int i;
+
+	if (!id)
+		return 0;
+	for (i = 0; i < BG_PROTECT_CGROUPS; i++) {
+		if (!c->cgroup_ids[i])
+			return 0;
+		if (c->cgroup_ids[i] == id)
+			return 1;
+	}
+	return 0;
+}
+
+/* Write access to the daemon's cgroup (or an ancestor's) folder or files:
+ * cgroup.kill, cgroup.freeze, cgroup.procs (opened, and the migration check on
+ * the common ancestor), resource limits, mkdir. Pid 1 is the service manager. */
+SEC("lsm/inode_permission")
+int BPF_PROG(bg_protect_inode_permission, struct inode *inode, int mask, int ret)
+{
+	struct bg_protect_cfg *c;
+	struct kernfs_node *kn;
+
+	if (ret || !(mask & BG_MAY_WRITE))
+		return ret;
+	c = bg_protect_guard();
+	if (!c || !c->cgroup_ids[0] || BPF_CORE_READ(inode, i_sb, s_magic) != BG_CGROUP2_MAGIC)
+		return 0;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == 1)
+		return 0;
+	kn = BPF_CORE_READ(inode, i_private);
+	if (!kn)
+		return 0;
+	if (bg_protect_cgroup_ours(c, BPF_CORE_READ(kn, id)) ||
+	    bg_protect_cgroup_ours(c, bg_protect_kn_parent_id(kn)))
+		return bg_protect_deny(c, BG_PROTECT_CGROUP);
+	return 0;
 }
 
 #endif /* BPFGATE_PROTECT_H */

@@ -72,14 +72,14 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
       });
       return { session, loader: new Loader(session, new LiveHostState(cgroup.mount), cgroup.attachAt, log) };
     },
-    protect(session) {
+    protect(session, onRefused) {
       if (!o.protect || !pins) return null;
       const broken = breakGlass();
       if (broken) {
         log.warn({ breakGlass: broken }, 'self-protection NOT armed: break glass');
         return null;
       }
-      return Protection.arm(session, pins, log);
+      return Protection.arm(session, pins, log, { onRefused });
     },
   };
 }

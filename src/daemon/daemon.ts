@@ -12,7 +12,7 @@ import { achievedText, type EnforcementSummary, groupText, summarize } from '../
 import type { DaemonOptions } from '../config/daemon.ts';
 import { rungsLine, rungsOf } from '../doctor/rungs.ts';
 import { EnforcementDowngradeError, PrivilegeError, ValidationError } from '../errors.ts';
-import { type BootClock, buildPolicyErrorEvent } from '../events/build.ts';
+import { type BootClock, buildPolicyErrorEvent, buildTamperEvent } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
@@ -43,7 +43,7 @@ export interface KernelParts {
     cgroup: { mount: string; attachAt: string },
   ): { session: KernelSession; loader: Loader };
   /** arm self-protection once enforcing; null: not asked for, or break glass */
-  protect(session: KernelSession): Protection | null;
+  protect(session: KernelSession, onRefused: (refused: Record<string, number>) => void): Protection | null;
   /** an interface's index in the daemon's network namespace (0: none), for ingress and egress rules */
   ifIndex(name: string): number;
 }
@@ -227,7 +227,9 @@ export class Daemon {
       pipeline.setUprobeInodes(loader.activeGen() ?? 0, loader.uprobeInodes());
       this.#plan = plan;
       this.#started = true;
-      this.#protection = kernel.protect(session);
+      this.#protection = kernel.protect(session, (refused) =>
+        this.#pipeline?.publish(buildTamperEvent(refused, { host: this.#o.host, ids: this.#parts.ids })),
+      );
       this.#lastStats = session.stats();
       if (adopted) {
         // drops since the last daemon reported: the ring filled while none read it

@@ -123,7 +123,7 @@ export class DaemonMetrics {
     });
     this.#events = new Counter({
       name: 'bpfgate_events_total',
-      help: 'Events handed to the outputs, by type (violation, loss, policy_error)',
+      help: 'Events handed to the outputs, by type (violation, loss, policy_error, tamper)',
       labelNames: ['type'],
       registers: [r],
       collect: flush,

@@ -22,6 +22,7 @@ import {
   type LossEvent,
   type PolicyErrorEvent,
   SCHEMA_VERSION,
+  type TamperEvent,
   type ViolationEvent,
 } from './types.ts';
 
@@ -257,5 +258,23 @@ export function buildPolicyErrorEvent(diagnostics: Diagnostic[], s: EventStamp):
       column: d.pos.column,
     })),
     message: `policy reload rejected: ${errors} error(s); the previous policy set stays in force`,
+  };
+}
+
+/** Refusals by kind (counts > 0), as self-protection counted them since the last report. */
+export function buildTamperEvent(refused: Record<string, number>, s: EventStamp): TamperEvent {
+  const ns = (s.nowNs ?? defaultNow)();
+  const what = Object.entries(refused)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'tamper',
+    id: s.ids.next(),
+    timeNs: ns.toString(),
+    time: formatTimeNs(ns),
+    host: s.host,
+    tamper: { refused: { ...refused } },
+    message: `self-protection refused another process an attempt to stop or tamper with bpfgate: ${what}`,
   };
 }

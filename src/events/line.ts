@@ -15,6 +15,7 @@ const COLORS: Record<string, string> = {
   'killed-after': '\x1b[35m',
   loss: '\x1b[41;97m',
   policy_error: '\x1b[41;97m',
+  tamper: '\x1b[41;97m',
 };
 
 /** An event as received: native JSON or OCSF. */
@@ -59,6 +60,14 @@ export function formatLine(ev: AnyEvent, opts: LineOptions | boolean): string {
     const d = (ev.diagnostics as { file: string; line: number; column: number; message: string }[]) ?? [];
     const first = d[0] ? ` ${t(d[0].file)}:${t(d[0].line)}:${t(d[0].column)}: ${t(d[0].message)}` : '';
     return `${time} ${paint('policy_error', 'POLICY ERROR')}${on(ev.host)}: ${d.length} diagnostic(s)${first}`;
+  }
+  if (ev.type === 'tamper') {
+    const r = ((ev.tamper as { refused?: Record<string, number> } | undefined)?.refused ?? {}) as Record<
+      string,
+      number
+    >;
+    const what = Object.entries(r).map(([k, n]) => `${t(k)}×${t(n)}`);
+    return `${time} ${paint('tamper', 'TAMPER')}${on(ev.host)}: self-protection refused ${what.join(' ')}`;
   }
   const p = ev.policy as { name: string; rule: string };
   const proc = ev.process as { tgid: number; comm: string; executable?: string; user?: string; uid: number };

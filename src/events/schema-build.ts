@@ -139,7 +139,7 @@ export function buildEventSchema(): Json {
     $id: SCHEMA_ID,
     title: 'bpfgate event',
     description: `One message published by bpfgate: a policy violation, a loss report, or a rejected policy reload. Schema version ${SCHEMA_VERSION}: fields may be added in 1.x; a field is never removed or changed in meaning without a new major version.`,
-    oneOf: [ref('violation'), ref('loss'), ref('policyError')],
+    oneOf: [ref('violation'), ref('loss'), ref('policyError'), ref('tamper')],
     $defs: {
       id: {
         type: 'string',
@@ -163,7 +163,7 @@ export function buildEventSchema(): Json {
         required: ['schemaVersion', 'type', 'id', 'timeNs', 'time', 'host'],
         properties: {
           schemaVersion: { const: SCHEMA_VERSION },
-          type: { enum: ['violation', 'loss', 'policy_error'] },
+          type: { enum: ['violation', 'loss', 'policy_error', 'tamper'] },
           id: ref('id'),
           timeNs: ref('timeNs'),
           time: ref('time'),
@@ -180,6 +180,22 @@ export function buildEventSchema(): Json {
           loss: record(['source', 'count'], {
             source: { enum: [...LOSS_SOURCES] },
             count: { type: 'integer', minimum: 1 },
+          }),
+          message: string,
+        }),
+      },
+      tamper: {
+        allOf: [ref('common')],
+        ...closed(['type', 'tamper', 'message'], {
+          type: { const: 'tamper' },
+          tamper: record(['refused'], {
+            refused: {
+              type: 'object',
+              description: 'refusals by kind since the last tamper event (docs/persistence.md)',
+              minProperties: 1,
+              propertyNames: { pattern: '^[a-z][a-z-]*$' },
+              additionalProperties: { type: 'integer', minimum: 1 },
+            },
           }),
           message: string,
         }),

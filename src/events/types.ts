@@ -96,4 +96,12 @@ export interface PolicyErrorEvent extends EventBase {
   message: string;
 }
 
-export type BpfgateEvent = ViolationEvent | LossEvent | PolicyErrorEvent;
+/** Self-protection refused another process an attempt to stop or tamper with bpfgate (docs/persistence.md). */
+export interface TamperEvent extends EventBase {
+  type: 'tamper';
+  /** refusals since the last tamper event, by kind (signal, cgroup, rlimit, sigio, oom, sched, ptrace, ...) */
+  tamper: { refused: Record<string, number> };
+  message: string;
+}
+
+export type BpfgateEvent = ViolationEvent | LossEvent | PolicyErrorEvent | TamperEvent;

@@ -2,8 +2,11 @@
 // that, while the daemon runs, refuse every other process (root included)
 // what would silently end enforcement: detaching or replacing bpfgate's
 // links, writing its maps, removing its pins, unmounting bpffs, signalling or
-// ptrace-attaching the daemon. The programs are attached without pins: the
-// protection lasts as long as the daemon; the pinned enforcement outlives it.
+// ptrace-attaching the daemon, and the quiet ways to stop it without a signal
+// of one's own (its rlimits, SIGIO toward it, its cgroup's files, its
+// oom_score_adj, its scheduling: src/kernel/protect-task.ts). The programs are
+// attached without pins: the protection lasts as long as the daemon; the
+// pinned enforcement outlives it. Every refusal is counted by kind and logged.
 //
 // The ways out, all of them logged:
 //   - the service manager (pid 1) may signal the daemon: an orderly stop;
@@ -11,21 +14,20 @@
 //     asked, disarms, and the command goes on as without protection;
 //   - break glass: /run/bpfgate/break-glass present when the daemon starts, or
 //     `bpfgate.protect=off` on the kernel command line: it starts unprotected.
-import {
-  closeSync,
-  constants,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import type { BpfLink } from './binding/link.ts';
 import { BpfMap } from './binding.ts';
 import type { PinLayout } from './pins.ts';
+import {
+  daemonCgroupIds,
+  PROTECT_CGROUPS,
+  PROTECT_WHATS,
+  refusalsSince,
+  setOomScoreAdj,
+} from './protect-task.ts';
+import { openUnloadRequest, readUnloadRequest, type UnloadRequest } from './unload-request.ts';
+
+export type { UnloadRequest } from './unload-request.ts';
 
 export const PROTECT_MAP = 'bg_protect';
 export const PROTECT_PROGRAMS = [
@@ -36,6 +38,14 @@ export const PROTECT_PROGRAMS = [
   'bg_protect_path_rmdir',
   'bg_protect_path_rename',
   'bg_protect_sb_umount',
+  'bg_protect_setrlimit',
+  'bg_protect_setnice',
+  'bg_protect_setioprio',
+  'bg_protect_setscheduler',
+  'bg_protect_fcntl',
+  'bg_protect_sigiotask',
+  'bg_protect_file_open',
+  'bg_protect_inode_permission',
 ] as const;
 
 export const DEFAULT_RUN_DIR = '/run/bpfgate';
@@ -47,25 +57,44 @@ export interface ProtectConfig {
   armed: boolean;
   daemonTgid: number;
   pinRootIno: bigint;
+  /** kernfs ids of the daemon's cgroup and its ancestors below the root (at most PROTECT_CGROUPS) */
+  cgroupIds: bigint[];
   denied: bigint;
+  /** refusals by kind, indexed as PROTECT_REFUSALS */
+  deniedBy: bigint[];
 }
 
-/** struct bg_protect_cfg (24 bytes) */
-export function encodeProtect(c: Omit<ProtectConfig, 'denied'>): Buffer {
-  const b = Buffer.alloc(24);
+const CGROUPS_AT = 24;
+const DENIED_BY_AT = CGROUPS_AT + 8 * PROTECT_CGROUPS;
+/** sizeof(struct bg_protect_cfg) */
+export const PROTECT_CFG_SIZE = DENIED_BY_AT + 8 * PROTECT_WHATS;
+
+/** struct bg_protect_cfg; the counters start at zero */
+export function encodeProtect(
+  c: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'cgroupIds'> & { cgroupIds?: bigint[] },
+): Buffer {
+  const ids = c.cgroupIds ?? [];
+  if (ids.length > PROTECT_CGROUPS) throw new RangeError(`at most ${PROTECT_CGROUPS} cgroup ids`);
+  const b = Buffer.alloc(PROTECT_CFG_SIZE);
   b.writeUInt32LE(c.armed ? 1 : 0, 0);
   b.writeUInt32LE(c.daemonTgid, 4);
   b.writeBigUInt64LE(c.pinRootIno, 8);
+  ids.forEach((id, i) => {
+    b.writeBigUInt64LE(id, CGROUPS_AT + 8 * i);
+  });
   return b;
 }
 
 export function decodeProtect(b: Uint8Array): ProtectConfig {
   const v = Buffer.from(b);
+  const u64s = (at: number, n: number) => Array.from({ length: n }, (_, i) => v.readBigUInt64LE(at + 8 * i));
   return {
     armed: v.readUInt32LE(0) !== 0,
     daemonTgid: v.readUInt32LE(4),
     pinRootIno: v.readBigUInt64LE(8),
+    cgroupIds: u64s(CGROUPS_AT, PROTECT_CGROUPS).filter((id) => id !== 0n),
     denied: v.readBigUInt64LE(16),
+    deniedBy: u64s(DENIED_BY_AT, PROTECT_WHATS),
   };
 }
 
@@ -98,57 +127,11 @@ export function readPinnedProtect(layout: PinLayout): ProtectConfig | null {
 }
 
 export interface ProtectTarget {
-  map(name: string): { update(key: Uint8Array, value: Uint8Array): void };
-  attachLsm(program: string): BpfLink;
-}
-
-export interface UnloadRequest {
-  /** the requester's pid as it wrote it, kept only when the kernel agrees (alive, owned by `uid`); else null */
-  pid: number | null;
-  /** from the kernel: the owner of the request file (the writer's fsuid), not what the file says */
-  uid: number;
-  at: string;
-  /** what the file claimed, for the log */
-  claimed: { pid: unknown; uid: unknown };
-}
-
-/** The uid that owns /proc/<pid> (its real uid, as the kernel reports it), or null when it is gone. */
-function procUid(pid: number): number | null {
-  try {
-    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Who asked for an unload: the uid from the kernel (the request file's owner;
- * a link is refused, never followed), the pid only when that process is
- * alive and runs as that uid. The file's own pid and uid are self-reported
- * and only logged as claimed.
- */
-export function readUnloadRequest(file: string): UnloadRequest {
-  const st = lstatSync(file);
-  if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-  let claimed: { pid?: unknown; uid?: unknown; at?: unknown } = {};
-  try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      claimed = JSON.parse(readFileSync(fd, 'utf8')) as typeof claimed;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // an unreadable request is still a request: the kernel's uid says who
-  }
-  const pid = typeof claimed.pid === 'number' && Number.isSafeInteger(claimed.pid) ? claimed.pid : null;
-  return {
-    pid: pid !== null && pid > 0 && procUid(pid) === st.uid ? pid : null,
-    uid: st.uid,
-    at: typeof claimed.at === 'string' ? claimed.at : st.mtime.toISOString(),
-    claimed: { pid: claimed.pid, uid: claimed.uid },
+  map(name: string): {
+    update(key: Uint8Array, value: Uint8Array): void;
+    lookup(key: Uint8Array): Uint8Array | null;
   };
+  attachLsm(program: string): BpfLink;
 }
 
 export interface ProtectLog {
@@ -156,13 +139,15 @@ export interface ProtectLog {
   warn(obj: object, msg: string): void;
 }
 
-/** Armed protection: the attached programs and the watch for unload requests. */
+/** Armed protection: the attached programs and the watch for unload requests and refusals. */
 export class Protection {
   readonly #target: ProtectTarget;
   readonly #links: BpfLink[];
   readonly #log: ProtectLog;
   readonly #runDir: string;
-  readonly #pinRootIno: bigint;
+  readonly #cfg: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'armed'>;
+  #deniedBy: bigint[] = [];
+  #onRefused: ((refused: Record<string, number>) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -170,43 +155,71 @@ export class Protection {
     links: BpfLink[],
     log: ProtectLog,
     runDir: string,
-    pinRootIno: bigint,
+    cfg: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'armed'>,
   ) {
     this.#target = target;
     this.#links = links;
     this.#log = log;
     this.#runDir = runDir;
-    this.#pinRootIno = pinRootIno;
+    this.#cfg = cfg;
   }
 
-  /** Arm: configuration first, then the programs. `onUnloadRequest` runs after a request disarmed it. */
+  /**
+   * Arm: the OOM killer told to pass the daemon by, the configuration, then
+   * the programs. `onUnloadRequest` runs after a request disarmed it.
+   */
   static arm(
     target: ProtectTarget,
     pins: PinLayout,
     log: ProtectLog,
-    options: { runDir?: string; daemonTgid?: number; onUnloadRequest?: (r: UnloadRequest) => void } = {},
+    options: {
+      runDir?: string;
+      daemonTgid?: number;
+      cgroupIds?: bigint[];
+      onUnloadRequest?: (r: UnloadRequest) => void;
+      /** what was refused since the last call, by kind (a tamper event) */
+      onRefused?: (refused: Record<string, number>) => void;
+    } = {},
   ): Protection {
     const runDir = options.runDir ?? DEFAULT_RUN_DIR;
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     const stale = `${runDir}/${UNLOAD_REQUEST_FILE}`;
     if (existsSync(stale)) unlinkSync(stale); // a request is for the daemon that ran when it was made
-    const pinRootIno = statSync(pins.root, { bigint: true }).ino;
     const daemonTgid = options.daemonTgid ?? process.pid;
-    target.map(PROTECT_MAP).update(Buffer.alloc(4), encodeProtect({ armed: true, daemonTgid, pinRootIno }));
+    const cfg = {
+      daemonTgid,
+      pinRootIno: statSync(pins.root, { bigint: true }).ino,
+      cgroupIds: options.cgroupIds ?? daemonCgroupIds(),
+    };
+    if (daemonTgid === process.pid) {
+      const oom = setOomScoreAdj(-1000);
+      if (oom)
+        log.warn(
+          { err: oom },
+          'self-protection: could not set oom_score_adj to -1000 (needs CAP_SYS_RESOURCE)',
+        );
+    }
+    const map = target.map(PROTECT_MAP);
+    map.update(Buffer.alloc(4), encodeProtect({ armed: true, ...cfg }));
     const links: BpfLink[] = [];
     try {
       for (const p of PROTECT_PROGRAMS) links.push(target.attachLsm(p));
     } catch (err) {
       for (const l of links) l.destroy();
-      target
-        .map(PROTECT_MAP)
-        .update(Buffer.alloc(4), encodeProtect({ armed: false, daemonTgid, pinRootIno }));
+      map.update(Buffer.alloc(4), encodeProtect({ armed: false, ...cfg }));
       throw err;
     }
-    const p = new Protection(target, links, log, runDir, pinRootIno);
-    p.#timer = setInterval(() => p.#checkRequest(options.onUnloadRequest), 200);
+    const p = new Protection(target, links, log, runDir, cfg);
+    p.#onRefused = options.onRefused ?? null;
+    p.#timer = setInterval(() => {
+      p.#checkRefusals();
+      p.#checkRequest(options.onUnloadRequest);
+    }, 200);
     p.#timer.unref();
-    log.info({ programs: PROTECT_PROGRAMS, runDir }, 'self-protection armed');
+    log.info(
+      { programs: PROTECT_PROGRAMS, runDir, cgroupIds: cfg.cgroupIds.map(String) },
+      'self-protection armed',
+    );
     return p;
   }
 
@@ -219,18 +232,36 @@ export class Protection {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#links.length === 0) return;
+    this.#checkRefusals();
     try {
-      this.#target
-        .map(PROTECT_MAP)
-        .update(
-          Buffer.alloc(4),
-          encodeProtect({ armed: false, daemonTgid: process.pid, pinRootIno: this.#pinRootIno }),
-        );
+      this.#target.map(PROTECT_MAP).update(Buffer.alloc(4), encodeProtect({ armed: false, ...this.#cfg }));
     } catch (err) {
       this.#log.warn({ err }, 'could not mark self-protection disarmed');
     }
     for (const l of this.#links.splice(0)) l.destroy();
     this.#log.warn({ reason }, 'self-protection disarmed');
+  }
+
+  /** Log what the programs refused since the last look, by kind. */
+  #checkRefusals(): void {
+    let now: bigint[];
+    try {
+      const v = this.#target.map(PROTECT_MAP).lookup(Buffer.alloc(4));
+      if (!v) return;
+      now = decodeProtect(v).deniedBy;
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read the self-protection counters');
+      return;
+    }
+    const refused = refusalsSince(this.#deniedBy, now);
+    this.#deniedBy = now;
+    if (Object.keys(refused).length === 0) return;
+    this.#log.warn({ refused }, 'self-protection refused an attempt to stop or tamper with bpfgate');
+    try {
+      this.#onRefused?.(refused);
+    } catch (err) {
+      this.#log.warn({ err }, 'could not publish the tamper event');
+    }
   }
 
   #checkRequest(onRequest?: (r: UnloadRequest) => void): void {
@@ -254,21 +285,26 @@ export class Protection {
   }
 }
 
-/** What `bpfgate unload` does when the daemon is protected: ask it to disarm, wait until it has. */
+/**
+ * What `bpfgate unload` does when the daemon is protected: ask it to disarm
+ * (the request held open names this process), wait until it has.
+ */
 export async function requestUnload(
   layout: PinLayout,
   runDir = DEFAULT_RUN_DIR,
   waitMs = 10_000,
 ): Promise<boolean> {
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  // the daemon takes the uid from the file's owner and checks the pid against the kernel
-  const req = { pid: process.pid, uid: process.getuid?.() ?? -1, at: new Date().toISOString() };
-  writeFileSync(`${runDir}/${UNLOAD_REQUEST_FILE}`, `${JSON.stringify(req)}\n`, { mode: 0o600 });
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline) {
-    const s = readPinnedProtect(layout);
-    if (!s?.armed) return true;
-    await new Promise((r) => setTimeout(r, 50));
+  const fd = openUnloadRequest(`${runDir}/${UNLOAD_REQUEST_FILE}`);
+  try {
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const s = readPinnedProtect(layout);
+      if (!s?.armed) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  } finally {
+    closeSync(fd);
   }
-  return false;
 }

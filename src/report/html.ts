@@ -101,6 +101,10 @@ export function renderHtml(r: Report, title = 'bpfgate audit report'): string {
       `Events were lost before they reached this report (${lost.map(([s, c]) => `${escapeHtml(s)}: ${n(c)}`).join(', ')}): the counts are a lower bound.`,
     );
   if (r.policyErrors > 0) warnings.push(`${n(r.policyErrors)} policy reload(s) were rejected in this range.`);
+  if (r.tamperRefusals > 0)
+    warnings.push(
+      `${n(r.tamperRefusals)} attempt(s) to stop or tamper with bpfgate were refused in this range.`,
+    );
   if (r.unreadable > 0) warnings.push(`${n(r.unreadable)} input record(s) were not native bpfgate events.`);
   const overview =
     r.policies.length > 0

@@ -63,6 +63,8 @@ export interface Report {
   /** events lost before they reached the source, by where (ringbuf, queue, spool) */
   losses: Record<string, number>;
   policyErrors: number;
+  /** attempts on bpfgate that self-protection refused (tamper events) */
+  tamperRefusals: number;
   firstSeen: string | null;
   lastSeen: string | null;
   /** input that was not a native bpfgate event (bad JSON, OCSF, other) */
@@ -121,7 +123,7 @@ export function isNativeEvent(v: unknown): v is BpfgateEvent {
     e.schemaVersion === '1.0' &&
     typeof e.timeNs === 'string' &&
     /^\d+$/.test(e.timeNs) &&
-    (e.type === 'violation' || e.type === 'loss' || e.type === 'policy_error')
+    (e.type === 'violation' || e.type === 'loss' || e.type === 'policy_error' || e.type === 'tamper')
   );
 }
 
@@ -133,6 +135,7 @@ export class Summariser {
   readonly #hosts = new Map<string, number>();
   readonly #losses: Record<string, number> = {};
   #policyErrors = 0;
+  #tamperRefusals = 0;
   #unreadable = 0;
   #outOfRange = 0;
 
@@ -164,6 +167,8 @@ export class Summariser {
       this.#losses[value.loss.source] = (this.#losses[value.loss.source] ?? 0) + value.loss.count;
     } else if (value.type === 'policy_error') {
       this.#policyErrors++;
+    } else if (value.type === 'tamper') {
+      for (const n of Object.values(value.tamper.refused)) this.#tamperRefusals += n;
     } else this.#violation(value);
   }
 
@@ -260,6 +265,7 @@ export class Summariser {
       hosts: ranked(this.#hosts, this.#top),
       losses: { ...this.#losses },
       policyErrors: this.#policyErrors,
+      tamperRefusals: this.#tamperRefusals,
       firstSeen: f === null ? null : iso(f),
       lastSeen: l === null ? null : iso(l),
       unreadable: this.#unreadable,

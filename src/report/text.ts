@@ -44,6 +44,8 @@ export function renderText(r: Report): string {
     );
   }
   if (r.policyErrors > 0) out.push(`${n(r.policyErrors)} policy reload(s) rejected (policy_error events)`);
+  if (r.tamperRefusals > 0)
+    out.push(`${n(r.tamperRefusals)} attempt(s) to stop or tamper with bpfgate refused (tamper events)`);
   if (r.unreadable > 0)
     out.push(`${n(r.unreadable)} input record(s) were not native bpfgate events and were skipped`);
   for (const x of r.policies) {

@@ -1,6 +1,6 @@
 // The one formatting step between an event and every output (stdout, NATS):
 // native JSON, or OCSF for violations. OCSF has no class for bpfgate's own
-// loss and policy_error events: those stay native in both formats.
+// loss, policy_error and tamper events: those stay native in both formats.
 import { toOcsf } from '../events/ocsf.ts';
 import type { BpfgateEvent } from '../events/types.ts';
 

@@ -2,6 +2,7 @@
 //   bpfgate.v1.<host>.<kind>.<outcome>   a violation
 //   bpfgate.v1.<host>._loss              a loss report
 //   bpfgate.v1.<host>._policy_error      a rejected policy reload
+//   bpfgate.v1.<host>._tamper            self-protection refused an attempt on bpfgate
 // A violation subject has five tokens and the others four, so
 // `bpfgate.v1.*.*.*` selects violations only and `bpfgate.v1.>` everything.
 import type { BpfgateEvent } from '../events/types.ts';
@@ -32,5 +33,7 @@ export function subjectFor(event: BpfgateEvent, prefix = DEFAULT_SUBJECT_PREFIX)
       return `${prefix}.${host}._loss`;
     case 'policy_error':
       return `${prefix}.${host}._policy_error`;
+    case 'tamper':
+      return `${prefix}.${host}._tamper`;
   }
 }

@@ -2,9 +2,16 @@
 //   npx vitest run --project kernel test/vm/protect.test.ts
 // With protect on, another root process can neither kill, stop nor ptrace the
 // daemon, nor detach its links, write its maps, remove its pins or unmount
-// bpffs; bpfgate unload still works (through a request the daemon logs), and
-// so does the break-glass file.
+// bpffs; nor stop it quietly without a signal of its own: cgroup.kill or
+// cgroup.freeze of its cgroup (or its parent's), moving it to a sibling
+// cgroup, prlimit (SIGXCPU), renice or SCHED_IDLE, F_SETOWN/F_SETSIG SIGKILL
+// toward it (by pid, or by a thread id and delivered through SIGIO), writing
+// its oom_score_adj (set to -1000), process_vm_writev or /proc/<pid>/mem; each
+// refusal is logged and published as a tamper event, by kind. bpfgate unload still works (through a request the
+// daemon logs with the requester's pid from the kernel), and so does the
+// break-glass file.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_CGROUP2_ROOT } from '../support/guest.ts';
 import { EXEC_BLOCK_POLICY_FILE, execBlockShell, runExecBlockScenario } from '../support/guest-scenario.ts';
 import { BPFGATE as CLI } from '../support/paths.ts';
 
@@ -17,6 +24,90 @@ print(0 if r == 0 else ctypes.get_errno())
 if r == 0:
     libc.ptrace(17, int(sys.argv[1]), None, None)
 `;
+
+// attacks that need a system call's errno: `python3 att.py WHAT PID [ARG]` prints 0 or the errno
+const ATTACK_PY = `
+import ctypes, fcntl, os, resource, signal, struct, sys, time
+what, pid = sys.argv[1], int(sys.argv[2])
+arg = sys.argv[3] if len(sys.argv) > 3 else ''
+libc = ctypes.CDLL(None, use_errno=True)
+def run(f):
+    try:
+        f()
+        print(0)
+    except OSError as e:
+        print(e.errno)
+def write(path, data):
+    def f():
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, data.encode())
+        finally:
+            os.close(fd)
+    run(f)
+if what == 'write':
+    write(arg, sys.argv[4])
+elif what == 'rlimit':
+    run(lambda: resource.prlimit(pid, getattr(resource, arg), (1, 1)))
+elif what == 'rlimit_read':
+    run(lambda: resource.prlimit(pid, resource.RLIMIT_CPU))
+elif what == 'nice':
+    run(lambda: os.setpriority(os.PRIO_PROCESS, pid, 19))
+elif what == 'idle':
+    run(lambda: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0)))
+elif what == 'setown':
+    r, w = os.pipe()
+    run(lambda: fcntl.fcntl(r, fcntl.F_SETOWN, pid))
+elif what == 'sigio_tid':
+    # F_SETOWN_EX to a thread of the daemon (not its pid), F_SETSIG SIGKILL, O_ASYNC, then I/O
+    r, w = os.pipe()
+    def f():
+        fcntl.fcntl(r, 15, struct.pack('ii', 0, int(arg)))
+        fcntl.fcntl(r, 10, signal.SIGKILL)
+        fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK)
+        os.write(w, b'x')
+        time.sleep(0.5)
+    run(f)
+elif what == 'vm_writev':
+    buf = ctypes.create_string_buffer(8)
+    iov = struct.pack('QQ', ctypes.addressof(buf), 8)
+    liov = ctypes.create_string_buffer(iov)
+    riov = ctypes.create_string_buffer(struct.pack('QQ', 0x400000, 8))
+    n = libc.process_vm_writev(pid, liov, 1, riov, 1, 0)
+    print(0 if n >= 0 else ctypes.get_errno())
+elif what == 'mem':
+    run(lambda: os.close(os.open('/proc/%d/mem' % pid, os.O_RDWR)))
+`;
+
+// the refusals the daemon logged (refused) or published (tamper events), summed by kind: kind:count,...
+const REFUSED_PY = `
+import json, sys
+n = {}
+for line in open(sys.argv[1]):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        continue
+    if not isinstance(rec, dict):
+        continue
+    for k, v in (rec.get('refused') or (rec.get('tamper') or {}).get('refused') or {}).items():
+        n[k] = n.get(k, 0) + v
+print(','.join('%s:%d' % kv for kv in sorted(n.items())))
+`;
+
+// the pid the daemon logged for the unload request
+const REQUEST_PID_PY = `
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        continue
+    if 'request' in rec:
+        print(rec['request'].get('pid'), rec['request'].get('claimed', {}).get('pid'))
+`;
+
+const py = (src: string) => src.replaceAll("'", "'\\''");
 
 let r: Record<string, string> = {};
 let raw = '';
@@ -36,9 +127,17 @@ ids = {p["id"] for p in json.load(open("/tmp/progs.json")) if p.get("name", "") 
 print(next(l["id"] for l in json.load(open("/tmp/links.json")) if l["prog_id"] in ids))' "$1"
 }
 
-bpfgate_start /dev/null /tmp/p.log ${flags}; P=$!
+printf '%s' '${py(ATTACK_PY)}' > /tmp/att.py
+att() { python3 /tmp/att.py "$@" 2>/dev/null || echo py-failed; }
+# the daemon in a cgroup of its own below a parent, as under a service manager
+SVC=${GUEST_CGROUP2_ROOT}/bgsvc
+mkdir -p $SVC/bgd $SVC/other
+echo $$ > $SVC/bgd/cgroup.procs
+bpfgate_start /tmp/p.out /tmp/p.log ${flags.replace('--no-stdout ', '')}; P=$!
+echo $$ > ${GUEST_CGROUP2_ROOT}/cgroup.procs
 wait_log /tmp/p.log 'self-protection armed' $P || exit 10
 echo "deny=$(intry)"
+echo "daemon_cgroup=$(cat /proc/$P/cgroup)"
 
 echo "kill9=$(rc kill -9 $P)"
 echo "kill_term=$(rc kill -TERM $P)"
@@ -56,11 +155,37 @@ echo "rm_pin=$(rc rm -f $PINS/links/bg_lsm_bprm_check)"
 echo "mv_pin=$(rc mv $PINS/links/bg_lsm_bprm_check /sys/fs/bpf/stolen)"
 echo "rm_map_pin=$(rc rm -f $PINS/maps/bg_rules)"
 echo "umount=$(rc umount /sys/fs/bpf)"
+TID=$(ls /proc/$P/task | grep -vx $P | head -1)
+echo "cg_kill=$(att write $P $SVC/bgd/cgroup.kill 1)"
+echo "cg_kill_parent=$(att write $P $SVC/cgroup.kill 1)"
+echo "cg_freeze=$(att write $P $SVC/bgd/cgroup.freeze 1)"
+echo "cg_move=$(att write $P $SVC/other/cgroup.procs $P)"
+echo "cg_mkdir=$(rc mkdir $SVC/bgd/sub)"
+echo "cg_other_kill=$(att write $P $SVC/other/cgroup.kill 1)"
+echo "rlimit_cpu=$(att rlimit $P RLIMIT_CPU)"
+echo "rlimit_nofile=$(att rlimit $P RLIMIT_NOFILE)"
+echo "rlimit_read=$(att rlimit_read $P)"
+echo "nice=$(att nice $P)"
+echo "idle=$(att idle $P)"
+echo "setown=$(att setown $P)"
+echo "sigio_tid=$(att sigio_tid $P $TID)"
+echo "oom_value=$(cat /proc/$P/oom_score_adj)"
+echo "oom_write=$(att write $P /proc/$P/oom_score_adj 0)"
+echo "oom_thread=$(att write $P /proc/$P/task/$TID/oom_score_adj 1000)"
+echo "oom_adj=$(att write $P /proc/$P/oom_adj 15)"
+echo "vm_writev=$(att vm_writev $P)"
+echo "mem=$(att mem $P)"
+sleep 1
+echo "refused=$(python3 -c '${py(REFUSED_PY)}' /tmp/p.log)"
+echo "tamper=$(python3 -c '${py(REFUSED_PY)}' /tmp/p.out)"
 echo "alive=$(kill -0 $P 2>/dev/null && echo yes || echo no)"
 echo "pin_there=$([ -e $PINS/links/bg_lsm_bprm_check ] && echo yes || echo no)"
 echo "deny_after_attacks=$(intry)"
 
-node ${CLI} unload > /tmp/unload.out 2>&1; echo "unload_rc=$?"
+node ${CLI} unload > /tmp/unload.out 2>&1 & U=$!
+wait $U; echo "unload_rc=$?"
+echo "unload_pid=$U"
+echo "request_pid=$(python3 -c '${py(REQUEST_PID_PY)}' /tmp/p.log)"
 sed 's/^/unload_out=/' /tmp/unload.out
 echo "alive_after_unload=$(kill -0 $P 2>/dev/null && echo yes || echo no)"
 grep -q 'bpfgate unload requested: disarming self-protection' /tmp/p.log && echo request_logged=1
@@ -114,7 +239,47 @@ describe('self-protection in the guest (Debian 6.1)', () => {
     expect(r.deny_after_attacks).not.toBe('0');
   });
 
+  it('the quiet ways to stop it are refused: its cgroup, rlimits, scheduling, SIGIO, oom_score_adj, memory', () => {
+    expect(r.daemon_cgroup, raw).toBe('0::/bgsvc/bgd');
+    const EPERM = '1';
+    expect(r.cg_kill, raw).toBe(EPERM);
+    expect(r.cg_kill_parent).toBe(EPERM);
+    expect(r.cg_freeze).toBe(EPERM);
+    expect(r.cg_move).toBe(EPERM); // the common ancestor's cgroup.procs
+    refused(r.cg_mkdir);
+    expect(r.cg_other_kill).toBe('0'); // an empty sibling cgroup stays the admin's
+    expect(r.rlimit_cpu).toBe(EPERM);
+    expect(r.rlimit_nofile).toBe(EPERM);
+    expect(r.rlimit_read).toBe('0');
+    expect(r.nice).toBe(EPERM);
+    expect(r.idle).toBe(EPERM);
+    expect(r.setown).toBe(EPERM);
+    expect(r.sigio_tid).toBe('0'); // set up, the signal never delivered
+    expect(r.oom_value).toBe('-1000');
+    expect(r.oom_write).toBe(EPERM);
+    expect(r.oom_thread).toBe(EPERM);
+    expect(r.oom_adj).toBe(EPERM);
+    expect(r.vm_writev).toBe(EPERM);
+    expect(r.mem).toBe('13'); // EACCES: /proc/<pid>/mem turns the refused ptrace check into EACCES
+    expect(r.alive).toBe('yes');
+    expect(r.deny_after_attacks).not.toBe('0');
+  });
+
+  it('each refusal is logged and published (a tamper event) by kind', () => {
+    expect(r.tamper, raw).toBe(r.refused);
+    const n = Object.fromEntries((r.refused ?? '').split(',').map((kv) => kv.split(':')));
+    expect(Number(n.cgroup), raw).toBeGreaterThanOrEqual(5);
+    expect(Number(n.rlimit)).toBe(2);
+    expect(Number(n.sched)).toBeGreaterThanOrEqual(2);
+    expect(Number(n.sigio)).toBeGreaterThanOrEqual(2);
+    expect(Number(n.oom)).toBe(3);
+    expect(Number(n.ptrace)).toBeGreaterThanOrEqual(3);
+    expect(Number(n.signal)).toBe(3);
+  });
+
   it('bpfgate unload works: the daemon logs the request, disarms, stops; everything is removed', () => {
+    // the pid the daemon logged is the unload command's, found by the kernel's file table
+    expect(r.request_pid, raw).toBe(`${r.unload_pid} ${r.unload_pid}`);
     expect(r.unload_rc, raw).toBe('0');
     expect(raw).toMatch(/unload_out=stopped the daemon \(pid \d+\)/);
     expect(raw).toContain('unload_out=detached bg_lsm_bprm_check');
