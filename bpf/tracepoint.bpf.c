@@ -8,19 +8,24 @@
  *   bg_tp_exec       sched_process_exec: exec rules (only while no LSM exec
  *                    program runs), then bg_task_exe[tgid] = bg_exe_ids[path]
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
- *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted
+ *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
+ *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
  *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount, setuid and
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
  *                    which bg_cg_sock_create decides, and only while no
- *                    bg_lsm_socket_create runs)
+ *                    bg_lsm_socket_create runs), and listen() on a socket that
+ *                    was never bound (a bind rule: no bind hook sees the port
+ *                    the kernel picks; only while no bg_lsm_socket_listen runs)
  */
 #include "lib/common.h"
+#include "lib/fd.h"
 #include "kinds/bpf.h"
 #include "kinds/exec.h"
 #include "kinds/file.h"
 #include "kinds/module.h"
 #include "kinds/mount.h"
+#include "kinds/net.h"
 #include "kinds/ptrace.h"
 #include "kinds/setuid.h"
 #include "kinds/socket.h"
@@ -45,6 +50,14 @@ BG_INLINE int bg_lsm_socket_seen(void)
 	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
 
 	return rt && rt->lsm_socket_seen;
+}
+
+BG_INLINE int bg_lsm_listen_seen(void)
+{
+	__u32 zero = 0;
+	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+
+	return rt && rt->lsm_listen_seen;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -102,8 +115,16 @@ int BPF_PROG(bg_tp_exit, struct task_struct *p)
 {
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 
-	if (pid == tgid)
-		bpf_map_delete_elem(&bg_task_exe, &tgid);
+	__u32 zero = 0;
+	struct bg_state *st;
+
+	if (pid != tgid)
+		return 0;
+	bpf_map_delete_elem(&bg_task_exe, &tgid);
+	/* bpfgate's own process ended (crash, SIGKILL, --keep-enforcing): its exemption ends with it */
+	st = bpf_map_lookup_elem(&bg_state, &zero);
+	if (st && st->daemon_tgid == tgid)
+		st->daemon_tgid = 0;
 	return 0;
 }
 
@@ -175,7 +196,7 @@ BG_INLINE int bg_sys_interesting(long id)
 	case BG_NR_init_module: case BG_NR_finit_module: case BG_NR_bpf: case BG_NR_ptrace:
 	case BG_NR_mount: case BG_NR_umount2: case BG_NR_pivot_root:
 	case BG_NR_setuid: case BG_NR_setreuid: case BG_NR_setresuid:
-	case BG_NR_socket:
+	case BG_NR_socket: case BG_NR_listen:
 		return 1;
 	}
 	return 0;
@@ -193,6 +214,8 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!bg_sys_interesting(id))
 		return 0;
 	if (id == BG_NR_socket && !bg_sys_socket_ours((__u32)BPF_CORE_READ(regs, di)))
+		return 0;
+	if (id == BG_NR_listen && bg_lsm_listen_seen())
 		return 0;
 	w = bg_enter(BG_HEAP_NESTED, 0);
 	if (!w)
@@ -291,6 +314,13 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case BG_NR_socket:
 		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, SYS_MODE);
 		break;
+	case BG_NR_listen: {
+		struct socket *sock = bg_fd_socket((int)a0);
+
+		if (sock)
+			bg_net_listen(w, sock, TP_MECH, TP_MODE);
+		break;
+	}
 	}
 	return 0;
 }

@@ -192,7 +192,8 @@ static long bg_slot_cb(__u32 i, void *data)
 		flags = v->flags;
 	} else if (cfg->default_block[c->kind & (BG_KIND_MAX - 1)] & bit) {
 		rule_id = BG_RULE_DEFAULT | slot;
-		action = cfg->default_action[slot];
+		/* where the posture can only kill (a tracepoint serves part of it), a miss is a kill */
+		action = (cfg->default_kill[c->kind & (BG_KIND_MAX - 1)] & bit) ? BG_ACT_KILL : cfg->default_action[slot];
 		flags = (cfg->dryrun & bit) ? BG_VAL_F_DRYRUN : 0;
 	} else {
 		return 0;

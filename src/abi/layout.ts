@@ -78,7 +78,7 @@ export const Size = {
   cgroupKey: 16,
   cgroupVal: 16,
   idKey: 8,
-  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 376
+  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 504
   state: 16,
 } as const;
 

@@ -119,11 +119,17 @@ export const PROGRAMS = {
   ...security('task_fix_setuid', 'task_fix_setuid', 'security_task_fix_setuid'),
   /** sockets of every family (kernel-internal sockets are ignored) */
   ...security('socket_create', 'socket_create', 'security_socket_create'),
+  /** listen() on a socket never bound: a bind to a port the kernel picks, which no bind hook sees */
+  ...security('socket_listen', 'socket_listen', 'security_socket_listen'),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
+  /** connect(), and TCP fast open (sendto with MSG_FASTOPEN connects inside sendmsg) */
   bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect'),
   bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect'),
+  /** UDP datagrams sent with a destination address (no connect): sendto, sendmsg, sendmmsg */
+  bg_cg_sendmsg4: cg('sendmsg4', 'cgroup_udp4_sendmsg'),
+  bg_cg_sendmsg6: cg('sendmsg6', 'cgroup_udp6_sendmsg'),
   bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind'),
   bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind'),
   bg_cg_dev: cg('dev', 'cgroup_device'),
@@ -150,8 +156,8 @@ export const PROGRAMS = {
     canKill: false,
   },
   /**
-   * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
-   * without BPF-LSM, from the call's arguments. The call itself still runs.
+   * system-call entry: file, module, bpf, ptrace, mount, setuid, socket and
+   * listen() without BPF-LSM, from the call's arguments. The call itself still runs.
    */
   bg_tp_sys_enter: {
     family: 'tracepoint',

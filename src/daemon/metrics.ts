@@ -27,6 +27,8 @@ export interface DaemonView {
   pipelineCounters(): Readonly<PipelineCounters> | null;
   sinkStats(): SinkStats | null;
   kernelStats(): StatsSnapshot | null;
+  /** policy name → its cgroup selectors that select no cgroup (none: {}) */
+  unmatchedCgroups?(): Record<string, string[]>;
 }
 
 /** Entries the plan writes into each map (one generation). */
@@ -307,6 +309,8 @@ export interface StatusDocument {
     name: string;
     slot: number;
     mode: 'enforce' | 'audit';
+    /** cgroup selectors that selected no cgroup when the set was applied: the policy applies to none of them */
+    unmatchedCgroups: string[];
     rules: {
       rule: string;
       kind: string;
@@ -343,6 +347,7 @@ export function statusOf(view: DaemonView): StatusDocument {
   const k = view.kernelStats();
   const p = view.pipelineCounters();
   const s = view.sinkStats();
+  const unmatched = view.unmatchedCgroups?.() ?? {};
   const maps: StatusDocument['maps'] = {};
   for (const [map, entries] of Object.entries(mapEntries(plan)))
     maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
@@ -355,6 +360,7 @@ export function statusOf(view: DaemonView): StatusDocument {
       name: pol.name,
       slot: pol.slot,
       mode: pol.mode,
+      unmatchedCgroups: unmatched[pol.name] ?? [],
       rules: plan!.rules
         .filter((r) => r.policy === pol.name)
         .map((r) => ({

@@ -62,6 +62,8 @@ describe('enforcement matrix', () => {
       'socket-inet': cgBlock,
       connect: cgBlock,
       bind: cgBlock,
+      // any port: listen() without bind() is only killed after the call (raw sys_enter)
+      'bind-listen': ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
@@ -71,9 +73,16 @@ describe('enforcement matrix', () => {
     expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
     expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
     expect(row('connect').block).toMatchObject({
-      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect'],
+      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_udp4_sendmsg', 'cgroup_udp6_sendmsg'],
       downgraded: false,
     });
+    expect(row('bind-listen').block).toMatchObject({
+      hooks: ['cgroup_inet4_bind', 'cgroup_inet6_bind', 'raw_tp/sys_enter'],
+      downgraded: true,
+    });
+    expect(row('bind-listen').block.reason).toMatch(
+      /listen\(\) without bind\(\): raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
+    );
     // every socket family by default: block is a kill for the families the cgroup hook does not see
     expect(row('socket').block).toMatchObject({
       hooks: ['cgroup_inet_sock_create', 'raw_tp/sys_enter'],
@@ -103,6 +112,9 @@ describe('enforcement matrix', () => {
       'socket-inet': lsm,
       connect: cgBlock,
       bind: cgBlock,
+      // the cgroup bind hooks, and lsm/socket_listen for listen() without bind() (which alone can kill)
+      // the cgroup hooks for bind(), lsm/socket_listen for listen() without bind(): the matrix names the strongest
+      'bind-listen': ['block/lsm', 'kill/lsm', 'audit/lsm'],
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
@@ -130,11 +142,14 @@ describe('enforcement matrix', () => {
       'socket-inet': fmr,
       connect: cgBlock,
       bind: cgBlock,
+      // listen() without bind() denied by fmod_ret on security_socket_listen
+      'bind-listen': fmr,
       device: cgBlock,
       sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
+    expect(row('bind-listen').block.hooks).toContain('fmod_ret/security_socket_listen');
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
     expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
@@ -230,15 +245,15 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +19 of 19 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +20 of 20 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     const lines = text.trimEnd().split('\n');
     expect(lines.at(-1)).toBe(
       'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
     );
-    // 13 features and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(15);
+    // 15 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(17);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 
@@ -271,7 +286,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +18 of 19/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +19 of 20/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );
