@@ -9,12 +9,16 @@
 // it). The README's "Walk-arounds bpfgate closes" table is checked against
 // this one. How to add a case: test/adversarial/README.md.
 
-/** A kernel the suite runs on. Another kernel is another key (and a runner that boots it). */
-export type Kernel = 'lsm' | 'host';
+/**
+ * A kernel the suite runs on: Debian 6.1 with BPF-LSM ('lsm'), the same
+ * kernel with BPF-LSM built but not active ('fmod': the fmod_ret rung), this
+ * host. Another kernel is another key (and a runner that boots it).
+ */
+export type Kernel = 'lsm' | 'fmod' | 'host';
 
 /** What a case achieves on a kernel: how the attempt ends in enforce mode, and which mechanism reports it. */
 export type Expectation =
-  | { ends: 'EPERM'; mechanism: 'lsm' | 'cgroup' }
+  | { ends: 'EPERM'; mechanism: 'lsm' | 'fmod_ret' | 'cgroup' }
   /** killed on return from the system call, which completed (sys_enter): kill-after */
   | { ends: 'killed-after'; mechanism: 'tracepoint' }
   /** the kernel offers no hook for this path: the attempt succeeds, said in doctor, explain and the README */
@@ -55,7 +59,11 @@ export interface AdversarialCase {
   target: Record<string, unknown>;
   /** the daemon the case needs: the suite's shared one, or its own that is killed before the attack */
   daemon?: 'shared' | 'killed-before-attack';
-  kernels: Record<Kernel, Expectation>;
+  /**
+   * what it achieves on each kernel; 'fmod', when omitted, is 'lsm' with the
+   * fmod_ret twin in place of each BPF-LSM program (the same decisions)
+   */
+  kernels: Record<'lsm' | 'host', Expectation> & { fmod?: Expectation };
 }
 
 const IMDS = '169.254.169.254';

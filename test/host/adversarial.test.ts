@@ -94,7 +94,7 @@ describe('what compile says each case achieves here', () => {
           .find((p) => p.name === adv.policyName(c))
           ?.defaults?.find((d: Json) => d.kind === c.kind)
       : (plan.rules as Json[]).find((x) => x.policy === adv.policyName(c) && x.rule === adv.RULE);
-    const e = c.kernels[KERNEL];
+    const e = adv.expectationOn(c, KERNEL);
     const achieved = e.ends === 'EPERM' ? 'block' : e.ends === 'killed-after' ? 'kill-after' : rule?.achieved;
     expect(rule).toMatchObject({ achieved, downgraded: e.ends !== 'EPERM' });
   });

@@ -20,7 +20,7 @@ export function casesFor(
   kernel: Kernel,
   daemon: 'shared' | 'killed-before-attack' = 'shared',
 ): AdversarialCase[] {
-  return CASES.filter((c) => (c.daemon ?? 'shared') === daemon && c.kernels[kernel] !== undefined);
+  return CASES.filter((c) => (c.daemon ?? 'shared') === daemon && expectationOn(c, kernel) !== undefined);
 }
 
 /** `rel` (relative to a case's cgroup) as a path: '' is the case's cgroup itself. */
@@ -144,7 +144,7 @@ export function endOf(stdout: string, code: number | null, signal: string | null
 
 /** What a case must end in on `kernel` in `mode` (null: the kernel does not cover it: nothing happens). */
 export function expected(c: AdversarialCase, kernel: Kernel, mode: 'enforce' | 'audit'): Observed {
-  const e: Expectation = c.kernels[kernel];
+  const e: Expectation = expectationOn(c, kernel);
   if (e.ends === 'uncovered') return { ends: 'ok', events: [] };
   const kill = e.ends === 'killed-after';
   const outcome =
@@ -176,6 +176,14 @@ export function summarize(events: Record<string, unknown>[]): Observed['events']
   });
 }
 
+/** What a case achieves on `kernel`: on 'fmod', its BPF-LSM expectation with the fmod_ret twin, unless it says otherwise. */
+export function expectationOn(c: AdversarialCase, kernel: Kernel): Expectation {
+  if (kernel !== 'fmod') return c.kernels[kernel];
+  if (c.kernels.fmod) return c.kernels.fmod;
+  const e = c.kernels.lsm;
+  return e.ends === 'EPERM' && e.mechanism === 'lsm' ? { ends: 'EPERM', mechanism: 'fmod_ret' } : e;
+}
+
 /** A kernel's cell of the walk-around table (docs/attacks.md): "EPERM (cgroup)", "killed-after (tracepoint)", "not covered: why". */
 export function readmeCell(e: Expectation): string {
   return e.ends === 'uncovered' ? `not covered: ${e.why}` : `${e.ends} (${e.mechanism})`;
@@ -183,7 +191,7 @@ export function readmeCell(e: Expectation): string {
 
 /** The case's row of the walk-around table (docs/attacks.md). */
 export function readmeRow(c: AdversarialCase): string {
-  return `| \`${c.id}\` | ${c.item} | ${c.title} | ${readmeCell(c.kernels.lsm)} | ${readmeCell(c.kernels.host)} |`;
+  return `| \`${c.id}\` | ${c.item} | ${c.title} | ${readmeCell(c.kernels.lsm)} | ${readmeCell(expectationOn(c, 'fmod'))} | ${readmeCell(c.kernels.host)} |`;
 }
 
 /** An attempt as a runner saw it: the attacker's output and end, the pid it started, and every event the daemon printed. */
