@@ -14,9 +14,13 @@
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
  *                    which bg_cg_sock_create decides, and only while no
- *                    bg_lsm_socket_create runs), and listen() on a socket that
- *                    was never bound (a bind rule: no bind hook sees the port
- *                    the kernel picks; only while no bg_lsm_socket_listen runs)
+ *                    bg_lsm_socket_create runs)
+ *   bg_tp_sys_listen raw sys_enter too: listen() on a socket that was never
+ *                    bound (a bind rule: no bind hook sees the port the kernel
+ *                    picks; only while no bg_lsm_socket_listen runs). A program
+ *                    of its own, attached only when a bind rule needs it:
+ *                    inlined beside every other call, its decision made
+ *                    bg_tp_sys_enter too large for Debian 6.1's verifier
  */
 #include "lib/common.h"
 #include "lib/fd.h"
@@ -196,7 +200,7 @@ BG_INLINE int bg_sys_interesting(long id)
 	case BG_NR_init_module: case BG_NR_finit_module: case BG_NR_bpf: case BG_NR_ptrace:
 	case BG_NR_mount: case BG_NR_umount2: case BG_NR_pivot_root:
 	case BG_NR_setuid: case BG_NR_setreuid: case BG_NR_setresuid:
-	case BG_NR_socket: case BG_NR_listen:
+	case BG_NR_socket:
 		return 1;
 	}
 	return 0;
@@ -214,8 +218,6 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!bg_sys_interesting(id))
 		return 0;
 	if (id == BG_NR_socket && !bg_sys_socket_ours((__u32)BPF_CORE_READ(regs, di)))
-		return 0;
-	if (id == BG_NR_listen && bg_lsm_listen_seen())
 		return 0;
 	w = bg_enter(BG_HEAP_NESTED, 0);
 	if (!w)
@@ -314,13 +316,24 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case BG_NR_socket:
 		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, SYS_MODE);
 		break;
-	case BG_NR_listen: {
-		struct socket *sock = bg_fd_socket((int)a0);
+	}
+	return 0;
+}
 
-		if (sock)
-			bg_net_listen(w, sock, TP_MECH, TP_MODE);
-		break;
-	}
-	}
+SEC("raw_tracepoint/sys_enter")
+int bg_tp_sys_listen(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct socket *sock;
+	struct bg_work *w;
+
+	if ((long)ctx->args[1] != BG_NR_listen || bg_lsm_listen_seen())
+		return 0;
+	w = bg_enter(BG_HEAP_NESTED, 0);
+	if (!w)
+		return 0;
+	sock = bg_fd_socket((int)BPF_CORE_READ(regs, di));
+	if (sock)
+		bg_net_listen(w, sock, TP_MECH, SYS_MODE);
 	return 0;
 }

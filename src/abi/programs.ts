@@ -83,6 +83,16 @@ function security<N extends string>(
     ProgramInfo
   >;
 }
+/** A raw sys_enter program: it kills on return from the call, which has completed. */
+const sysEnter = (): ProgramInfo => ({
+  family: 'tracepoint',
+  attach: { type: 'raw_tracepoint', event: 'sys_enter' },
+  canDeny: false,
+  canKill: true,
+  kills: 'after-call',
+  // it runs on every system call of every process
+  cost: 3,
+});
 const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
   family: 'cgroup',
   attach: { type: 'cgroup', attachType },
@@ -156,18 +166,16 @@ export const PROGRAMS = {
     canKill: false,
   },
   /**
-   * system-call entry: file, module, bpf, ptrace, mount, setuid, socket and
-   * listen() without BPF-LSM, from the call's arguments. The call itself still runs.
+   * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
+   * without BPF-LSM, from the call's arguments. The call itself still runs.
    */
-  bg_tp_sys_enter: {
-    family: 'tracepoint',
-    attach: { type: 'raw_tracepoint', event: 'sys_enter' },
-    canDeny: false,
-    canKill: true,
-    kills: 'after-call',
-    // it runs on every system call of every process
-    cost: 3,
-  },
+  bg_tp_sys_enter: sysEnter(),
+  /**
+   * system-call entry too, for listen() on a socket never bound without
+   * BPF-LSM: a program of its own, attached only for bind rules (inlined in
+   * bg_tp_sys_enter, it made that program too large for Debian 6.1's verifier)
+   */
+  bg_tp_sys_listen: sysEnter(),
   // kprobes: audit calls of a kernel function, attached once per rule (the attach cookie is the rule id)
   bg_kprobe: {
     family: 'kprobe',

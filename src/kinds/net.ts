@@ -1,10 +1,10 @@
 // What connect and bind rules share: addresses (CIDRs), ports and protocols,
 // looked up in bg_net_rules by the cgroup connect4/6, sendmsg4/6 and
 // bind4/6 hooks and, for listen() on a socket never bound, by
-// lsm/socket_listen or raw sys_enter; the parsing of CIDRs and port ranges as
-// written (a result or a human reason, never a throw); and the events'
-// network target. connect.ts and bind.ts are this module with their own
-// name, hooks and OCSF activity. BPF side: bpf/kinds/net.h. Pure.
+// lsm/socket_listen or raw sys_enter (bg_tp_sys_listen, a program of its
+// own); the parsing of CIDRs and port ranges as written (a result or a
+// human reason, never a throw); and the events' network target. connect.ts
+// and bind.ts are this module with their own name, hooks and OCSF activity. BPF side: bpf/kinds/net.h. Pure.
 import { isIPv4, isIPv6 } from 'node:net';
 import { encodeNetKey } from '../abi/encode/net.ts';
 import { MapName } from '../abi/layout.ts';
@@ -238,7 +238,7 @@ const ADDRESS = {
     activity: [7, 'Listen'],
     more: [
       { program: 'bg_lsm_socket_listen', ops: [PATH.listen] },
-      { program: 'bg_tp_sys_enter', ops: [PATH.listen] },
+      { program: 'bg_tp_sys_listen', ops: [PATH.listen] },
     ],
   },
 } as const satisfies Record<string, Role>;

@@ -337,7 +337,7 @@ describe('allowlist posture', () => {
       {
         kind: 'bind',
         achieved: 'kill-after',
-        programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_enter'],
+        programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_listen'],
         downgraded: true,
       },
     ]);

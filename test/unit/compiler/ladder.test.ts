@@ -367,7 +367,7 @@ describe('network rules: every way to reach the address is a unit', () => {
     expect(host).toMatchObject({
       achieved: 'kill-after',
       mechanism: 'tracepoint',
-      programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_enter'],
+      programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_listen'],
       downgraded: true,
     });
     expect(host.reason).toMatch(
