@@ -4,11 +4,16 @@
 // generator in the bench cgroup creating inet dgram sockets (an audit rule)
 // at paced rates of 1k, 10k and 100k per second for a few seconds each. Per
 // rate: offered, acknowledged in the stream, ringbuf drops (bg_stats), queue
-// and spool drops, daemon CPU and peak RSS.
+// and spool drops, daemon CPU and peak RSS. After each rate, in the same run,
+// the client's ceiling: a bare @nats-io/jetstream publisher sending as many
+// pre-encoded messages of the same size with the same ack window (lib/bare.ts);
+// the row reports bpfgate ÷ bare.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { WINDOW } from '../src/sinks/window.ts';
 import { createStream } from '../test/support/nats.ts';
 import { NatsServer } from '../test/support/nats-server.ts';
+import { barePublish } from './lib/bare.ts';
 import { BENCH_CACHE, buildAll } from './lib/build.ts';
 import { createBenchCgroup } from './lib/cgroup.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
@@ -37,6 +42,14 @@ export async function run(): Promise<void> {
     await createStream(nc, { name: STREAM });
     const jsm = await jetstreamManager(nc);
     const inStream = async () => (await jsm.streams.info(STREAM)).state.messages;
+    /** the first violation stored after sequence `after`: the bare publisher sends its size, on its subject */
+    const sample = async (after: number) => {
+      for (let seq = after + 1; seq <= after + 16; seq++) {
+        const m = await jsm.streams.getMessage(STREAM, { seq }).catch(() => null);
+        if (m && !m.subject.includes('._')) return m;
+      }
+      return null;
+    };
 
     const policyDir = `${BENCH_CACHE}/policies-pipeline`;
     writeKindPolicy(policyDir, ['socket'], 1, cg.rel, { execMatch: '', fileMatch: '' });
@@ -45,6 +58,7 @@ export async function run(): Promise<void> {
     for (const rate of RATES) {
       const before = await d.stats();
       const stream0 = await inStream();
+      const seq0 = (await jsm.streams.info(STREAM)).state.last_seq;
       const t0 = performance.now();
       const gen = await loadgen(b.loadgen, 'socket-dgram', rate * SECONDS, { cgroup: cg.path, rate });
       const genMs = performance.now() - t0;
@@ -88,17 +102,25 @@ export async function run(): Promise<void> {
         daemonCpuPercentOfOneCore: round((cpuMs / doneMs) * 100),
         daemonRssBytes: s.memory.rss,
         daemonPeakRssBytes: s.memory.hwm,
+        daemonCpuUsPerEvent: stream > 0 ? round((cpuMs * 1000) / stream) : null,
       };
-      rows.push(row);
+      // the client's ceiling for the same count, size and window (the daemon is idle meanwhile)
+      const m = await sample(seq0);
+      const bare = m ? await barePublish(nc, m.subject, m.data, gen.iterations, WINDOW) : null;
+      rows.push({
+        ...row,
+        bare,
+        bpfgateOverBare: bare ? round(row.ackedPerSecond / bare.ackedPerSecond, 2) : null,
+      });
       process.stdout.write(
-        `pipeline ${String(rate).padStart(6)}/s offered ${row.offered} (${row.achievedOfferRate}/s)  in stream ${row.inStream}  lost ${row.lost} (ringbuf ${ringbufDrops}, queue ${queueDropped})  ${row.ackedPerSecond} acked/s  cpu ${row.daemonCpuPercentOfOneCore}%  peak rss ${round(row.daemonPeakRssBytes / 2 ** 20)} MiB\n`,
+        `pipeline ${String(rate).padStart(6)}/s offered ${row.offered} (${row.achievedOfferRate}/s)  in stream ${row.inStream}  lost ${row.lost} (ringbuf ${ringbufDrops}, queue ${queueDropped})  ${row.ackedPerSecond} acked/s  cpu ${row.daemonCpuPercentOfOneCore}% (${row.daemonCpuUsPerEvent} µs/event)  peak rss ${round(row.daemonPeakRssBytes / 2 ** 20)} MiB  bare ${bare?.ackedPerSecond ?? 'n/a'} acked/s (${bare?.messageBytes ?? 0} B, ${bare?.cpuUsPerMessage ?? 0} µs/msg)  bpfgate÷bare ${bare ? round(row.ackedPerSecond / bare.ackedPerSecond, 2) : 'n/a'}\n`,
       );
     }
     await d.stop();
     writeResult('pipeline', {
       conditions: { loadAverageBefore: load0, loadAverageAfter: loadAverage(), secondsPerRate: SECONDS },
       setup:
-        'nats-server -js on loopback (file storage), JetStream publish with Nats-Msg-Id; daemon with the /proc enricher, no stdout',
+        'nats-server -js on loopback (file storage), JetStream publish with Nats-Msg-Id; daemon with the /proc enricher, no stdout; bare: @nats-io/jetstream js.publish of pre-encoded copies of a stored event (same subject and size, own ids), the same ack window, unpaced',
       results: rows,
       daemonWarnings: d
         .log()

@@ -24,7 +24,7 @@ interface Result {
   date: string;
   machine: Machine;
   perProgram?: PerProgram[];
-  results?: Record<string, number | boolean>[];
+  results?: Record<string, unknown>[];
 }
 
 function read(name: string): Result | null {
@@ -74,6 +74,8 @@ export function targetRows(r: {
     offered: number;
     lost: number;
     ackedPerSecond: number;
+    bpfgateOverBare?: number | null;
+    bare?: { ackedPerSecond: number } | null;
   }[];
   const top = pipe.find((x) => x.offeredRate === 100_000);
   rows.push({
@@ -84,7 +86,22 @@ export function targetRows(r: {
     met: top ? top.lost === 0 && top.ackedPerSecond >= 100_000 : null,
     bottleneck: 'user-space CPU per event (NATS publish encoding, JSON, event building)',
   });
-  const load = (r.load?.results ?? []) as { rules: number; processToEnforcingMs: number; rssBytes: number }[];
+  rows.push({
+    target: 'bpfgate ÷ a bare @nats-io/jetstream publisher ≥ 0.8 (same count, size and ack window)',
+    measured:
+      top?.bare && top.bpfgateOverBare != null
+        ? `at 100,000/s offered: ${top.ackedPerSecond}/s ÷ ${top.bare.ackedPerSecond}/s = ${top.bpfgateOverBare}`
+        : 'not measured',
+    met: top?.bpfgateOverBare != null ? top.bpfgateOverBare >= 0.8 : null,
+    bottleneck:
+      'the daemon shares the machine with the load generator and nats-server (see docs/performance.md)',
+  });
+  const load = (r.load?.results ?? []) as {
+    rules: number;
+    processToEnforcingMs: number;
+    rssBytes: number;
+    rssAfterReloadsBytes?: number;
+  }[];
   const tenK = load.find((x) => x.rules === 10_000);
   rows.push({
     target: '10,000 rules enforced within 1 s of start',
@@ -94,9 +111,12 @@ export function targetRows(r: {
   });
   rows.push({
     target: '< 150 MB resident with 10,000 rules',
-    measured: tenK ? `${(tenK.rssBytes / 2 ** 20).toFixed(0)} MiB` : 'not measured',
-    met: tenK ? tenK.rssBytes < 150 * 2 ** 20 : null,
-    bottleneck: 'the V8 heap grown while parsing and compiling is not returned (compile in a worker thread)',
+    measured: tenK
+      ? `${(tenK.rssBytes / 2 ** 20).toFixed(0)} MiB after start${tenK.rssAfterReloadsBytes ? `, ${(tenK.rssAfterReloadsBytes / 2 ** 20).toFixed(0)} MiB after 10 reloads` : ''}`
+      : 'not measured',
+    met: tenK ? Math.max(tenK.rssBytes, tenK.rssAfterReloadsBytes ?? 0) < 150 * 2 ** 20 : null,
+    bottleneck:
+      'the YAML parse runs in a worker, but what its young generation held is not all returned; compiling still grows the main heap',
   });
   return rows;
 }

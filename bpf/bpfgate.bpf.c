@@ -10,5 +10,7 @@
 #include "tracepoint.bpf.c"
 #include "security.bpf.c"
 #include "kprobe.bpf.c"
+#include "net.bpf.c"
+#include "uprobe.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -57,11 +57,11 @@ BG_SECURITY_HOOK(file_open, "file_open", "security_file_open", FMR_MODE_DPATH, (
 
 BG_SECURITY_HOOK(path_mknod, "path_mknod", "security_path_mknod", FMR_MODE,
 		 (const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev, int ret),
-		 ret ? ret : bg_on_path_child(dir, dentry, BG_OP_FILE_CREATE, mode, MECH, MODE))
+		 ret ? ret : bg_on_path_mknod(dir, dentry, mode, MECH, MODE))
 
 BG_SECURITY_HOOK(path_unlink, "path_unlink", "security_path_unlink", FMR_MODE,
 		 (const struct path *dir, struct dentry *dentry, int ret),
-		 ret ? ret : bg_on_path_child(dir, dentry, BG_OP_FILE_UNLINK, 0, MECH, MODE))
+		 ret ? ret : bg_on_path_child(dir, dentry, BG_FILE_OP(BG_OP_FILE_UNLINK), 0, MECH, MODE))
 
 BG_SECURITY_HOOK(path_rename, "path_rename", "security_path_rename", FMR_MODE,
 		 (const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
@@ -74,14 +74,22 @@ BG_SECURITY_HOOK(path_link, "path_link", "security_path_link", FMR_MODE,
 
 BG_SECURITY_HOOK(path_chmod, "path_chmod", "security_path_chmod", FMR_MODE,
 		 (const struct path *path, umode_t mode, int ret),
-		 ret ? ret : bg_on_path(path, BG_OP_FILE_CHMOD, mode, MECH, MODE))
+		 ret ? ret : bg_on_path_chmod(path, mode, MECH, MODE))
 
 BG_SECURITY_HOOK(path_chown, "path_chown", "security_path_chown", FMR_MODE,
 		 (const struct path *path, unsigned int uid, unsigned int gid, int ret),
-		 ret ? ret : bg_on_path(path, BG_OP_FILE_CHOWN, ((__u64)gid << 32) | uid, MECH, MODE))
+		 ret ? ret : bg_on_path(path, BG_FILE_OP(BG_OP_FILE_CHOWN), ((__u64)gid << 32) | uid, MECH, MODE))
 
 BG_SECURITY_HOOK(path_truncate, "path_truncate", "security_path_truncate", FMR_MODE,
-		 (const struct path *path, int ret), ret ? ret : bg_on_path(path, BG_OP_FILE_TRUNCATE, 0, MECH, MODE))
+		 (const struct path *path, int ret), ret ? ret : bg_on_path(path, BG_FILE_OP(BG_OP_FILE_TRUNCATE), 0, MECH, MODE))
+
+/* The first parameter is a struct user_namespace * on 6.1 and a struct mnt_idmap * from 6.3:
+ * it is not read. A 0 return lets the kernel's own checks run (the trampoline then calls
+ * the hook's default, whose 1 sends security_inode_setxattr on to cap_inode_setxattr). */
+BG_SECURITY_HOOK(inode_setxattr, "inode_setxattr", "security_inode_setxattr", FMR_MODE,
+		 (void *idmap, struct dentry *dentry, const char *name, const void *value, size_t size, int flags,
+		  int ret),
+		 ret ? ret : bg_on_inode_setxattr(dentry, name, MECH, MODE))
 
 BG_SECURITY_HOOK(capable, "capable", "security_capable", FMR_MODE,
 		 (const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret),

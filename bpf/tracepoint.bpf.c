@@ -76,14 +76,24 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	if (!w)
 		return 0;
 	file = BPF_CORE_READ(bprm, file);
-	if (!file || !bg_path_of(w, &file->f_path))
+	if (!file)
+		return 0;
+	/* a path that cannot be built is decided as unresolved (fail closed) */
+	if (!bg_path_of(w, &file->f_path) && !bg_path_unresolved(w))
 		return 0;
 
 	/* exec rules, decided with the scope of the executable that called exec */
 	if (!bg_lsm_exec_seen() && bg_scope(w, &cfg, BG_CTX_TASK) && cfg)
 		bg_exec_decide(w, TP_MECH, TP_MODE);
 
-	/* tracking: the new image's exe id */
+	/* tracking: the new image's exe id; an unresolved path gets the unresolved id
+	 * (in every executable scope, never excepted), never the caller's */
+	if (bg_path_unresolved(w)) {
+		__u32 v = BG_EXE_ID_UNRESOLVED;
+
+		bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
+		return 0;
+	}
 	__builtin_memset(&w->exe, 0, sizeof(w->exe));
 	bg_path_copy(w, w->exe.path);
 	id = bpf_map_lookup_elem(&bg_exe_ids, &w->exe);

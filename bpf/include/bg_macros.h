@@ -22,6 +22,12 @@
 #define BG_SOCK_TYPE_MASK 0xf
 
 /* open(2) flags (x86-64) */
+/* mode bits (include/uapi/linux/stat.h) */
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define S_ISUID 0004000
+#define S_ISGID 0002000
+
 #define O_ACCMODE 00000003
 #define O_WRONLY 00000001
 #define O_RDWR 00000002

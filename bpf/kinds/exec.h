@@ -6,6 +6,7 @@
  * directory prefix). The record: path = the executable as exec'd.
  * Callers: lsm/bprm_check_security (deny before the new program runs) and
  * tp_btf/sched_process_exec (kill before its first instruction).
+ * A path the program could not build is matched as the unresolved key (file.h).
  */
 #ifndef BPFGATE_KIND_EXEC_H
 #define BPFGATE_KIND_EXEC_H
@@ -17,7 +18,10 @@
 /* The executed file's path is w's built path (the caller built it from the kernel's file). */
 BG_INLINE int bg_exec_decide(struct bg_work *w, __u8 mech, __u32 mode)
 {
-	bg_path_to_key(w, &w->pkey);
+	if (bg_path_unresolved(w))
+		bg_path_key_unresolved(&w->pkey);
+	else
+		bg_path_to_key(w, &w->pkey);
 	bg_key_path(w, BG_KIND_EXEC, BG_OP_NONE);
 	if (!bg_match(w, BG_KIND_EXEC, mode))
 		return 0;

@@ -6,9 +6,14 @@
  * directory prefix); one lookup per operation the access asks for.
  * The record: path = the file (rename, link: the old name), aux = the new
  * name (rename, link), arg0 = what the hook passed (open flags, mode, owner).
- * Callers: lsm/file_open and lsm/path_* (deny before the access), and
- * raw_tracepoint/sys_enter (kill after the call, on the path the caller
- * passed: absolute paths only).
+ * Callers: lsm/file_open, lsm/path_* and lsm/inode_setxattr (deny before the
+ * access), and raw_tracepoint/sys_enter (kill after the call, on the path the
+ * caller passed: absolute paths only; never setid or setcap).
+ *
+ * A path the program could not build (BG_EV_F_UNRESOLVED) is matched as the
+ * key BG_PATH_UNRESOLVED_KEY: the compiler puts there, per slot and operation,
+ * the block or kill rule that decides it (fail closed), and an allowlist's
+ * default refuses it. sys_enter's strings are never unresolved.
  */
 #ifndef BPFGATE_KIND_FILE_H
 #define BPFGATE_KIND_FILE_H
@@ -27,6 +32,8 @@ enum bg_file_op {
 	BG_OP_FILE_CHOWN = 7,
 	BG_OP_FILE_LINK = 8,
 	BG_OP_FILE_TRUNCATE = 9,
+	BG_OP_FILE_SETID = 10,  /* a setuid or setgid bit set on a file (chmod, or created with it) */
+	BG_OP_FILE_SETCAP = 11, /* file capabilities added (the security.capability xattr) */
 };
 
 #define BG_FILE_OP(op) (1u << (op))
@@ -39,18 +46,26 @@ struct bg_file_in {
 	struct bg_path_src new_path; /* rename and link: the new name (BG_FROM_NONE otherwise) */
 };
 
-/* Build a path rules can match (0: none, or a relative one), and match it for each op, keeping the best. */
+/* Build a path rules can match (0: none, or a relative one), and match it for
+ * each op, keeping the best. An unresolved path is matched as the unresolved key. */
 BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 			    const struct bg_path_src *src, __u32 ops, __u8 which, __u32 mode)
 {
-	if (!bg_path_build(w, src))
-		return 0;
-	if (!bg_path_absolute(w)) {
-		bg_path_reset(w);
+	/* sys_enter (BG_KILL_AFTER) never sees setid or setcap: its loop stays as it was */
+	__u8 last = (mode & BG_KILL_AFTER) ? BG_OP_FILE_TRUNCATE : BG_OP_FILE_SETCAP;
+
+	if (bg_path_build(w, src)) {
+		if (!bg_path_absolute(w)) {
+			bg_path_reset(w);
+			return 0;
+		}
+		bg_path_to_key(w, &w->pkey);
+	} else if (src->from != BG_FROM_USER && bg_path_unresolved(w)) {
+		bg_path_key_unresolved(&w->pkey);
+	} else {
 		return 0;
 	}
-	bg_path_to_key(w, &w->pkey);
-	for (__u8 op = BG_OP_FILE_READ; op <= BG_OP_FILE_TRUNCATE; op++) {
+	for (__u8 op = BG_OP_FILE_READ; op <= last; op++) {
 		if (!(ops & BG_FILE_OP(op)))
 			continue;
 		bg_key_path(w, BG_KIND_FILE, op);

@@ -29,7 +29,7 @@
 #define BPFGATE_ABI_H
 
 #define BG_MAX_SLOTS 64
-#define BG_KIND_MAX 16
+#define BG_KIND_MAX 32
 /* LPM trie data is at most 256 bytes: 4 header bytes + 252 of path (with NUL) */
 #define BG_PATH_MAX 252
 #define BG_EXE_MAX 256
@@ -66,6 +66,9 @@ enum bg_mechanism {
 	BG_MECH_TRACEPOINT = 3,
 	BG_MECH_KPROBE = 4,
 	BG_MECH_FMOD_RET = 5, /* fmod_ret on a security_* function (BPF-LSM not active) */
+	BG_MECH_UPROBE = 6,
+	BG_MECH_TC = 7,  /* tc (tcx) on an interface: the packet is dropped */
+	BG_MECH_XDP = 8, /* XDP on an interface: the packet is dropped before the stack */
 };
 
 /* What happened to the action. MUST MATCH src/abi/layout.ts Outcome. */
@@ -94,6 +97,20 @@ enum bg_exception_type {
 #define BG_EV_F_PATH_TRUNCATED 0x0001
 #define BG_EV_F_EXE_UNKNOWN 0x0002
 #define BG_EV_F_EXE_PATH 0x0004 /* path holds the acting executable, read by the kernel at the decision */
+/* the path could not be built (longer than the buffer, deeper than the walk, refused by
+ * bpf_d_path): it was decided as the key BG_PATH_UNRESOLVED_KEY, fail closed */
+#define BG_EV_F_UNRESOLVED 0x0008
+
+/* bg_path_rules: the target of a path that could not be built ("\x01", exact: no real path
+ * starts with it). The compiler writes, per (slot, kind, op), the block or kill rule that
+ * decides such a path. */
+#define BG_PATH_UNRESOLVED_KEY 0x01
+/* bg_task_exe: the exe id of a process whose executable's path could not be built; bg_scope_exe
+ * holds the slots with an executable scope for it, and no exception names it */
+#define BG_EXE_ID_UNRESOLVED 0xffffffffu
+/* bg_cgroup_ids[BG_CGROUP_DEPTH_MAX - 1] when the cgroup is deeper than the walk: bg_scope_cgroup
+ * holds every slot with a cgroup selector in its subtree mask */
+#define BG_CGROUP_ID_UNRESOLVED 0xffffffffffffffffull
 
 /* ---- map keys and values ---- */
 

@@ -118,8 +118,7 @@ BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, _
 BG_INLINE void bg_event_path(struct bg_work *w, struct bg_event *e)
 {
 	bg_path_copy(w, e->path);
-	if (w->truncated)
-		e->flags |= BG_EV_F_PATH_TRUNCATED;
+	e->flags |= w->truncated & (BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED);
 }
 
 /* The acting executable's path into e->path (kinds without a path of their own). */

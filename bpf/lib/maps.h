@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct bg_exception_key) == 16, "bg_exception_key");
 _Static_assert(sizeof(struct bg_cgroup_key) == 16, "bg_cgroup_key");
 _Static_assert(sizeof(struct bg_cgroup_val) == 16, "bg_cgroup_val");
 _Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
-_Static_assert(sizeof(struct bg_gen_config) == 504, "bg_gen_config");
+_Static_assert(sizeof(struct bg_gen_config) == 888, "bg_gen_config");
 _Static_assert(sizeof(struct bg_state) == 16, "bg_state");
 _Static_assert(sizeof(struct bg_event) == 496, "bg_event");
 
@@ -145,6 +145,8 @@ struct bg_work {
 	__u32 uid;
 	__u32 exe_id;
 	__u32 gen;
+	__u32 ifindex; /* packet programs: the interface (0: a process's decision) */
+	__u32 ifhook; /* packet programs: 0 tc, 1 XDP */
 	/* what: the lookup keys */
 	__u32 table;  /* enum bg_table */
 	__u32 wild;   /* enum bg_wild, for BG_TABLE_RULES */
@@ -160,7 +162,7 @@ struct bg_work {
 	/* path building: the last built path is buf[start .. start + len) */
 	__u32 start;
 	__u32 len; /* NUL included */
-	__u32 truncated;
+	__u32 truncated; /* BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED of the last built path */
 	__u32 pad;
 	char buf[2 * BG_BUF_HALF];
 	char aux[BG_AUX_MAX];

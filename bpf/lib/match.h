@@ -95,6 +95,24 @@ BG_INLINE int bg_excepted(struct bg_work *w, __u32 rule_id)
 	return 0;
 }
 
+/* Packet programs: does rule_id apply on the packet's interface, in this
+ * program? Its keys in bg_rules: (kind, op 1, a = rule id, b = ifindex,
+ * c = 0 for tc, 1 for XDP). */
+#define BG_OP_ON_INTERFACE 1
+BG_INLINE int bg_on_interface(struct bg_work *w, __u32 kind, __u32 rule_id)
+{
+	struct bg_rule_key k = {
+		.gen = (__u8)w->gen,
+		.kind = (__u8)kind,
+		.op = BG_OP_ON_INTERFACE,
+		.a = rule_id,
+		.b = w->ifindex,
+		.c = w->ifhook,
+	};
+
+	return bpf_map_lookup_elem(&bg_rules, &k) != 0;
+}
+
 BG_INLINE struct bg_rule_val *bg_lookup_rules(struct bg_work *w)
 {
 	struct bg_rule_val *v = bpf_map_lookup_elem(&bg_rules, &w->rkey);
@@ -211,6 +229,8 @@ static long bg_slot_cb(__u32 i, void *data)
 	if (rank <= w->rank)
 		return 0;
 	if (bg_excepted(w, rule_id))
+		return 0;
+	if (w->ifindex && !bg_on_interface(w, c->kind, rule_id))
 		return 0;
 	w->rank = rank;
 	w->rule_id = rule_id;

@@ -8,6 +8,13 @@
  *
  * Both leave the path in w->buf[w->start .. w->start + w->len), NUL included.
  *
+ * w->truncated holds the record's path flags: BG_EV_F_PATH_TRUNCATED when the
+ * path was cut with its head known (bpf_d_path, a system call's string: only
+ * directory entries can match), and BG_EV_F_UNRESOLVED too when the program
+ * could not build it at all (longer than the buffer or deeper than the walk
+ * from the leaf up, refused by bpf_d_path). An unresolved path is decided as
+ * the key BG_PATH_UNRESOLVED_KEY: fail closed (bg_path_key_unresolved).
+ *
  * A program describes where its path comes from (struct bg_path_src: the
  * kernel objects its hook passes, or the string a system call passed), and
  * the kind's decision function builds it when it needs it (bg_path_build):
@@ -36,7 +43,7 @@ BG_INLINE int bg_path_prepend_str(struct bg_work *w, const char *s, __u32 len)
 	__u32 off = w->start & BG_BUF_MASK;
 
 	if (len > BG_NAME_MAX || len + 1 > off) {
-		w->truncated = 1;
+		w->truncated = BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED;
 		return 0;
 	}
 	off -= len + 1;
@@ -53,17 +60,21 @@ BG_INLINE int bg_path_prepend(struct bg_work *w, struct dentry *d)
 	return bg_path_prepend_str(w, (const char *)BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
-/* Walk from (vfsmnt, dentry) to the task's root, prepending each component. */
+/* Walk from (vfsmnt, dentry) to the task's root, prepending each component.
+ * 0 (unresolved) when the path is longer than the buffer or the walk ran out
+ * of steps before the root: the head is unknown. */
 BG_NOINLINE int bg_path_walk(struct bg_work *w, struct vfsmount *vfsmnt, struct dentry *dentry)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	int done = 0;
 
 	for (int i = 0; i < BG_PATH_DEPTH; i++) {
 		struct dentry *mnt_root, *parent;
 
+		done = 1;
 		if (!dentry)
 			break;
 		if (dentry == root_dentry && vfsmnt == root_mnt)
@@ -78,11 +89,18 @@ BG_NOINLINE int bg_path_walk(struct bg_work *w, struct vfsmount *vfsmnt, struct 
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mparent;
 			vfsmnt = &mparent->mnt;
+			done = 0;
 			continue;
 		}
 		if (!bg_path_prepend(w, dentry))
 			return 0;
 		dentry = parent;
+		done = 0;
+	}
+	if (!done && !(dentry == root_dentry && vfsmnt == root_mnt)) {
+		/* deeper than the walk: the components above are unknown */
+		w->truncated = BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED;
+		return 0;
 	}
 	if (w->start == BG_BUF_HALF - 1) {
 		/* the root itself */
@@ -113,8 +131,9 @@ BG_INLINE int bg_path_of_child(struct bg_work *w, const struct path *dir, struct
 BG_INLINE int bg_path_from_dpath(struct bg_work *w, long n)
 {
 	if (n <= 0) {
+		/* refused (longer than the buffer: -ENAMETOOLONG) */
 		bg_path_reset(w);
-		w->truncated = 1;
+		w->truncated = BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED;
 		return 0;
 	}
 	w->start = 0;
@@ -145,7 +164,7 @@ enum bg_path_from {
 	BG_FROM_DPATH = 1, /* bpf_d_path(path): only on hooks of the kernel's d_path allow-list */
 	BG_FROM_PATH = 2,  /* the dentry walk of path */
 	BG_FROM_CHILD = 3, /* the dentry walk of (path, dentry): a name being created or removed in directory path */
-	BG_FROM_MNT = 4,   /* the dentry walk of dentry on mount mnt */
+	BG_FROM_MNT = 4,   /* the dentry walk of dentry on mount mnt (NULL: unresolved) */
 	BG_FROM_USER = 5,  /* the string user, as a system call passed it (it may be relative) */
 };
 
@@ -171,6 +190,11 @@ BG_INLINE int bg_path_build(struct bg_work *w, const struct bg_path_src *s)
 		return bg_path_of_child(w, s->path, s->dentry);
 	case BG_FROM_MNT:
 		bg_path_reset(w);
+		if (!s->mnt) {
+			/* the caller could not tell the mount (bg_src_dentry) */
+			w->truncated = BG_EV_F_PATH_TRUNCATED | BG_EV_F_UNRESOLVED;
+			return 0;
+		}
 		return bg_path_walk(w, s->mnt, s->dentry);
 	case BG_FROM_USER:
 		return bg_path_user(w, s->user);
@@ -179,11 +203,39 @@ BG_INLINE int bg_path_build(struct bg_work *w, const struct bg_path_src *s)
 	return 0;
 }
 
+/* A dentry without its mount (inode hooks): walked on the task's root mount
+ * when it is on that file system; on another, which mount the caller reached
+ * it through is not known here, and the path is unresolved. */
+BG_INLINE struct bg_path_src bg_src_dentry(struct dentry *dentry)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct bg_path_src src = { .from = BG_FROM_MNT, .dentry = dentry };
+
+	if (dentry && BPF_CORE_READ(dentry, d_sb) == BPF_CORE_READ(root_mnt, mnt_sb))
+		src.mnt = root_mnt;
+	return src;
+}
+
 /* Is the built path absolute? (A relative one, from a system call, names a
  * file relative to a directory the program cannot see: no rule can match it.) */
 BG_INLINE int bg_path_absolute(struct bg_work *w)
 {
 	return w->buf[w->start & BG_BUF_MASK] == '/';
+}
+
+/* Was the last path build refused as unresolved (its head unknown)? */
+BG_INLINE int bg_path_unresolved(struct bg_work *w)
+{
+	return (w->truncated & BG_EV_F_UNRESOLVED) != 0;
+}
+
+/* The key of an unresolved path: the target BG_PATH_UNRESOLVED_KEY, exact. */
+BG_INLINE void bg_path_key_unresolved(struct bg_path_key *k)
+{
+	k->prefixlen = 32 + 8 * BG_PATH_MAX;
+	k->path[0] = BG_PATH_UNRESOLVED_KEY;
+	k->path[1] = 0;
 }
 
 /* Copy the built path into an LPM key's path (BG_PATH_MAX bytes). A path that

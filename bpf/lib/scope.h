@@ -3,9 +3,11 @@
  * Scope: which policy slots apply to the current process. A constant number of
  * lookups, whatever the number of rules:
  *   cgroup   bg_scope_cgroup[own id].self | .subtree, | .subtree of each
- *            ancestor (at most BG_CGROUP_DEPTH_MAX), | any_cgroup
+ *            ancestor (at most BG_CGROUP_DEPTH_MAX; deeper: the last is
+ *            BG_CGROUP_ID_UNRESOLVED), | any_cgroup
  *   uid      bg_scope_uid[uid] | any_uid
- *   exe      bg_scope_exe[bg_task_exe[tgid]] | any_exe
+ *   exe      bg_scope_exe[bg_task_exe[tgid]] | any_exe (BG_EXE_ID_UNRESOLVED: every
+ *            executable-scoped slot)
  *   pid ns   host_only slots drop out in a container, containers_only on the host
  *            (the acting task's own pid namespace)
  * and nothing at all for bpfgate's own process (bg_state.daemon_tgid, while
@@ -84,6 +86,10 @@ BG_INLINE void bg_cgroup_chain(struct bg_work *w, int ctx_flags)
 		w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)] = BPF_CORE_READ(cg, kn, id);
 		w->ncgroups = i + 1;
 	}
+	/* deeper than the walk: the ancestors above are unknown, so the last entry
+	 * says so (bg_scope_cgroup puts every cgroup-scoped slot under it: fail closed) */
+	if (cg && w->ncgroups == BG_CGROUP_DEPTH_MAX && BPF_CORE_READ(cg, self.parent))
+		w->cgroup_ids[BG_CGROUP_DEPTH_MAX - 1] = BG_CGROUP_ID_UNRESOLVED;
 }
 
 /*
@@ -126,6 +132,7 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 
 	w->scope = 0;
 	w->exe_id = 0;
+	w->ifindex = 0;
 	w->uid = (__u32)bpf_get_current_uid_gid();
 	if (!cfg || !st)
 		return 0;

@@ -94,12 +94,12 @@ BG_INLINE int bg_on_file_open(struct file *file, __u8 mech, __u32 mode)
 	return bg_on_file(&in, mech, mode);
 }
 
-/* A name created or removed in dir (mknod, unlink). */
-BG_INLINE int bg_on_path_child(const struct path *dir, struct dentry *dentry, __u8 op, __u64 arg, __u8 mech,
+/* A name created or removed in dir (mknod, unlink): ops, BG_FILE_OP() of each operation. */
+BG_INLINE int bg_on_path_child(const struct path *dir, struct dentry *dentry, __u32 ops, __u64 arg, __u8 mech,
 			       __u32 mode)
 {
 	struct bg_file_in in = {
-		.ops = BG_FILE_OP(op),
+		.ops = ops,
 		.arg = arg,
 		.path = { .from = BG_FROM_CHILD, .path = dir, .dentry = dentry },
 	};
@@ -107,11 +107,54 @@ BG_INLINE int bg_on_path_child(const struct path *dir, struct dentry *dentry, __
 	return bg_on_file(&in, mech, mode);
 }
 
-/* A change to the file at path (chmod, chown, truncate). */
-BG_INLINE int bg_on_path(const struct path *path, __u8 op, __u64 arg, __u8 mech, __u32 mode)
+/* A change to the file at path (chmod, chown, truncate): ops, BG_FILE_OP() of each operation. */
+BG_INLINE int bg_on_path(const struct path *path, __u32 ops, __u64 arg, __u8 mech, __u32 mode)
 {
-	struct bg_file_in in = { .ops = BG_FILE_OP(op), .arg = arg, .path = { .from = BG_FROM_PATH, .path = path } };
+	struct bg_file_in in = { .ops = ops, .arg = arg, .path = { .from = BG_FROM_PATH, .path = path } };
 
+	return bg_on_file(&in, mech, mode);
+}
+
+/* Does a new mode give a regular file a setuid or setgid bit? (setgid on a
+ * directory only decides the group of new files: not a privilege) */
+BG_INLINE __u32 bg_setid_op(umode_t fmode)
+{
+	return (fmode & (S_ISUID | S_ISGID)) && (fmode & S_IFMT) == S_IFREG ? BG_FILE_OP(BG_OP_FILE_SETID) : 0;
+}
+
+/* A file created (mknod, open O_CREAT): setid too when it is created with a setuid or setgid bit. */
+BG_INLINE int bg_on_path_mknod(const struct path *dir, struct dentry *dentry, umode_t fmode, __u8 mech,
+			       __u32 mode)
+{
+	return bg_on_path_child(dir, dentry, BG_FILE_OP(BG_OP_FILE_CREATE) | bg_setid_op(fmode), fmode, mech,
+				mode);
+}
+
+/* chmod, fchmod, fchmodat: setid too when the new mode has a setuid or setgid bit (the
+ * hook's mode has no file type: the inode's is used). */
+BG_INLINE int bg_on_path_chmod(const struct path *path, umode_t fmode, __u8 mech, __u32 mode)
+{
+	umode_t type = BPF_CORE_READ(path, dentry, d_inode, i_mode) & S_IFMT;
+
+	return bg_on_path(path, BG_FILE_OP(BG_OP_FILE_CHMOD) | bg_setid_op((fmode & ~S_IFMT) | type), fmode, mech,
+			  mode);
+}
+
+/* setxattr: only file capabilities (security.capability) are decided, as setcap. */
+BG_INLINE int bg_on_inode_setxattr(struct dentry *dentry, const char *name, __u8 mech, __u32 mode)
+{
+	static const char caps[] = "security.capability";
+	char got[sizeof(caps) + 1] = {}; /* one more: a longer name reads further than the NUL */
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(BG_OP_FILE_SETCAP),
+	};
+
+	if (bpf_probe_read_kernel_str(got, sizeof(got), name) != sizeof(caps))
+		return 0;
+	for (int i = 0; i < (int)sizeof(caps); i++)
+		if (got[i] != caps[i])
+			return 0;
+	in.path = bg_src_dentry(dentry);
 	return bg_on_file(&in, mech, mode);
 }
 

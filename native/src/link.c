@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <net/if.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -157,6 +159,29 @@ static napi_value attach_kprobe(napi_env env, napi_callback_info info)
 	}
 }
 
+/* attachUprobe(h, prog, binaryPath, fileOffset, cookie: number | bigint, retprobe: boolean):
+ * every process that maps the binary's inode (pid -1) */
+static napi_value attach_uprobe(napi_env env, napi_callback_info info)
+{
+	char path[PATH_CAP];
+	struct bpf_program *p;
+	uint64_t offset, cookie;
+	bool ret;
+	BG_ENTER(6);
+
+	p = bg_find_program(env, argv[0], argv[1]);
+	if (!p || !bg_arg_string(env, argv[2], path, sizeof(path)) || !bg_arg_u64(env, argv[3], &offset) ||
+	    !bg_arg_u64(env, argv[4], &cookie) || !bg_arg_bool(env, argv[5], &ret))
+		return NULL;
+	{
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
+
+		errno = 0;
+		return attached(env, bpf_program__attach_uprobe_opts(p, -1, path, (size_t)offset, &opts),
+				"attach_uprobe", p);
+	}
+}
+
 /* attachCgroup(h, prog, cgroupDir): the attach type comes from the SEC() name */
 static napi_value attach_cgroup(napi_env env, napi_callback_info info)
 {
@@ -179,6 +204,93 @@ static napi_value attach_cgroup(napi_env env, napi_callback_info info)
 	if (!link)
 		return bg_throw(env, "attach_cgroup", err, bpf_program__name(p));
 	return wrap_link(env, link);
+}
+
+/*
+ * A bpf_link over a link fd made with bpf_link_create: libbpf 1.1 has no
+ * constructor from an fd, so the fd is pinned for an instant in bpffs and
+ * opened (bpf_link__open), then unpinned. Takes ownership of fd.
+ */
+static napi_value link_from_fd(napi_env env, int fd, const char *op, const struct bpf_program *p)
+{
+	static unsigned long seq;
+	char path[PATH_CAP];
+	struct bpf_link *link;
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/fs/bpf/bpfgate-newlink-%d-%lu", (int)getpid(), ++seq);
+	if (bpf_obj_pin(fd, path)) {
+		err = errno;
+		close(fd);
+		return bg_throw(env, op, err, "pin of the new link in /sys/fs/bpf");
+	}
+	errno = 0;
+	link = bpf_link__open(path);
+	err = errno ? errno : EINVAL;
+	close(fd);
+	if (!link) {
+		unlink(path);
+		return bg_throw(env, op, err, bpf_program__name(p));
+	}
+	/* forget the pin (the link stays: the handle holds it), so it can be pinned where the daemon wants */
+	bpf_link__unpin(link);
+	return wrap_link(env, link);
+}
+
+#ifndef BPF_TCX_INGRESS_NR
+#define BPF_TCX_INGRESS_NR 46 /* BPF_TCX_INGRESS, Linux 6.6 */
+#define BPF_TCX_EGRESS_NR 47
+#endif
+
+/* attachTcx(h, prog, ifindex, egress: boolean): a tcx link (Linux 6.6+) */
+static napi_value attach_tcx(napi_env env, napi_callback_info info)
+{
+	struct bpf_program *p;
+	uint32_t ifindex;
+	bool egress;
+	int fd;
+	BG_ENTER(4);
+
+	p = bg_find_program(env, argv[0], argv[1]);
+	if (!p || !bg_arg_u32(env, argv[2], &ifindex) || !bg_arg_bool(env, argv[3], &egress))
+		return NULL;
+	fd = bpf_link_create(bpf_program__fd(p), (int)ifindex,
+			     (enum bpf_attach_type)(egress ? BPF_TCX_EGRESS_NR : BPF_TCX_INGRESS_NR), NULL);
+	if (fd < 0)
+		return bg_throw(env, "attach_tcx", errno, bpf_program__name(p));
+	return link_from_fd(env, fd, "attach_tcx", p);
+}
+
+/* attachXdp(h, prog, ifindex, flags): an XDP link; flags 0 (the driver's mode when it has one), XDP_FLAGS_SKB_MODE (2, generic) or XDP_FLAGS_DRV_MODE (4, native) */
+static napi_value attach_xdp(napi_env env, napi_callback_info info)
+{
+	struct bpf_program *p;
+	uint32_t ifindex, flags;
+	int fd;
+	BG_ENTER(4);
+
+	p = bg_find_program(env, argv[0], argv[1]);
+	if (!p || !bg_arg_u32(env, argv[2], &ifindex) || !bg_arg_u32(env, argv[3], &flags))
+		return NULL;
+	{
+		LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+
+		fd = bpf_link_create(bpf_program__fd(p), (int)ifindex, BPF_XDP, &opts);
+	}
+	if (fd < 0)
+		return bg_throw(env, "attach_xdp", errno, bpf_program__name(p));
+	return link_from_fd(env, fd, "attach_xdp", p);
+}
+
+/* ifIndex(name): the interface's index in this process's network namespace, 0 when there is none */
+static napi_value if_index(napi_env env, napi_callback_info info)
+{
+	char name[IF_NAMESIZE + 1];
+	BG_ENTER(1);
+
+	if (!bg_arg_string(env, argv[0], name, sizeof(name)))
+		return NULL;
+	return bg_u32(env, if_nametoindex(name));
 }
 
 /* linkDestroy(l): detach (unless pinned) and free */
@@ -413,7 +525,11 @@ const struct bg_export bg_link_exports[] = {
 	{ "attachRawTracepoint", attach_raw_tracepoint },
 	{ "attachTracepoint", attach_tracepoint },
 	{ "attachKprobe", attach_kprobe },
+	{ "attachUprobe", attach_uprobe },
 	{ "attachCgroup", attach_cgroup },
+	{ "attachTcx", attach_tcx },
+	{ "attachXdp", attach_xdp },
+	{ "ifIndex", if_index },
 	{ "linkDestroy", link_destroy },
 	{ "linkDetach", link_detach },
 	{ "linkPin", link_pin },

@@ -7,6 +7,19 @@
  * `maxBatch` records are taken per wake-up; the rest stay in the ring, whose
  * fd stays readable, so the loop comes back to them after other work.
  *
+ * Nothing read is dropped silently. A record that cannot be staged (the
+ * staging area cannot grow) is lost alone: it is counted, the batch ends
+ * there and keeps the records read before it; a batch that cannot be handed
+ * to JavaScript is counted whole. ringStats() reports both counts. A poll
+ * error stops the uv_poll watcher (libuv already stopped it); the callback is
+ * told so and ringResume() starts it again.
+ *
+ * Fault injection (ringFault) is for tests only: it is exported so that a
+ * test can force each failure above against the real kernel ring buffer.
+ * Nothing in bpfgate calls it, and no setting, environment variable, policy
+ * or network message reaches it. Faults are process-wide; "alloc" and "copy"
+ * fire once, "poll" on every wake-up until cleared.
+ *
  * Lifetime: while open, the handle keeps itself and the callback alive.
  * close() stops polling at once (also from inside the callback); the libbpf
  * ring is freed when libuv has closed the poll handle, the struct when both
@@ -35,13 +48,22 @@ struct bg_ring {
 	bool finalized;        /* the JS handle is gone */
 	bool stop;             /* the current batch is full */
 	bool in_callback;      /* inside napi_make_callback with actx */
+	bool stopped;          /* a poll error stopped the watcher; ringResume() restarts it */
 	uint32_t max_batch;
 	uint32_t nrec;
 	size_t nbytes, cap;
 	uint8_t *staging;
 	uint32_t *ends;        /* max_batch + 1 entries */
 	uint64_t total;        /* records delivered since open */
+	uint64_t lost;         /* records read from the ring but never delivered */
 };
+
+/* Test-only faults (see the top of this file). */
+static struct {
+	uint32_t alloc_at;     /* the n-th record of the next batch that has n cannot be staged (1-based; 0: off) */
+	bool copy;             /* the next batch cannot be handed to JavaScript */
+	int poll_errno;        /* every wake-up reports this poll error until cleared (0: off) */
+} fault;
 
 static void ring_free(struct bg_ring *r)
 {
@@ -107,16 +129,27 @@ static void ring_finalize(napi_env env, void *data, void *hint)
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct bg_ring *r = ctx;
+	bool fail = fault.alloc_at != 0 && fault.alloc_at == r->nrec + 1;
 
-	if (r->nbytes + size > r->cap) {
+	if (fail)
+		fault.alloc_at = 0;
+	if (fail || r->nbytes + size > r->cap) {
 		size_t cap = r->cap ? r->cap : 65536;
 		uint8_t *more;
 
 		while (cap < r->nbytes + size)
 			cap *= 2;
-		more = realloc(r->staging, cap);
-		if (!more)
-			return -ENOMEM; /* this record is lost; the error reaches JS */
+		more = fail ? NULL : realloc(r->staging, cap);
+		if (!more) {
+			/*
+			 * libbpf has consumed this record already: it is lost and
+			 * counted. End the batch here so the records staged so far
+			 * are delivered; the rest wait in the ring for the next wake-up.
+			 */
+			r->lost++;
+			r->stop = true;
+			return -EAGAIN;
+		}
 		r->staging = more;
 		r->cap = cap;
 	}
@@ -151,6 +184,11 @@ static bool batch_values(napi_env env, struct bg_ring *r, napi_value *data, napi
 	napi_value ab;
 	void *mem;
 
+	if (fault.copy) {
+		fault.copy = false;
+		bg_throw(env, "ring_batch_copy", ENOMEM, "injected fault");
+		return false;
+	}
 	*data = bg_buffer_copy(env, r->staging, r->nbytes);
 	if (!*data)
 		return false;
@@ -172,12 +210,23 @@ static void report_exception(napi_env env)
 		napi_fatal_exception(env, e);
 }
 
+/* The callback's arguments for a batch that could not be handed over: counted lost, the error passed on. */
+static napi_value batch_lost(napi_env env, struct bg_ring *r)
+{
+	napi_value e = NULL;
+
+	r->lost += r->nrec;
+	if (napi_get_and_clear_last_exception(env, &e) != napi_ok || !e)
+		e = bg_make_error(env, "ring_batch_copy", ENOMEM, NULL);
+	return e;
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct bg_ring *r = h->data;
 	napi_env env = r->env;
 	napi_handle_scope scope;
-	napi_value argv[3], cb, recv, result;
+	napi_value argv[4], cb, recv, result;
 	int err = 0;
 
 	if (r->closed)
@@ -185,34 +234,35 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	if (napi_open_handle_scope(env, &scope) != napi_ok)
 		return;
 	bg_log_reset();
-	if (status < 0)
+	if (fault.poll_errno)
+		status = -fault.poll_errno;
+	if (status < 0) {
 		err = status; /* a uv error is a negative errno on Linux */
-	else
+		/* the fd reported an error: stop watching it until ringResume() (libuv may have stopped already) */
+		uv_poll_stop(&r->poll);
+		r->stopped = true;
+	} else {
 		err = take_batch(r);
+	}
 	if (!err && r->nrec == 0)
-		goto out; /* woken without data */
+		goto out; /* woken without data, or the only record was lost (counted) */
 	if (napi_get_reference_value(env, r->cb, &cb) != napi_ok || napi_get_global(env, &recv) != napi_ok)
 		goto out;
-	if (err) {
-		argv[0] = bg_make_error(env, "ring_buffer_consume", err, NULL);
-		argv[1] = bg_null(env);
-		argv[2] = bg_null(env);
-		if (status < 0)
-			uv_poll_stop(&r->poll); /* the fd is unusable; close() still has to be called */
-	} else {
-		argv[0] = bg_null(env);
-		if (!batch_values(env, r, &argv[1], &argv[2])) {
-			report_exception(env);
-			goto out;
-		}
-	}
+	argv[0] = bg_null(env);
+	argv[1] = bg_null(env);
+	argv[2] = bg_null(env);
+	argv[3] = bg_bool(env, r->stopped);
+	if (err)
+		argv[0] = bg_make_error(env, status < 0 ? "ring_buffer_poll" : "ring_buffer_consume", err, NULL);
+	else if (!batch_values(env, r, &argv[1], &argv[2]))
+		argv[0] = batch_lost(env, r);
 	if (!argv[0]) {
 		report_exception(env);
 		goto out;
 	}
 	/* Runs microtasks afterwards, as any I/O callback does. close() may run inside. */
 	r->in_callback = true;
-	if (napi_make_callback(env, r->actx, recv, cb, 3, argv, &result) != napi_ok)
+	if (napi_make_callback(env, r->actx, recv, cb, 4, argv, &result) != napi_ok)
 		report_exception(env);
 	r->in_callback = false;
 	if (r->closed && r->actx) {
@@ -307,6 +357,18 @@ static napi_value ring_close_js(napi_env env, napi_callback_info info)
 	return bg_undefined(env);
 }
 
+/* The handle's ring when it is still open; NULL with an exception pending otherwise. */
+static struct bg_ring *open_ring(napi_env env, napi_value h, const char *op)
+{
+	struct bg_ring *r = bg_unwrap(env, h, BG_H_RINGBUF);
+
+	if (r && (r->closed || !r->rb)) {
+		bg_throw(env, op, EBADF, "ring buffer is closed");
+		return NULL;
+	}
+	return r;
+}
+
 /* ringConsume(h): take one batch now, synchronously: { data, ends } (ends[0] = 0) */
 static napi_value ring_consume(napi_env env, napi_callback_info info)
 {
@@ -315,20 +377,66 @@ static napi_value ring_consume(napi_env env, napi_callback_info info)
 	int err;
 	BG_ENTER(1);
 
-	r = bg_unwrap(env, argv[0], BG_H_RINGBUF);
+	r = open_ring(env, argv[0], "ring_consume");
 	if (!r)
 		return NULL;
-	if (r->closed || !r->rb)
-		return bg_throw(env, "ring_consume", EBADF, "ring buffer is closed");
 	err = take_batch(r);
 	if (err)
 		return bg_throw(env, "ring_buffer_consume", err, NULL);
-	if (!batch_values(env, r, &data, &ends))
+	if (!batch_values(env, r, &data, &ends)) {
+		r->lost += r->nrec;
 		return NULL;
+	}
 	NAPI_OK(napi_create_object(env, &o));
 	bg_set(env, o, "data", data);
 	bg_set(env, o, "ends", ends);
 	return o;
+}
+
+/* ringResume(h): watch the fd again after a poll error stopped it; nothing if it was not stopped */
+static napi_value ring_resume(napi_env env, napi_callback_info info)
+{
+	struct bg_ring *r;
+	int err;
+	BG_ENTER(1);
+
+	r = open_ring(env, argv[0], "ring_resume");
+	if (!r)
+		return NULL;
+	if (!r->stopped)
+		return bg_undefined(env);
+	err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+	if (err)
+		return bg_throw(env, "uv_poll_start", err, NULL);
+	r->stopped = false;
+	return bg_undefined(env);
+}
+
+/*
+ * ringFault(kind, n): tests only (see the top of this file). "alloc": the n-th
+ * record of the next batch that has n records cannot be staged (once);
+ * "copy": the next batch cannot be handed over (once); "poll": every wake-up
+ * reports poll error n (an errno) until "clear", which turns all off.
+ */
+static napi_value ring_fault(napi_env env, napi_callback_info info)
+{
+	char kind[16];
+	uint32_t n;
+	BG_ENTER(2);
+
+	if (!bg_arg_string(env, argv[0], kind, sizeof(kind)) || !bg_arg_u32(env, argv[1], &n))
+		return NULL;
+	if (strcmp(kind, "alloc") == 0 && n > 0)
+		fault.alloc_at = n;
+	else if (strcmp(kind, "copy") == 0)
+		fault.copy = true;
+	else if (strcmp(kind, "poll") == 0 && n > 0 && n < 4096)
+		fault.poll_errno = (int)n;
+	else if (strcmp(kind, "clear") == 0)
+		memset(&fault, 0, sizeof(fault));
+	else
+		return bg_throw(env, "ring_fault", EINVAL, "expected alloc n, copy, poll errno or clear");
+	return bg_undefined(env);
 }
 
 /* ringRef(h, on): whether an open reader keeps the event loop alive (default true) */
@@ -350,7 +458,7 @@ static napi_value ring_ref(napi_env env, napi_callback_info info)
 	return bg_undefined(env);
 }
 
-/* ringStats(h): { delivered } records handed to JavaScript since open */
+/* ringStats(h): { delivered, lost } records handed to JavaScript, and read but lost, since open; stopped */
 static napi_value ring_stats(napi_env env, napi_callback_info info)
 {
 	struct bg_ring *r;
@@ -363,6 +471,9 @@ static napi_value ring_stats(napi_env env, napi_callback_info info)
 	NAPI_OK(napi_create_object(env, &o));
 	NAPI_OK(napi_create_double(env, (double)r->total, &n));
 	bg_set(env, o, "delivered", n);
+	NAPI_OK(napi_create_double(env, (double)r->lost, &n));
+	bg_set(env, o, "lost", n);
+	bg_set(env, o, "stopped", bg_bool(env, r->stopped));
 	return o;
 }
 
@@ -372,5 +483,7 @@ const struct bg_export bg_ringbuf_exports[] = {
 	{ "ringConsume", ring_consume },
 	{ "ringRef", ring_ref },
 	{ "ringStats", ring_stats },
+	{ "ringResume", ring_resume },
+	{ "ringFault", ring_fault },
 };
 const size_t bg_ringbuf_exports_n = sizeof(bg_ringbuf_exports) / sizeof(bg_ringbuf_exports[0]);

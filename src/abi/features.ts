@@ -47,10 +47,16 @@ export interface FeatureSet {
   /** each security_* function the fmod_ret programs attach to: a function in the kernel's BTF, or not (inlined, missing) */
   fmodRetHooks: Record<string, Feature>;
   kprobes: Feature;
+  /** uprobe programs load and attach to a binary's inode (CONFIG_UPROBES) */
+  uprobes: Feature;
   fentry: Feature;
   /** tp_btf/sched_process_exec and raw_tracepoint/sys_enter load and attach */
   tracepoints: Feature;
   /** bpf_send_signal(SIGKILL) from a tracepoint */
   sendSignal: Feature;
   cgroupHooks: Record<CgroupHook, Feature>;
+  /** tcx links (Linux 6.6) and the tc programs load; absent in older feature files: unavailable */
+  tcx?: Feature;
+  /** XDP links and the XDP program load (generic mode works on any interface) */
+  xdp?: Feature;
 }

@@ -6,7 +6,7 @@ import { Numbered } from './numbers.ts';
 
 export const MAX_SLOTS = 64;
 /** rule kinds (enum bg_kind) are 1 .. KIND_MAX - 1: the size of bg_gen_config's per-kind arrays */
-export const KIND_MAX = 16;
+export const KIND_MAX = 32;
 export const PATH_MAX = 252; // bytes of path in an LPM key, NUL included
 export const EXE_MAX = 256;
 export const AUX_MAX = 128;
@@ -17,7 +17,16 @@ export const RULE_DEFAULT = 0x80000000;
 
 export const Action = { none: 0, allow: 1, audit: 2, block: 3, kill: 4 } as const;
 export type ActionName = keyof typeof Action;
-export const Mechanism = { lsm: 1, cgroup: 2, tracepoint: 3, kprobe: 4, fmod_ret: 5 } as const;
+export const Mechanism = {
+  lsm: 1,
+  cgroup: 2,
+  tracepoint: 3,
+  kprobe: 4,
+  fmod_ret: 5,
+  uprobe: 6,
+  tc: 7,
+  xdp: 8,
+} as const;
 export type MechanismName = keyof typeof Mechanism;
 /**
  * killed: before anything happened (BPF-LSM and fmod_ret: denied and killed) or
@@ -43,6 +52,15 @@ export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
 /** the record's path is the acting executable (the decoder moves it to DecodedRecord.exe; not an event flag) */
 export const EV_F_EXE_PATH = 0x0004;
+/** the path could not be built (longer than the buffer, deeper than the walk, refused by
+ * bpf_d_path) and was decided fail-closed (the event's `unresolved: true`; not in `flags`) */
+export const EV_F_UNRESOLVED = 0x0008;
+/** bg_path_rules: the target of a path the programs could not build (BG_PATH_UNRESOLVED_KEY) */
+export const PATH_UNRESOLVED_TARGET = '\x01';
+/** bg_task_exe: the exe id of a process whose executable's path could not be built */
+export const EXE_ID_UNRESOLVED = 0xffffffff;
+/** the last cgroup of the chain when the cgroup is deeper than the walk */
+export const CGROUP_ID_UNRESOLVED = 0xffffffffffffffffn;
 /** bg_event.flags by the names events give them. */
 export const EVENT_FLAG = new Numbered('event flag', {
   'path-truncated': EV_F_PATH_TRUNCATED,
@@ -65,6 +83,8 @@ export const MapName = {
   genConfig: 'bg_gen_config',
   state: 'bg_state',
   stats: 'bg_stats',
+  /** per rule (index: rule id), per CPU: packets, bytes, events, suppressed (ingress and egress rules) */
+  packetCounts: 'bg_pkt_counts',
   events: 'bg_events',
 } as const;
 
@@ -78,7 +98,7 @@ export const Size = {
   cgroupKey: 16,
   cgroupVal: 16,
   idKey: 8,
-  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 504
+  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 888
   state: 16,
 } as const;
 

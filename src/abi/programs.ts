@@ -12,11 +12,50 @@ export type AttachSpec =
   | { type: 'cgroup'; attachType: string /* e.g. "cgroup_inet_sock_create" as libbpf names it */ }
   | { type: 'tp_btf'; event: string }
   | { type: 'raw_tracepoint'; event: string }
-  | { type: 'kprobe'; function: string; cookie: number };
+  | { type: 'kprobe'; function: string; cookie: number }
+  /** a tcx link on an interface (Linux 6.6) */
+  | { type: 'tcx'; ifname: string; direction: 'ingress' | 'egress' }
+  /** an XDP link on an interface: auto = the driver's mode when it has one, else generic */
+  | { type: 'xdp'; ifname: string; mode: 'auto' | 'native' | 'generic' }
+  | UprobeAttach;
 
-/** The ladder's rungs, strongest first (src/compiler/ladder.ts). */
-export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'tracepoint', 'kprobe'] as const;
+/** The ladder's rungs, strongest first (src/compiler/ladder.ts); tc and xdp serve only packet rules. */
+export const FAMILIES = ['lsm', 'fmod_ret', 'cgroup', 'xdp', 'tc', 'tracepoint', 'kprobe', 'uprobe'] as const;
 export type Family = (typeof FAMILIES)[number];
+
+/**
+ * A uprobe on a function of a binary or library, attached to the file's inode
+ * (every path and hard link of it; a copy is another inode). The loader
+ * resolves the symbol's file offset from the ELF (the compiler never reads the
+ * file) and refuses to attach when `sha256` is given and the file differs.
+ */
+export interface UprobeAttach {
+  type: 'uprobe';
+  binary: string;
+  symbol: string;
+  /** a uretprobe: the function's return */
+  retprobe: boolean;
+  /** what the program reads (src/kinds/uprobe.ts CAPTURE) */
+  capture: number;
+  /** the rule id */
+  cookie: number;
+  sha256?: string;
+}
+
+/**
+ * The file a uprobe is bound to, as the kernel names it: the device
+ * (major:minor, as /proc/self/mountinfo prints it) and the inode number
+ * (decimal). The loader reads it from the file it attached through.
+ */
+export interface BinaryInode {
+  device: string;
+  inode: string;
+}
+
+/** The 64-bit attach cookie of a uprobe: rule id | capture << 32 | return << 40 (bpf/kinds/uprobe.h). */
+export function uprobeCookie(a: UprobeAttach): bigint {
+  return BigInt(a.cookie >>> 0) | (BigInt(a.capture & 0xff) << 32n) | (a.retprobe ? 1n << 40n : 0n);
+}
 
 export interface ProgramInfo {
   family: Family;
@@ -28,9 +67,10 @@ export interface ProgramInfo {
   /**
    * when a kill takes effect: 'new-image', before the new program's first
    * instruction (an exec); 'after-call', on return from the system call, which
-   * has completed
+   * has completed; 'after-entry', once the user-space function was entered (or
+   * had returned, for a return probe)
    */
-  kills?: 'new-image' | 'after-call';
+  kills?: 'new-image' | 'after-call' | 'after-entry';
   /** relative cost per run (default 1): what an audit rule weighs when it may choose its hook */
   cost?: number;
   /** cgroup programs: the hook, as the feature set names it */
@@ -118,6 +158,7 @@ export const PROGRAMS = {
   ...security('path_chown', 'path_chown', 'security_path_chown', true),
   ...security('path_link', 'path_link', 'security_path_link', true),
   ...security('path_truncate', 'path_truncate', 'security_path_truncate', true),
+  ...security('inode_setxattr', 'inode_setxattr', 'security_inode_setxattr', true),
   ...security('capable', 'capable', 'security_capable'),
   ...security('kernel_read_file', 'kernel_read_file', 'security_kernel_read_file'),
   ...security('kernel_load_data', 'kernel_load_data', 'security_kernel_load_data'),
@@ -184,12 +225,48 @@ export const PROGRAMS = {
     canKill: false,
     perRule: true,
   },
+  // packets on named interfaces (ingress and egress rules), attached once per interface and direction
+  /** tcx ingress: drops before the packet reaches sockets */
+  bg_tc_ingress: {
+    family: 'tc',
+    attach: { type: 'tcx', ifname: '', direction: 'ingress' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
+  /** tcx egress: drops before the packet leaves the interface */
+  bg_tc_egress: {
+    family: 'tc',
+    attach: { type: 'tcx', ifname: '', direction: 'egress' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
+  /** XDP: drops before the network stack (native or generic mode) */
+  bg_xdp_ingress: {
+    family: 'xdp',
+    attach: { type: 'xdp', ifname: '', mode: 'auto' },
+    canDeny: true,
+    canKill: false,
+    perRule: true,
+  },
+  // uprobes: entries of (and returns from) a user-space function, attached once per rule on the binary's inode
+  bg_uprobe: {
+    family: 'uprobe',
+    attach: { type: 'uprobe', binary: '', symbol: '', retprobe: false, capture: 0, cookie: 0 },
+    canDeny: false,
+    canKill: true,
+    kills: 'after-entry',
+    perRule: true,
+  },
 } as const satisfies Record<string, ProgramInfo>;
 
 export type ProgramName = keyof typeof PROGRAMS;
 
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
+
+const NOT_PROBED: Feature = { available: false, reason: 'not probed (a feature set without tcx and xdp)' };
 
 /** Whether a program loads and attaches on this kernel, and what the probe saw. */
 export function availability(name: ProgramName, f: FeatureSet): Feature {
@@ -223,6 +300,12 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       return f.tracepoints;
     case 'kprobe':
       return f.kprobes;
+    case 'tc':
+      return f.tcx ?? NOT_PROBED;
+    case 'xdp':
+      return f.xdp ?? NOT_PROBED;
+    case 'uprobe':
+      return f.uprobes;
   }
 }
 
@@ -255,5 +338,11 @@ export function attachText(a: AttachSpec): string {
       return `raw_tp/${a.event}`;
     case 'kprobe':
       return a.function ? `kprobe/${a.function}` : 'kprobe';
+    case 'tcx':
+      return a.ifname ? `tcx/${a.direction}/${a.ifname}` : `tcx/${a.direction}`;
+    case 'xdp':
+      return a.ifname ? `xdp/${a.ifname} (${a.mode})` : 'xdp';
+    case 'uprobe':
+      return a.binary ? `${a.retprobe ? 'uretprobe' : 'uprobe'}/${a.binary}:${a.symbol}` : 'uprobe';
   }
 }

@@ -6,7 +6,7 @@ import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
 import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from '../abi/encode/scope.ts';
 import type { FeatureSet } from '../abi/features.ts';
-import { Action as ActionValue, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
+import { Action as ActionValue, EXE_ID_UNRESOLVED, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
 import type {
   Enforcement,
   MapEntry,
@@ -33,6 +33,8 @@ export interface CompileOptions {
   audit?: boolean;
   /** exe ids of the running plan, kept stable across a swap (bg_exe_ids has no generation) */
   exeIds?: Record<string, number>;
+  /** interface names to indexes in the daemon's network namespace (ingress and egress rules) */
+  interfaces?: (name: string) => number | undefined;
 }
 
 /** The kinds a policy with defaultAction: block can turn into allowlists. */
@@ -46,6 +48,9 @@ const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, numbe
   // the same kill in the kernel: the program that serves the rule decides when it lands
   'kill-after': ActionValue.kill,
 };
+
+/** What an unresolved path, executable or cgroup is decided as: the rules that enforce. */
+const FAIL_CLOSED: readonly Enforcement[] = ['block', 'kill', 'kill-after'];
 
 function usesExecutables(p: Policy): boolean {
   return p.scope.executables.length > 0 || p.rules.some((r) => r.unless.executables.length > 0);
@@ -72,6 +77,8 @@ class Build {
   readonly programs = new Map<ProgramName, Set<RuleKind>>();
   /** attachments of programs attached once per rule (a kprobe per function) */
   readonly perRule: ProgramSpec[] = [];
+  /** interface indexes (CompileOptions.interfaces) */
+  ifindex: ((name: string) => number | undefined) | undefined;
 
   constructor(gen: 0 | 1, features: FeatureSet) {
     this.gen = gen;
@@ -97,6 +104,47 @@ function trackingUnavailable(f: FeatureSet): Decision {
   };
 }
 
+/** Families whose programs see packets, not processes. */
+const PACKET_FAMILIES: readonly string[] = ['tc', 'xdp'];
+
+/**
+ * Packet rules that cannot be attached as written: an interface the host does
+ * not have, or a policy scope or exception (a packet has no process). The rule
+ * is planned unavailable with the reason, never applied more widely or to fewer
+ * interfaces.
+ */
+function packetUnavailable(b: Build, p: Policy, rule: Rule): Decision | null {
+  const kind = kindOf(rule.kind);
+  if (!kind.hooks.every((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family)))
+    return null;
+  const unavailable = (reason: string): Decision => ({
+    achieved: 'unavailable',
+    mechanism: null,
+    programs: [],
+    downgraded: true,
+    reason,
+  });
+  // an interface the host does not have: the whole rule is left out, never attached to fewer interfaces
+  const resolve = b.ifindex;
+  const missing = resolve
+    ? (kind.attachments?.(rule.match, 0) ?? []).flatMap((a) =>
+        'ifname' in a && !resolve(a.ifname) ? [a.ifname] : [],
+      )
+    : [];
+  if (missing.length > 0)
+    return unavailable(
+      `interface ${[...new Set(missing)].join(', ')} does not exist in the daemon's network namespace: the rule is not attached anywhere`,
+    );
+  const s = p.scope;
+  const u = rule.unless;
+  const scoped = s.cgroups.length + s.uids.length + s.executables.length > 0 || s.processes !== 'all';
+  const excepted = u.cgroups.length + u.uids.length + u.executables.length > 0;
+  if (!scoped && !excepted) return null;
+  return unavailable(
+    `a packet on an interface has no process: ${rule.kind} rules apply only in policies without a scope and without unless (cgroup_skb programs for cgroup scopes are not built yet)`,
+  );
+}
+
 function compileRule(
   b: Build,
   p: Policy,
@@ -107,9 +155,10 @@ function compileRule(
 ) {
   const ruleId = b.rules.length;
   const d =
-    p.scope.executables.length > 0 && !b.features.tracepoints.available
+    packetUnavailable(b, p, rule) ??
+    (p.scope.executables.length > 0 && !b.features.tracepoints.available
       ? trackingUnavailable(b.features)
-      : decide(rule.kind, rule.action, unitsOf(rule.match), b.features);
+      : decide(rule.kind, rule.action, unitsOf(rule.match), b.features));
   b.rules.push({
     ruleId,
     policy: p.name,
@@ -134,7 +183,7 @@ function compileRule(
   }
   if (d.achieved === 'unavailable') return;
 
-  const ctx = { gen: b.gen, slot, ruleId };
+  const ctx = { gen: b.gen, slot, ruleId, ...(b.ifindex ? { ifindex: b.ifindex } : {}) };
   const kind = kindOf(rule.kind);
   let targets: MapKey[];
   try {
@@ -153,6 +202,12 @@ function compileRule(
         `policy ${p.name}: rule ${name(lost.loser)} shares a ${t.map} key with rule ${name(lost.winner)}, whose action applies`,
       );
     }
+  }
+  // a path the programs cannot build: a block or kill rule decides it (fail closed), the
+  // strongest of the slot for the operation, then the first; never a warning
+  if (kind.unresolvedKeys && rule.unresolved === 'deny' && FAIL_CLOSED.includes(d.achieved)) {
+    for (const t of kind.unresolvedKeys(rule.match, ctx))
+      b.tables.get(t.map)!.add(t.key, ruleId, action, flags);
   }
   b.config.kindSlots[kind.abi]! |= bit(slot);
   b.usePrograms(d.programs, rule.kind);
@@ -213,6 +268,10 @@ function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, num
     const id = exeIds[exe]!;
     b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
   }
+  // a process whose executable's path could not be built may be any of them: in scope
+  if (p.scope.executables.length > 0) {
+    b.exeScope.set(EXE_ID_UNRESOLVED, (b.exeScope.get(EXE_ID_UNRESOLVED) ?? 0n) | bit(slot));
+  }
 }
 
 function programSpecs(b: Build): ProgramSpec[] {
@@ -255,6 +314,7 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
   const policies = assignSlots(set);
   const exeIds = assignExeIds(executablesNamed(policies), options.exeIds);
   const b = new Build(gen, features);
+  b.ifindex = options.interfaces;
   const planned: PlannedPolicy[] = [];
 
   policies.forEach((p, slot) => {

@@ -125,6 +125,10 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
       const note = action === 'block' || action === 'kill' ? '; kprobes here can neither deny nor kill' : '';
       return `kprobe reports each call of the function; nothing is denied${note}`;
     }
+    if (r.family === 'uprobe') {
+      const note = action === 'block' ? '; block was asked, but a uprobe cannot refuse a function call' : '';
+      return `uprobe reports each call of the function (or its return) in every process that runs the binary's inode; nothing is denied${note}`;
+    }
     return `${hooks} report${s} the action; nothing is denied`;
   }
   if (achieved === 'allow') return `${hooks} let${s} it happen (an exception to the allowlist)`;
@@ -134,10 +138,16 @@ function describe(r: Rung, achieved: Enforcement, action: Action): string {
       r.family === 'fmod_ret' ? ' (fmod_ret on the security_* function: BPF-LSM is not active)' : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM before the action happens${kill}${how}`;
   }
+  if (r.family === 'tc' || r.family === 'xdp') {
+    return `${hooks} drop${s} the matching packets on the rule's interfaces`;
+  }
   if (r.family === 'cgroup') {
     const note =
       action === 'kill' ? '; kill was asked, but cgroup programs cannot send signals: denied instead' : '';
     return `${hooks} den${s ? 'ies' : 'y'} with EPERM for processes below the attach cgroup${note}`;
+  }
+  if (r.family === 'uprobe') {
+    return `${hooks} kills the process with SIGKILL after the function was entered (return probes: after it returned: kill-after, what it did stays); nothing is blocked`;
   }
   if (r.programs.every((n) => info(n).kills === 'new-image')) {
     return `${hooks} kills the new program with SIGKILL before its first instruction; the exec itself succeeds`;

@@ -1,26 +1,18 @@
 // The configuration file: YAML with positions (the policy layer's parser),
 // checked against the schema the registry generates (./schema.ts; ajv,
-// compiled once, all errors), every problem a Diagnostic located as
+// precompiled at build time in ./schema-validator.generated.ts, all errors), every problem a Diagnostic located as
 // file:line:column. Pure: the caller reads the file.
 
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import ajv2020 from 'ajv/dist/2020.js';
 import type { Diagnostic } from '../errors.ts';
 import { checkServers, SERVER_URL_PATTERN } from '../nats/options.ts';
 import { closest, describePath } from '../policy/text.ts';
 import { parseYaml, pointerSegments, type YamlDocument } from '../policy/yaml-positions.ts';
 import type { ConfigInput } from './input.ts';
-import { configSchema } from './schema.ts';
+import precompiled from './schema-validator.generated.ts';
 
-let compiled: ValidateFunction | null = null;
-
-function validator(): ValidateFunction {
-  if (compiled === null) {
-    const ajv = new ajv2020.default({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true });
-    compiled = ajv.compile(configSchema());
-  }
-  return compiled!;
-}
+/** configSchema() compiled by `npm run generate` (a unit test keeps the two identical) */
+const validate = precompiled as unknown as ValidateFunction;
 
 function shown(v: unknown): string {
   if (v === null) return 'null';
@@ -112,7 +104,6 @@ export function parseConfigText(file: string, text: string): ConfigFileResult {
   }
   const doc = parsed.documents[0];
   if (!doc || doc.value === null || doc.value === undefined) return { input: {}, diagnostics };
-  const validate = validator();
   if (!validate(doc.value)) {
     for (const e of validate.errors ?? []) diagnostics.push(diagnosticOf(e, doc));
     diagnostics.sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
@@ -126,7 +117,6 @@ export function parseConfigText(file: string, text: string): ConfigFileResult {
  * flag) against the same schema; problems are named after `source`.
  */
 export function checkFragment(source: string, fragment: ConfigInput): string[] {
-  const validate = validator();
   if (validate(fragment)) return [];
   const doc: YamlDocument = {
     file: source,

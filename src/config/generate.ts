@@ -1,10 +1,12 @@
 // Writes the files derived from the configuration registry:
 // schemas/config.schema.json, src/config/input.ts and the settings table in
-// docs/operations.md. `node src/config/generate.ts --check` writes nothing and
+// docs/operations.md; and the precompiled validators of the configuration and
+// policy schemas (./standalone.ts). `node src/config/generate.ts --check` writes nothing and
 // exits 1 when a file differs from what the registry generates.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inputTypeText, withDocsTable } from './render.ts';
 import { configSchemaText } from './schema.ts';
+import { configValidatorText, policyValidatorText } from './standalone.ts';
 
 const root = new URL('../../', import.meta.url);
 
@@ -14,6 +16,8 @@ export function generatedFiles(): { path: string; text: (current: string) => str
     { path: 'schemas/config.schema.json', text: () => configSchemaText() },
     { path: 'src/config/input.ts', text: () => inputTypeText() },
     { path: 'docs/operations.md', text: (current) => withDocsTable(current) },
+    { path: 'src/config/schema-validator.generated.ts', text: () => configValidatorText() },
+    { path: 'src/policy/schema-validator.generated.ts', text: () => policyValidatorText() },
   ];
 }
 

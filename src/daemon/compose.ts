@@ -6,6 +6,7 @@
 //   Service ── policy source (files | fleet bucket), metrics endpoint, watch
 //     └─ Daemon ── probe, policies → compile → kernel (session, loader, pins, protection)
 //          └─ records → EventPipeline → sink: [aggregation] → fan-out: extra outputs, metrics, stdout, NATS
+
 import { realpathSync } from 'node:fs';
 import type { FeatureSet } from '../abi/features.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
@@ -15,6 +16,7 @@ import { measureBootClock } from '../events/clock.ts';
 import { IdGenerator } from '../events/id.ts';
 import { FleetPolicies } from '../fleet/kv.ts';
 import { FilePolicies } from '../fleet/source.ts';
+import { ifIndex } from '../kernel/binding/object.ts';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
@@ -51,6 +53,7 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
   const pins = o.pinRoot ? new PinLayout(o.pinRoot) : null;
   return {
     pins,
+    ifIndex,
     cgroup(features) {
       const mount = features.cgroup2.mount ?? findCgroup2Mount();
       if (!mount)

@@ -17,7 +17,7 @@ import type { IdSource } from '../events/id.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
 import type { Protection } from '../kernel/protect.ts';
-import type { KernelSession, StatsSnapshot } from '../kernel/session.ts';
+import type { KernelSession, PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
@@ -44,6 +44,8 @@ export interface KernelParts {
   ): { session: KernelSession; loader: Loader };
   /** arm self-protection once enforcing; null: not asked for, or break glass */
   protect(session: KernelSession): Protection | null;
+  /** an interface's index in the daemon's network namespace (0: none), for ingress and egress rules */
+  ifIndex(name: string): number;
 }
 
 /** Everything the daemon runs with, wired by the composition root. */
@@ -101,6 +103,7 @@ export class Daemon {
   #statsTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
   #stdoutDropped = 0;
+  #readerLost = 0;
   #reloading: Promise<boolean> | null = null;
   #pins: PinLayout | null = null;
   /** a previous daemon's pins were there at start: a failed start must leave them enforcing */
@@ -127,6 +130,12 @@ export class Daemon {
   /** The policy set is loaded and its programs attached. */
   get enforcing(): boolean {
     return this.#loader !== null && this.#plan !== null;
+  }
+
+  /** Why events are not being read from the kernel now (a retry is scheduled), or null while they are. */
+  get readingStopped(): string | null {
+    const err = this.#session?.readerState().stoppedBy;
+    return err ? err.message : null;
   }
 
   get mode(): 'enforce' | 'audit' {
@@ -156,6 +165,14 @@ export class Daemon {
 
   kernelStats(): StatsSnapshot | null {
     return this.#session?.stats() ?? null;
+  }
+
+  /** The counters of the plan's packet rules (tc and XDP), by rule id. */
+  packetCounts(): Map<number, PacketCount> | null {
+    const ids = (this.#plan?.rules ?? [])
+      .filter((r) => r.mechanism === 'tc' || r.mechanism === 'xdp')
+      .map((r) => r.ruleId);
+    return this.#session && ids.length > 0 ? this.#session.packetCounts(ids) : null;
   }
 
   async start(): Promise<void> {
@@ -200,9 +217,18 @@ export class Daemon {
         (batch) => {
           for (let i = 0; i < batch.count; i++) pipeline.handleRecord(batch.at(i));
         },
-        (err) => this.#log.error({ err }, 'ring buffer read failed'),
+        (err, stopped) => {
+          if (stopped)
+            this.#log.error(
+              { err, resumeInMs: stopped.resumeInMs },
+              'ring buffer reading stopped: events wait in the ring (and are dropped, counted, when it fills); /healthz reports it until reading resumes',
+            );
+          else this.#log.error({ err }, 'ring buffer read failed');
+        },
+        () => this.#log.warn({}, 'ring buffer reading resumed'),
       );
       loader.apply(plan, loader.nextGen());
+      pipeline.setUprobeInodes(loader.activeGen() ?? 0, loader.uprobeInodes());
       this.#plan = plan;
       this.#started = true;
       this.#protection = kernel.protect(session);
@@ -258,6 +284,7 @@ export class Daemon {
         // records of `gen` can only arrive once apply() flips to it
         this.#pipeline?.setPlan(plan, gen);
         loader.apply(plan, gen);
+        this.#pipeline?.setUprobeInodes(gen, loader.uprobeInodes());
       } catch (err) {
         this.counters.reloadFailures++;
         this.#lastReloadError = err;
@@ -331,7 +358,12 @@ export class Daemon {
         { policies: own.exempted, files: this.#parts.self },
         `bpfgate's own runtime (${this.#parts.self?.join(', ')}) may start despite the exec rules of ${own.exempted.join(', ')} (rule ${SELF_RULE_ID})`,
       );
-    return compile(own.set, this.#features, { gen, audit: this.#o.audit, ...(exeIds ? { exeIds } : {}) });
+    return compile(own.set, this.#features, {
+      gen,
+      audit: this.#o.audit,
+      interfaces: (name) => this.#parts.kernel.ifIndex(name),
+      ...(exeIds ? { exeIds } : {}),
+    });
   }
 
   /** The ladder's rungs on this kernel, and the fix for BPF-LSM where an operator can apply one. */
@@ -397,6 +429,14 @@ export class Daemon {
       }
     } catch (err) {
       this.#log.warn({ err }, 'cannot read the kernel statistics');
+    }
+    try {
+      // records the reader took from the ring but could not hand over (out of memory)
+      const lost = this.#session.readerState().lost;
+      pipeline.noteLoss('reader', lost - this.#readerLost);
+      this.#readerLost = lost;
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the ring reader statistics');
     }
     const stdout = this.#parts.stdout?.stats().dropped ?? 0;
     pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);

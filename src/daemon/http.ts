@@ -1,5 +1,5 @@
 // The metrics endpoint: GET /metrics (Prometheus text), /healthz (200 while
-// enforcing, 503 otherwise) and /status (JSON). Read-only; a bare port binds
+// enforcing and reading events, 503 with the reason otherwise) and /status (JSON). Read-only; a bare port binds
 // loopback. /status tells which rules are not enforced, so it is served to
 // loopback peers only, unless a bearer token is configured
 // (metrics.statusTokenFile): then every request for it must carry the token.
@@ -87,9 +87,14 @@ export async function handle(
     case '/metrics':
       return { status: 200, type: metrics.contentType, body: await metrics.text() };
     case '/healthz':
-      return view.enforcing
-        ? { status: 200, type: 'text/plain', body: 'enforcing\n' }
-        : { status: 503, type: 'text/plain', body: 'not enforcing\n' };
+      if (!view.enforcing) return { status: 503, type: 'text/plain', body: 'not enforcing\n' };
+      if (view.readingStopped !== null)
+        return {
+          status: 503,
+          type: 'text/plain',
+          body: `enforcing, but not reading events (retrying): ${view.readingStopped}\n`,
+        };
+      return { status: 200, type: 'text/plain', body: 'enforcing\n' };
     case '/status':
       return {
         status: 200,

@@ -10,7 +10,7 @@ import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
 import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
-import type { StatsSnapshot } from '../kernel/session.ts';
+import type { PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
 import type { EventOutput } from '../sinks/sink.ts';
 import type { PipelineCounters } from './pipeline.ts';
@@ -18,6 +18,8 @@ import type { PipelineCounters } from './pipeline.ts';
 /** What metrics and /status read of a daemon. `Daemon` implements it. */
 export interface DaemonView {
   readonly enforcing: boolean;
+  /** why events are not read from the kernel now (a retry is scheduled); null while they are */
+  readonly readingStopped: string | null;
   readonly plan: Plan | null;
   /** the kernel's features, as probed at start */
   readonly features: FeatureSet | null;
@@ -29,6 +31,8 @@ export interface DaemonView {
   kernelStats(): StatsSnapshot | null;
   /** policy name → its cgroup selectors that select no cgroup (none: {}) */
   unmatchedCgroups?(): Record<string, string[]>;
+  /** counters of packet rules by rule id (null: none) */
+  packetCounts(): Map<number, PacketCount> | null;
 }
 
 /** Entries the plan writes into each map (one generation). */
@@ -110,17 +114,21 @@ export class DaemonMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = this.registry;
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'bpfgate_' });
+    // counted per event in plain maps (count()), handed to prom-client when it is read
+    const flush = () => this.#flushCounts();
     this.#violations = new Counter({
       name: 'bpfgate_violations_total',
       help: `Violations by policy, rule and outcome (${Object.keys(Outcome).join(', ')})`,
       labelNames: ['policy', 'rule', 'outcome'],
       registers: [r],
+      collect: flush,
     });
     this.#events = new Counter({
       name: 'bpfgate_events_total',
       help: 'Events handed to the outputs, by type (violation, loss, policy_error)',
       labelNames: ['type'],
       registers: [r],
+      collect: flush,
     });
     const v = () => this.#view;
     const kernel = (k: keyof StatsSnapshot) => () => {
@@ -139,6 +147,12 @@ export class DaemonMetrics {
         'bpfgate_enforcing',
         '1 while the policy set is loaded and attached',
         () => (v()?.enforcing ? 1 : 0),
+      ],
+      [
+        'gauge',
+        'bpfgate_reading_events',
+        '1 while events are read from the kernel ring buffer (0: a read error stopped it, a retry is scheduled)',
+        () => (v() && v()!.readingStopped === null ? 1 : 0),
       ],
       [
         'counter',
@@ -270,6 +284,22 @@ export class DaemonMetrics {
           return [{ achieved, mechanism }, n];
         }),
     );
+    labelledGauge(
+      r,
+      'bpfgate_packet_rule_matches',
+      'What matched each ingress and egress rule since it was loaded: packets, bytes, events (at most one per second per CPU) and suppressed (not reported as events)',
+      ['policy', 'rule', 'count'],
+      () => {
+        const out: [Record<string, string>, number][] = [];
+        for (const [id, c] of v()?.packetCounts() ?? []) {
+          const r = v()?.plan?.rules.find((x) => x.ruleId === id);
+          if (!r) continue;
+          for (const count of ['packets', 'bytes', 'events', 'suppressed'] as const)
+            out.push([{ policy: r.policy, rule: r.rule, count }, Number(c[count])]);
+        }
+        return out;
+      },
+    );
   }
 
   /** Read the daemon's state at scrape time. */
@@ -282,10 +312,32 @@ export class DaemonMetrics {
     return { publish: (e) => this.count(e) };
   }
 
+  /** events by type, and violations by policy, rule and outcome, since prom-client last took them */
+  #eventCounts = new Map<string, number>();
+  #violationCounts = new Map<
+    string,
+    { labels: { policy: string; rule: string; outcome: string }; n: number }
+  >();
+
+  /** One event: two map updates (prom-client's labelled inc() per event cost more than the rest of this path). */
   count(e: BpfgateEvent): void {
-    this.#events.inc({ type: e.type });
-    if (e.type === 'violation')
-      this.#violations.inc({ policy: e.policy.name, rule: e.policy.rule, outcome: e.outcome }, e.count ?? 1);
+    this.#eventCounts.set(e.type, (this.#eventCounts.get(e.type) ?? 0) + 1);
+    if (e.type !== 'violation') return;
+    const key = `${e.policy.name}\u0000${e.policy.rule}\u0000${e.outcome}`;
+    const c = this.#violationCounts.get(key);
+    if (c) c.n += e.count ?? 1;
+    else
+      this.#violationCounts.set(key, {
+        labels: { policy: e.policy.name, rule: e.policy.rule, outcome: e.outcome },
+        n: e.count ?? 1,
+      });
+  }
+
+  #flushCounts(): void {
+    for (const [type, n] of this.#eventCounts) this.#events.inc({ type }, n);
+    this.#eventCounts.clear();
+    for (const { labels, n } of this.#violationCounts.values()) this.#violations.inc(labels, n);
+    this.#violationCounts.clear();
   }
 
   /** The Prometheus text exposition. */
@@ -301,6 +353,8 @@ export class DaemonMetrics {
 /** The /status document (also what `bpfgate status` prints). */
 export interface StatusDocument {
   enforcing: boolean;
+  /** why events are not read from the kernel now; null while they are (absent from older daemons) */
+  readingStopped?: string | null;
   mode: 'enforce' | 'audit';
   host: string;
   /** the kernel as probed at start: its release and the ladder's rungs (null before the probe) */
@@ -320,6 +374,8 @@ export interface StatusDocument {
       dryRun: boolean;
       downgraded: boolean;
       reason: string;
+      /** ingress and egress rules: what matched them since they were loaded */
+      packets?: { packets: number; bytes: number; events: number; suppressed: number };
     }[];
   }[];
   counters: Record<string, number>;
@@ -348,11 +404,21 @@ export function statusOf(view: DaemonView): StatusDocument {
   const p = view.pipelineCounters();
   const s = view.sinkStats();
   const unmatched = view.unmatchedCgroups?.() ?? {};
+  const counts = view.packetCounts();
+  const packetsOf = (ruleId: number) => {
+    const c = counts?.get(ruleId);
+    if (!c) return {};
+    const n = (x: bigint) => Number(x);
+    return {
+      packets: { packets: n(c.packets), bytes: n(c.bytes), events: n(c.events), suppressed: n(c.suppressed) },
+    };
+  };
   const maps: StatusDocument['maps'] = {};
   for (const [map, entries] of Object.entries(mapEntries(plan)))
     maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
   return {
     enforcing: view.enforcing,
+    readingStopped: view.readingStopped,
     mode: view.mode,
     host: view.host,
     kernel: view.features ? { release: view.features.kernelRelease, rungs: rungsOf(view.features) } : null,
@@ -372,6 +438,7 @@ export function statusOf(view: DaemonView): StatusDocument {
           dryRun: r.dryRun,
           downgraded: r.downgraded,
           reason: r.reason,
+          ...packetsOf(r.ruleId),
         })),
     })),
     counters: {

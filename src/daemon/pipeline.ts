@@ -8,6 +8,7 @@
 
 import { RULE_DEFAULT } from '../abi/layout.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 import { type BootClock, buildEvent, buildLossEvent, type Enrichment } from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
 import type { BpfgateEvent, EventMode } from '../events/types.ts';
@@ -17,6 +18,8 @@ import type { EventOutput } from '../sinks/sink.ts';
 
 export interface Enricher {
   enrich(record: DecodedRecord): Promise<Enrichment>;
+  /** the same answer when it needs no read (all in caches), else undefined */
+  cached?(record: DecodedRecord): Enrichment | undefined;
 }
 
 export interface PipelineLog {
@@ -45,6 +48,7 @@ export class EventPipeline {
   #plans: [Plan | null, Plan | null] = [null, null];
   /** each generation's executables by exe id (the ids the kernel attaches to processes at exec) */
   #executables: [Map<number, string>, Map<number, string>] = [new Map(), new Map()];
+  #inodes: [ReadonlyMap<number, BinaryInode>, ReadonlyMap<number, BinaryInode>] = [new Map(), new Map()];
   #pending = new Set<Promise<void>>();
   /** losses counted but not reported yet, by source */
   #unreported = new Map<LossSource, number>();
@@ -74,6 +78,11 @@ export class EventPipeline {
     this.#executables[gen] = new Map(Object.entries(plan.exeIds).map(([path, id]) => [id, path]));
   }
 
+  /** rule id → the inode its uprobe is bound to, once the loader attached `gen`'s links (Loader.uprobeInodes) */
+  setUprobeInodes(gen: 0 | 1, inodes: ReadonlyMap<number, BinaryInode>): void {
+    this.#inodes[gen] = inodes;
+  }
+
   /** One ring-buffer record. Never throws. */
   handleRecord(buf: Uint8Array): void {
     this.counters.records++;
@@ -97,6 +106,17 @@ export class EventPipeline {
     const rule = this.#ruleOf(record);
     if (!this.#enricher) {
       this.#emitViolation(record, rule, {});
+      return;
+    }
+    // a burst from one process: its enrichment is in the caches, no promise per record
+    let now: Enrichment | undefined;
+    try {
+      now = this.#enricher.cached?.(record);
+    } catch {
+      now = undefined;
+    }
+    if (now !== undefined) {
+      this.#emitViolation(record, rule, now);
       return;
     }
     let enriched: Promise<Enrichment>;
@@ -172,10 +192,9 @@ export class EventPipeline {
         return p ? { name: p.name, severity: r?.severity ?? 'high', tags: r?.tags ?? [] } : undefined;
       },
       executableOf: (exeId) => this.#executables[record.gen].get(exeId),
-      kprobeFunction: (ruleId) => {
-        const spec = plan?.programs.find((s) => s.attach.type === 'kprobe' && s.attach.cookie === ruleId);
-        return spec?.attach.type === 'kprobe' ? spec.attach.function : undefined;
-      },
+      inode: (ruleId) => this.#inodes[record.gen].get(ruleId),
+      attachment: (ruleId) =>
+        plan?.programs.find((s) => 'cookie' in s.attach && s.attach.cookie === ruleId)?.attach,
     });
   }
 

@@ -1,8 +1,15 @@
 // record -> native event. Pure: the host name, the boot-to-wall-clock offset,
 // the enrichment and the id source are inputs.
 
-import { EVENT_FLAG, RULE_DEFAULT, WOULD_OUTCOMES } from '../abi/layout.ts';
-import type { PlannedRule } from '../abi/plan.ts';
+import {
+  EV_F_UNRESOLVED,
+  EVENT_FLAG,
+  EXE_ID_UNRESOLVED,
+  RULE_DEFAULT,
+  WOULD_OUTCOMES,
+} from '../abi/layout.ts';
+import type { AttachSpec, PlannedRule } from '../abi/plan.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
@@ -53,9 +60,12 @@ export interface BuildContext {
   policyForSlot?: (slot: number) => SlotPolicy | undefined;
   /**
    * the attach point of a rule attached on its own: the function a kprobe
-   * rule watches (the kernel's kprobe record leaves its path empty)
+   * rule watches (the kernel's kprobe record leaves its path empty), a uprobe
+   * rule's binary and symbol
    */
-  kprobeFunction?: (ruleId: number) => string | undefined;
+  attachment?: (ruleId: number) => AttachSpec | undefined;
+  /** the inode a uprobe rule's links are bound to, in the record's generation */
+  inode?: (ruleId: number) => BinaryInode | undefined;
   /** the executable an exe id names (bg_exe_ids of the record's generation): the kernel set the id at exec */
   executableOf?: (exeId: number) => string | undefined;
 }
@@ -75,10 +85,29 @@ const NS_PER_S = 1_000_000_000n;
 
 /** RFC 3339, UTC, with nanoseconds. */
 export function formatTimeNs(ns: bigint): string {
-  const s = ns / NS_PER_S;
-  const frac = ns % NS_PER_S;
-  const iso = new Date(Number(s) * 1000).toISOString(); // ...T..:..:...000Z
-  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  return formatTimeText(ns.toString());
+}
+
+/** the whole seconds of the last time formatted, and their RFC 3339 text (events come many a second) */
+let lastSeconds = '';
+let lastIso = '';
+
+/** formatTimeNs of ns given as its decimal text (what an event's timeNs holds). */
+function formatTimeText(text: string): string {
+  if (text.length <= 9 || text.startsWith('-')) {
+    // before 1970-01-01T00:00:01Z: the general way
+    const ns = BigInt(text);
+    const s = ns / NS_PER_S;
+    const frac = ns % NS_PER_S;
+    const iso = new Date(Number(s) * 1000).toISOString(); // ...T..:..:...000Z
+    return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  }
+  const seconds = text.slice(0, -9);
+  if (seconds !== lastSeconds) {
+    lastIso = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastIso}.${text.slice(-9)}Z`;
 }
 
 export function wallNs(bootNs: bigint, clock: BootClock): bigint {
@@ -105,12 +134,12 @@ export function buildEvent(
   rule: PlannedRule | undefined,
   ctx: BuildContext,
 ): ViolationEvent {
-  const ns = wallNs(record.bootNs, ctx.clock);
+  const nsText = wallNs(record.bootNs, ctx.clock).toString();
   const e = ctx.enrichment;
   const ruleId = record.ruleId >>> 0;
   const isDefault = rule === undefined && ruleId >= RULE_DEFAULT;
   const slotPolicy = isDefault ? ctx.policyForSlot?.(ruleId - RULE_DEFAULT) : undefined;
-  const target = decodeTarget(record.kind, record, { ruleId, attachPoint: ctx.kprobeFunction });
+  const target = decodeTarget(record.kind, record, { ruleId, attachment: ctx.attachment, inode: ctx.inode });
   const dryRun = rule?.dryRun === true || WOULD_OUTCOMES.includes(record.outcome);
   const policy = rule
     ? { name: rule.policy, rule: rule.rule, severity: rule.severity, tags: [...rule.tags] }
@@ -126,6 +155,7 @@ export function buildEvent(
   const fromProc: ('executable' | 'args')[] = [];
   if (known === undefined && e.executable !== undefined) fromProc.push('executable');
   if (e.args !== undefined) fromProc.push('args');
+  // fields added one by one, in the contract's order (no object spreads: this runs per event)
   const process: ViolationEvent['process'] = {
     pid: record.pid,
     tgid: record.tgid,
@@ -133,34 +163,40 @@ export function buildEvent(
     uid: record.uid,
     gid: record.gid,
     euid: record.euid,
-    ...(e.user !== undefined ? { user: e.user } : {}),
-    comm: record.comm,
-    ...(executable !== undefined ? { executable } : {}),
-    ...(e.args !== undefined ? { args: e.args } : {}),
-    ...(e.argsTruncated ? { argsTruncated: true } : {}),
-    ...(fromProc.length > 0 ? { fromProc } : {}),
-    cgroup: { id: record.cgroupId.toString(), ...(e.cgroupPath !== undefined ? { path: e.cgroupPath } : {}) },
-    ...(e.containerId !== undefined
-      ? {
-          container: {
-            id: e.containerId,
-            ...(e.containerRuntime !== undefined ? { runtime: e.containerRuntime } : {}),
-          },
-        }
-      : {}),
-  };
+  } as ViolationEvent['process'];
+  if (e.user !== undefined) process.user = e.user;
+  process.comm = record.comm;
+  if (executable !== undefined) process.executable = executable;
+  if (e.args !== undefined) process.args = e.args;
+  if (e.argsTruncated) process.argsTruncated = true;
+  if (fromProc.length > 0) process.fromProc = fromProc;
+  const cgroup: ViolationEvent['process']['cgroup'] = { id: record.cgroupId.toString() };
+  if (e.cgroupPath !== undefined) cgroup.path = e.cgroupPath;
+  process.cgroup = cgroup;
+  if (e.containerId !== undefined) {
+    const container: NonNullable<ViolationEvent['process']['container']> = { id: e.containerId };
+    if (e.containerRuntime !== undefined) container.runtime = e.containerRuntime;
+    process.container = container;
+  }
   const flags = flagNames(record.flags);
+  // decided fail-closed: the path, or the acting executable's, could not be built
+  const unresolved = (record.flags & EV_F_UNRESOLVED) !== 0 || record.exeId === EXE_ID_UNRESOLVED;
   const message =
     rule?.message ||
     (isDefault
       ? `not on the allowlist of policy ${policy.name}: ${describeTarget(record.kind, target)}`
       : `${record.kind} ${describeTarget(record.kind, target)}`);
-  return {
+  const parent: ViolationEvent['parent'] = { pid: record.ppid };
+  if (e.parentExecutable !== undefined) {
+    parent.executable = e.parentExecutable;
+    parent.fromProc = ['executable'];
+  }
+  const event: ViolationEvent = {
     schemaVersion: SCHEMA_VERSION,
     type: 'violation',
     id: ctx.ids.next(),
-    timeNs: ns.toString(),
-    time: formatTimeNs(ns),
+    timeNs: nsText,
+    time: formatTimeText(nsText),
     host: ctx.host,
     policy,
     action: actionOf(record, rule, isDefault),
@@ -169,17 +205,14 @@ export function buildEvent(
     kind: record.kind,
     mechanism: record.mechanism,
     process,
-    parent: {
-      pid: record.ppid,
-      ...(e.parentExecutable !== undefined
-        ? { executable: e.parentExecutable, fromProc: ['executable' as const] }
-        : {}),
-    },
+    parent,
     target,
     message,
     ret: record.ret,
-    ...(flags ? { flags } : {}),
   };
+  if (flags) event.flags = flags;
+  if (unresolved) event.unresolved = true;
+  return event;
 }
 
 export interface EventStamp {

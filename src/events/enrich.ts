@@ -19,6 +19,8 @@ export const DEFAULT_ARGS_BYTES = 4096;
 export const DEFAULT_CACHE_SIZE = 4096;
 export const DEFAULT_CGROUP_ENTRIES = 65_536;
 const PROCESS_TTL_MS = 2000;
+/** an unknown uid reads /etc/passwd again at most this often */
+const USERS_TTL_MS = 10_000;
 const REWALK_MS = 1000;
 
 /** A small LRU on Map's insertion order. */
@@ -169,6 +171,30 @@ export interface EnricherStats {
   cgroupMisses: number;
 }
 
+/** One enrichment from its parts (what enrich() and cached() answer). */
+function composed(
+  proc: ProcInfo,
+  parentExe: string | undefined,
+  user: string | undefined,
+  cgroupPath: string | undefined,
+): Enrichment {
+  const out: Enrichment = {};
+  if (proc.exe !== undefined) out.executable = proc.exe;
+  if (proc.args !== undefined) out.args = proc.args;
+  if (proc.truncated) out.argsTruncated = true;
+  if (parentExe !== undefined) out.parentExecutable = parentExe;
+  if (user !== undefined) out.user = user;
+  if (cgroupPath !== undefined) {
+    out.cgroupPath = cgroupPath;
+    const c = containerFromCgroup(cgroupPath);
+    if (c) {
+      out.containerId = c.id;
+      out.containerRuntime = c.runtime;
+    }
+  }
+  return out;
+}
+
 export class Enricher {
   readonly #o: Required<Omit<EnricherOptions, 'cgroupRoot'>> & { cgroupRoot?: string };
   readonly #procs: Lru<number, ProcInfo>;
@@ -227,21 +253,34 @@ export class Enricher {
       this.user(r.uid),
       this.cgroupPath(r.cgroupId),
     ]);
-    const out: Enrichment = {};
-    if (proc.exe !== undefined) out.executable = proc.exe;
-    if (proc.args !== undefined) out.args = proc.args;
-    if (proc.truncated) out.argsTruncated = true;
-    if (parentExe !== undefined) out.parentExecutable = parentExe;
-    if (user !== undefined) out.user = user;
-    if (cgroupPath !== undefined) {
-      out.cgroupPath = cgroupPath;
-      const c = containerFromCgroup(cgroupPath);
-      if (c) {
-        out.containerId = c.id;
-        out.containerRuntime = c.runtime;
-      }
+    return composed(proc, parentExe, user, cgroupPath);
+  }
+
+  /**
+   * What enrich() would answer, when every part of it is in a cache now (no
+   * read of /proc, /etc/passwd or the cgroup tree due): the same enrichment,
+   * without a promise. Undefined when enrich() has something to read.
+   */
+  cached(r: DecodedRecord): Enrichment | undefined {
+    const now = Date.now();
+    const proc = this.#procs.get(r.tgid);
+    if (!proc || now - proc.at >= PROCESS_TTL_MS || kindOf(r.kind).newImage === true) return undefined;
+    let parentExe: string | undefined;
+    if (r.ppid > 0) {
+      const c = this.#exes.get(r.ppid);
+      if (!c || now - c.at >= PROCESS_TTL_MS) return undefined;
+      parentExe = c.exe;
     }
-    return out;
+    const user = this.#users.get(r.uid);
+    if (user === undefined && now - this.#usersAt > USERS_TTL_MS) return undefined;
+    let cgroupPath: string | undefined;
+    if (this.#root !== undefined) {
+      cgroupPath = this.#cgroups.get(r.cgroupId.toString());
+      if (cgroupPath === undefined) return undefined;
+    }
+    this.#s.lookups += 1;
+    this.#s.processCacheHits += 1;
+    return composed(proc, parentExe, user, cgroupPath);
   }
 
   #process(tgid: number, fresh: boolean): Promise<ProcInfo> {
@@ -311,7 +350,7 @@ export class Enricher {
   async user(uid: number): Promise<string | undefined> {
     const name = this.#users.get(uid);
     if (name !== undefined) return name;
-    if (Date.now() - this.#usersAt > 10_000) {
+    if (Date.now() - this.#usersAt > USERS_TTL_MS) {
       await this.#loadUsers();
       return this.#users.get(uid);
     }

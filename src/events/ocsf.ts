@@ -77,7 +77,10 @@ function control(e: ViolationEvent): Json {
         disposition: 'Blocked',
         status_id: 99,
         status: 'Killed',
-        status_detail: 'the process was killed (SIGKILL) by bpfgate before the action took effect',
+        status_detail:
+          e.mechanism === 'uprobe'
+            ? 'the process was killed (SIGKILL) by bpfgate after the function was entered; the call was not blocked'
+            : 'the process was killed (SIGKILL) by bpfgate before the action took effect',
       };
     case 'killed-after':
       // not blocked: the call ran to completion (bpfgate did not see its result), then the process was killed
@@ -89,7 +92,9 @@ function control(e: ViolationEvent): Json {
         status_id: 0,
         status: 'Unknown',
         status_detail:
-          'the system call completed (its effects stay; its result is not known to bpfgate), then bpfgate killed the process (SIGKILL)',
+          e.mechanism === 'uprobe'
+            ? 'the function returned (its effects stay), then bpfgate killed the process (SIGKILL)'
+            : 'the system call completed (its effects stay; its result is not known to bpfgate), then bpfgate killed the process (SIGKILL)',
       };
     case 'allowed':
       return {
@@ -169,6 +174,7 @@ export function toOcsf(e: ViolationEvent): Json {
         kind: e.kind,
         target: e.target,
         cgroup: e.process.cgroup,
+        ...(e.unresolved ? { unresolved: true } : {}),
       },
     },
   };

@@ -113,6 +113,11 @@ function violation(): Json {
           description: 'what the kernel returned to the caller (-1 = EPERM when denied, 0 otherwise)',
         },
         flags: { type: 'array', items: { enum: [...EVENT_FLAG.names] } },
+        unresolved: {
+          const: true,
+          description:
+            'the path, or the acting executable, could not be resolved by the programs (longer than their buffer, deeper than their walk) and was decided fail-closed',
+        },
         count: {
           type: 'integer',
           minimum: 1,

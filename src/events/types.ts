@@ -65,6 +65,8 @@ export interface ViolationEvent extends EventBase {
   /** what the kernel returned to the caller (negative errno when denied) */
   ret: number;
   flags?: string[];
+  /** the path (or the acting executable's path) could not be built and was decided fail-closed */
+  unresolved?: true;
   /** present when aggregated: number of identical violations this event stands for */
   count?: number;
   firstTimeNs?: string;

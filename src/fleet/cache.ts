@@ -3,9 +3,12 @@
 // One JSON file per bucket, replaced atomically (write, fsync, rename) after
 // every successful apply, owner-only and never through a symbolic link
 // (src/private-fs.ts). It holds the bucket's policy entries as read for that
-// apply; selection by the host's labels is done again when it is used.
+// apply; selection by the host's labels is done again when it is used, and
+// the sequences of the signed entries applied (./freshness.ts), so that a
+// restarted host still refuses older entries and unsigned deletions.
 import { join } from 'node:path';
 import { ownFolder, readPrivate, replacePrivate } from '../private-fs.ts';
+import type { KeySequence } from './freshness.ts';
 import type { FleetEntry } from './select.ts';
 
 export interface CachedSet {
@@ -16,6 +19,8 @@ export interface CachedSet {
   /** ISO time of the apply */
   savedAt: string;
   entries: FleetEntry[];
+  /** per key, the sequence of the signed entry applied (absent in caches written before sequences) */
+  sequences?: Record<string, KeySequence>;
 }
 
 export function cacheFile(dir: string, bucket: string): string {

@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { openConnection, retry, withTimeout } from '../nats/connect.ts';
 import type { PolicyResult } from '../policy/index.ts';
 import { type CachedSet, cacheFile, readCache, writeCache } from './cache.ts';
+import { type KeySequence, type Sequences, sequencesFromJson, sequencesToJson } from './freshness.ts';
 import type { FleetOptions } from './options.ts';
 import {
   type AppliedEntry,
@@ -47,6 +48,8 @@ interface Loaded {
   entries: FleetEntry[];
   selection: FleetSelection;
   source: 'kv' | 'cache';
+  /** the sequences to keep once this read is applied */
+  sequences?: Map<string, KeySequence>;
 }
 
 export class FleetPolicies implements PolicyProvider {
@@ -59,6 +62,8 @@ export class FleetPolicies implements PolicyProvider {
   /** the status bucket, opened on the first status write */
   #statusKv: KV | null = null;
   #cached: CachedSet | null = null;
+  /** per key, the sequence of the signed entry applied last (from the cache at start) */
+  #sequences: Sequences = new Map();
   #stopped = false;
   #background: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -68,6 +73,9 @@ export class FleetPolicies implements PolicyProvider {
   #applied: Loaded | null = null;
   #status: HostStatus | null = null;
   #statusDirty = false;
+  /** a status write that failed (a stream electing its leader, a node down) is tried again: 1 s doubling to 30 s */
+  #statusRetry: NodeJS.Timeout | null = null;
+  #statusRetryMs = 1000;
   #onChange: ((what: string[]) => void) | null = null;
   #debounceMs = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -105,9 +113,24 @@ export class FleetPolicies implements PolicyProvider {
     return this.#applied?.selection.selected ?? [];
   }
 
+  /** The sequences applied before this start, from the cache (none without one). */
+  async #readSequences(): Promise<void> {
+    if (this.#o.cacheDir === null) return;
+    try {
+      const cached = await readCache(this.#o.cacheDir, this.#o.bucket);
+      this.#sequences = sequencesFromJson(cached?.sequences ?? {}) ?? new Map();
+    } catch (err) {
+      this.#log.warn(
+        { err },
+        'cannot read the fleet cache: older entries are refused only from this start on',
+      );
+    }
+  }
+
   async #open(): Promise<void> {
     const until = Date.now() + this.#o.connectTimeoutMs;
     let reason: unknown;
+    await this.#readSequences();
     for (;;) {
       try {
         await this.#attach(Math.max(200, until - Date.now()));
@@ -239,7 +262,8 @@ export class FleetPolicies implements PolicyProvider {
     else if (this.#cached) loaded = { entries: this.#cached.entries, source: 'cache' };
     else throw new FleetUnavailableError(`the fleet policy bucket '${this.#o.bucket}' is not reachable`);
     // signatures first: nothing unsigned reaches the YAML parser
-    const verified = verifyBucket(this.#o.bucket, loaded.entries, this.#o.trustedKeys);
+    const verified = verifyBucket(this.#o.bucket, loaded.entries, this.#o.trustedKeys, this.#sequences);
+    loaded.sequences = verified.sequences;
     const selection = selectPolicies(this.#o.bucket, verified.entries, this.#o.labels);
     if (verified.diagnostics.length > 0)
       selection.result = {
@@ -321,6 +345,7 @@ export class FleetPolicies implements PolicyProvider {
     const now = new Date().toISOString();
     if (outcome.ok && read) {
       this.#applied = read;
+      if (read.sequences) this.#sequences = read.sequences;
       if (read.source === 'kv' && this.#o.cacheDir !== null) {
         try {
           await writeCache(this.#o.cacheDir, {
@@ -330,6 +355,7 @@ export class FleetPolicies implements PolicyProvider {
             labels: { ...this.#o.labels },
             savedAt: now,
             entries: read.entries,
+            sequences: sequencesToJson(this.#sequences),
           });
         } catch (err) {
           this.#log.warn({ err, dir: this.#o.cacheDir }, 'cannot cache the applied fleet policy set');
@@ -387,14 +413,28 @@ export class FleetPolicies implements PolicyProvider {
         'writing the host status',
       );
       if (this.#status === status) this.#statusDirty = false;
+      this.#statusRetryMs = 1000;
     } catch (err) {
-      this.#log.warn({ err }, 'cannot write the host status; retried after the next reconnect or apply');
+      this.#log.warn(
+        { err, retryInMs: this.#statusRetryMs },
+        'cannot write the host status; tried again with a back-off, and after the next reconnect or apply',
+      );
+      if (this.#stopped || this.#statusRetry) return;
+      const wait = this.#statusRetryMs;
+      this.#statusRetryMs = Math.min(wait * 2, 30_000);
+      this.#statusRetry = setTimeout(() => {
+        this.#statusRetry = null;
+        if (!this.#stopped) void this.#flushStatus();
+      }, wait);
+      this.#statusRetry.unref();
     }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#statusRetry) clearTimeout(this.#statusRetry);
+    this.#statusRetry = null;
     this.#timer = null;
     this.#wake?.();
     this.#watch?.stop();

@@ -6,6 +6,7 @@
 import type { Plan } from '../abi/plan.ts';
 import { PolicyWatcher, type WatchLog } from '../daemon/watch.ts';
 import { loadPolicyFiles, type PolicyResult } from '../policy/index.ts';
+import { parsePolicySourcesAside } from '../policy/parse-worker.ts';
 
 /** What became of a policy set the daemon loaded: applied, or rejected (the previous set stays). */
 export type ApplyOutcome = { ok: true; plan: Plan } | { ok: false; error: unknown };
@@ -35,7 +36,16 @@ export class FilePolicies implements PolicyProvider {
   }
 
   load(): Promise<PolicyResult> {
-    return loadPolicyFiles([...this.#paths]);
+    // a large set is parsed in a worker thread: its parse's memory leaves with it
+    return loadPolicyFiles([...this.#paths], undefined, (sources) =>
+      parsePolicySourcesAside(sources, (w) => {
+        if ('workerFailed' in w)
+          this.#log.warn(
+            { err: String(w.workerFailed) },
+            'the policy parse worker failed: the policies were parsed in the daemon itself',
+          );
+      }),
+    );
   }
 
   watch(debounceMs: number, onChange: (what: string[]) => void): void {

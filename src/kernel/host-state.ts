@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
 import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
-import { MapName } from '../abi/layout.ts';
+import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
 import type { HostState } from './loader.ts';
@@ -88,6 +88,12 @@ export class LiveHostState implements HostState {
         for (const id of r.subtree) exceptions.push(encodeCgroupException(ex.ruleId, id, true, gen));
       }
     }
+    // a cgroup deeper than the programs' walk ends its chain with the unresolved id: every
+    // policy with a cgroup selector applies to it (fail closed)
+    const scoped = plan.policies
+      .filter((p) => p.cgroups.length > 0)
+      .reduce((m, p) => m | (1n << BigInt(p.slot)), 0n);
+    if (scoped) masks.set(CGROUP_ID_UNRESOLVED, { self: 0n, subtree: scoped });
     const scope = [...masks.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, m]) => encodeCgroupScope(id, m.self, m.subtree, gen));
@@ -112,7 +118,9 @@ export class LiveHostState implements HostState {
       } catch {
         continue; // kernel thread, or gone
       }
-      const id = exeIds[exe.replace(/ \(deleted\)$/, '')];
+      const path = exe.replace(/ \(deleted\)$/, '');
+      // as the exec tracepoint does: a path longer than the programs build is the unresolved id
+      const id = Buffer.byteLength(path) >= EXE_MAX ? EXE_ID_UNRESOLVED : exeIds[path];
       if (id === undefined) continue;
       const key = Buffer.alloc(4);
       key.writeUInt32LE(Number(pid));

@@ -9,6 +9,7 @@
 
 import { MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan, ProgramSpec } from '../abi/plan.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 import { GEN_KEYED_MAPS, GEN_OFFSET, otherGen } from './generations.ts';
 import type { LinkPort, ObjectPort } from './port.ts';
 
@@ -39,9 +40,12 @@ export interface Attachment {
 
 /** One program may be attached several times (a kprobe per function): attachments are keyed by program and target. */
 export function attachmentKey(spec: Pick<ProgramSpec, 'program' | 'attach'>): string {
-  return spec.attach.type === 'kprobe'
-    ? `${spec.program}@${spec.attach.function}#${spec.attach.cookie}`
-    : spec.program;
+  const a = spec.attach;
+  if (a.type === 'kprobe') return `${spec.program}@${a.function}#${a.cookie}`;
+  if (a.type === 'tcx' || a.type === 'xdp') return `${spec.program}@${a.ifname}`;
+  if (a.type === 'uprobe')
+    return `${spec.program}@${a.binary}:${a.symbol}${a.retprobe ? '%return' : ''}#${a.cookie}`;
+  return spec.program;
 }
 
 export function hex(s: string): Uint8Array {
@@ -58,6 +62,8 @@ export class Loader {
   /** adopted attachments that still run a previous daemon's program */
   #stale = new Set<string>();
   #exeIds = new Map<string, number>();
+  /** rule id → the inode its uprobe links are bound to, as of the last apply() */
+  #inodes = new Map<number, BinaryInode>();
 
   constructor(obj: ObjectPort, host: HostState, cgroupAttachPath: string, log: LoaderLog) {
     this.#obj = obj;
@@ -75,7 +81,7 @@ export class Loader {
     return this.#active;
   }
 
-  /** attachments: program name, or program@function#cookie for kprobes */
+  /** attachments: program name, or program@function#cookie for kprobes, program@binary:symbol[%return]#cookie for uprobes */
   attachedPrograms(): string[] {
     return [...this.#attached.keys()].sort();
   }
@@ -96,6 +102,11 @@ export class Loader {
     }
     for (const [path, id] of Object.entries(exeIds)) this.#exeIds.set(path, id);
     this.#purge(otherGen(activeGen));
+  }
+
+  /** rule id → the inode of the binary its uprobe is attached to (the active generation's links) */
+  uprobeInodes(): ReadonlyMap<number, BinaryInode> {
+    return this.#inodes;
   }
 
   /** adopted attachments not yet running this object's programs */
@@ -128,8 +139,11 @@ export class Loader {
     }
 
     // 2. attach what the new set needs (harmless before the swap: programs read the active generation);
-    //    adopted links get this object's program (they share the maps, so either program decides alike)
+    //    adopted links get this object's program (they share the maps, so either program decides alike);
+    //    a uprobe whose binary path now names another inode (the file was replaced) is attached
+    //    to the new inode, and its old link goes after the swap
     const newLinks: string[] = [];
+    const superseded = new Map<string, LinkPort>();
     try {
       for (const spec of plan.programs) {
         const key = attachmentKey(spec);
@@ -143,12 +157,17 @@ export class Loader {
           this.#stale.delete(key);
           continue;
         }
-        if (current) continue;
+        if (current && !this.#moved(current, spec)) continue;
         this.#attached.set(key, this.#obj.attach(spec.program, spec.attach, this.#cgroupAttachPath));
-        newLinks.push(key);
+        if (current) superseded.set(key, current);
+        else newLinks.push(key);
       }
     } catch (err) {
       for (const p of newLinks) this.#detach(p);
+      for (const [key, old] of superseded) {
+        this.#attached.get(key)?.destroy();
+        this.#attached.set(key, old);
+      }
       this.#purge(gen);
       throw err;
     }
@@ -168,6 +187,19 @@ export class Loader {
 
     // 4. retire the old generation and the programs nothing needs any more
     if (retired !== null) this.#purge(retired);
+    for (const [key, old] of superseded) {
+      this.#log.info(
+        { program: key, from: old.inode, to: this.#attached.get(key)?.inode },
+        'uprobe binary replaced: attached to its new inode',
+      );
+      this.#retire(key, old);
+    }
+    this.#inodes = new Map();
+    for (const spec of plan.programs) {
+      const inode =
+        spec.attach.type === 'uprobe' ? this.#attached.get(attachmentKey(spec))?.inode : undefined;
+      if (inode && spec.attach.type === 'uprobe') this.#inodes.set(spec.attach.cookie, inode);
+    }
     const keep = new Set(plan.programs.map(attachmentKey));
     for (const p of [...this.#attached.keys()]) if (!keep.has(p)) this.#detach(p);
     this.#log.info({ gen, programs: this.attachedPrograms() }, 'policy generation active');
@@ -176,6 +208,13 @@ export class Loader {
   /** policy name → its cgroup selectors that selected no existing cgroup when the active set was applied */
   unmatchedCgroups(): Record<string, string[]> {
     return this.#host.unmatchedCgroups?.() ?? {};
+  }
+
+  /** A uprobe link bound to an inode its binary's path no longer names (the file was replaced since it was attached). */
+  #moved(link: LinkPort, spec: ProgramSpec): boolean {
+    if (!link.inode || !this.#obj.inodeOf) return false;
+    const now = this.#obj.inodeOf(spec.attach);
+    return now?.device !== link.inode.device || now?.inode !== link.inode.inode;
   }
 
   /** Detaches every program (enforcement stops). */
@@ -238,8 +277,12 @@ export class Loader {
     const link = this.#attached.get(program);
     this.#attached.delete(program);
     this.#stale.delete(program);
+    if (link) this.#retire(program, link);
+  }
+
+  #retire(program: string, link: LinkPort): void {
     try {
-      link?.destroy();
+      link.destroy();
     } catch (err) {
       this.#log.warn({ program, err }, 'detach failed');
     }

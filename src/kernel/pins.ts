@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { MapName } from '../abi/layout.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 import { BpfgateError } from '../errors.ts';
 import { BpfLink, BpfMap, isBpffs, KernelError } from './binding.ts';
 import type { LinkPort } from './port.ts';
@@ -189,6 +190,10 @@ export class PinnedLink implements LinkPort {
 
   get id(): number {
     return this.link.info().id;
+  }
+
+  get inode(): BinaryInode | undefined {
+    return this.link.inode;
   }
 
   /** Detach (where the link type allows a forced detach) and close our fd: gone unless someone else holds it. */

@@ -3,6 +3,7 @@
 // loader behind it keeps generation swaps and map bookkeeping testable without
 // a kernel.
 import type { AttachSpec } from '../abi/plan.ts';
+import type { BinaryInode } from '../abi/programs.ts';
 
 export interface MapPort {
   readonly name: string;
@@ -19,6 +20,8 @@ export interface LinkPort {
   destroy(): void;
   /** let go of the handle but leave the program attached (a pinned link); absent: not pinned */
   release?(): void;
+  /** a uprobe link: the inode it is bound to (absent for other links, and for links adopted from pins) */
+  readonly inode?: BinaryInode;
 }
 
 export interface ObjectPort {
@@ -33,4 +36,10 @@ export interface ObjectPort {
    * attach anew and then retire the old link. Returns the link now in use.
    */
   replace?(old: LinkPort, program: string, spec: AttachSpec, cgroupPath: string): LinkPort;
+  /**
+   * The inode a uprobe spec's binary path names now (undefined: not a
+   * uprobe, or the path names nothing): a link bound to another inode is
+   * attached again (the binary was replaced since).
+   */
+  inodeOf?(spec: AttachSpec): BinaryInode | undefined;
 }

@@ -25,6 +25,7 @@ import {
   probeProgType,
 } from './binding.ts';
 import { findCgroup2Mount } from './cgroups.ts';
+import { withUprobeTarget } from './elf.ts';
 import { verifierLines } from './verifier.ts';
 
 /** Where `make -C bpf` (scripts/setup.sh) puts bpfgate's object. */
@@ -41,7 +42,6 @@ export const SECURITYFS_PATH = '/sys/kernel/security';
  * crashed when the probe used security_file_open).
  */
 export const KPROBE_PROBE_FUNCTION = 'bpf_fentry_test1';
-const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
 /**
  * The fmod_ret rung's probe (bpf/security.bpf.c bg_fmr_probe): attached for
  * an instant to a security_* function nothing hot calls, it denies statfs to
@@ -126,6 +126,10 @@ function sectionOf(name: string): string {
       return `raw_tracepoint/${a.event}`;
     case 'kprobe':
       return 'kprobe';
+    case 'tcx':
+      return 'tc';
+    case 'xdp':
+      return 'xdp';
     default:
       return attachText(a);
   }
@@ -402,25 +406,88 @@ function fmodRet(p: Prober): Feature {
   };
 }
 
-function kprobes(p: Prober): Feature {
-  const fn = KPROBE_PROBE_FUNCTION;
-  const r = p.load('bg_kprobe', (obj) => {
+/**
+ * A probe family (kprobe, uprobe): load its program, attach it for an instant
+ * where nothing fires, and say why not: the load, or the attach (and whether
+ * the family's perf PMU exists at all: not built in).
+ */
+function probeFamily(
+  p: Prober,
+  o: {
+    name: 'kprobe' | 'uprobe';
+    program: string;
+    where: string;
+    config: string;
+    attach: (obj: BpfObject) => void;
+  },
+): Feature {
+  const r = p.load(o.program, (obj) => {
     try {
-      // with the rule maps empty (just created by this load) the program reports nothing
-      obj.attachKprobe('bg_kprobe', fn, { cookie: 0 }).destroy();
+      o.attach(obj);
       return OK;
     } catch (err) {
       return failure(err);
     }
   });
-  if (!r.load.ok) return { available: false, reason: `kprobe (bg_kprobe) load: ${r.load.text}` };
+  if (!r.load.ok) return { available: false, reason: `${o.name} (${o.program}) load: ${r.load.text}` };
+  const pmu = `/sys/bus/event_source/devices/${o.name}`;
   if (!r.after?.ok) {
-    const pmu = existsSync(KPROBE_PMU)
-      ? ''
-      : `; no ${KPROBE_PMU}: kprobes not built in (CONFIG_KPROBES unset)`;
-    return { available: false, reason: `kprobe loads; attach kprobe ${fn}: ${r.after?.text}${pmu}` };
+    const built = existsSync(pmu) ? '' : `; no ${pmu}: ${o.name}s not built in (${o.config} unset)`;
+    return { available: false, reason: `${o.name} loads; ${o.where}: ${r.after?.text}${built}` };
   }
-  return { available: true, reason: `kprobe loads; attach kprobe ${fn} ok (detached at once)` };
+  return { available: true, reason: `${o.name} loads; ${o.where} ok (detached at once)` };
+}
+
+function kprobes(p: Prober): Feature {
+  const fn = KPROBE_PROBE_FUNCTION;
+  // with the rule maps empty (just created by this load) the program reports nothing
+  return probeFamily(p, {
+    name: 'kprobe',
+    program: 'bg_kprobe',
+    where: `attach kprobe ${fn}`,
+    config: 'CONFIG_KPROBES',
+    attach: (obj) => obj.attachKprobe('bg_kprobe', fn, { cookie: 0 }).destroy(),
+  });
+}
+
+function uprobes(p: Prober): Feature {
+  // a uprobe on this process's own executable, at its ELF entry point's symbol
+  // (_start), which runs once at startup and never again: nothing fires
+  const bin = process.execPath;
+  return probeFamily(p, {
+    name: 'uprobe',
+    program: 'bg_uprobe',
+    where: `attach on ${bin}:_start`,
+    config: 'CONFIG_UPROBES',
+    attach: (obj) =>
+      withUprobeTarget(bin, '_start', undefined, (id, path) =>
+        obj.attachUprobe('bg_uprobe', path, id.offset, { cookie: 0 }).destroy(),
+      ),
+  });
+}
+
+/** tcx links came with Linux 6.6; the tc programs must load too. Nothing is attached. */
+function tcx(p: Prober, kernelRelease: string): Feature {
+  const load = p.loadFeature('bg_tc_ingress');
+  if (!load.available) return load;
+  const [major = 0, minor = 0] = kernelRelease.split(/[.-]/).map(Number);
+  if (major < 6 || (major === 6 && minor < 6))
+    return {
+      available: false,
+      reason: `${load.reason}; tcx links need Linux 6.6 (this is ${kernelRelease})`,
+    };
+  return { available: true, reason: `${load.reason}; tcx links (Linux ${major}.${minor}; not attached)` };
+}
+
+/** The XDP program loads; generic mode attaches on any interface, native where the driver has it. */
+function xdp(p: Prober): Feature {
+  const load = p.loadFeature('bg_xdp_ingress');
+  return load.available
+    ? {
+        available: true,
+        reason: `${load.reason}; generic mode on any interface, native where the driver has it`,
+      }
+    : load;
 }
 
 function fentry(): Feature {
@@ -537,9 +604,12 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     fmodRet: rung ? fmodRet(p) : FMOD_RET_NOT_NEEDED,
     fmodRetHooks: rung ? fmodRetHooks(lookup()) : {},
     kprobes: kprobes(p),
+    uprobes: uprobes(p),
     fentry: fentry(),
     tracepoints: tp.tracepoints,
     sendSignal: sendSignal(tp.execLoads),
     cgroupHooks,
+    tcx: tcx(p, kernelRelease),
+    xdp: xdp(p),
   };
 }

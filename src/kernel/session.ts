@@ -13,7 +13,7 @@ import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import type { FeatureSet } from '../abi/features.ts';
 import { EXE_MAX, MapName, Stat } from '../abi/layout.ts';
 import type { AttachSpec } from '../abi/plan.ts';
-import { availability, PROGRAMS, type ProgramName } from '../abi/programs.ts';
+import { availability, type BinaryInode, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
 import {
   type BpfLink,
@@ -23,6 +23,7 @@ import {
   type RecordBatch,
   RingBufferReader,
 } from './binding.ts';
+import { currentInode } from './elf.ts';
 import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
 import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedLinkKeys } from './pins.ts';
@@ -36,6 +37,16 @@ export interface StatsSnapshot {
   ringbufDrops: bigint;
   denied: bigint;
   killed: bigint;
+}
+
+/** What matched a packet rule (bg_pkt_counts, summed over CPUs). */
+export interface PacketCount {
+  packets: bigint;
+  bytes: bigint;
+  /** events written (at most one per second per CPU) */
+  events: bigint;
+  /** matches not written as events (the rate limit) */
+  suppressed: bigint;
 }
 
 /** Programs worth loading on a kernel with these features. */
@@ -151,6 +162,10 @@ export class KernelSession implements ObjectPort {
     }
   }
 
+  inodeOf(spec: AttachSpec): BinaryInode | undefined {
+    return spec.type === 'uprobe' ? currentInode(spec.binary) : undefined;
+  }
+
   /** Attach an LSM program without a pin (self-protection: it lasts as long as this process). */
   attachLsm(program: string): BpfLink {
     return this.#obj.attachLsm(program);
@@ -213,10 +228,25 @@ export class KernelSession implements ObjectPort {
     return { activeGen, daemonTgid, attachments, exeIds, maps: this.#reusedMaps };
   }
 
-  /** Start delivering ring-buffer records in batches on the event loop. */
-  readEvents(onBatch: (batch: RecordBatch) => void, onError: (err: Error) => void): void {
+  /**
+   * Start delivering ring-buffer records in batches on the event loop. A poll
+   * error stops reading; it starts again after a back-off (onError says when,
+   * onResume when it did).
+   */
+  readEvents(
+    onBatch: (batch: RecordBatch) => void,
+    onError: (err: Error, stopped: { resumeInMs: number } | null) => void,
+    onResume: () => void = () => {},
+  ): void {
     if (this.#reader) throw new Error('already reading events');
-    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, { onError });
+    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, { onError, onResume });
+  }
+
+  /** The reader: records read but lost (never handed out) since start, and why reading is stopped (null: reading). */
+  readerState(): { lost: number; stoppedBy: Error | null } {
+    const r = this.#reader;
+    if (!r || r.closed) return { lost: 0, stoppedBy: null };
+    return { lost: r.lost, stoppedBy: r.stoppedBy };
   }
 
   /** Whatever is still in the ring (a last drain before stop). */
@@ -256,6 +286,25 @@ export class KernelSession implements ObjectPort {
       denied: sum(Stat.denied),
       killed: sum(Stat.killed),
     };
+  }
+
+  /** The counters of packet rules, by rule id (bpf/kinds/packet.h). */
+  packetCounts(ruleIds: readonly number[]): Map<number, PacketCount> {
+    const map = this.#obj.map(MapName.packetCounts);
+    const out = new Map<number, PacketCount>();
+    for (const id of ruleIds) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(id);
+      const c: PacketCount = { packets: 0n, bytes: 0n, events: 0n, suppressed: 0n };
+      for (const v of map.lookupPercpu(key) ?? []) {
+        c.packets += v.readBigUInt64LE(0);
+        c.bytes += v.readBigUInt64LE(8);
+        c.events += v.readBigUInt64LE(16);
+        c.suppressed += v.readBigUInt64LE(24);
+      }
+      out.set(id, c);
+    }
+    return out;
   }
 
   close(): void {

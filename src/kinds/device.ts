@@ -74,7 +74,11 @@ export const device = defineKind<DeviceMatch, DeviceTarget>('device', 12, {
   },
   patternHints: { '^\\*$': 'a number or "*"' },
   normalize: (r, m, path) => {
-    const devices: DeviceSelector[] = ((m.devices as Raw[] | undefined) ?? []).map((d) => ({
+    // an entry that is not an object was reported by the schema check: never read as a selector
+    const entries = ((m.devices as unknown[] | undefined) ?? []).filter(
+      (d): d is Raw => typeof d === 'object' && d !== null,
+    );
+    const devices: DeviceSelector[] = entries.map((d) => ({
       type: d.type as 'char' | 'block',
       major: typeof d.major === 'number' ? d.major : null,
       minor: typeof d.minor === 'number' ? d.minor : null,

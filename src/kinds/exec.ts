@@ -5,7 +5,14 @@
 import { basename } from 'node:path';
 import { ALL_ACTIONS, defineKind, wholeUnit } from './kind.ts';
 import { fileObj, OCSF_CLASSES } from './ocsf.ts';
-import { PATH_PROPERTIES, type PathTargets, pathsOf, pathTargetKeys, readPathTargets } from './paths.ts';
+import {
+  PATH_PROPERTIES,
+  type PathTargets,
+  pathsOf,
+  pathTargetKeys,
+  readPathTargets,
+  unresolvedPathKeys,
+} from './paths.ts';
 import { obj, record, string } from './schema.ts';
 
 export interface ExecMatch extends PathTargets {
@@ -34,6 +41,7 @@ export const exec = defineKind<ExecMatch, ExecTarget>('exec', 1, {
 
   hooks: HOOKS,
   keys: (m, ctx) => pathTargetKeys(ctx, 1, 0, m),
+  unresolvedKeys: (_m, ctx) => unresolvedPathKeys(ctx, 1, 0),
   units: () => wholeUnit('exec', HOOKS),
   posture: () => wholeUnit('exec', HOOKS),
 

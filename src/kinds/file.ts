@@ -6,7 +6,14 @@ import { Numbered } from '../abi/numbers.ts';
 import { cString } from './decode.ts';
 import { ALL_ACTIONS, cross, defineKind, opUnits } from './kind.ts';
 import { fileObj, OCSF_CLASSES } from './ocsf.ts';
-import { PATH_PROPERTIES, type PathTargets, pathsOf, pathTargetKeys, readPathTargets } from './paths.ts';
+import {
+  PATH_PROPERTIES,
+  type PathTargets,
+  pathsOf,
+  pathTargetKeys,
+  readPathTargets,
+  unresolvedPathKeys,
+} from './paths.ts';
 import { obj, oneOfNames, record, string } from './schema.ts';
 
 /** The operations, and their op byte (enum bg_op BG_OP_FILE_*). */
@@ -20,6 +27,10 @@ export const FILE_OPS = new Numbered('file operation', {
   chown: 7,
   link: 8,
   truncate: 9,
+  /** a setuid or setgid bit set on a regular file: chmod, or created with it */
+  setid: 10,
+  /** file capabilities added: the security.capability extended attribute (setcap) */
+  setcap: 11,
 });
 export const FILE_OPERATIONS = FILE_OPS.names;
 export type FileOperation = (typeof FILE_OPERATIONS)[number];
@@ -38,14 +49,19 @@ export interface FileTarget {
 
 const HOOKS = [
   { program: 'bg_lsm_file_open', ops: ['read', 'write'] },
-  { program: 'bg_lsm_path_mknod', ops: ['create'] },
+  { program: 'bg_lsm_path_mknod', ops: ['create', 'setid'] },
   { program: 'bg_lsm_path_unlink', ops: ['unlink'] },
   { program: 'bg_lsm_path_rename', ops: ['rename'] },
-  { program: 'bg_lsm_path_chmod', ops: ['chmod'] },
+  { program: 'bg_lsm_path_chmod', ops: ['chmod', 'setid'] },
   { program: 'bg_lsm_path_chown', ops: ['chown'] },
   { program: 'bg_lsm_path_link', ops: ['link'] },
   { program: 'bg_lsm_path_truncate', ops: ['truncate'] },
-  { program: 'bg_tp_sys_enter' },
+  { program: 'bg_lsm_inode_setxattr', ops: ['setcap'] },
+  // the system calls' strings: neither the new mode's effect nor extended attributes
+  {
+    program: 'bg_tp_sys_enter',
+    ops: ['read', 'write', 'create', 'unlink', 'rename', 'chmod', 'chown', 'link', 'truncate'],
+  },
 ] as const;
 
 const ACTIVITY: Record<string, [number, string]> = {
@@ -58,6 +74,8 @@ const ACTIVITY: Record<string, [number, string]> = {
   chown: [7, 'Set Security'],
   link: [1, 'Create'],
   truncate: [3, 'Update'],
+  setid: [7, 'Set Security'],
+  setcap: [7, 'Set Security'],
 };
 
 export const file = defineKind<FileMatch, FileTarget>('file', 2, {
@@ -78,6 +96,7 @@ export const file = defineKind<FileMatch, FileTarget>('file', 2, {
 
   hooks: HOOKS,
   keys: (m, ctx) => m.operations.flatMap((op) => pathTargetKeys(ctx, 2, FILE_OPS.number(op), m)),
+  unresolvedKeys: (m, ctx) => m.operations.flatMap((op) => unresolvedPathKeys(ctx, 2, FILE_OPS.number(op))),
   units: (m) => opUnits(HOOKS, m.operations),
   posture: () => opUnits(HOOKS, FILE_OPERATIONS),
 
@@ -100,5 +119,13 @@ export const file = defineKind<FileMatch, FileTarget>('file', 2, {
     fields: { file: fileObj(e.target.path) },
   }),
 
-  representatives: [{ match: '{ paths: [/etc/shadow] }' }],
+  representatives: [
+    {
+      match:
+        '{ paths: [/etc/shadow], operations: [read, write, create, unlink, rename, chmod, chown, link, truncate] }',
+    },
+    // privilege granted to a file: decided only by the security hooks (a system call's
+    // arguments do not say whether a bit is new or what an extended attribute holds)
+    { rule: 'file-setid', match: '{ directories: [/], operations: [setid, setcap] }' },
+  ],
 });

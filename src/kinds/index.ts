@@ -8,8 +8,10 @@ import { bpf } from './bpf.ts';
 import { capability } from './capability.ts';
 import { connect } from './connect.ts';
 import { device } from './device.ts';
+import { egress } from './egress.ts';
 import { exec } from './exec.ts';
 import { file } from './file.ts';
+import { ingress } from './ingress.ts';
 import type { RuleKindDef } from './kind.ts';
 import { kprobe } from './kprobe.ts';
 import { module } from './module.ts';
@@ -18,6 +20,7 @@ import { ptrace } from './ptrace.ts';
 import { setuid } from './setuid.ts';
 import { socket } from './socket.ts';
 import { sysctl } from './sysctl.ts';
+import { uprobe } from './uprobe.ts';
 
 export const KINDS = [
   exec,
@@ -34,6 +37,9 @@ export const KINDS = [
   device,
   sysctl,
   kprobe,
+  ingress,
+  egress,
+  uprobe,
 ] as const;
 
 type Each = (typeof KINDS)[number];

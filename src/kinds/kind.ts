@@ -5,7 +5,7 @@
 // docs/adding-a-rule-kind.md. Pure.
 import type { MapBudgetName } from '../abi/capacity.ts';
 import type { Numbered } from '../abi/numbers.ts';
-import { type AttachSpec, PROGRAMS, type ProgramName, twinOf } from '../abi/programs.ts';
+import { type AttachSpec, type BinaryInode, PROGRAMS, type ProgramName, twinOf } from '../abi/programs.ts';
 import type { DiagnosticCode } from '../policy/codes.ts';
 import type { Action } from '../policy/vocabulary.ts';
 import type { OcsfClass } from './ocsf.ts';
@@ -53,6 +53,8 @@ export interface KeyContext {
   gen: number;
   slot: number;
   ruleId: number;
+  /** an interface's index in the daemon's network namespace (0 or undefined: none); packet kinds */
+  ifindex?: (name: string) => number | undefined;
 }
 
 /** One thing a rule needs a hook for (an operation, an address family...), and the programs that can serve it. */
@@ -83,8 +85,10 @@ export interface RecordFields {
 /** What the record alone cannot say, from the plan of the generation that decided. */
 export interface DecodeContext {
   ruleId: number;
-  /** the attach point of a rule attached on its own (a kprobe rule's function) */
-  attachPoint?: (ruleId: number) => string | undefined;
+  /** the attach point of a rule attached on its own (a kprobe rule's function, a uprobe rule's binary and symbol) */
+  attachment?: (ruleId: number) => AttachSpec | undefined;
+  /** the inode a uprobe rule's links are bound to (the loader read it from the file it attached through) */
+  inode?: (ruleId: number) => BinaryInode | undefined;
 }
 
 /** What an OCSF mapping reads of a violation. */
@@ -147,6 +151,12 @@ export interface RuleKindDef<K extends string, M extends { kind: K }, T> {
   readonly hooks: readonly Hook[];
   /** the keys of a rule's entries; RangeError for what the layout cannot express */
   keys(m: M, ctx: KeyContext): MapKey[];
+  /**
+   * kinds decided on paths: the keys under which the programs look up a path
+   * they could not build (one per operation), where a block or kill rule
+   * that does not opt out (`unresolved: allow`) decides it: fail closed
+   */
+  unresolvedKeys?(m: M, ctx: KeyContext): MapKey[];
   /** the units a rule needs hooks for */
   units(m: M): Unit[];
   /** the units of an allowlist posture (defaultAction: block) on the kind; kinds that accept allow */

@@ -53,10 +53,13 @@ export const kprobe = defineKind<KprobeMatch, KprobeTarget>('kprobe', 14, {
     args: { type: 'array', maxItems: 4, items: { type: 'string', pattern: '^0x[0-9a-f]+$' } },
   }),
   // the record leaves the function empty: the plan knows it from the rule
-  decode: (r, ctx) => ({
-    function: r.path || (ctx.attachPoint?.(ctx.ruleId) ?? ''),
-    args: r.args.map((v) => `0x${v.toString(16)}`),
-  }),
+  decode: (r, ctx) => {
+    const a = ctx.attachment?.(ctx.ruleId);
+    return {
+      function: r.path || (a?.type === 'kprobe' ? a.function : ''),
+      args: r.args.map((v) => `0x${v.toString(16)}`),
+    };
+  },
   describe: (t) => `${t.function}()`,
   ocsf: (e) => ({
     cls: OCSF_CLASSES.kernel,

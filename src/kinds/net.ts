@@ -17,10 +17,14 @@ import {
   dedupe,
   defineKind,
   type Json,
+  type KeyContext,
   type MapKey,
+  type MatchReader,
   opUnits,
+  type Raw,
   type Representative,
   type RuleKindDef,
+  type SchemaDef,
   type Unit,
 } from './kind.ts';
 import { OCSF_CLASSES } from './ocsf.ts';
@@ -177,10 +181,77 @@ export function formatIp(family: 4 | 6, bytes: Uint8Array): string {
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
-const ANY_ADDRESSES = [
+export const ANY_ADDRESSES = [
   { family: 4 as const, address: new Uint8Array(4), bits: 0 },
   { family: 6 as const, address: new Uint8Array(16), bits: 0 },
 ];
+
+/** The $defs of CIDRs and ports (connect, bind, ingress, egress). */
+export const NET_SCHEMA_DEFS: Readonly<Record<string, SchemaDef>> = {
+  cidr: { schema: { type: 'string', description: 'An IPv4 or IPv6 CIDR.' } },
+  port: {
+    schema: {
+      type: ['integer', 'string'],
+      minimum: 1,
+      maximum: 65535,
+      pattern: PORT_PATTERN,
+      description: 'A port 1-65535, or an inclusive range "low-high".',
+    },
+    code: 'INVALID_PORT_RANGE',
+    patternMessage: 'is not a port or a "low-high" range',
+  },
+};
+
+/** A match's `addresses` and `ports`, parsed; problems reported at their item. */
+export function readAddressesAndPorts(
+  r: MatchReader,
+  m: Raw,
+  path: string[],
+): { addresses: Cidr[]; ports: PortRange[] } {
+  const addresses: Cidr[] = [];
+  r.optional(m, 'addresses', path);
+  for (const [i, text] of r.items<string>(m.addresses, [...path, 'addresses'])) {
+    const c = parseCidr(text);
+    if (c.ok) addresses.push(c.value);
+    else r.report('INVALID_CIDR', c.reason, [...path, 'addresses', String(i)]);
+  }
+  const ports: PortRange[] = [];
+  r.optional(m, 'ports', path);
+  for (const [i, v] of r.items<number | string>(m.ports, [...path, 'ports'])) {
+    const port = parsePort(v);
+    if (port.ok) ports.push(port.value);
+    else r.report('INVALID_PORT_RANGE', port.reason, [...path, 'ports', String(i)]);
+  }
+  return {
+    addresses: dedupe(addresses, (a) => `${a.family}:${a.address.join('.')}/${a.bits}`),
+    ports: dedupe(ports, (x) => `${x.from}-${x.to}`),
+  };
+}
+
+/**
+ * bg_net_rules keys: every address (none: any IPv4 and any IPv6) by every
+ * protocol number of its family by every port (none: port 0, any).
+ */
+export function netKeys(
+  ctx: KeyContext,
+  kind: number,
+  addresses: readonly Cidr[],
+  ports: PortRange[],
+  protocols: (family: 4 | 6) => number[],
+): MapKey[] {
+  const addrs = addresses.length === 0 ? ANY_ADDRESSES : addresses;
+  const expanded = expandPorts(ports);
+  const out: MapKey[] = [];
+  for (const a of addrs) {
+    for (const proto of protocols(a.family)) {
+      for (const port of expanded) {
+        const key = encodeNetKey({ gen: ctx.gen, slot: ctx.slot, kind, proto, port, ...a });
+        out.push({ map: MapName.netRules, key });
+      }
+    }
+  }
+  return out;
+}
 
 const NET_TARGET: Json = record(['family', 'address', 'port', 'protocol'], {
   family: { enum: ['ipv4', 'ipv6'] },
@@ -293,39 +364,11 @@ export function netKind<const K extends 'connect' | 'bind'>(
       ports: list(ref('port'), 'Ports (443) or inclusive ranges ("1000-2000"). Omitted: any port.'),
       protocols: oneOfNames(PROTOCOLS, 'Transport protocols. Omitted: any.'),
     }),
-    schemaDefs: {
-      cidr: { schema: { type: 'string', description: 'An IPv4 or IPv6 CIDR.' } },
-      port: {
-        schema: {
-          type: ['integer', 'string'],
-          minimum: 1,
-          maximum: 65535,
-          pattern: PORT_PATTERN,
-          description: 'A port 1-65535, or an inclusive range "low-high".',
-        },
-        code: 'INVALID_PORT_RANGE',
-        patternMessage: 'is not a port or a "low-high" range',
-      },
-    },
+    schemaDefs: NET_SCHEMA_DEFS,
     normalize: (r, m, path) => {
-      const addresses: Cidr[] = [];
-      r.optional(m, 'addresses', path);
-      for (const [i, text] of r.items<string>(m.addresses, [...path, 'addresses'])) {
-        const c = parseCidr(text);
-        if (c.ok) addresses.push(c.value);
-        else r.report('INVALID_CIDR', c.reason, [...path, 'addresses', String(i)]);
-      }
-      const ports: PortRange[] = [];
-      r.optional(m, 'ports', path);
-      for (const [i, v] of r.items<number | string>(m.ports, [...path, 'ports'])) {
-        const port = parsePort(v);
-        if (port.ok) ports.push(port.value);
-        else r.report('INVALID_PORT_RANGE', port.reason, [...path, 'ports', String(i)]);
-      }
       return {
         kind: name,
-        addresses: dedupe(addresses, (a) => `${a.family}:${a.address.join('.')}/${a.bits}`),
-        ports: dedupe(ports, (x) => `${x.from}-${x.to}`),
+        ...readAddressesAndPorts(r, m, path),
         protocols: r.qualifier(m, 'protocols', ['any'] as const, path),
       };
     },
@@ -337,22 +380,10 @@ export function netKind<const K extends 'connect' | 'bind'>(
     },
 
     hooks,
-    keys: (m, ctx) => {
-      const addrs = m.addresses.length === 0 ? ANY_ADDRESSES : m.addresses;
-      const protos =
-        m.protocols.length === 0 ? [0] : m.protocols.map((p) => (p === 'any' ? 0 : IP_PROTOCOL.number(p)));
-      const ports = expandPorts(m.ports);
-      const out: MapKey[] = [];
-      for (const a of addrs) {
-        for (const proto of protos) {
-          for (const port of ports) {
-            const key = encodeNetKey({ gen: ctx.gen, slot: ctx.slot, kind: abi, proto, port, ...a });
-            out.push({ map: MapName.netRules, key });
-          }
-        }
-      }
-      return out;
-    },
+    keys: (m, ctx) =>
+      netKeys(ctx, abi, m.addresses, m.ports, () =>
+        m.protocols.length === 0 ? [0] : m.protocols.map((p) => (p === 'any' ? 0 : IP_PROTOCOL.number(p))),
+      ),
     units: (m) => unitsOf(pathsOf(m)),
     posture: () => unitsOf(everyPath()),
 

@@ -17,6 +17,13 @@ export const OCSF_CLASSES = {
   kernelExtension: { ...SYSTEM, class_uid: 1002, class_name: 'Kernel Extension Activity' },
   kernel: { ...SYSTEM, class_uid: 1003, class_name: 'Kernel Activity' },
   process: { ...SYSTEM, class_uid: 1007, class_name: 'Process Activity' },
+  script: { ...SYSTEM, class_uid: 1009, class_name: 'Script Activity' },
+  authentication: {
+    category_uid: 3,
+    category_name: 'Identity & Access Management',
+    class_uid: 3002,
+    class_name: 'Authentication',
+  },
   network: { ...NETWORK, class_uid: 4001, class_name: 'Network Activity' },
 } as const satisfies Record<string, OcsfClass>;
 

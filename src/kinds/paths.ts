@@ -2,6 +2,7 @@
 // (`paths`, matched exactly) and directories (`directories`, everything
 // below them), looked up in bg_path_rules. Pure.
 import { directoryPrefix } from '../abi/encode/path.ts';
+import { PATH_UNRESOLVED_TARGET } from '../abi/layout.ts';
 import { pathKeys } from './keys.ts';
 import type { Json, KeyContext, MapKey, MatchReader, Raw } from './kind.ts';
 import { list, ref } from './schema.ts';
@@ -34,4 +35,9 @@ export const pathsOf = (m: PathTargets): string[] => [...m.paths, ...m.directori
 /** The keys of paths and directories under one (kind, op). */
 export function pathTargetKeys(ctx: KeyContext, kind: number, op: number, m: PathTargets): MapKey[] {
   return pathKeys(ctx, kind, op, m.paths, m.directories.map(directoryPrefix));
+}
+
+/** The key of a path the programs could not build, under one (kind, op) (BG_PATH_UNRESOLVED_KEY). */
+export function unresolvedPathKeys(ctx: KeyContext, kind: number, op: number): MapKey[] {
+  return pathKeys(ctx, kind, op, [PATH_UNRESOLVED_TARGET], []);
 }

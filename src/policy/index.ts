@@ -179,8 +179,15 @@ async function readPolicyFile(file: string): Promise<{ text: string } | Diagnost
 /** Told after each file is read: files done, of how many, and bytes read so far. */
 export type LoadProgress = (done: number, total: number, bytes: number) => void;
 
-/** Read policy files and folders (their *.yaml and *.yml files, sorted by name) and validate them as one set. */
-export async function loadPolicyFiles(paths: string[], progress?: LoadProgress): Promise<PolicyResult> {
+/**
+ * Read policy files and folders (their *.yaml and *.yml files, sorted by name) and validate them as one set.
+ * `parse`: parsePolicySources or one that gives the same result elsewhere (./parse-worker.ts).
+ */
+export async function loadPolicyFiles(
+  paths: string[],
+  progress?: LoadProgress,
+  parse: (sources: PolicySource[]) => PolicyResult | Promise<PolicyResult> = parsePolicySources,
+): Promise<PolicyResult> {
   const diagnostics: Diagnostic[] = [];
   const files: string[] = [];
   for (const p of paths) await expand(p, files, diagnostics);
@@ -195,7 +202,7 @@ export async function loadPolicyFiles(paths: string[], progress?: LoadProgress):
     } else diagnostics.push(r);
     progress?.(i + 1, unique.length, bytes);
   }
-  const result = parsePolicySources(sources);
+  const result = await parse(sources);
   const all = [...diagnostics, ...result.diagnostics].sort(byPosition);
   const failed = all.some((d) => d.severity === 'error');
   return { set: failed ? null : result.set, diagnostics: all };

@@ -39,6 +39,12 @@ export interface Rule {
   tags: string[];
   match: Match;
   unless: Exceptions;
+  /**
+   * exec and file: what a path the programs cannot build (longer than their
+   * buffer, deeper than their walk) gets. deny (the default): a block or kill
+   * rule decides it as a match; allow: this rule never does.
+   */
+  unresolved: 'deny' | 'allow';
   pos: SourcePos;
 }
 

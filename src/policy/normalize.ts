@@ -148,6 +148,14 @@ function readRule(r: Reader, raw: Raw, path: string[], policy: PolicyDefaults): 
   if (!kindOk) return null;
   const match = readMatch(r, kind, r.part(raw.match, [...path, 'match']), [...path, 'match']);
   const unless = readExceptions(r, r.part(raw.unless, [...path, 'unless']), [...path, 'unless']);
+  const unresolved = (raw.unresolved as Rule['unresolved'] | undefined) ?? 'deny';
+  if (raw.unresolved !== undefined && !kindOf(kind).unresolvedKeys) {
+    r.report(
+      'INVALID_VALUE',
+      `unresolved applies to rules that match paths (exec, file), not to a ${kind} rule`,
+      [...path, 'unresolved'],
+    );
+  }
   if (r.diagnostics.length > before || !r.clean(path)) return null;
   const description = (raw.description as string | undefined) ?? '';
   return {
@@ -162,6 +170,7 @@ function readRule(r: Reader, raw: Raw, path: string[], policy: PolicyDefaults): 
     tags: dedupe([...policy.tags, ...((raw.tags as string[] | undefined) ?? [])]),
     match,
     unless,
+    unresolved,
     pos: r.pos(path),
   };
 }

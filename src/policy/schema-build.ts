@@ -67,6 +67,11 @@ function ruleDef(): Json {
         tags: list({ type: 'string' }, "Tags added to the policy's tags on this rule's events."),
         match: { type: 'object', description: 'What the rule matches; its keys depend on kind.' },
         unless: ref('exceptions', 'Processes this rule never applies to.'),
+        unresolved: {
+          enum: ['deny', 'allow'],
+          description:
+            'exec and file: a path the programs cannot build (longer than their buffer, deeper than their walk). deny (default): a block or kill rule decides it as a match; allow: this rule never does.',
+        },
       },
       ['id', 'kind', 'action'],
     ),

@@ -1,29 +1,20 @@
-// Structural validation: the JSON Schema compiled once (ajv, all errors), and
+// Structural validation: the JSON Schema precompiled at build time
+// (./schema-validator.generated.ts, ajv standalone code, all errors), and
 // every ajv error turned into a located Diagnostic with a stable code.
 
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import ajv2020 from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
 import type { Diagnostic } from '../errors.ts';
 import { KINDS } from '../kinds/index.ts';
 import type { SchemaDef } from '../kinds/kind.ts';
 import type { DiagnosticCode } from './codes.ts';
 import { excerpt } from './guard.ts';
-import { buildPolicySchema, kindSchemaDefs, NAME_PATTERN } from './schema-build.ts';
+import { kindSchemaDefs, NAME_PATTERN } from './schema-build.ts';
+import precompiled from './schema-validator.generated.ts';
 import { closest, describePath } from './text.ts';
 import { pointerSegments, type YamlDocument } from './yaml-positions.ts';
 
-let compiled: ValidateFunction | null = null;
-
-function validator(): ValidateFunction {
-  if (compiled === null) {
-    // both packages are CommonJS: their ES default export is `module.exports`, the class is `.default`
-    const ajv = new ajv2020.default({ allErrors: true, allowUnionTypes: true, verbose: true, strict: true });
-    ajvFormats.default(ajv);
-    compiled = ajv.compile(buildPolicySchema());
-  }
-  return compiled!;
-}
+/** buildPolicySchema() compiled by `npm run generate` (a unit test keeps the two identical) */
+const validate = precompiled as unknown as ValidateFunction;
 
 const PATTERN_HINTS: Record<string, string> = Object.assign(
   { [NAME_PATTERN]: 'lowercase letters, digits and -, starting and ending with a letter or digit' },
@@ -123,7 +114,6 @@ function messageFor(e: ErrorObject, where: string): string {
 
 /** Validate one document's value against the schema; `errorPaths` collects the JSON pointers that failed. */
 export function checkSchema(doc: YamlDocument, errorPaths: string[]): Diagnostic[] {
-  const validate = validator();
   if (validate(doc.value)) return [];
   const out: Diagnostic[] = [];
   for (const e of validate.errors ?? []) {

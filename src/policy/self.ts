@@ -48,6 +48,7 @@ export function exemptSelf(set: PolicySet, paths: readonly string[]): { set: Pol
       message: "bpfgate's own runtime",
       description: 'Added by the daemon: bpfgate may always start its own Node.js',
       tags: [],
+      unresolved: 'deny',
       match: { kind: 'exec', paths: [...new Set(files)], directories: [] },
       unless: { executables: [], uids: [], cgroups: [] },
       pos: p.pos,

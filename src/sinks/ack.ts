@@ -6,10 +6,26 @@
 // and make events leave the spool unstored. Pure: no I/O.
 import type { MsgHdrs } from '@nats-io/nats-core';
 
+/**
+ * The acknowledgement nats-server writes for a stored message, to the letter:
+ * `{"stream":"S","seq":N}`, with `"domain"` and `"duplicate":true` when they
+ * apply; recognised without JSON.parse (one per event). N has at most 15
+ * digits (a safe integer). Anything else goes through JSON.parse below.
+ */
+const PLAIN_ACK =
+  /^\{"stream":"[^"\\]+","seq":[1-9]\d{0,14}(?:,"domain":"[^"\\]*")?(?:,"duplicate":true)?\}$/;
+/** longer replies are never the plain form */
+const PLAIN_ACK_MAX = 256;
+
 /** Why a reply is not an acknowledgement of a stored message; undefined when it is one. */
 export function ackProblem(headers: MsgHdrs | undefined, data: Uint8Array): string | undefined {
   if (headers?.hasError) return `${headers.code} ${headers.description}`;
   if (data.length === 0) return 'empty acknowledgement';
+  if (
+    data.length <= PLAIN_ACK_MAX &&
+    PLAIN_ACK.test(Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1'))
+  )
+    return undefined;
   let ack: unknown;
   try {
     ack = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8'));

@@ -68,7 +68,16 @@ describe('the fleet bucket replicated R3: a policy change while a node is down',
     );
     const down = (await cluster.serving('bpfgate-fleet'))!;
     await cluster.kill(down);
-    const block = await kv.put('policies.no-raw', policy('block'));
+    // the operator's put: while the bucket's stream elects a new leader it has no responders; tried again
+    let block = 0;
+    await waitFor(
+      async () => {
+        block = await kv.put('policies.no-raw', policy('block')).catch(() => 0);
+        return block > 0;
+      },
+      20_000,
+      'the put with a node down',
+    );
 
     await waitFor(
       async () => (await tryRawSocket(cg.path)) === 'errno 1',

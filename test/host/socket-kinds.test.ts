@@ -5,13 +5,12 @@
 // sockets stay with the cgroup hook (EPERM). Every decision is reported once.
 // Enforcement is scoped to a cgroup this file creates (KERNEL.md, "Safety");
 // only the test's own children are moved into it.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
-import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
+import { type Attempt, attemptIn, createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
 
 /** Opens one socket, then prints "ok" (or "errno N" when refused). */
@@ -29,30 +28,15 @@ except OSError as e:
     print("errno", e.errno)
 `;
 
-interface Attempt {
-  pid: number;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
-
 let cg: TestCgroup;
 let dir: string;
 let daemon: DaemonProcess;
 let plan: Json;
 
 /** socket(family, type) from python3, inside the test cgroup or outside it. */
-function attempt(args: string[], where: 'inside' | 'outside'): Promise<Attempt> {
-  const argv = ['python3', '-c', SOCKET_PY, ...args];
-  const [cmd, ...rest] = where === 'inside' ? inCgroup(argv, cg.path) : argv;
-  const child = spawn(cmd!, rest);
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout: stdout.trim() }));
-  });
+async function attempt(args: string[], where: 'inside' | 'outside'): Promise<Attempt> {
+  const r = await attemptIn(['python3', '-c', SOCKET_PY, ...args], where === 'inside' ? cg.path : undefined);
+  return { ...r, stdout: r.stdout.trim() };
 }
 
 /** The violations of process `pid`, after the daemon had time to report all of them. */

@@ -1,8 +1,10 @@
 // The fleet policy source against a real nats-server with JetStream: policies
 // put into the KV bucket reach the hosts they select, a change reaches a
 // reload, an invalid policy is reported with its key and revision while the
-// previous set stays, each host's status is readable in the bucket, and a host
-// that cannot reach NATS at start enforces its cached set (or refuses).
+// previous set stays, each host's status is readable in the bucket, a host
+// that cannot reach NATS at start enforces its cached set (or refuses), and a
+// host refuses an older signed entry put back or a policy deleted without a
+// signed tombstone.
 // The reload here is the daemon's path without the kernel: load(), compile
 // for a shipped feature set, settled().
 // NATS: the direct nats-server launcher (test/support/nats-server.ts).
@@ -19,7 +21,13 @@ import { ValidationError } from '../../src/errors.ts';
 import { cacheFile } from '../../src/fleet/cache.ts';
 import { FleetPolicies, FleetUnavailableError } from '../../src/fleet/kv.ts';
 import { defaultFleetOptions, type FleetOptions } from '../../src/fleet/options.ts';
-import { EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT, signEntry, verifyEntry } from '../../src/fleet/signature.ts';
+import {
+  EMPTY_MARKER_KEY,
+  EMPTY_MARKER_TEXT,
+  signEntry,
+  TOMBSTONE_TEXT,
+  verifyEntry,
+} from '../../src/fleet/signature.ts';
 import type { HostStatus } from '../../src/fleet/status.ts';
 import { createLogger } from '../../src/log.ts';
 import { bpfgate } from '../support/daemon.ts';
@@ -192,8 +200,8 @@ describe('fleet policies from a KV bucket', () => {
     });
     expect(Object.values(status?.enforcement ?? {}).reduce((a, b) => a + b, 0)).toBe(status?.rules.length);
 
-    // a deleted policy leaves the set
-    await kv.delete('policies.web-tmp');
+    // a policy deleted with a signed tombstone leaves the set
+    await kv.put('policies.web-tmp', signed('policies.web-tmp', TOMBSTONE_TEXT));
     await waitFor(() => reloads === 2, 10_000, 'a reload after a delete');
     expect(web.applied.map((e) => e.name)).toEqual(['no-ptrace']);
   });
@@ -356,21 +364,63 @@ describe('signed fleet policies', () => {
     ]);
   });
 
-  it('deleting every entry changes nothing; the signed empty-set marker empties the set', async () => {
+  it('deleting every entry changes nothing; the signed empty-set marker and tombstones empty the set', async () => {
     const good = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
     const web = await fleet('web-1', { role: 'web' });
     expect(await reload(web)).toBe(true);
     await kv.delete('policies.no-ptrace');
     const r = await web.load();
-    expect(codes(r)).toEqual([`FLEET_EMPTY kv://${BUCKET}/policies.>:1`]);
+    expect(codes(r)).toEqual([`FLEET_DELETED kv://${BUCKET}/policies.no-ptrace:1`]);
     expect(await reload(web)).toBe(false);
     expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: good }]);
     // an unsigned marker is refused like any unsigned entry
     await kv.put(EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT);
     expect(await reload(web)).toBe(false);
+    // the signed marker alone does not delete a policy this host applies: its tombstone does
     await kv.put(EMPTY_MARKER_KEY, signed(EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT));
+    expect(codes(await web.load())).toEqual([`FLEET_DELETED kv://${BUCKET}/policies.no-ptrace:1`]);
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', TOMBSTONE_TEXT));
     expect(await reload(web)).toBe(true);
     expect(web.applied).toEqual([]);
+    // a fresh host with no cache: the bucket without policies, the marker says it is meant
+    const fresh = await fleet('web-9', { role: 'web' });
+    expect(await reload(fresh)).toBe(true);
+    expect(fresh.applied).toEqual([]);
+  });
+
+  it('an older signed entry put back is refused, also after a restart; a deletion needs a signed tombstone', async () => {
+    const v1 = signed('policies.no-ptrace', policy('no-ptrace', null, 'ptrace', 'audit'));
+    await kv.put('policies.no-ptrace', v1);
+    const web = await fleet('web-1', { role: 'web' });
+    expect(await reload(web)).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    const v2rev = await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    expect(await reload(web)).toBe(true);
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: v2rev }]);
+    // a writer of the bucket puts the older, weaker revision back: refused where it is, the set stays
+    const replayed = await kv.put('policies.no-ptrace', v1);
+    const r = await web.load();
+    expect(codes(r)).toEqual([`FLEET_REPLAY kv://${BUCKET}/policies.no-ptrace@rev${replayed}:1`]);
+    await web.settled({ ok: false, error: new ValidationError(r.diagnostics) });
+    expect(web.applied).toEqual([{ name: 'no-ptrace', key: 'policies.no-ptrace', revision: v2rev }]);
+    // a restarted host remembers what it applied (the fleet cache)
+    await web.stop();
+    const again = await fleet('web-1', { role: 'web' });
+    expect(codes(await again.load())).toEqual([
+      `FLEET_REPLAY kv://${BUCKET}/policies.no-ptrace@rev${replayed}:1`,
+    ]);
+    // the current entry back; then deleted without a tombstone: refused, with one: gone
+    await new Promise((r) => setTimeout(r, 5));
+    await kv.put('policies.no-ptrace', signed('policies.no-ptrace', policy('no-ptrace', null)));
+    await kv.put('policies.other', signed('policies.other', policy('other', null, 'exec')));
+    expect(await reload(again)).toBe(true);
+    await kv.purge('policies.other');
+    expect(codes(await again.load())).toEqual([`FLEET_DELETED kv://${BUCKET}/policies.other:1`]);
+    expect(await reload(again)).toBe(false);
+    expect(again.applied.map((e) => e.name)).toEqual(['no-ptrace', 'other']);
+    await kv.put('policies.other', signed('policies.other', TOMBSTONE_TEXT));
+    expect(await reload(again)).toBe(true);
+    expect(again.applied.map((e) => e.name)).toEqual(['no-ptrace']);
   });
 
   it('a cached set edited on disk is refused at start', async () => {
@@ -423,6 +473,28 @@ describe('signed fleet policies', () => {
     expect(codes(await other.load())).toEqual([
       `FLEET_SIGNATURE kv://${BUCKET}/policies.no-ptrace@rev${rev}:12`,
     ]);
+
+    // a single policy deleted by the operator: a signed tombstone, the host drops it
+    const extra = join(dir, 'extra.yaml');
+    writeFileSync(extra, policy('extra', null, 'exec'));
+    expect((await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, extra])).code).toBe(0);
+    expect(await reload(web)).toBe(true);
+    expect(web.applied.map((e) => e.name)).toEqual(['extra', 'no-ptrace']);
+    const del = await bpfgate([
+      'fleet',
+      'push',
+      '--seed-file',
+      seed,
+      '--nats',
+      server.url,
+      '--delete',
+      'extra',
+    ]);
+    expect(del.code).toBe(0);
+    expect(del.stdout).toMatch(/^deleted policies\.extra@rev\d+\n$/);
+    expect(await reload(web)).toBe(true);
+    expect(web.applied.map((e) => e.name)).toEqual(['no-ptrace']);
+    expect((await bpfgate(['fleet', 'push', '--seed-file', seed, '--delete', 'Not/A name'])).code).toBe(2);
 
     const empty = await bpfgate(['fleet', 'push', '--seed-file', seed, '--nats', server.url, '--empty']);
     expect(empty.code).toBe(0);

@@ -16,6 +16,7 @@ export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
     tags: [],
     match,
     unless: { executables: [], uids: [], cgroups: [] },
+    unresolved: 'deny',
     pos: pos(1),
     ...over,
   };
@@ -85,4 +86,39 @@ export const MATCHES: Record<string, Match> = {
   device: { kind: 'device', devices: [{ type: 'char', major: 1, minor: 1 }], access: ['read'] },
   sysctl: { kind: 'sysctl', names: ['kernel.core_pattern'], prefixes: [], access: ['write'] },
   kprobe: { kind: 'kprobe', function: 'commit_creds' },
+  ingress: {
+    kind: 'ingress',
+    interfaces: ['eth0'],
+    addresses: [cidr('192.0.2.0/24')],
+    ports: [{ from: 23, to: 23 }],
+    protocols: ['tcp'],
+  },
+  egress: {
+    kind: 'egress',
+    interfaces: ['eth0'],
+    addresses: [cidr('169.254.169.254')],
+    ports: [],
+    protocols: ['any'],
+  },
+  uprobe: { kind: 'uprobe', binary: '/usr/bin/bash', symbol: 'readline', capture: 'returned-string' },
 };
+
+/** The text of a policy `name` with one rule `id` of `kind` (a kind's own test file parses it). */
+export function oneRulePolicy(o: {
+  name: string;
+  id: string;
+  kind: string;
+  action: string;
+  match: string;
+}): string {
+  return `apiVersion: bpfgate.dev/v1
+kind: Policy
+metadata: { name: ${o.name} }
+spec:
+  rules:
+    - id: ${o.id}
+      kind: ${o.kind}
+      action: ${o.action}
+      match: ${o.match}
+`;
+}

@@ -2,6 +2,7 @@
 // started inside it. Enforcement on the host is scoped to such a cgroup
 // (KERNEL.md, "Safety"): only the test's own children are ever moved into it,
 // and it is removed afterwards. Never the root cgroup.
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -98,6 +99,30 @@ export async function removeCgroupTree(dir: string): Promise<void> {
 /** argv that moves itself into `cgroup` (a directory) first, then execs argv: sh -c 'echo $$ > cgroup.procs; exec'. */
 export function inCgroup(argv: readonly string[], cgroup: string): string[] {
   return ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv];
+}
+
+/** A child run to completion: its pid (to find its events), how it ended, its stdout. */
+export interface Attempt {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+/** Run argv to completion, inside `cgroup` when given, with `input` on its stdin (closed either way). */
+export function attemptIn(argv: readonly string[], cgroup: string | undefined, input = ''): Promise<Attempt> {
+  const [cmd, ...rest] = cgroup ? inCgroup(argv, cgroup) : argv;
+  const child = spawn(cmd!, rest);
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  // a child killed (or done) before it reads its input closes the pipe: EPIPE is expected
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout }));
+  });
 }
 
 /** Run argv to completion, inside `cgroup` when given. */

@@ -46,6 +46,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** options for node itself, before the script (e.g. --cpu-prof) */
   nodeArgs?: readonly string[];
+  /** a command that execs the daemon (e.g. nsenter --net=/run/netns/x, to run it in a test's network namespace) */
+  prefix?: readonly string[];
   /** where stdout (events) and stderr (logs) go: pipes by default, or files (see Child) */
   stdout?: Sink;
   stderr?: Sink;
@@ -74,12 +76,15 @@ export class DaemonProcess {
 
   constructor(args: readonly string[], opts: DaemonOptions = {}) {
     this.args = args;
-    this.proc = new Child([process.execPath, ...(opts.nodeArgs ?? []), BPFGATE, 'run', ...args], {
-      cwd: PROJECT_ROOT,
-      env: opts.env ?? process.env,
-      stdout: opts.stdout ?? 'pipe',
-      stderr: opts.stderr ?? 'pipe',
-    });
+    this.proc = new Child(
+      [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), BPFGATE, 'run', ...args],
+      {
+        cwd: PROJECT_ROOT,
+        env: opts.env ?? process.env,
+        stdout: opts.stdout ?? 'pipe',
+        stderr: opts.stderr ?? 'pipe',
+      },
+    );
   }
 
   /** Start `bpfgate run ARGS` and wait until it enforces (rejects, with its stderr, when it exits first). */

@@ -58,6 +58,30 @@ export function record(kind: KindName, over: Partial<DecodedRecord> = {}): Decod
     socket: { mechanism: 'cgroup', args: [2n, 3n, 1n, 0n] },
     connect: { mechanism: 'cgroup', args: [4n, 4444n, 6n, 0n], aux: ip4([203, 0, 113, 7]) },
     bind: { mechanism: 'cgroup', args: [4n, 8080n, 6n, 0n], aux: ip4([0, 0, 0, 0]) },
+    ingress: {
+      mechanism: 'tc',
+      pid: 0,
+      tgid: 0,
+      args: [4n, 23n, 6n, 40000n | (9n << 16n)],
+      aux: Uint8Array.from([10, 9, 0, 2, ...new Array(12).fill(0), 10, 9, 0, 1, ...new Array(108).fill(0)]),
+    },
+    egress: {
+      mechanism: 'tc',
+      pid: 0,
+      tgid: 0,
+      args: [6n, 443n, 17n, 5353n],
+      aux: Uint8Array.from([
+        0xfd,
+        0,
+        ...new Array(13).fill(0),
+        2,
+        0xfd,
+        0,
+        ...new Array(13).fill(0),
+        1,
+        ...new Array(96).fill(0),
+      ]),
+    },
     device: { mechanism: 'cgroup', op: 2, args: [99n, 1n, 1n, 4n] },
     sysctl: {
       mechanism: 'cgroup',
@@ -73,6 +97,14 @@ export function record(kind: KindName, over: Partial<DecodedRecord> = {}): Decod
       ret: 0,
       path: 'commit_creds',
       args: [0xffff888000000000n, 1n, 0n, 0n],
+    },
+    uprobe: {
+      mechanism: 'uprobe',
+      action: 'audit',
+      outcome: 'allowed',
+      ret: 0,
+      path: 'id -u',
+      args: [0x5566778899an, 0n, 0n, 1n],
     },
   };
   return { ...base, ...perKind[kind], ...over };

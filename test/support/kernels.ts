@@ -44,8 +44,9 @@ export function kernelConfig(id: KernelId): KernelConfig {
  *   inet        an inet socket: socket_create, else the cgroup hook
  *   cgroup      a cgroup hook, on every kernel
  *   kprobe      a kprobe (audit only); the host has none
+ *   uprobe      a uprobe on a user-space function, on every kernel: audit, or a kill once the function was entered
  */
-export type RuleClass = 'security' | 'exec' | 'capability' | 'inet' | 'cgroup' | 'kprobe';
+export type RuleClass = 'security' | 'exec' | 'capability' | 'inet' | 'cgroup' | 'kprobe' | 'uprobe';
 
 /** What a case leads to: what the attacker sees, and the one event (or none). */
 export interface Expected {
@@ -62,6 +63,8 @@ function mechanismOf(k: KernelId, cls: RuleClass): MechanismName | null {
       return 'cgroup';
     case 'kprobe':
       return k === 'host' ? null : 'kprobe';
+    case 'uprobe':
+      return 'uprobe';
     case 'inet':
       return k === 'guest-lsm' ? 'lsm' : k === 'guest-fmod-ret' ? 'fmod_ret' : 'cgroup';
     default:
@@ -78,12 +81,17 @@ function mechanismOf(k: KernelId, cls: RuleClass): MechanismName | null {
 export function expected(
   k: KernelId,
   cls: RuleClass,
-  action: 'block' | 'audit',
+  action: 'block' | 'kill' | 'audit',
   mode: 'enforce' | 'audit',
 ): Expected {
   const mechanism = mechanismOf(k, cls);
   if (mechanism === null) return { sees: 'ok', outcome: null, mechanism: null };
   if (action === 'audit') return { sees: 'ok', outcome: 'allowed', mechanism };
+  // a uprobe on a function's entry: killed once the function was entered (nothing is refused)
+  if (action === 'kill' && cls === 'uprobe')
+    return mode === 'audit'
+      ? { sees: 'ok', outcome: 'would-kill', mechanism }
+      : { sees: 'SIGKILL', outcome: 'killed', mechanism };
   // the tracepoint rung kills: before the new program's first instruction (exec), or after the call
   const kill = mechanism === 'tracepoint' ? (cls === 'exec' ? 'killed' : 'killed-after') : null;
   if (mode === 'audit') {

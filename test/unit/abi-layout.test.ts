@@ -3,11 +3,11 @@
 // it (`bpftool btf dump file bpf/build/bpfgate.bpf.o -j`). Builds the object
 // with `make -C bpf` when it is missing (clang, bpftool; no privileges).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LAYOUT, EVENT_SIZE, MapName, Size } from '../../src/abi/layout.ts';
+import { EVENT_LAYOUT, EVENT_SIZE, MapName, Mechanism, Outcome, Size } from '../../src/abi/layout.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BPF_DIR = path.join(ROOT, 'bpf');
@@ -105,5 +105,28 @@ describe('map keys and values in the object BTF', () => {
     const sec = byName('DATASEC', '.maps');
     const names = sec.vars!.map((v) => types.get(v.type_id)?.name);
     for (const name of Object.values(MapName)) expect(names).toContain(name);
+  });
+});
+
+/** The constants of `enum <name>` in bpf/lib/abi.h, prefix removed and lower-cased: BG_MECH_FMOD_RET = 5 → fmod_ret: 5. */
+function headerEnum(name: string, prefix: string): Record<string, number> {
+  const text = readFileSync(path.join(BPF_DIR, 'lib', 'abi.h'), 'utf8');
+  const body = new RegExp(`enum ${name} \\{([^}]*)\\}`).exec(text)?.[1] ?? '';
+  return Object.fromEntries(
+    [...body.matchAll(new RegExp(`${prefix}(\\w+) = (\\d+)`, 'g'))].map((m) => [
+      m[1]!.toLowerCase(),
+      Number(m[2]),
+    ]),
+  );
+}
+
+describe('the enums bpf/lib/abi.h and src/abi/layout.ts share', () => {
+  it('bg_mechanism is Mechanism, name for name and number for number', () => {
+    expect(headerEnum('bg_mechanism', 'BG_MECH_')).toEqual({ ...Mechanism });
+  });
+
+  it('bg_outcome is Outcome', () => {
+    const outcome = Object.fromEntries(Object.entries(Outcome).map(([k, v]) => [k.replaceAll('-', '_'), v]));
+    expect(headerEnum('bg_outcome', 'BG_OUT_')).toEqual(outcome);
   });
 });

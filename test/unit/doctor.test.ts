@@ -35,6 +35,18 @@ function summary(m: EnforcementMatrix): Record<string, string[]> {
 }
 
 const NOT_ALLOWED = 'not-allowed/-';
+/** the cgroup hooks deny on every kernel (kill asked: denied, which is stronger) */
+const CG_BLOCK = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
+const CGROUP_KINDS = { connect: CG_BLOCK, bind: CG_BLOCK, device: CG_BLOCK, sysctl: CG_BLOCK };
+/** a uprobe cannot refuse a call: kill lands after readline returned (kill-after) */
+const UPROBE = [NOT_ALLOWED, 'kill-after/uprobe', 'audit/uprobe'];
+
+/** Linux 6.1 (both Debian feature files) has no tcx links: tc rules are unavailable, XDP drops. */
+const PACKETS_ON_6_1 = {
+  ingress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+  'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+  egress: ['unavailable/-', NOT_ALLOWED, 'unavailable/-'],
+};
 
 describe('enforcement matrix', () => {
   it('on the no-lsm feature file: kill by tracepoint (after the call but for exec), deny by cgroup, capability and kprobe unavailable', () => {
@@ -46,11 +58,12 @@ describe('enforcement matrix', () => {
     expect(m.rows.filter((r) => r.kind === 'socket').map((r) => r.rule)).toEqual(['socket', 'socket-inet']);
     const tpKill = ['kill/tracepoint', 'kill/tracepoint', 'audit/tracepoint'];
     const tpKillAfter = ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/tracepoint'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       // an exec is killed before the new program's first instruction; every other call completes first
       exec: tpKill,
       file: tpKillAfter,
+      // setuid/setgid bits and file capabilities: only the security hooks see them
+      'file-setid': ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       capability: ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       module: tpKillAfter,
       bpf: tpKillAfter,
@@ -59,14 +72,15 @@ describe('enforcement matrix', () => {
       setuid: tpKillAfter,
       // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter after the call
       socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
-      'socket-inet': cgBlock,
-      connect: cgBlock,
-      bind: cgBlock,
+      'socket-inet': CG_BLOCK,
+      ...CGROUP_KINDS,
       // any port: listen() without bind() is only killed after the call (raw sys_enter)
       'bind-listen': ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
-      device: cgBlock,
-      sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
+      ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
+      egress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
@@ -98,10 +112,10 @@ describe('enforcement matrix', () => {
   it('on the lsm feature file: BPF-LSM denies every kind it has a hook for', () => {
     const m = enforcementMatrix(LSM);
     const lsm = ['block/lsm', 'kill/lsm', 'audit/lsm'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: lsm,
       file: lsm,
+      'file-setid': lsm,
       capability: lsm,
       module: lsm,
       bpf: lsm,
@@ -110,28 +124,36 @@ describe('enforcement matrix', () => {
       setuid: lsm,
       socket: lsm,
       'socket-inet': lsm,
-      connect: cgBlock,
-      bind: cgBlock,
-      // the cgroup bind hooks, and lsm/socket_listen for listen() without bind() (which alone can kill)
+      ...CGROUP_KINDS,
       // the cgroup hooks for bind(), lsm/socket_listen for listen() without bind(): the matrix names the strongest
       'bind-listen': ['block/lsm', 'kill/lsm', 'audit/lsm'],
-      device: cgBlock,
-      sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ...PACKETS_ON_6_1,
+      uprobe: UPROBE,
     });
+    expect(m.rows.find((r) => r.rule === 'egress')!.block.reason).toMatch(/tcx links need Linux 6\.6/);
     const file = m.rows.find((r) => r.rule === 'file')!;
     expect(file.block.hooks).toContain('lsm/file_open');
     expect(file.block.hooks).toContain('lsm/path_truncate');
+    expect(m.rows.find((r) => r.rule === 'file-setid')!.block.hooks).toEqual([
+      'lsm/inode_setxattr',
+      'lsm/path_chmod',
+      'lsm/path_mknod',
+    ]);
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
+    // a uprobe on readline: reported (and killed) when bash returns the line
+    expect(m.rows.find((r) => r.rule === 'uprobe')!.audit.hooks).toEqual([
+      'uretprobe//usr/bin/bash:readline',
+    ]);
   });
 
   it('on the fmod-ret feature file: fmod_ret denies every kind BPF-LSM would, the same decisions', () => {
     const m = enforcementMatrix(FMOD_RET);
     const fmr = ['block/fmod_ret', 'kill/fmod_ret', 'audit/fmod_ret'];
-    const cgBlock = ['block/cgroup', 'block/cgroup', 'audit/cgroup'];
     expect(summary(m)).toEqual({
       exec: fmr,
       file: fmr,
+      'file-setid': fmr,
       capability: fmr,
       module: fmr,
       bpf: fmr,
@@ -140,30 +162,37 @@ describe('enforcement matrix', () => {
       setuid: fmr,
       socket: fmr,
       'socket-inet': fmr,
-      connect: cgBlock,
-      bind: cgBlock,
+      ...CGROUP_KINDS,
       // listen() without bind() denied by fmod_ret on security_socket_listen
       'bind-listen': fmr,
-      device: cgBlock,
-      sysctl: cgBlock,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
+      ...PACKETS_ON_6_1,
+      uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('bind-listen').block.hooks).toContain('fmod_ret/security_socket_listen');
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
     expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
+    expect(row('file-setid').block.hooks).toContain('fmod_ret/security_inode_setxattr');
     expect(row('capability').block.reason).toMatch(/BPF-LSM is not active/);
   });
 
-  it('the representative rules are valid policy; the language refuses only kprobe block and kill', () => {
+  it('the representative rules are valid policy; the language refuses only kprobe block and kill, ingress and egress kill, uprobe block', () => {
     const { sources, refused } = matrixPolicies();
     expect(sources.map((s) => s.file)).toEqual([
       'doctor-block.yaml',
       'doctor-kill.yaml',
       'doctor-audit.yaml',
     ]);
-    expect([...refused.keys()].sort()).toEqual(['kprobe/block', 'kprobe/kill']);
+    expect([...refused.keys()].sort()).toEqual([
+      'egress/kill',
+      'ingress-xdp/kill',
+      'ingress/kill',
+      'kprobe/block',
+      'kprobe/kill',
+      'uprobe/block',
+    ]);
   });
 });
 
@@ -233,7 +262,7 @@ describe('the matrix agrees with compile --explain', () => {
           compared++;
         }
       }
-      expect(compared).toBe(REPRESENTATIVES.length * 3 - 2);
+      expect(compared).toBe(REPRESENTATIVES.length * 3 - 6); // kprobe block and kill, ingress and egress kill, uprobe block
     });
   }
 });
@@ -245,15 +274,18 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +20 of 20 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +21 of 21 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
+    expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
     const lines = text.trimEnd().split('\n');
     expect(lines.at(-1)).toBe(
       'enforcement rungs: BPF-LSM ✗, fmod_ret ✗, cgroup hooks ✓, tracepoint kill ✓, kprobe audit ✗',
     );
-    // 15 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(17);
+    expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
+    expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
+    // 18 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(20);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 
@@ -286,7 +318,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +19 of 20/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +20 of 21/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );

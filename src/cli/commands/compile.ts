@@ -9,8 +9,19 @@ import { FeatureFileError, MapCapacityError, UnencodableError } from '../../comp
 import { explainTable } from '../../compiler/explain.ts';
 import { FEATURES_SPEC, readFeatureSpec } from '../../compiler/feature-file.ts';
 import { formatDiagnostic, PrivilegeError, UsageError } from '../../errors.ts';
+import { ifIndex } from '../../kernel/binding/object.ts';
+import { uprobeCoverage } from '../../kernel/elf.ts';
 import { probeFeatures } from '../../kernel/probe.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';
+
+/** An interface's index on this host (undefined where the native addon is not built or there is no such interface). */
+function hostInterface(name: string): number | undefined {
+  try {
+    return ifIndex(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const DEFAULT_POLICY_PATH = 'policies/';
 
@@ -103,7 +114,11 @@ export async function run(args: string[]): Promise<number> {
   process.stderr.write(`${note}\n`);
   let plan: Plan;
   try {
-    plan = compile(set, features, { gen: 0, audit: values.audit === true });
+    plan = compile(set, features, {
+      gen: 0,
+      audit: values.audit === true,
+      ...(values.features === undefined ? { interfaces: hostInterface } : {}),
+    });
   } catch (err) {
     if (err instanceof MapCapacityError || err instanceof UnencodableError) {
       process.stderr.write(`${err.message} [${err.code}]\n`);
@@ -115,8 +130,11 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
-  if (values.explain) process.stdout.write(explainTable(plan));
-  else {
+  if (values.explain) {
+    process.stdout.write(explainTable(plan));
+    const uprobes = plan.programs.flatMap((s) => (s.attach.type === 'uprobe' ? [s.attach] : []));
+    process.stdout.write(uprobeCoverage(uprobes));
+  } else {
     for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(summary(plan));
   }

@@ -53,9 +53,12 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['lsmDPath', 'bpf_d_path in LSM'],
   ['fmodRet', 'fmod_ret'],
   ['kprobes', 'kprobes'],
+  ['uprobes', 'uprobes'],
   ['fentry', 'fentry'],
   ['tracepoints', 'tracepoints'],
   ['sendSignal', 'bpf_send_signal'],
+  ['tcx', 'tc (tcx)'],
+  ['xdp', 'XDP (native, generic)'],
 ];
 
 function padTable(rows: string[][]): string[] {
@@ -103,7 +106,9 @@ function fmodRetRows(f: FeatureSet): { row: string[]; more: string[] }[] {
  */
 export function formatFeatures(f: FeatureSet): string {
   const entries = FEATURE_LABELS.flatMap(([key, label]) => {
-    const one = featureRow(label, f[key] as Feature);
+    // tcx and xdp are absent from older feature files
+    const x = (f[key] as Feature | undefined) ?? { available: false, reason: 'not in this feature set' };
+    const one = featureRow(label, x);
     return key === 'fmodRet' ? [one, ...fmodRetRows(f)] : [one];
   });
   for (const h of CGROUP_HOOKS) entries.push(featureRow(`cgroup/${h}`, f.cgroupHooks[h]));

@@ -2,7 +2,8 @@
 //   keygen --out FILE                        a new signing key: the seed into FILE (0600), the public key printed
 //   sign --seed-file F FILE | --empty        a policy file (or the empty-set marker) signed, printed
 //   push --seed-file F [nats flags] FILE...  validated, signed and put into the bucket; the marker removed
-//   push --seed-file F [nats flags] --empty  the signed marker put, then every policy entry deleted
+//   push --seed-file F [nats flags] --empty  the signed marker put, then a signed tombstone on every policy
+//   push --seed-file F [nats flags] --delete NAME...  a signed tombstone on each named policy
 // The seed is read from a file only: never from the command line.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -13,18 +14,25 @@ import { UsageError, ValidationError } from '../../errors.ts';
 import { FleetUnavailableError } from '../../fleet/kv.ts';
 import { DEFAULT_FLEET_BUCKET } from '../../fleet/options.ts';
 import { POLICY_KEY_PREFIX } from '../../fleet/select.ts';
-import { EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT, signEntry, signerFromSeed } from '../../fleet/signature.ts';
+import {
+  EMPTY_MARKER_KEY,
+  EMPTY_MARKER_TEXT,
+  signEntry,
+  signerFromSeed,
+  TOMBSTONE_TEXT,
+} from '../../fleet/signature.ts';
 import { openConnection } from '../../nats/connect.ts';
 import { natsFlagHelp, natsFlagOptions, parseNatsFlags } from '../../nats/flags.ts';
 import { DEFAULT_NATS_URL } from '../../nats/options.ts';
 import { loadPolicyFiles } from '../../policy/index.ts';
+import { NAME_PATTERN } from '../../policy/schema-build.ts';
 import { parseYaml } from '../../policy/yaml-positions.ts';
 import { CREATE, openPrivate } from '../../private-fs.ts';
 import { EXIT } from '../exit.ts';
 
 const HELP = `usage: bpfgate fleet keygen --out FILE
        bpfgate fleet sign --seed-file FILE (POLICY.yaml | --empty)
-       bpfgate fleet push --seed-file FILE [options] (POLICY.yaml... | --empty)
+       bpfgate fleet push --seed-file FILE [options] (POLICY.yaml... | --empty | --delete NAME...)
 
 Signed fleet policies (docs/fleet.md). Hosts apply only entries signed by a
 key in their fleet.trustedKeys.
@@ -35,11 +43,14 @@ key in their fleet.trustedKeys.
            policies.<metadata.name>), or of the empty-set marker
   push     validate the files as one set, sign each policy and put it into
            the bucket, then delete the empty-set marker; with --empty, put
-           the signed marker and delete every policy entry
+           the signed marker and a signed tombstone on every policy; with
+           --delete, a signed tombstone on each named policy (hosts refuse a
+           policy deleted without one, and entries older than those applied)
 
   --seed-file FILE   the signing key's seed (from keygen); never on the command line
   --out FILE         keygen: where the seed goes
   --empty            the empty-set marker instead of policies
+  --delete           the positionals are policy names to delete (push only)
   --bucket NAME      the fleet policy bucket (default ${DEFAULT_FLEET_BUCKET})
 ${natsFlagHelp(`server (repeatable; default ${DEFAULT_NATS_URL})`)}
 `;
@@ -112,7 +123,7 @@ async function keygen(out: unknown): Promise<number> {
 
 async function push(v: Record<string, unknown>, files: string[], kp: KeyPair): Promise<number> {
   const nats = parseNatsFlags(v, (line) => process.stderr.write(`bpfgate fleet: ${line}\n`));
-  const entries = v.empty ? [] : await policies(files);
+  const entries = v.empty || v.delete ? [] : await policies(files);
   const servers = nats.servers.length > 0 ? nats.servers : [DEFAULT_NATS_URL];
   const bucket = (v.bucket as string | undefined) ?? DEFAULT_FLEET_BUCKET;
   const nc = await openConnection({
@@ -130,6 +141,14 @@ async function push(v: Record<string, unknown>, files: string[], kp: KeyPair): P
     await kv.status().catch((err: Error) => {
       throw new FleetUnavailableError(`cannot open the bucket '${bucket}': ${err.message}`, { cause: err });
     });
+    const tombstone = async (key: string) => {
+      const rev = await kv.put(key, signEntry(kp, key, TOMBSTONE_TEXT));
+      process.stdout.write(`deleted ${key}@rev${rev}\n`);
+    };
+    if (v.delete) {
+      for (const name of files) await tombstone(`${POLICY_KEY_PREFIX}${name}`);
+      return EXIT.ok;
+    }
     if (v.empty) {
       // the marker first: a host never sees an empty bucket without it
       const rev = await kv.put(EMPTY_MARKER_KEY, signEntry(kp, EMPTY_MARKER_KEY, EMPTY_MARKER_TEXT));
@@ -137,8 +156,8 @@ async function push(v: Record<string, unknown>, files: string[], kp: KeyPair): P
       const keys: string[] = [];
       for await (const k of await kv.keys(`${POLICY_KEY_PREFIX}>`)) if (k !== EMPTY_MARKER_KEY) keys.push(k);
       for (const k of keys.sort()) {
-        await kv.delete(k);
-        process.stdout.write(`deleted ${k}\n`);
+        const e = await kv.get(k);
+        if (e?.operation === 'PUT' && !e.string().startsWith(TOMBSTONE_TEXT)) await tombstone(k);
       }
       return EXIT.ok;
     }
@@ -165,6 +184,7 @@ export async function run(args: string[]): Promise<number> {
         'seed-file': { type: 'string' },
         out: { type: 'string' },
         empty: { type: 'boolean' },
+        delete: { type: 'boolean' },
         bucket: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -182,8 +202,12 @@ export async function run(args: string[]): Promise<number> {
   if (sub === 'keygen') return keygen(v.out);
   if (sub !== 'sign' && sub !== 'push')
     throw new UsageError(`unknown subcommand '${sub}' (keygen, sign, push)`);
-  if (v.empty ? files.length > 0 : files.length === 0)
-    throw new UsageError(`${sub} takes policy files or --empty (not both)`);
+  if (v.empty ? files.length > 0 || v.delete : files.length === 0)
+    throw new UsageError(`${sub} takes policy files, --empty, or --delete with policy names`);
+  if (v.delete && sub !== 'push') throw new UsageError('--delete is for push');
+  for (const name of v.delete ? files : [])
+    if (!new RegExp(NAME_PATTERN).test(name))
+      throw new UsageError(`--delete takes policy names (metadata.name), not '${name}'`);
   const kp = await signer(v['seed-file']);
   if (sub === 'push') return push(v, files, kp);
   if (v.empty) {

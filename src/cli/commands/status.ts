@@ -16,7 +16,8 @@ const HELP = `usage: bpfgate status [--url URL] [--json]
   -h, --help  show this help
 
 Exit status: 0 enforcing and delivering events, 1 the daemon answers but does
-not enforce, or its events cannot be delivered to NATS, 2 usage error, 4 the
+not enforce, does not read its events from the kernel, or its events cannot be
+delivered to NATS, 2 usage error, 4 the
 daemon cannot be reached.
 `;
 
@@ -53,6 +54,7 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
   const rules = s.policies.flatMap((p) => p.rules.map((r) => ({ p, r })));
   const downgraded = rules.filter(({ r }) => r.downgraded).length;
   out.push(`bpfgate on ${s.host}: ${s.enforcing ? 'enforcing' : 'NOT ENFORCING'} (${s.mode} mode)`);
+  if (s.readingStopped) out.push(`events: NOT READ from the kernel (retrying): ${s.readingStopped}`);
   if (s.kernel) {
     const rungs = s.kernel.rungs.map((r) => `${r.name} ${r.skipped ? '-' : r.available ? '✓' : '✗'}`);
     out.push(`kernel ${s.kernel.release}: ${rungs.join(', ')}`);
@@ -66,12 +68,16 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
     const rows = [['POLICY', 'RULE', 'KIND', 'ASKS', 'ACHIEVED']];
     for (const { p, r } of rules) {
       const how = r.mechanism ? `${r.achieved} via ${r.mechanism}` : r.achieved;
+      const k = r.packets;
+      const packets = k
+        ? `; ${k.packets} packets, ${k.bytes} bytes, ${k.events} events (${k.suppressed} not reported)`
+        : '';
       rows.push([
         p.name,
         r.rule,
         r.kind,
         r.action,
-        `${how}${r.dryRun ? ' (dry run)' : ''}${r.downgraded ? ' — DOWNGRADED' : ''}`,
+        `${how}${r.dryRun ? ' (dry run)' : ''}${r.downgraded ? ' — DOWNGRADED' : ''}${packets}`,
       ]);
     }
     out.push(...table(rows));
@@ -125,5 +131,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.runtime;
   }
   process.stdout.write(v.json ? text : renderStatus(status));
-  return status.enforcing && status.nats?.delivery !== 'failing' ? EXIT.ok : EXIT.failed;
+  return status.enforcing && !status.readingStopped && status.nats?.delivery !== 'failing'
+    ? EXIT.ok
+    : EXIT.failed;
 }

@@ -1,6 +1,7 @@
 // An attached program. Destroying the link detaches it, unless it is pinned:
 // a pinned link keeps the program attached after the daemon exits, and a
 // restarted daemon adopts it with BpfLink.openPinned().
+import type { BinaryInode } from '../../abi/programs.ts';
 import { call, closedError } from './errors.ts';
 import { type Handle, native } from './native.ts';
 
@@ -17,6 +18,8 @@ export class BpfLink {
   readonly description: string;
   #h: Handle | null;
   #pinPath: string | null = null;
+  /** a uprobe link: the inode it was attached through (BpfObject.attach) */
+  inode?: BinaryInode;
 
   /** Use BpfObject.attach*() or BpfLink.openPinned(). */
   constructor(h: Handle, description: string) {

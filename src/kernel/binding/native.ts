@@ -62,7 +62,13 @@ export interface NativeDump extends NativeBatchResult {
   values: Buffer;
 }
 
-export type NativeRingCallback = (err: Error | null, data: Buffer | null, ends: Uint32Array | null) => void;
+/** stopped: a poll error stopped the watcher (ringResume starts it again) */
+export type NativeRingCallback = (
+  err: Error | null,
+  data: Buffer | null,
+  ends: Uint32Array | null,
+  stopped: boolean,
+) => void;
 
 export interface NativeAddon {
   libbpfVersion(): string;
@@ -101,7 +107,18 @@ export interface NativeAddon {
   attachRawTracepoint(h: Handle, prog: string, event: string): Handle;
   attachTracepoint(h: Handle, prog: string, category: string, name: string): Handle;
   attachKprobe(h: Handle, prog: string, fn: string, cookie: bigint | number, retprobe: boolean): Handle;
+  attachUprobe(
+    h: Handle,
+    prog: string,
+    binary: string,
+    offset: number,
+    cookie: bigint | number,
+    retprobe: boolean,
+  ): Handle;
   attachCgroup(h: Handle, prog: string, cgroupDir: string): Handle;
+  attachTcx(h: Handle, prog: string, ifindex: number, egress: boolean): Handle;
+  attachXdp(h: Handle, prog: string, ifindex: number, flags: number): Handle;
+  ifIndex(name: string): number;
   linkDestroy(l: Handle): void;
   linkDetach(l: Handle): void;
   linkPin(l: Handle, path: string): void;
@@ -136,7 +153,10 @@ export interface NativeAddon {
   ringClose(h: Handle): void;
   ringConsume(h: Handle): { data: Buffer; ends: Uint32Array };
   ringRef(h: Handle, on: boolean): void;
-  ringStats(h: Handle): { delivered: number };
+  ringStats(h: Handle): { delivered: number; lost: number; stopped: boolean };
+  ringResume(h: Handle): void;
+  /** tests only: force a reading failure (native/src/ringbuf.c); nothing in bpfgate calls it */
+  ringFault(kind: 'alloc' | 'copy' | 'poll' | 'clear', n: number): void;
 }
 
 /** Where `npm run build:native` puts the addon. */

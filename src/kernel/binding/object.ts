@@ -7,7 +7,9 @@
 //   obj.load();
 //   const link = obj.attach('bg_cg_sock_create', spec, { cgroup: '/sys/fs/cgroup/unified/x' });
 import type { AttachSpec } from '../../abi/plan.ts';
+import { uprobeCookie } from '../../abi/programs.ts';
 import { BpfgateError } from '../../errors.ts';
+import { binaryInode, withUprobeTarget } from '../elf.ts';
 import { call, closedError } from './errors.ts';
 import { BpfLink } from './link.ts';
 import { BpfMap } from './map.ts';
@@ -37,6 +39,27 @@ export class AttachSpecError extends BpfgateError {
   constructor(message: string) {
     super('ATTACH_SPEC_MISMATCH', message);
   }
+}
+
+/** An interface a plan names that this network namespace does not have. */
+export class NoSuchInterfaceError extends BpfgateError {
+  constructor(ifname: string) {
+    super('NO_SUCH_INTERFACE', `interface ${ifname} does not exist in the daemon's network namespace`);
+  }
+}
+
+/** XDP link flags: XDP_FLAGS_SKB_MODE (generic), XDP_FLAGS_DRV_MODE (native), none (auto). */
+const XDP_FLAGS = { auto: 0, generic: 2, native: 4 } as const;
+
+/** The index of an interface of this process's network namespace (0: none). */
+export function ifIndex(ifname: string): number {
+  return native().ifIndex(ifname);
+}
+
+function interfaceIndex(ifname: string): number {
+  const i = ifIndex(ifname);
+  if (!i) throw new NoSuchInterfaceError(ifname);
+  return i;
 }
 
 export class BpfObject {
@@ -176,7 +199,37 @@ export class BpfObject {
         return this.attachRawTracepoint(program, spec.event);
       case 'kprobe':
         return this.attachKprobe(program, spec.function, { cookie: spec.cookie });
+      case 'tcx':
+        return this.attachTcx(program, spec.ifname, spec.direction);
+      case 'xdp':
+        return this.attachXdp(program, spec.ifname, spec.mode);
+      case 'uprobe':
+        // the symbol resolved, the digest checked and the probe attached on one open file
+        return withUprobeTarget(spec.binary, spec.symbol, spec.sha256, (id, path) => {
+          const link = this.attachUprobe(program, path, id.offset, {
+            cookie: uprobeCookie(spec),
+            retprobe: spec.retprobe,
+          });
+          link.inode = binaryInode(id);
+          return link;
+        });
     }
+  }
+
+  /** A tcx link on an interface of this process's network namespace (Linux 6.6). */
+  attachTcx(program: string, ifname: string, direction: 'ingress' | 'egress'): BpfLink {
+    const ifindex = interfaceIndex(ifname);
+    return this.#attach(`${program} -> tcx/${direction}/${ifname}`, (h) =>
+      native().attachTcx(h, program, ifindex, direction === 'egress'),
+    );
+  }
+
+  /** An XDP link: auto lets the kernel take the driver's mode when it has one. */
+  attachXdp(program: string, ifname: string, mode: 'auto' | 'native' | 'generic'): BpfLink {
+    const ifindex = interfaceIndex(ifname);
+    return this.#attach(`${program} -> xdp/${ifname} (${mode})`, (h) =>
+      native().attachXdp(h, program, ifindex, XDP_FLAGS[mode]),
+    );
   }
 
   /** As the SEC() name says (libbpf's bpf_program__attach). */
@@ -208,6 +261,13 @@ export class BpfObject {
   attachKprobe(program: string, fn: string, options: KprobeOptions = {}): BpfLink {
     return this.#attach(`${program} -> kprobe/${fn}`, (h) =>
       native().attachKprobe(h, program, fn, options.cookie ?? 0, options.retprobe ?? false),
+    );
+  }
+
+  /** A uprobe (or uretprobe) at a file offset of a binary, in every process that maps its inode. */
+  attachUprobe(program: string, binary: string, offset: number, options: KprobeOptions = {}): BpfLink {
+    return this.#attach(`${program} -> uprobe/${binary}+0x${offset.toString(16)}`, (h) =>
+      native().attachUprobe(h, program, binary, offset, options.cookie ?? 0, options.retprobe ?? false),
     );
   }
 

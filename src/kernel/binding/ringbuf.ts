@@ -2,11 +2,19 @@
 // epoll fd with uv_poll and calls back once per wake-up with a batch of
 // records (at most maxBatch; the rest follow on the next loop turn). The
 // records are copies: keep them as long as needed.
+//
+// Nothing read is dropped without a count: a record the addon could not
+// stage, or a batch it could not hand over, is counted in `lost`. A poll
+// error stops the watcher; the reader starts it again after a back-off
+// (doubling up to retryMaxMs, reset by the next batch) and says meanwhile
+// why it is not reading (`stoppedBy`).
 import { call, closedError, KernelError, toKernelError } from './errors.ts';
 import type { BpfMap } from './map.ts';
 import { type Handle, native } from './native.ts';
 
 export const DEFAULT_MAX_BATCH = 4096;
+export const DEFAULT_RETRY_MS = 100;
+export const DEFAULT_RETRY_MAX_MS = 30_000;
 
 /** Records of one wake-up: one Buffer, records back to back. */
 export class RecordBatch {
@@ -40,8 +48,13 @@ export class RecordBatch {
 export interface RingBufferOptions {
   /** records per callback at most (default 4096) */
   maxBatch?: number;
-  /** a failing read (the reader keeps going unless the fd broke); default: throw (uncaught) */
-  onError?: (err: KernelError) => void;
+  /** a failing read; stopped: reading stopped until the retry (resumeInMs later); default: throw (uncaught) */
+  onError?: (err: KernelError, stopped: { resumeInMs: number } | null) => void;
+  /** reading started again after a stop */
+  onResume?: () => void;
+  /** first delay before reading again after a poll error (default 100 ms), doubling up to retryMaxMs (30 s) */
+  retryMs?: number;
+  retryMaxMs?: number;
   /** keep the event loop alive while open (default true) */
   ref?: boolean;
 }
@@ -49,10 +62,17 @@ export interface RingBufferOptions {
 export class RingBufferReader {
   readonly map: BpfMap;
   #h: Handle | null;
+  readonly #o: RingBufferOptions;
+  #refd = true;
+  #stoppedBy: KernelError | null = null;
+  #retry: NodeJS.Timeout | null = null;
+  #delay: number;
 
-  private constructor(map: BpfMap, h: Handle) {
+  private constructor(map: BpfMap, options: RingBufferOptions) {
     this.map = map;
-    this.#h = h;
+    this.#h = null;
+    this.#o = options;
+    this.#delay = options.retryMs ?? DEFAULT_RETRY_MS;
   }
 
   /** Start reading: onBatch runs on the event loop for every wake-up with records. */
@@ -61,32 +81,31 @@ export class RingBufferReader {
     onBatch: (batch: RecordBatch) => void,
     options: RingBufferOptions = {},
   ): RingBufferReader {
-    const onError =
-      options.onError ??
-      ((err: KernelError) => {
-        throw err;
-      });
-    const h = call(() =>
+    const reader = new RingBufferReader(map, options);
+    reader.#h = call(() =>
       native().ringOpen(
         map.fd,
-        (err, data, ends) => {
-          if (err) {
-            const e = toKernelError(err);
-            onError(e instanceof KernelError ? e : new KernelError('ring_buffer_consume', 5, String(err)));
-          } else if (data && ends) {
+        (err, data, ends, stopped) => {
+          if (err) reader.#failed(err, stopped);
+          else if (data && ends) {
+            reader.#delay = options.retryMs ?? DEFAULT_RETRY_MS;
             onBatch(new RecordBatch(data, ends));
           }
         },
         options.maxBatch ?? DEFAULT_MAX_BATCH,
       ),
     );
-    const reader = new RingBufferReader(map, h);
     if (options.ref === false) reader.unref();
     return reader;
   }
 
   get closed(): boolean {
     return this.#h === null;
+  }
+
+  /** Why reading is stopped (a poll error; a retry is scheduled), or null while reading. */
+  get stoppedBy(): KernelError | null {
+    return this.#stoppedBy;
   }
 
   /** Take what is in the ring now, synchronously (at most maxBatch records); e.g. a last drain before close. */
@@ -103,22 +122,69 @@ export class RingBufferReader {
     return call(() => native().ringStats(h)).delivered;
   }
 
+  /** records read from the ring since open but never handed out (staging or copying failed) */
+  get lost(): number {
+    if (!this.#h) return 0;
+    const h = this.#h;
+    return call(() => native().ringStats(h)).lost;
+  }
+
   ref(): void {
     const h = this.#handle('ring_ref');
     native().ringRef(h, true);
+    this.#refd = true;
+    this.#retry?.ref();
   }
 
   unref(): void {
     const h = this.#handle('ring_ref');
     native().ringRef(h, false);
+    this.#refd = false;
+    this.#retry?.unref();
   }
 
   /** Stop reading at once (also from inside the callback). Idempotent. */
   close(): void {
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     if (!this.#h) return;
     const h = this.#h;
     this.#h = null;
     native().ringClose(h);
+  }
+
+  #failed(err: unknown, stopped: boolean): void {
+    const e = toKernelError(err);
+    const error = e instanceof KernelError ? e : new KernelError('ring_buffer_consume', 5, String(err));
+    const onError =
+      this.#o.onError ??
+      ((x: KernelError) => {
+        throw x;
+      });
+    if (!stopped || !this.#h) {
+      onError(error, null);
+      return;
+    }
+    this.#stoppedBy = error;
+    const resumeInMs = this.#delay;
+    this.#delay = Math.min(this.#delay * 2, this.#o.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    this.#retry = setTimeout(() => this.#resume(), resumeInMs);
+    if (!this.#refd) this.#retry.unref();
+    onError(error, { resumeInMs });
+  }
+
+  #resume(): void {
+    this.#retry = null;
+    const h = this.#h;
+    if (!h) return;
+    try {
+      call(() => native().ringResume(h));
+    } catch (err) {
+      this.#failed(err, true);
+      return;
+    }
+    this.#stoppedBy = null;
+    this.#o.onResume?.();
   }
 
   #handle(op: string): Handle {

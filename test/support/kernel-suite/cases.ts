@@ -24,8 +24,8 @@ export interface CaseRule {
   rule: string;
   kind: string;
   cls: RuleClass;
-  /** what the rule asks: block, or audit (reported, allowed) */
-  action: 'block' | 'audit';
+  /** what the rule asks: block, kill (uprobe), or audit (reported, allowed) */
+  action: 'block' | 'kill' | 'audit';
   /** the event's target (a subset) */
   target?: Record<string, unknown>;
 }
@@ -72,6 +72,21 @@ export function freeOf(c: SuiteCase, k: KernelId): string {
 
 const A = (c: CaseContext, ...rest: string[]) => [c.attacker, ...rest];
 const IN = (c: CaseContext, group: string) => ['--cgroup', `${c.cg}/e2e/${group}`];
+/** the attacker copied where the uprobe policies name it (test/fixtures/guest-policies/e2e/e2e-uprobe*.yaml) */
+const UPROBE_BIN = '/tmp/e2e/uprobe/bgattack';
+const uprobeRule = (
+  policy: string,
+  rule: string,
+  action: 'audit' | 'kill',
+  target: Record<string, unknown>,
+): CaseRule => ({
+  policy,
+  rule,
+  kind: 'uprobe',
+  cls: 'uprobe',
+  action,
+  target: { binary: UPROBE_BIN, symbol: 'bg_uprobe_line', ...target },
+});
 
 const SHADOW = '/tmp/protected/shadow';
 const shadowPrep = `mkdir -p /tmp/protected && echo secret > ${SHADOW} && chmod 640 ${SHADOW}`;
@@ -337,18 +352,37 @@ export const E2E_CASES: readonly SuiteCase[] = [
       target: { function: 'commit_creds' },
     },
   },
+  {
+    // a function of a binary the setup copied to /tmp/e2e/uprobe: the returned line, captured
+    name: 'uprobe-returned-line',
+    argv: (c) => [UPROBE_BIN, ...IN(c, 'uprobe'), 'uprobe-line', 'whoami'],
+    rule: uprobeRule('e2e-uprobe', 'line', 'audit', { captured: 'typed whoami' }),
+    detail: { ran: 'typed whoami' },
+  },
+  {
+    name: 'uprobe-kill-on-entry',
+    argv: (c) => [UPROBE_BIN, ...IN(c, 'uprobe-kill'), 'uprobe-line', 'id'],
+    rule: uprobeRule('e2e-uprobe-kill', 'kill', 'kill', { capture: 'none' }),
+  },
+  {
+    // the same program at another inode (the attacker itself): not covered
+    name: 'uprobe-copy-elsewhere',
+    argv: (c) => A(c, ...IN(c, 'uprobe-kill'), 'uprobe-line', 'id'),
+    control: true,
+  },
 ];
 
 /** Set-up of the rule-kind phases: the suite's cgroups, binaries, a victim to trace. */
 export function e2eSetup(c: CaseContext): string {
   return `set -e
-for g in enforced caps allowlist kprobe; do mkdir -p ${c.cg}/e2e/$g; done
+for g in enforced caps allowlist kprobe uprobe uprobe-kill; do mkdir -p ${c.cg}/e2e/$g; done
 # a module an earlier phase let through (audit mode) must not look like this phase's
 if grep -q '^crc7 ' /proc/modules 2>/dev/null; then rmmod crc7; fi
-mkdir -p /tmp/e2e/blocked-bin /tmp/e2e/allowed /tmp/e2e/copy /tmp/protected
+mkdir -p /tmp/e2e/blocked-bin /tmp/e2e/allowed /tmp/e2e/copy /tmp/e2e/uprobe /tmp/protected
 cp /usr/bin/true /tmp/e2e/blocked-bin/true
 cp ${c.attacker} /tmp/e2e/allowed/bgattack
 cp ${c.attacker} /tmp/e2e/copy/bgattack
+cp ${c.attacker} /tmp/e2e/uprobe/bgattack
 [ -s /tmp/e2e/victim.pid ] && kill -0 "$(cat /tmp/e2e/victim.pid)" 2>/dev/null || { setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/e2e/victim.pid; }
 `;
 }

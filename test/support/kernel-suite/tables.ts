@@ -65,11 +65,18 @@ function hooksText(hooks: readonly string[]): string {
   return out.map((h) => `\`${h}\``).join(', ');
 }
 
-function matrixCell(m: MatrixResult | undefined): string {
+/** What a kind that may not block may do instead (its rule's block cell is not-allowed). */
+const INSTEAD_OF_BLOCK: Record<string, string> = {
+  kprobe: 'audit only',
+  uprobe: 'kill (once the function was entered or returned) or audit',
+};
+
+function matrixCell(m: MatrixResult | undefined, rule: string): string {
   if (!m) return NOT_RUN;
   if (m.achieved === 'unavailable') return 'unavailable (no hook sees it)';
-  // a kprobe rule may only audit: there is no block to achieve
-  if (m.achieved === 'not-allowed') return 'audit only (block not allowed for this kind)';
+  // a kprobe rule may only audit, a uprobe rule kill or audit: there is no block to achieve
+  if (m.achieved === 'not-allowed')
+    return `${INSTEAD_OF_BLOCK[rule] ?? 'audit only'} (block not allowed for this kind)`;
   const via = m.hooks.length > 0 ? `: ${hooksText(m.hooks)}` : '';
   return `**${m.achieved}**${via}`;
 }
@@ -104,7 +111,7 @@ export function enforcementTable(all: All): string {
   const rules = [...new Set(KERNELS.flatMap((k) => Object.keys(all[k.id]?.matrix ?? {})))];
   return [
     ...header(['rule kind (asked: block)']),
-    ...rules.map((r) => row([r, ...KERNELS.map((k) => matrixCell(all[k.id]?.matrix[r]))])),
+    ...rules.map((r) => row([r, ...KERNELS.map((k) => matrixCell(all[k.id]?.matrix[r], r))])),
   ].join('\n');
 }
 

@@ -4,7 +4,13 @@ import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
 import { encodeExeException, encodeIdScope, encodeUidException } from '../../../src/abi/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
-import { ANY, fnv1a32 } from '../../../src/abi/layout.ts';
+import {
+  ANY,
+  EXE_ID_UNRESOLVED,
+  fnv1a32,
+  KIND_MAX,
+  PATH_UNRESOLVED_TARGET,
+} from '../../../src/abi/layout.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
 import { compile } from '../../../src/compiler/compile.ts';
 import { MapCapacityError, UnencodableError } from '../../../src/compiler/errors.ts';
@@ -30,9 +36,9 @@ function config(plan: Plan) {
     containersOnly: u64(5),
     dryrun: u64(6),
     kindSlots: (k: number) => u64(7 + k),
-    defaultBlock: (k: number) => u64(23 + k),
-    defaultKill: (k: number) => u64(39 + k),
-    defaultAction: (slot: number) => v[8 * 55 + slot],
+    defaultBlock: (k: number) => u64(7 + KIND_MAX + k),
+    defaultKill: (k: number) => u64(7 + 2 * KIND_MAX + k),
+    defaultAction: (slot: number) => v[8 * (7 + 3 * KIND_MAX) + slot],
   };
 }
 const one = (m: Match, over = {}) => set(policy('p', [rule('r', m, over)]));
@@ -98,6 +104,9 @@ describe('rule entries and wildcards', () => {
         k(1, '/etc/ssh/', true),
         k(4, '/etc/shadow', false),
         k(4, '/etc/ssh/', true),
+        // a path the programs cannot build, per operation (fail closed)
+        k(1, '\x01', false),
+        k(4, '\x01', false),
       ].sort(),
     );
     expect(entries(plan, 'bg_path_rules')[0]!.value).toBe(encodeRuleVal(0, 3, 0));
@@ -393,7 +402,11 @@ describe('scope and exceptions', () => {
     expect(entries(plan, 'bg_scope_uid')).toEqual(
       [encodeIdScope(33, 0b01n, 0), encodeIdScope(1000, 0b11n, 0)].sort((a, b) => (a.key < b.key ? -1 : 1)),
     );
-    expect(entries(plan, 'bg_scope_exe')).toEqual([encodeIdScope(2, 0b10n, 0)]);
+    // the exe id of a process whose executable's path could not be built: every executable scope
+    expect(entries(plan, 'bg_scope_exe')).toEqual([
+      encodeIdScope(2, 0b10n, 0),
+      encodeIdScope(EXE_ID_UNRESOLVED, 0b10n, 0),
+    ]);
     expect(plan.policies[1]!.cgroups).toEqual(['/system.slice/**']);
   });
 
@@ -448,5 +461,63 @@ describe('determinism', () => {
     const s1 = JSON.stringify(compile(a, NO_LSM, { gen: 0 }));
     expect(JSON.stringify(compile(a, NO_LSM, { gen: 0 }))).toBe(s1);
     expect(JSON.stringify(compile(b, NO_LSM, { gen: 0 }))).toBe(s1);
+  });
+});
+
+describe('paths the programs cannot build (fail closed)', () => {
+  const unresolvedKey = (kind: number, op: number, slot = 0) =>
+    encodePathKey({ gen: 0, slot, kind, op, path: PATH_UNRESOLVED_TARGET, prefix: false });
+  const valueAt = (plan: Plan, key: string) =>
+    entries(plan, 'bg_path_rules').find((e) => e.key === key)?.value;
+
+  it('a block or kill rule decides an unresolved path of its operations; audit and allow rules do not', () => {
+    const file: Match = { kind: 'file', paths: [], directories: ['/etc'], operations: ['write'] };
+    const exec: Match = { kind: 'exec', paths: ['/usr/bin/nc'], directories: [] };
+    const plan = compile(
+      set(
+        policy('p', [
+          rule('audit-read', { ...file, operations: ['read'] }, { action: 'audit' }),
+          rule('block-write', file),
+          rule('kill-nc', exec, { action: 'kill' }),
+          rule(
+            'allow-unlink',
+            { ...file, directories: ['/tmp'], operations: ['unlink'] },
+            { action: 'allow' },
+          ),
+        ]),
+      ),
+      LSM,
+      { gen: 0 },
+    );
+    expect(valueAt(plan, unresolvedKey(2, 2))).toBe(encodeRuleVal(1, 3, 0));
+    expect(valueAt(plan, unresolvedKey(1, 0))).toBe(encodeRuleVal(2, 4, 0));
+    expect(valueAt(plan, unresolvedKey(2, 1))).toBeUndefined();
+    expect(valueAt(plan, unresolvedKey(2, 4))).toBeUndefined();
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('the strongest rule of the slot decides, then the first; audit mode keeps the dry-run flag', () => {
+    const write = (dir: string): Match => ({
+      kind: 'file',
+      paths: [],
+      directories: [dir],
+      operations: ['write'],
+    });
+    const rules = [
+      rule('b1', write('/etc')),
+      rule('k', write('/root'), { action: 'kill' }),
+      rule('b2', write('/usr')),
+    ];
+    const plan = compile(set(policy('p', rules, { mode: 'audit' })), LSM, { gen: 0 });
+    expect(valueAt(plan, unresolvedKey(2, 2))).toBe(encodeRuleVal(1, 4, 1));
+    const blocks = compile(set(policy('p', [rules[0]!, rules[2]!])), LSM, { gen: 0 });
+    expect(valueAt(blocks, unresolvedKey(2, 2))).toBe(encodeRuleVal(0, 3, 0));
+  });
+
+  it('unresolved: allow opts a rule out', () => {
+    const m: Match = { kind: 'file', paths: ['/etc/shadow'], directories: [], operations: ['read'] };
+    const plan = compile(one(m, { unresolved: 'allow' }), LSM, { gen: 0 });
+    expect(valueAt(plan, unresolvedKey(2, 1))).toBeUndefined();
+    expect(keys(plan, 'bg_path_rules')).toHaveLength(1);
   });
 });

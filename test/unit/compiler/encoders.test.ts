@@ -12,7 +12,7 @@ import {
   encodeUidException,
 } from '../../../src/abi/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
-import { ANY, Size } from '../../../src/abi/layout.ts';
+import { ANY, KIND_MAX, Size } from '../../../src/abi/layout.ts';
 import { hex, text, zeros } from '../../support/hex.ts';
 
 describe('bg_path_key', () => {
@@ -212,7 +212,7 @@ describe('values and scope maps', () => {
     c.defaultAction[1] = 3;
     const e = encodeGenConfig(1, c);
     const u64 = (v: number) => [v, 0, 0, 0, 0, 0, 0, 0];
-    const kinds = (i: number, v: number) => Array.from({ length: 16 }, (_, k) => u64(k === i ? v : 0));
+    const kinds = (i: number, v: number) => Array.from({ length: KIND_MAX }, (_, k) => u64(k === i ? v : 0));
     expect(e.key).toBe(hex([1, 0, 0, 0])); // index == gen
     expect(e.value).toBe(
       hex(

@@ -12,7 +12,7 @@ import { DaemonMetrics, type DaemonView } from '../../../src/daemon/metrics.ts';
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-http-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const log = { warn: () => {}, info: () => {} };
-const view = { enforcing: true } as unknown as DaemonView;
+const view = { enforcing: true, readingStopped: null } as unknown as DaemonView;
 /** this machine's first non-loopback IPv4 address (the test machine has one: eth0) */
 const external = Object.values(networkInterfaces())
   .flat()

@@ -3,6 +3,7 @@
 // daemon over HTTP).
 import { describe, expect, it } from 'vitest';
 import type { Plan, PlannedRule } from '../../../src/abi/plan.ts';
+import { renderStatus } from '../../../src/cli/commands/status.ts';
 import { handle, ListenAddressError, parseListen } from '../../../src/daemon/http.ts';
 import { DaemonMetrics, type DaemonView, type StatusDocument } from '../../../src/daemon/metrics.ts';
 import type { PipelineCounters } from '../../../src/daemon/pipeline.ts';
@@ -62,6 +63,7 @@ function fake(
   } as unknown as SinkStats;
   return {
     enforcing: true,
+    readingStopped: null,
     plan: plan(),
     features: FMOD_RET,
     counters,
@@ -70,6 +72,7 @@ function fake(
     pipelineCounters: () => pipeline,
     sinkStats: () => sink,
     kernelStats: () => ({ events: 50n, ringbufDrops: 7n, denied: 20n, killed: 1n }),
+    packetCounts: () => null,
     ...over,
   };
 }
@@ -116,6 +119,11 @@ describe('metrics', () => {
     expect(sample(t, 'bpfgate_violations_total{policy="net",rule="raw",outcome="denied"}')).toBe(5);
     expect(sample(t, 'bpfgate_violations_total{policy="net",rule="raw",outcome="would-block"}')).toBe(1);
     expect(sample(t, 'bpfgate_events_total{type="violation"}')).toBe(3);
+    // counted between scrapes: the next one adds them to what was exposed
+    metrics.count(violation('denied', 2));
+    const again = await (await fetch(`${base}/metrics`)).text();
+    expect(sample(again, 'bpfgate_violations_total{policy="net",rule="raw",outcome="denied"}')).toBe(7);
+    expect(sample(again, 'bpfgate_events_total{type="violation"}')).toBe(4);
     expect(sample(t, 'bpfgate_enforcing')).toBe(1);
     expect(sample(t, 'bpfgate_ringbuf_drops_total')).toBe(7);
     expect(sample(t, 'bpfgate_decode_errors_total')).toBe(2);
@@ -188,6 +196,21 @@ describe('metrics', () => {
     expect(s).toMatchObject({ enforcing: false, policies: [], nats: null, maps: {} });
     const t = await (await fetch(`${base}/metrics`)).text();
     expect(sample(t, 'bpfgate_enforcing')).toBe(0);
+  });
+
+  it('/healthz is 503 with the reason while a read error stops the ring reader; /status and a gauge say so', async () => {
+    const reason = 'ring_buffer_poll: Input/output error (errno 5)';
+    const ok = await serve(fake());
+    expect(await (await ok.fetch('/healthz')).text()).toBe('enforcing\n');
+    expect(sample(await (await ok.fetch('/metrics')).text(), 'bpfgate_reading_events')).toBe(1);
+    const { fetch } = await serve(fake({ readingStopped: reason }));
+    const h = await fetch('/healthz');
+    expect(h.status).toBe(503);
+    expect(await h.text()).toBe(`enforcing, but not reading events (retrying): ${reason}\n`);
+    const s = (await (await fetch('/status')).json()) as StatusDocument;
+    expect(s).toMatchObject({ enforcing: true, readingStopped: reason });
+    expect(renderStatus(s)).toContain(`events: NOT READ from the kernel (retrying): ${reason}`);
+    expect(sample(await (await fetch('/metrics')).text(), 'bpfgate_reading_events')).toBe(0);
   });
 
   it('unknown paths are 404, other methods 405', async () => {

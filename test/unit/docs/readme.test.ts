@@ -10,8 +10,12 @@ const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 const lines = readme.split('\n');
 
 describe('README.md', () => {
-  it('is at most about 220 lines (200 and the generated enforcement table)', () => {
-    expect(lines.length).toBeLessThanOrEqual(220);
+  it('is at most 200 lines besides the generated enforcement table (one row per rule kind)', () => {
+    const start = lines.findIndex((l) => l.startsWith('<!-- generated: kernels-enforcement'));
+    const end = lines.findIndex((l) => l.startsWith('<!-- end: kernels-enforcement'));
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    expect(lines.length - (end - start - 1)).toBeLessThanOrEqual(200);
   });
 
   it('gets a new user from nothing to a reported violation within its first 60 lines', () => {

@@ -29,6 +29,16 @@ describe('buildEvent', () => {
     expect(formatTimeNs(0n)).toBe('1970-01-01T00:00:00.000000000Z');
   });
 
+  it('formats times in the same second and across seconds alike (the second is kept between calls)', () => {
+    const t = 1_764_000_000n * 1_000_000_000n;
+    expect(formatTimeNs(t + 999_999_999n)).toBe('2025-11-24T16:00:00.999999999Z');
+    expect(formatTimeNs(t + 1_000_000_000n)).toBe('2025-11-24T16:00:01.000000000Z');
+    expect(formatTimeNs(t + 5n)).toBe('2025-11-24T16:00:00.000000005Z');
+    expect(formatTimeNs(999_999_999n)).toBe('1970-01-01T00:00:00.999999999Z');
+    expect(formatTimeNs(1_000_000_001n)).toBe('1970-01-01T00:00:01.000000001Z');
+    expect(formatTimeNs(t + 5n)).toBe('2025-11-24T16:00:00.000000005Z');
+  });
+
   it('takes policy, rule, severity, tags and message from the planned rule', () => {
     const e = buildEvent(record('file'), rule('file', { severity: 'critical', message: 'no shadow' }), ctx());
     expect(e.policy).toEqual({

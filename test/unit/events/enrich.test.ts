@@ -60,18 +60,28 @@ describe('parsers', () => {
   });
 });
 
+/** A passwd file naming this test's user 'tester'. */
+function testerPasswd(name: string): string {
+  const passwd = join(tmp, name);
+  writeFileSync(passwd, `tester:x:${process.getuid!()}:0::/:/bin/sh\n`);
+  return passwd;
+}
+
+/** A file record from this very process. */
+const selfRecord = (cgroupId?: bigint) =>
+  record('file', {
+    tgid: process.pid,
+    pid: process.pid,
+    ppid: process.ppid,
+    uid: process.getuid!(),
+    ...(cgroupId !== undefined ? { cgroupId } : {}),
+  });
+
 describe('Enricher', () => {
   it('reads this very process from /proc', async () => {
-    const passwd = join(tmp, 'passwd');
-    writeFileSync(passwd, `tester:x:${process.getuid!()}:0::/:/bin/sh\n`);
-    const e = new Enricher({ passwdFile: passwd });
+    const e = new Enricher({ passwdFile: testerPasswd('passwd') });
     await e.start();
-    const r = record('file', {
-      tgid: process.pid,
-      pid: process.pid,
-      ppid: process.ppid,
-      uid: process.getuid!(),
-    });
+    const r = selfRecord();
     const out = await e.enrich(r);
     expect(out.executable).toBe(process.execPath);
     expect(out.args?.[0]).toMatch(/node/);
@@ -80,6 +90,25 @@ describe('Enricher', () => {
     await e.enrich(r);
     expect(e.stats().processCacheHits).toBe(1);
     e.stop();
+  });
+
+  it('answers from its caches without a promise exactly what enrich() answers, and only then', async () => {
+    const root = join(tmp, 'cg-cached');
+    mkdirSync(join(root, 'app'), { recursive: true });
+    const e = new Enricher({ passwdFile: testerPasswd('passwd-cached'), cgroupRoot: root });
+    await e.start();
+    const r = selfRecord(statSync(join(root, 'app'), { bigint: true }).ino);
+    // nothing read yet: the process must come from /proc
+    expect(e.cached(r)).toBeUndefined();
+    const read = await e.enrich(r);
+    expect(read.cgroupPath).toBe('/app');
+    expect(e.cached(r)).toEqual(read);
+    // a cgroup the walk has not seen, an exec (a new image), another process: a read is due
+    expect(e.cached({ ...r, cgroupId: 1n })).toBeUndefined();
+    expect(e.cached({ ...r, kind: 'exec' })).toBeUndefined();
+    expect(e.cached({ ...r, tgid: 0x3ffffff0 })).toBeUndefined();
+    e.stop();
+    expect(e.cached(r)).toBeUndefined();
   });
 
   it('a process that already exited yields nothing, without failing', async () => {

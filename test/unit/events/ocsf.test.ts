@@ -22,9 +22,12 @@ const EXPECTED_CLASS: Record<string, string> = {
   bpf: 'kernel_activity',
   device: 'kernel_activity',
   kprobe: 'kernel_activity',
+  uprobe: 'script_activity',
   socket: 'network_activity',
   connect: 'network_activity',
   bind: 'network_activity',
+  ingress: 'network_activity',
+  egress: 'network_activity',
 };
 
 describe('OCSF 1.8.0 mapping (checked against the OCSF definition files)', () => {

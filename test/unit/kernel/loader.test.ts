@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MapName } from '../../../src/abi/layout.ts';
 import type { AttachSpec, MapFill, Plan } from '../../../src/abi/plan.ts';
+import type { BinaryInode } from '../../../src/abi/programs.ts';
 import { type HostState, Loader } from '../../../src/kernel/loader.ts';
 import type { LinkPort, MapPort, ObjectPort } from '../../../src/kernel/port.ts';
 
@@ -199,5 +200,82 @@ describe('Loader generation swap', () => {
     expect(states.every((d) => d)).toBe(true);
     loader.release();
     expect(states.at(-1)).toBe(false);
+  });
+});
+
+// A uprobe's binary, as the fake object's file system names it: path → inode.
+class FakeUprobeObject extends FakeObject {
+  readonly files = new Map<string, string>();
+  failPath: string | undefined;
+  override attach(program: string, spec: AttachSpec, cgroupPath: string): LinkPort {
+    if (spec.type !== 'uprobe') return super.attach(program, spec, cgroupPath);
+    const ino = this.files.get(spec.binary);
+    if (!ino || spec.binary === this.failPath) throw new Error(`${spec.binary}: cannot open the binary`);
+    const name = `${program}@${spec.binary}#${spec.cookie}=${ino}`;
+    this.journal.push(`attach ${name}`);
+    this.attached.add(name);
+    return {
+      inode: { device: '8:1', inode: ino },
+      destroy: () => {
+        this.journal.push(`detach ${name}`);
+        this.attached.delete(name);
+      },
+    };
+  }
+  inodeOf(spec: AttachSpec): BinaryInode | undefined {
+    const ino = spec.type === 'uprobe' ? this.files.get(spec.binary) : undefined;
+    return ino ? { device: '8:1', inode: ino } : undefined;
+  }
+}
+
+function uprobePlan(gen: 0 | 1, binaries: string[]): Plan {
+  return {
+    ...plan(gen, [21], []),
+    programs: binaries.map((binary, i) => ({
+      program: 'bg_uprobe',
+      attach: { type: 'uprobe', binary, symbol: 'f', retprobe: false, capture: 0, cookie: 7 + i },
+      kinds: ['uprobe'],
+    })),
+  };
+}
+
+describe('Loader: a uprobe follows its binary to a new inode on reload', () => {
+  it('attaches to the new inode before the swap and lets the old link go after it', () => {
+    const obj = new FakeUprobeObject(['bg_uprobe']);
+    obj.files.set('/bin/t', '100');
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.apply(uprobePlan(0, ['/bin/t']), 0);
+    expect(loader.uprobeInodes().get(7)).toEqual({ device: '8:1', inode: '100' });
+
+    // same inode: the link stays
+    loader.apply(uprobePlan(1, ['/bin/t']), 1);
+    expect(obj.journal.filter((l) => l.startsWith('attach'))).toEqual(['attach bg_uprobe@/bin/t#7=100']);
+
+    // the file was replaced (a package upgrade renames a new file over it)
+    obj.files.set('/bin/t', '200');
+    obj.journal.length = 0;
+    loader.apply(uprobePlan(0, ['/bin/t']), 0);
+    const attachAt = obj.journal.indexOf('attach bg_uprobe@/bin/t#7=200');
+    const swapAt = obj.journal.findIndex((l, at) => at > attachAt && l.startsWith(`update ${MapName.state}`));
+    const detachAt = obj.journal.indexOf('detach bg_uprobe@/bin/t#7=100');
+    expect(attachAt).toBeGreaterThanOrEqual(0);
+    expect(swapAt).toBeGreaterThan(attachAt);
+    expect(detachAt).toBeGreaterThan(swapAt);
+    expect([...obj.attached]).toEqual(['bg_uprobe@/bin/t#7=200']);
+    expect(loader.uprobeInodes().get(7)).toEqual({ device: '8:1', inode: '200' });
+  });
+
+  it('keeps the old link when a later attach of the same reload fails', () => {
+    const obj = new FakeUprobeObject(['bg_uprobe']);
+    obj.files.set('/bin/t', '100');
+    obj.files.set('/bin/u', '300');
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.apply(uprobePlan(0, ['/bin/t']), 0);
+    obj.files.set('/bin/t', '200');
+    obj.failPath = '/bin/u';
+    expect(() => loader.apply(uprobePlan(1, ['/bin/t', '/bin/u']), 1)).toThrow(/cannot open/);
+    expect(loader.activeGen()).toBe(0);
+    expect([...obj.attached]).toEqual(['bg_uprobe@/bin/t#7=100']);
+    expect(loader.uprobeInodes().get(7)).toEqual({ device: '8:1', inode: '100' });
   });
 });

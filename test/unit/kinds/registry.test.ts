@@ -40,7 +40,7 @@ describe('the registry', () => {
       expect(kindByAbi(k.abi)).toBe(k);
       expect(Kind[k.name]).toBe(k.abi);
     }
-    expect(() => kindOf('uprobe')).toThrow(/unknown rule kind/);
+    expect(() => kindOf('xdp')).toThrow(/unknown rule kind/);
   });
 
   it('every rule program serves a kind, and every hook of a kind is a program', () => {

@@ -6,26 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { MapName } from '../../../src/abi/layout.ts';
-import { compile } from '../../../src/compiler/compile.ts';
 import { Kind, kindOf } from '../../../src/kinds/index.ts';
 import { SYSCTL_OPS } from '../../../src/kinds/sysctl.ts';
 import { parsePolicySources } from '../../../src/policy/index.ts';
-import { LSM, NO_LSM } from '../../support/features.ts';
+import { oneRulePolicy } from '../../support/builders.ts';
+import { plansOnShippedKernels } from '../../support/features.ts';
 
 const sysctl = kindOf('sysctl');
 
-function policy(match: string, action = 'block'): string {
-  return `apiVersion: bpfgate.dev/v1
-kind: Policy
-metadata: { name: sysctls }
-spec:
-  rules:
-    - id: writes
-      kind: sysctl
-      action: ${action}
-      match: ${match}
-`;
-}
+const policy = (match: string, action = 'block') =>
+  oneRulePolicy({ name: 'sysctls', id: 'writes', kind: 'sysctl', action, match });
 
 const parse = (text: string) => parsePolicySources([{ file: 'sysctls.yaml', text }]);
 
@@ -60,13 +50,11 @@ describe('the sysctl kind', () => {
 
   it('compiles to one bg_path_rules key per name and access, served by the cgroup sysctl hook on both kernels', () => {
     const { set } = parse(policy('{ names: [kernel.modprobe], access: [write] }'));
-    for (const features of [LSM, NO_LSM]) {
-      const plan = compile(set!, features, { gen: 1 });
-      expect(plan.rules[0]).toMatchObject({
-        achieved: 'block',
-        mechanism: 'cgroup',
-        programs: ['bg_cg_sysctl'],
-      });
+    for (const plan of plansOnShippedKernels(set!, {
+      achieved: 'block',
+      mechanism: 'cgroup',
+      programs: ['bg_cg_sysctl'],
+    })) {
       const keys = plan.maps.find((m) => m.map === MapName.pathRules)!.entries.map((e) => e.key);
       const op = SYSCTL_OPS.number('write');
       expect(keys).toEqual([

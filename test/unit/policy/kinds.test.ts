@@ -89,6 +89,32 @@ describe('the typed model', () => {
     expect(match('setuid')).toEqual({ kind: 'setuid', to: 'root' });
     expect(match('socket')).toEqual({ kind: 'socket', families: ['packet', 'inet'], types: ['raw'] });
     expect(match('kprobe')).toEqual({ kind: 'kprobe', function: 'commit_creds' });
+    expect(match('uprobe')).toEqual({
+      kind: 'uprobe',
+      binary: '/usr/bin/bash',
+      symbol: 'readline',
+      capture: 'returned-string',
+    });
+  });
+
+  it('reads ingress and egress: interfaces merged, ports and CIDRs as connect reads them, xdp mode', () => {
+    const i = match('ingress');
+    if (i.kind !== 'ingress') throw new Error('not ingress');
+    expect(i).toMatchObject({
+      interfaces: ['eth0'],
+      ports: [
+        { from: 23, to: 23 },
+        { from: 137, to: 139 },
+      ],
+      protocols: ['tcp', 'icmp'],
+      xdp: 'generic',
+    });
+    expect(i.addresses.map((a) => a.text)).toEqual(['192.0.2.0/24']);
+    const e = match('egress');
+    if (e.kind !== 'egress') throw new Error('not egress');
+    expect(e).toMatchObject({ interfaces: ['eth0'], ports: [], protocols: ['any'] });
+    expect(e.addresses.map((a) => [a.family, a.bits])).toEqual([[6, 128]]);
+    expect(e).not.toHaveProperty('xdp');
   });
 
   it('parses CIDRs and port ranges', () => {

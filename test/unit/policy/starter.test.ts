@@ -38,7 +38,7 @@ describe('starter policies', () => {
     for (const k of ['exec', 'file', 'capability', 'module', 'bpf', 'ptrace', 'mount', 'setuid', 'socket']) {
       expect(kinds).toContain(k);
     }
-    for (const k of ['connect', 'bind', 'device', 'sysctl']) expect(kinds).toContain(k);
+    for (const k of ['connect', 'bind', 'device', 'sysctl', 'uprobe']) expect(kinds).toContain(k);
     expect(set!.policies.some((p) => p.defaultAction === 'block')).toBe(true);
     expect(set!.policies.some((p) => p.scope.processes === 'containers')).toBe(true);
   });

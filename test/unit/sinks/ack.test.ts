@@ -30,6 +30,25 @@ describe('JetStream acknowledgements', () => {
       expect(ackProblem(undefined, data(fake)), fake).toMatch(/acknowledgement/);
   });
 
+  it('reads the plain form and every other form alike (the fast path and JSON.parse agree)', () => {
+    for (const ok of [
+      '{"stream":"S","seq":1,"domain":"hub"}',
+      '{"stream":"S","seq":1,"domain":"hub","duplicate":true}',
+      '{"stream":"S", "seq":7}',
+      '{"seq":7,"stream":"S"}',
+      '{"stream":"S\\"x","seq":7}',
+      '{"stream":"S","seq":123456789012345}',
+    ])
+      expect(ackProblem(undefined, data(ok)), ok).toBeUndefined();
+    for (const bad of [
+      '{"stream":"S","seq":1,"error":{"code":503,"description":"x"}}',
+      '{"stream":"S","seq":01}',
+      '{"stream":"S","seq":1}{"x":1}',
+      '{"stream":"S","seq":99999999999999999}',
+    ])
+      expect(ackProblem(undefined, data(bad)), bad).toBeDefined();
+  });
+
   it('reports errors: a status header, a JetStream error', () => {
     const h = headers(503, 'No Responders');
     expect(ackProblem(h, data(''))).toBe('503 No Responders');

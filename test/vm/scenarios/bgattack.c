@@ -185,6 +185,17 @@ static void op_copy(const char *src, const char *dst) {
   close(in);
 }
 
+/*
+ * uprobe cases: a user-space function with a known symbol (not inlined). The
+ * line it returns is built at run time, as readline builds its own: a probe
+ * cannot fault in a page the process never touched.
+ */
+static char uprobe_line[64];
+__attribute__((noinline, used)) const char *bg_uprobe_line(const char *word) {
+  snprintf(uprobe_line, sizeof uprobe_line, "typed %s", word);
+  return uprobe_line;
+}
+
 static void act(int argc, char **argv) {
   op_name = argv[0];
   const char *op = argv[0];
@@ -259,6 +270,9 @@ static void act(int argc, char **argv) {
   } else if (!strcmp(op, "connect")) {
     need(argc, 3);
     op_connect(SOCK_STREAM, argv[1], argv[2]);
+  } else if (!strcmp(op, "uprobe-line")) {
+    need(argc, 2);
+    result(0, bg_uprobe_line(argv[1]));
   } else if (!strcmp(op, "sysctl-write")) {
     need(argc, 3);
     op_sysctl_write(argv[1], argv[2]);
