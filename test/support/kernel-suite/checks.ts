@@ -7,7 +7,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../../src/abi/features.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
-import { type EnforcementMatrix, MATRIX_ACTIONS, REPRESENTATIVES } from '../../../src/doctor/matrix.ts';
+import {
+  type EnforcementMatrix,
+  MATRIX_ACTIONS,
+  type MatrixAction,
+  REPRESENTATIVES,
+} from '../../../src/doctor/matrix.ts';
 import type { CaseResult, PhaseResult } from '../guest-runner.ts';
 import { caseOf, describeCase, eventsOf } from '../guest-scenario.ts';
 import { expected, type KernelId } from '../kernels.ts';
@@ -32,6 +37,8 @@ const SECURITY_KINDS = new Set([
 const CGROUP_KINDS = new Set(['connect', 'bind', 'device', 'sysctl']);
 /** Packet kinds: tc (tcx links, Linux 6.6) and XDP on named interfaces; no process, so no kill. */
 const PACKET_KINDS = new Set(['ingress', 'egress']);
+/** the programs that see listen() on a socket never bound */
+const LISTEN = new Set(['bg_lsm_socket_listen', 'bg_fmr_socket_listen', 'bg_tp_sys_listen']);
 
 /**
  * The case did what its kernel's expectation says, and its one rule reported
@@ -249,8 +256,12 @@ export function kernelSuite(k: KernelId): void {
             downgraded: false,
           });
         } else if (CGROUP_KINDS.has(r.kind)) {
-          expect(r.mechanism, id).toBe('cgroup');
-          expect(r.downgraded, id).toBe(false);
+          // a bind rule any port of TCP covers listen() without bind() too: planned as the matrix's
+          // bind-listen row (lsm/socket_listen or its fmod_ret twin, the stronger rung, where one runs)
+          const listen = r.kind === 'bind' && r.action !== 'allow' && r.programs.some((p) => LISTEN.has(p));
+          const cell = matrix.rows.find((x) => x.rule === 'bind-listen')![r.action as MatrixAction];
+          expect(r.mechanism, id).toBe(listen ? cell.mechanism : 'cgroup');
+          expect(r.downgraded, id).toBe(listen && cell.downgraded);
         } else if (PACKET_KINDS.has(r.kind)) {
           // audit by tc where the kernel has tcx, the interface exists and the policy has no scope (the host's run scopes
           // every policy); else left out, saying why
