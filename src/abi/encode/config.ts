@@ -1,7 +1,7 @@
 // bg_gen_config and bg_state (ARRAY maps: the key is the u32 index).
 // Little-endian throughout.
 //
-//   bg_gen_config[gen], 504 bytes:
+//   bg_gen_config[gen], 888 bytes:
 //     gen_config := active_slots:u64      slots in use
 //                   any_cgroup:u64        slots without a cgroup selector
 //                   any_uid:u64           slots without a uid selector
@@ -9,11 +9,11 @@
 //                   host_only:u64         slots limited to the host's pid namespace
 //                   containers_only:u64   slots limited to other pid namespaces
 //                   dryrun:u64            slots in audit mode
-//                   kind_slots:u64[16]    index = bg_kind: slots with entries for the
+//                   kind_slots:u64[32]    index = bg_kind: slots with entries for the
 //                                         kind, or an allowlist posture on it
-//                   default_block:u64[16] index = bg_kind: slots where a miss blocks
+//                   default_block:u64[32] index = bg_kind: slots where a miss blocks
 //                                         (allowlist posture: exec, file, connect, bind)
-//                   default_kill:u64[16]  index = bg_kind: of those, slots where the
+//                   default_kill:u64[32]  index = bg_kind: of those, slots where the
 //                                         posture achieves kill (a tracepoint serves
 //                                         part of it): a miss is a kill
 //                   default_action:u8[64] index = slot: bg_action for a miss in a
@@ -22,7 +22,7 @@
 //                                         cgroup deny, tracepoints kill or report)
 //
 //   bg_state[0], 16 bytes:
-//     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 pad:u32
+//     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 daemon_start:u32
 import { KIND_MAX, MAX_SLOTS, Size } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
