@@ -131,12 +131,15 @@ export function actingPid(stdout: string, started: number): number {
   return m ? Number(m[1]) : started;
 }
 
-/** How the attack ended: its result line ("ok", "errno 1 EPERM"), or the signal that ended it. */
+/**
+ * How the attack ended: its result line ("ok", "errno 1 EPERM"), or the signal
+ * that ended it. The output may end in a newline (the guest's runner keeps it).
+ */
 export function endOf(stdout: string, code: number | null, signal: string | null): string {
   if (signal) return signal === 'SIGKILL' ? 'killed' : signal;
   const line = stdout
     .split('\n')
-    .filter((l) => !l.startsWith('pid '))
+    .filter((l) => l.trim() !== '' && !l.startsWith('pid '))
     .pop();
   if (code === 137 && !line) return 'killed'; // a shell's report of SIGKILL
   return line ?? `exit ${code}`;

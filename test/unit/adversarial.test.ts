@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicySources } from '../../src/policy/index.ts';
-import { CASES, casePolicy, policyName, readmeRow } from '../support/adversarial.ts';
+import { CASES, casePolicy, endOf, policyName, readmeRow } from '../support/adversarial.ts';
 
 const README = readFileSync(join(import.meta.dirname, '../../docs/attacks.md'), 'utf8');
 
@@ -36,5 +36,13 @@ describe('the adversarial cases', () => {
     const section = README.slice(start, README.indexOf('\n## ', start + 1));
     const rows = section.split('\n').filter((l) => /^\| `[a-z0-9-]+` \|/.test(l));
     expect(rows).toEqual(CASES.map(readmeRow));
+  });
+
+  it('end as the attacker’s last line says, with or without a final newline, after any pid line', () => {
+    expect(endOf('errno 1 EPERM\n', 1, null)).toBe('errno 1 EPERM');
+    expect(endOf('pid 42\nok\n', 0, null)).toBe('ok');
+    expect(endOf('pid 42\n', 137, null)).toBe('killed');
+    expect(endOf('', null, 'SIGKILL')).toBe('killed');
+    expect(endOf('', 3, null)).toBe('exit 3');
   });
 });
