@@ -5,7 +5,10 @@
  * context and calls the kind's decision function (bpf/kinds/).
  *
  *   bg_cg_sock_create   socket   (family, type)
- *   bg_cg_connect4/6    connect  (address, port, protocol)
+ *   bg_cg_connect4/6    connect  (address, port, protocol): connect(), and TCP fast
+ *                                open's sendto(MSG_FASTOPEN), which connects inside sendmsg
+ *   bg_cg_sendmsg4/6    connect  UDP datagrams sent with a destination (sendto,
+ *                                sendmsg, sendmmsg without connect)
  *   bg_cg_bind4/6       bind     (address, port, protocol)
  *   bg_cg_dev           device   ('c'|'b', major, minor), one op per access bit
  *   bg_cg_sysctl        sysctl   (name with '/', op read|write)
@@ -32,41 +35,41 @@ int bg_cg_sock_create(struct bpf_sock *sk)
 	return BG_CG_VERDICT(bg_socket_decide(w, sk->family, sk->type, sk->protocol, CG_MECH, CG_MODE));
 }
 
-/* The address, port and protocol of a connect or bind. */
-BG_INLINE int bg_cg_sockaddr(struct bpf_sock_addr *ctx, __u8 kind, int v6)
+/* The address, port and protocol of a connect, datagram or bind. */
+BG_INLINE int bg_cg_sockaddr(struct bpf_sock_addr *ctx, __u8 kind, int v6, __u8 call)
 {
 	struct bg_work *w = bg_enter(BG_HEAP_MAIN, kind);
-	__u32 ip[4] = {};
-	__u16 port;
-	__u8 proto;
+	struct bg_net_in in = { .v6 = v6, .call = call };
 
 	if (!w)
 		return 1;
-	port = bpf_ntohs((__u16)ctx->user_port);
-	proto = (__u8)ctx->protocol;
+	in.port = bpf_ntohs((__u16)ctx->user_port);
+	in.proto = ctx->protocol;
 	if (v6) {
-		ip[0] = ctx->user_ip6[0];
-		ip[1] = ctx->user_ip6[1];
-		ip[2] = ctx->user_ip6[2];
-		ip[3] = ctx->user_ip6[3];
+		in.ip[0] = ctx->user_ip6[0];
+		in.ip[1] = ctx->user_ip6[1];
+		in.ip[2] = ctx->user_ip6[2];
+		in.ip[3] = ctx->user_ip6[3];
 	} else {
-		ip[0] = ctx->user_ip4;
+		in.ip[0] = ctx->user_ip4;
 	}
-	return BG_CG_VERDICT(bg_net_decide(w, kind, v6, ip, port, proto, CG_MECH, CG_MODE));
+	return BG_CG_VERDICT(bg_net_decide(w, kind, &in, CG_MECH, CG_MODE));
 }
 
-/* One program per hook: the kind and the address family are the hook's. */
-#define BG_CG_SOCKADDR(name, sec, kind, v6)           \
-	SEC(sec)                                      \
-	int name(struct bpf_sock_addr *ctx)           \
-	{                                             \
-		return bg_cg_sockaddr(ctx, kind, v6); \
+/* One program per hook: the kind, the address family and the call are the hook's. */
+#define BG_CG_SOCKADDR(name, sec, kind, v6, call)           \
+	SEC(sec)                                            \
+	int name(struct bpf_sock_addr *ctx)                 \
+	{                                                   \
+		return bg_cg_sockaddr(ctx, kind, v6, call); \
 	}
 
-BG_CG_SOCKADDR(bg_cg_connect4, "cgroup/connect4", BG_KIND_CONNECT, 0)
-BG_CG_SOCKADDR(bg_cg_connect6, "cgroup/connect6", BG_KIND_CONNECT, 1)
-BG_CG_SOCKADDR(bg_cg_bind4, "cgroup/bind4", BG_KIND_BIND, 0)
-BG_CG_SOCKADDR(bg_cg_bind6, "cgroup/bind6", BG_KIND_BIND, 1)
+BG_CG_SOCKADDR(bg_cg_connect4, "cgroup/connect4", BG_KIND_CONNECT, 0, BG_NET_CALL_CONNECT)
+BG_CG_SOCKADDR(bg_cg_connect6, "cgroup/connect6", BG_KIND_CONNECT, 1, BG_NET_CALL_CONNECT)
+BG_CG_SOCKADDR(bg_cg_sendmsg4, "cgroup/sendmsg4", BG_KIND_CONNECT, 0, BG_NET_CALL_SENDMSG)
+BG_CG_SOCKADDR(bg_cg_sendmsg6, "cgroup/sendmsg6", BG_KIND_CONNECT, 1, BG_NET_CALL_SENDMSG)
+BG_CG_SOCKADDR(bg_cg_bind4, "cgroup/bind4", BG_KIND_BIND, 0, BG_NET_CALL_BIND)
+BG_CG_SOCKADDR(bg_cg_bind6, "cgroup/bind6", BG_KIND_BIND, 1, BG_NET_CALL_BIND)
 
 SEC("cgroup/dev")
 int bg_cg_dev(struct bpf_cgroup_dev_ctx *ctx)

@@ -133,6 +133,12 @@ BG_SECURITY_HOOK(socket_create, "socket_create", "security_socket_create", FMR_M
 		 (int family, int type, int protocol, int kern, int ret),
 		 ret ? ret : bg_on_socket_create(family, type, protocol, kern, MECH, MODE))
 
+/* listen() on a socket never bound (the kernel picks the port), decided as a
+ * bind; the first call marks bg_runtime.lsm_listen_seen: bg_tp_sys_listen
+ * leaves listen() to this hook from then on. */
+BG_SECURITY_HOOK(socket_listen, "socket_listen", "security_socket_listen", FMR_MODE,
+		 (struct socket *sock, int backlog, int ret), ret ? ret : bg_on_socket_listen(sock, MECH, MODE))
+
 /*
  * The probe of the fmod_ret rung (src/kernel/probe.ts): attached for an
  * instant to security_sb_statfs, which nothing hot calls, it denies statfs

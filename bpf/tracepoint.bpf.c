@@ -8,19 +8,28 @@
  *   bg_tp_exec       sched_process_exec: exec rules (only while no LSM exec
  *                    program runs), then bg_task_exe[tgid] = bg_exe_ids[path]
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
- *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted
+ *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
+ *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
  *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount, setuid and
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
  *                    which bg_cg_sock_create decides, and only while no
  *                    bg_lsm_socket_create runs)
+ *   bg_tp_sys_listen raw sys_enter too: listen() on a socket that was never
+ *                    bound (a bind rule: no bind hook sees the port the kernel
+ *                    picks; only while no bg_lsm_socket_listen runs). A program
+ *                    of its own, attached only when a bind rule needs it:
+ *                    inlined beside every other call, its decision made
+ *                    bg_tp_sys_enter too large for Debian 6.1's verifier
  */
 #include "lib/common.h"
+#include "lib/fd.h"
 #include "kinds/bpf.h"
 #include "kinds/exec.h"
 #include "kinds/file.h"
 #include "kinds/module.h"
 #include "kinds/mount.h"
+#include "kinds/net.h"
 #include "kinds/ptrace.h"
 #include "kinds/setuid.h"
 #include "kinds/socket.h"
@@ -45,6 +54,14 @@ BG_INLINE int bg_lsm_socket_seen(void)
 	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
 
 	return rt && rt->lsm_socket_seen;
+}
+
+BG_INLINE int bg_lsm_listen_seen(void)
+{
+	__u32 zero = 0;
+	struct bg_runtime_val *rt = bpf_map_lookup_elem(&bg_runtime, &zero);
+
+	return rt && rt->lsm_listen_seen;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -112,8 +129,16 @@ int BPF_PROG(bg_tp_exit, struct task_struct *p)
 {
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 
-	if (pid == tgid)
-		bpf_map_delete_elem(&bg_task_exe, &tgid);
+	__u32 zero = 0;
+	struct bg_state *st;
+
+	if (pid != tgid)
+		return 0;
+	bpf_map_delete_elem(&bg_task_exe, &tgid);
+	/* bpfgate's own process ended (crash, SIGKILL, --keep-enforcing): its exemption ends with it */
+	st = bpf_map_lookup_elem(&bg_state, &zero);
+	if (st && st->daemon_tgid == tgid)
+		st->daemon_tgid = 0;
 	return 0;
 }
 
@@ -302,5 +327,23 @@ int bg_tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		bg_socket_decide(w, (__u32)a0, (__u32)a1 & BG_SOCK_TYPE_MASK, (__u32)a2, TP_MECH, SYS_MODE);
 		break;
 	}
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int bg_tp_sys_listen(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct socket *sock;
+	struct bg_work *w;
+
+	if ((long)ctx->args[1] != BG_NR_listen || bg_lsm_listen_seen())
+		return 0;
+	w = bg_enter(BG_HEAP_NESTED, 0);
+	if (!w)
+		return 0;
+	sock = bg_fd_socket((int)BPF_CORE_READ(regs, di));
+	if (sock)
+		bg_net_listen(w, sock, TP_MECH, SYS_MODE);
 	return 0;
 }

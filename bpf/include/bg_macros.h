@@ -53,6 +53,7 @@
 /* x86-64 system call numbers used by bg_tp_sys_enter */
 #define BG_NR_open 2
 #define BG_NR_socket 41
+#define BG_NR_listen 50
 #define BG_NR_ptrace 101
 #define BG_NR_setuid 105
 #define BG_NR_setreuid 113

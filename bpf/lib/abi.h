@@ -216,6 +216,7 @@ struct bg_gen_config {
 	__u64 dryrun;          /* slots in audit mode (for default-action reports) */
 	__u64 kind_slots[BG_KIND_MAX];    /* slots with at least one entry for a kind (index = bg_kind) */
 	__u64 default_block[BG_KIND_MAX]; /* allowlist posture: slots that block a miss, per kind */
+	__u64 default_kill[BG_KIND_MAX];  /* of those, slots whose miss is a kill (the kind's posture achieves kill here) */
 	__u8 default_action[BG_MAX_SLOTS]; /* achieved action for a default-block miss, per slot (bg_action) */
 };
 
@@ -223,8 +224,10 @@ struct bg_gen_config {
 struct bg_state {
 	__u32 active_gen;       /* 0 or 1 */
 	__u32 host_pidns_inum;  /* inode number of the host's pid namespace */
-	__u32 daemon_tgid;      /* bpfgate's own process, never matched */
-	__u32 pad;
+	__u32 daemon_tgid;      /* bpfgate's own process, never matched ... */
+	__u32 daemon_start;     /* ... while its start time is this one: clock ticks (1/100 s) since
+				 * boot, /proc/<tgid>/stat field 22, modulo 2^32; a later process given
+				 * the same pid started later, and is not exempt */
 };
 
 /* bg_stats (PERCPU_ARRAY) counters, index: */

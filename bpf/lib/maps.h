@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct bg_exception_key) == 16, "bg_exception_key");
 _Static_assert(sizeof(struct bg_cgroup_key) == 16, "bg_cgroup_key");
 _Static_assert(sizeof(struct bg_cgroup_val) == 16, "bg_cgroup_val");
 _Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
-_Static_assert(sizeof(struct bg_gen_config) == 632, "bg_gen_config");
+_Static_assert(sizeof(struct bg_gen_config) == 888, "bg_gen_config");
 _Static_assert(sizeof(struct bg_state) == 16, "bg_state");
 _Static_assert(sizeof(struct bg_event) == 496, "bg_event");
 
@@ -184,6 +184,7 @@ struct {
 struct bg_runtime_val {
 	__u32 lsm_exec_seen;   /* bg_lsm_bprm_check ran: exec rules are decided there */
 	__u32 lsm_socket_seen; /* bg_lsm_socket_create ran: socket rules are decided there */
+	__u32 lsm_listen_seen; /* bg_lsm_socket_listen ran: listen() is decided there */
 };
 
 struct {

@@ -180,7 +180,7 @@ static long bg_slot_cb(__u32 i, void *data)
 	__u32 slot = i & (BG_MAX_SLOTS - 1);
 	__u64 bit = 1ULL << slot;
 	__u32 rule_id;
-	__u8 action, flags, rank;
+	__u8 action, flags, rank, da, dk;
 
 	if (!w || !cfg || i >= BG_MAX_SLOTS)
 		return 1;
@@ -210,7 +210,15 @@ static long bg_slot_cb(__u32 i, void *data)
 		flags = v->flags;
 	} else if (cfg->default_block[c->kind & (BG_KIND_MAX - 1)] & bit) {
 		rule_id = BG_RULE_DEFAULT | slot;
-		action = cfg->default_action[slot];
+		/*
+		 * where the posture can only kill (a tracepoint serves part of it), a
+		 * miss is a kill. Computed without a branch: a branch here doubles the
+		 * paths after every slot loop, and took bg_tp_sys_enter past Debian
+		 * 6.1's verifier limit (over 1,000,000 instructions explored)
+		 */
+		da = cfg->default_action[slot];
+		dk = (cfg->default_kill[c->kind & (BG_KIND_MAX - 1)] >> slot) & 1;
+		action = da + dk * (BG_ACT_KILL - da);
 		flags = (cfg->dryrun & bit) ? BG_VAL_F_DRYRUN : 0;
 	} else {
 		return 0;

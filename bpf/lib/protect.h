@@ -31,6 +31,8 @@
 #ifndef BPFGATE_PROTECT_H
 #define BPFGATE_PROTECT_H
 
+#include "lib/fd.h"
+
 #define BG_BPF_FS_MAGIC 0xcafe4a11
 #define BG_SIGHUP 1
 #define BG_PROTECT_DEPTH 4
@@ -126,25 +128,10 @@ BG_INLINE int bg_protect_name_ours(const char *name)
 	return n[0] == 'b' && n[1] == 'g' && n[2] == '_';
 }
 
-/* The file behind one of the calling process's fds (NULL if none). */
-BG_INLINE struct file *bg_protect_fd_file(int fd)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds;
-	struct file *f = 0;
-
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 /* What the file of a bpf map or link fd holds (the map or the link), or NULL. */
 BG_INLINE void *bg_protect_fd_private(int fd)
 {
-	struct file *f = bg_protect_fd_file(fd);
+	struct file *f = bg_fd_file(fd);
 
 	return f ? BPF_CORE_READ(f, private_data) : 0;
 }
@@ -174,7 +161,7 @@ BG_INLINE int bg_protect_link_fd_ours(int fd)
 
 BG_INLINE int bg_protect_prog_fd_ours(int fd)
 {
-	struct file *f = bg_protect_fd_file(fd);
+	struct file *f = bg_fd_file(fd);
 
 	return f && bg_protect_prog_ours(BPF_CORE_READ(f, private_data));
 }

@@ -9,7 +9,9 @@
  *   exe      bg_scope_exe[bg_task_exe[tgid]] | any_exe (BG_EXE_ID_UNRESOLVED: every
  *            executable-scoped slot)
  *   pid ns   host_only slots drop out in a container, containers_only on the host
- * and nothing at all for bpfgate's own process (bg_state.daemon_tgid).
+ *            (the acting task's own pid namespace)
+ * and nothing at all for bpfgate's own process (bg_state.daemon_tgid, while
+ * its start time is bg_state.daemon_start: never a later process given its pid).
  */
 #ifndef BPFGATE_SCOPE_H
 #define BPFGATE_SCOPE_H
@@ -30,6 +32,24 @@ BG_INLINE struct bg_gen_config *bg_config(struct bg_work *w, struct bg_state **s
 	gen = st->active_gen & 1;
 	w->gen = gen;
 	return bpf_map_lookup_elem(&bg_gen_config, &gen);
+}
+
+/*
+ * Is tgid bpfgate's own running process? Its pid and the start time of its
+ * thread group leader, in the clock ticks /proc/<pid>/stat shows
+ * (start_boottime / 10 ms): the daemon wrote the state long after it started,
+ * so a process that gets its pid after it ended starts in a later tick.
+ */
+BG_INLINE int bg_is_daemon(const struct bg_state *st, __u32 tgid)
+{
+	struct task_struct *t;
+	__u64 start;
+
+	if (!st->daemon_tgid || tgid != st->daemon_tgid)
+		return 0;
+	t = (struct task_struct *)bpf_get_current_task();
+	start = BPF_CORE_READ(t, group_leader, start_boottime);
+	return (__u32)(start / 10000000ULL) == st->daemon_start;
 }
 
 BG_INLINE __u64 bg_cgroup_mask(struct bg_work *w, __u64 id, int self)
@@ -73,6 +93,31 @@ BG_INLINE void bg_cgroup_chain(struct bg_work *w, int ctx_flags)
 }
 
 /*
+ * The pid namespace the current task lives in (task_active_pid_ns: the
+ * namespace of its pid's deepest level), not nsproxy->pid_ns_for_children,
+ * which unshare(CLONE_NEWPID) changes for the caller's future children
+ * without moving the caller. 0 when it cannot be read.
+ */
+BG_INLINE __u32 bg_task_pidns_inum(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct pid_namespace *ns = 0;
+	__u32 level;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	if (level > 32) /* MAX_PID_NS_LEVEL */
+		return 0;
+	bpf_probe_read_kernel(&ns, sizeof(ns),
+			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				      level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, ns));
+	return ns ? BPF_CORE_READ(ns, ns.inum) : 0;
+}
+
+/*
  * Compute w->scope and the subject fields (uid, exe id, cgroup chain).
  * Returns the slots that may apply (0: nothing to do).
  */
@@ -92,7 +137,7 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 	if (!cfg || !st)
 		return 0;
 	*cfgp = cfg;
-	if (st->daemon_tgid && tgid == st->daemon_tgid)
+	if (bg_is_daemon(st, tgid))
 		return 0;
 	scope = cfg->active_slots;
 	if (!scope)
@@ -127,10 +172,12 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 	scope &= cgmask & uidmask & exemask;
 
 	if ((cfg->host_only | cfg->containers_only) && (ctx_flags & BG_CTX_TASK)) {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		__u32 inum = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+		__u32 inum = bg_task_pidns_inum();
 
-		if (inum == st->host_pidns_inum)
+		/* unreadable (0): both kinds of slot stay, a block rule fails closed */
+		if (!inum)
+			;
+		else if (inum == st->host_pidns_inum)
 			scope &= ~cfg->containers_only;
 		else
 			scope &= ~cfg->host_only;

@@ -24,6 +24,7 @@
 #include "kinds/file.h"
 #include "kinds/module.h"
 #include "kinds/mount.h"
+#include "kinds/net.h"
 #include "kinds/ptrace.h"
 #include "kinds/setuid.h"
 #include "kinds/socket.h"
@@ -31,6 +32,7 @@
 /* A security hook has run: from now on it decides its kinds, and sys_enter stands aside. */
 #define BG_SEEN_EXEC 1
 #define BG_SEEN_SOCKET 2
+#define BG_SEEN_LISTEN 3
 
 BG_INLINE void bg_security_seen(int what)
 {
@@ -43,6 +45,8 @@ BG_INLINE void bg_security_seen(int what)
 		rt->lsm_exec_seen = 1;
 	if (what == BG_SEEN_SOCKET && !rt->lsm_socket_seen)
 		rt->lsm_socket_seen = 1;
+	if (what == BG_SEEN_LISTEN && !rt->lsm_listen_seen)
+		rt->lsm_listen_seen = 1;
 }
 
 /* A struct path as the calling program can build it: bpf_d_path, or the dentry walk (mode: BG_CAN_DPATH). */
@@ -286,6 +290,16 @@ BG_INLINE int bg_on_socket_create(int family, int type, int protocol, int kern, 
 	if (!w)
 		return 0;
 	return bg_socket_decide(w, (__u32)family, (__u32)type & BG_SOCK_TYPE_MASK, (__u32)protocol, mech, mode);
+}
+
+/* listen(): a socket that was never bound is decided as a bind (kinds/net.h). */
+BG_INLINE int bg_on_socket_listen(struct socket *sock, __u8 mech, __u32 mode)
+{
+	struct bg_work *w;
+
+	bg_security_seen(BG_SEEN_LISTEN);
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_BIND);
+	return w ? bg_net_listen(w, sock, mech, mode) : 0;
 }
 
 #endif /* BPFGATE_SECURITY_H */

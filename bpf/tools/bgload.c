@@ -3,7 +3,7 @@
  * bgload: load (never attach) the programs of a BPF object, one at a time,
  * and report which ones the running kernel's verifier accepts.
  *
- *   bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v]
+ *   bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v] [--stats]
  *   bgload OBJ --pin DIR [--only PREFIX]... [--skip PREFIX]...
  *
  * With --pin, the selected programs are loaded together and pinned, unattached,
@@ -13,6 +13,9 @@
  * PREFIX matches the start of a program's section name ("lsm/", "cgroup/",
  * "tp_btf/", "raw_tracepoint/", "kprobe"). Exit status 0 when every selected
  * program loaded. Nothing is pinned or attached: the programs are freed on exit.
+ * --stats adds the verifier's statistics line to each program loaded
+ * ("processed N insns ...": the instructions it explored, against the
+ * kernel's limit of 1,000,000).
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -22,6 +25,8 @@
 #include <string.h>
 
 static int verbose;
+static int stats;
+static char stats_log[1 << 12];
 static char last_log[1 << 16];
 static size_t last_len;
 
@@ -70,13 +75,15 @@ int main(int argc, char **argv)
 			skip[nskip++] = argv[++i];
 		else if (!strcmp(argv[i], "--pin") && i + 1 < argc)
 			pin = argv[++i];
+		else if (!strcmp(argv[i], "--stats"))
+			stats = 1;
 		else if (!strcmp(argv[i], "-v"))
 			verbose = 1;
 		else
 			path = argv[i];
 	}
 	if (!path) {
-		fprintf(stderr, "usage: bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v]\n");
+		fprintf(stderr, "usage: bgload OBJ [--only PREFIX]... [--skip PREFIX]... [-v] [--stats]\n");
 		return 2;
 	}
 	libbpf_set_print(print_fn);
@@ -135,8 +142,14 @@ int main(int argc, char **argv)
 		obj = bpf_object__open_file(path, NULL);
 		if (!obj)
 			return 1;
-		bpf_object__for_each_program(p, obj)
+		bpf_object__for_each_program(p, obj) {
 			bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), names[i]));
+			if (stats && !strcmp(bpf_program__name(p), names[i])) {
+				stats_log[0] = 0;
+				bpf_program__set_log_buf(p, stats_log, sizeof(stats_log));
+				bpf_program__set_log_level(p, 4); /* BPF_LOG_STATS */
+			}
+		}
 		last_len = 0;
 		last_log[0] = 0;
 		err = bpf_object__load(obj);
@@ -148,6 +161,14 @@ int main(int argc, char **argv)
 			p = bpf_object__find_program_by_name(obj, names[i]);
 			printf("ok   %-24s %-36s insns=%zu\n", names[i], secs[i],
 			       p ? bpf_program__insn_cnt(p) : 0);
+			if (stats) {
+				char *line = strstr(stats_log, "processed ");
+				char *end = line ? strchr(line, '\n') : NULL;
+
+				if (end)
+					*end = 0;
+				printf("     %s\n", line ? line : "(no verifier statistics)");
+			}
 		}
 		bpf_object__close(obj);
 	}

@@ -6,6 +6,8 @@ export const CGROUP_HOOKS = [
   'sock_create',
   'connect4',
   'connect6',
+  'sendmsg4',
+  'sendmsg6',
   'bind4',
   'bind6',
   'dev',

@@ -98,7 +98,7 @@ export const Size = {
   cgroupKey: 16,
   cgroupVal: 16,
   idKey: 8,
-  genConfig: 8 * 7 + 8 * KIND_MAX * 2 + MAX_SLOTS, // 632
+  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 888
   state: 16,
 } as const;
 

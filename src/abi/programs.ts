@@ -123,6 +123,16 @@ function security<N extends string>(
     ProgramInfo
   >;
 }
+/** A raw sys_enter program: it kills on return from the call, which has completed. */
+const sysEnter = (): ProgramInfo => ({
+  family: 'tracepoint',
+  attach: { type: 'raw_tracepoint', event: 'sys_enter' },
+  canDeny: false,
+  canKill: true,
+  kills: 'after-call',
+  // it runs on every system call of every process
+  cost: 3,
+});
 const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
   family: 'cgroup',
   attach: { type: 'cgroup', attachType },
@@ -160,11 +170,17 @@ export const PROGRAMS = {
   ...security('task_fix_setuid', 'task_fix_setuid', 'security_task_fix_setuid'),
   /** sockets of every family (kernel-internal sockets are ignored) */
   ...security('socket_create', 'socket_create', 'security_socket_create'),
+  /** listen() on a socket never bound: a bind to a port the kernel picks, which no bind hook sees */
+  ...security('socket_listen', 'socket_listen', 'security_socket_listen'),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
+  /** connect(), and TCP fast open (sendto with MSG_FASTOPEN connects inside sendmsg) */
   bg_cg_connect4: cg('connect4', 'cgroup_inet4_connect'),
   bg_cg_connect6: cg('connect6', 'cgroup_inet6_connect'),
+  /** UDP datagrams sent with a destination address (no connect): sendto, sendmsg, sendmmsg */
+  bg_cg_sendmsg4: cg('sendmsg4', 'cgroup_udp4_sendmsg'),
+  bg_cg_sendmsg6: cg('sendmsg6', 'cgroup_udp6_sendmsg'),
   bg_cg_bind4: cg('bind4', 'cgroup_inet4_bind'),
   bg_cg_bind6: cg('bind6', 'cgroup_inet6_bind'),
   bg_cg_dev: cg('dev', 'cgroup_device'),
@@ -194,15 +210,13 @@ export const PROGRAMS = {
    * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
    * without BPF-LSM, from the call's arguments. The call itself still runs.
    */
-  bg_tp_sys_enter: {
-    family: 'tracepoint',
-    attach: { type: 'raw_tracepoint', event: 'sys_enter' },
-    canDeny: false,
-    canKill: true,
-    kills: 'after-call',
-    // it runs on every system call of every process
-    cost: 3,
-  },
+  bg_tp_sys_enter: sysEnter(),
+  /**
+   * system-call entry too, for listen() on a socket never bound without
+   * BPF-LSM: a program of its own, attached only for bind rules (inlined in
+   * bg_tp_sys_enter, it made that program too large for Debian 6.1's verifier)
+   */
+  bg_tp_sys_listen: sysEnter(),
   // kprobes: audit calls of a kernel function, attached once per rule (the attach cookie is the rule id)
   bg_kprobe: {
     family: 'kprobe',

@@ -244,12 +244,11 @@ function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
     }
     if (d.achieved === 'unavailable') continue;
     b.config.defaultBlock[kindOf(kind).abi]! |= bit(slot);
+    // a posture a tracepoint serves (in part) can only kill: its miss is a kill, or that program ignores it
+    if (d.achieved === 'kill' || d.achieved === 'kill-after')
+      b.config.defaultKill[kindOf(kind).abi]! |= bit(slot);
     b.config.kindSlots[kindOf(kind).abi]! |= bit(slot);
-    // the value of a miss, as for a rule: what it achieves. One per slot: a
-    // kill where any kind's miss can only be killed (a tracepoint acts on kill
-    // values only, and a cgroup hook, which cannot kill, denies a kill value)
-    const value = ACHIEVED_VALUE[d.achieved];
-    if (value > (b.config.defaultAction[slot] ?? 0)) b.config.defaultAction[slot] = value;
+    b.config.defaultAction[slot] = ActionValue.block;
     b.usePrograms(d.programs, kind);
   }
   return out;

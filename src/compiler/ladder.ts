@@ -229,8 +229,10 @@ export function decide(kind: RuleKind, action: Action, units: Unit[], f: Feature
   }
   const { parts, missing } = complete(first, rs, f);
   const results = parts.map((r) => ({ r, ...achievedBy(r, action, f) }));
-  // the weakest part decides what the rule achieves (the first of equals in ladder order)
-  const weakest = results.reduce((w, x) => (STRENGTH[x.achieved] < STRENGTH[w.achieved] ? x : w));
+  // the weakest part decides what the rule achieves; among equals, the rung that serves most of it
+  // (bind on BPF-LSM: the cgroup hooks, with lsm/socket_listen for listen() without bind())
+  const main = results.find((x) => x.r.family === first.family) ?? results[0]!;
+  const weakest = results.reduce((w, x) => (STRENGTH[x.achieved] < STRENGTH[w.achieved] ? x : w), main);
   const { r, achieved, canKill } = weakest;
 
   const text =

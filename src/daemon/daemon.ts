@@ -159,6 +159,10 @@ export class Daemon {
     return this.#parts.nats?.stats() ?? null;
   }
 
+  unmatchedCgroups(): Record<string, string[]> {
+    return this.#loader?.unmatchedCgroups() ?? {};
+  }
+
   kernelStats(): StatsSnapshot | null {
     return this.#session?.stats() ?? null;
   }

@@ -29,6 +29,8 @@ export interface DaemonView {
   pipelineCounters(): Readonly<PipelineCounters> | null;
   sinkStats(): SinkStats | null;
   kernelStats(): StatsSnapshot | null;
+  /** policy name → its cgroup selectors that select no cgroup (none: {}) */
+  unmatchedCgroups?(): Record<string, string[]>;
   /** counters of packet rules by rule id (null: none) */
   packetCounts(): Map<number, PacketCount> | null;
 }
@@ -361,6 +363,8 @@ export interface StatusDocument {
     name: string;
     slot: number;
     mode: 'enforce' | 'audit';
+    /** cgroup selectors that selected no cgroup when the set was applied: the policy applies to none of them */
+    unmatchedCgroups: string[];
     rules: {
       rule: string;
       kind: string;
@@ -399,6 +403,7 @@ export function statusOf(view: DaemonView): StatusDocument {
   const k = view.kernelStats();
   const p = view.pipelineCounters();
   const s = view.sinkStats();
+  const unmatched = view.unmatchedCgroups?.() ?? {};
   const counts = view.packetCounts();
   const packetsOf = (ruleId: number) => {
     const c = counts?.get(ruleId);
@@ -421,6 +426,7 @@ export function statusOf(view: DaemonView): StatusDocument {
       name: pol.name,
       slot: pol.slot,
       mode: pol.mode,
+      unmatchedCgroups: unmatched[pol.name] ?? [],
       rules: plan!.rules
         .filter((r) => r.policy === pol.name)
         .map((r) => ({

@@ -67,6 +67,8 @@ export interface CgroupSelection {
   self: bigint[];
   /** cgroups selected with every descendant, present and future (checked in the kernel) */
   subtree: bigint[];
+  /** selectors that select no cgroup that exists now (a warning at load and in /status) */
+  unmatched: string[];
 }
 
 /**
@@ -77,17 +79,15 @@ export interface CgroupSelection {
 export function resolveCgroupSelectors(selectors: string[], nodes: CgroupNode[]): CgroupSelection {
   const self = new Set<bigint>();
   const subtree = new Set<bigint>();
+  const unmatched: string[] = [];
   for (const sel of selectors) {
     const norm = sel.length > 1 ? sel.replace(/\/+$/, '') : sel;
-    if (norm.endsWith('/**')) {
-      const base = norm.slice(0, -3) || '/';
-      const baseRe = globToRegExp(base);
-      for (const n of nodes) if (baseRe.test(n.path)) subtree.add(n.id);
-    } else {
-      const re = globToRegExp(norm);
-      for (const n of nodes) if (re.test(n.path)) self.add(n.id);
-    }
+    const tree = norm.endsWith('/**');
+    const re = globToRegExp(tree ? norm.slice(0, -3) || '/' : norm);
+    const hits = nodes.filter((n) => re.test(n.path));
+    for (const n of hits) (tree ? subtree : self).add(n.id);
+    if (hits.length === 0) unmatched.push(sel);
   }
   const sort = (s: Set<bigint>) => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { self: sort(self), subtree: sort(subtree) };
+  return { self: sort(self), subtree: sort(subtree), unmatched };
 }

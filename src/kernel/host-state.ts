@@ -1,7 +1,7 @@
 // The host state a plan cannot know, read from this machine when a plan is
 // applied: cgroup selectors resolved to cgroup ids, the running processes'
 // executables, the host's pid namespace.
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
 import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
 import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
@@ -25,18 +25,44 @@ export function hostPidnsInum(): number {
   return 0;
 }
 
+/**
+ * When process `tgid` started: clock ticks since boot, field 22 of
+ * /proc/<tgid>/stat (the comm field before it may hold spaces and
+ * parentheses: fields are counted after its last ')'), modulo 2^32 as
+ * bg_state.daemon_start holds it. The kernel compares it with the start time
+ * of the process it sees, so that the daemon's exemption is never a later
+ * process's that gets the same pid.
+ */
+export function processStartTicks(tgid: number): number {
+  const stat = readFileSync(`/proc/${tgid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): field 22 is fields[19]
+  const ticks = BigInt(fields[19] ?? 'x');
+  return Number(ticks & 0xffffffffn);
+}
+
 export class LiveHostState implements HostState {
   readonly #cgroupMount: string;
   readonly #daemonTgid: number;
+  readonly #daemonStart: number;
   readonly #pidns: number;
 
   constructor(cgroupMount: string, daemonTgid = process.pid, pidns = hostPidnsInum()) {
     this.#cgroupMount = cgroupMount;
     this.#daemonTgid = daemonTgid;
+    this.#daemonStart = daemonTgid ? processStartTicks(daemonTgid) : 0;
     this.#pidns = pidns;
   }
 
+  /** policy name → its cgroup selectors that matched nothing at the last hostFills */
+  #unmatched: Record<string, string[]> = {};
+
+  unmatchedCgroups(): Record<string, string[]> {
+    return this.#unmatched;
+  }
+
   hostFills(plan: Plan, gen: 0 | 1): MapFill[] {
+    this.#unmatched = {};
     const needsTree = plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
     if (!needsTree) return [];
     const nodes = listCgroups(this.#cgroupMount);
@@ -45,6 +71,7 @@ export class LiveHostState implements HostState {
     for (const p of plan.policies) {
       const bit = 1n << BigInt(p.slot);
       const sel = resolveCgroupSelectors(p.cgroups, nodes);
+      if (sel.unmatched.length > 0) this.#unmatched[p.name] = sel.unmatched;
       for (const id of sel.self) {
         const m = masks.get(id) ?? { self: 0n, subtree: 0n };
         m.self |= bit;
@@ -104,8 +131,13 @@ export class LiveHostState implements HostState {
     return out;
   }
 
-  stateValue(activeGen: 0 | 1): Uint8Array {
-    const e = encodeState({ activeGen, hostPidnsInum: this.#pidns, daemonTgid: this.#daemonTgid });
+  stateValue(activeGen: 0 | 1, daemon = true): Uint8Array {
+    const e = encodeState({
+      activeGen,
+      hostPidnsInum: this.#pidns,
+      daemonTgid: daemon ? this.#daemonTgid : 0,
+      daemonStart: daemon ? this.#daemonStart : 0,
+    });
     return Buffer.from(e.value, 'hex');
   }
 }

@@ -18,8 +18,13 @@ export interface HostState {
   hostFills(plan: Plan, gen: 0 | 1): MapFill[];
   /** tgid → exe id for running processes whose executable has an id */
   taskExeEntries(exeIds: Record<string, number>): MapEntry[];
-  /** the state record (active generation, host pid namespace, daemon tgid) */
-  stateValue(activeGen: 0 | 1): Uint8Array;
+  /**
+   * the state record (active generation, host pid namespace, the daemon's tgid
+   * and start time); `daemon: false` without the daemon (its exemption ends)
+   */
+  stateValue(activeGen: 0 | 1, daemon?: boolean): Uint8Array;
+  /** policy name → its cgroup selectors that selected no existing cgroup at the last hostFills */
+  unmatchedCgroups?(): Record<string, string[]>;
 }
 
 export interface LoaderLog {
@@ -167,6 +172,14 @@ export class Loader {
       throw err;
     }
 
+    // a selector that selects nothing now applies to nothing: say so (subtree selectors of a
+    // cgroup made later apply from its first instruction; other selectors do not)
+    for (const [policy, selectors] of Object.entries(this.#host.unmatchedCgroups?.() ?? {}))
+      this.#log.warn(
+        { policy, selectors },
+        'cgroup selectors match no cgroup: the policy applies to none of them',
+      );
+
     // 3. the swap: one store
     this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(gen));
     const retired = this.#active;
@@ -192,6 +205,11 @@ export class Loader {
     this.#log.info({ gen, programs: this.attachedPrograms() }, 'policy generation active');
   }
 
+  /** policy name → its cgroup selectors that selected no existing cgroup when the active set was applied */
+  unmatchedCgroups(): Record<string, string[]> {
+    return this.#host.unmatchedCgroups?.() ?? {};
+  }
+
   /** A uprobe link bound to an inode its binary's path no longer names (the file was replaced since it was attached). */
   #moved(link: LinkPort, spec: ProgramSpec): boolean {
     if (!link.inode || !this.#obj.inodeOf) return false;
@@ -210,6 +228,14 @@ export class Loader {
    * are not pinned cannot outlive their handle and are detached.
    */
   release(): void {
+    // the daemon's exemption ends with it: the programs it leaves enforcing exempt nobody
+    if (this.#active !== null) {
+      try {
+        this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(this.#active, false));
+      } catch (err) {
+        this.#log.warn({ err }, 'clearing the daemon exemption failed (it still ends when its process does)');
+      }
+    }
     for (const [key, link] of [...this.#attached]) {
       this.#attached.delete(key);
       this.#stale.delete(key);

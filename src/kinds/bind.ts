@@ -2,4 +2,8 @@
 // hooks). Shared with connect: net.ts. BPF side: bpf/kinds/net.h (both kinds).
 import { netKind } from './net.ts';
 
-export const bind = netKind('bind', 11, 'local', '{ ports: [8080] }');
+export const bind = netKind('bind', 11, 'local', [
+  { match: '{ ports: [8080] }' },
+  // any port: listen() without bind() is one of its paths
+  { rule: 'bind-listen', match: '{ protocols: [tcp] }' },
+]);

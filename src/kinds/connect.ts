@@ -3,4 +3,4 @@
 // bpf/kinds/net.h (both kinds).
 import { netKind } from './net.ts';
 
-export const connect = netKind('connect', 10, 'destination', '{ ports: [443] }');
+export const connect = netKind('connect', 10, 'destination', [{ match: '{ ports: [443] }' }]);

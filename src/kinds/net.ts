@@ -1,12 +1,15 @@
 // What connect and bind rules share: addresses (CIDRs), ports and protocols,
-// looked up in bg_net_rules by the cgroup connect4/6 and bind4/6 hooks; the
-// parsing of CIDRs and port ranges as written (a result or a human reason,
-// never a throw); and the events' network target. connect.ts and bind.ts
-// are this module with their own name, hooks and OCSF activity. Pure.
+// looked up in bg_net_rules by the cgroup connect4/6, sendmsg4/6 and
+// bind4/6 hooks and, for listen() on a socket never bound, by
+// lsm/socket_listen or raw sys_enter (bg_tp_sys_listen, a program of its
+// own); the parsing of CIDRs and port ranges as written (a result or a
+// human reason, never a throw); and the events' network target. connect.ts
+// and bind.ts are this module with their own name, hooks and OCSF activity. BPF side: bpf/kinds/net.h. Pure.
 import { isIPv4, isIPv6 } from 'node:net';
 import { encodeNetKey } from '../abi/encode/net.ts';
 import { MapName } from '../abi/layout.ts';
-import { IP_PROTOCOL } from '../abi/numbers.ts';
+import { IP_PROTOCOL, Numbered } from '../abi/numbers.ts';
+import type { ProgramName } from '../abi/programs.ts';
 import { u32 } from './decode.ts';
 import {
   ALL_ACTIONS,
@@ -17,7 +20,9 @@ import {
   type KeyContext,
   type MapKey,
   type MatchReader,
+  opUnits,
   type Raw,
+  type Representative,
   type RuleKindDef,
   type SchemaDef,
   type Unit,
@@ -131,7 +136,13 @@ export interface NetTarget {
   address: string;
   port: number;
   protocol: string;
+  /** the call the kernel decided: connect (TCP fast open's sendto included), a UDP datagram, bind, listen */
+  call?: NetCall;
 }
+
+/** The calls a network decision is made for (record arg3). MUST MATCH BG_NET_CALL_* in bpf/kinds/net.h. */
+export const NET_CALL = new Numbered('network call', { connect: 1, sendmsg: 2, bind: 3, listen: 4 });
+export type NetCall = (typeof NET_CALL.names)[number];
 
 /** Every port of the ranges, ascending; none = [0] (any port). */
 export function expandPorts(ranges: PortRange[]): number[] {
@@ -247,37 +258,103 @@ const NET_TARGET: Json = record(['family', 'address', 'port', 'protocol'], {
   address: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
   port: { type: 'integer', minimum: 0, maximum: 65535 },
   protocol: { type: 'string' },
+  call: { enum: [...NET_CALL.names] },
 });
 
-/** What the rule's address is: connect's destination, or bind's local address. */
-const ADDRESS = {
-  destination: { matches: 'outgoing connections', direction: [2, 'Outbound'], activity: [1, 'Open'] },
-  local: { matches: 'binds', direction: [1, 'Inbound'], activity: [7, 'Listen'] },
+/**
+ * The ways a rule's address is reached, each a unit the ladder needs a hook
+ * for (bpf/kinds/net.h decides them all; which hook sees which path was
+ * measured on 6.1 and 6.18).
+ */
+const PATH = {
+  v4: 'IPv4',
+  mapped: 'IPv4 through IPv6 sockets (::ffff:a.b.c.d)',
+  v6: 'IPv6',
+  udp4: 'UDP datagrams without connect (IPv4)',
+  udp6: 'UDP datagrams without connect (IPv6)',
+  listen: 'listen() without bind()',
 } as const;
+
+/** Does the CIDR hold its family's unspecified address (0.0.0.0, ::)? Host bits are zero, so: is it all zeros. */
+function holdsUnspecified(c: Cidr): boolean {
+  return c.address.every((b) => b === 0);
+}
+
+interface Role {
+  matches: string;
+  direction: readonly [number, string];
+  activity: readonly [number, string];
+  more: readonly { program: ProgramName; ops: readonly string[] }[];
+}
+
+/**
+ * What the rule's address is: connect's destination, or bind's local address;
+ * and the paths to it beyond connect()/bind() of each address family, with
+ * their hooks: UDP datagrams sent without connect (the cgroup sendmsg hooks),
+ * and listen() on a socket never bound (BPF-LSM, or sys_enter's kill).
+ */
+const ADDRESS = {
+  destination: {
+    matches: 'outgoing connections and datagrams',
+    direction: [2, 'Outbound'],
+    activity: [1, 'Open'],
+    more: [
+      { program: 'bg_cg_sendmsg4', ops: [PATH.udp4] },
+      { program: 'bg_cg_sendmsg6', ops: [PATH.udp6] },
+    ],
+  },
+  local: {
+    matches: 'binds (and listen() on a socket never bound)',
+    direction: [1, 'Inbound'],
+    activity: [7, 'Listen'],
+    more: [
+      { program: 'bg_lsm_socket_listen', ops: [PATH.listen] },
+      { program: 'bg_tp_sys_listen', ops: [PATH.listen] },
+    ],
+  },
+} as const satisfies Record<string, Role>;
 
 /**
  * A connect or bind kind: its name and number, which address its rules name
- * (the destination of a connection, or the local address of a bind), and the
- * `match:` of doctor's rule.
+ * (the destination of a connection, or the local address of a bind), and
+ * doctor's rules.
  */
 export function netKind<const K extends 'connect' | 'bind'>(
   name: K,
   abi: number,
   address: keyof typeof ADDRESS,
-  representative: string,
+  representatives: Representative[],
 ): RuleKindDef<K, NetMatch<K>, NetTarget> {
   const role = ADDRESS[address];
-  const programs = { 4: `bg_cg_${name}4`, 6: `bg_cg_${name}6` } as const;
-  const hooks = [
-    { program: programs[4], ops: ['IPv4'] },
-    { program: programs[6], ops: ['IPv6'] },
+  const hooks: { program: ProgramName; ops: readonly string[] }[] = [
+    { program: `bg_cg_${name}4`, ops: [PATH.v4] },
+    { program: `bg_cg_${name}6`, ops: [PATH.mapped, PATH.v6] },
+    ...role.more,
   ];
-  const both = ['IPv4', 'IPv6'];
-  const unitsOf = (labels: string[]): Unit[] =>
-    labels.map((label) => ({
-      label,
-      candidates: hooks.filter((h) => h.ops.includes(label)).map((h) => h.program),
-    }));
+  // each path is served by its hooks, a BPF-LSM program with its fmod_ret twin
+  const unitsOf = (labels: string[]): Unit[] => opUnits(hooks, labels);
+  /** The paths a rule can be reached by: its address families, UDP without connect, listen without bind. */
+  const pathsOf = (m: NetMatch<K>): string[] => {
+    const fams = new Set(m.addresses.map((c) => c.family));
+    const v4 = fams.size === 0 || fams.has(4);
+    const v6 = fams.size === 0 || fams.has(6);
+    const proto = (p: Protocol) => m.protocols.includes(p) || m.protocols.includes('any');
+    const out: string[] = [];
+    if (v4) out.push(PATH.v4, PATH.mapped);
+    if (v6) out.push(PATH.v6);
+    if (address === 'destination' && proto('udp')) {
+      if (v4) out.push(PATH.udp4);
+      if (v6) out.push(PATH.udp6);
+    }
+    // listen() without bind() is a bind of the wildcard address to a port the kernel picks (port 0)
+    if (address === 'local' && proto('tcp') && m.ports.length === 0) {
+      if (m.addresses.length === 0 || m.addresses.some(holdsUnspecified)) out.push(PATH.listen);
+    }
+    return out;
+  };
+  const everyPath = (): string[] => [
+    ...new Set([PATH.v4, PATH.mapped, PATH.v6, ...role.more.flatMap((h) => h.ops)]),
+  ];
   const portsOf = (m: NetMatch<K>) => (m.ports.length > 0 ? m.ports.map((p) => `${p.from}-${p.to}`) : ['*']);
   const addressesOf = (m: NetMatch<K>) => (m.addresses.length > 0 ? m.addresses.map((a) => a.text) : ['*']);
   return defineKind<NetMatch<K>, NetTarget>(name, abi, {
@@ -307,25 +384,27 @@ export function netKind<const K extends 'connect' | 'bind'>(
       netKeys(ctx, abi, m.addresses, m.ports, () =>
         m.protocols.length === 0 ? [0] : m.protocols.map((p) => (p === 'any' ? 0 : IP_PROTOCOL.number(p))),
       ),
-    units: (m) => {
-      const fams = new Set(m.addresses.map((c) => `IPv${c.family}`));
-      return unitsOf(fams.size === 0 ? both : both.filter((f) => fams.has(f)));
-    },
-    posture: () => unitsOf(both),
+    units: (m) => unitsOf(pathsOf(m)),
+    posture: () => unitsOf(everyPath()),
 
     target: ref('netTarget'),
     targetDefs: { netTarget: NET_TARGET },
     decode: (r) => {
       const fam = u32(r.args[0]) === 6 ? 6 : 4;
       const proto = u32(r.args[2]);
+      const call = NET_CALL.name(u32(r.args[3])) as NetCall | undefined;
       return {
         family: fam === 6 ? 'ipv6' : 'ipv4',
         address: formatIp(fam, r.aux),
         port: u32(r.args[1]),
         protocol: IP_PROTOCOL.name(proto) ?? (proto === 0 ? 'any' : String(proto)),
+        ...(call ? { call } : {}),
       };
     },
-    describe: (t) => `${t.family === 'ipv6' ? `[${t.address}]` : t.address}:${t.port}/${t.protocol}`,
+    describe: (t) => {
+      const via = t.call === 'sendmsg' ? ' (datagram)' : t.call === 'listen' ? ' (listen without bind)' : '';
+      return `${t.family === 'ipv6' ? `[${t.address}]` : t.address}:${t.port}/${t.protocol}${via}`;
+    },
     ocsf: (e) => {
       const t = e.target;
       const proto = t.protocol;
@@ -348,6 +427,6 @@ export function netKind<const K extends 'connect' | 'bind'>(
       };
     },
 
-    representatives: [{ match: representative }],
+    representatives,
   });
 }

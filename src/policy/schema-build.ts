@@ -152,7 +152,9 @@ export function buildPolicySchema(): Json {
       scope: obj('scope', 'Which processes a policy covers. An omitted or empty list means no restriction.', {
         cgroups: cgroups('cgroup v2 selectors: /system.slice/*.service, /kubepods/**.'),
         executables: paths('Acting executables, exact absolute paths.'),
-        uids: uids('User ids.'),
+        uids: uids(
+          "Real user ids: the uid the process runs as, not its effective uid (a set-uid program keeps its caller's).",
+        ),
         processes: {
           enum: ['all', 'host', 'containers'],
           description: "host: the host's pid namespace; containers: any other; all: both. Default: all.",
@@ -160,7 +162,7 @@ export function buildPolicySchema(): Json {
       }),
       exceptions: obj('unless', 'Processes a rule never applies to: any one of these exempts a process.', {
         executables: paths('Exempt executables, exact absolute paths.'),
-        uids: uids('Exempt user ids.'),
+        uids: uids('Exempt real user ids.'),
         cgroups: cgroups('Exempt cgroups (same selectors as scope.cgroups).'),
       }),
       rule: ruleDef(),

@@ -3,22 +3,36 @@
 // action succeeded), after printing "ok" or "errno N NAME" on stdout. Usage
 // errors exit 255 (no errno has that value). See test/attacks/README.md.
 //
-//   attack [--hold MS] COMMAND ARGS...
+//   attack [--hold MS] [WHO...] COMMAND ARGS...
 //
 // --hold MS keeps the process alive MS milliseconds after the attempt, so a
 // daemon can still read /proc/<pid> (executable, arguments) for its event.
+// WHO options change who attempts it, as an intruder evading a scope would:
+//   --unshare-pid      unshare(CLONE_NEWPID) first, staying in this pid namespace
+//   --pidns            act from a child in a new pid namespace (a container's process)
+//   --ids RUID:EUID    setresuid(RUID, EUID, EUID) first
+//   --as-pid PID|@FILE act from a child given that pid (clone3 set_tid: pid reuse)
+// With --pidns and --as-pid, the acting child prints "pid N" (its pid in the
+// initial pid namespace) before the result, and its exit status is relayed.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
+#include <linux/sched.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,12 +59,17 @@ static int done(int err) {
 static int usage(const char *why) {
   fprintf(stderr,
           "attack: %s\n"
-          "usage: attack [--hold MS] COMMAND ARGS...\n"
+          "usage: attack [--hold MS] [--unshare-pid|--pidns] [--ids RUID:EUID] [--as-pid PID|@FILE]\n"
+          "              COMMAND ARGS...\n"
           "  raw_socket [inet|inet6]        socket(AF_INET[6], SOCK_RAW, ICMP)\n"
           "  packet_socket                  socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)\n"
           "  socket FAMILY TYPE [PROTO]     numbers, e.g. socket 2 3 1\n"
           "  connect HOST PORT [tcp|udp]    connect to an IPv4 or IPv6 address\n"
           "  bind HOST PORT [tcp|udp]       bind a local address\n"
+          "  sendto HOST PORT               a UDP datagram, no connect (sendto)\n"
+          "  sendmsg HOST PORT              a UDP datagram, no connect (sendmsg)\n"
+          "  tfo HOST PORT                  TCP fast open: sendto(MSG_FASTOPEN), no connect\n"
+          "  listen [inet|inet6]            listen() on a TCP socket never bound\n"
           "  sysctl_read NAME               read /proc/sys/NAME (dots as slashes)\n"
           "  sysctl_write NAME VALUE        write VALUE to /proc/sys/NAME\n"
           "  open PATH MODE                 open a file, MODE r, w or rw\n"
@@ -75,12 +94,14 @@ static int parse_port(const char *s) {
   return (int)p;
 }
 
-/* connect (bind=0) or bind (bind=1) to HOST PORT over tcp or udp. */
-static int net(int argc, char **argv, int do_bind) {
+enum net_call { NET_CONNECT, NET_BIND, NET_SENDTO, NET_SENDMSG, NET_TFO };
+
+/* HOST PORT [tcp|udp] by one call: connect, bind, a datagram without connect, TCP fast open. */
+static int net(int argc, char **argv, enum net_call call) {
   if (argc < 2) return usage("HOST PORT required");
   int port = parse_port(argv[1]);
   if (port < 0) return usage("bad port");
-  int type = SOCK_STREAM;
+  int type = call == NET_SENDTO || call == NET_SENDMSG ? SOCK_DGRAM : SOCK_STREAM;
   if (argc > 2) {
     if (!strcmp(argv[2], "udp"))
       type = SOCK_DGRAM;
@@ -105,8 +126,26 @@ static int net(int argc, char **argv, int do_bind) {
   }
   int fd = socket(ss.ss_family, type, 0);
   if (fd < 0) return done(errno);
-  int r = do_bind ? bind(fd, (struct sockaddr *)&ss, len) : connect(fd, (struct sockaddr *)&ss, len);
+  struct iovec iov = {.iov_base = "x", .iov_len = 1};
+  struct msghdr msg = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+  long r;
+  switch (call) {
+  case NET_CONNECT: r = connect(fd, (struct sockaddr *)&ss, len); break;
+  case NET_BIND: r = bind(fd, (struct sockaddr *)&ss, len); break;
+  case NET_SENDTO: r = sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len); break;
+  case NET_SENDMSG: r = sendmsg(fd, &msg, 0); break;
+  case NET_TFO: r = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len); break;
+  }
   int err = r < 0 ? errno : 0;
+  close(fd);
+  return done(err);
+}
+
+/* listen() on a TCP socket that was never bound: the kernel picks the port. */
+static int listen_unbound(int argc, char **argv) {
+  int fd = socket(argc > 0 && !strcmp(argv[0], "inet6") ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return done(errno);
+  int err = listen(fd, 1) < 0 ? errno : 0;
   close(fd);
   return done(err);
 }
@@ -126,17 +165,8 @@ static int open_mode(const char *mode) {
   return -1;
 }
 
-int main(int argc, char **argv) {
-  int i = 1;
-  if (i + 1 < argc && !strcmp(argv[i], "--hold")) {
-    hold_ms = atol(argv[i + 1]);
-    i += 2;
-  }
-  if (i >= argc) return usage("no command");
-  const char *cmd = argv[i++];
-  int n = argc - i;
-  char **a = argv + i;
-
+/* The attempt itself: COMMAND with its n arguments a. */
+static int act(const char *cmd, int n, char **a) {
   if (!strcmp(cmd, "raw_socket")) {
     int family = AF_INET, proto = IPPROTO_ICMP;
     if (n > 0 && !strcmp(a[0], "inet6")) family = AF_INET6, proto = IPPROTO_ICMPV6;
@@ -147,8 +177,12 @@ int main(int argc, char **argv) {
     if (n < 2) return usage("FAMILY TYPE required");
     return make_socket(atoi(a[0]), atoi(a[1]), n > 2 ? atoi(a[2]) : 0);
   }
-  if (!strcmp(cmd, "connect")) return net(n, a, 0);
-  if (!strcmp(cmd, "bind")) return net(n, a, 1);
+  if (!strcmp(cmd, "connect")) return net(n, a, NET_CONNECT);
+  if (!strcmp(cmd, "bind")) return net(n, a, NET_BIND);
+  if (!strcmp(cmd, "sendto")) return net(n, a, NET_SENDTO);
+  if (!strcmp(cmd, "sendmsg")) return net(n, a, NET_SENDMSG);
+  if (!strcmp(cmd, "tfo")) return net(n, a, NET_TFO);
+  if (!strcmp(cmd, "listen")) return listen_unbound(n, a);
   if (!strcmp(cmd, "sysctl_read") || !strcmp(cmd, "sysctl_write")) {
     int write_it = cmd[7] == 'w';
     if (n < (write_it ? 2 : 1)) return usage(write_it ? "NAME VALUE required" : "NAME required");
@@ -196,4 +230,96 @@ int main(int argc, char **argv) {
     return done(errno);
   }
   return usage("unknown command");
+}
+
+/* A pid as given: a number, or @FILE holding one. */
+static pid_t pid_arg(const char *s) {
+  long v = -1;
+  if (s[0] == '@') {
+    FILE *f = fopen(s + 1, "r");
+    if (!f || fscanf(f, "%ld", &v) != 1) v = -1;
+    if (f) fclose(f);
+  } else {
+    v = atol(s);
+  }
+  return v > 0 ? (pid_t)v : -1;
+}
+
+/* Wait for the acting child and end as it did. */
+static int relay(pid_t child) {
+  int status;
+  if (waitpid(child, &status, 0) < 0) return usage("waitpid");
+  if (WIFSIGNALED(status)) {
+    signal(WTERMSIG(status), SIG_DFL);
+    raise(WTERMSIG(status));
+  }
+  return WEXITSTATUS(status);
+}
+
+/* The acting child: it says who it is, then attempts. */
+static int child_act(const char *cmd, int n, char **a) {
+  printf("pid %d\n", getpid());
+  fflush(stdout);
+  _exit(act(cmd, n, a));
+}
+
+int main(int argc, char **argv) {
+  int i = 1, pidns = 0;
+  pid_t as_pid = 0;
+  for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+    if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
+      hold_ms = atol(argv[++i]);
+    } else if (!strcmp(argv[i], "--unshare-pid")) {
+      /* this process stays in its pid namespace: only its future children move */
+      if (unshare(CLONE_NEWPID) < 0) return usage("unshare(CLONE_NEWPID)");
+    } else if (!strcmp(argv[i], "--pidns")) {
+      pidns = 1;
+    } else if (!strcmp(argv[i], "--ids") && i + 1 < argc) {
+      unsigned r, e;
+      if (sscanf(argv[++i], "%u:%u", &r, &e) != 2) return usage("--ids RUID:EUID");
+      if (setresuid(r, e, e) < 0) return usage("setresuid");
+    } else if (!strcmp(argv[i], "--as-pid") && i + 1 < argc) {
+      as_pid = pid_arg(argv[++i]);
+      if (as_pid < 0) return usage("--as-pid PID|@FILE");
+    } else {
+      return usage("unknown option");
+    }
+  }
+  if (i >= argc) return usage("no command");
+  const char *cmd = argv[i++];
+  int n = argc - i;
+  char **a = argv + i;
+
+  if (pidns) {
+    if (unshare(CLONE_NEWPID) < 0) return usage("unshare(CLONE_NEWPID)");
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) return usage("fork");
+    if (child == 0) {
+      /* pid 1 of the new namespace; /proc is still the initial one's, so /proc/self names the host pid */
+      char self[32] = "";
+      if (readlink("/proc/self", self, sizeof self - 1) <= 0) _exit(usage("readlink /proc/self"));
+      printf("pid %s\n", self);
+      fflush(stdout);
+      _exit(act(cmd, n, a));
+    }
+    return relay(child);
+  }
+  if (as_pid) {
+    /* the pid a dead process had: clone3 with set_tid (CAP_SYS_ADMIN), as a pid-reuse attack would get it */
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    ca.set_tid = (uint64_t)(uintptr_t)&as_pid;
+    ca.set_tid_size = 1;
+    fflush(stdout);
+    long child = syscall(SYS_clone3, &ca, sizeof ca);
+    if (child < 0) {
+      fprintf(stderr, "attack: clone3 set_tid %d: %s\n", (int)as_pid, strerror(errno));
+      return 255;
+    }
+    if (child == 0) child_act(cmd, n, a);
+    return relay((pid_t)child);
+  }
+  return act(cmd, n, a);
 }

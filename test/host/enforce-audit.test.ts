@@ -100,7 +100,13 @@ describe('bpfgate run --audit', () => {
     const r = await attack(['connect', '127.0.0.1', String(deniedPort)]);
     expectAllowed(r);
     const e = await auditEventOf(r, 'host-net/deny-port', 'block', 'would-block');
-    expect(e.target).toEqual({ family: 'ipv4', address: '127.0.0.1', port: deniedPort, protocol: 'tcp' });
+    expect(e.target).toEqual({
+      family: 'ipv4',
+      address: '127.0.0.1',
+      port: deniedPort,
+      protocol: 'tcp',
+      call: 'connect',
+    });
   });
 
   it('lets a sysctl write (of the current value) through and reports would-block', async () => {

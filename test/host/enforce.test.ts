@@ -235,7 +235,13 @@ describe('connect rules (loopback only)', () => {
       outcome: 'denied',
       kind: 'connect',
     });
-    expect(e.target).toEqual({ family: 'ipv4', address: '127.0.0.1', port: port.denied, protocol: 'tcp' });
+    expect(e.target).toEqual({
+      family: 'ipv4',
+      address: '127.0.0.1',
+      port: port.denied,
+      protocol: 'tcp',
+      call: 'connect',
+    });
 
     const allowed = await attack(['connect', '127.0.0.1', String(port.allowed)], 'inside');
     expectAllowed(allowed);
@@ -256,7 +262,13 @@ describe('connect rules (loopback only)', () => {
       outcome: 'denied',
       kind: 'connect',
     });
-    expect(e.target).toEqual({ family: 'ipv4', address: '127.0.0.2', port: port.otherHost, protocol: 'tcp' });
+    expect(e.target).toEqual({
+      family: 'ipv4',
+      address: '127.0.0.2',
+      port: port.otherHost,
+      protocol: 'tcp',
+      call: 'connect',
+    });
 
     const outside = await attack(['connect', '127.0.0.2', String(port.otherHost)], 'outside');
     expectAllowed(outside);
@@ -384,7 +396,13 @@ describe('audit rules', () => {
       outcome: 'allowed',
       kind: 'connect',
     });
-    expect(e.target).toEqual({ family: 'ipv4', address: '127.0.0.1', port: port.audited, protocol: 'tcp' });
+    expect(e.target).toEqual({
+      family: 'ipv4',
+      address: '127.0.0.1',
+      port: port.audited,
+      protocol: 'tcp',
+      call: 'connect',
+    });
   });
 });
 

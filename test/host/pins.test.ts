@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfLink, isBpffs } from '../../src/kernel/binding.ts';
 import { PinLayout, pinnedLinkKeys, removePins } from '../../src/kernel/pins.ts';
+import { buildAttacks } from '../support/attacks.ts';
 import { cgroup2Root, createCgroup, run, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess } from '../support/daemon.ts';
 
@@ -63,6 +64,13 @@ function programExists(id: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pinned bg_state record: the daemon's tgid and start time (bpf/lib/abi.h). */
+function stateRecord(): { daemonTgid: number; daemonStart: number } {
+  const [entry] = bpftoolJson(['map', 'dump', 'pinned', layout.mapPath('bg_state')]) as { value: string[] }[];
+  const v = Buffer.from(entry!.value.map((b) => Number.parseInt(b, 16)));
+  return { daemonTgid: v.readUInt32LE(8), daemonStart: v.readUInt32LE(12) };
 }
 
 /** Program id behind every link pinned under the test's root. */
@@ -221,6 +229,30 @@ describe('pinned enforcement on this host', () => {
       .reduce((n, e) => n + (typeof e.count === 'number' ? e.count : 1), 0);
     expect(read + loss.loss.count).toBe(60000);
     expect((await b.stop('SIGTERM')).code).toBe(0);
+  });
+
+  it("the daemon's exemption ends with it: a process given its pid after a crash is enforced on, and an orderly stop clears it", async () => {
+    const attack = buildAttacks().attack;
+    const a = await startDaemon({ keepEnforcing: true });
+    const pid = a.pid;
+    const state = stateRecord();
+    expect(state.daemonTgid).toBe(pid);
+    expect(state.daemonStart).toBeGreaterThan(0);
+    expect((await a.kill()).signal).toBe('SIGKILL');
+    // nothing cleared bg_state (no exit tracking in this policy): only the start time tells them apart
+    expect(stateRecord().daemonTgid).toBe(pid);
+    // the intruder's process gets the dead daemon's pid (clone3 set_tid), in the cgroup, and opens a raw socket
+    const r = await run([attack, '--as-pid', String(pid), 'raw_socket'], cg!.path);
+    expect(r.stdout).toBe(`pid ${pid}\nerrno 1 EPERM\n`);
+
+    // a restart adopts, an orderly keep-enforcing stop leaves the programs enforcing and exempting nobody
+    const b = await startDaemon({ keepEnforcing: true });
+    expect(stateRecord().daemonTgid).toBe(b.pid);
+    expect((await b.stop('SIGTERM')).code).toBe(0);
+    expect(stateRecord()).toMatchObject({ daemonTgid: 0, daemonStart: 0 });
+    const again = await run([attack, '--as-pid', String(b.pid), 'raw_socket'], cg!.path);
+    expect(again.stdout).toBe(`pid ${b.pid}\nerrno 1 EPERM\n`);
+    expect((await bpfgate(['unload', '--pin-root', PIN_ROOT])).code).toBe(0);
   });
 
   it('by default an orderly stop detaches everything and removes the pins', async () => {

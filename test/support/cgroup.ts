@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmdirSync,
   statSync,
@@ -35,7 +36,7 @@ export interface TestCgroup {
   id: bigint;
   /** pids in the cgroup now */
   pids(): number[];
-  /** rmdir, retried while a just-exited child is still being released */
+  /** rmdir (the cgroups a test made below it first), retried while a just-exited child is still being released */
   remove(): Promise<void>;
 }
 
@@ -51,19 +52,48 @@ export function createCgroup(name: string): TestCgroup {
     rel,
     id,
     pids: () => readFileSync(`${path}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number),
-    async remove() {
-      for (let i = 0; ; i++) {
-        try {
-          rmdirSync(path);
-          return;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-          if (i >= 100) throw e;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    },
+    remove: () => removeCgroupTree(path),
   };
+}
+
+/** The cgroups below `dir` (directories: the cgroup's own files are not), deepest first. */
+function descendants(dir: string): string[] {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [...descendants(`${dir}/${e.name}`), `${dir}/${e.name}`]);
+}
+
+/** The pids in `dir` and every cgroup below it. */
+export function cgroupTreePids(dir: string): number[] {
+  return [dir, ...descendants(dir)].flatMap((d) => {
+    try {
+      return readFileSync(`${d}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** rmdir a test's cgroup and the cgroups it made below it, retried while an exited child is being released. */
+export async function removeCgroupTree(dir: string): Promise<void> {
+  for (const d of [...descendants(dir), dir]) {
+    for (let i = 0; ; i++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if (i >= 100) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
 }
 
 /** argv that moves itself into `cgroup` (a directory) first, then execs argv: sh -c 'echo $$ > cgroup.procs; exec'. */

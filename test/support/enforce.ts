@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createCgroup, inCgroup, type TestCgroup } from './cgroup.ts';
+import { cgroupTreePids, createCgroup, inCgroup, type TestCgroup } from './cgroup.ts';
 import { runCommand } from './child.ts';
 import { DaemonProcess, type Exit } from './daemon.ts';
 import { FIXTURES } from './paths.ts';
@@ -137,13 +137,8 @@ export class EnforceHarness {
       if (this.daemon?.running) await this.daemon.stop('SIGTERM');
     } finally {
       for (const c of this.#children) c.kill('SIGKILL');
-      // only our children were ever moved in; end any that are left
-      let left: number[] = [];
-      try {
-        left = this.cgroup.pids();
-      } catch {
-        // the cgroup is already gone
-      }
+      // only our children were ever moved in (or below, into cgroups the test made); end any that are left
+      const left = cgroupTreePids(this.cgroup.path);
       for (const pid of left) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -59,12 +59,15 @@ export async function runScenario(
   spec: ScenarioSpec,
   files: Record<string, string>,
   timeoutMs = 600_000,
+  /** the guest kernel's lsm= (LSM_WITHOUT_BPF: BPF-LSM built but not active); the default keeps bpf */
+  lsm?: readonly string[],
 ): Promise<ScenarioRun> {
   const guest = await runInGuest(
     guestNodeCommand('test/support/guest-runner.ts', [`${GUEST_IN}/spec.json`]),
     {
       files: { ...files, 'spec.json': JSON.stringify(spec) },
       timeoutMs,
+      ...(lsm ? { lsm } : {}),
     },
   );
   const text = guest.outFiles['result.json'];

@@ -11,6 +11,7 @@ import {
   RULE_DEFAULT,
 } from '../../src/abi/layout.ts';
 import { decodeRecord, RecordDecodeError } from '../../src/kernel/decoder.ts';
+import { kindOf } from '../../src/kinds/index.ts';
 import { recordBytes } from '../support/events.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records');
@@ -171,5 +172,29 @@ describe('decodeRecord', () => {
       end = offset + size;
     }
     expect(end).toBe(EVENT_SIZE);
+  });
+});
+
+describe('the network target', () => {
+  it('names the call the kernel decided (record arg3), and leaves it out when the record has none', () => {
+    const aux = new Uint8Array(128);
+    aux.set([169, 254, 169, 254]);
+    const fields = (call: bigint) => ({ op: 0, args: [4n, 53n, 17n, call] as const, path: '', aux });
+    expect(kindOf('connect').decode(fields(2n), { ruleId: 0 })).toEqual({
+      family: 'ipv4',
+      address: '169.254.169.254',
+      port: 53,
+      protocol: 'udp',
+      call: 'sendmsg',
+    });
+    expect(kindOf('connect').decode(fields(0n), { ruleId: 0 })).not.toHaveProperty('call');
+    const listen = kindOf('bind').decode(
+      { ...fields(4n), args: [6n, 0n, 6n, 4n], aux: new Uint8Array(128) },
+      {
+        ruleId: 0,
+      },
+    );
+    expect(listen).toEqual({ family: 'ipv6', address: '::', port: 0, protocol: 'tcp', call: 'listen' });
+    expect(kindOf('bind').describe(listen)).toBe('[::]:0/tcp (listen without bind)');
   });
 });

@@ -74,6 +74,8 @@ describe('enforcement matrix', () => {
       socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
       'socket-inet': CG_BLOCK,
       ...CGROUP_KINDS,
+      // any port: listen() without bind() is only killed after the call (raw sys_enter)
+      'bind-listen': ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'unavailable/-'],
       ingress: ['block/tc', NOT_ALLOWED, 'audit/tc'],
       'ingress-xdp': ['block/xdp', NOT_ALLOWED, 'audit/xdp'],
@@ -85,9 +87,16 @@ describe('enforcement matrix', () => {
     expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
     expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
     expect(row('connect').block).toMatchObject({
-      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect'],
+      hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_udp4_sendmsg', 'cgroup_udp6_sendmsg'],
       downgraded: false,
     });
+    expect(row('bind-listen').block).toMatchObject({
+      hooks: ['cgroup_inet4_bind', 'cgroup_inet6_bind', 'raw_tp/sys_enter'],
+      downgraded: true,
+    });
+    expect(row('bind-listen').block.reason).toMatch(
+      /listen\(\) without bind\(\): raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
+    );
     // every socket family by default: block is a kill for the families the cgroup hook does not see
     expect(row('socket').block).toMatchObject({
       hooks: ['cgroup_inet_sock_create', 'raw_tp/sys_enter'],
@@ -116,6 +125,8 @@ describe('enforcement matrix', () => {
       socket: lsm,
       'socket-inet': lsm,
       ...CGROUP_KINDS,
+      // the cgroup hooks for bind(), lsm/socket_listen for listen() without bind(): the matrix names the strongest
+      'bind-listen': ['block/lsm', 'kill/lsm', 'audit/lsm'],
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
       ...PACKETS_ON_6_1,
       uprobe: UPROBE,
@@ -152,11 +163,14 @@ describe('enforcement matrix', () => {
       socket: fmr,
       'socket-inet': fmr,
       ...CGROUP_KINDS,
+      // listen() without bind() denied by fmod_ret on security_socket_listen
+      'bind-listen': fmr,
       kprobe: [NOT_ALLOWED, NOT_ALLOWED, 'audit/kprobe'],
       ...PACKETS_ON_6_1,
       uprobe: UPROBE,
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
+    expect(row('bind-listen').block.hooks).toContain('fmod_ret/security_socket_listen');
     expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
     expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
@@ -260,7 +274,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +20 of 20 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +21 of 21 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
@@ -270,8 +284,8 @@ describe('formatting', () => {
     );
     expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
     expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
-    // 16 features and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(18);
+    // 18 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(20);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 
@@ -304,7 +318,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +19 of 20/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +20 of 21/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );

@@ -1,7 +1,7 @@
 // bg_gen_config and bg_state (ARRAY maps: the key is the u32 index).
 // Little-endian throughout.
 //
-//   bg_gen_config[gen], 376 bytes:
+//   bg_gen_config[gen], 888 bytes:
 //     gen_config := active_slots:u64      slots in use
 //                   any_cgroup:u64        slots without a cgroup selector
 //                   any_uid:u64           slots without a uid selector
@@ -9,17 +9,20 @@
 //                   host_only:u64         slots limited to the host's pid namespace
 //                   containers_only:u64   slots limited to other pid namespaces
 //                   dryrun:u64            slots in audit mode
-//                   kind_slots:u64[16]    index = bg_kind: slots with entries for the
+//                   kind_slots:u64[32]    index = bg_kind: slots with entries for the
 //                                         kind, or an allowlist posture on it
-//                   default_block:u64[16] index = bg_kind: slots where a miss blocks
+//                   default_block:u64[32] index = bg_kind: slots where a miss blocks
 //                                         (allowlist posture: exec, file, connect, bind)
+//                   default_kill:u64[32]  index = bg_kind: of those, slots where the
+//                                         posture achieves kill (a tracepoint serves
+//                                         part of it): a miss is a kill
 //                   default_action:u8[64] index = slot: bg_action for a miss in a
 //                                         default-block slot (3 block); each program
 //                                         applies it with its own mechanism (LSM and
 //                                         cgroup deny, tracepoints kill or report)
 //
 //   bg_state[0], 16 bytes:
-//     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 pad:u32
+//     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 daemon_start:u32
 import { KIND_MAX, MAX_SLOTS, Size } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
@@ -36,6 +39,8 @@ export interface GenConfig {
   kindSlots: bigint[];
   /** length KIND_MAX, index = bg_kind */
   defaultBlock: bigint[];
+  /** length KIND_MAX, index = bg_kind: the slots of defaultBlock whose posture achieves kill */
+  defaultKill: bigint[];
   /** length MAX_SLOTS, index = slot */
   defaultAction: number[];
 }
@@ -51,6 +56,7 @@ export function emptyGenConfig(): GenConfig {
     dryrun: 0n,
     kindSlots: new Array<bigint>(KIND_MAX).fill(0n),
     defaultBlock: new Array<bigint>(KIND_MAX).fill(0n),
+    defaultKill: new Array<bigint>(KIND_MAX).fill(0n),
     defaultAction: new Array<number>(MAX_SLOTS).fill(0),
   };
 }
@@ -60,7 +66,7 @@ function arrayIndex(i: number): string {
 }
 
 export function encodeGenConfig(gen: number, c: GenConfig): MapEntry {
-  if (c.kindSlots.length !== KIND_MAX || c.defaultBlock.length !== KIND_MAX) {
+  if ([c.kindSlots, c.defaultBlock, c.defaultKill].some((a) => a.length !== KIND_MAX)) {
     throw new RangeError(`kind arrays must have ${KIND_MAX} elements`);
   }
   if (c.defaultAction.length !== MAX_SLOTS) throw new RangeError(`defaultAction must have ${MAX_SLOTS}`);
@@ -74,6 +80,7 @@ export function encodeGenConfig(gen: number, c: GenConfig): MapEntry {
     .u64(c.dryrun);
   for (const m of c.kindSlots) w.u64(m);
   for (const m of c.defaultBlock) w.u64(m);
+  for (const m of c.defaultKill) w.u64(m);
   for (const a of c.defaultAction) w.u8(a);
   return { key: arrayIndex(gen), value: w.hex() };
 }
@@ -82,12 +89,22 @@ export interface State {
   activeGen: 0 | 1;
   hostPidnsInum: number;
   daemonTgid: number;
+  /**
+   * the daemon's start time, clock ticks since boot (/proc/<tgid>/stat field
+   * 22) modulo 2^32: the exemption holds only for the process that started then
+   */
+  daemonStart: number;
 }
 
 /** For the loader: the single bg_state entry (the generation flip writes it). */
 export function encodeState(s: State): MapEntry {
   return {
     key: arrayIndex(0),
-    value: new ByteWriter(Size.state).u32(s.activeGen).u32(s.hostPidnsInum).u32(s.daemonTgid).u32(0).hex(),
+    value: new ByteWriter(Size.state)
+      .u32(s.activeGen)
+      .u32(s.hostPidnsInum)
+      .u32(s.daemonTgid)
+      .u32(s.daemonStart >>> 0)
+      .hex(),
   };
 }

@@ -7,7 +7,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../../src/abi/features.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
-import { type EnforcementMatrix, MATRIX_ACTIONS, REPRESENTATIVES } from '../../../src/doctor/matrix.ts';
+import {
+  type EnforcementMatrix,
+  MATRIX_ACTIONS,
+  type MatrixAction,
+  REPRESENTATIVES,
+} from '../../../src/doctor/matrix.ts';
 import type { CaseResult, PhaseResult } from '../guest-runner.ts';
 import { caseOf, describeCase, eventsOf } from '../guest-scenario.ts';
 import { expected, type KernelId } from '../kernels.ts';
@@ -32,6 +37,8 @@ const SECURITY_KINDS = new Set([
 const CGROUP_KINDS = new Set(['connect', 'bind', 'device', 'sysctl']);
 /** Packet kinds: tc (tcx links, Linux 6.6) and XDP on named interfaces; no process, so no kill. */
 const PACKET_KINDS = new Set(['ingress', 'egress']);
+/** the programs that see listen() on a socket never bound */
+const LISTEN = new Set(['bg_lsm_socket_listen', 'bg_fmr_socket_listen', 'bg_tp_sys_listen']);
 
 /**
  * The case did what its kernel's expectation says, and its one rule reported
@@ -126,7 +133,7 @@ export function kernelSuite(k: KernelId): void {
         expect(features.fmodRet.available).toBe(true);
         expect(features.fmodRet.reason).toMatch(/denied statfs to a child of the probe with EPERM/);
         const hooks = Object.entries(features.fmodRetHooks);
-        expect(hooks.length).toBe(20);
+        expect(hooks.length).toBe(21);
         for (const [fn, f] of hooks) expect(f.available, fn).toBe(true);
       } else {
         expect(features.lsm.available).toBe(false);
@@ -168,6 +175,15 @@ export function kernelSuite(k: KernelId): void {
         results.matrix[row.rule] = { achieved: b.achieved, mechanism: b.mechanism, hooks: b.hooks };
         if (row.kind === 'socket' && row.rule === 'socket-inet' && k === 'host') {
           expect(b, row.rule).toMatchObject({ achieved: 'block', mechanism: 'cgroup' });
+        } else if (row.rule === 'bind-listen') {
+          // bind() by the cgroup hooks; listen() on a socket never bound by security_socket_listen
+          // (BPF-LSM or its fmod_ret twin), which the host only sees in sys_enter, after the call
+          expect({ achieved: b.achieved, mechanism: b.mechanism }, row.rule).toEqual(
+            securityBlock(k, 'socket', row.rule),
+          );
+          expect(b.hooks, row.rule).toEqual(
+            expect.arrayContaining(['cgroup_inet4_bind', 'cgroup_inet6_bind']),
+          );
         } else if (SECURITY_KINDS.has(row.kind)) {
           expect({ achieved: b.achieved, mechanism: b.mechanism }, row.rule).toEqual(
             securityBlock(k, row.kind, row.rule),
@@ -240,8 +256,12 @@ export function kernelSuite(k: KernelId): void {
             downgraded: false,
           });
         } else if (CGROUP_KINDS.has(r.kind)) {
-          expect(r.mechanism, id).toBe('cgroup');
-          expect(r.downgraded, id).toBe(false);
+          // a bind rule any port of TCP covers listen() without bind() too: planned as the matrix's
+          // bind-listen row (lsm/socket_listen or its fmod_ret twin, the stronger rung, where one runs)
+          const listen = r.kind === 'bind' && r.action !== 'allow' && r.programs.some((p) => LISTEN.has(p));
+          const cell = matrix.rows.find((x) => x.rule === 'bind-listen')![r.action as MatrixAction];
+          expect(r.mechanism, id).toBe(listen ? cell.mechanism : 'cgroup');
+          expect(r.downgraded, id).toBe(listen && cell.downgraded);
         } else if (PACKET_KINDS.has(r.kind)) {
           // audit by tc where the kernel has tcx, the interface exists and the policy has no scope (the host's run scopes
           // every policy); else left out, saying why

@@ -37,7 +37,8 @@ function config(plan: Plan) {
     dryrun: u64(6),
     kindSlots: (k: number) => u64(7 + k),
     defaultBlock: (k: number) => u64(7 + KIND_MAX + k),
-    defaultAction: (slot: number) => v[8 * (7 + 2 * KIND_MAX) + slot],
+    defaultKill: (k: number) => u64(7 + 2 * KIND_MAX + k),
+    defaultAction: (slot: number) => v[8 * (7 + 3 * KIND_MAX) + slot],
   };
 }
 const one = (m: Match, over = {}) => set(policy('p', [rule('r', m, over)]));
@@ -210,7 +211,13 @@ describe('rule entries and wildcards', () => {
     expect(ks).toHaveLength(2 * 3 * 2); // 2 CIDRs x ports 80,81,82 x 2 protocols
     const v4 = cidr('10.0.0.0/8');
     expect(ks).toContain(encodeNetKey({ gen: 0, slot: 0, kind: 10, proto: 17, port: 82, ...v4 }));
-    expect(plan.rules[0]!.programs).toEqual(['bg_cg_connect4', 'bg_cg_connect6']);
+    // connect() of both families (and IPv4 through IPv6 sockets), UDP datagrams without connect()
+    expect(plan.rules[0]!.programs).toEqual([
+      'bg_cg_connect4',
+      'bg_cg_connect6',
+      'bg_cg_sendmsg4',
+      'bg_cg_sendmsg6',
+    ]);
   });
 
   it('connect: no address, port or protocol given means any, in both families', () => {
@@ -308,8 +315,10 @@ describe('allowlist posture', () => {
     expect(c.defaultBlock(2)).toBe(0n); // file: no allow rule, not an allowlist
     expect(c.defaultBlock(11)).toBe(0n); // bind
     expect(c.kindSlots(10)).toBe(1n);
-    // a miss kills where exec achieves kill (the tracepoint acts on kill values only); connect's cgroup hook denies it
-    expect(c.defaultAction(0)).toBe(4);
+    expect(c.defaultAction(0)).toBe(3);
+    // a posture a tracepoint serves is a kill, or sys_enter and sched_process_exec would ignore its misses
+    expect(c.defaultKill(1)).toBe(1n); // exec: tp_btf/sched_process_exec here
+    expect(c.defaultKill(10)).toBe(0n); // connect: the cgroup hooks deny
     expect(plan.policies[0]!.defaults?.map((d) => [d.kind, d.achieved, d.downgraded])).toEqual([
       ['exec', 'kill', true],
       ['connect', 'block', false],
@@ -326,6 +335,28 @@ describe('allowlist posture', () => {
     expect(plan.policies[0]!.defaults?.map((d) => [d.kind, d.achieved])).toEqual([
       ['exec', 'block'],
       ['connect', 'block'],
+    ]);
+  });
+
+  it('a bind allowlist kills listen() without bind() where only sys_enter sees it, and denies it on BPF-LSM', () => {
+    const p = policy('web', [rule('http', MATCHES.bind!, { action: 'allow' })], { defaultAction: 'block' });
+    const host = compile(set(p), NO_LSM, { gen: 0 });
+    expect(config(host).defaultKill(11)).toBe(1n);
+    expect(host.policies[0]!.defaults).toMatchObject([
+      {
+        kind: 'bind',
+        achieved: 'kill-after',
+        programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_listen'],
+        downgraded: true,
+      },
+    ]);
+    expect(host.policies[0]!.defaults![0]!.reason).toMatch(
+      /listen\(\) without bind\(\): raw_tp\/sys_enter kills the process with SIGKILL on return from the system call/,
+    );
+    const lsm = compile(set(p), LSM, { gen: 0 });
+    expect(config(lsm).defaultKill(11)).toBe(0n);
+    expect(lsm.policies[0]!.defaults).toMatchObject([
+      { kind: 'bind', achieved: 'block', programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_lsm_socket_listen'] },
     ]);
   });
 

@@ -208,6 +208,7 @@ describe('values and scope maps', () => {
     c.dryrun = 2n;
     c.kindSlots[3] = 1n;
     c.defaultBlock[1] = 2n;
+    c.defaultKill[1] = 2n;
     c.defaultAction[1] = 3;
     const e = encodeGenConfig(1, c);
     const u64 = (v: number) => [v, 0, 0, 0, 0, 0, 0, 0];
@@ -224,6 +225,7 @@ describe('values and scope maps', () => {
         u64(2), // dryrun
         kinds(3, 1).flat(), // kind_slots[capability] == slot 0
         kinds(1, 2).flat(), // default_block[exec] == slot 1
+        kinds(1, 2).flat(), // default_kill[exec] == slot 1
         [0, 3], // default_action[1] == block
         zeros(62),
       ),
@@ -232,9 +234,11 @@ describe('values and scope maps', () => {
   });
 
   it('bg_state', () => {
-    expect(encodeState({ activeGen: 1, hostPidnsInum: 0xeffffffc, daemonTgid: 42 })).toEqual({
+    expect(
+      encodeState({ activeGen: 1, hostPidnsInum: 0xeffffffc, daemonTgid: 42, daemonStart: 0x1234567 }),
+    ).toEqual({
       key: hex([0, 0, 0, 0]),
-      value: hex([1, 0, 0, 0], [0xfc, 0xff, 0xff, 0xef], [42, 0, 0, 0], [0, 0, 0, 0]),
+      value: hex([1, 0, 0, 0], [0xfc, 0xff, 0xff, 0xef], [42, 0, 0, 0], [0x67, 0x45, 0x23, 0x01]),
     });
   });
 });

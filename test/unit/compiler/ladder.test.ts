@@ -19,7 +19,7 @@ const ON_LSM: Record<string, [string, string | null, string[], boolean]> = {
   mount: ['block', 'lsm', ['bg_lsm_sb_mount'], false],
   setuid: ['block', 'lsm', ['bg_lsm_task_fix_setuid'], false],
   socket: ['block', 'lsm', ['bg_lsm_socket_create'], false],
-  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4', 'bg_cg_connect6'], false],
   bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
   device: ['block', 'cgroup', ['bg_cg_dev'], false],
   sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
@@ -37,7 +37,7 @@ const ON_FMOD_RET: Record<string, [string, string | null, string[], boolean]> = 
   mount: ['block', 'fmod_ret', ['bg_fmr_sb_mount'], false],
   setuid: ['block', 'fmod_ret', ['bg_fmr_task_fix_setuid'], false],
   socket: ['block', 'fmod_ret', ['bg_fmr_socket_create'], false],
-  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4', 'bg_cg_connect6'], false],
   bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
   device: ['block', 'cgroup', ['bg_cg_dev'], false],
   sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
@@ -55,7 +55,7 @@ const ON_NO_LSM: Record<string, [string, string | null, string[], boolean]> = {
   mount: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
   setuid: ['kill-after', 'tracepoint', ['bg_tp_sys_enter'], true],
   socket: ['block', 'cgroup', ['bg_cg_sock_create'], false],
-  connect: ['block', 'cgroup', ['bg_cg_connect4'], false],
+  connect: ['block', 'cgroup', ['bg_cg_connect4', 'bg_cg_connect6'], false],
   bind: ['block', 'cgroup', ['bg_cg_bind4', 'bg_cg_bind6'], false],
   device: ['block', 'cgroup', ['bg_cg_dev'], false],
   sysctl: ['block', 'cgroup', ['bg_cg_sysctl'], false],
@@ -261,10 +261,16 @@ describe('partial coverage is a downgrade', () => {
       protocols: ['any'],
     };
     const d = decide('connect', 'block', unitsOf(both), f);
-    expect(d).toMatchObject({ achieved: 'block', programs: ['bg_cg_connect4'], downgraded: true });
+    expect(d).toMatchObject({
+      achieved: 'block',
+      programs: ['bg_cg_connect4', 'bg_cg_sendmsg4', 'bg_cg_sendmsg6'],
+      downgraded: true,
+    });
     expect(d.reason).toMatch(/IPv6/);
+    // an IPv4 rule needs connect6 too: ::ffff:a.b.c.d through an IPv6 socket
     const v4 = decide('connect', 'block', unitsOf(m('connect')), f);
-    expect(v4.downgraded).toBe(false);
+    expect(v4.downgraded).toBe(true);
+    expect(v4.reason).toMatch(/not covered on this kernel: IPv4 through IPv6 sockets/);
   });
   it('file via LSM needs bpf_d_path; without it the fmod_ret twins take the file hooks, where they work', () => {
     const f = { ...LSM, lsmDPath: { available: false, reason: 'bpf_d_path refused' } };
@@ -316,6 +322,66 @@ describe('allowlist postures', () => {
     expect(decide('connect', 'block', postureUnits('connect'), NO_LSM).programs).toEqual([
       'bg_cg_connect4',
       'bg_cg_connect6',
+      'bg_cg_sendmsg4',
+      'bg_cg_sendmsg6',
     ]);
+  });
+});
+
+describe('network rules: every way to reach the address is a unit', () => {
+  const net = (kind: 'connect' | 'bind', over: Partial<Match & { kind: 'connect' }> = {}): Match =>
+    ({ kind, addresses: [], ports: [], protocols: ['any'], ...over }) as Match;
+  const labels = (x: Match) => unitsOf(x).map((u) => u.label);
+
+  it('connect: connect() of each family, IPv4 through IPv6 sockets, and UDP datagrams sent without connect()', () => {
+    expect(labels(net('connect'))).toEqual([
+      'IPv4',
+      'IPv4 through IPv6 sockets (::ffff:a.b.c.d)',
+      'IPv6',
+      'UDP datagrams without connect (IPv4)',
+      'UDP datagrams without connect (IPv6)',
+    ]);
+    // an IPv4 rule needs connect6 too (::ffff:a.b.c.d); TCP only: no datagrams
+    expect(decide('connect', 'block', unitsOf(MATCHES.connect!), NO_LSM)).toMatchObject({
+      achieved: 'block',
+      programs: ['bg_cg_connect4', 'bg_cg_connect6'],
+      downgraded: false,
+    });
+    // IPv6 only: no IPv4 hooks
+    const v6 = net('connect', { addresses: [cidr('fd00::/8')], protocols: ['udp'] });
+    expect(decide('connect', 'block', unitsOf(v6), LSM).programs).toEqual([
+      'bg_cg_connect6',
+      'bg_cg_sendmsg6',
+    ]);
+  });
+
+  it('bind to any port: listen() without bind() is denied by BPF-LSM, and only killed after the call by sys_enter', () => {
+    const any = net('bind', { protocols: ['tcp'] });
+    expect(labels(any)).toContain('listen() without bind()');
+    expect(decide('bind', 'block', unitsOf(any), LSM)).toMatchObject({
+      achieved: 'block',
+      programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_lsm_socket_listen'],
+      downgraded: false,
+    });
+    const host = decide('bind', 'block', unitsOf(any), NO_LSM);
+    expect(host).toMatchObject({
+      achieved: 'kill-after',
+      mechanism: 'tracepoint',
+      programs: ['bg_cg_bind4', 'bg_cg_bind6', 'bg_tp_sys_listen'],
+      downgraded: true,
+    });
+    expect(host.reason).toMatch(
+      /listen\(\) without bind\(\): raw_tp\/sys_enter kills .* which has completed \(kill-after/,
+    );
+    expect(host.reason).toMatch(/lsm\/socket_listen: lsm\/ program load: EPERM/);
+  });
+
+  it('bind: listen() without bind() cannot match a rule with ports, a non-wildcard address, or UDP only', () => {
+    const without = (x: Match) => expect(labels(x)).not.toContain('listen() without bind()');
+    without(net('bind', { ports: [{ from: 8080, to: 8080 }] }));
+    without(net('bind', { addresses: [cidr('10.0.0.0/8')] }));
+    without(net('bind', { protocols: ['udp'] }));
+    expect(labels(net('bind', { addresses: [cidr('0.0.0.0/0')] }))).toContain('listen() without bind()');
+    expect(labels(net('bind', { addresses: [cidr('::/0')] }))).toContain('listen() without bind()');
   });
 });

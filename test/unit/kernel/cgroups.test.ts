@@ -12,23 +12,45 @@ const nodes = [
 
 describe('cgroup selectors', () => {
   it('selects exact paths', () => {
-    expect(resolveCgroupSelectors(['/user.slice'], nodes)).toEqual({ self: [6n], subtree: [] });
+    expect(resolveCgroupSelectors(['/user.slice'], nodes)).toEqual({
+      self: [6n],
+      subtree: [],
+      unmatched: [],
+    });
   });
   it('matches one level with * and never crosses a slash', () => {
     expect(resolveCgroupSelectors(['/system.slice/*.service'], nodes)).toEqual({
       self: [3n, 4n],
       subtree: [],
+      unmatched: [],
     });
   });
   it('turns a trailing /** into a subtree selector checked in the kernel', () => {
-    expect(resolveCgroupSelectors(['/system.slice/**'], nodes)).toEqual({ self: [], subtree: [2n] });
+    expect(resolveCgroupSelectors(['/system.slice/**'], nodes)).toEqual({
+      self: [],
+      subtree: [2n],
+      unmatched: [],
+    });
     expect(resolveCgroupSelectors(['/system.slice/*.service/**'], nodes)).toEqual({
       self: [],
       subtree: [3n, 4n],
+      unmatched: [],
     });
   });
   it('treats regex characters in names literally', () => {
-    expect(resolveCgroupSelectors(['/system.slice/nginx+service'], nodes)).toEqual({ self: [], subtree: [] });
+    expect(resolveCgroupSelectors(['/system.slice/nginx+service'], nodes)).toEqual({
+      self: [],
+      subtree: [],
+      unmatched: ['/system.slice/nginx+service'],
+    });
+  });
+  it('names the selectors that select no cgroup that exists now, whatever the others select', () => {
+    const sel = ['/user.slice', '/kubepods/*/pod*', '/system.slice/cron.service', '/machine.slice/**'];
+    expect(resolveCgroupSelectors(sel, nodes)).toEqual({
+      self: [6n],
+      subtree: [],
+      unmatched: ['/kubepods/*/pod*', '/system.slice/cron.service', '/machine.slice/**'],
+    });
   });
 });
 

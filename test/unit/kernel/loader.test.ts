@@ -162,6 +162,45 @@ describe('Loader generation swap', () => {
     loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
     expect(() => loader.apply(plan(0, [22], ['bg_lsm_capable']), 0)).toThrow(/generation/);
   });
+
+  it('warns of cgroup selectors that select nothing, and reports them for /status', () => {
+    const warnings: { obj: object; msg: string }[] = [];
+    const unmatched = { web: ['/kubepods/*/pod*'] };
+    const obj = new FakeObject(['bg_lsm_capable']);
+    const loader = new Loader(obj, { ...host, unmatchedCgroups: () => unmatched }, '/cg', {
+      info: () => {},
+      warn: (o, msg) => warnings.push({ obj: o, msg }),
+    });
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(warnings).toEqual([
+      {
+        obj: { policy: 'web', selectors: ['/kubepods/*/pod*'] },
+        msg: 'cgroup selectors match no cgroup: the policy applies to none of them',
+      },
+    ]);
+    expect(loader.unmatchedCgroups()).toEqual(unmatched);
+  });
+
+  it('ends the daemon exemption when it lets go of its programs (--keep-enforcing)', () => {
+    const obj = new FakeObject(['bg_lsm_capable']);
+    const states: boolean[] = [];
+    const loader = new Loader(
+      obj,
+      {
+        ...host,
+        stateValue: (gen, daemon = true) => {
+          states.push(daemon);
+          return host.stateValue(gen);
+        },
+      },
+      '/cg',
+      log,
+    );
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(states.every((d) => d)).toBe(true);
+    loader.release();
+    expect(states.at(-1)).toBe(false);
+  });
 });
 
 // A uprobe's binary, as the fake object's file system names it: path → inode.
