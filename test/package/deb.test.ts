@@ -7,7 +7,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroup, rawSocketPolicy, type TestCgroup, tryRawSocket } from '../support/cgroup.ts';
-import { DEBIAN_IMAGE, docker, packageArtefacts, privileged, runPrivileged } from '../support/docker.ts';
+import {
+  type ContainerShell,
+  DEBIAN_IMAGE,
+  docker,
+  packageArtefacts,
+  privileged,
+  startSystemdContainer,
+} from '../support/docker.ts';
 import { PROJECT_ROOT } from '../support/paths.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -15,29 +22,12 @@ const NAME = `bpfgate-deb-${process.pid}`;
 const PINS = `/sys/fs/bpf/${NAME}`;
 let deb: string;
 let cg: TestCgroup;
-
-const sh = (script: string, timeoutMs = 120_000) => docker(['exec', NAME, 'sh', '-c', script], timeoutMs);
+let sh: ContainerShell;
 
 beforeAll(async () => {
   ({ deb } = await packageArtefacts());
   cg = createCgroup(NAME);
-  await runPrivileged(NAME, [
-    '--tmpfs',
-    '/run',
-    '--tmpfs',
-    '/run/lock',
-    '-e',
-    'container=docker',
-    '-v',
-    `${deb}:/pkg/bpfgate.deb:ro`,
-    DEBIAN_IMAGE,
-    '/lib/systemd/systemd',
-  ]);
-  await waitFor(
-    async () => /running|degraded/.test((await sh('systemctl is-system-running')).stdout),
-    60_000,
-    'systemd in the container',
-  );
+  sh = await startSystemdContainer(NAME, deb);
 }, 300_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { type CommandResult, runCommand } from './child.ts';
 import { CACHE, PROJECT_ROOT } from './paths.ts';
-import { sleep } from './wait.ts';
+import { sleep, waitFor } from './wait.ts';
 
 export const DOCKER_SOCKET = 'unix:///run/bpfgate-test-docker.sock';
 const DATA_ROOT = '/var/lib/bpfgate-test-docker';
@@ -155,4 +155,35 @@ export function privileged(): string[] {
 /** `docker run -d --name NAME` with privileged() and `args` (options, the image, its arguments). */
 export function runPrivileged(name: string, args: readonly string[]): Promise<string> {
   return dockerOk(['run', '-d', '--name', name, ...privileged(), ...args]);
+}
+
+/** `sh -c SCRIPT` inside a container. */
+export type ContainerShell = (script: string, timeoutMs?: number) => Promise<CommandResult>;
+
+/**
+ * A Debian 12 container with systemd as PID 1 (privileged(), a tmpfs /run as
+ * systemd wants it) and the package at /pkg/bpfgate.deb, once systemd says
+ * the system is running. Returns a shell into it.
+ */
+export async function startSystemdContainer(name: string, deb: string): Promise<ContainerShell> {
+  const sh: ContainerShell = (script, timeoutMs = 120_000) =>
+    docker(['exec', name, 'sh', '-c', script], timeoutMs);
+  await runPrivileged(name, [
+    '--tmpfs',
+    '/run',
+    '--tmpfs',
+    '/run/lock',
+    '-e',
+    'container=docker',
+    '-v',
+    `${deb}:/pkg/bpfgate.deb:ro`,
+    DEBIAN_IMAGE,
+    '/lib/systemd/systemd',
+  ]);
+  await waitFor(
+    async () => /running|degraded/.test((await sh('systemctl is-system-running')).stdout),
+    60_000,
+    'systemd in the container',
+  );
+  return sh;
 }
