@@ -5,13 +5,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The cgroup2 mount point from /proc/self/mountinfo (hybrid hosts mount it at /sys/fs/cgroup/unified). */
+/**
+ * The cgroup2 mount point from /proc/self/mountinfo (hybrid hosts mount it at
+ * /sys/fs/cgroup/unified), its octal escapes (a space is \040) decoded.
+ */
 export function findCgroup2Mount(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | null {
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const fstype = line.slice(sep + 3).split(' ')[0];
-    if (fstype === 'cgroup2') return line.split(' ')[4] ?? null;
+    if (fstype !== 'cgroup2') continue;
+    const mnt = line.split(' ')[4];
+    return mnt
+      ? mnt.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
+      : null;
   }
   return null;
 }

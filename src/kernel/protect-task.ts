@@ -6,6 +6,7 @@
 //   - its oom_score_adj, set to -1000 so that the OOM killer passes it by;
 //   - one counter per kind of refusal, reported by the daemon as it changes.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { findCgroup2Mount } from './cgroups.ts';
 
 /** struct bg_protect_cfg's cgroup_ids[] */
 export const PROTECT_CGROUPS = 8;
@@ -26,18 +27,6 @@ export const PROTECT_REFUSALS = [
 export type ProtectRefusal = (typeof PROTECT_REFUSALS)[number];
 export const PROTECT_WHATS = 16;
 
-/** The cgroup v2 mount point, from a mountinfo text (octal escapes decoded), or null. */
-export function cgroup2Mount(mountinfo: string): string | null {
-  for (const line of mountinfo.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!right?.startsWith('cgroup2 ')) continue;
-    const mnt = left?.split(' ')[4];
-    if (mnt)
-      return mnt.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-  }
-  return null;
-}
-
 /**
  * The kernfs ids (the folders' inode numbers on cgroup2) of the daemon's
  * cgroup and its ancestors below the root, the deepest PROTECT_CGROUPS of
@@ -51,7 +40,7 @@ export function daemonCgroupIds(
   const line = readFileSync(procSelfCgroup, 'utf8')
     .split('\n')
     .find((l) => l.startsWith('0::'));
-  const mnt = cgroup2Mount(readFileSync(mountinfo, 'utf8'));
+  const mnt = findCgroup2Mount(readFileSync(mountinfo, 'utf8'));
   if (!line || !mnt) return [];
   const parts = line.slice(3).split('/').filter(Boolean);
   const ids: bigint[] = [];

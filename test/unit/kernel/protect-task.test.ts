@@ -5,13 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findCgroup2Mount } from '../../../src/kernel/cgroups.ts';
 import { decodeProtect, encodeProtect, PROTECT_CFG_SIZE } from '../../../src/kernel/protect.ts';
-import {
-  cgroup2Mount,
-  daemonCgroupIds,
-  PROTECT_CGROUPS,
-  refusalsSince,
-} from '../../../src/kernel/protect-task.ts';
+import { daemonCgroupIds, PROTECT_CGROUPS, refusalsSince } from '../../../src/kernel/protect-task.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-protect-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,9 +31,9 @@ describe('self-protection configuration', () => {
   });
 
   it('finds the cgroup v2 mount point, octal escapes decoded', () => {
-    expect(cgroup2Mount(mountinfo('/sys/fs/cgroup'))).toBe('/sys/fs/cgroup');
-    expect(cgroup2Mount(mountinfo('/mnt/c\\040g'))).toBe('/mnt/c g');
-    expect(cgroup2Mount('22 1 0:21 / /proc rw - proc proc rw\n')).toBeNull();
+    expect(findCgroup2Mount(mountinfo('/sys/fs/cgroup'))).toBe('/sys/fs/cgroup');
+    expect(findCgroup2Mount(mountinfo('/mnt/c\\040g'))).toBe('/mnt/c g');
+    expect(findCgroup2Mount('22 1 0:21 / /proc rw - proc proc rw\n')).toBeNull();
   });
 
   it('takes the ids of the daemon cgroup and its ancestors below the root, deepest first', () => {
