@@ -12,7 +12,9 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   statSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 
@@ -91,21 +93,30 @@ export function readUnloadRequest(file: string): UnloadRequest {
 
 /**
  * Write an unload request and keep it open: the returned descriptor is what
- * names this process to the daemon; close it once answered.
+ * names this process to the daemon; close it once answered. The request is
+ * written under a name of its own and then renamed into place, so the daemon
+ * never sees it empty (it polls for the name).
  */
 export function openUnloadRequest(file: string): number {
+  const tmp = `${file}.${process.pid}`;
   const fd = openSync(
-    file,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
     0o600,
   );
   try {
-    if (!fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    if (!fstatSync(fd).isFile()) throw new Error(`${tmp} is not a regular file`);
     const req = { pid: process.pid, uid: process.getuid?.() ?? -1, at: new Date().toISOString() };
     writeSync(fd, `${JSON.stringify(req)}\n`);
+    renameSync(tmp, file);
     return fd;
   } catch (err) {
     closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // renamed or never made
+    }
     throw err;
   }
 }

@@ -4,9 +4,19 @@
 // claims; a link is refused. Real files, real processes, real /proc; a file of
 // another uid is made with chown (the tests run as root).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chownSync, closeSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileHolders, openUnloadRequest, readUnloadRequest } from '../../../src/kernel/unload-request.ts';
 
@@ -57,18 +67,32 @@ describe('the unload request', () => {
     expect(r.claimed.pid).toBe(1);
   });
 
-  it('openUnloadRequest writes the request and keeps it open; it refuses a link', () => {
+  it('openUnloadRequest writes the request whole before it appears, keeps it open, and follows no link', () => {
     const f = join(dir, `req-${n++}`);
     const fd = openUnloadRequest(f);
     try {
       expect(JSON.parse(readFileSync(f, 'utf8')).pid).toBe(process.pid);
       expect(fileHolders(f)).not.toContain(process.pid); // this process is the reader's own
+      // written under its own name and renamed into place: the daemon, which polls
+      // for the name, never finds it empty; nothing of the first name is left
+      expect(readdirSync(dir).filter((e) => e.startsWith(`${basename(f)}.`))).toEqual([]);
     } finally {
       closeSync(fd);
     }
+    // a link planted at the request's name is replaced, never written through
+    const target = request('{}');
     const link = join(dir, `link-${n++}`);
-    symlinkSync(request('{}'), link);
-    expect(() => openUnloadRequest(link)).toThrow(/ELOOP/);
-    expect(() => readUnloadRequest(link)).toThrow(/not a regular file/);
+    symlinkSync(target, link);
+    closeSync(openUnloadRequest(link));
+    expect(readFileSync(target, 'utf8')).toBe('{}');
+    expect(lstatSync(link).isFile()).toBe(true);
+    // a link planted at the name it writes first is refused
+    const planted = join(dir, `req-${n++}`);
+    symlinkSync(target, `${planted}.${process.pid}`);
+    expect(() => openUnloadRequest(planted)).toThrow(/EEXIST/);
+    expect(readFileSync(target, 'utf8')).toBe('{}');
+    const link2 = join(dir, `link-${n++}`);
+    symlinkSync(target, link2);
+    expect(() => readUnloadRequest(link2)).toThrow(/not a regular file/);
   });
 });
