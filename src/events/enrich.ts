@@ -9,6 +9,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import type { DecodedRecord } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
 import type { Enrichment } from './build.ts';
@@ -137,19 +138,10 @@ export function parseCmdline(
   return { args, truncated };
 }
 
-/** The cgroup2 mount point from /proc/self/mounts text (the v2 tree of a hybrid layout included). */
-export function cgroup2Mount(mounts: string): string | undefined {
-  for (const line of mounts.split('\n')) {
-    const f = line.split(' ');
-    if (f[2] === 'cgroup2' && f[1]) return f[1];
-  }
-  return undefined;
-}
-
 export interface EnricherOptions {
   procDir?: string;
   passwdFile?: string;
-  /** the cgroup2 mount; found in <procDir>/self/mounts when not given */
+  /** the cgroup2 mount; found in <procDir>/self/mountinfo when not given */
   cgroupRoot?: string;
   argsMax?: number;
   argsBytes?: number;
@@ -232,8 +224,8 @@ export class Enricher {
   async start(): Promise<void> {
     this.#root = this.#o.cgroupRoot;
     if (this.#root === undefined) {
-      const mounts = await readFile(join(this.#o.procDir, 'self/mounts'), 'utf8').catch(() => '');
-      this.#root = cgroup2Mount(mounts);
+      const mountinfo = await readFile(join(this.#o.procDir, 'self/mountinfo'), 'utf8').catch(() => '');
+      this.#root = findCgroup2Mount(mountinfo) ?? undefined;
     }
     await this.#loadUsers();
     await this.#walk();

@@ -2,14 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  cgroup2Mount,
-  containerFromCgroup,
-  Enricher,
-  Lru,
-  parseCmdline,
-  parsePasswd,
-} from '../../../src/events/enrich.ts';
+import { containerFromCgroup, Enricher, Lru, parseCmdline, parsePasswd } from '../../../src/events/enrich.ts';
+import { findCgroup2Mount } from '../../../src/kernel/cgroups.ts';
 import { record } from '../../support/events.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bpfgate-enrich-'));
@@ -40,15 +34,10 @@ describe('parsers', () => {
     expect(parseCmdline(buf, 2)).toEqual({ args: ['a', 'bb'], truncated: true });
     expect(parseCmdline(buf, 64, 5)).toEqual({ args: ['a', 'bb', 'cc'], truncated: true });
   });
-  it('passwd and mounts', () => {
+  it('passwd', () => {
     expect(
       parsePasswd('root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/a:/bin/sh\n#bad\n').get(1000),
     ).toBe('alice');
-    expect(
-      cgroup2Mount(
-        'cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n',
-      ),
-    ).toBe('/sys/fs/cgroup/unified');
   });
   it('the LRU keeps the most recently used', () => {
     const l = new Lru<number, string>(2);
@@ -138,7 +127,7 @@ describe('Enricher', () => {
   });
 
   it('on this machine: the test’s own cgroup v2 id resolves to its path', async () => {
-    const mount = cgroup2Mount(readFileSync('/proc/self/mounts', 'utf8'));
+    const mount = findCgroup2Mount();
     expect(mount).toBeDefined();
     const rel = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
     const ino = statSync(join(mount!, rel), { bigint: true }).ino;
