@@ -59,4 +59,6 @@ export interface FeatureSet {
   tcx?: Feature;
   /** XDP links and the XDP program load (generic mode works on any interface) */
   xdp?: Feature;
+  /** the cgroup_skb programs load (packets of sockets in scoped cgroups); absent in older feature files: unavailable */
+  cgroupSkb?: Feature;
 }

@@ -88,6 +88,8 @@ export interface ProgramInfo {
   paths?: true;
   /** fmod_ret programs: the BPF-LSM program on the same hook, which serves it wherever it runs */
   twin?: string;
+  /** cgroup_skb programs: packets of the sockets in the attach cgroup's subtree (feature cgroupSkb) */
+  skb?: true;
 }
 
 const lsm = (hook: string, paths?: true): ProgramInfo => ({
@@ -139,6 +141,13 @@ const cg = (hook: CgroupHook, attachType: string): ProgramInfo => ({
   canDeny: true,
   canKill: false,
   hook,
+});
+const cgskb = (attachType: string): ProgramInfo => ({
+  family: 'cgroup',
+  attach: { type: 'cgroup', attachType },
+  canDeny: true,
+  canKill: false,
+  skb: true,
 });
 
 /**
@@ -243,6 +252,10 @@ export const PROGRAMS = {
     perRule: true,
   },
   /** XDP: drops before the network stack (native or generic mode) */
+  /** cgroup_skb ingress: drops before the packet reaches a socket of a scoped cgroup */
+  bg_cgskb_ingress: cgskb('cgroup_inet_ingress'),
+  /** cgroup_skb egress: drops a scoped socket's packet before it leaves (the sender: EPERM) */
+  bg_cgskb_egress: cgskb('cgroup_inet_egress'),
   bg_xdp_ingress: {
     family: 'xdp',
     attach: { type: 'xdp', ifname: '', mode: 'auto' },
@@ -266,7 +279,10 @@ export type ProgramName = keyof typeof PROGRAMS;
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
 
-const NOT_PROBED: Feature = { available: false, reason: 'not probed (a feature set without tcx and xdp)' };
+const NOT_PROBED: Feature = {
+  available: false,
+  reason: 'not probed (a feature set without tcx, xdp and cgroup_skb)',
+};
 
 /** Whether a program loads and attaches on this kernel, and what the probe saw. */
 export function availability(name: ProgramName, f: FeatureSet): Feature {
@@ -295,6 +311,7 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
       );
     }
     case 'cgroup':
+      if (p.skb) return f.cgroupSkb ?? NOT_PROBED;
       return p.hook ? f.cgroupHooks[p.hook] : { available: false, reason: 'unknown cgroup hook' };
     case 'tracepoint':
       return f.tracepoints;

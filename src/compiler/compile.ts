@@ -108,14 +108,16 @@ function trackingUnavailable(f: FeatureSet): Decision {
 const PACKET_FAMILIES: readonly string[] = ['tc', 'xdp'];
 
 /**
- * Packet rules that cannot be attached as written: an interface the host does
- * not have, or a policy scope or exception (a packet has no process). The rule
- * is planned unavailable with the reason, never applied more widely or to fewer
- * interfaces.
+ * Packet rules: an interface the host does not have, or a scope or exception
+ * by process (a packet has no reliable acting process: softirq, retransmits),
+ * leaves the rule planned unavailable with the reason, never applied more
+ * widely or to fewer interfaces. A rule scoped to cgroups, or excepting some,
+ * is decided by the kind's cgroup_skb program on the socket's cgroup. Null:
+ * not a packet rule, or one for tc/XDP (no scope at all).
  */
-function packetUnavailable(b: Build, p: Policy, rule: Rule): Decision | null {
+function packetDecision(b: Build, p: Policy, rule: Rule): Decision | null {
   const kind = kindOf(rule.kind);
-  if (!kind.hooks.every((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family)))
+  if (!kind.hooks.some((h) => PACKET_FAMILIES.includes((PROGRAMS[h.program] as ProgramInfo).family)))
     return null;
   const unavailable = (reason: string): Decision => ({
     achieved: 'unavailable',
@@ -137,12 +139,19 @@ function packetUnavailable(b: Build, p: Policy, rule: Rule): Decision | null {
     );
   const s = p.scope;
   const u = rule.unless;
-  const scoped = s.cgroups.length + s.uids.length + s.executables.length > 0 || s.processes !== 'all';
-  const excepted = u.cgroups.length + u.uids.length + u.executables.length > 0;
-  if (!scoped && !excepted) return null;
-  return unavailable(
-    `a packet on an interface has no process: ${rule.kind} rules apply only in policies without a scope and without unless (cgroup_skb programs for cgroup scopes are not built yet)`,
-  );
+  const byProcess = s.uids.length + s.executables.length > 0 || s.processes !== 'all';
+  if (byProcess || u.uids.length + u.executables.length > 0)
+    return unavailable(
+      `a packet has no reliable acting process (it may be sent from softirq, or retransmitted): ${rule.kind} rules can be scoped and excepted by cgroups only (the socket's cgroup), never by uids, executables or host/containers`,
+    );
+  if (s.cgroups.length + u.cgroups.length === 0) return null;
+  const units = kind.cgroupUnits?.(rule.match);
+  if (!units) return unavailable(`${rule.kind} rules cannot be scoped to cgroups`);
+  if ((rule.match as { xdp?: string }).xdp)
+    return unavailable(
+      'XDP decides before the network stack, where no socket and so no cgroup is known: a rule scoped to cgroups (or excepting some) cannot ask for xdp',
+    );
+  return decide(rule.kind, rule.action, units, b.features);
 }
 
 function compileRule(
@@ -155,7 +164,7 @@ function compileRule(
 ) {
   const ruleId = b.rules.length;
   const d =
-    packetUnavailable(b, p, rule) ??
+    packetDecision(b, p, rule) ??
     (p.scope.executables.length > 0 && !b.features.tracepoints.available
       ? trackingUnavailable(b.features)
       : decide(rule.kind, rule.action, unitsOf(rule.match), b.features));
@@ -183,7 +192,13 @@ function compileRule(
   }
   if (d.achieved === 'unavailable') return;
 
-  const ctx = { gen: b.gen, slot, ruleId, ...(b.ifindex ? { ifindex: b.ifindex } : {}) };
+  const ctx = {
+    gen: b.gen,
+    slot,
+    ruleId,
+    ...(b.ifindex ? { ifindex: b.ifindex } : {}),
+    ...(d.programs.some((n) => (PROGRAMS[n] as ProgramInfo).skb) ? { cgroupSkb: true } : {}),
+  };
   const kind = kindOf(rule.kind);
   let targets: MapKey[];
   try {

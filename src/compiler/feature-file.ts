@@ -68,8 +68,8 @@ export function parseFeatureSet(data: unknown, file: string): FeatureSet {
   if (isObject(data.cgroup2) && data.cgroup2.mount !== undefined && typeof data.cgroup2.mount !== 'string') {
     problems.push('cgroup2.mount: expected a string');
   }
-  // tcx and xdp came later: a feature file without them plans no packet programs
-  for (const k of ['tcx', 'xdp']) if (data[k] !== undefined) checkFeature(data[k], k, problems);
+  // tcx, xdp and cgroup_skb came later: a feature file without them plans no packet programs
+  for (const k of ['tcx', 'xdp', 'cgroupSkb']) if (data[k] !== undefined) checkFeature(data[k], k, problems);
   if (!isObject(data.cgroupHooks)) problems.push('cgroupHooks: expected an object');
   else for (const h of CGROUP_HOOKS) checkFeature(data.cgroupHooks[h], `cgroupHooks.${h}`, problems);
   // the fmod_ret rung's features: optional, so that older files still read (without the rung)

@@ -121,6 +121,7 @@ function sectionOf(name: string): string {
   const a = info.attach;
   switch (a.type) {
     case 'cgroup':
+      if (info.skb) return `cgroup_skb/${a.attachType.replace('cgroup_inet_', '')}`;
       return `cgroup/${info.hook ?? a.attachType}`;
     case 'raw_tracepoint':
       return `raw_tracepoint/${a.event}`;
@@ -490,6 +491,16 @@ function xdp(p: Prober): Feature {
     : load;
 }
 
+/** The cgroup_skb programs load (attached to the attach cgroup like the other cgroup programs). */
+function cgroupSkb(p: Prober): Feature {
+  const ingress = p.loadFeature('bg_cgskb_ingress');
+  if (!ingress.available) return ingress;
+  const egress = p.loadFeature('bg_cgskb_egress');
+  return egress.available
+    ? { available: true, reason: `${ingress.reason}; ${egress.reason}; not attached` }
+    : egress;
+}
+
 function fentry(): Feature {
   // libbpf's probe of the tracing program type loads a fentry program against
   // a bogus BTF id and counts the kernel's "not a function" answer as
@@ -610,6 +621,7 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     sendSignal: sendSignal(tp.execLoads),
     cgroupHooks,
     tcx: tcx(p, kernelRelease),
+    cgroupSkb: cgroupSkb(p),
     xdp: xdp(p),
   };
 }

@@ -55,6 +55,8 @@ export interface KeyContext {
   ruleId: number;
   /** an interface's index in the daemon's network namespace (0 or undefined: none); packet kinds */
   ifindex?: (name: string) => number | undefined;
+  /** packet kinds: the rule is decided by a cgroup_skb program (its policy scopes it to cgroups) */
+  cgroupSkb?: boolean;
 }
 
 /** One thing a rule needs a hook for (an operation, an address family...), and the programs that can serve it. */
@@ -159,6 +161,8 @@ export interface RuleKindDef<K extends string, M extends { kind: K }, T> {
   unresolvedKeys?(m: M, ctx: KeyContext): MapKey[];
   /** the units a rule needs hooks for */
   units(m: M): Unit[];
+  /** packet kinds: the units of a rule whose policy scopes it to cgroups (cgroup_skb programs) */
+  cgroupUnits?(m: M): Unit[];
   /** the units of an allowlist posture (defaultAction: block) on the kind; kinds that accept allow */
   posture?(): Unit[];
   /** attach points of programs attached once per rule (a kprobe per function) */

@@ -1,6 +1,7 @@
 // What ingress and egress rules share: packets on named interfaces, by the
 // remote address (a CIDR), the destination port and the protocol, decided by
-// tc (tcx) programs, or XDP for ingress when the rule asks. The addresses,
+// tc (tcx) programs, or XDP for ingress when the rule asks; in a policy scoped
+// to cgroups, by cgroup_skb programs on the socket's cgroup. The addresses,
 // ports and their map keys are connect's (net.ts); the interfaces are bg_rules
 // keys (op 1: rule id, ifindex) that the packet programs check
 // (bpf/lib/match.h). ingress.ts and egress.ts are this module with their
@@ -31,6 +32,8 @@ export type XdpMode = (typeof XDP_MODES)[number];
 export const INTERFACE_PATTERN = '^[A-Za-z0-9_.:@-]{1,15}$';
 /** bg_rules op of a rule's interfaces (BG_OP_ON_INTERFACE, bpf/lib/match.h). */
 export const OP_ON_INTERFACE = 1;
+/** the c of a cgroup-scoped rule's interface keys: decided by cgroup_skb, not tc (BG_HOOK_CGROUP_SKB) */
+export const HOOK_CGROUP_SKB = 2;
 
 export interface PacketMatch<K extends string> {
   kind: K;
@@ -84,8 +87,20 @@ const PACKET_TARGET: Json = record(
 );
 
 const DIRECTION = {
-  ingress: { tc: 'bg_tc_ingress', what: 'incoming packets', remote: 'source', ocsf: [1, 'Inbound'] },
-  egress: { tc: 'bg_tc_egress', what: 'outgoing packets', remote: 'destination', ocsf: [2, 'Outbound'] },
+  ingress: {
+    tc: 'bg_tc_ingress',
+    skb: 'bg_cgskb_ingress',
+    what: 'incoming packets',
+    remote: 'source',
+    ocsf: [1, 'Inbound'],
+  },
+  egress: {
+    tc: 'bg_tc_egress',
+    skb: 'bg_cgskb_egress',
+    what: 'outgoing packets',
+    remote: 'destination',
+    ocsf: [2, 'Outbound'],
+  },
 } as const;
 
 /** An ingress or egress kind: its name (the direction) and number. */
@@ -97,8 +112,8 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
   const dir = DIRECTION[name];
   const hooks: Hook[] =
     name === 'ingress'
-      ? [{ program: 'bg_tc_ingress' }, { program: 'bg_xdp_ingress' }]
-      : [{ program: 'bg_tc_egress' }];
+      ? [{ program: 'bg_tc_ingress' }, { program: 'bg_xdp_ingress' }, { program: 'bg_cgskb_ingress' }]
+      : [{ program: 'bg_tc_egress' }, { program: 'bg_cgskb_egress' }];
   const program = (m: PacketMatch<K>) => (m.xdp ? 'bg_xdp_ingress' : dir.tc) as 'bg_tc_ingress';
   const units = (m: PacketMatch<K>): Unit[] => [{ label: 'packets', candidates: [program(m)] }];
   const xdp =
@@ -169,10 +184,18 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
         const ifindex = ctx.ifindex ? ctx.ifindex(i) : 0;
         if (ctx.ifindex && !ifindex)
           throw new RangeError(`interface ${i} does not exist in the daemon's network namespace`);
-        return ruleKey(ctx, abi, OP_ON_INTERFACE, ctx.ruleId, ifindex, m.xdp ? 1 : 0);
+        return ruleKey(
+          ctx,
+          abi,
+          OP_ON_INTERFACE,
+          ctx.ruleId,
+          ifindex,
+          ctx.cgroupSkb ? HOOK_CGROUP_SKB : m.xdp ? 1 : 0,
+        );
       }),
     ],
     units,
+    cgroupUnits: () => [{ label: 'packets of sockets in scope', candidates: [dir.skb] }],
     attachments: (m): AttachSpec[] =>
       m.interfaces.map((ifname) =>
         m.xdp

@@ -59,6 +59,7 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['sendSignal', 'bpf_send_signal'],
   ['tcx', 'tc (tcx)'],
   ['xdp', 'XDP (native, generic)'],
+  ['cgroupSkb', 'cgroup_skb (packets of scoped sockets)'],
 ];
 
 function padTable(rows: string[][]): string[] {
