@@ -202,7 +202,8 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
           ? { type: 'xdp', ifname, mode: m.xdp }
           : { type: 'tcx', ifname, direction: name === 'ingress' ? 'ingress' : 'egress' },
       ),
-    coverageNote: 'ingress and egress rules need tcx (Linux 6.6) or XDP',
+    coverageNote:
+      'ingress and egress rules need tcx (Linux 6.6) or XDP; in policies scoped to cgroups, cgroup_skb',
 
     target: ref('packetTarget'),
     targetDefs: { packetTarget: PACKET_TARGET },

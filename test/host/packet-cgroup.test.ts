@@ -161,7 +161,11 @@ describe('egress rules scoped to cgroups (cgroup_skb)', () => {
     expect(sendFrom('aud', 'udp', 9101, 3)).toBe('3');
     expect(await rx.stop()).toBe(3);
     await settle();
-    expect(eventsOf('out-audit')[0]).toMatchObject({ action: 'audit', mechanism: 'cgroup', outcome: 'allowed' });
+    expect(eventsOf('out-audit')[0]).toMatchObject({
+      action: 'audit',
+      mechanism: 'cgroup',
+      outcome: 'allowed',
+    });
   });
 
   it('counts the matches of each rule, and none of the passes', async () => {

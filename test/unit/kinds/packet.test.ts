@@ -145,6 +145,52 @@ describe('the ingress and egress kinds', () => {
     expect(plan.programs.filter((p) => p.program.startsWith('bg_tc'))).toEqual([]);
   });
 
+  it('plans cgroup_skb, not tc, for a rule scoped to cgroups or excepting some: its interface keys say so', () => {
+    const scoped = parse(
+      policy('egress', '{ interfaces: [eth0], ports: [445] }', 'block', '  scope: { cgroups: [/app/**] }\n'),
+    ).set!;
+    const plan = compile(scoped, NO_LSM, { gen: 1, interfaces });
+    expect(plan.rules[0]).toMatchObject({
+      achieved: 'block',
+      mechanism: 'cgroup',
+      programs: ['bg_cgskb_egress'],
+    });
+    expect(plan.programs).toContainEqual({
+      program: 'bg_cgskb_egress',
+      attach: { type: 'cgroup', attachType: 'cgroup_inet_egress' },
+      kinds: ['egress'],
+    });
+    expect(plan.programs.filter((p) => p.program.startsWith('bg_tc'))).toEqual([]);
+    const keys = plan.maps.flatMap((m) => m.entries.map((e) => [m.map, e.key]));
+    expect(keys).toContainEqual([
+      MapName.rules,
+      encodeRuleKey({ gen: 1, slot: 0, kind: 17, op: 1, a: 0, b: 2, c: 2 }),
+    ]);
+    const excepted = parse(
+      policy('ingress', '{ interfaces: [eth0], ports: [23] }\n      unless: { cgroups: [/ops] }', 'audit'),
+    ).set!;
+    expect(compile(excepted, NO_LSM, { gen: 0, interfaces }).rules[0]).toMatchObject({
+      achieved: 'audit',
+      programs: ['bg_cgskb_ingress'],
+    });
+  });
+
+  it('refuses xdp in a rule scoped to cgroups, and cgroup_skb where the feature set lacks it', () => {
+    const xdp = parse(
+      policy('ingress', '{ interfaces: [eth0], xdp: generic }', 'block', '  scope: { cgroups: [/app] }\n'),
+    ).set!;
+    const r = compile(xdp, NO_LSM, { gen: 0, interfaces }).rules[0]!;
+    expect(r).toMatchObject({ achieved: 'unavailable', programs: [] });
+    expect(r.reason).toMatch(/no socket and so no cgroup/);
+    const scoped = parse(
+      policy('egress', '{ interfaces: [eth0] }', 'block', '  scope: { cgroups: [/app] }\n'),
+    ).set!;
+    const { cgroupSkb: _, ...older } = NO_LSM;
+    const r2 = compile(scoped, older, { gen: 0, interfaces }).rules[0]!;
+    expect(r2).toMatchObject({ achieved: 'unavailable', programs: [] });
+    expect(r2.reason).toMatch(/cgroup_skb/);
+  });
+
   it('decodes a record: the remote and local addresses, ports, and what the rate limit held back', () => {
     const aux = new Uint8Array(128);
     aux.set([10, 9, 0, 2], 0);
