@@ -5,15 +5,16 @@
 // attaches its cgroup programs to a cgroup this file creates; processes in
 // cgroups below it send and receive through the pair for real. The host's own
 // interfaces and cgroups are never touched.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, inCgroup, type TestCgroup } from '../support/cgroup.ts';
-import { DaemonProcess, type Json } from '../support/daemon.ts';
+import { DaemonProcess } from '../support/daemon.ts';
 import { createNetnsPair, type NetnsPair } from '../support/netns.ts';
+import { countsOf, eventsOfRule, settle, statusIn } from '../support/packet-daemon.ts';
 
 const N = 100 + (randomBytes(1)[0]! % 100);
 let net: NetnsPair;
@@ -42,6 +43,36 @@ else:
         print("failed", type(e).__name__, errno.errorcode.get(e.errno, str(e.errno)) if e.errno else "")
 `;
 
+// UDP datagrams received on a port until none came for a second
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(1.0)
+print("ready", flush=True)
+n = 0
+while True:
+    try:
+        s.recv(2048); n += 1
+    except socket.timeout:
+        break
+print(n, flush=True)
+`;
+
+/** A receiver in namespace a inside `sub`, while b sends `count` datagrams to `port`: what it received. */
+async function receiveIn(sub: string, port: number, count: number): Promise<number> {
+  const argv = inCgroup([...net.enter(net.a), 'python3', '-c', RECEIVER, String(port)], `${cg.path}/${sub}`);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const done = new Promise<number>((resolve) => child.on('close', () => resolve(Number(out.split('\n')[1]))));
+  await new Promise<void>((ready) =>
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.startsWith('ready\n')) ready();
+    }),
+  );
+  net.send(net.b, 4, net.a.v4, port, count);
+  return done;
+}
+
 /** Run the sender in namespace a, inside `sub` (a cgroup below the test's). */
 function sendFrom(sub: string, proto: 'udp' | 'tcp', port: number, count: number): string {
   const argv = inCgroup(
@@ -49,27 +80,6 @@ function sendFrom(sub: string, proto: 'udp' | 'tcp', port: number, count: number
     `${cg.path}/${sub}`,
   );
   return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
-}
-
-function eventsOf(rule: string): Json[] {
-  return daemon.events.filter((e) => (e.policy as Json | undefined)?.rule === rule);
-}
-
-async function status(): Promise<Json> {
-  const url = `${await daemon.metricsUrl()}/status`;
-  const py =
-    'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())';
-  const argv = [...net.enter(net.a), 'python3', '-c', py, url];
-  return JSON.parse(execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })) as Json;
-}
-
-function countsOf(s: Json, rule: string): Json {
-  const rules = (s.policies as Json[]).flatMap((p) => p.rules as Json[]);
-  return rules.find((r) => r.rule === rule)!.packets as Json;
-}
-
-async function settle(ms = 400): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 beforeAll(async () => {
@@ -94,6 +104,10 @@ spec:
       action: block
       match: { interfaces: [${a}], addresses: [${net.b.v4}/32], ports: [9101], protocols: [udp] }
       unless: { cgroups: ["${cg.rel}/in/exempt"] }
+    - id: in-udp
+      kind: ingress
+      action: block
+      match: { interfaces: [${a}], ports: [9104], protocols: [udp] }
     - id: out-tcp
       kind: egress
       action: block
@@ -125,13 +139,13 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('egress rules scoped to cgroups (cgroup_skb)', () => {
+describe('ingress and egress rules scoped to cgroups (cgroup_skb)', () => {
   it('drops UDP from a process in the scoped cgroup: the sender gets EPERM, nothing arrives', async () => {
     const rx = await net.receive(net.b, 'udp', 4, 9101);
     expect(sendFrom('in', 'udp', 9101, 4)).toBe('0 EPERM');
     expect(await rx.stop()).toBe(0);
     await settle();
-    const e = eventsOf('out-udp')[0]!;
+    const e = eventsOfRule(daemon, 'out-udp')[0]!;
     expect(eventSchemaErrors(e)).toEqual([]);
     expect(e).toMatchObject({
       action: 'block',
@@ -161,15 +175,28 @@ describe('egress rules scoped to cgroups (cgroup_skb)', () => {
     expect(sendFrom('aud', 'udp', 9101, 3)).toBe('3');
     expect(await rx.stop()).toBe(3);
     await settle();
-    expect(eventsOf('out-audit')[0]).toMatchObject({
+    expect(eventsOfRule(daemon, 'out-audit')[0]).toMatchObject({
       action: 'audit',
       mechanism: 'cgroup',
       outcome: 'allowed',
     });
   });
 
+  it('ingress: drops datagrams for a socket in the scoped cgroup, passes them to one outside', async () => {
+    expect(await receiveIn('in', 9104, 3)).toBe(0);
+    expect(await receiveIn('out', 9104, 3)).toBe(3);
+    await settle();
+    expect(eventsOfRule(daemon, 'in-udp')[0]).toMatchObject({
+      action: 'block',
+      mechanism: 'cgroup',
+      outcome: 'denied',
+      target: { address: net.b.v4, port: 9104, protocol: 'udp', localAddress: net.a.v4 },
+    });
+  });
+
   it('counts the matches of each rule, and none of the passes', async () => {
-    const s = await status();
+    const s = await statusIn(daemon, net, net.a);
+    expect(Number(countsOf(s, 'in-udp').packets)).toBe(3);
     expect(Number(countsOf(s, 'out-udp').packets)).toBe(4);
     expect(Number(countsOf(s, 'out-tcp').packets)).toBeGreaterThanOrEqual(1);
     expect(Number(countsOf(s, 'out-audit').packets)).toBe(3);

@@ -13,6 +13,7 @@ import { eventSchemaErrors } from '../../src/events/schema.ts';
 import { createCgroup, type TestCgroup } from '../support/cgroup.ts';
 import { bpfgate, DaemonProcess, type Json } from '../support/daemon.ts';
 import { createNetnsPair, type NetnsPair, type Side } from '../support/netns.ts';
+import { countsOf, eventsOfRule, settle, statusIn } from '../support/packet-daemon.ts';
 
 const N = 100 + (randomBytes(1)[0]! % 100);
 let net: NetnsPair;
@@ -21,24 +22,6 @@ let dir: string;
 let daemon: DaemonProcess;
 let plan: Json;
 
-function eventsOf(rule: string): Json[] {
-  return daemon.events.filter((e) => (e.policy as Json | undefined)?.rule === rule);
-}
-
-/** The daemon's /status, fetched from inside namespace a (its loopback). */
-async function status(): Promise<Json> {
-  const url = `${await daemon.metricsUrl()}/status`;
-  const py =
-    'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())';
-  const argv = [...net.enter(net.a), 'python3', '-c', py, url];
-  return JSON.parse(execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })) as Json;
-}
-
-function countsOf(s: Json, rule: string): Json {
-  const rules = (s.policies as Json[]).flatMap((p) => p.rules as Json[]);
-  return rules.find((r) => r.rule === rule)!.packets as Json;
-}
-
 /** `count` UDP datagrams over IPv4 to a blocked port and to an open one of `to`: what each received. */
 async function udpToPorts(from: Side, to: Side, blockedPort: number, openPort: number, count: number) {
   const blocked = await net.receive(to, 'udp', 4, blockedPort);
@@ -46,10 +29,6 @@ async function udpToPorts(from: Side, to: Side, blockedPort: number, openPort: n
   net.send(from, 4, to.v4, blockedPort, count);
   net.send(from, 4, to.v4, openPort, count);
   return { blocked: await blocked.stop(), open: await open.stop() };
-}
-
-async function settle(ms = 400): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 beforeAll(async () => {
@@ -121,7 +100,7 @@ describe('ingress and egress rules on a veth pair', () => {
   it('tc ingress drops UDP over IPv4 to a blocked port and passes another port', async () => {
     expect(await udpToPorts(net.b, net.a, 9001, 9006, 5)).toEqual({ blocked: 0, open: 5 });
     await settle();
-    const evs = eventsOf('in-udp4');
+    const evs = eventsOfRule(daemon, 'in-udp4');
     expect(evs.length).toBeGreaterThanOrEqual(1);
     const e = evs[0]!;
     expect(eventSchemaErrors(e)).toEqual([]);
@@ -157,7 +136,7 @@ describe('ingress and egress rules on a veth pair', () => {
   it('generic XDP drops a blocked port and passes another', async () => {
     expect(await udpToPorts(net.b, net.a, 9005, 9008, 5)).toEqual({ blocked: 0, open: 5 });
     await settle();
-    expect(eventsOf('in-xdp')[0]).toMatchObject({
+    expect(eventsOfRule(daemon, 'in-xdp')[0]).toMatchObject({
       mechanism: 'xdp',
       outcome: 'denied',
       target: { port: 9005 },
@@ -173,12 +152,12 @@ describe('ingress and egress rules on a veth pair', () => {
     // audit drops nothing (the socket's buffer may)
     expect(received).toBeGreaterThan(0);
     await settle(600);
-    const evs = eventsOf('in-audit');
+    const evs = eventsOfRule(daemon, 'in-audit');
     // at most one event per rule per second per CPU
     expect(evs.length).toBeGreaterThanOrEqual(1);
     expect(evs.length).toBeLessThanOrEqual(12);
     expect(evs[0]).toMatchObject({ action: 'audit', outcome: 'allowed' });
-    const c = countsOf(await status(), 'in-audit');
+    const c = countsOf(await statusIn(daemon, net, net.a), 'in-audit');
     // every match is either an event or counted as suppressed
     expect(c.packets).toBe(Number(c.events) + Number(c.suppressed));
     expect(c.events).toBe(evs.length);
@@ -188,7 +167,7 @@ describe('ingress and egress rules on a veth pair', () => {
   });
 
   it('counts the blocked packets of each rule', async () => {
-    const s = await status();
+    const s = await statusIn(daemon, net, net.a);
     expect(Number(countsOf(s, 'in-udp4').packets)).toBeGreaterThanOrEqual(5);
     expect(Number(countsOf(s, 'in-xdp').packets)).toBeGreaterThanOrEqual(5);
     expect(Number(countsOf(s, 'out-udp4').packets)).toBeGreaterThanOrEqual(3);
