@@ -284,8 +284,11 @@ describe('formatting', () => {
     );
     expect(text).toMatch(/^ {2}✓ {2}tc \(tcx\) +tc \(bg_tc_ingress\) loads; tcx links/m);
     expect(text).toMatch(/^ {2}✓ {2}XDP \(native, generic\) +xdp \(bg_xdp_ingress\) loads; generic mode/m);
-    // 18 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
-    expect(text.match(/✓/g)).toHaveLength(20);
+    expect(text).toMatch(
+      /^ {2}✓ {2}cgroup_skb \(packets of scoped sockets\) +cgroup_skb\/ingress \(bg_cgskb_ingress\) loads/m,
+    );
+    // 19 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
+    expect(text.match(/✓/g)).toHaveLength(21);
     expect(text.match(/✗/g)).toHaveLength(8);
   });
 
