@@ -167,10 +167,10 @@ export class Daemon {
     return this.#session?.stats() ?? null;
   }
 
-  /** The counters of the plan's packet rules (tc and XDP), by rule id. */
+  /** The counters of the plan's packet rules (tc, XDP and cgroup_skb), by rule id. */
   packetCounts(): Map<number, PacketCount> | null {
     const ids = (this.#plan?.rules ?? [])
-      .filter((r) => r.mechanism === 'tc' || r.mechanism === 'xdp')
+      .filter((r) => (r.kind === 'ingress' || r.kind === 'egress') && r.achieved !== 'unavailable')
       .map((r) => r.ruleId);
     return this.#session && ids.length > 0 ? this.#session.packetCounts(ids) : null;
   }
