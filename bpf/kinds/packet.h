@@ -8,7 +8,7 @@
  * Keys (bg_net_rules): as connect's (kinds/net.h): family 4 or 6, the remote
  * address (ingress: the source, egress: the destination) as a CIDR prefix,
  * port = the destination port (0 = any), proto 0 = any (ICMP is 1 for IPv4,
- * 58 for IPv6). Keys (bg_rules): (kind, BG_OP_ON_INTERFACE, a = rule id,
+ * 58 for IPv6). Keys (bg_rules): (slot 0, kind, BG_OP_ON_INTERFACE, a = rule id,
  * b = ifindex, c = 1 for XDP rules, 2 for cgroup_skb), one per interface the rule names
  * (lib/match.h): the tc program does not decide XDP rules, nor the reverse.
  *

@@ -184,8 +184,10 @@ export function packetKind<const K extends 'ingress' | 'egress'>(
         const ifindex = ctx.ifindex ? ctx.ifindex(i) : 0;
         if (ctx.ifindex && !ifindex)
           throw new RangeError(`interface ${i} does not exist in the daemon's network namespace`);
+        // slot 0 whatever the rule's slot: the programs look it up by rule id (unique across
+        // slots) without the slot (bg_on_interface, bpf/lib/match.h)
         return ruleKey(
-          ctx,
+          { ...ctx, slot: 0 },
           abi,
           OP_ON_INTERFACE,
           ctx.ruleId,

@@ -43,10 +43,10 @@ else:
         print("failed", type(e).__name__, errno.errorcode.get(e.errno, str(e.errno)) if e.errno else "")
 `;
 
-// UDP datagrams received on a port until none came for a second
+// UDP datagrams received on a port until none came for 4 seconds (the sender starts after "ready")
 const RECEIVER = `
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(1.0)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(4.0)
 print("ready", flush=True)
 n = 0
 while True:

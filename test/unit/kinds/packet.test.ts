@@ -175,6 +175,20 @@ describe('the ingress and egress kinds', () => {
     });
   });
 
+  it('writes interface keys under slot 0 whatever the policy slot: the programs look them up by rule id alone', () => {
+    const two = parse(
+      `${policy('egress', '{ interfaces: [eth0] }').replace('name: packets', 'name: a-first')}---\n${policy('egress', '{ interfaces: [veth1] }')}`,
+    ).set!;
+    const plan = compile(two, NO_LSM, { gen: 0, interfaces });
+    const second = plan.rules.find((r) => r.policy === 'packets')!;
+    expect(plan.policies.find((p) => p.name === 'packets')!.slot).toBe(1);
+    const keys = plan.maps.flatMap((m) => m.entries.map((e) => [m.map, e.key]));
+    expect(keys).toContainEqual([
+      MapName.rules,
+      encodeRuleKey({ gen: 0, slot: 0, kind: 17, op: 1, a: second.ruleId, b: 7, c: 0 }),
+    ]);
+  });
+
   it('refuses xdp in a rule scoped to cgroups, and cgroup_skb where the feature set lacks it', () => {
     const xdp = parse(
       policy('ingress', '{ interfaces: [eth0], xdp: generic }', 'block', '  scope: { cgroups: [/app] }\n'),
