@@ -194,10 +194,13 @@ export const EXEC_BLOCK_POLICY_FILE = `${GUEST_IN}/policy.yaml`;
 export async function runExecBlockScenario(
   script: string,
   policyName: string,
+  /** the guest kernel's lsm= (LSM_WITHOUT_BPF: BPF-LSM built but not active); the default keeps bpf */
+  lsm?: readonly string[],
 ): Promise<{ values: Record<string, string>; raw: string }> {
   const res = await runInGuest(script, {
     files: { 'policy.yaml': execBlockPolicy(policyName) },
     timeoutMs: 600_000,
+    ...(lsm ? { lsm } : {}),
   });
   const raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
   if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);
