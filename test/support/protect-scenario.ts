@@ -81,51 +81,47 @@ elif what == 'mem':
     run(lambda: os.close(os.open('/proc/%d/mem' % pid, os.O_RDWR)))
 `;
 
-// the refusals the daemon logged (refused) or published (tamper events), summed by kind: kind:count,...
-const REFUSED_PY = `
+// the JSON records of a log or event file (sys.argv[1]), other lines left out
+const RECORDS_PY = `
 import json, sys
+def records():
+    for line in open(sys.argv[1]):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            yield rec
+`;
+
+// the refusals the daemon logged (refused) or published (tamper events), summed by kind: kind:count,...
+const REFUSED_PY = `${RECORDS_PY}
 n = {}
-for line in open(sys.argv[1]):
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        continue
-    if not isinstance(rec, dict):
-        continue
+for rec in records():
     for k, v in (rec.get('refused') or (rec.get('tamper') or {}).get('refused') or {}).items():
         n[k] = n.get(k, 0) + v
 print(','.join('%s:%d' % kv for kv in sorted(n.items())))
 `;
 
 // the pid the daemon logged for the unload request
-const REQUEST_PID_PY = `
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        continue
+const REQUEST_PID_PY = `${RECORDS_PY}
+for rec in records():
     if 'request' in rec:
         print(rec['request'].get('pid'), rec['request'].get('claimed', {}).get('pid'))
 `;
 
-// /status's protection: rung, programs armed, checks not armed
+// the rung the start-up log named when self-protection was armed, and how many programs
+const ARMED_PY = `${RECORDS_PY}
+for rec in records():
+    if str(rec.get('msg', '')).startswith('self-protection armed'):
+        print(rec.get('rung'), len(rec.get('programs') or []), rec.get('msg'))
+`;
+
+// /status's protection: rung, programs armed, checks not armed, armed
 const STATUS_PY = `
 import json, sys, urllib.request
 s = json.load(urllib.request.urlopen('http://127.0.0.1:%s/status' % sys.argv[1], timeout=10)).get('protection') or {}
 print(s.get('rung'), len(s.get('programs') or []), len(s.get('unarmed') or []), s.get('armed'))
-`;
-
-// the rung the start-up log named when self-protection was armed, and how many programs
-const ARMED_PY = `
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        continue
-    if isinstance(rec, dict) and str(rec.get('msg', '')).startswith('self-protection armed'):
-        print(rec.get('rung'), len(rec.get('programs') or []), rec.get('msg'))
 `;
 
 const py = (src: string) => src.replaceAll("'", "'\\''");
