@@ -158,10 +158,18 @@ export function protectPlan(f: FeatureSet): ProtectPlan | ProtectRefusal {
       ...fix,
     };
   }
+  if (!f.protectHooks) {
+    return {
+      rung: null,
+      reason:
+        "BPF-LSM is not active, and this feature set does not say which of self-protection's security_* functions are attachable (protectHooks: a probe of the kernel does)",
+      ...fix,
+    };
+  }
   const programs: ProtectProgram[] = [];
   const unarmed: UnarmedCheck[] = [];
   for (const h of PROTECT_HOOKS) {
-    const fn = f.protectHooks?.[h.function] ?? NOT_PROBED(h.function);
+    const fn = f.protectHooks[h.function] ?? NOT_PROBED(h.function);
     const program = protectProgram(h, 'fmod_ret');
     if (fn.available)
       programs.push({ program, attach: { type: 'fmod_ret', function: h.function }, guards: h.guards });

@@ -59,9 +59,13 @@ describe('self-protection rungs', () => {
 
   it('a feature set that did not probe the functions arms nothing, and says so', () => {
     const plan = protectPlan(FMOD_RET);
-    expect(plan.rung).toBe(null);
-    if (plan.rung !== null) return;
+    if (plan.rung !== null) throw new Error(`rung ${plan.rung}`);
     expect(plan.reason).toMatch(
+      /this feature set does not say which of self-protection's security_\* functions/,
+    );
+    const none = protectPlan({ ...FMOD_RET, protectHooks: {} });
+    if (none.rung !== null) throw new Error(`rung ${none.rung}`);
+    expect(none.reason).toMatch(
       /none of the security_\* functions it needs is attachable \(security_\w+ was not probed/,
     );
   });
