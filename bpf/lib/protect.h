@@ -24,6 +24,16 @@
  *     memory.max, cpu.max... (inode_permission on cgroup2, decided by the
  *     kernfs node ids recorded at arming; pid 1 excepted, the service manager).
  *
+ * Each check is one decision function (bg_protect_on_*) attached two ways by
+ * BG_PROTECT_HOOK, as the rule kinds' hooks are (security.bpf.c):
+ *   bg_protect_<name>      SEC("lsm/<hook>")              where BPF-LSM is active
+ *   bg_protect_fmr_<name>  SEC("fmod_ret/security_<hook>") where BPF-LSM is built
+ *                          but not active: the kernel allows fmod_ret on every
+ *                          security_* function; a non-zero return skips the
+ *                          function (every LSM and the action itself)
+ * The daemon attaches one set (src/abi/protect.ts picks the rung per hook).
+ * A non-zero `ret` (an earlier program on the hook refused) is passed on.
+ *
  * The programs are attached by the daemon without pins: protection lasts as
  * long as the daemon does; the pinned enforcement outlives it.
  * User-space mirror of bg_protect: src/kernel/protect.ts.
@@ -78,6 +88,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bg_protect_cfg);
 } bg_protect SEC(".maps");
+
+#ifndef BG_ARGS
+#define BG_ARGS(...) __VA_ARGS__
+#endif
+
+/* One program: `body`, one expression over the parameters in `params`. */
+#define BG_PROTECT_PROG(sec, prog, params, body)                                       \
+	SEC(sec)                                                                       \
+	int BPF_PROG(prog, BG_ARGS params)                                             \
+	{                                                                              \
+		return body;                                                           \
+	}
+
+/* One check, two programs: BPF-LSM on lsm/<hook>, fmod_ret on the function fn. */
+#define BG_PROTECT_HOOK(name, hook, fn, params, body)                                  \
+	BG_PROTECT_PROG("lsm/" hook, bg_protect_##name, params, body)                  \
+	BG_PROTECT_PROG("fmod_ret/" fn, bg_protect_fmr_##name, params, body)
 
 /* The configuration when armed, else NULL (allow). */
 BG_INLINE struct bg_protect_cfg *bg_protect_armed(void)
@@ -186,9 +213,8 @@ BG_INLINE int bg_protect_under_root(struct bg_protect_cfg *c, struct dentry *d)
 	return 0;
 }
 
-/* Only the command and attr are read: the hook grew a trailing argument after 6.1. */
-SEC("lsm/bpf")
-int BPF_PROG(bg_protect_bpf, int cmd, union bpf_attr *attr)
+/* detach, replace or write one of bpfgate's links, programs or maps */
+BG_INLINE int bg_protect_on_bpf(int cmd, union bpf_attr *attr)
 {
 	struct bg_protect_cfg *c = bg_protect_guard();
 	int ours = 0;
@@ -222,9 +248,12 @@ int BPF_PROG(bg_protect_bpf, int cmd, union bpf_attr *attr)
 	return ours ? bg_protect_deny(c, BG_PROTECT_BPF_OBJ) : 0;
 }
 
-SEC("lsm/task_kill")
-int BPF_PROG(bg_protect_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
-	     const struct cred *cred, int ret)
+/* Only the command and attr are read: the hook grew a trailing argument after
+ * 6.1, so `ret` has no fixed place (an fmod_ret program after a refusing one
+ * does not run: the trampoline stops at the first non-zero return). */
+BG_PROTECT_HOOK(bpf, "bpf", "security_bpf", (int cmd, union bpf_attr *attr), bg_protect_on_bpf(cmd, attr))
+
+BG_INLINE int bg_protect_on_task_kill(struct task_struct *p, int sig, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -240,8 +269,11 @@ int BPF_PROG(bg_protect_task_kill, struct task_struct *p, struct kernel_siginfo 
 	return bg_protect_deny(c, BG_PROTECT_SIGNAL);
 }
 
-SEC("lsm/ptrace_access_check")
-int BPF_PROG(bg_protect_ptrace, struct task_struct *child, unsigned int mode, int ret)
+BG_PROTECT_HOOK(task_kill, "task_kill", "security_task_kill",
+		(struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred, int ret),
+		bg_protect_on_task_kill(p, sig, ret))
+
+BG_INLINE int bg_protect_on_ptrace(struct task_struct *child, unsigned int mode, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -255,6 +287,9 @@ int BPF_PROG(bg_protect_ptrace, struct task_struct *child, unsigned int mode, in
 	return bg_protect_deny(c, BG_PROTECT_PTRACE);
 }
 
+BG_PROTECT_HOOK(ptrace, "ptrace_access_check", "security_ptrace_access_check",
+		(struct task_struct *child, unsigned int mode, int ret), bg_protect_on_ptrace(child, mode, ret))
+
 /* A name removed from a directory under the protected root. */
 BG_INLINE int bg_protect_removal(struct dentry *dentry, int ret)
 {
@@ -266,21 +301,13 @@ BG_INLINE int bg_protect_removal(struct dentry *dentry, int ret)
 	return c && bg_protect_under_root(c, dentry) ? bg_protect_deny(c, BG_PROTECT_PIN) : 0;
 }
 
-SEC("lsm/path_unlink")
-int BPF_PROG(bg_protect_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
-{
-	return bg_protect_removal(dentry, ret);
-}
+BG_PROTECT_HOOK(path_unlink, "path_unlink", "security_path_unlink",
+		(const struct path *dir, struct dentry *dentry, int ret), bg_protect_removal(dentry, ret))
 
-SEC("lsm/path_rmdir")
-int BPF_PROG(bg_protect_path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
-{
-	return bg_protect_removal(dentry, ret);
-}
+BG_PROTECT_HOOK(path_rmdir, "path_rmdir", "security_path_rmdir",
+		(const struct path *dir, struct dentry *dentry, int ret), bg_protect_removal(dentry, ret))
 
-SEC("lsm/path_rename")
-int BPF_PROG(bg_protect_path_rename, const struct path *old_dir, struct dentry *old_dentry,
-	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
+BG_INLINE int bg_protect_on_rename(struct dentry *old_dentry, struct dentry *new_dentry, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -294,8 +321,12 @@ int BPF_PROG(bg_protect_path_rename, const struct path *old_dir, struct dentry *
 	return 0;
 }
 
-SEC("lsm/sb_umount")
-int BPF_PROG(bg_protect_sb_umount, struct vfsmount *mnt, int flags, int ret)
+BG_PROTECT_HOOK(path_rename, "path_rename", "security_path_rename",
+		(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+		 struct dentry *new_dentry, unsigned int flags, int ret),
+		bg_protect_on_rename(old_dentry, new_dentry, ret))
+
+BG_INLINE int bg_protect_on_umount(struct vfsmount *mnt, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -306,6 +337,9 @@ int BPF_PROG(bg_protect_sb_umount, struct vfsmount *mnt, int flags, int ret)
 		return 0;
 	return bg_protect_deny(c, BG_PROTECT_UMOUNT); /* unmounting bpffs would drop every pin */
 }
+
+BG_PROTECT_HOOK(sb_umount, "sb_umount", "security_sb_umount", (struct vfsmount *mnt, int flags, int ret),
+		bg_protect_on_umount(mnt, ret))
 
 /* A change made to the daemon task by another process but pid 1 (the service
  * manager: moving the unit's tasks into a cpuset cgroup checks
@@ -323,34 +357,21 @@ BG_INLINE int bg_protect_task_change(struct task_struct *p, enum bg_protect_what
 }
 
 /* prlimit(2) on the daemon: RLIMIT_CPU=1 is a SIGXCPU, RLIMIT_NOFILE=0 a starved daemon */
-SEC("lsm/task_setrlimit")
-int BPF_PROG(bg_protect_setrlimit, struct task_struct *p, unsigned int resource, struct rlimit *new_rlim,
-	     int ret)
-{
-	return bg_protect_task_change(p, BG_PROTECT_RLIMIT, ret);
-}
+BG_PROTECT_HOOK(setrlimit, "task_setrlimit", "security_task_setrlimit",
+		(struct task_struct *p, unsigned int resource, struct rlimit *new_rlim, int ret),
+		bg_protect_task_change(p, BG_PROTECT_RLIMIT, ret))
 
-SEC("lsm/task_setnice")
-int BPF_PROG(bg_protect_setnice, struct task_struct *p, int nice, int ret)
-{
-	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
-}
+BG_PROTECT_HOOK(setnice, "task_setnice", "security_task_setnice", (struct task_struct *p, int nice, int ret),
+		bg_protect_task_change(p, BG_PROTECT_SCHED, ret))
 
-SEC("lsm/task_setioprio")
-int BPF_PROG(bg_protect_setioprio, struct task_struct *p, int ioprio, int ret)
-{
-	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
-}
+BG_PROTECT_HOOK(setioprio, "task_setioprio", "security_task_setioprio",
+		(struct task_struct *p, int ioprio, int ret), bg_protect_task_change(p, BG_PROTECT_SCHED, ret))
 
-SEC("lsm/task_setscheduler")
-int BPF_PROG(bg_protect_setscheduler, struct task_struct *p, int ret)
-{
-	return bg_protect_task_change(p, BG_PROTECT_SCHED, ret);
-}
+BG_PROTECT_HOOK(setscheduler, "task_setscheduler", "security_task_setscheduler", (struct task_struct *p, int ret),
+		bg_protect_task_change(p, BG_PROTECT_SCHED, ret))
 
 /* F_SETOWN / F_SETOWN_EX naming the daemon (or its process group): EPERM at once. */
-SEC("lsm/file_fcntl")
-int BPF_PROG(bg_protect_fcntl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+BG_INLINE int bg_protect_on_fcntl(unsigned int cmd, unsigned long arg, int ret)
 {
 	struct bg_protect_cfg *c;
 	struct {
@@ -379,11 +400,13 @@ int BPF_PROG(bg_protect_fcntl, struct file *file, unsigned int cmd, unsigned lon
 	return who && (__u32)who == c->daemon_tgid ? bg_protect_deny(c, BG_PROTECT_SIGIO) : 0;
 }
 
+BG_PROTECT_HOOK(fcntl, "file_fcntl", "security_file_fcntl",
+		(struct file *file, unsigned int cmd, unsigned long arg, int ret), bg_protect_on_fcntl(cmd, arg, ret))
+
 /* SIGIO/SIGURG (or the signal F_SETSIG chose) toward the daemon: never delivered.
  * The daemon uses no async I/O signals; the caller is not exempt, as the
  * daemon's own write into a socket another process owns can raise it. */
-SEC("lsm/file_send_sigiotask")
-int BPF_PROG(bg_protect_sigiotask, struct task_struct *tsk, struct fown_struct *fown, int sig, int ret)
+BG_INLINE int bg_protect_on_sigiotask(struct task_struct *tsk, int ret)
 {
 	struct bg_protect_cfg *c;
 
@@ -392,6 +415,10 @@ int BPF_PROG(bg_protect_sigiotask, struct task_struct *tsk, struct fown_struct *
 	c = bg_protect_armed();
 	return c && bg_protect_is_daemon(c, tsk) ? bg_protect_deny(c, BG_PROTECT_SIGIO) : 0;
 }
+
+BG_PROTECT_HOOK(sigiotask, "file_send_sigiotask", "security_file_send_sigiotask",
+		(struct task_struct *tsk, struct fown_struct *fown, int sig, int ret),
+		bg_protect_on_sigiotask(tsk, ret))
 
 /* The task behind a /proc/<pid>/... inode (the thread's, for task/<tid>/...). */
 BG_INLINE struct task_struct *bg_protect_proc_task(struct inode *inode)
@@ -420,8 +447,7 @@ BG_INLINE int bg_protect_is_oom_file(const char *n)
 }
 
 /* oom_score_adj / oom_adj of the daemon opened for writing by another process */
-SEC("lsm/file_open")
-int BPF_PROG(bg_protect_file_open, struct file *file, int ret)
+BG_INLINE int bg_protect_on_file_open(struct file *file, int ret)
 {
 	struct bg_protect_cfg *c;
 	struct dentry *d;
@@ -442,6 +468,9 @@ int BPF_PROG(bg_protect_file_open, struct file *file, int ret)
 		       ? bg_protect_deny(c, BG_PROTECT_OOM)
 		       : 0;
 }
+
+BG_PROTECT_HOOK(file_open, "file_open", "security_file_open", (struct file *file, int ret),
+		bg_protect_on_file_open(file, ret))
 
 /* 6.1 names the kernfs parent `parent`; later kernels `__parent` */
 struct kernfs_node___parent {
@@ -477,8 +506,7 @@ BG_INLINE int bg_protect_cgroup_ours(struct bg_protect_cfg *c, __u64 id)
 /* Write access to the daemon's cgroup (or an ancestor's) folder or files:
  * cgroup.kill, cgroup.freeze, cgroup.procs (opened, and the migration check on
  * the common ancestor), resource limits, mkdir. Pid 1 is the service manager. */
-SEC("lsm/inode_permission")
-int BPF_PROG(bg_protect_inode_permission, struct inode *inode, int mask, int ret)
+BG_INLINE int bg_protect_on_inode_permission(struct inode *inode, int mask, int ret)
 {
 	struct bg_protect_cfg *c;
 	struct kernfs_node *kn;
@@ -498,5 +526,8 @@ int BPF_PROG(bg_protect_inode_permission, struct inode *inode, int mask, int ret
 		return bg_protect_deny(c, BG_PROTECT_CGROUP);
 	return 0;
 }
+
+BG_PROTECT_HOOK(inode_permission, "inode_permission", "security_inode_permission",
+		(struct inode *inode, int mask, int ret), bg_protect_on_inode_permission(inode, mask, ret))
 
 #endif /* BPFGATE_PROTECT_H */

@@ -46,6 +46,12 @@ export interface FeatureSet {
   fmodRet: Feature;
   /** each security_* function the fmod_ret programs attach to: a function in the kernel's BTF, or not (inlined, missing) */
   fmodRetHooks: Record<string, Feature>;
+  /**
+   * each security_* function self-protection's fmod_ret programs attach to
+   * (src/abi/protect.ts): in the kernel's BTF, or not; probed with fmodRetHooks,
+   * absent from feature files
+   */
+  protectHooks?: Record<string, Feature>;
   kprobes: Feature;
   /** uprobe programs load and attach to a binary's inode (CONFIG_UPROBES) */
   uprobes: Feature;

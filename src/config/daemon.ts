@@ -31,7 +31,7 @@ export interface DaemonOptions {
   pinRoot: string | null;
   /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
   keepEnforcing: boolean;
-  /** self-protection (BPF-LSM only): no other process may detach, unpin, write, signal or ptrace bpfgate */
+  /** self-protection (BPF-LSM, or fmod_ret where BPF-LSM is built but not active): no other process may detach, unpin, write, signal or ptrace bpfgate */
   protect: boolean;
 }
 

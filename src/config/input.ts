@@ -97,7 +97,7 @@ export interface ConfigInput {
     root?: string | null;
     /** An orderly stop leaves the pins, so enforcement goes on until the next daemon adopts it (or bpfgate unload) */
     keepEnforcing?: boolean;
-    /** Self-protection, on kernels with BPF-LSM: no other process, root included, may detach or replace bpfgate's programs, write its maps, remove its pins, signal or ptrace the daemon, or stop it through its cgroup, rlimits, scheduling, SIGIO or oom_score_adj (docs/persistence.md; break glass: /run/bpfgate/break-glass or bpfgate.protect=off on the kernel command line). Refused at start where BPF-LSM is missing */
+    /** Self-protection, on kernels with BPF-LSM active or, where it is built but not active, fmod_ret on the security_* functions: no other process, root included, may detach or replace bpfgate's programs, write its maps, remove its pins, signal or ptrace the daemon, or stop it through its cgroup, rlimits, scheduling, SIGIO or oom_score_adj (docs/persistence.md; break glass: /run/bpfgate/break-glass or bpfgate.protect=off on the kernel command line). Refused at start where neither works */
     protect?: boolean;
   };
   policyWatch?: {

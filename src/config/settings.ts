@@ -305,7 +305,7 @@ export const SETTINGS: readonly Setting[] = [
   setting(
     'pins.protect',
     { kind: 'boolean' },
-    "Self-protection, on kernels with BPF-LSM: no other process, root included, may detach or replace bpfgate's programs, write its maps, remove its pins, signal or ptrace the daemon, or stop it through its cgroup, rlimits, scheduling, SIGIO or oom_score_adj (docs/persistence.md; break glass: /run/bpfgate/break-glass or bpfgate.protect=off on the kernel command line). Refused at start where BPF-LSM is missing",
+    "Self-protection, on kernels with BPF-LSM active or, where it is built but not active, fmod_ret on the security_* functions: no other process, root included, may detach or replace bpfgate's programs, write its maps, remove its pins, signal or ptrace the daemon, or stop it through its cgroup, rlimits, scheduling, SIGIO or oom_score_adj (docs/persistence.md; break glass: /run/bpfgate/break-glass or bpfgate.protect=off on the kernel command line). Refused at start where neither works",
     false,
     {
       inputs: [
@@ -313,7 +313,7 @@ export const SETTINGS: readonly Setting[] = [
           'protect',
           'BPFGATE_PROTECT',
           'bool',
-          'self-protection (BPF-LSM kernels): no other process may detach, unpin, write, signal or ptrace bpfgate',
+          'self-protection (BPF-LSM or fmod_ret kernels): no other process may detach, unpin, write, signal or ptrace bpfgate',
         ),
       ],
     },

@@ -9,6 +9,7 @@
 
 import { realpathSync } from 'node:fs';
 import type { FeatureSet } from '../abi/features.ts';
+import { type ProtectPlan, protectPlan } from '../abi/protect.ts';
 import type { DaemonOptions } from '../config/daemon.ts';
 import type { RunConfig } from '../config/resolve.ts';
 import { PrivilegeError } from '../errors.ts';
@@ -21,7 +22,7 @@ import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
 import { Loader } from '../kernel/loader.ts';
 import { PinLayout } from '../kernel/pins.ts';
-import { breakGlass, PROTECT_PROGRAMS, Protection } from '../kernel/protect.ts';
+import { breakGlass, Protection } from '../kernel/protect.ts';
 import { KernelSession } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import { plaintextCredentials } from '../nats/options.ts';
@@ -48,9 +49,18 @@ export interface DaemonDeps {
   terminal?: { color: boolean };
 }
 
+/** Self-protection's rung on this kernel (protect asked for), or a start-up error that says why it cannot be. */
+function protectionPlan(features: FeatureSet): ProtectPlan {
+  const plan = protectPlan(features);
+  if (plan.rung === null)
+    throw new PrivilegeError(`${plan.reason}${plan.fix ? ` (fix: ${plan.fix})` : ''}: start without protect`);
+  return plan;
+}
+
 /** The kernel side of a daemon with these options. */
 function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
   const pins = o.pinRoot ? new PinLayout(o.pinRoot) : null;
+  let protect: ProtectPlan | null = null;
   return {
     pins,
     ifIndex,
@@ -61,25 +71,22 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
       return { mount, attachAt: o.cgroupAttach ?? mount };
     },
     open(features, cgroup) {
-      if (o.protect && !features.lsm.available)
-        throw new PrivilegeError(
-          `self-protection needs BPF-LSM, which this kernel lacks (${features.lsm.reason}): start without protect`,
-        );
+      protect = o.protect ? protectionPlan(features) : null;
       if (o.protect && !pins) throw new PrivilegeError('self-protection needs pins (a pin root)');
       const session = KernelSession.open(features, o.objectPath, {
         pins,
-        extraPrograms: o.protect ? PROTECT_PROGRAMS : [],
+        extraPrograms: protect?.programs.map((p) => p.program) ?? [],
       });
       return { session, loader: new Loader(session, new LiveHostState(cgroup.mount), cgroup.attachAt, log) };
     },
     protect(session, onRefused) {
-      if (!o.protect || !pins) return null;
+      if (!protect || !pins) return null;
       const broken = breakGlass();
       if (broken) {
         log.warn({ breakGlass: broken }, 'self-protection NOT armed: break glass');
         return null;
       }
-      return Protection.arm(session, pins, log, { onRefused });
+      return Protection.arm(session, protect, pins, log, { onRefused });
     },
   };
 }

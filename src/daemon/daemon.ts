@@ -16,7 +16,7 @@ import { type BootClock, buildPolicyErrorEvent, buildTamperEvent } from '../even
 import type { IdSource } from '../events/id.ts';
 import type { Loader } from '../kernel/loader.ts';
 import { hasPins, type PinLayout, removePins } from '../kernel/pins.ts';
-import type { Protection } from '../kernel/protect.ts';
+import type { Protection, ProtectStatus } from '../kernel/protect.ts';
 import type { KernelSession, PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyResult } from '../policy/index.ts';
@@ -161,6 +161,10 @@ export class Daemon {
 
   unmatchedCgroups(): Record<string, string[]> {
     return this.#loader?.unmatchedCgroups() ?? {};
+  }
+
+  protection(): ProtectStatus | null {
+    return this.#protection?.status() ?? null;
   }
 
   kernelStats(): StatsSnapshot | null {

@@ -10,6 +10,7 @@ import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
 import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
+import type { ProtectStatus } from '../kernel/protect.ts';
 import type { PacketCount, StatsSnapshot } from '../kernel/session.ts';
 import type { SinkStats } from '../sinks/nats.ts';
 import type { EventOutput } from '../sinks/sink.ts';
@@ -33,6 +34,8 @@ export interface DaemonView {
   unmatchedCgroups?(): Record<string, string[]>;
   /** counters of packet rules by rule id (null: none) */
   packetCounts(): Map<number, PacketCount> | null;
+  /** self-protection: its rung, programs and what it could not arm (null: not armed) */
+  protection?(): ProtectStatus | null;
 }
 
 /** Entries the plan writes into each map (one generation). */
@@ -396,6 +399,8 @@ export interface StatusDocument {
     oldestUndelivered: string | null;
   } | null;
   maps: Record<string, { entries: number; capacity: number | null }>;
+  /** self-protection: which rung protects (lsm, fmod_ret), its programs, the checks not armed; null: not armed */
+  protection?: ProtectStatus | null;
 }
 
 export function statusOf(view: DaemonView): StatusDocument {
@@ -470,5 +475,6 @@ export function statusOf(view: DaemonView): StatusDocument {
         }
       : null,
     maps,
+    protection: view.protection?.() ?? null,
   };
 }

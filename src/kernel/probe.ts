@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorMessage } from 'node:util';
 import { CGROUP_HOOKS, type CgroupHook, type Feature, type FeatureSet } from '../abi/features.ts';
 import { attachText, cgroupProgram, PROGRAMS, type ProgramInfo, type ProgramName } from '../abi/programs.ts';
+import { protectFunctions } from '../abi/protect.ts';
 import { BpfgateError, PrivilegeError } from '../errors.ts';
 import {
   BpfObject,
@@ -333,10 +334,10 @@ function fmodRetFunctions(): string[] {
     .sort();
 }
 
-/** Each fmod_ret program's function: in the kernel's BTF (attachable), or not (inlined, missing). */
-function fmodRetHooks(btf: Map<string, boolean> | null): Record<string, Feature> {
+/** Each of these functions: in the kernel's BTF (attachable by fmod_ret), or not (inlined, missing). */
+function fmodRetHooks(btf: Map<string, boolean> | null, functions: string[]): Record<string, Feature> {
   return Object.fromEntries(
-    fmodRetFunctions().map((fn) => {
+    functions.map((fn) => {
       if (!btf) return [fn, { available: false, reason: `the kernel's BTF could not be read for ${fn}` }];
       return [
         fn,
@@ -599,7 +600,10 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
   // the kernel's BTF is read once, and only when BPF-LSM is not active (BPF-LSM compiled in? which functions?)
   let functions: Map<string, boolean> | null | undefined;
   const lookup = () => {
-    if (functions === undefined) functions = kernelFunctions([BPF_LSM_MARKER, ...fmodRetFunctions()]);
+    if (functions === undefined)
+      functions = kernelFunctions([
+        ...new Set([BPF_LSM_MARKER, ...fmodRetFunctions(), ...protectFunctions()]),
+      ]);
     return functions;
   };
   const lsm = lsmFeatures(p, lookup);
@@ -613,7 +617,9 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     cgroup2: cgroup2(),
     ...lsm,
     fmodRet: rung ? fmodRet(p) : FMOD_RET_NOT_NEEDED,
-    fmodRetHooks: rung ? fmodRetHooks(lookup()) : {},
+    fmodRetHooks: rung ? fmodRetHooks(lookup(), fmodRetFunctions()) : {},
+    // self-protection's fmod_ret programs: its rung where BPF-LSM is not active
+    protectHooks: lsm.lsm.available ? {} : fmodRetHooks(lookup(), protectFunctions()),
     kprobes: kprobes(p),
     uprobes: uprobes(p),
     fentry: fentry(),

@@ -1,5 +1,6 @@
-// Self-protection (bpf/lib/protect.h, docs/persistence.md): BPF-LSM programs
-// that, while the daemon runs, refuse every other process (root included)
+// Self-protection (bpf/lib/protect.h, docs/persistence.md): programs on the
+// security hooks (BPF-LSM, or fmod_ret on the security_* functions where the
+// bpf LSM is built but not active: src/abi/protect.ts) that, while the daemon runs, refuse every other process (root included)
 // what would silently end enforcement: detaching or replacing bpfgate's
 // links, writing its maps, removing its pins, unmounting bpffs, signalling or
 // ptrace-attaching the daemon, and the quiet ways to stop it without a signal
@@ -15,6 +16,8 @@
 //   - break glass: /run/bpfgate/break-glass present when the daemon starts, or
 //     `bpfgate.protect=off` on the kernel command line: it starts unprotected.
 import { closeSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import type { AttachSpec } from '../abi/plan.ts';
+import { PROTECT_HOOKS, type ProtectPlan, type ProtectRung, protectProgram } from '../abi/protect.ts';
 import type { BpfLink } from './binding/link.ts';
 import { BpfMap } from './binding.ts';
 import type { PinLayout } from './pins.ts';
@@ -30,23 +33,10 @@ import { openUnloadRequest, readUnloadRequest, type UnloadRequest } from './unlo
 export type { UnloadRequest } from './unload-request.ts';
 
 export const PROTECT_MAP = 'bg_protect';
-export const PROTECT_PROGRAMS = [
-  'bg_protect_bpf',
-  'bg_protect_task_kill',
-  'bg_protect_ptrace',
-  'bg_protect_path_unlink',
-  'bg_protect_path_rmdir',
-  'bg_protect_path_rename',
-  'bg_protect_sb_umount',
-  'bg_protect_setrlimit',
-  'bg_protect_setnice',
-  'bg_protect_setioprio',
-  'bg_protect_setscheduler',
-  'bg_protect_fcntl',
-  'bg_protect_sigiotask',
-  'bg_protect_file_open',
-  'bg_protect_inode_permission',
-] as const;
+/** The programs of every check on a rung (src/abi/protect.ts protectPlan() picks those this kernel attaches). */
+export function protectPrograms(rung: ProtectRung): string[] {
+  return PROTECT_HOOKS.map((h) => protectProgram(h, rung));
+}
 
 export const DEFAULT_RUN_DIR = '/run/bpfgate';
 export const BREAK_GLASS_FILE = 'break-glass';
@@ -131,7 +121,17 @@ export interface ProtectTarget {
     update(key: Uint8Array, value: Uint8Array): void;
     lookup(key: Uint8Array): Uint8Array | null;
   };
-  attachLsm(program: string): BpfLink;
+  /** attach without a pin: the protection lasts as long as this process */
+  attachUnpinned(program: string, spec: AttachSpec): BpfLink;
+}
+
+/** What /status says of the protection. */
+export interface ProtectStatus {
+  armed: boolean;
+  rung: ProtectRung;
+  programs: string[];
+  /** checks this kernel cannot attach: what stays open, and why */
+  unarmed: ProtectPlan['unarmed'];
 }
 
 export interface ProtectLog {
@@ -146,6 +146,7 @@ export class Protection {
   readonly #log: ProtectLog;
   readonly #runDir: string;
   readonly #cfg: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'armed'>;
+  readonly #plan: ProtectPlan;
   #deniedBy: bigint[] = [];
   #onRefused: ((refused: Record<string, number>) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -156,20 +157,24 @@ export class Protection {
     log: ProtectLog,
     runDir: string,
     cfg: Omit<ProtectConfig, 'denied' | 'deniedBy' | 'armed'>,
+    plan: ProtectPlan,
   ) {
     this.#target = target;
     this.#links = links;
     this.#log = log;
     this.#runDir = runDir;
     this.#cfg = cfg;
+    this.#plan = plan;
   }
 
   /**
    * Arm: the OOM killer told to pass the daemon by, the configuration, then
-   * the programs. `onUnloadRequest` runs after a request disarmed it.
+   * the plan's programs (its rung; what it cannot arm is logged as a warning).
+   * `onUnloadRequest` runs after a request disarmed it.
    */
   static arm(
     target: ProtectTarget,
+    plan: ProtectPlan,
     pins: PinLayout,
     log: ProtectLog,
     options: {
@@ -203,13 +208,13 @@ export class Protection {
     map.update(Buffer.alloc(4), encodeProtect({ armed: true, ...cfg }));
     const links: BpfLink[] = [];
     try {
-      for (const p of PROTECT_PROGRAMS) links.push(target.attachLsm(p));
+      for (const p of plan.programs) links.push(target.attachUnpinned(p.program, p.attach));
     } catch (err) {
       for (const l of links) l.destroy();
       map.update(Buffer.alloc(4), encodeProtect({ armed: false, ...cfg }));
       throw err;
     }
-    const p = new Protection(target, links, log, runDir, cfg);
+    const p = new Protection(target, links, log, runDir, cfg, plan);
     p.#onRefused = options.onRefused ?? null;
     p.#timer = setInterval(() => {
       p.#checkRefusals();
@@ -217,14 +222,33 @@ export class Protection {
     }, 200);
     p.#timer.unref();
     log.info(
-      { programs: PROTECT_PROGRAMS, runDir, cgroupIds: cfg.cgroupIds.map(String) },
-      'self-protection armed',
+      {
+        rung: plan.rung,
+        programs: plan.programs.map((x) => x.program),
+        runDir,
+        cgroupIds: cfg.cgroupIds.map(String),
+      },
+      `self-protection armed (${plan.rung === 'lsm' ? 'BPF-LSM' : 'fmod_ret on the security_* functions: BPF-LSM is not active'})`,
     );
+    for (const u of plan.unarmed)
+      log.warn(
+        { program: u.program, function: u.function, reason: u.reason },
+        `self-protection NOT armed against ${u.guards}: ${u.function} cannot be attached on this kernel`,
+      );
     return p;
   }
 
   get armed(): boolean {
     return this.#links.length > 0;
+  }
+
+  status(): ProtectStatus {
+    return {
+      armed: this.armed,
+      rung: this.#plan.rung,
+      programs: this.#plan.programs.map((x) => x.program),
+      unarmed: this.#plan.unarmed,
+    };
   }
 
   /** Detach the programs and mark the map disarmed. Idempotent. */

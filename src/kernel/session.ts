@@ -166,9 +166,9 @@ export class KernelSession implements ObjectPort {
     return spec.type === 'uprobe' ? currentInode(spec.binary) : undefined;
   }
 
-  /** Attach an LSM program without a pin (self-protection: it lasts as long as this process). */
-  attachLsm(program: string): BpfLink {
-    return this.#obj.attachLsm(program);
+  /** Attach a program without a pin (self-protection: it lasts as long as this process). */
+  attachUnpinned(program: string, spec: AttachSpec): BpfLink {
+    return this.#obj.attach(program, spec);
   }
 
   replace(old: LinkPort, program: string, spec: AttachSpec, cgroupPath: string): LinkPort {

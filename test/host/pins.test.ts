@@ -285,11 +285,14 @@ describe('pinned enforcement on this host', () => {
     expect(await tryRawSocket(cg!.path)).toBe('ok');
   });
 
-  it('protect on a kernel without BPF-LSM refuses to start (never silently unprotected) and leaves nothing', async () => {
+  it('protect on a kernel with neither BPF-LSM nor fmod_ret refuses to start (never silently unprotected), says why, and leaves nothing', async () => {
     const d = spawnDaemon({ keepEnforcing: true, protect: true });
     // the CLI's exit code for a kernel that cannot give what was asked: 3 (PrivilegeError)
     expect((await d.exited).code).toBe(3);
-    expect(d.stderr).toContain('self-protection needs BPF-LSM');
+    expect(d.stderr).toContain(
+      'self-protection needs BPF-LSM or fmod_ret on the security_* functions; BPF-LSM: ',
+    );
+    expect(d.stderr).toMatch(/; fmod_ret: fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/);
     expect(existsSync(PIN_ROOT)).toBe(false);
     expect(cgroupPrograms()).toEqual([]);
   });

@@ -194,10 +194,15 @@ export const EXEC_BLOCK_POLICY_FILE = `${GUEST_IN}/policy.yaml`;
 export async function runExecBlockScenario(
   script: string,
   policyName: string,
+  /** the guest kernel's lsm= (LSM_WITHOUT_BPF: BPF-LSM built but not active); the default keeps bpf */
+  lsm?: readonly string[],
+  /** the whole guest run, boot included (default 10 min; the kernel project's hooks allow 15) */
+  timeoutMs = 600_000,
 ): Promise<{ values: Record<string, string>; raw: string }> {
   const res = await runInGuest(script, {
     files: { 'policy.yaml': execBlockPolicy(policyName) },
-    timeoutMs: 600_000,
+    timeoutMs,
+    ...(lsm ? { lsm } : {}),
   });
   const raw = `${res.stdout}\n--- stderr\n${res.stderr}`;
   if (res.exitCode !== 0) throw new Error(`guest exit ${res.exitCode}\n${raw}\n${res.console}`);

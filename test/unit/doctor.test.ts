@@ -9,6 +9,7 @@ import { run as runCompile } from '../../src/cli/commands/compile.ts';
 import {
   formatFeatures,
   formatMatrix,
+  formatProtection,
   formatSettings,
   run as runDoctor,
 } from '../../src/cli/commands/doctor.ts';
@@ -386,18 +387,28 @@ describe('formatting', () => {
 });
 
 describe('bpfgate doctor --features', () => {
-  it('--json: {features, matrix} of the file (no kernel settings: nothing was probed), exit 0', async () => {
+  it('--json: {features, matrix, protection} of the file (no kernel settings: nothing was probed), exit 0', async () => {
     expect(await runDoctor(['--features', 'no-lsm', '--json'])).toBe(0);
     const doc = JSON.parse(io.out) as { features: FeatureSet; matrix: EnforcementMatrix };
-    expect(Object.keys(doc)).toEqual(['features', 'matrix']);
+    expect(Object.keys(doc)).toEqual(['features', 'matrix', 'protection']);
+    expect(doc).toMatchObject({ protection: { rung: null } });
     expect(doc.features).toEqual(NO_LSM);
     expect(doc.matrix).toEqual(enforcementMatrix(NO_LSM));
   });
 
-  it('text: the feature list, then the matrix', async () => {
+  it('text: the feature list, self-protection’s rung, then the matrix', async () => {
     expect(await runDoctor(['--features', 'lsm'])).toBe(0);
-    expect(io.out).toBe(`${formatFeatures(LSM)}\n${formatMatrix(enforcementMatrix(LSM))}`);
+    expect(io.out).toBe(
+      `${formatFeatures(LSM)}self-protection: BPF-LSM, 15 of 15 checks\n\n${formatMatrix(enforcementMatrix(LSM))}`,
+    );
     expect(io.err).toBe('');
+  });
+
+  it('self-protection where neither rung works: why, and the fix for BPF-LSM', () => {
+    const f: FeatureSet = { ...NO_LSM, lsm: { ...NO_LSM.lsm, fix: 'add bpf to lsm=' } };
+    expect(formatProtection(f)).toBe(
+      `self-protection: not available: self-protection needs BPF-LSM or fmod_ret on the security_* functions; BPF-LSM: ${NO_LSM.lsm.reason}; fmod_ret: ${NO_LSM.fmodRet.reason}\n  fix: add bpf to lsm=\n`,
+    );
   });
 
   it('usage errors', async () => {

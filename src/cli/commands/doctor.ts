@@ -7,6 +7,7 @@
 // judge); 2 usage; 3 missing privileges; 4 runtime error (object or addon
 // missing).
 import { CGROUP_HOOKS, type Feature, type FeatureSet } from '../../abi/features.ts';
+import { protectPlan, protectSummary } from '../../abi/protect.ts';
 import { parseCommandArgs } from '../../args.ts';
 import { FeatureFileError } from '../../compiler/errors.ts';
 import { FEATURES_SPEC, readFeatureSpec, SHIPPED_FEATURES } from '../../compiler/feature-file.ts';
@@ -28,7 +29,7 @@ show what it can do (and how to fix what an operator can fix), the ladder's
 rungs, the kernel's BPF settings, and what a rule of each kind achieves on it
 (block, kill, kill-after, audit or unavailable), by which hooks and why.
 
-  --json            {features, settings, matrix} as JSON
+  --json            {features, settings, matrix, protection} as JSON
   --features SPEC   show a feature file (or ${Object.keys(SHIPPED_FEATURES)
     .map((k) => `'${k}'`)
     .join(', ')}: the shipped ones) instead of probing (no settings then)
@@ -124,6 +125,13 @@ export function formatFeatures(f: FeatureSet): string {
   return `features: ${f.name} (kernel ${f.kernelRelease})\n${out.join('\n')}\nenforcement rungs: ${rungsLine(f)}\n`;
 }
 
+/** Which rung self-protection (protect: true) uses here, what it could not arm, or why it cannot start. */
+export function formatProtection(f: FeatureSet): string {
+  const plan = protectPlan(f);
+  const fix = plan.rung === null && plan.fix ? `\n  fix: ${plan.fix}` : '';
+  return `self-protection: ${protectSummary(plan)}${fix}\n`;
+}
+
 /** The kernel's BPF settings: name, value, meaning. */
 export function formatSettings(settings: readonly KernelSetting[]): string {
   const rows = settings.map((x) => [`  ${x.name}`, x.value ?? '-', x.meaning]);
@@ -188,11 +196,13 @@ export async function run(args: string[]): Promise<number> {
   const matrix = enforcementMatrix(features);
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ features, ...(settings ? { settings } : {}), matrix }, null, 2)}\n`,
+      `${JSON.stringify({ features, ...(settings ? { settings } : {}), matrix, protection: protectPlan(features) }, null, 2)}\n`,
     );
     return 0;
   }
   const kernel = settings ? `\n${formatSettings(settings)}` : '';
-  process.stdout.write(`${formatFeatures(features)}${kernel}\n${formatMatrix(matrix)}`);
+  process.stdout.write(
+    `${formatFeatures(features)}${formatProtection(features)}${kernel}\n${formatMatrix(matrix)}`,
+  );
   return 0;
 }

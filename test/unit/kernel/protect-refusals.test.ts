@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { protectPlan } from '../../../src/abi/protect.ts';
 import type { BpfLink } from '../../../src/kernel/binding/link.ts';
 import { PinLayout } from '../../../src/kernel/pins.ts';
-import { decodeProtect, PROTECT_PROGRAMS, Protection } from '../../../src/kernel/protect.ts';
+import { decodeProtect, Protection } from '../../../src/kernel/protect.ts';
+import { LSM } from '../../support/features.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfgate-refusals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,7 +27,7 @@ describe('self-protection refusals', () => {
         },
         lookup: () => value,
       }),
-      attachLsm: (p: string) => {
+      attachUnpinned: (p: string) => {
         attached.push(p);
         return { destroy: () => undefined } as unknown as BpfLink;
       },
@@ -33,13 +35,15 @@ describe('self-protection refusals', () => {
     const warnings: string[] = [];
     const log = { info: () => undefined, warn: (_o: object, m: string) => warnings.push(m) };
     const reports: Record<string, number>[] = [];
-    const p = Protection.arm(target, new PinLayout(dir), log, {
+    const plan = protectPlan(LSM);
+    if (plan.rung === null) throw new Error(plan.reason);
+    const p = Protection.arm(target, plan, new PinLayout(dir), log, {
       runDir: join(dir, 'run'),
       daemonTgid: 1, // not this process: its oom_score_adj stays as it is
       cgroupIds: [42n],
       onRefused: (r) => reports.push(r),
     });
-    expect(attached).toEqual([...PROTECT_PROGRAMS]);
+    expect(attached).toEqual(plan.programs.map((x) => x.program));
     expect(decodeProtect(value)).toMatchObject({ armed: true, daemonTgid: 1, cgroupIds: [42n] });
     const bump = (i: number, n: bigint) =>
       value.writeBigUInt64LE(value.readBigUInt64LE(88 + 8 * i) + n, 88 + 8 * i);
