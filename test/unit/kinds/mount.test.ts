@@ -40,7 +40,9 @@ describe('mount rules', () => {
 
   it('naming types, block: one more entry for a bind or move whose type is unknown; unresolved: allow drops it', () => {
     expect(ruleEntries(policy('{ operations: [mount], fsTypes: [proc] }'))).toBe(2);
-    expect(ruleEntries(policy('{ operations: [mount], fsTypes: [proc] }', '\n      unresolved: allow'))).toBe(1);
+    expect(ruleEntries(policy('{ operations: [mount], fsTypes: [proc] }', '\n      unresolved: allow'))).toBe(
+      1,
+    );
     // audit rules never decide what is unknown; a rule for any type matches it already
     expect(ruleEntries(policy('{ operations: [mount], fsTypes: [proc] }', '', 'audit'))).toBe(1);
     expect(ruleEntries(policy('{ operations: [mount] }'))).toBe(1);
