@@ -116,6 +116,11 @@ BG_SECURITY_HOOK(sb_mount, "sb_mount", "security_sb_mount", FMR_MODE,
 		  int ret),
 		 ret ? ret : bg_on_sb_mount(path, type, flags, MECH, MODE))
 
+/* move_mount(2): the new mount API's attach (fsmount, open_tree clones) and moves */
+BG_SECURITY_HOOK(move_mount, "move_mount", "security_move_mount", FMR_MODE,
+		 (const struct path *from_path, const struct path *to_path, int ret),
+		 ret ? ret : bg_on_move_mount(from_path, to_path, MECH, MODE))
+
 BG_SECURITY_HOOK(sb_umount, "sb_umount", "security_sb_umount", FMR_MODE,
 		 (struct vfsmount *mnt, int flags, int ret), ret ? ret : bg_on_sb_umount(mnt, flags, MECH, MODE))
 

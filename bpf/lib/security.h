@@ -245,12 +245,60 @@ BG_INLINE int bg_on_mount(__u8 op, const char *fstype, __u64 flags, const struct
 	return bg_mount_decide(w, op, flags, at, mech, mode);
 }
 
+/*
+ * mount(2), every form of it (path_mount's order): a remount or a propagation
+ * change acts on the target's superblock; a bind or a move names its source
+ * by a string the kernel looks up after this hook (no later hook sees it):
+ * its type is not known here, decided fail closed; a new mount creates a
+ * superblock of the type the string names, up to its first '.' (get_fs_type).
+ */
 BG_INLINE int bg_on_sb_mount(const struct path *path, const char *type, unsigned long flags, __u8 mech,
 			     __u32 mode)
 {
 	struct bg_path_src at = bg_src_of(path, mode);
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MOUNT);
+	/* acts on the target's superblock: a remount, else (no bind) a propagation change */
+	int on_target = (flags & BG_MS_REMOUNT) || (!(flags & BG_MS_BIND) && (flags & BG_MS_PROPAGATION));
+	const char *name = on_target ? BPF_CORE_READ(path, mnt, mnt_sb, s_type, name) : type;
+	__u32 h;
 
-	return bg_on_mount(BG_OP_MOUNT_MOUNT, type, flags, &at, mech, mode);
+	if (!w)
+		return 0;
+	w->aux[0] = 0;
+	if (!on_target && (flags & (BG_MS_BIND | BG_MS_MOVE)))
+		return bg_mount_decide_as(w, BG_OP_MOUNT_MOUNT, BG_MOUNT_TYPE_UNRESOLVED, BG_EV_F_UNRESOLVED, flags, 0,
+					  &at, mech, mode);
+	if (name && bpf_probe_read_kernel_str(w->aux, sizeof(w->aux), name) < 0)
+		w->aux[0] = 0;
+	for (int i = 0; i < (int)sizeof(w->aux); i++) {
+		if (!w->aux[i])
+			break;
+		if (w->aux[i] == '.') {
+			w->aux[i] = 0;
+			break;
+		}
+	}
+	h = w->aux[0] ? bg_fnv1a32(w->aux, sizeof(w->aux)) : BG_ANY;
+	return bg_mount_decide_as(w, BG_OP_MOUNT_MOUNT, h, 0, flags, 0, &at, mech, mode);
+}
+
+/*
+ * move_mount(2): attaching what fsopen/fsconfig/fsmount made, or a clone from
+ * open_tree(OPEN_TREE_CLONE), or moving a mount; decided as a mount of the
+ * moved mount's superblock type, at the new place.
+ */
+BG_INLINE int bg_on_move_mount(const struct path *from_path, const struct path *to_path, __u8 mech, __u32 mode)
+{
+	struct bg_path_src at = { .from = BG_FROM_PATH, .path = to_path };
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_MOUNT);
+	__u32 h;
+
+	if (!w)
+		return 0;
+	if (bpf_probe_read_kernel_str(w->aux, sizeof(w->aux), BPF_CORE_READ(from_path, mnt, mnt_sb, s_type, name)) < 0)
+		w->aux[0] = 0;
+	h = w->aux[0] ? bg_fnv1a32(w->aux, sizeof(w->aux)) : BG_ANY;
+	return bg_mount_decide_as(w, BG_OP_MOUNT_MOUNT, h, 0, 0, BG_MOUNT_VIA_MOVE_MOUNT, &at, mech, mode);
 }
 
 BG_INLINE int bg_on_sb_umount(struct vfsmount *mnt, int flags, __u8 mech, __u32 mode)

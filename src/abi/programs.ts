@@ -174,6 +174,8 @@ export const PROGRAMS = {
   ...security('bpf', 'bpf', 'security_bpf'),
   ...security('ptrace', 'ptrace_access_check', 'security_ptrace_access_check'),
   ...security('sb_mount', 'sb_mount', 'security_sb_mount'),
+  /** move_mount(2): the new mount API's attach (fsmount, open_tree clones) and moves */
+  ...security('move_mount', 'move_mount', 'security_move_mount'),
   ...security('sb_umount', 'sb_umount', 'security_sb_umount'),
   ...security('sb_pivotroot', 'sb_pivotroot', 'security_sb_pivotroot'),
   ...security('task_fix_setuid', 'task_fix_setuid', 'security_task_fix_setuid'),

@@ -116,7 +116,7 @@ function violation(): Json {
         unresolved: {
           const: true,
           description:
-            'the path, or the acting executable, could not be resolved by the programs (longer than their buffer, deeper than their walk) and was decided fail-closed',
+            'the path, or the acting executable, could not be resolved by the programs (longer than their buffer, deeper than their walk), or the filesystem type of a mount was unknown to its hook (a bind or move by mount(2)), and it was decided fail-closed',
         },
         count: {
           type: 'integer',

@@ -152,7 +152,7 @@ function readRule(r: Reader, raw: Raw, path: string[], policy: PolicyDefaults): 
   if (raw.unresolved !== undefined && !kindOf(kind).unresolvedKeys) {
     r.report(
       'INVALID_VALUE',
-      `unresolved applies to rules that match paths (exec, file), not to a ${kind} rule`,
+      `unresolved applies to rules that match paths or filesystem types (exec, file, mount), not to a ${kind} rule`,
       [...path, 'unresolved'],
     );
   }

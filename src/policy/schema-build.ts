@@ -70,7 +70,7 @@ function ruleDef(): Json {
         unresolved: {
           enum: ['deny', 'allow'],
           description:
-            'exec and file: a path the programs cannot build (longer than their buffer, deeper than their walk). deny (default): a block or kill rule decides it as a match; allow: this rule never does.',
+            'exec and file: a path the programs cannot build (longer than their buffer, deeper than their walk); mount: a bind or move by mount(2), whose source type no hook sees. deny (default): a block or kill rule decides it as a match; allow: this rule never does.',
         },
       },
       ['id', 'kind', 'action'],

@@ -190,6 +190,42 @@ export const CASES: AdversarialCase[] = [
     target: imds(80, 'tcp', 'connect'),
     kernels: both,
   },
+  // ---- 16.5: mounts by every API, decided on the superblock's type
+  mountCase(
+    'mount-fsopen',
+    'mounts a new proc with the new mount API: fsopen, fsconfig, fsmount, move_mount (no mount(2))',
+    ['mnt_fsopen', 'proc'],
+    { fsType: 'proc', via: 'move_mount' },
+    'new-api',
+  ),
+  mountCase(
+    'mount-open-tree-clone',
+    'binds /proc elsewhere without mount(2): open_tree(OPEN_TREE_CLONE), then move_mount',
+    ['mnt_clone', '/proc'],
+    { fsType: 'proc', via: 'move_mount' },
+    'new-api',
+  ),
+  mountCase(
+    'mount-bind-no-type',
+    'binds /proc elsewhere with mount(2) MS_BIND, passing no type (decided fail closed: the source is a string no hook resolves)',
+    ['mnt_bind', '/proc'],
+    { flags: 'bind' },
+    'no-type',
+  ),
+  mountCase(
+    'mount-move-no-type',
+    'moves the /proc mount elsewhere with mount(2) MS_MOVE, passing no type (decided fail closed)',
+    ['mnt_move', '/proc'],
+    { flags: 'move' },
+    'no-type',
+  ),
+  mountCase(
+    'mount-remount-type-lie',
+    'remounts /proc read-only (MS_REMOUNT, MS_BIND, MS_RDONLY) passing the type string tmpfs, which a remount ignores',
+    ['mnt_remount', '/proc', 'tmpfs'],
+    { fsType: 'proc' },
+    'sys_enter decides mount(2) on the type string it is passed, which a remount ignores',
+  ),
 ];
 
 /**
@@ -224,5 +260,35 @@ function bindAllV4(id: string, title: string, host: string): AdversarialCase {
     kind: 'bind',
     target: { family: 'ipv4', address: '0.0.0.0', port: 8080, protocol: 'tcp', call: 'bind' },
     kernels: both,
+  };
+}
+
+/**
+ * A mount of proc against a rule blocking mounts of proc, from a mount
+ * namespace of the attacker's own: BPF-LSM (sb_mount, move_mount) decides it
+ * on the superblock; the host's tracepoint rung only on the string passed.
+ */
+function mountCase(
+  id: string,
+  title: string,
+  attack: string[],
+  target: Record<string, unknown>,
+  hostGap: 'new-api' | 'no-type' | string,
+): AdversarialCase {
+  const why =
+    hostGap === 'new-api'
+      ? 'sys_enter decides mount(2), umount2 and pivot_root only: the new mount API (fsopen, fsmount, open_tree, move_mount) is not added there (its instruction budget)'
+      : hostGap === 'no-type'
+        ? 'sys_enter decides mount(2) on the type string it is passed: a bind or a move passes none'
+        : hostGap;
+  return {
+    id,
+    item: '16.5',
+    title,
+    rule: '{ kind: mount, action: block, match: { operations: [mount], fsTypes: [proc] } }',
+    attack,
+    kind: 'mount',
+    target: { operation: 'mount', ...target },
+    kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'uncovered', why } },
   };
 }

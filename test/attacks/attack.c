@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -75,7 +76,12 @@ static int usage(const char *why) {
           "  open PATH MODE                 open a file, MODE r, w or rw\n"
           "  open_dev PATH MODE             the same, for device nodes\n"
           "  mknod PATH c|b MAJOR MINOR     create a device node (removed again)\n"
-          "  exec PATH [ARGS...]            execve PATH (on failure, exits with the errno)\n",
+          "  exec PATH [ARGS...]            execve PATH (on failure, exits with the errno)\n"
+          "  mnt_fsopen FSTYPE              fsopen+fsconfig+fsmount+move_mount (own mount namespace)\n"
+          "  mnt_clone PATH                 open_tree(OPEN_TREE_CLONE)+move_mount: a bind, no mount(2)\n"
+          "  mnt_bind PATH                  mount(2) MS_BIND of PATH\n"
+          "  mnt_move PATH                  mount(2) MS_MOVE of the mount at PATH\n"
+          "  mnt_remount PATH [TYPE]        mount(2) MS_REMOUNT|MS_BIND|MS_RDONLY, passing TYPE\n",
           why);
   return 255;
 }
@@ -165,6 +171,74 @@ static int open_mode(const char *mode) {
   return -1;
 }
 
+/*
+ * Mounts, each from a mount namespace of its own (unshare(CLONE_NEWNS), every
+ * mount made private first): whatever the attempt mounts vanishes with the
+ * process. The new mount is put on a fresh directory under /tmp.
+ */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#define BG_OPEN_TREE_CLONE 1
+#define BG_MOVE_MOUNT_F_EMPTY_PATH 0x4
+#define BG_FSCONFIG_CMD_CREATE 6
+
+/* A private mount namespace and a fresh mount point; 0 when set up. */
+static int mount_setup(char *dir) {
+  if (unshare(CLONE_NEWNS) < 0) return usage("unshare(CLONE_NEWNS)");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return usage("mount: make / private");
+  if (!mkdtemp(dir)) return usage("mkdtemp");
+  return 0;
+}
+
+/* Attach a detached mount (an fd from fsmount or open_tree) on dir. */
+static int attach(int mfd, const char *dir) {
+  if (mfd < 0) return usage("no mount to attach");
+  return syscall(SYS_move_mount, mfd, "", AT_FDCWD, dir, BG_MOVE_MOUNT_F_EMPTY_PATH) < 0 ? errno : 0;
+}
+
+static int mount_act(const char *cmd, int n, char **a) {
+  char dir[] = "/tmp/attack-mnt.XXXXXX";
+  int err;
+  if (n < 1) return usage("an argument required");
+  if ((err = mount_setup(dir))) return err;
+  if (!strcmp(cmd, "mnt_fsopen")) {
+    /* the new mount API: no mount(2) at all */
+    int fs = syscall(SYS_fsopen, a[0], 0);
+    if (fs < 0) return done(errno);
+    if (syscall(SYS_fsconfig, fs, BG_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return done(errno);
+    err = attach(syscall(SYS_fsmount, fs, 0, 0), dir);
+  } else if (!strcmp(cmd, "mnt_clone")) {
+    /* a bind mount without mount(2): a clone of the tree at a[0], attached elsewhere */
+    err = attach(syscall(SYS_open_tree, AT_FDCWD, a[0], BG_OPEN_TREE_CLONE), dir);
+  } else if (!strcmp(cmd, "mnt_bind")) {
+    err = mount(a[0], dir, NULL, MS_BIND, NULL) < 0 ? errno : 0;
+  } else if (!strcmp(cmd, "mnt_move")) {
+    err = mount(a[0], dir, NULL, MS_MOVE, NULL) < 0 ? errno : 0;
+  } else if (!strcmp(cmd, "mnt_remount")) {
+    /* a[1]: the type string passed, which the kernel ignores for a remount */
+    err = mount(NULL, a[0], n > 1 ? a[1] : NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0 ? errno : 0;
+  } else {
+    return usage("unknown command");
+  }
+  err = done(err);
+  umount2(dir, MNT_DETACH);
+  rmdir(dir);
+  return err;
+}
+
 /* The attempt itself: COMMAND with its n arguments a. */
 static int act(const char *cmd, int n, char **a) {
   if (!strcmp(cmd, "raw_socket")) {
@@ -229,6 +303,7 @@ static int act(const char *cmd, int n, char **a) {
     execv(a[0], a);
     return done(errno);
   }
+  if (!strncmp(cmd, "mnt_", 4)) return mount_act(cmd, n, a);
   return usage("unknown command");
 }
 

@@ -14,6 +14,7 @@ import {
 import type { Plan } from '../../../src/abi/plan.ts';
 import { compile } from '../../../src/compiler/compile.ts';
 import { MapCapacityError, UnencodableError } from '../../../src/compiler/errors.ts';
+import { MOUNT_TYPE_UNRESOLVED } from '../../../src/kinds/mount.ts';
 import type { Match } from '../../../src/policy/model.ts';
 import { cidr, MATCHES, policy, rule, scope, set } from '../../support/builders.ts';
 import { LSM, NO_LSM } from '../../support/features.ts';
@@ -172,12 +173,16 @@ describe('rule entries and wildcards', () => {
 
   it('mount, bpf, module, ptrace, setuid, kprobe', () => {
     const k = (m: Match) => keys(compile(one(m), LSM, { gen: 0 }), 'bg_rules').sort();
+    // mount: also the key of a type the hook cannot know (a bind or move by mount(2)): fail closed
     expect(k({ kind: 'mount', operations: ['mount', 'umount'], fsTypes: [] })).toEqual(
       [rk(7, 1, ANY), rk(7, 2, ANY)].sort(),
     );
-    expect(k({ kind: 'mount', operations: ['mount'], fsTypes: ['proc'] })).toEqual([
-      rk(7, 1, fnv1a32('proc')),
-    ]);
+    expect(k({ kind: 'mount', operations: ['mount'], fsTypes: ['proc'] })).toEqual(
+      [rk(7, 1, fnv1a32('proc')), rk(7, 1, MOUNT_TYPE_UNRESOLVED)].sort(),
+    );
+    expect(k({ kind: 'mount', operations: ['umount', 'pivot_root'], fsTypes: ['proc'] })).toEqual(
+      [rk(7, 2, fnv1a32('proc')), rk(7, 3, fnv1a32('proc'))].sort(),
+    );
     expect(k({ kind: 'bpf', commands: [] })).toEqual([rk(5, 0, ANY)]);
     expect(k({ kind: 'bpf', commands: ['BPF_PROG_LOAD', 'BPF_MAP_CREATE'] })).toEqual(
       [rk(5, 0, 0), rk(5, 0, 5)].sort(),
