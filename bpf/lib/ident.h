@@ -31,10 +31,12 @@
 /* The dentry a path source names (NULL: a system call's string). */
 BG_INLINE struct dentry *bg_src_dentry_of(const struct bg_path_src *s)
 {
+	const struct path *p = s->path; /* a local: the CO-RE read starts at struct path */
+
 	switch (s->from) {
 	case BG_FROM_DPATH:
 	case BG_FROM_PATH:
-		return BPF_CORE_READ(s->path, dentry);
+		return BPF_CORE_READ(p, dentry);
 	case BG_FROM_CHILD:
 	case BG_FROM_MNT:
 		return s->dentry;
