@@ -19,6 +19,7 @@
 #define BPFGATE_KIND_FILE_H
 
 #include "lib/common.h"
+#include "lib/ident.h"
 
 #define BG_KIND_FILE 2
 
@@ -46,6 +47,19 @@ struct bg_file_in {
 	struct bg_path_src new_path; /* rename and link: the new name (BG_FROM_NONE otherwise) */
 };
 
+/* Match the key in w->pkey for each op up to last, keeping the best. */
+BG_INLINE void bg_file_match_ops(struct bg_work *w, struct bg_best *best, __u32 ops, __u8 which, __u32 mode,
+				 __u8 last)
+{
+	for (__u8 op = BG_OP_FILE_READ; op <= last; op++) {
+		if (!(ops & BG_FILE_OP(op)))
+			continue;
+		bg_key_path(w, BG_KIND_FILE, op);
+		bg_match(w, BG_KIND_FILE, mode);
+		bg_best_take(w, best, op, which);
+	}
+}
+
 /* Build a path rules can match (0: none, or a relative one), and match it for
  * each op, keeping the best. An unresolved path is matched as the unresolved key. */
 BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
@@ -65,14 +79,37 @@ BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 	} else {
 		return 0;
 	}
-	for (__u8 op = BG_OP_FILE_READ; op <= last; op++) {
-		if (!(ops & BG_FILE_OP(op)))
-			continue;
-		bg_key_path(w, BG_KIND_FILE, op);
-		bg_match(w, BG_KIND_FILE, mode);
-		bg_best_take(w, best, op, which);
-	}
+	bg_file_match_ops(w, best, ops, which, mode, last);
 	return 1;
+}
+
+/* The path a rule names for the file's identity (lib/ident.h), into w->pkey.
+ * Renaming or removing a protected directory, and renaming one on the way to
+ * a protected path, are decided as that operation on the protected path. */
+BG_INLINE int bg_file_ident(struct bg_work *w, const struct bg_path_src *src, __u32 ops)
+{
+	__u32 self = 0;
+	struct bg_file_id_val *id;
+
+	if (ops & (BG_FILE_OP(BG_OP_FILE_RENAME) | BG_FILE_OP(BG_OP_FILE_UNLINK)))
+		self |= BG_IDENT_SELF_DIR;
+	if (ops & BG_FILE_OP(BG_OP_FILE_RENAME))
+		self |= BG_IDENT_SELF_ANCESTOR;
+	id = bg_ident_find(w->gen, bg_src_dentry_of(src), self);
+	if (!id)
+		return 0;
+	__builtin_memcpy(w->pkey.path, id->path, BG_PATH_MAX);
+	return 1;
+}
+
+/* The file's identity, when a rule names it or a directory above it (lib/ident.h):
+ * whatever name reached the file, the rule's path decides too. Not for
+ * sys_enter (BG_KILL_AFTER), which has only the caller's string. */
+BG_INLINE void bg_file_match_ident(struct bg_work *w, struct bg_best *best, const struct bg_path_src *src,
+				   __u32 ops, __u8 which, __u32 mode)
+{
+	if (src->from != BG_FROM_NONE && src->from != BG_FROM_USER && bg_file_ident(w, src, ops))
+		bg_file_match_ops(w, best, ops, which, mode, BG_OP_FILE_SETCAP);
 }
 
 /*
@@ -94,6 +131,10 @@ BG_INLINE int bg_file_decide(struct bg_work *w, const struct bg_file_in *in, __u
 		}
 	}
 	bg_file_match(w, &best, &in->path, in->ops, 0, mode);
+	if (!(mode & BG_KILL_AFTER)) {
+		bg_file_match_ident(w, &best, &in->new_path, in->ops, 1, mode);
+		bg_file_match_ident(w, &best, &in->path, in->ops, 0, mode);
+	}
 	if (!best.rank)
 		return 0;
 	bg_best_apply(w, &best);

@@ -277,4 +277,30 @@ struct bg_event {
 	char aux[BG_AUX_MAX];
 };
 
+/*
+ * bg_file_ids (HASH): file identities. Key: a file's device and inode as the
+ * kernel sees them (sb->s_dev, i_ino) under a generation; value: the path a
+ * file rule names for it, as bg_path_rules keys it ("/etc/shadow",
+ * "/etc/ssh/" for a directory), NUL-padded. Written by user space when a plan
+ * is applied, from the paths the plan's file rules name (stat(2), st_dev
+ * converted to the kernel's encoding). lib/ident.h.
+ */
+struct bg_file_id_key {
+	__u8 gen;
+	__u8 pad[3];
+	__u32 dev; /* sb->s_dev: major << 20 | minor */
+	__u64 ino;
+};
+
+enum bg_file_id_type {
+	BG_FILE_ID_FILE = 1,     /* a path a rule names exactly */
+	BG_FILE_ID_DIR = 2,      /* a directory a rule names: path ends in '/' */
+	BG_FILE_ID_ANCESTOR = 3, /* a directory on the way to a protected path: renaming it renames that path */
+};
+
+struct bg_file_id_val {
+	__u32 type; /* enum bg_file_id_type */
+	char path[BG_PATH_MAX];
+};
+
 #endif /* BPFGATE_ABI_H */

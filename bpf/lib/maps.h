@@ -25,6 +25,8 @@ _Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
 _Static_assert(sizeof(struct bg_gen_config) == 888, "bg_gen_config");
 _Static_assert(sizeof(struct bg_state) == 16, "bg_state");
 _Static_assert(sizeof(struct bg_event) == 496, "bg_event");
+_Static_assert(sizeof(struct bg_file_id_key) == 16, "bg_file_id_key");
+_Static_assert(sizeof(struct bg_file_id_val) == 256, "bg_file_id_val");
 
 #define BG_RULES_MAX 16384
 #define BG_SCOPE_MAX 4096
@@ -125,6 +127,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BG_RINGBUF_BYTES);
 } bg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_RULES_MAX);
+	__type(key, struct bg_file_id_key);
+	__type(value, struct bg_file_id_val);
+} bg_file_ids SEC(".maps");
 
 /* ---- internal ---- */
 

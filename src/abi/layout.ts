@@ -86,6 +86,8 @@ export const MapName = {
   /** per rule (index: rule id), per CPU: packets, bytes, events, suppressed (ingress and egress rules) */
   packetCounts: 'bg_pkt_counts',
   events: 'bg_events',
+  /** (device, inode) -> the path a file rule names for it (lib/ident.h) */
+  fileIds: 'bg_file_ids',
 } as const;
 
 /** Byte sizes of the keys and values (little-endian, natural alignment). */
@@ -100,6 +102,8 @@ export const Size = {
   idKey: 8,
   genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 888
   state: 16,
+  fileIdKey: 16,
+  fileIdVal: 4 + PATH_MAX, // 256
 } as const;
 
 /** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */

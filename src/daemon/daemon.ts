@@ -26,6 +26,9 @@ import type { Sink } from '../sinks/sink.ts';
 import type { StdoutSink } from '../sinks/stdout.ts';
 import type { EventPipeline } from './pipeline.ts';
 
+/** How often the file rules' paths are resolved to identities again (docs/architecture.md) */
+const IDENTITY_CHECK_MS = 10_000;
+
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
 export interface PolicySource {
   load(): Promise<PolicyResult>;
@@ -101,6 +104,7 @@ export class Daemon {
   #pipeline: EventPipeline | null = null;
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
+  #identityTimer: NodeJS.Timeout | null = null;
   #lastStats: StatsSnapshot | null = null;
   #stdoutDropped = 0;
   #readerLost = 0;
@@ -253,6 +257,8 @@ export class Daemon {
       }
       this.#statsTimer = setInterval(() => this.#pollStats(), this.#o.statsIntervalMs);
       this.#statsTimer.unref();
+      this.#identityTimer = setInterval(() => this.#refreshIdentities(), IDENTITY_CHECK_MS);
+      this.#identityTimer.unref();
     } catch (err) {
       await this.stop();
       throw err;
@@ -270,6 +276,18 @@ export class Daemon {
       },
       msg,
     );
+  }
+
+  /** The file rules' identities again (a protected file replaced or created since the set was applied). */
+  #refreshIdentities(): void {
+    if (!this.#loader || !this.#plan) return;
+    try {
+      const changed = this.#loader.refreshIdentities(this.#plan);
+      if (changed > 0)
+        this.#log.info({ changed }, 'file identities re-resolved: a protected path names another file now');
+    } catch (err) {
+      this.#log.warn({ err }, 'file identities could not be re-resolved: the last ones stay');
+    }
   }
 
   /**
@@ -319,6 +337,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
+    if (this.#identityTimer) clearInterval(this.#identityTimer);
+    this.#identityTimer = null;
     this.#protection?.disarm('orderly stop');
     this.#protection = null;
     // 1. detach: enforcement ends here, unless it is to outlive this daemon (pinned links stay attached)

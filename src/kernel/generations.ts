@@ -10,6 +10,7 @@ export const GEN_OFFSET: Readonly<Record<string, number>> = {
   [MapName.scopeCgroup]: 8, // after cgroup_id
   [MapName.scopeUid]: 4, // after id
   [MapName.scopeExe]: 4,
+  [MapName.fileIds]: 0,
 };
 
 export const GEN_KEYED_MAPS = Object.keys(GEN_OFFSET).sort();

@@ -1,12 +1,14 @@
 // The host state a plan cannot know, read from this machine when a plan is
-// applied: cgroup selectors resolved to cgroup ids, the running processes'
-// executables, the host's pid namespace.
+// applied: cgroup selectors resolved to cgroup ids, file rules' paths resolved
+// to file identities, the running processes' executables, the host's pid
+// namespace.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
 import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
 import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
+import { fileIdentityEntries } from './identities.ts';
 import type { HostState } from './loader.ts';
 
 /**
@@ -62,6 +64,13 @@ export class LiveHostState implements HostState {
   }
 
   hostFills(plan: Plan, gen: 0 | 1): MapFill[] {
+    return [
+      { map: MapName.fileIds, entries: fileIdentityEntries(plan, gen) },
+      ...this.#cgroupFills(plan, gen),
+    ];
+  }
+
+  #cgroupFills(plan: Plan, gen: 0 | 1): MapFill[] {
     this.#unmatched = {};
     const needsTree = plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
     if (!needsTree) return [];

@@ -25,6 +25,8 @@ export interface HostState {
   stateValue(activeGen: 0 | 1, daemon?: boolean): Uint8Array;
   /** policy name → its cgroup selectors that selected no existing cgroup at the last hostFills */
   unmatchedCgroups?(): Record<string, string[]>;
+  /** bg_file_ids entries of the plan's file rules as the files are now (also part of hostFills) */
+  fileIds?(plan: Plan, gen: 0 | 1): MapEntry[];
 }
 
 export interface LoaderLog {
@@ -102,6 +104,33 @@ export class Loader {
     }
     for (const [path, id] of Object.entries(exeIds)) this.#exeIds.set(path, id);
     this.#purge(otherGen(activeGen));
+  }
+
+  /**
+   * Resolve the active set's file identities again (bg_file_ids): a protected
+   * file replaced (a new inode under its name) or created since the set was
+   * applied. The current identities are written first, then those no longer
+   * true are deleted, so that no moment has neither. Returns how many entries
+   * changed.
+   */
+  refreshIdentities(plan: Plan): number {
+    const gen = this.#active;
+    if (gen === null || !this.#host.fileIds) return 0;
+    const map = this.#obj.map(MapName.fileIds);
+    const want = new Map(this.#host.fileIds(plan, gen).map((e) => [e.key, e.value]));
+    let changed = 0;
+    for (const [key, value] of want) {
+      const now = map.lookup(hex(key));
+      if (now && Buffer.from(now).toString('hex') === value) continue;
+      map.update(hex(key), hex(value));
+      changed++;
+    }
+    for (const key of map.keys()) {
+      if (key[0] !== gen || want.has(Buffer.from(key).toString('hex'))) continue;
+      map.delete(key);
+      changed++;
+    }
+    return changed;
   }
 
   /** rule id → the inode of the binary its uprobe is attached to (the active generation's links) */

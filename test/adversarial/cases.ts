@@ -57,6 +57,12 @@ export interface AdversarialCase {
   /** the event: its kind and the fields its target must have */
   kind: string;
   target: Record<string, unknown>;
+  /**
+   * shell run before the daemon starts, in every mode (the files a file rule
+   * protects, which must exist when the policy is loaded); it makes them
+   * afresh each time
+   */
+  files?: string;
   /** the daemon the case needs: the suite's shared one, or its own that is killed before the attack */
   daemon?: 'shared' | 'killed-before-attack';
   /**
@@ -66,6 +72,8 @@ export interface AdversarialCase {
   kernels: Record<'lsm' | 'host', Expectation> & { fmod?: Expectation };
 }
 
+/** Where the file cases make their files: a tmpfs in the guest, below /tmp here. */
+export const FILES_ROOT = '/tmp/bgtest';
 const IMDS = '169.254.169.254';
 const IMDS6 = 'fd00:ec2::254';
 const imds = (port: number, protocol: string, call: string) => ({
@@ -226,6 +234,8 @@ export const CASES: AdversarialCase[] = [
     { fsType: 'proc' },
     'sys_enter decides mount(2) on the type string it is passed, which a remount ignores',
   ),
+  // ---- 16.1: files are identified by what they are, not by the name used
+  ...fileCases(),
 ];
 
 /**
@@ -291,4 +301,95 @@ function mountCase(
     target: { operation: 'mount', ...target },
     kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'uncovered', why } },
   };
+ * 16.1: a protected file reached by another name. Each case protects
+ * <root>/<id>/protected/secret (made before the daemon starts) and reaches it
+ * through a hard link, a bind mount in a mount namespace of the attacker's
+ * own, the file system bound again, a chroot, or renames a directory on the
+ * way to it. BPF-LSM decides on the file's identity (device, inode); the
+ * host's system-call tracepoint sees only the string the caller passed.
+ */
+function fileCases(): AdversarialCase[] {
+  const lsm = { ends: 'EPERM', mechanism: 'lsm' } as const;
+  const host = {
+    ends: 'uncovered',
+    why: 'sys_enter decides on the path string the caller passed, not on the file it names',
+  } as const;
+  const one = (
+    id: string,
+    title: string,
+    match: string,
+    attack: (dir: string) => string[],
+    target: (dir: string) => Record<string, unknown>,
+    extra: Partial<AdversarialCase> = {},
+  ): AdversarialCase => {
+    const dir = `${FILES_ROOT}/${id}`;
+    const { files: more, ...rest } = extra;
+    return {
+      id,
+      item: '16.1',
+      title,
+      rule: `{ kind: file, action: block, match: ${match.replaceAll('@', dir)} }`,
+      files: `rm -rf ${dir} && mkdir -p ${dir}/protected ${dir}/view && echo secret > ${dir}/protected/secret${more ? ` && ${more.replaceAll('@', dir)}` : ''}`,
+      attack: attack(dir),
+      kind: 'file',
+      target: target(dir),
+      kernels: { lsm, host },
+      ...rest,
+    };
+  };
+  const file = '{ paths: [@/protected/secret], operations: [read, write] }';
+  const read = (path: string) => ({ path, operation: 'read' });
+  return [
+    one(
+      'file-hard-link',
+      'reads a protected file through a hard link made before the policy was loaded',
+      file,
+      (d) => ['open', `${d}/alias`, 'r'],
+      (d) => read(`${d}/alias`),
+      { files: 'ln @/protected/secret @/alias' },
+    ),
+    one(
+      'file-bind-mount',
+      'reads a file under a protected directory through a bind mount of the directory in a mount namespace of its own',
+      '{ directories: [@/protected], operations: [read, write] }',
+      (d) => ['--bind', `${d}/protected`, `${d}/view`, 'open', `${d}/view/secret`, 'r'],
+      (d) => read(`${d}/view/secret`),
+    ),
+    one(
+      'file-bind-fs',
+      'reads a protected file through its whole file system bound again elsewhere',
+      file,
+      (d) => [
+        '--bind',
+        '/tmp',
+        `${d}/view`,
+        'open',
+        `${d}/view/${d.slice('/tmp/'.length)}/protected/secret`,
+        'r',
+      ],
+      (d) => read(`${d}/view/${d.slice('/tmp/'.length)}/protected/secret`),
+    ),
+    one(
+      'file-chroot',
+      'reads a protected file from a chroot into its directory, as /secret',
+      file,
+      (d) => ['--chroot', `${d}/protected`, 'open', '/secret', 'r'],
+      () => read('/secret'),
+    ),
+    one(
+      'file-created-later',
+      'reads a file created under a protected directory after the policy was loaded, through a bind mount',
+      '{ directories: [@/protected], operations: [read, write] }',
+      (d) => ['--bind', `${d}/protected`, `${d}/view`, 'open', `${d}/view/later`, 'r'],
+      (d) => read(`${d}/view/later`),
+      { after: `echo later > ${FILES_ROOT}/file-created-later/protected/later` },
+    ),
+    one(
+      'file-rename-parent',
+      'renames the directory that holds a protected file (to edit it under another name and move it back)',
+      '{ paths: [@/protected/secret], operations: [read, write, rename] }',
+      (d) => ['rename', `${d}/protected`, `${d}/moved`],
+      (d) => ({ path: `${d}/protected`, operation: 'rename' }),
+    ),
+  ];
 }

@@ -12,6 +12,9 @@
 //   --pidns            act from a child in a new pid namespace (a container's process)
 //   --ids RUID:EUID    setresuid(RUID, EUID, EUID) first
 //   --as-pid PID|@FILE act from a child given that pid (clone3 set_tid: pid reuse)
+// WHERE options change the name the file is reached by, as an intruder would:
+//   --bind SRC DST     a mount namespace of its own, SRC bound at DST in it
+//   --chroot DIR       chroot(DIR) first
 // With --pidns and --as-pid, the acting child prints "pid N" (its pid in the
 // initial pid namespace) before the result, and its exit status is relayed.
 #define _GNU_SOURCE
@@ -28,8 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -61,6 +64,7 @@ static int usage(const char *why) {
   fprintf(stderr,
           "attack: %s\n"
           "usage: attack [--hold MS] [--unshare-pid|--pidns] [--ids RUID:EUID] [--as-pid PID|@FILE]\n"
+          "              [--bind SRC DST] [--chroot DIR]\n"
           "              COMMAND ARGS...\n"
           "  raw_socket [inet|inet6]        socket(AF_INET[6], SOCK_RAW, ICMP)\n"
           "  packet_socket                  socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)\n"
@@ -81,7 +85,8 @@ static int usage(const char *why) {
           "  mnt_clone PATH                 open_tree(OPEN_TREE_CLONE)+move_mount: a bind, no mount(2)\n"
           "  mnt_bind PATH                  mount(2) MS_BIND of PATH\n"
           "  mnt_move PATH                  mount(2) MS_MOVE of the mount at PATH\n"
-          "  mnt_remount PATH [TYPE]        mount(2) MS_REMOUNT|MS_BIND|MS_RDONLY, passing TYPE\n",
+          "  mnt_remount PATH [TYPE]        mount(2) MS_REMOUNT|MS_BIND|MS_RDONLY, passing TYPE\n"
+          "  rename OLD NEW                 rename(OLD, NEW)\n",
           why);
   return 255;
 }
@@ -298,6 +303,10 @@ static int act(const char *cmd, int n, char **a) {
     unlink(a[0]);
     return done(0);
   }
+  if (!strcmp(cmd, "rename")) {
+    if (n < 2) return usage("OLD NEW required");
+    return done(rename(a[0], a[1]) < 0 ? errno : 0);
+  }
   if (!strcmp(cmd, "exec")) {
     if (n < 1) return usage("PATH required");
     execv(a[0], a);
@@ -353,6 +362,14 @@ int main(int argc, char **argv) {
       unsigned r, e;
       if (sscanf(argv[++i], "%u:%u", &r, &e) != 2) return usage("--ids RUID:EUID");
       if (setresuid(r, e, e) < 0) return usage("setresuid");
+    } else if (!strcmp(argv[i], "--bind") && i + 2 < argc) {
+      /* the mount stays in this process's own mount namespace */
+      if (unshare(CLONE_NEWNS) < 0) return usage("unshare(CLONE_NEWNS)");
+      if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return usage("mount --make-rprivate /");
+      if (mount(argv[i + 1], argv[i + 2], NULL, MS_BIND, NULL) < 0) return usage("mount --bind");
+      i += 2;
+    } else if (!strcmp(argv[i], "--chroot") && i + 1 < argc) {
+      if (chroot(argv[++i]) < 0 || chdir("/") < 0) return usage("chroot");
     } else if (!strcmp(argv[i], "--as-pid") && i + 1 < argc) {
       as_pid = pid_arg(argv[++i]);
       if (as_pid < 0) return usage("--as-pid PID|@FILE");

@@ -30,6 +30,7 @@ async function setUp(mode: 'enforce' | 'audit'): Promise<{ h: EnforceHarness; da
   for (const c of CASES) {
     for (const dir of adv.cgroupsBefore(c, caseDir(h, c))) mkdirSync(dir, { recursive: true });
     writeFileSync(`${h.policiesDir}/${c.id}.yaml`, adv.casePolicy(c, `/${h.name}/${c.id}`));
+    if (c.files) execFileSync('/bin/sh', ['-c', c.files]);
   }
   const daemon = await h.startDaemon(mode === 'audit' ? ['--audit'] : []);
   return { h, daemon };

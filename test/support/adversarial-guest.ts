@@ -24,9 +24,10 @@ export function guestAdversarialSuite(kernel: 'lsm' | 'fmod', title: string, lsm
     const { attack } = buildAttacks();
     const files: Record<string, string> = {};
     for (const c of CASES) files[`adv/${c.id}.yaml`] = adv.casePolicy(c, `${ROOT}/${c.id}`);
-    const setup = CASES.flatMap((c) => adv.cgroupsBefore(c, caseDir(c)).map((d) => `mkdir -p ${d}`)).join(
-      '\n',
-    );
+    const setup = [
+      ...CASES.flatMap((c) => adv.cgroupsBefore(c, caseDir(c)).map((d) => `mkdir -p ${d}`)),
+      ...CASES.flatMap((c) => (c.files ? [c.files] : [])),
+    ].join('\n');
     const spec: PhaseSpec[] = MODES.map((mode) => ({
       name: mode,
       // every case's cgroups afresh: the audit phase must not inherit what the enforce phase made

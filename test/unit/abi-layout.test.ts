@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FileIdType } from '../../src/abi/encode/ident.ts';
 import { EVENT_LAYOUT, EVENT_SIZE, MapName, Mechanism, Outcome, Size } from '../../src/abi/layout.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,6 +98,8 @@ describe('map keys and values in the object BTF', () => {
     ['bg_id_key', Size.idKey],
     ['bg_gen_config', Size.genConfig],
     ['bg_state', Size.state],
+    ['bg_file_id_key', Size.fileIdKey],
+    ['bg_file_id_val', Size.fileIdVal],
   ] as const)('struct %s is %d bytes', (name, size) => {
     expect(byName('STRUCT', name).size).toBe(size);
   });
@@ -123,6 +126,10 @@ function headerEnum(name: string, prefix: string): Record<string, number> {
 describe('the enums bpf/lib/abi.h and src/abi/layout.ts share', () => {
   it('bg_mechanism is Mechanism, name for name and number for number', () => {
     expect(headerEnum('bg_mechanism', 'BG_MECH_')).toEqual({ ...Mechanism });
+  });
+
+  it('bg_file_id_type is FileIdType', () => {
+    expect(headerEnum('bg_file_id_type', 'BG_FILE_ID_')).toEqual({ ...FileIdType });
   });
 
   it('bg_outcome is Outcome', () => {

@@ -51,3 +51,21 @@ export function directoryPrefix(dir: string): string {
 export function sysctlPath(name: string): string {
   return name.replaceAll('.', '/');
 }
+
+/** The inverse of encodePathKey (a plan's bg_path_rules key, hex). */
+export function decodePathKey(hex: string): PathKey {
+  const b = Buffer.from(hex, 'hex');
+  if (b.length !== Size.pathKey)
+    throw new RangeError(`path key of ${b.length} bytes, expected ${Size.pathKey}`);
+  const n = (b.readUInt32LE(0) - 32) / 8;
+  const bytes = b.subarray(8, 8 + n);
+  const prefix = bytes.at(-1) !== 0;
+  return {
+    gen: b[4]!,
+    slot: b[5]!,
+    kind: b[6]!,
+    op: b[7]!,
+    path: bytes.subarray(0, prefix ? n : n - 1).toString('utf8'),
+    prefix,
+  };
+}

@@ -279,3 +279,33 @@ describe('Loader: a uprobe follows its binary to a new inode on reload', () => {
     expect(loader.uprobeInodes().get(7)).toEqual({ device: '8:1', inode: '100' });
   });
 });
+
+describe('Loader.refreshIdentities', () => {
+  const id = (gen: number, ino: number) =>
+    `${gen.toString(16).padStart(2, '0')}000000${'01000000'}${ino.toString(16).padStart(2, '0')}00000000000000`;
+  it('writes the identities as they are now before deleting the stale ones, in the active generation only', () => {
+    let now = [id(0, 1), id(0, 2)];
+    const fileHost: HostState = {
+      ...host,
+      hostFills: (_p, gen) => [
+        { map: MapName.fileIds, entries: now.map((key) => ({ key, value: `0${gen}` })) },
+      ],
+      fileIds: () => now.map((key) => ({ key, value: '00' })),
+    };
+    const obj = new FakeObject(['bg_tp_exec']);
+    const loader = new Loader(obj, fileHost, '/sys/fs/cgroup', log);
+    const p = plan(0, [], ['bg_tp_exec']);
+    expect(loader.refreshIdentities(p)).toBe(0); // nothing applied yet
+    loader.apply(p, 0);
+    const other = id(1, 9);
+    obj.map(MapName.fileIds).update(Buffer.from(other, 'hex'), Buffer.from('00', 'hex'));
+    expect(loader.refreshIdentities(p)).toBe(0);
+
+    // the file at the second path was replaced: a new inode under its name
+    now = [id(0, 1), id(0, 3)];
+    obj.journal.length = 0;
+    expect(loader.refreshIdentities(p)).toBe(2);
+    expect(obj.journal).toEqual([`update bg_file_ids ${id(0, 3)}`, `delete bg_file_ids ${id(0, 2)}`]);
+    expect([...obj.map(MapName.fileIds).entries.keys()].sort()).toEqual([id(0, 1), id(0, 3), other].sort());
+  });
+});

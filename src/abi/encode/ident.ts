@@ -1,0 +1,46 @@
+// bg_file_ids (HASH): file identities (bpf/lib/ident.h). Little-endian.
+//
+//   file_id_key := gen:u8 pad:u8[3] dev:u32 ino:u64
+//                  dev: the kernel's sb->s_dev (major << 20 | minor), not stat's st_dev
+//   file_id_val := type:u32 (1 a path a rule names, 2 a directory a rule names,
+//                            3 a directory on the way to a protected path)
+//                  path:char[252] the path as bg_path_rules keys it, NUL-padded
+//                                 ("/etc/shadow", a directory with its trailing '/')
+import { PATH_MAX, Size } from '../layout.ts';
+import type { MapEntry } from '../plan.ts';
+import { ByteWriter } from './bytes.ts';
+
+export const FileIdType = { file: 1, dir: 2, ancestor: 3 } as const;
+export type FileIdTypeName = keyof typeof FileIdType;
+
+export interface FileId {
+  gen: number;
+  /** the kernel's encoding (kernelDev) */
+  dev: number;
+  ino: bigint;
+  type: FileIdTypeName;
+  path: string;
+}
+
+/**
+ * stat(2)'s st_dev (glibc's encoding: major in bits 8-19 and 32-63, minor in
+ * bits 0-7 and 20-31) as the kernel's sb->s_dev holds it: major << 20 | minor
+ * (MINORBITS 20).
+ */
+export function kernelDev(stDev: bigint): number {
+  const major = ((stDev >> 8n) & 0xfffn) | ((stDev >> 32n) & ~0xfffn);
+  const minor = (stDev & 0xffn) | ((stDev >> 12n) & ~0xffn);
+  if (major >= 1n << 12n || minor >= 1n << 20n)
+    throw new RangeError(`device ${stDev} does not fit a kernel dev_t`);
+  return Number((major << 20n) | minor);
+}
+
+export function encodeFileId(id: FileId): MapEntry {
+  const bytes = Buffer.from(id.path, 'utf8');
+  if (bytes.length + 1 > PATH_MAX)
+    throw new RangeError(`path of ${bytes.length} bytes is longer than ${PATH_MAX - 1}`);
+  return {
+    key: new ByteWriter(Size.fileIdKey).u8(id.gen).pad(3).u32(id.dev).u64(id.ino).hex(),
+    value: new ByteWriter(Size.fileIdVal).u32(FileIdType[id.type]).bytes(bytes, PATH_MAX).hex(),
+  };
+}
