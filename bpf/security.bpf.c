@@ -139,6 +139,21 @@ BG_SECURITY_HOOK(socket_create, "socket_create", "security_socket_create", FMR_M
 BG_SECURITY_HOOK(socket_listen, "socket_listen", "security_socket_listen", FMR_MODE,
 		 (struct socket *sock, int backlog, int ret), ret ? ret : bg_on_socket_listen(sock, MECH, MODE))
 
+/* exec rules on executable mappings (lib/security.h bg_on_exec_map). mmap_file
+ * is on BPF-LSM's bpf_d_path allow-list, file_mprotect is not (it walks). The
+ * function security_mmap_file takes the prot the caller asked for, the hook
+ * the prot the mapping gets: the fmod_ret program adds READ_IMPLIES_EXEC. */
+BG_HOOK_PROG("lsm/mmap_file", bg_lsm_mmap_file, BG_MECH_LSM, LSM_MODE,
+	     (struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret),
+	     ret ? ret : bg_on_mmap_file(file, prot, MECH, MODE))
+BG_HOOK_PROG("fmod_ret/security_mmap_file", bg_fmr_mmap_file, BG_MECH_FMOD_RET, FMR_MODE,
+	     (struct file *file, unsigned long prot, unsigned long flags, int ret),
+	     ret ? ret : bg_on_mmap_file(file, bg_mmap_prot(prot), MECH, MODE))
+
+BG_SECURITY_HOOK(file_mprotect, "file_mprotect", "security_file_mprotect", FMR_MODE,
+		 (struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret),
+		 ret ? ret : bg_on_file_mprotect(vma, prot, MECH, MODE))
+
 /*
  * The probe of the fmod_ret rung (src/kernel/probe.ts): attached for an
  * instant to security_sb_statfs, which nothing hot calls, it denies statfs
