@@ -42,8 +42,9 @@ export interface ExecTarget {
 
 /** The programs that decide an exec itself: also the allowlists' posture. */
 const EXEC_HOOKS = [{ program: 'bg_lsm_bprm_check' }, { program: 'bg_tp_exec' }] as const;
-/** With the executable mappings (BPF-LSM only: no tracepoint sees them). */
-const HOOKS = [...EXEC_HOOKS, { program: 'bg_lsm_mmap_file' }, { program: 'bg_lsm_file_mprotect' }] as const;
+/** Files mapped executable: BPF-LSM (or fmod_ret) only, no tracepoint sees them. */
+const MAP_HOOKS = [{ program: 'bg_lsm_mmap_file' }, { program: 'bg_lsm_file_mprotect' }] as const;
+const HOOKS = [...EXEC_HOOKS, ...MAP_HOOKS] as const;
 const FILELESS = '(fileless)';
 
 export const exec = defineKind<ExecMatch, ExecTarget>('exec', 1, {
@@ -73,7 +74,12 @@ export const exec = defineKind<ExecMatch, ExecTarget>('exec', 1, {
     ...(m.fileless ? pathKeys(ctx, 1, 0, [PATH_FILELESS_TARGET], []) : []),
   ],
   unresolvedKeys: (_m, ctx) => unresolvedPathKeys(ctx, 1, 0),
-  units: () => wholeUnit('exec', HOOKS),
+  units: () => [
+    ...wholeUnit('exec', EXEC_HOOKS),
+    { ...wholeUnit('mapped executable', MAP_HOOKS)[0]!, notForAllow: true },
+  ],
+  coverageNote:
+    'a file mapped executable (the dynamic loader run on a program, mmap or mprotect with PROT_EXEC) is decided only by the security hooks mmap_file and file_mprotect (BPF-LSM or fmod_ret)',
   // an allowlist decides execs; executable mappings never take its default (every library would miss it)
   posture: () => wholeUnit('exec', EXEC_HOOKS),
 

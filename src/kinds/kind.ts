@@ -61,6 +61,8 @@ export interface KeyContext {
 export interface Unit {
   label: string;
   candidates: ProgramName[];
+  /** not needed by an allow rule: its programs never let anything happen that would not (exec's executable mappings) */
+  notForAllow?: true;
 }
 
 /**
