@@ -176,7 +176,11 @@ describe('enforcement matrix', () => {
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('bind-listen').block.hooks).toContain('fmod_ret/security_socket_listen');
     expect(row('exec').block).toMatchObject({
-      hooks: ['fmod_ret/security_bprm_check', 'fmod_ret/security_file_mprotect', 'fmod_ret/security_mmap_file'],
+      hooks: [
+        'fmod_ret/security_bprm_check',
+        'fmod_ret/security_file_mprotect',
+        'fmod_ret/security_mmap_file',
+      ],
       downgraded: false,
     });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
