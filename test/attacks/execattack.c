@@ -106,7 +106,13 @@ static int run(int fd, const char *path, char **argv) {
   return err ? done(err) : ended(status);
 }
 
-/* The loader's words for a mapping the kernel refused: "... failed to map segment ...: Operation not permitted". */
+/*
+ * The loader does not pass the errno on: a mapping the kernel refused reads
+ * "...: failed to map segment from shared object" (glibc 2.36 adds no errno
+ * to it; later ones may add ": Operation not permitted"). Either is reported
+ * as EPERM, the only refusal of an mmap of a readable file opened here.
+ */
+#define LOADER_MAP_REFUSED "failed to map segment from shared object"
 static int ldso(int n, char **a) {
   char *argv[64] = {LOADER};
   int p[2], status;
@@ -118,7 +124,7 @@ static int ldso(int n, char **a) {
   if (err) return done(err);
   ssize_t len = read(p[0], out, sizeof out - 1);
   out[len > 0 ? len : 0] = 0;
-  if (strstr(out, strerror(EPERM))) return done(EPERM);
+  if (strstr(out, strerror(EPERM)) || strstr(out, LOADER_MAP_REFUSED)) return done(EPERM);
   if (out[0]) fprintf(stderr, "%s", out);
   return ended(status);
 }
