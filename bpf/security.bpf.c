@@ -49,6 +49,11 @@
 	BG_HOOK_PROG("lsm/" hook, bg_lsm_##name, BG_MECH_LSM, LSM_MODE, params, body)           \
 	BG_HOOK_PROG("fmod_ret/" fn, bg_fmr_##name, BG_MECH_FMOD_RET, fmr_mode, params, body)
 
+/* The same, where the security_* function's parameters are not the hook's: `fn_params` and `fn_body` for it. */
+#define BG_SECURITY_HOOK_SPLIT(name, hook, fn, fmr_mode, params, body, fn_params, fn_body)           \
+	BG_HOOK_PROG("lsm/" hook, bg_lsm_##name, BG_MECH_LSM, LSM_MODE, params, body)                   \
+	BG_HOOK_PROG("fmod_ret/" fn, bg_fmr_##name, BG_MECH_FMOD_RET, fmr_mode, fn_params, fn_body)
+
 BG_SECURITY_HOOK(bprm_check, "bprm_check_security", "security_bprm_check", FMR_MODE,
 		 (struct linux_binprm *bprm, int ret), ret ? ret : bg_on_bprm_check(bprm, MECH, MODE))
 
@@ -143,6 +148,20 @@ BG_SECURITY_HOOK(socket_create, "socket_create", "security_socket_create", FMR_M
  * leaves listen() to this hook from then on. */
 BG_SECURITY_HOOK(socket_listen, "socket_listen", "security_socket_listen", FMR_MODE,
 		 (struct socket *sock, int backlog, int ret), ret ? ret : bg_on_socket_listen(sock, MECH, MODE))
+
+/* exec rules on executable mappings (lib/security.h bg_on_exec_map). mmap_file
+ * is on BPF-LSM's bpf_d_path allow-list, file_mprotect is not (it walks). The
+ * function security_mmap_file takes the prot the caller asked for, the hook
+ * the prot the mapping gets: the fmod_ret program adds READ_IMPLIES_EXEC. */
+BG_SECURITY_HOOK_SPLIT(mmap_file, "mmap_file", "security_mmap_file", FMR_MODE,
+		       (struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret),
+		       ret ? ret : bg_on_mmap_file(file, prot, MECH, MODE),
+		       (struct file *file, unsigned long prot, unsigned long flags, int ret),
+		       ret ? ret : bg_on_mmap_file(file, bg_mmap_prot(prot), MECH, MODE))
+
+BG_SECURITY_HOOK(file_mprotect, "file_mprotect", "security_file_mprotect", FMR_MODE,
+		 (struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret),
+		 ret ? ret : bg_on_file_mprotect(vma, prot, MECH, MODE))
 
 /*
  * The probe of the fmod_ret rung (src/kernel/probe.ts): attached for an

@@ -105,6 +105,8 @@ enum bg_exception_type {
  * starts with it). The compiler writes, per (slot, kind, op), the block or kill rule that
  * decides such a path. */
 #define BG_PATH_UNRESOLVED_KEY 0x01
+/* bg_path_rules: the target of a file with no name in any file system (exec rules' `fileless: true`) */
+#define BG_PATH_FILELESS_KEY 0x02
 /* bg_task_exe: the exe id of a process whose executable's path could not be built; bg_scope_exe
  * holds the slots with an executable scope for it, and no exception names it */
 #define BG_EXE_ID_UNRESOLVED 0xffffffffu

@@ -42,6 +42,7 @@ enum bg_wild {
 #define BG_NO_BLOCK 0x4 /* a BLOCK value is not this program's to act on (tracepoint, kprobe) */
 #define BG_KILL_AFTER 0x8 /* its kill lands after the system call completed (sys_enter): killed-after */
 #define BG_CAN_DPATH 0x10 /* its hook is on the kernel's bpf_d_path allow-list for its program type */
+#define BG_NO_DEFAULT 0x20 /* a miss is a miss: the allowlists' posture does not apply (executable mappings); bit 5 */
 
 struct bg_loop_ctx {
 	struct bg_work *w;
@@ -208,7 +209,8 @@ static long bg_slot_cb(__u32 i, void *data)
 		rule_id = v->rule_id;
 		action = v->action;
 		flags = v->flags;
-	} else if (cfg->default_block[c->kind & (BG_KIND_MAX - 1)] & bit) {
+	} else if (cfg->default_block[c->kind & (BG_KIND_MAX - 1)] & bit & (((c->mode >> 5) & 1) - 1ULL)) {
+		/* (the last mask: none under BG_NO_DEFAULT, 0x20; without a branch, as below) */
 		rule_id = BG_RULE_DEFAULT | slot;
 		/*
 		 * where the posture can only kill (a tracepoint serves part of it), a

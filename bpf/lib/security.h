@@ -68,7 +68,7 @@ BG_INLINE int bg_on_bprm_check(struct linux_binprm *bprm, __u8 mech, __u32 mode)
 		return 0;
 	/* a path that cannot be built is matched as built (an allowlist still refuses it) */
 	bg_path_build(w, &src);
-	return bg_exec_decide(w, mech, mode);
+	return bg_exec_decide(w, bprm->file, BG_EXEC_VIA_EXEC, mech, mode);
 }
 
 /* A file access on one path. */
@@ -348,6 +348,64 @@ BG_INLINE int bg_on_socket_listen(struct socket *sock, __u8 mech, __u32 mode)
 	bg_security_seen(BG_SEEN_LISTEN);
 	w = bg_enter(BG_HEAP_MAIN, BG_KIND_BIND);
 	return w ? bg_net_listen(w, sock, mech, mode) : 0;
+}
+
+/*
+ * A file mapped executable (mmap with PROT_EXEC, or mprotect adding it to a
+ * file's mapping), decided as an exec of the file by exec rules, without the
+ * allowlists' posture (every library would miss it): the dynamic loader run
+ * on a blocked program, a loader of the intruder's own. The executable the
+ * process runs is not decided again: it was at its exec (bprm_check), and the
+ * kernel maps it during that exec.
+ */
+BG_INLINE int bg_on_exec_map(struct file *file, const struct bg_path_src *src, __u8 via, __u8 mech, __u32 mode)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bg_work *w;
+
+	if (BPF_CORE_READ(file, f_inode) == BPF_CORE_READ(task, mm, exe_file, f_inode))
+		return 0;
+	w = bg_enter(BG_HEAP_MAIN, BG_KIND_EXEC);
+	if (!w)
+		return 0;
+	bg_path_build(w, src);
+	return bg_exec_decide(w, file, via, mech, mode | BG_NO_DEFAULT);
+}
+
+/* The prot a mapping gets from the one asked for: a process with the
+ * READ_IMPLIES_EXEC personality gets PROT_EXEC with PROT_READ (mm/mmap.c). */
+#define BG_PROT_READ 0x1
+#define BG_READ_IMPLIES_EXEC 0x0400000
+BG_INLINE unsigned long bg_mmap_prot(unsigned long prot)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if ((prot & BG_PROT_READ) && (BPF_CORE_READ(task, personality) & BG_READ_IMPLIES_EXEC))
+		return prot | BG_PROT_EXEC;
+	return prot;
+}
+
+/* mmap_file: the file is NULL for anonymous memory; prot is what the mapping gets (READ_IMPLIES_EXEC included). */
+BG_INLINE int bg_on_mmap_file(struct file *file, unsigned long prot, __u8 mech, __u32 mode)
+{
+	struct bg_path_src src;
+
+	if (!file || !(prot & BG_PROT_EXEC))
+		return 0;
+	src = bg_src_of(&file->f_path, mode);
+	return bg_on_exec_map(file, &src, BG_EXEC_VIA_MMAP, mech, mode);
+}
+
+/* file_mprotect: only a file's mapping that was not executable and becomes so (the dentry walk: no bpf_d_path here). */
+BG_INLINE int bg_on_file_mprotect(struct vm_area_struct *vma, unsigned long prot, __u8 mech, __u32 mode)
+{
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	struct bg_path_src src = { .from = BG_FROM_PATH };
+
+	if (!file || !(prot & BG_PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & BG_VM_EXEC))
+		return 0;
+	src.path = &file->f_path;
+	return bg_on_exec_map(file, &src, BG_EXEC_VIA_MPROTECT, mech, mode);
 }
 
 #endif /* BPFGATE_SECURITY_H */

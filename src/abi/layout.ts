@@ -57,6 +57,8 @@ export const EV_F_EXE_PATH = 0x0004;
 export const EV_F_UNRESOLVED = 0x0008;
 /** bg_path_rules: the target of a path the programs could not build (BG_PATH_UNRESOLVED_KEY) */
 export const PATH_UNRESOLVED_TARGET = '\x01';
+/** bg_path_rules: the target of a file with no name in any file system (BG_PATH_FILELESS_KEY) */
+export const PATH_FILELESS_TARGET = '\x02';
 /** bg_task_exe: the exe id of a process whose executable's path could not be built */
 export const EXE_ID_UNRESOLVED = 0xffffffff;
 /** the last cgroup of the chain when the cgroup is deeper than the walk */

@@ -183,6 +183,9 @@ export const PROGRAMS = {
   ...security('socket_create', 'socket_create', 'security_socket_create'),
   /** listen() on a socket never bound: a bind to a port the kernel picks, which no bind hook sees */
   ...security('socket_listen', 'socket_listen', 'security_socket_listen'),
+  /** exec rules on a file mapped executable (mmap PROT_EXEC; mprotect adding it): the dynamic loader, a loader of one's own */
+  ...security('mmap_file', 'mmap_file', 'security_mmap_file', true),
+  ...security('file_mprotect', 'file_mprotect', 'security_file_mprotect', true),
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),

@@ -211,7 +211,8 @@ function achievedBy(r: Rung, action: Action, f: FeatureSet): { achieved: Enforce
  * they can be; the rule then achieves the weakest of its parts (one action
  * value is written for the rule).
  */
-export function decide(kind: RuleKind, action: Action, units: Unit[], f: FeatureSet): Decision {
+export function decide(kind: RuleKind, action: Action, all: Unit[], f: FeatureSet): Decision {
+  const units = action === 'allow' ? all.filter((u) => !u.notForAllow) : all;
   const rs = rungs(units, f);
   const first = pick(rs, action);
   if (!first) {

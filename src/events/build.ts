@@ -13,6 +13,7 @@ import type { BinaryInode } from '../abi/programs.ts';
 import type { Diagnostic } from '../errors.ts';
 import type { DecodedRecord, LossReport } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
+import { isNewImage } from '../kinds/kind.ts';
 import type { Severity } from '../policy/model.ts';
 import type { IdSource } from './id.ts';
 import { decodeTarget, describeTarget } from './target.ts';
@@ -78,7 +79,7 @@ export interface BuildContext {
  */
 function kernelExecutable(record: DecodedRecord, ctx: BuildContext): string | undefined {
   if (record.exe) return record.exe;
-  if (kindOf(record.kind).newImage && record.path) return record.path;
+  if (isNewImage(kindOf(record.kind), record.op) && record.path) return record.path;
   return record.exeId > 0 ? ctx.executableOf?.(record.exeId) : undefined;
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import type { DecodedRecord } from '../kernel/record.ts';
 import { kindOf } from '../kinds/index.ts';
+import { isNewImage } from '../kinds/kind.ts';
 import type { Enrichment } from './build.ts';
 import type { ContainerRuntime } from './types.ts';
 
@@ -240,7 +241,7 @@ export class Enricher {
   async enrich(r: DecodedRecord): Promise<Enrichment> {
     this.#s.lookups += 1;
     const [proc, parentExe, user, cgroupPath] = await Promise.all([
-      this.#process(r.tgid, kindOf(r.kind).newImage === true),
+      this.#process(r.tgid, isNewImage(kindOf(r.kind), r.op)),
       r.ppid > 0 ? this.#exe(r.ppid) : Promise.resolve(undefined),
       this.user(r.uid),
       this.cgroupPath(r.cgroupId),
@@ -256,7 +257,7 @@ export class Enricher {
   cached(r: DecodedRecord): Enrichment | undefined {
     const now = Date.now();
     const proc = this.#procs.get(r.tgid);
-    if (!proc || now - proc.at >= PROCESS_TTL_MS || kindOf(r.kind).newImage === true) return undefined;
+    if (!proc || now - proc.at >= PROCESS_TTL_MS || isNewImage(kindOf(r.kind), r.op)) return undefined;
     let parentExe: string | undefined;
     if (r.ppid > 0) {
       const c = this.#exes.get(r.ppid);

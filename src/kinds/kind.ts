@@ -63,6 +63,8 @@ export interface KeyContext {
 export interface Unit {
   label: string;
   candidates: ProgramName[];
+  /** not needed by an allow rule: its programs never let anything happen that would not (exec's executable mappings) */
+  notForAllow?: true;
 }
 
 /**
@@ -181,8 +183,8 @@ export interface RuleKindDef<K extends string, M extends { kind: K }, T> {
   describe(t: T): string;
   /** the OCSF class, activity and fields of a violation */
   ocsf(e: OcsfInput<T>): OcsfMapping;
-  /** the record's process has just replaced its image (its executable is the record's path) */
-  readonly newImage?: boolean;
+  /** the record's process has just replaced its image (its executable is the record's path); by the record's op where it depends on it */
+  readonly newImage?: boolean | ((op: number) => boolean);
 
   // ---- doctor
   /** the rules of the enforcement matrix's rows for this kind */
@@ -204,6 +206,12 @@ export function defineKind<M extends { kind: string }, T>(
   body: KindBody<M['kind'], M, T>,
 ): RuleKindDef<M['kind'], M, T> {
   return { name, abi, ...body };
+}
+
+/** Has a record of `kind` with `op` just replaced its process's image (RuleKindDef.newImage)? */
+export function isNewImage(kind: { newImage?: boolean | ((op: number) => boolean) }, op: number): boolean {
+  const n = kind.newImage;
+  return typeof n === 'function' ? n(op) : n === true;
 }
 
 const PROGRAM_ORDER = Object.keys(PROGRAMS);

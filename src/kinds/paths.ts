@@ -21,12 +21,21 @@ export const PATH_PROPERTIES: Json = {
   ),
 };
 
-/** Paths and directories, checked; a rule must name at least one. */
-export function readPathTargets(r: MatchReader, m: Raw, path: string[]): PathTargets {
+/** Paths and directories, checked; a rule must name at least one (or one of `others`, targets of its own kind). */
+export function readPathTargets(
+  r: MatchReader,
+  m: Raw,
+  path: string[],
+  others?: { count: number; what: string },
+): PathTargets {
   const paths = r.paths(m.paths, 'path', [...path, 'paths']);
   const directories = r.paths(m.directories, 'directory', [...path, 'directories']);
   const written = ((m.paths as unknown[]) ?? []).length + ((m.directories as unknown[]) ?? []).length;
-  r.needTargets(written, 'paths or directories', path);
+  r.needTargets(
+    written + (others?.count ?? 0),
+    `paths or directories${others ? ` or ${others.what}` : ''}`,
+    path,
+  );
   return { paths, directories };
 }
 

@@ -21,13 +21,15 @@ export type Expectation =
   | { ends: 'EPERM'; mechanism: 'lsm' | 'fmod_ret' | 'cgroup' }
   /** killed on return from the system call, which completed (sys_enter): kill-after */
   | { ends: 'killed-after'; mechanism: 'tracepoint' }
+  /** the new program killed before its first instruction (sched_process_exec): the exec itself succeeded */
+  | { ends: 'killed'; mechanism: 'tracepoint' }
   /** the kernel offers no hook for this path: the attempt succeeds, said in doctor, explain and the README */
   | { ends: 'uncovered'; why: string };
 
 export interface AdversarialCase {
   /** unique, lowercase with -: the case's cgroup, its policy (adv-<id>) and the README row */
   id: string;
-  /** the item of the issue that tracks this class (16.4 network, 16.6 scope, 16.7 the daemon's exemption) */
+  /** the item of the issue that tracks this class (16.3 execution, 16.4 network, 16.6 scope, 16.7 the daemon's exemption) */
   item: string;
   /** what the intruder does, in words */
   title: string;
@@ -52,7 +54,11 @@ export interface AdversarialCase {
   after?: string;
   /** where the attacker runs, relative to the case's cgroup (default: the case's cgroup itself) */
   in?: string;
-  /** the attack program's arguments (test/attacks/attack.c); @DAEMON_PID is the pid file of the case's daemon */
+  /**
+   * the attack program's arguments (test/attacks/attack.c); @DAEMON_PID is the
+   * pid file of the case's daemon, @ATTACKS/ the directory of the attack
+   * programs (`exec @ATTACKS/execattack ...` runs test/attacks/execattack.c)
+   */
   attack: string[];
   /** the event: its kind and the fields its target must have */
   kind: string;
@@ -85,6 +91,8 @@ const imds = (port: number, protocol: string, call: string) => ({
 });
 const blockImds = `{ kind: connect, action: block, match: { addresses: [${IMDS}/32, ${IMDS6}/128] } }`;
 const cgroup = { ends: 'EPERM', mechanism: 'cgroup' } as const;
+/** Where the exec cases make their programs and files. */
+const EXEC_DIR = '/tmp/bgtest-exec';
 const both = { lsm: cgroup, host: cgroup };
 
 export const CASES: AdversarialCase[] = [
@@ -236,7 +244,99 @@ export const CASES: AdversarialCase[] = [
   ),
   // ---- 16.1: files are identified by what they are, not by the name used
   ...fileCases(),
+  // ---- 16.3: execution that does not go through execve of the target
+  execCase(
+    'exec-ldso',
+    'runs a blocked program through the dynamic loader: ld-linux-x86-64.so.2 PROGRAM',
+    'ldso',
+    'mmap',
+  ),
+  execCase('exec-mmap', "maps a blocked program's file with PROT_EXEC, a loader of its own", 'mmap', 'mmap'),
+  execCase(
+    'exec-mprotect',
+    "maps a blocked program's file readable, then mprotect()s it PROT_EXEC",
+    'mprotect',
+    'mprotect',
+  ),
+  {
+    ...execCase(
+      'exec-script-interpreter',
+      'runs a #! script whose interpreter is the blocked program',
+      'script',
+      'exec',
+    ),
+    kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'killed', mechanism: 'tracepoint' } },
+  },
+  filelessCase(
+    'exec-memfd',
+    'copies a program into a memfd and runs it with fexecve (execveat AT_EMPTY_PATH)',
+    ['memfd'],
+  ),
+  filelessCase(
+    'exec-tmpfile',
+    'copies a program into an O_TMPFILE file, never linked, and runs it with fexecve',
+    ['tmpfile', EXEC_DIR],
+  ),
+  filelessCase('exec-deleted', 'copies a program, opens it, unlinks it and runs /proc/self/fd/N', [
+    'deleted',
+    EXEC_DIR,
+  ]),
 ];
+
+/**
+ * A blocked program (a copy of /bin/true the case makes, BLOCKED) run another
+ * way than execve of its path: `how` is test/attacks/execattack.c's command
+ * (script: a #! script naming it as interpreter, run with execve), `via` how
+ * the event says it came to run. No tracepoint sees an executable mapping:
+ * on this host the program runs, with no event.
+ */
+function execCase(
+  id: string,
+  title: string,
+  how: 'ldso' | 'mmap' | 'mprotect' | 'script',
+  via: string,
+): AdversarialCase {
+  const blocked = `${EXEC_DIR}/${id}`;
+  const script = `${EXEC_DIR}/${id}.sh`;
+  const make = `mkdir -p ${EXEC_DIR} && cp -f /bin/true ${blocked}`;
+  return {
+    id,
+    item: '16.3',
+    title,
+    rule: `{ kind: exec, action: block, match: { paths: [${blocked}] } }`,
+    after: how === 'script' ? `${make} && printf '#!${blocked}\\n' > ${script} && chmod 755 ${script}` : make,
+    attack: [
+      'exec',
+      '@ATTACKS/execattack',
+      how === 'script' ? 'run' : how,
+      how === 'script' ? script : blocked,
+    ],
+    kind: 'exec',
+    target: { path: blocked, via, fileless: false },
+    kernels: {
+      lsm: { ends: 'EPERM', mechanism: 'lsm' },
+      host: {
+        ends: 'uncovered',
+        why: 'no hook sees a file mapped executable without BPF-LSM (mmap_file, file_mprotect)',
+      },
+    },
+  };
+}
+
+/** A copy of /bin/true with no name in any file system, run with exec, against `fileless: true`. */
+function filelessCase(id: string, title: string, how: string[]): AdversarialCase {
+  return {
+    id,
+    item: '16.3',
+    title,
+    rule: '{ kind: exec, action: block, match: { fileless: true } }',
+    after: `mkdir -p ${EXEC_DIR}`,
+    attack: ['exec', '@ATTACKS/execattack', ...how, '/bin/true'],
+    kind: 'exec',
+    target: { via: 'exec', fileless: true },
+    kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'killed', mechanism: 'tracepoint' } },
+  };
+}
 
 /**
  * listen() on a TCP socket that was never bound: the kernel picks the port,
@@ -301,6 +401,9 @@ function mountCase(
     target: { operation: 'mount', ...target },
     kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'uncovered', why } },
   };
+}
+
+/**
  * 16.1: a protected file reached by another name. Each case protects
  * <root>/<id>/protected/secret (made before the daemon starts) and reaches it
  * through a hard link, a bind mount in a mount namespace of the attacker's

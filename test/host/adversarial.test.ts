@@ -96,7 +96,9 @@ describe('what compile says each case achieves here', () => {
           ?.defaults?.find((d: Json) => d.kind === c.kind)
       : (plan.rules as Json[]).find((x) => x.policy === adv.policyName(c) && x.rule === adv.RULE);
     const e = adv.expectationOn(c, KERNEL);
-    const achieved = e.ends === 'EPERM' ? 'block' : e.ends === 'killed-after' ? 'kill-after' : rule?.achieved;
+    const achieved =
+      ({ EPERM: 'block', 'killed-after': 'kill-after', killed: 'kill' } as Record<string, string>)[e.ends] ??
+      rule?.achieved;
     expect(rule).toMatchObject({ achieved, downgraded: e.ends !== 'EPERM' });
   });
 });

@@ -42,7 +42,7 @@ function violation(i: number, atMs: number, outcome: ViolationEvent['outcome']):
       cgroup: { id: '99', path: '/system.slice/app.service' },
     },
     parent: { pid: 1 },
-    target: { path: '/usr/bin/nc' },
+    target: { path: '/usr/bin/nc', via: 'exec', fileless: false },
     message: 'm',
     ret: 0,
   };

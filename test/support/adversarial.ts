@@ -4,6 +4,7 @@
 // command line (a network namespace of its own with the services it
 // targets, then the case's cgroup, then the attack program), and what a
 // case must end in on a kernel, in enforce and in audit mode.
+import { dirname } from 'node:path';
 import { type AdversarialCase, CASES, type Expectation, type Kernel } from '../adversarial/cases.ts';
 
 export { type AdversarialCase, CASES, type Expectation, type Kernel } from '../adversarial/cases.ts';
@@ -99,7 +100,9 @@ export function attackerArgv(
   caseDir: string,
   daemonPidFile = '/dev/null',
 ): string[] {
-  const args = c.attack.map((a) => (a === '@DAEMON_PID' ? `@${daemonPidFile}` : a));
+  const args = c.attack.map((a) =>
+    a === '@DAEMON_PID' ? `@${daemonPidFile}` : a.replace(/^@ATTACKS\//, `${dirname(attack)}/`),
+  );
   return [
     'unshare',
     '--net',
@@ -149,9 +152,10 @@ export function endOf(stdout: string, code: number | null, signal: string | null
 export function expected(c: AdversarialCase, kernel: Kernel, mode: 'enforce' | 'audit'): Observed {
   const e: Expectation = expectationOn(c, kernel);
   if (e.ends === 'uncovered') return { ends: 'ok', events: [] };
-  const kill = e.ends === 'killed-after';
+  const kill = e.ends === 'killed-after' || e.ends === 'killed';
+  const after = e.ends === 'killed-after' ? '-after' : '';
   const outcome =
-    mode === 'audit' ? (kill ? 'would-kill-after' : 'would-block') : kill ? 'killed-after' : 'denied';
+    mode === 'audit' ? (kill ? `would-kill${after}` : 'would-block') : kill ? `killed${after}` : 'denied';
   return {
     ends: mode === 'audit' ? 'ok' : kill ? 'killed' : 'errno 1 EPERM',
     events: [{ policy: policyName(c), rule: ruleOf(c), kind: c.kind, outcome, mechanism: e.mechanism, mode }],

@@ -7,7 +7,7 @@ import { CACHE, ROOT } from './paths.ts';
 export const ATTACKS_SRC = `${ROOT}test/attacks`;
 export const ATTACKS_DIR = `${CACHE}/attacks`;
 
-export const ATTACK_PROGRAMS = ['attack', 'marker'] as const;
+export const ATTACK_PROGRAMS = ['attack', 'marker', 'execattack'] as const;
 export type AttackProgram = (typeof ATTACK_PROGRAMS)[number];
 
 /** Compile the attacker programs that are missing or older than their source; returns name → absolute path. */

@@ -85,7 +85,11 @@ describe('enforcement matrix', () => {
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('exec').block).toMatchObject({ hooks: ['tp_btf/sched_process_exec'], downgraded: true });
-    expect(row('exec').block.reason).toMatch(/lsm\/bprm_check_security: lsm\/ program load: EPERM/);
+    expect(row('exec').block.reason).toMatch(
+      /lsm\/bprm_check_security, lsm\/mmap_file, lsm\/file_mprotect: lsm\/ program load: EPERM/,
+    );
+    // a file mapped executable: no tracepoint sees it
+    expect(row('exec').block.reason).toMatch(/not covered on this kernel: mapped executable/);
     expect(row('file').block.hooks).toEqual(['raw_tp/sys_enter']);
     expect(row('connect').block).toMatchObject({
       hooks: ['cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_udp4_sendmsg', 'cgroup_udp6_sendmsg'],
@@ -172,7 +176,14 @@ describe('enforcement matrix', () => {
     });
     const row = (k: string) => m.rows.find((r) => r.rule === k)!;
     expect(row('bind-listen').block.hooks).toContain('fmod_ret/security_socket_listen');
-    expect(row('exec').block).toMatchObject({ hooks: ['fmod_ret/security_bprm_check'], downgraded: false });
+    expect(row('exec').block).toMatchObject({
+      hooks: [
+        'fmod_ret/security_bprm_check',
+        'fmod_ret/security_file_mprotect',
+        'fmod_ret/security_mmap_file',
+      ],
+      downgraded: false,
+    });
     expect(row('file').block.hooks).toContain('fmod_ret/security_file_open');
     expect(row('file').block.hooks).toContain('fmod_ret/security_path_truncate');
     expect(row('file-setid').block.hooks).toContain('fmod_ret/security_inode_setxattr');
@@ -275,7 +286,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +22 of 22 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +24 of 24 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
@@ -322,7 +333,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +21 of 22/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +23 of 24/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );
@@ -363,7 +374,7 @@ describe('formatting', () => {
     expect(lines[0]).toBe(`enforcement matrix: what a rule of each kind achieves on ${NO_LSM.name}`);
     expect(lines[1]).toMatch(/^ {2}rule {9}asked block {16}asked kill {17}asked audit$/);
     expect(text).toMatch(
-      /^ {2}exec {9}kill \(tracepoint\) ! {8}kill \(tracepoint\) {10}audit \(tracepoint\)$/m,
+      /^ {2}exec {9}kill \(tracepoint\) ! {8}kill \(tracepoint\) ! {8}audit \(tracepoint\) !$/m,
     );
     expect(text).toMatch(
       /^ {2}file {9}kill-after \(tracepoint\) ! {2}kill-after \(tracepoint\) ! {2}audit \(tracepoint\)$/m,

@@ -94,7 +94,9 @@ describe('Enricher', () => {
     expect(e.cached(r)).toEqual(read);
     // a cgroup the walk has not seen, an exec (a new image), another process: a read is due
     expect(e.cached({ ...r, cgroupId: 1n })).toBeUndefined();
-    expect(e.cached({ ...r, kind: 'exec' })).toBeUndefined();
+    expect(e.cached({ ...r, kind: 'exec', op: 0 })).toBeUndefined();
+    // a file mapped executable (exec's op 1, mmap) does not replace the image: the cache answers
+    expect(e.cached({ ...r, kind: 'exec', op: 1 })).toEqual(read);
     expect(e.cached({ ...r, tgid: 0x3ffffff0 })).toBeUndefined();
     e.stop();
     expect(e.cached(r)).toBeUndefined();

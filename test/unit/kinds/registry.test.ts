@@ -55,12 +55,14 @@ describe('the registry', () => {
 
   it('every security_* hook is one BG_SECURITY_HOOK: a BPF-LSM program and its fmod_ret twin on the same function', () => {
     const source = readFileSync(join(BPF, 'security.bpf.c'), 'utf8');
-    const macros = [...source.matchAll(/^BG_SECURITY_HOOK\((\w+), "(\w+)", "(\w+)",/gm)].map((m) => ({
-      lsm: `bg_lsm_${m[1]}` as ProgramName,
-      fmr: `bg_fmr_${m[1]}` as ProgramName,
-      hook: m[2],
-      fn: m[3],
-    }));
+    const macros = [...source.matchAll(/^BG_SECURITY_HOOK(?:_SPLIT)?\((\w+), "(\w+)", "(\w+)",/gm)].map(
+      (m) => ({
+        lsm: `bg_lsm_${m[1]}` as ProgramName,
+        fmr: `bg_fmr_${m[1]}` as ProgramName,
+        hook: m[2],
+        fn: m[3],
+      }),
+    );
     const lsm = (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => PROGRAMS[n].family === 'lsm');
     expect(macros.map((m) => m.lsm).sort()).toEqual([...lsm].sort());
     for (const m of macros) {

@@ -46,7 +46,7 @@ function violation(
       cgroup: { id: '77', ...(over.cgroup !== undefined ? { path: over.cgroup } : {}) },
     },
     parent: { pid: 0 },
-    target: { path: '/usr/bin/nc' },
+    target: { path: '/usr/bin/nc', via: 'exec', fileless: false },
     message: 'netcat',
     ret: 0,
   };
