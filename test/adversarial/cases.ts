@@ -27,7 +27,7 @@ export type Expectation =
 export interface AdversarialCase {
   /** unique, lowercase with -: the case's cgroup, its policy (adv-<id>) and the README row */
   id: string;
-  /** the item of the issue that tracks this class (16.4 network, 16.6 scope, 16.7 the daemon's exemption) */
+  /** the item of the issue that tracks this class (16.4 network, 16.6 scope, 16.7 the daemon's exemption, 16.8 id changes) */
   item: string;
   /** what the intruder does, in words */
   title: string;
@@ -78,6 +78,10 @@ const imds = (port: number, protocol: string, call: string) => ({
 const blockImds = `{ kind: connect, action: block, match: { addresses: [${IMDS}/32, ${IMDS6}/128] } }`;
 const cgroup = { ends: 'EPERM', mechanism: 'cgroup' } as const;
 const both = { lsm: cgroup, host: cgroup };
+const lsmOnly = { ends: 'EPERM', mechanism: 'lsm' } as const;
+/** Without BPF-LSM (or fmod_ret) nothing sees the change: the attempt succeeds. */
+const hooksOnly = (why: string) => ({ ends: 'uncovered', why }) as const;
+const NO_SETID_HOOK = 'only the security hooks see this change (no system-call rung)';
 
 export const CASES: AdversarialCase[] = [
   // ---- 16.4: network rules hold for every way to send
@@ -189,6 +193,74 @@ export const CASES: AdversarialCase[] = [
     kind: 'connect',
     target: imds(80, 'tcp', 'connect'),
     kernels: both,
+  },
+  // ---- 16.8: every id change
+  {
+    id: 'id-saved-uid',
+    item: '16.8',
+    title:
+      'keeps CAP_SETUID after dropping to uid 1000, then sets only its saved uid to 0 (setresuid(-1, -1, 0)), to become root later',
+    rule: '{ kind: setuid, action: block, match: { to: root } }',
+    attack: ['--drop', '1000:1000', '--raise', 'setresuid', '-1', '-1', '0'],
+    kind: 'setuid',
+    target: { id: 'uid', oldUid: 1000, toRoot: true },
+    kernels: { lsm: lsmOnly, host: { ends: 'killed-after', mechanism: 'tracepoint' } },
+  },
+  {
+    id: 'id-fsuid',
+    item: '16.8',
+    title:
+      'keeps CAP_SETUID after dropping to uid 1000, sets only its fs uid to 0 (setfsuid) and reads a file only root may read',
+    rule: '{ kind: setuid, action: block, match: { to: root } }',
+    after: 'echo secret > /tmp/adv-id-fsuid && chmod 600 /tmp/adv-id-fsuid',
+    attack: ['--drop', '1000:1000', '--raise', 'setfsuid', '0', '/tmp/adv-id-fsuid'],
+    kind: 'setuid',
+    target: { id: 'uid', oldUid: 1000, newFsuid: 0, toRoot: true },
+    kernels: {
+      lsm: lsmOnly,
+      host: hooksOnly('the system-call rung reads setuid, setreuid and setresuid, not setfsuid'),
+    },
+  },
+  {
+    id: 'id-setresgid',
+    item: '16.8',
+    title: 'keeps CAP_SETGID after dropping to gid 1000, then takes gid 0 back (setresgid(0, 0, 0))',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [gid] } }',
+    attack: ['--drop', '1000:1000', '--raise', 'setresgid', '0', '0', '0'],
+    kind: 'setuid',
+    target: { id: 'gid', oldGid: 1000, newGid: 0, newEgid: 0, newSgid: 0, newFsgid: 0, toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
+  {
+    id: 'id-setgroups',
+    item: '16.8',
+    title: 'keeps CAP_SETGID after dropping to uid and gid 1000, then joins group 0 (setgroups)',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [groups] } }',
+    attack: ['--drop', '1000:1000', '--raise', 'setgroups', '0'],
+    kind: 'setuid',
+    target: { id: 'groups', oldGroups: 0, newGroups: 1, toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
+  {
+    id: 'id-capset',
+    item: '16.8',
+    title:
+      'drops to uid 1000 keeping its permitted capabilities, then raises them into the effective set (capset)',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [capabilities] } }',
+    attack: ['--drop', '1000:1000', 'capset'],
+    kind: 'setuid',
+    target: { id: 'capabilities', toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
+  {
+    id: 'id-userns',
+    item: '16.8',
+    title: 'makes a user namespace (unshare(CLONE_NEWUSER)), in which it holds every capability',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [userns] } }',
+    attack: ['unshare_user'],
+    kind: 'setuid',
+    target: { id: 'userns', euid: 0, toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
   },
 ];
 
