@@ -111,8 +111,8 @@ function decodeTarget(op: number, args: readonly [bigint, bigint, bigint, bigint
     case 'uid':
     case 'gid': {
       const t = ids(args, id === 'uid' ? 'Uid' : 'Gid', id === 'uid' ? 'u' : 'g');
-      // sys_enter's record (no saved or fs id) does not say: a new id of 0, as the call asked
-      const asked = [u32(a1), u32(a2)].some((v) => v === 0) && u32(a0) !== 0;
+      // sys_enter's record (no saved or fs id) does not say: a to-root rule matched, or the call asked for 0
+      const asked = op === SETID_IDS.number(id) || ([u32(a1), u32(a2)].some((v) => v === 0) && u32(a0) !== 0);
       return { id, toRoot: kernelSays || (!a3 && asked), ...t };
     }
     case 'groups':
