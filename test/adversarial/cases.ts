@@ -196,17 +196,6 @@ export const CASES: AdversarialCase[] = [
   },
   // ---- 16.8: every id change
   {
-    id: 'id-saved-uid',
-    item: '16.8',
-    title:
-      'keeps CAP_SETUID after dropping to uid 1000, then sets only its saved uid to 0 (setresuid(-1, -1, 0)), to become root later',
-    rule: '{ kind: setuid, action: block, match: { to: root } }',
-    attack: ['--drop', '1000:1000', '--raise', 'setresuid', '-1', '-1', '0'],
-    kind: 'setuid',
-    target: { id: 'uid', oldUid: 1000, toRoot: true },
-    kernels: { lsm: lsmOnly, host: { ends: 'killed-after', mechanism: 'tracepoint' } },
-  },
-  {
     id: 'id-fsuid',
     item: '16.8',
     title:
@@ -250,16 +239,6 @@ export const CASES: AdversarialCase[] = [
     attack: ['--drop', '1000:1000', 'capset'],
     kind: 'setuid',
     target: { id: 'capabilities', toRoot: true },
-    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
-  },
-  {
-    id: 'id-userns',
-    item: '16.8',
-    title: 'makes a user namespace (unshare(CLONE_NEWUSER)), in which it holds every capability',
-    rule: '{ kind: setuid, action: block, match: { to: root, ids: [userns] } }',
-    attack: ['unshare_user'],
-    kind: 'setuid',
-    target: { id: 'userns', euid: 0, toRoot: true },
     kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
   },
 ];
