@@ -137,6 +137,24 @@ BG_SECURITY_HOOK(task_fix_setuid, "task_fix_setuid", "security_task_fix_setuid",
 		 (struct cred *new, const struct cred *old, int flags, int ret),
 		 ret ? ret : bg_on_task_fix_setuid(new, old, MECH, MODE))
 
+BG_SECURITY_HOOK(task_fix_setgid, "task_fix_setgid", "security_task_fix_setgid", FMR_MODE,
+		 (struct cred *new, const struct cred *old, int flags, int ret),
+		 ret ? ret : bg_on_task_fix_setgid(new, old, MECH, MODE))
+
+BG_SECURITY_HOOK(task_fix_setgroups, "task_fix_setgroups", "security_task_fix_setgroups", FMR_MODE,
+		 (struct cred *new, const struct cred *old, int ret),
+		 ret ? ret : bg_on_task_fix_setgroups(new, old, MECH, MODE))
+
+/* kernel_cap_t is read as 8 bytes (lib/security.h bg_caps): its layout changed in 6.3, its size did not. */
+BG_SECURITY_HOOK(capset, "capset", "security_capset", FMR_MODE,
+		 (struct cred *new, const struct cred *old, const kernel_cap_t *effective,
+		  const kernel_cap_t *inheritable, const kernel_cap_t *permitted, int ret),
+		 ret ? ret : bg_on_capset(old, effective, permitted, MECH, MODE))
+
+/* The function behind lsm/userns_create is security_create_user_ns. */
+BG_SECURITY_HOOK(userns_create, "userns_create", "security_create_user_ns", FMR_MODE,
+		 (const struct cred *cred, int ret), ret ? ret : bg_on_userns_create(cred, MECH, MODE))
+
 /* The first call marks bg_runtime.lsm_socket_seen, before any scope check, so
  * that bg_tp_sys_enter leaves socket rules to this hook from then on. */
 BG_SECURITY_HOOK(socket_create, "socket_create", "security_socket_create", FMR_MODE,

@@ -316,14 +316,88 @@ BG_INLINE int bg_on_sb_pivotroot(const struct path *new_path, __u8 mech, __u32 m
 	return bg_on_mount(BG_OP_MOUNT_PIVOT_ROOT, 0, 0, &at, mech, mode);
 }
 
-BG_INLINE int bg_on_task_fix_setuid(struct cred *new, const struct cred *old, __u8 mech, __u32 mode)
+/*
+ * setuid, setreuid, setresuid, setfsuid (task_fix_setuid) and their gid twins
+ * (task_fix_setgid): the four ids of the new credentials against the old
+ * ones, so that an id the call leaves as it is never counts, and a saved or
+ * fs id that becomes 0 does.
+ */
+#define BG_ON_FIX_SETID(fn, root_op, r, e, s, fs)                                                          \
+	BG_INLINE int fn(struct cred *new, const struct cred *old, __u8 mech, __u32 mode)                  \
+	{                                                                                               \
+		struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);                               \
+		__u32 nr = BPF_CORE_READ(new, r.val), ne = BPF_CORE_READ(new, e.val);                      \
+		__u32 ns = BPF_CORE_READ(new, s.val), nfs = BPF_CORE_READ(new, fs.val);                    \
+		__u32 or = BPF_CORE_READ(old, r.val);                                                      \
+		int to_root = BG_BECOMES_ROOT(or, nr) || BG_BECOMES_ROOT(BPF_CORE_READ(old, e.val), ne) ||     \
+			      BG_BECOMES_ROOT(BPF_CORE_READ(old, s.val), ns) ||                                \
+			      BG_BECOMES_ROOT(BPF_CORE_READ(old, fs.val), nfs);                                \
+                                                                                                        \
+		if (!w)                                                                                 \
+			return 0;                                                                       \
+		return bg_setid_decide(w, root_op, to_root, or, nr, ne, (__u64)(__u32)~ns | (__u64)(__u32)~nfs << 32, \
+				       mech, mode);                                                     \
+	}
+
+BG_ON_FIX_SETID(bg_on_task_fix_setuid, BG_OP_SETUID_ROOT, uid, euid, suid, fsuid)
+BG_ON_FIX_SETID(bg_on_task_fix_setgid, BG_OP_SETUID_GID_ROOT, gid, egid, sgid, fsgid)
+
+/* Is group 0 among the supplementary groups? The kernel sorts them before the
+ * hook (groups_sort in setgroups), so 0 can only be the first. */
+BG_INLINE int bg_groups_root(const struct cred *cred)
+{
+	struct group_info *gi = BPF_CORE_READ(cred, group_info);
+	__u32 g0 = 1;
+
+	if (!gi || BPF_CORE_READ(gi, ngroups) <= 0)
+		return 0;
+	bpf_core_read(&g0, sizeof(g0), &gi->gid[0]);
+	return g0 == 0;
+}
+
+/* setgroups (task_fix_setgroups) */
+BG_INLINE int bg_on_task_fix_setgroups(struct cred *new, const struct cred *old, __u8 mech, __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);
+	int root = bg_groups_root(new);
+
+	if (!w)
+		return 0;
+	return bg_setid_decide(w, BG_OP_SETUID_GROUPS_ROOT, root && !bg_groups_root(old),
+			       (__u32)BPF_CORE_READ(old, group_info, ngroups),
+			       (__u32)BPF_CORE_READ(new, group_info, ngroups), root, 0, mech, mode);
+}
+
+/* A capability set (kernel_cap_t: two __u32 words to 6.2, one __u64 from 6.3: the same 8 bytes). */
+BG_INLINE __u64 bg_caps(const void *set)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), set);
+	return v;
+}
+
+/* capset: a gain is a capability new in the effective or the permitted set. */
+BG_INLINE int bg_on_capset(const struct cred *old, const void *effective, const void *permitted, __u8 mech,
+			   __u32 mode)
+{
+	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);
+	__u64 oe = bg_caps(&old->cap_effective), op = bg_caps(&old->cap_permitted);
+	__u64 ne = bg_caps(effective), np = bg_caps(permitted);
+
+	if (!w)
+		return 0;
+	return bg_setid_decide(w, BG_OP_SETUID_CAPABILITIES_ROOT, (ne & ~oe) || (np & ~op), oe, ne, op, np, mech, mode);
+}
+
+/* unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER) (userns_create): its creator holds every capability in it. */
+BG_INLINE int bg_on_userns_create(const struct cred *cred, __u8 mech, __u32 mode)
 {
 	struct bg_work *w = bg_enter(BG_HEAP_MAIN, BG_KIND_SETUID);
 
 	if (!w)
 		return 0;
-	return bg_setuid_decide(w, BPF_CORE_READ(old, uid.val), BPF_CORE_READ(new, uid.val),
-				BPF_CORE_READ(new, euid.val), BPF_CORE_READ(new, suid.val), mech, mode);
+	return bg_setid_decide(w, BG_OP_SETUID_USERNS_ROOT, 1, BPF_CORE_READ(cred, euid.val), 0, 0, 0, mech, mode);
 }
 
 /* Sockets of every family. Sockets the kernel makes for itself (kern) are not the caller's. */

@@ -179,6 +179,11 @@ export const PROGRAMS = {
   ...security('sb_umount', 'sb_umount', 'security_sb_umount'),
   ...security('sb_pivotroot', 'sb_pivotroot', 'security_sb_pivotroot'),
   ...security('task_fix_setuid', 'task_fix_setuid', 'security_task_fix_setuid'),
+  ...security('task_fix_setgid', 'task_fix_setgid', 'security_task_fix_setgid'),
+  ...security('task_fix_setgroups', 'task_fix_setgroups', 'security_task_fix_setgroups'),
+  ...security('capset', 'capset', 'security_capset'),
+  /** unshare and clone with CLONE_NEWUSER (the function is security_create_user_ns) */
+  ...security('userns_create', 'userns_create', 'security_create_user_ns'),
   /** sockets of every family (kernel-internal sockets are ignored) */
   ...security('socket_create', 'socket_create', 'security_socket_create'),
   /** listen() on a socket never bound: a bind to a port the kernel picks, which no bind hook sees */

@@ -30,6 +30,7 @@ export interface AdversarialCase {
   /** unique, lowercase with -: the case's cgroup, its policy (adv-<id>) and the README row */
   id: string;
   /** the item of the issue that tracks this class (16.3 execution, 16.4 network, 16.6 scope, 16.7 the daemon's exemption) */
+  /** the item of the issue that tracks this class (16.4 network, 16.6 scope, 16.7 the daemon's exemption, 16.8 id changes) */
   item: string;
   /** what the intruder does, in words */
   title: string;
@@ -94,6 +95,10 @@ const cgroup = { ends: 'EPERM', mechanism: 'cgroup' } as const;
 /** Where the exec cases make their programs and files. */
 const EXEC_DIR = '/tmp/bgtest-exec';
 const both = { lsm: cgroup, host: cgroup };
+const lsmOnly = { ends: 'EPERM', mechanism: 'lsm' } as const;
+/** Without BPF-LSM (or fmod_ret) nothing sees the change: the attempt succeeds. */
+const hooksOnly = (why: string) => ({ ends: 'uncovered', why }) as const;
+const NO_SETID_HOOK = 'only the security hooks see this change (no system-call rung)';
 
 export const CASES: AdversarialCase[] = [
   // ---- 16.4: network rules hold for every way to send
@@ -281,6 +286,53 @@ export const CASES: AdversarialCase[] = [
     'deleted',
     EXEC_DIR,
   ]),
+  // ---- 16.8: every id change
+  {
+    id: 'id-fsuid',
+    item: '16.8',
+    title:
+      'keeps CAP_SETUID after dropping to uid 1000, sets only its fs uid to 0 (setfsuid) and reads a file only root may read',
+    rule: '{ kind: setuid, action: block, match: { to: root } }',
+    after: 'echo secret > /tmp/adv-id-fsuid && chmod 600 /tmp/adv-id-fsuid',
+    attack: ['--drop', '1000:1000', '--raise', 'setfsuid', '0', '/tmp/adv-id-fsuid'],
+    kind: 'setuid',
+    target: { id: 'uid', oldUid: 1000, newFsuid: 0, toRoot: true },
+    kernels: {
+      lsm: lsmOnly,
+      host: hooksOnly('the system-call rung reads setuid, setreuid and setresuid, not setfsuid'),
+    },
+  },
+  {
+    id: 'id-setresgid',
+    item: '16.8',
+    title: 'keeps CAP_SETGID after dropping to gid 1000, then takes gid 0 back (setresgid(0, 0, 0))',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [gid] } }',
+    attack: ['--drop', '1000:1000', '--raise', 'setresgid', '0', '0', '0'],
+    kind: 'setuid',
+    target: { id: 'gid', oldGid: 1000, newGid: 0, newEgid: 0, newSgid: 0, newFsgid: 0, toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
+  {
+    id: 'id-setgroups',
+    item: '16.8',
+    title: 'keeps CAP_SETGID after dropping to uid and gid 1000, then joins group 0 (setgroups)',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [groups] } }',
+    attack: ['--drop', '1000:1000', '--raise', 'setgroups', '0'],
+    kind: 'setuid',
+    target: { id: 'groups', oldGroups: 0, newGroups: 1, toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
+  {
+    id: 'id-capset',
+    item: '16.8',
+    title:
+      'drops to uid 1000 keeping its permitted capabilities, then raises them into the effective set (capset)',
+    rule: '{ kind: setuid, action: block, match: { to: root, ids: [capabilities] } }',
+    attack: ['--drop', '1000:1000', 'capset'],
+    kind: 'setuid',
+    target: { id: 'capabilities', toRoot: true },
+    kernels: { lsm: lsmOnly, host: hooksOnly(NO_SETID_HOOK) },
+  },
 ];
 
 /**

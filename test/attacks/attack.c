@@ -15,12 +15,18 @@
 // WHERE options change the name the file is reached by, as an intruder would:
 //   --bind SRC DST     a mount namespace of its own, SRC bound at DST in it
 //   --chroot DIR       chroot(DIR) first
+//   --drop UID:GID     keep capabilities (PR_SET_KEEPCAPS), drop the supplementary
+//                      groups, then every gid and uid: permitted capabilities stay,
+//                      effective ones are cleared
+//   --raise            capset: effective = permitted (after --drop: CAP_SETUID back)
 // With --pidns and --as-pid, the acting child prints "pid N" (its pid in the
 // initial pid namespace) before the result, and its exit status is relayed.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/if_ether.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
@@ -32,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -243,6 +251,18 @@ static int mount_act(const char *cmd, int n, char **a) {
   rmdir(dir);
   return err;
 }
+/* capset: the effective set made equal to the permitted one (raises what --drop cleared). */
+static int raise_effective(void) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return errno;
+  d[0].effective = d[0].permitted;
+  d[1].effective = d[1].permitted;
+  return syscall(SYS_capset, &h, d) < 0 ? errno : 0;
+}
+
+/* An id argument: a number, or -1 for "leave it as it is". */
+static unsigned id_arg(const char *s) { return (unsigned)strtol(s, NULL, 10); }
 
 /* The attempt itself: COMMAND with its n arguments a. */
 static int act(const char *cmd, int n, char **a) {
@@ -307,6 +327,32 @@ static int act(const char *cmd, int n, char **a) {
     if (n < 2) return usage("OLD NEW required");
     return done(rename(a[0], a[1]) < 0 ? errno : 0);
   }
+  if (!strcmp(cmd, "setresuid") || !strcmp(cmd, "setresgid")) {
+    if (n < 3) return usage("RID EID SID required (-1: unchanged)");
+    long r = cmd[5] == 'u' ? syscall(SYS_setresuid, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]))
+                           : syscall(SYS_setresgid, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]));
+    return done(r < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "setfsuid")) {
+    /* setfsuid reports no error: it returns the old fsuid; a refused change leaves it */
+    if (n < 1) return usage("FSUID [PATH] required");
+    unsigned want = id_arg(a[0]);
+    setfsuid(want);
+    if ((unsigned)setfsuid(-1) != want) return done(EPERM);
+    if (n < 2) return done(0);
+    int fd = open(a[1], O_RDONLY);
+    if (fd < 0) return done(errno);
+    close(fd);
+    return done(0);
+  }
+  if (!strcmp(cmd, "setgroups")) {
+    gid_t groups[16];
+    int count = n < 16 ? n : 16;
+    for (int i = 0; i < count; i++) groups[i] = id_arg(a[i]);
+    return done(setgroups(count, groups) < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "capset")) return done(raise_effective());
+  if (!strcmp(cmd, "unshare_user")) return done(unshare(CLONE_NEWUSER) < 0 ? errno : 0);
   if (!strcmp(cmd, "exec")) {
     if (n < 1) return usage("PATH required");
     execv(a[0], a);
@@ -370,6 +416,14 @@ int main(int argc, char **argv) {
       i += 2;
     } else if (!strcmp(argv[i], "--chroot") && i + 1 < argc) {
       if (chroot(argv[++i]) < 0 || chdir("/") < 0) return usage("chroot");
+    } else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
+      unsigned u, g;
+      if (sscanf(argv[++i], "%u:%u", &u, &g) != 2) return usage("--drop UID:GID");
+      if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 || setresgid(g, g, g) < 0 ||
+          setresuid(u, u, u) < 0)
+        return usage("--drop");
+    } else if (!strcmp(argv[i], "--raise")) {
+      if (raise_effective()) return usage("--raise");
     } else if (!strcmp(argv[i], "--as-pid") && i + 1 < argc) {
       as_pid = pid_arg(argv[++i]);
       if (as_pid < 0) return usage("--as-pid PID|@FILE");

@@ -74,7 +74,7 @@ export const MATCHES: Record<string, Match> = {
   bpf: { kind: 'bpf', commands: ['BPF_PROG_LOAD'] },
   ptrace: { kind: 'ptrace', modes: ['attach'] },
   mount: { kind: 'mount', operations: ['mount'], fsTypes: ['proc'] },
-  setuid: { kind: 'setuid', to: 'root' },
+  setuid: { kind: 'setuid', to: 'root', ids: ['uid'] },
   socket: { kind: 'socket', families: ['inet'], types: ['raw'] },
   connect: {
     kind: 'connect',

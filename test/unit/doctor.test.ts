@@ -71,6 +71,8 @@ describe('enforcement matrix', () => {
       ptrace: tpKillAfter,
       mount: tpKillAfter,
       setuid: tpKillAfter,
+      // gid, groups, capset, userns: only the security hooks see them
+      'setuid-ids': ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       // inet and inet6 denied by the cgroup hook, every other family killed by raw sys_enter after the call
       socket: ['kill-after/tracepoint', 'kill-after/tracepoint', 'audit/cgroup'],
       'socket-inet': CG_BLOCK,
@@ -127,6 +129,7 @@ describe('enforcement matrix', () => {
       ptrace: lsm,
       mount: lsm,
       setuid: lsm,
+      'setuid-ids': lsm,
       socket: lsm,
       'socket-inet': lsm,
       ...CGROUP_KINDS,
@@ -165,6 +168,7 @@ describe('enforcement matrix', () => {
       ptrace: fmr,
       mount: fmr,
       setuid: fmr,
+      'setuid-ids': fmr,
       socket: fmr,
       'socket-inet': fmr,
       ...CGROUP_KINDS,
@@ -286,7 +290,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +24 of 24 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +28 of 28 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
@@ -333,7 +337,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +23 of 24/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +27 of 28/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );

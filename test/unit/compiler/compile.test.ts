@@ -189,7 +189,7 @@ describe('rule entries and wildcards', () => {
     );
     expect(k({ kind: 'module' })).toEqual([rk(4, 1, ANY), rk(4, 2, ANY)]);
     expect(k({ kind: 'ptrace', modes: ['attach', 'read'] })).toEqual([rk(6, 1, 0), rk(6, 2, 0)]);
-    expect(k({ kind: 'setuid', to: 'any' })).toEqual([rk(8, 2, 0)]);
+    expect(k({ kind: 'setuid', to: 'any', ids: ['uid'] })).toEqual([rk(8, 2, 0)]);
     const plan = compile(set(policy('p', [rule('a', MATCHES.bpf!), rule('k', MATCHES.kprobe!)])), LSM, {
       gen: 0,
     });

@@ -72,7 +72,7 @@ describe('buildEvent', () => {
       fsType: 'tmpfs',
       flags: 'nosuid,nodev',
     });
-    expect(t('setuid')).toEqual({ oldUid: 1000, newUid: 0, newEuid: 0, toRoot: true });
+    expect(t('setuid')).toEqual({ id: 'uid', oldUid: 1000, newUid: 0, newEuid: 0, toRoot: true });
     expect(t('ptrace')).toEqual({ pid: 1234, mode: 'attach' });
     expect(t('socket')).toEqual({ family: 'inet', familyNumber: 2, type: 'raw', typeNumber: 3, protocol: 1 });
     expect(t('module')).toEqual({ source: 'file', path: '/tmp/evil.ko' });

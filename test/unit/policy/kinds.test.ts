@@ -86,7 +86,7 @@ describe('the typed model', () => {
     expect(match('bpf-any')).toEqual({ kind: 'bpf', commands: [] });
     expect(match('ptrace')).toEqual({ kind: 'ptrace', modes: ['attach', 'read'] });
     expect(match('mount')).toEqual({ kind: 'mount', operations: ['mount'], fsTypes: ['proc', 'overlay'] });
-    expect(match('setuid')).toEqual({ kind: 'setuid', to: 'root' });
+    expect(match('setuid')).toEqual({ kind: 'setuid', to: 'root', ids: ['uid'] });
     expect(match('socket')).toEqual({ kind: 'socket', families: ['packet', 'inet'], types: ['raw'] });
     expect(match('kprobe')).toEqual({ kind: 'kprobe', function: 'commit_creds' });
     expect(match('uprobe')).toEqual({
