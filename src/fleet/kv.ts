@@ -6,6 +6,7 @@
 // at start the cached set is enforced (never nothing: without a cache the
 // daemon refuses to start) while a background loop keeps trying; once the
 // bucket is reachable, a reload brings the bucket's set in.
+import { jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -244,8 +245,20 @@ export class FleetPolicies implements PolicyProvider {
 
   async #readBucket(kv: KV): Promise<FleetEntry[]> {
     const read = async (): Promise<FleetEntry[]> => {
-      const keys: string[] = [];
-      for await (const k of await kv.keys(`${POLICY_KEY_PREFIX}>`)) keys.push(k);
+      // The keys come from the stream's own subject list (one request its leader
+      // answers), not from kv.keys(): that creates a consumer, which needs the
+      // cluster's meta leader, and right after a node's loss no meta leader may
+      // answer for a while although the bucket's stream is readable.
+      const nc = this.#nc;
+      if (!nc) throw new Error('not connected');
+      const jsm = await jetstreamManager(nc);
+      const prefix = `$KV.${this.#o.bucket}.`;
+      const info = await jsm.streams.info(`KV_${this.#o.bucket}`, {
+        subjects_filter: `${prefix}${POLICY_KEY_PREFIX}>`,
+      });
+      const keys = Object.keys(info.state.subjects ?? {})
+        .filter((s) => s.startsWith(prefix))
+        .map((s) => s.slice(prefix.length));
       const entries: FleetEntry[] = [];
       for (const key of keys.sort()) {
         const e = await kv.get(key);
