@@ -86,7 +86,7 @@ BG_SECURITY_HOOK(path_chown, "path_chown", "security_path_chown", FMR_MODE,
 		 ret ? ret : bg_on_path(path, BG_FILE_OP(BG_OP_FILE_CHOWN), ((__u64)gid << 32) | uid, MECH, MODE))
 
 BG_SECURITY_HOOK(path_truncate, "path_truncate", "security_path_truncate", FMR_MODE,
-		 (const struct path *path, int ret), ret ? ret : bg_on_path(path, BG_FILE_OP(BG_OP_FILE_TRUNCATE), 0, MECH, MODE))
+		 (const struct path *path, int ret), ret ? ret : bg_on_path_truncate(path, MECH, MODE))
 
 /* The first parameter is a struct user_namespace * on 6.1 and a struct mnt_idmap * from 6.3:
  * it is not read. A 0 return lets the kernel's own checks run (the trampoline then calls

@@ -173,6 +173,8 @@ BG_INLINE __u32 bg_open_ops(__u64 flags)
 		ops |= BG_FILE_OP(BG_OP_FILE_READ);
 	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
 		ops |= BG_FILE_OP(BG_OP_FILE_WRITE);
+	if (flags & O_TRUNC)
+		ops |= BG_FILE_OP(BG_OP_FILE_TRUNCATE);
 	if (flags & O_CREAT)
 		ops |= BG_FILE_OP(BG_OP_FILE_CREATE);
 	return ops;

@@ -138,7 +138,8 @@ BG_INLINE int bg_file_decide(struct bg_work *w, const struct bg_file_in *in, __u
 	if (!best.rank)
 		return 0;
 	bg_best_apply(w, &best);
-	return bg_report(w, BG_KIND_FILE, best.op, mech, mode, rec, in->arg, 0, 0, 0);
+	/* arg[1]: every operation the access is (an open O_TRUNC is read or write, and truncate) */
+	return bg_report(w, BG_KIND_FILE, best.op, mech, mode, rec, in->arg, in->ops, 0, 0);
 }
 
 #endif /* BPFGATE_KIND_FILE_H */

@@ -79,19 +79,45 @@ BG_INLINE int bg_on_file(struct bg_file_in *in, __u8 mech, __u32 mode)
 	return w ? bg_file_decide(w, in, mech, mode) : 0;
 }
 
+/*
+ * An open with O_TRUNC: the kernel truncates the file after security_file_open,
+ * calling security_path_truncate (6.1). The open is one attempt, so file_open
+ * decides it as every operation it is (read or write, and truncate) and names
+ * them all in one record; the truncate hook that follows in the same call then
+ * stands aside for that inode (bg_open_trunc), instead of a second record.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BG_TASKS_MAX);
+	__type(key, __u64);   /* the thread: pid_tgid */
+	__type(value, __u64); /* the inode its open O_TRUNC was decided on */
+} bg_open_trunc SEC(".maps");
+
 BG_INLINE int bg_on_file_open(struct file *file, __u8 mech, __u32 mode)
 {
 	struct bg_file_in in = { .path = bg_src_of(&file->f_path, mode) };
 	__u32 fmode = file->f_mode;
+	__u64 tid, inode;
+	int ret;
 
 	if (fmode & FMODE_READ)
 		in.ops |= BG_FILE_OP(BG_OP_FILE_READ);
 	if (fmode & FMODE_WRITE)
 		in.ops |= BG_FILE_OP(BG_OP_FILE_WRITE);
+	in.arg = BPF_CORE_READ(file, f_flags);
+	/* O_TRUNC, even with O_RDONLY, empties the file: a write (the kernel asks for
+	 * write permission) and a truncate, as sys_enter reads it too */
+	if (in.arg & O_TRUNC)
+		in.ops |= BG_FILE_OP(BG_OP_FILE_WRITE) | BG_FILE_OP(BG_OP_FILE_TRUNCATE);
 	if (!in.ops)
 		return 0;
-	in.arg = BPF_CORE_READ(file, f_flags);
-	return bg_on_file(&in, mech, mode);
+	ret = bg_on_file(&in, mech, mode);
+	if (!ret && (in.arg & O_TRUNC)) {
+		tid = bpf_get_current_pid_tgid();
+		inode = (__u64)BPF_CORE_READ(file, f_inode);
+		bpf_map_update_elem(&bg_open_trunc, &tid, &inode, BPF_ANY);
+	}
+	return ret;
 }
 
 /* A name created or removed in dir (mknod, unlink): ops, BG_FILE_OP() of each operation. */
@@ -113,6 +139,23 @@ BG_INLINE int bg_on_path(const struct path *path, __u32 ops, __u64 arg, __u8 mec
 	struct bg_file_in in = { .ops = ops, .arg = arg, .path = { .from = BG_FROM_PATH, .path = path } };
 
 	return bg_on_file(&in, mech, mode);
+}
+
+/* truncate, ftruncate, and the truncation of an open O_TRUNC that file_open already decided (skipped: one attempt, one record) */
+BG_INLINE int bg_on_path_truncate(const struct path *path, __u8 mech, __u32 mode)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 *opened = bpf_map_lookup_elem(&bg_open_trunc, &tid);
+
+	if (opened) {
+		__u64 inode = (__u64)BPF_CORE_READ(path, dentry, d_inode);
+		__u64 was = *opened;
+
+		bpf_map_delete_elem(&bg_open_trunc, &tid);
+		if (was == inode)
+			return 0;
+	}
+	return bg_on_path(path, BG_FILE_OP(BG_OP_FILE_TRUNCATE), 0, mech, mode);
 }
 
 /* Does a new mode give a regular file a setuid or setgid bit? (setgid on a

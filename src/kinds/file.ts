@@ -3,7 +3,7 @@
 // system call (sys_enter, on the path the caller passed).
 // BPF side: bpf/kinds/file.h.
 import { Numbered } from '../abi/numbers.ts';
-import { cString } from './decode.ts';
+import { cString, u32 } from './decode.ts';
 import { ALL_ACTIONS, cross, defineKind, opUnits } from './kind.ts';
 import { fileObj, OCSF_CLASSES } from './ocsf.ts';
 import {
@@ -33,6 +33,11 @@ export const FILE_OPS = new Numbered('file operation', {
   setcap: 11,
 });
 export const FILE_OPERATIONS = FILE_OPS.names;
+
+/** The operations in a record's mask (arg[1]: BG_FILE_OP() of each), in their order. */
+export function operationsOf(mask: number): string[] {
+  return FILE_OPERATIONS.filter((op) => (mask & (1 << FILE_OPS.number(op))) !== 0);
+}
 export type FileOperation = (typeof FILE_OPERATIONS)[number];
 
 export interface FileMatch extends PathTargets {
@@ -42,13 +47,16 @@ export interface FileMatch extends PathTargets {
 
 export interface FileTarget {
   path: string;
+  /** the operation the rule decided on */
   operation: string;
+  /** every operation the one access is, when it is more than one (an open O_TRUNC: write and truncate) */
+  operations?: string[];
   /** rename and link: the new name */
   newPath?: string;
 }
 
 const HOOKS = [
-  { program: 'bg_lsm_file_open', ops: ['read', 'write'] },
+  { program: 'bg_lsm_file_open', ops: ['read', 'write', 'truncate'] },
   { program: 'bg_lsm_path_mknod', ops: ['create', 'setid'] },
   { program: 'bg_lsm_path_unlink', ops: ['unlink'] },
   { program: 'bg_lsm_path_rename', ops: ['rename'] },
@@ -103,16 +111,22 @@ export const file = defineKind<FileMatch, FileTarget>('file', 2, {
   target: record(['path', 'operation'], {
     path: string,
     operation: { enum: [...FILE_OPERATIONS] },
+    operations: { type: 'array', items: { enum: [...FILE_OPERATIONS] } },
     newPath: string,
   }),
   decode: (r) => {
     const operation = FILE_OPS.name(r.op) ?? `op${r.op}`;
     const newPath = cString(r.aux);
-    return newPath && (operation === 'rename' || operation === 'link')
-      ? { path: r.path, operation, newPath }
-      : { path: r.path, operation };
+    const t: FileTarget =
+      newPath && (operation === 'rename' || operation === 'link')
+        ? { path: r.path, operation, newPath }
+        : { path: r.path, operation };
+    const all = operationsOf(u32(r.args[1]));
+    if (all.length > 1) t.operations = all;
+    return t;
   },
-  describe: (t) => `${t.operation} ${t.path}${t.newPath ? ` -> ${t.newPath}` : ''}`,
+  describe: (t) =>
+    `${t.operations ? t.operations.join('+') : t.operation} ${t.path}${t.newPath ? ` -> ${t.newPath}` : ''}`,
   ocsf: (e) => ({
     cls: OCSF_CLASSES.file,
     activity: ACTIVITY[e.target.operation] ?? [99, 'Other'],

@@ -29,7 +29,6 @@ export type Expectation =
 export interface AdversarialCase {
   /** unique, lowercase with -: the case's cgroup, its policy (adv-<id>) and the README row */
   id: string;
-  /** the item of the issue that tracks this class (16.3 execution, 16.4 network, 16.6 scope, 16.7 the daemon's exemption) */
   /** the item of the issue that tracks this class (16.4 network, 16.6 scope, 16.7 the daemon's exemption, 16.8 id changes) */
   item: string;
   /** what the intruder does, in words */
@@ -545,6 +544,28 @@ function fileCases(): AdversarialCase[] {
       '{ paths: [@/protected/secret], operations: [read, write, rename] }',
       (d) => ['rename', `${d}/protected`, `${d}/moved`],
       (d) => ({ path: `${d}/protected`, operation: 'rename' }),
+    ),
+    // 16.9: one attempt, one event. The kernel truncates an open O_TRUNC after
+    // security_file_open, through security_path_truncate: two hooks, one attempt.
+    one(
+      'file-open-trunc',
+      'empties a protected file with open() with O_WRONLY and O_TRUNC: one event naming both write and truncate',
+      '{ paths: [@/protected/secret], operations: [write, truncate] }',
+      (d) => ['open', `${d}/protected/secret`, 'wt'],
+      (d) => ({ path: `${d}/protected/secret`, operations: ['write', 'truncate'] }),
+      { item: '16.9', kernels: { lsm, host: { ends: 'killed-after', mechanism: 'tracepoint' } } },
+    ),
+    one(
+      'file-open-rdonly-trunc',
+      'empties a protected file with open() with O_RDONLY and O_TRUNC, a read-only open that truncates: a write and a truncate',
+      '{ paths: [@/protected/secret], operations: [truncate] }',
+      (d) => ['open', `${d}/protected/secret`, 'rt'],
+      (d) => ({
+        path: `${d}/protected/secret`,
+        operation: 'truncate',
+        operations: ['read', 'write', 'truncate'],
+      }),
+      { item: '16.9', kernels: { lsm, host: { ends: 'killed-after', mechanism: 'tracepoint' } } },
     ),
   ];
 }

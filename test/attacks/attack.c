@@ -181,6 +181,9 @@ static int open_mode(const char *mode) {
   if (!strcmp(mode, "r")) return O_RDONLY;
   if (!strcmp(mode, "w")) return O_WRONLY;
   if (!strcmp(mode, "rw")) return O_RDWR;
+  /* truncating opens: one attempt that is two operations */
+  if (!strcmp(mode, "wt")) return O_WRONLY | O_TRUNC;
+  if (!strcmp(mode, "rt")) return O_RDONLY | O_TRUNC;
   return -1;
 }
 
@@ -304,7 +307,7 @@ static int act(const char *cmd, int n, char **a) {
   if (!strcmp(cmd, "open") || !strcmp(cmd, "open_dev")) {
     if (n < 2) return usage("PATH MODE required");
     int flags = open_mode(a[1]);
-    if (flags < 0) return usage("MODE: r, w or rw");
+    if (flags < 0) return usage("MODE: r, w, rw, wt or rt");
     int fd = open(a[0], flags);
     if (fd < 0) return done(errno);
     close(fd);

@@ -21,7 +21,14 @@ export function casesFor(
   kernel: Kernel,
   daemon: 'shared' | 'killed-before-attack' = 'shared',
 ): AdversarialCase[] {
-  return CASES.filter((c) => (c.daemon ?? 'shared') === daemon && expectationOn(c, kernel) !== undefined);
+  // BPFGATE_ADV_ONLY=id,id...: a developer's run of some cases (scripts/test.sh clears it: the suite runs them all)
+  const only = process.env.BPFGATE_ADV_ONLY?.split(',').filter(Boolean);
+  return CASES.filter(
+    (c) =>
+      (c.daemon ?? 'shared') === daemon &&
+      expectationOn(c, kernel) !== undefined &&
+      (!only || only.includes(c.id)),
+  );
 }
 
 /** `rel` (relative to a case's cgroup) as a path: '' is the case's cgroup itself. */
