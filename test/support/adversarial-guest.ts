@@ -39,7 +39,7 @@ export function guestAdversarialSuite(kernel: 'lsm' | 'fmod', title: string, lsm
         ...(c.after ? { prep: `CASE=${caseDir(c)}\n${c.after}` } : {}),
       })),
     }));
-    const r = await runScenario(`adversarial-${kernel}`, { phases: spec }, files, 600_000, lsm);
+    const r = await runScenario(`adversarial-${kernel}`, { phases: spec }, files, 840_000, lsm); // within the kernel project's 900 s hook timeout: two daemon starts and every case, under TCG
     for (const [i, mode] of MODES.entries()) {
       const p = r.phases[i]!;
       if (p.error) throw new Error(`${mode}: ${p.error}\n${p.daemonLog.slice(-4000)}`);
