@@ -181,8 +181,10 @@ export class Learner {
         bump(e.kind === 'connect' ? l.connect : l.bind, netKey(t as unknown as NetUse), n);
         break;
       case 'file': {
-        const op = String(t.operation);
-        if (!(WRITE_OPERATIONS as readonly string[]).includes(op)) {
+        // one attempt may be several operations (an open with O_TRUNC: write and truncate): each is learned
+        const all = Array.isArray(t.operations) ? t.operations.map(String) : [String(t.operation)];
+        const ops = all.filter((o) => (WRITE_OPERATIONS as readonly string[]).includes(o));
+        if (ops.length === 0) {
           l.skipped.otherKind += n;
           return;
         }
@@ -193,11 +195,12 @@ export class Learner {
         }
         // once per directory: a rename within one directory is one change there
         for (const d of new Set(paths.map(dirOf)))
-          bump(
-            entry(l.writes, d, () => new Map<string, number>()),
-            op,
-            n,
-          );
+          for (const op of ops)
+            bump(
+              entry(l.writes, d, () => new Map<string, number>()),
+              op,
+              n,
+            );
         break;
       }
       default:

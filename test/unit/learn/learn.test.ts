@@ -105,6 +105,17 @@ describe('the learner', () => {
     expect(l.unreadable).toBe(1);
   });
 
+  it('learns every operation of one attempt: an open with O_TRUNC is a write and a truncate', () => {
+    const l = learn([
+      ev('file', { path: '/var/lib/app/state', operation: 'write', operations: ['write', 'truncate'] }),
+      ev('file', { path: '/var/lib/app/log', operation: 'truncate', operations: ['read', 'write', 'truncate'] }),
+    ]);
+    expect([...(l.writes.get('/var/lib/app/') ?? [])]).toEqual([
+      ['write', 2],
+      ['truncate', 2],
+    ]);
+  });
+
   it('an enforce-mode audit rule (outcome allowed) is learned too', () => {
     const l = learn([ev('exec', { path: '/usr/bin/cat' }, { mode: 'enforce', outcome: 'allowed' })]);
     expect(l.exec.get('/usr/bin/cat')).toBe(1);
