@@ -94,8 +94,11 @@ function securityBlock(
 ): { achieved: string; mechanism: string | null } {
   if (k === 'guest-lsm') return { achieved: 'block', mechanism: 'lsm' };
   if (k === 'guest-fmod-ret') return { achieved: 'block', mechanism: 'fmod_ret' };
-  // capability checks and privilege granted to a file (setid, setcap) have only security hooks: sys_enter never decides them
-  if (kind === 'capability' || rule === 'file-setid') return { achieved: 'unavailable', mechanism: null };
+  // capability checks, privilege granted to a file (setid, setcap) and the id changes other than
+  // setuid/setreuid/setresuid (gid, groups, capset, user namespaces) have only security hooks:
+  // sys_enter never decides them
+  if (kind === 'capability' || rule === 'file-setid' || rule === 'setuid-ids')
+    return { achieved: 'unavailable', mechanism: null };
   return { achieved: kind === 'exec' ? 'kill' : 'kill-after', mechanism: 'tracepoint' };
 }
 
