@@ -50,6 +50,62 @@ BG_INLINE void bg_path_key_fileless(struct bg_path_key *k)
 }
 
 /*
+ * One attempt, one event, in dry runs too. An exec a dry run reports as
+ * would-block or would-kill fails (or its program dies) once enforced, so what
+ * that process and its children do afterwards would not happen: a shell that
+ * execs a shell (`sh -c 'exec sh'`, awk's system()) is one attempt. The
+ * reporting process is marked with the rule (and the generation, and its start
+ * time: a recycled pid is not the same process); a later would-block or
+ * would-kill exec of the same rule by it or by a descendant up to
+ * BG_SHADOW_DEPTH parents below it is counted (BG_STAT_AUDIT_FOLLOWUPS), not
+ * recorded. Enforcing rules and audit rules are never shadowed.
+ */
+#define BG_SHADOW_DEPTH 4
+
+struct bg_exec_shadow_val {
+	__u64 mark;  /* gen << 32 | rule id */
+	__u64 start; /* the process's start time (its leader's) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BG_TASKS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, struct bg_exec_shadow_val);
+} bg_exec_shadow SEC(".maps");
+
+BG_INLINE __u64 bg_task_start(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, group_leader, start_time);
+}
+
+/* A dry-run block or kill: 1 when a report of the same rule is above (counted), else marks the process and 0. */
+BG_INLINE int bg_exec_shadowed(struct bg_work *w)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct bg_exec_shadow_val v = { .mark = ((__u64)w->gen << 32) | w->rule_id };
+	struct bg_exec_shadow_val *got;
+	__u32 tgid;
+
+	if (!(w->flags & BG_VAL_F_DRYRUN) || (w->action != BG_ACT_BLOCK && w->action != BG_ACT_KILL))
+		return 0;
+	for (int i = 0; i < BG_SHADOW_DEPTH && t; i++) {
+		tgid = BPF_CORE_READ(t, tgid);
+		got = bpf_map_lookup_elem(&bg_exec_shadow, &tgid);
+		if (got && got->mark == v.mark && got->start == bg_task_start(t)) {
+			bg_stat_inc(BG_STAT_AUDIT_FOLLOWUPS);
+			return 1;
+		}
+		t = BPF_CORE_READ(t, real_parent);
+	}
+	t = (struct task_struct *)bpf_get_current_task();
+	tgid = BPF_CORE_READ(t, tgid);
+	v.start = bg_task_start(t);
+	bpf_map_update_elem(&bg_exec_shadow, &tgid, &v, BPF_ANY);
+	return 0;
+}
+
+/*
  * The executed (or mapped) file's path is w's built path (the caller built it
  * from the kernel's file). A fileless file is looked up under its path and
  * under the fileless key; the stronger decision is reported, once.
@@ -74,6 +130,8 @@ BG_INLINE int bg_exec_decide(struct bg_work *w, struct file *file, __u8 via, __u
 	if (!best.rank)
 		return 0;
 	bg_best_apply(w, &best);
+	if (bg_exec_shadowed(w))
+		return 0;
 	return bg_report(w, BG_KIND_EXEC, via, mech, mode, BG_REC_PATH, fileless, 0, 0, 0);
 }
 

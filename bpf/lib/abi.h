@@ -242,6 +242,9 @@ enum bg_stat {
 	 * reported, so that a daemon adopting the pins reports those that
 	 * happened while none ran */
 	BG_STAT_DROPS_REPORTED = 4,
+	/* dry runs: a would-block or would-kill exec by a process (or its child) that one
+	 * already reported for the same rule: counted, not recorded (kinds/exec.h) */
+	BG_STAT_AUDIT_FOLLOWUPS = 5,
 	BG_STAT_MAX = 8,
 };
 

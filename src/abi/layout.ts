@@ -69,7 +69,16 @@ export const EVENT_FLAG = new Numbered('event flag', {
   'exe-unknown': EV_F_EXE_UNKNOWN,
 });
 
-export const Stat = { events: 0, ringbufDrops: 1, denied: 2, killed: 3, dropsReported: 4, max: 8 } as const;
+export const Stat = {
+  events: 0,
+  ringbufDrops: 1,
+  denied: 2,
+  killed: 3,
+  dropsReported: 4,
+  /** dry runs: would-block/would-kill execs after one already reported up the same process chain (bpf/kinds/exec.h) */
+  auditFollowups: 5,
+  max: 8,
+} as const;
 
 /** Map names in the BPF object (bpf/lib/maps.h). */
 export const MapName = {

@@ -183,6 +183,12 @@ export class DaemonMetrics {
       ],
       ['counter', 'bpfgate_kernel_denied_total', 'Actions the kernel programs denied', kernel('denied')],
       ['counter', 'bpfgate_kernel_killed_total', 'Processes the kernel programs killed', kernel('killed')],
+      [
+        'counter',
+        'bpfgate_audit_followups_total',
+        'Dry runs: would-block or would-kill execs that followed one already reported for the same rule in the same process chain (counted, not recorded: once enforced they would not happen)',
+        kernel('auditFollowups'),
+      ],
       ['counter', 'bpfgate_records_total', 'Ring-buffer records read', pipe('records')],
       [
         'counter',

@@ -37,6 +37,8 @@ export interface StatsSnapshot {
   ringbufDrops: bigint;
   denied: bigint;
   killed: bigint;
+  /** dry runs: would-block or would-kill execs that followed one already reported for the same rule, by the same process or a child (counted, not recorded) */
+  auditFollowups: bigint;
 }
 
 /** What matched a packet rule (bg_pkt_counts, summed over CPUs). */
@@ -285,6 +287,7 @@ export class KernelSession implements ObjectPort {
       ringbufDrops: sum(Stat.ringbufDrops),
       denied: sum(Stat.denied),
       killed: sum(Stat.killed),
+      auditFollowups: sum(Stat.auditFollowups),
     };
   }
 

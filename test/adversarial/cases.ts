@@ -271,6 +271,7 @@ export const CASES: AdversarialCase[] = [
     ),
     kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'killed', mechanism: 'tracepoint' } },
   },
+  shellChainCase(),
   filelessCase(
     'exec-memfd',
     'copies a program into a memfd and runs it with fexecve (execveat AT_EMPTY_PATH)',
@@ -341,6 +342,29 @@ export const CASES: AdversarialCase[] = [
  * the event says it came to run. No tracepoint sees an executable mapping:
  * on this host the program runs, with no event.
  */
+/**
+ * 16.9: one attempt, one event. A blocked shell that execs a blocked shell
+ * (what awk's system() or a script's `exec` does) is one attempt: enforced, the
+ * first exec fails and nothing follows; in a dry run the chain is one
+ * would-block event, the rest counted (bpfgate_audit_followups_total).
+ */
+function shellChainCase(): AdversarialCase {
+  const id = 'exec-shell-chain';
+  const shell = `${EXEC_DIR}/${id}`;
+  return {
+    id,
+    item: '16.9',
+    title:
+      'a blocked shell that execs the blocked shell again (sh -c "exec sh ..."): one event for the chain',
+    rule: `{ kind: exec, action: block, match: { paths: [${shell}] } }`,
+    after: `mkdir -p ${EXEC_DIR} && cp -f /bin/dash ${shell}`,
+    attack: ['exec', shell, '-c', `exec ${shell} -c "echo ok"`],
+    kind: 'exec',
+    target: { path: shell, via: 'exec', fileless: false },
+    kernels: { lsm: { ends: 'EPERM', mechanism: 'lsm' }, host: { ends: 'killed', mechanism: 'tracepoint' } },
+  };
+}
+
 function execCase(
   id: string,
   title: string,

@@ -71,7 +71,7 @@ function fake(
     host: 'web-1',
     pipelineCounters: () => pipeline,
     sinkStats: () => sink,
-    kernelStats: () => ({ events: 50n, ringbufDrops: 7n, denied: 20n, killed: 1n }),
+    kernelStats: () => ({ events: 50n, ringbufDrops: 7n, denied: 20n, killed: 1n, auditFollowups: 2n }),
     packetCounts: () => null,
     ...over,
   };
