@@ -88,6 +88,14 @@ BG_SECURITY_HOOK(path_chown, "path_chown", "security_path_chown", FMR_MODE,
 BG_SECURITY_HOOK(path_truncate, "path_truncate", "security_path_truncate", FMR_MODE,
 		 (const struct path *path, int ret), ret ? ret : bg_on_path_truncate(path, MECH, MODE))
 
+BG_SECURITY_HOOK(path_mkdir, "path_mkdir", "security_path_mkdir", FMR_MODE,
+		 (const struct path *dir, struct dentry *dentry, umode_t mode, int ret),
+		 ret ? ret : bg_on_path_mkdir(dir, dentry, mode, MECH, MODE))
+
+BG_SECURITY_HOOK(path_symlink, "path_symlink", "security_path_symlink", FMR_MODE,
+		 (const struct path *dir, struct dentry *dentry, const char *old_name, int ret),
+		 ret ? ret : bg_on_path_symlink(dir, dentry, MECH, MODE))
+
 /* The first parameter is a struct user_namespace * on 6.1 and a struct mnt_idmap * from 6.3:
  * it is not read. A 0 return lets the kernel's own checks run (the trampoline then calls
  * the hook's default, whose 1 sends security_inode_setxattr on to cap_inode_setxattr). */
@@ -95,6 +103,11 @@ BG_SECURITY_HOOK(inode_setxattr, "inode_setxattr", "security_inode_setxattr", FM
 		 (void *idmap, struct dentry *dentry, const char *name, const void *value, size_t size, int flags,
 		  int ret),
 		 ret ? ret : bg_on_inode_setxattr(dentry, name, MECH, MODE))
+
+/* The same first parameter as inode_setxattr. A 0 return lets the kernel's own checks run. */
+BG_SECURITY_HOOK(inode_removexattr, "inode_removexattr", "security_inode_removexattr", FMR_MODE,
+		 (void *idmap, struct dentry *dentry, const char *name, int ret),
+		 ret ? ret : bg_on_inode_removexattr(dentry, MECH, MODE))
 
 BG_SECURITY_HOOK(capable, "capable", "security_capable", FMR_MODE,
 		 (const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret),

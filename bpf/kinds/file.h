@@ -35,7 +35,12 @@ enum bg_file_op {
 	BG_OP_FILE_TRUNCATE = 9,
 	BG_OP_FILE_SETID = 10,  /* a setuid or setgid bit set on a file (chmod, or created with it) */
 	BG_OP_FILE_SETCAP = 11, /* file capabilities added (the security.capability xattr) */
+	BG_OP_FILE_MKDIR = 12,   /* a directory created */
+	BG_OP_FILE_SYMLINK = 13, /* a symbolic link created */
+	BG_OP_FILE_XATTR = 14,   /* an extended attribute set or removed (security.capability too) */
 };
+/* the last operation the security hooks decide (sys_enter stops at BG_OP_FILE_TRUNCATE) */
+#define BG_OP_FILE_LAST BG_OP_FILE_XATTR
 
 #define BG_FILE_OP(op) (1u << (op))
 
@@ -66,7 +71,7 @@ BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 			    const struct bg_path_src *src, __u32 ops, __u8 which, __u32 mode)
 {
 	/* sys_enter (BG_KILL_AFTER) never sees setid or setcap: its loop stays as it was */
-	__u8 last = (mode & BG_KILL_AFTER) ? BG_OP_FILE_TRUNCATE : BG_OP_FILE_SETCAP;
+	__u8 last = (mode & BG_KILL_AFTER) ? BG_OP_FILE_TRUNCATE : BG_OP_FILE_LAST;
 
 	if (bg_path_build(w, src)) {
 		if (!bg_path_absolute(w)) {
@@ -109,7 +114,7 @@ BG_INLINE void bg_file_match_ident(struct bg_work *w, struct bg_best *best, cons
 				   __u32 ops, __u8 which, __u32 mode)
 {
 	if (src->from != BG_FROM_NONE && src->from != BG_FROM_USER && bg_file_ident(w, src, ops))
-		bg_file_match_ops(w, best, ops, which, mode, BG_OP_FILE_SETCAP);
+		bg_file_match_ops(w, best, ops, which, mode, BG_OP_FILE_LAST);
 }
 
 /*

@@ -183,22 +183,54 @@ BG_INLINE int bg_on_path_chmod(const struct path *path, umode_t fmode, __u8 mech
 			  mode);
 }
 
-/* setxattr: only file capabilities (security.capability) are decided, as setcap. */
-BG_INLINE int bg_on_inode_setxattr(struct dentry *dentry, const char *name, __u8 mech, __u32 mode)
+/* Is the attribute's name security.capability (file capabilities)? */
+BG_INLINE int bg_xattr_is_caps(const char *name)
 {
 	static const char caps[] = "security.capability";
 	char got[sizeof(caps) + 1] = {}; /* one more: a longer name reads further than the NUL */
-	struct bg_file_in in = {
-		.ops = BG_FILE_OP(BG_OP_FILE_SETCAP),
-	};
 
 	if (bpf_probe_read_kernel_str(got, sizeof(got), name) != sizeof(caps))
 		return 0;
 	for (int i = 0; i < (int)sizeof(caps); i++)
 		if (got[i] != caps[i])
 			return 0;
-	in.path = bg_src_dentry(dentry);
+	return 1;
+}
+
+/* setxattr: every attribute is xattr; file capabilities (security.capability) are setcap too. */
+BG_INLINE int bg_on_inode_setxattr(struct dentry *dentry, const char *name, __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(BG_OP_FILE_XATTR),
+		.path = bg_src_dentry(dentry),
+	};
+
+	if (bg_xattr_is_caps(name))
+		in.ops |= BG_FILE_OP(BG_OP_FILE_SETCAP);
 	return bg_on_file(&in, mech, mode);
+}
+
+/* removexattr: xattr (removing file capabilities takes privilege away: not setcap). */
+BG_INLINE int bg_on_inode_removexattr(struct dentry *dentry, __u8 mech, __u32 mode)
+{
+	struct bg_file_in in = {
+		.ops = BG_FILE_OP(BG_OP_FILE_XATTR),
+		.path = bg_src_dentry(dentry),
+	};
+
+	return bg_on_file(&in, mech, mode);
+}
+
+/* mkdir and symlink: a name created in dir (decided on dir + the new name, and dir's identity). */
+BG_INLINE int bg_on_path_mkdir(const struct path *dir, struct dentry *dentry, umode_t fmode, __u8 mech,
+			       __u32 mode)
+{
+	return bg_on_path_child(dir, dentry, BG_FILE_OP(BG_OP_FILE_MKDIR), fmode, mech, mode);
+}
+
+BG_INLINE int bg_on_path_symlink(const struct path *dir, struct dentry *dentry, __u8 mech, __u32 mode)
+{
+	return bg_on_path_child(dir, dentry, BG_FILE_OP(BG_OP_FILE_SYMLINK), 0, mech, mode);
 }
 
 BG_INLINE int bg_on_path_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,

@@ -31,6 +31,12 @@ export const FILE_OPS = new Numbered('file operation', {
   setid: 10,
   /** file capabilities added: the security.capability extended attribute (setcap) */
   setcap: 11,
+  /** a directory created */
+  mkdir: 12,
+  /** a symbolic link created */
+  symlink: 13,
+  /** an extended attribute set or removed (file capabilities too) */
+  xattr: 14,
 });
 export const FILE_OPERATIONS = FILE_OPS.names;
 
@@ -64,7 +70,10 @@ const HOOKS = [
   { program: 'bg_lsm_path_chown', ops: ['chown'] },
   { program: 'bg_lsm_path_link', ops: ['link'] },
   { program: 'bg_lsm_path_truncate', ops: ['truncate'] },
-  { program: 'bg_lsm_inode_setxattr', ops: ['setcap'] },
+  { program: 'bg_lsm_inode_setxattr', ops: ['setcap', 'xattr'] },
+  { program: 'bg_lsm_inode_removexattr', ops: ['xattr'] },
+  { program: 'bg_lsm_path_mkdir', ops: ['mkdir'] },
+  { program: 'bg_lsm_path_symlink', ops: ['symlink'] },
   // the system calls' strings: neither the new mode's effect nor extended attributes
   {
     program: 'bg_tp_sys_enter',
@@ -84,6 +93,9 @@ const ACTIVITY: Record<string, [number, string]> = {
   truncate: [3, 'Update'],
   setid: [7, 'Set Security'],
   setcap: [7, 'Set Security'],
+  mkdir: [1, 'Create'],
+  symlink: [1, 'Create'],
+  xattr: [6, 'Set Attributes'],
 };
 
 export const file = defineKind<FileMatch, FileTarget>('file', 2, {
@@ -141,5 +153,7 @@ export const file = defineKind<FileMatch, FileTarget>('file', 2, {
     // privilege granted to a file: decided only by the security hooks (a system call's
     // arguments do not say whether a bit is new or what an extended attribute holds)
     { rule: 'file-setid', match: '{ directories: [/], operations: [setid, setcap] }' },
+    // names made in a directory and extended attributes: security hooks only (sys_enter has no room for them)
+    { rule: 'file-tree', match: '{ directories: [/], operations: [mkdir, symlink, xattr] }' },
   ],
 });

@@ -17,6 +17,9 @@ export const WRITE_OPERATIONS = [
   'chown',
   'link',
   'truncate',
+  'mkdir',
+  'symlink',
+  'xattr',
 ] as const;
 
 export interface LearnScope {

@@ -516,6 +516,10 @@ function fileCases(): AdversarialCase[] {
     };
   };
   const file = '{ paths: [@/protected/secret], operations: [read, write] }';
+  const treeOnly = {
+    ends: 'uncovered',
+    why: 'only the security hooks see mkdir, symlink and extended attributes (sys_enter has no room for them)',
+  } as const;
   const read = (path: string) => ({ path, operation: 'read' });
   return [
     one(
@@ -568,6 +572,37 @@ function fileCases(): AdversarialCase[] {
       '{ paths: [@/protected/secret], operations: [read, write, rename] }',
       (d) => ['rename', `${d}/protected`, `${d}/moved`],
       (d) => ({ path: `${d}/protected`, operation: 'rename' }),
+    ),
+    // 16.1: names made inside a protected directory, extended attributes of a protected file
+    one(
+      'file-mkdir-in-protected',
+      'makes a directory inside a protected directory, through a bind mount of it',
+      '{ directories: [@/protected], operations: [mkdir, symlink] }',
+      (d) => ['--bind', `${d}/protected`, `${d}/view`, 'mkdir', `${d}/view/newdir`],
+      (d) => ({ path: `${d}/view/newdir`, operation: 'mkdir' }),
+      { kernels: { lsm, host: treeOnly } },
+    ),
+    one(
+      'file-symlink-in-protected',
+      'plants a symbolic link inside a protected directory, from a chroot into it',
+      '{ directories: [@/protected], operations: [mkdir, symlink] }',
+      () => [
+        '--chroot',
+        `${FILES_ROOT}/file-symlink-in-protected/protected`,
+        'symlink',
+        '/etc/shadow',
+        '/link',
+      ],
+      () => ({ path: '/link', operation: 'symlink' }),
+      { kernels: { lsm, host: treeOnly } },
+    ),
+    one(
+      'file-xattr',
+      'sets an extended attribute on a protected file through a hard link',
+      '{ paths: [@/protected/secret], operations: [xattr] }',
+      (d) => ['setxattr', `${d}/alias`, 'trusted.bgtest', 'x'],
+      (d) => ({ path: `${d}/alias`, operation: 'xattr' }),
+      { files: 'ln @/protected/secret @/alias', kernels: { lsm, host: treeOnly } },
     ),
     // 16.9: one attempt, one event. The kernel truncates an open O_TRUNC after
     // security_file_open, through security_path_truncate: two hooks, one attempt.

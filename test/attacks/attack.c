@@ -45,6 +45,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -329,6 +330,22 @@ static int act(const char *cmd, int n, char **a) {
   if (!strcmp(cmd, "rename")) {
     if (n < 2) return usage("OLD NEW required");
     return done(rename(a[0], a[1]) < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "mkdir")) {
+    if (n < 1) return usage("PATH required");
+    return done(mkdir(a[0], 0755) < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "symlink")) {
+    if (n < 2) return usage("TARGET PATH required");
+    return done(symlink(a[0], a[1]) < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "setxattr")) {
+    if (n < 3) return usage("PATH NAME VALUE required");
+    return done(setxattr(a[0], a[1], a[2], strlen(a[2]), 0) < 0 ? errno : 0);
+  }
+  if (!strcmp(cmd, "removexattr")) {
+    if (n < 2) return usage("PATH NAME required");
+    return done(removexattr(a[0], a[1]) < 0 ? errno : 0);
   }
   if (!strcmp(cmd, "setresuid") || !strcmp(cmd, "setresgid")) {
     if (n < 3) return usage("RID EID SID required (-1: unchanged)");

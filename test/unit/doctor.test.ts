@@ -65,6 +65,7 @@ describe('enforcement matrix', () => {
       file: tpKillAfter,
       // setuid/setgid bits and file capabilities: only the security hooks see them
       'file-setid': ['unavailable/-', 'unavailable/-', 'unavailable/-'],
+      'file-tree': ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       capability: ['unavailable/-', 'unavailable/-', 'unavailable/-'],
       module: tpKillAfter,
       bpf: tpKillAfter,
@@ -123,6 +124,7 @@ describe('enforcement matrix', () => {
       exec: lsm,
       file: lsm,
       'file-setid': lsm,
+      'file-tree': lsm,
       capability: lsm,
       module: lsm,
       bpf: lsm,
@@ -148,6 +150,13 @@ describe('enforcement matrix', () => {
       'lsm/path_chmod',
       'lsm/path_mknod',
     ]);
+    // names made in a directory and extended attributes: their own security hooks
+    expect(m.rows.find((r) => r.rule === 'file-tree')!.block.hooks).toEqual([
+      'lsm/inode_removexattr',
+      'lsm/inode_setxattr',
+      'lsm/path_mkdir',
+      'lsm/path_symlink',
+    ]);
     expect(m.rows.find((r) => r.rule === 'kprobe')!.audit.hooks).toEqual(['kprobe/commit_creds']);
     // a uprobe on readline: reported (and killed) when bash returns the line
     expect(m.rows.find((r) => r.rule === 'uprobe')!.audit.hooks).toEqual([
@@ -162,6 +171,7 @@ describe('enforcement matrix', () => {
       exec: fmr,
       file: fmr,
       'file-setid': fmr,
+      'file-tree': fmr,
       capability: fmr,
       module: fmr,
       bpf: fmr,
@@ -290,7 +300,7 @@ describe('formatting', () => {
     expect(text).toMatch(/^ {2}✓ {2}BTF +\/sys\/kernel\/btf\/vmlinux present$/m);
     expect(text).toMatch(/^ {2}✗ {2}BPF-LSM +lsm\/ program load: EPERM/m);
     expect(text).toMatch(/^ {2}✗ {2}fmod_ret +fmod_ret\/security_sb_statfs \(bg_fmr_probe\) load: EPERM/m);
-    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +28 of 28 security_\* functions/m);
+    expect(text).toMatch(/^ {2}✓ {2}fmod_ret functions +31 of 31 security_\* functions/m);
     expect(text).toMatch(/^ {2}✗ {2}kprobes +CONFIG_KPROBES unset/m);
     expect(text).toMatch(/^ {2}✓ {2}cgroup\/sysctl +cgroup\/sysctl denies/m);
     expect(text).toMatch(/^ {2}✓ {2}uprobes +CONFIG_UPROBES=y/m);
@@ -337,7 +347,7 @@ describe('formatting', () => {
     );
     // the fix starts where the reasons do
     expect(lines[lsm + 1]!.indexOf('fix:')).toBe(lines[lsm]!.indexOf('active LSMs'));
-    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +27 of 28/);
+    expect(lines[at(/fmod_ret functions/)]).toMatch(/^ {2}✗ {2}fmod_ret functions +30 of 31/);
     expect(lines[at(/fmod_ret functions/) + 1]).toMatch(
       /^ {2}✗ {4}security_path_chown +security_path_chown is not a function/,
     );

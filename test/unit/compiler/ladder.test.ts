@@ -313,10 +313,10 @@ describe('partial coverage is a downgrade', () => {
 describe('allowlist postures', () => {
   it('file posture needs every file hook', () => {
     const d = decide('file', 'block', postureUnits('file'), LSM);
-    expect(d.programs).toHaveLength(9);
+    expect(d.programs).toHaveLength(12);
     expect(d.achieved).toBe('block');
     const fmr = decide('file', 'block', postureUnits('file'), FMOD_RET);
-    expect(fmr.programs).toHaveLength(9);
+    expect(fmr.programs).toHaveLength(12);
     expect(fmr.programs.every((n) => n.startsWith('bg_fmr_'))).toBe(true);
     expect(fmr.achieved).toBe('block');
     expect(decide('connect', 'block', postureUnits('connect'), NO_LSM).programs).toEqual([
