@@ -108,7 +108,11 @@ describe('the learner', () => {
   it('learns every operation of one attempt: an open with O_TRUNC is a write and a truncate', () => {
     const l = learn([
       ev('file', { path: '/var/lib/app/state', operation: 'write', operations: ['write', 'truncate'] }),
-      ev('file', { path: '/var/lib/app/log', operation: 'truncate', operations: ['read', 'write', 'truncate'] }),
+      ev('file', {
+        path: '/var/lib/app/log',
+        operation: 'truncate',
+        operations: ['read', 'write', 'truncate'],
+      }),
     ]);
     expect([...(l.writes.get('/var/lib/app/') ?? [])]).toEqual([
       ['write', 2],
