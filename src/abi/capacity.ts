@@ -32,3 +32,13 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   /** ARRAY, one entry per generation */
   [MapName.genConfig]: 1,
 };
+
+/**
+ * The capacities a policy set grows into, as metrics and /status report them:
+ * every map of GENERATION_CAPACITY but bg_gen_config, which holds exactly one
+ * configuration record per generation by design (always 1 of 1, never a sign
+ * of a set that outgrows its map).
+ */
+export const REPORTED_CAPACITY: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(GENERATION_CAPACITY).filter(([map]) => map !== MapName.genConfig),
+);

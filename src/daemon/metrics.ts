@@ -4,7 +4,7 @@
 // scrape time; violations are counted by an output the service hands to the
 // daemon.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { GENERATION_CAPACITY } from '../abi/capacity.ts';
+import { REPORTED_CAPACITY } from '../abi/capacity.ts';
 import type { FeatureSet } from '../abi/features.ts';
 import { Outcome } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
@@ -38,10 +38,11 @@ export interface DaemonView {
   protection?(): ProtectStatus | null;
 }
 
-/** Entries the plan writes into each map (one generation). */
+/** Entries the plan writes into each map with a reported capacity (one generation). */
 export function mapEntries(plan: Plan | null): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of plan?.maps ?? []) out[m.map] = (out[m.map] ?? 0) + m.entries.length;
+  for (const m of plan?.maps ?? [])
+    if (m.map in REPORTED_CAPACITY) out[m.map] = (out[m.map] ?? 0) + m.entries.length;
   return out;
 }
 
@@ -270,7 +271,7 @@ export class DaemonMetrics {
       () => Object.entries(mapEntries(v()?.plan ?? null)).map(([map, n]) => [{ map }, n]),
     );
     labelledGauge(r, 'bpfgate_map_capacity', 'Entries one generation may write into each map', ['map'], () =>
-      Object.entries(GENERATION_CAPACITY).map(([map, n]) => [{ map }, n]),
+      Object.entries(REPORTED_CAPACITY).map(([map, n]) => [{ map }, n]),
     );
     labelledGauge(
       r,
@@ -426,7 +427,7 @@ export function statusOf(view: DaemonView): StatusDocument {
   };
   const maps: StatusDocument['maps'] = {};
   for (const [map, entries] of Object.entries(mapEntries(plan)))
-    maps[map] = { entries, capacity: GENERATION_CAPACITY[map] ?? null };
+    maps[map] = { entries, capacity: REPORTED_CAPACITY[map] ?? null };
   return {
     enforcing: view.enforcing,
     readingStopped: view.readingStopped,

@@ -251,7 +251,8 @@ export class FleetPolicies implements PolicyProvider {
       // answer for a while although the bucket's stream is readable.
       const nc = this.#nc;
       if (!nc) throw new Error('not connected');
-      const jsm = await jetstreamManager(nc);
+      // checkAPI off: no account-info request, which a cluster's meta leader answers
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
       const prefix = `$KV.${this.#o.bucket}.`;
       const info = await jsm.streams.info(`KV_${this.#o.bucket}`, {
         subjects_filter: `${prefix}${POLICY_KEY_PREFIX}>`,

@@ -133,6 +133,10 @@ describe('Debian prometheus scraping a running daemon', () => {
         groups: { rules: { alert: string }[] }[];
       }
     ).groups.flatMap((g) => g.rules.map((r) => r.alert));
+    // the rules must have been evaluated on the daemon's own samples, not before the first scrape
+    // (an alert on a metric not yet scraped is trivially inactive)
+    await waitFor(async () => (await query('bpfgate_map_capacity')).length > 0, 30_000, 'a scrape');
+    const scraped = Date.now();
     // what Prometheus said last, named in the failure: which alert, its state and why
     let last = '';
     await waitFor(
@@ -145,6 +149,7 @@ describe('Debian prometheus scraping a running daemon', () => {
                 health: string;
                 state: string;
                 lastError?: string;
+                lastEvaluation: string;
                 alerts?: unknown[];
               }[];
             }[];
@@ -154,8 +159,9 @@ describe('Debian prometheus scraping a running daemon', () => {
         const off = loaded.filter(
           (r) => r.health !== 'ok' || r.state !== 'inactive' || !shipped.includes(r.name),
         );
-        last = JSON.stringify({ loaded: loaded.length, shipped: shipped.length, off });
-        return loaded.length === shipped.length && off.length === 0;
+        const stale = loaded.filter((r) => Date.parse(r.lastEvaluation) <= scraped).length;
+        last = JSON.stringify({ loaded: loaded.length, shipped: shipped.length, stale, off });
+        return loaded.length === shipped.length && stale === 0 && off.length === 0;
       },
       60_000,
       'every alert evaluated, healthy and inactive',

@@ -40,6 +40,8 @@ function plan(): Plan {
         ],
       },
       { map: 'bg_path_rules', entries: [{ key: '02', value: '00' }] },
+      // one configuration record per generation, always 1 of 1: not a capacity a set grows into
+      { map: 'bg_gen_config', entries: [{ key: '00', value: '00' }] },
     ],
     exeIds: {},
     warnings: [],
@@ -135,6 +137,15 @@ describe('metrics', () => {
     expect(sample(t, 'bpfgate_map_entries{map="bg_rules"}')).toBe(2);
     expect(sample(t, 'bpfgate_map_entries{map="bg_path_rules"}')).toBe(1);
     expect(sample(t, 'bpfgate_map_capacity{map="bg_rules"}')).toBeGreaterThan(2);
+    // the shipped BpfgateMapsNearlyFull alert (entries / capacity > 0.8) stays quiet on a small set:
+    // the fixed configuration array is not reported as a map to fill
+    expect(sample(t, 'bpfgate_map_entries{map="bg_gen_config"}')).toBeUndefined();
+    expect(sample(t, 'bpfgate_map_capacity{map="bg_gen_config"}')).toBeUndefined();
+    for (const line of t.split('\n').filter((l) => l.startsWith('bpfgate_map_entries{'))) {
+      const map = /map="([^"]+)"/.exec(line)![1];
+      const ratio = Number(line.split(' ')[1]) / sample(t, `bpfgate_map_capacity{map="${map}"}`)!;
+      expect(ratio, map).toBeLessThan(0.8);
+    }
     expect(sample(t, 'bpfgate_rules{achieved="block",mechanism="cgroup"}')).toBe(1);
     expect(sample(t, 'bpfgate_rules{achieved="kill",mechanism="tracepoint"}')).toBe(1);
     expect(sample(t, 'bpfgate_rules_downgraded')).toBe(1);
