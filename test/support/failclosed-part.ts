@@ -1,21 +1,15 @@
 // Fail closed and privilege granted to files, with the real daemon on Debian's
-// 6.1 kernel under QEMU, with BPF-LSM and with the fmod_ret rung (the same
-// kernel without bpf in lsm=):
-//   npx vitest run --project kernel test/vm/failclosed.test.ts
-// Each boot runs every attack twice: under an enforcing daemon, then under
-// `bpfgate run --audit`. The attacks are a Python program (fcattack.py) run as
-// an intruder would, from a cgroup of the test's own. Cases are data: adding
-// one is one entry of CASES.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { daemonShell } from '../support/daemon.ts';
-import {
-  GUEST_CGROUP2_ROOT,
-  GUEST_IN,
-  GUEST_OUT,
-  type GuestResult,
-  LSM_WITHOUT_BPF,
-  runInGuest,
-} from '../support/guest.ts';
+// 6.1 kernel under QEMU, with BPF-LSM and with the fmod_ret rung. A part of
+// the adversarial guests (test/support/adversarial-guest.ts): its policies are
+// loaded by the same daemons beside the adversarial cases', so it shares
+// their boots and daemon starts, enforcing then with --audit. The attacks are
+// a Python program (fcattack.py) run as an intruder would, from a cgroup of
+// the part's own (fc-test); what each left behind is checked with fccheck.py.
+// Cases are data: adding one is one entry of CASES.
+import { describe, expect, it } from 'vitest';
+import type { GuestPart } from './adversarial-guest.ts';
+import { GUEST_CGROUP2_ROOT, GUEST_IN } from './guest.ts';
+import type { CaseResult, CaseSpec, PhaseResult } from './guest-scenario.ts';
 
 const CG = `${GUEST_CGROUP2_ROOT}/fc-test`;
 /** 40 components: deeper than the programs' walk (32) */
@@ -261,100 +255,64 @@ const PREP = [
 ];
 const CLEAN = [
   `rm -rf /tmp/fc-files /tmp/fc-deep /tmp/fc-long`,
-  `for d in $(find ${CG} -depth -type d); do rmdir "$d"; done`,
+  `for d in $(find ${CG} -depth -type d 2>/dev/null); do rmdir "$d"; done`,
 ];
 
-function phaseScript(phase: 'enforce' | 'audit'): string[] {
-  const attempt = (c: Case) => {
-    const tag = `${phase}-${c.name}`;
-    const body = `echo $$ > ${CG}/${c.cg}/cgroup.procs; echo $$ > ${GUEST_OUT}/${tag}.pid; cd ${c.cwd} && exec /usr/bin/python3 ${GUEST_IN}/fcattack.py ${c.op} ${c.path}`;
-    return [
-      `sh -c '${body}' > ${GUEST_OUT}/${tag}.out 2> ${GUEST_OUT}/${tag}.err`,
-      `/usr/bin/python3 ${GUEST_IN}/fccheck.py ${c.check.join(' ')} > ${GUEST_OUT}/${tag}.check`,
-    ];
+/** The attempt (tag fc-<name>): joins its cgroup, goes to its directory, runs fcattack.py; then the check. */
+function caseSpec(c: Case): CaseSpec {
+  return {
+    name: `fc-${c.name}`,
+    argv: [
+      '/bin/sh',
+      '-c',
+      `echo $$ > ${CG}/${c.cg}/cgroup.procs; cd ${c.cwd} && exec /usr/bin/python3 ${GUEST_IN}/fcattack.py ${c.op} ${c.path}`,
+    ],
+    check: `/usr/bin/python3 ${GUEST_IN}/fccheck.py ${c.check.join(' ')}`,
   };
-  return [
-    ...CLEAN,
-    ...PREP,
-    `bpfgate_start ${GUEST_OUT}/${phase}.jsonl ${GUEST_OUT}/${phase}.log --policies ${GUEST_IN}/policies --cgroup ${CG}${phase === 'audit' ? ' --audit' : ''}`,
-    'D=$!',
-    `wait_enforcing ${GUEST_OUT}/${phase}.log $D || { echo "daemon did not start" >&2; exit 9; }`,
-    ...CASES.flatMap(attempt),
-    'sleep 2',
-    'kill -TERM $D',
-    'wait $D',
-    `echo $? > ${GUEST_OUT}/${phase}.rc`,
-  ];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: events are JSON lines, checked field by field
 type Event = Record<string, any>;
 
-const GUESTS = [
-  { name: 'BPF-LSM', mechanism: 'lsm', opts: {} },
-  { name: 'fmod_ret (bpf not in lsm=)', mechanism: 'fmod_ret', opts: { lsm: LSM_WITHOUT_BPF } },
-] as const;
-
-describe.each(GUESTS)('fail closed and privileged files, Debian 6.1 with $name', ({ mechanism, opts }) => {
-  let res: GuestResult;
-  const events: Record<string, Event[]> = {};
-
-  beforeAll(async () => {
-    const script = [
-      daemonShell(),
-      ...phaseScript('enforce'),
-      ...phaseScript('audit'),
-      ...CLEAN,
-      'exit 0',
-    ].join('\n');
-    const files: Record<string, string> = { 'fcattack.py': ATTACK_PY, 'fccheck.py': CHECK_PY };
-    for (const [name, text] of Object.entries(POLICIES)) files[`policies/${name}`] = text;
-    res = await runInGuest(script, { files, timeoutMs: 600_000, ...opts });
-    if (res.exitCode !== 0) {
-      throw new Error(
-        `guest exit ${res.exitCode}\n${res.stderr}\n${res.outFiles['enforce.log'] ?? ''}\n${res.outFiles['audit.log'] ?? ''}`,
-      );
-    }
-    for (const phase of ['enforce', 'audit']) {
-      events[phase] = (res.outFiles[`${phase}.jsonl`] ?? '')
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as Event)
-        .filter((e) => e.type === 'violation');
-    }
-  }, 1_300_000);
-
-  const out = (tag: string, ext: string) => (res.outFiles[`${tag}.${ext}`] ?? '').trim();
-
-  it('both daemons stop cleanly', () => {
-    expect(out('enforce', 'rc'), out('enforce', 'log')).toBe('0');
-    expect(out('audit', 'rc'), out('audit', 'log')).toBe('0');
-  });
-
-  for (const phase of ['enforce', 'audit'] as const) {
-    it.each(CASES)(`${phase}: $name`, (c) => {
-      const tag = `${phase}-${c.name}`;
-      const pid = Number(out(tag, 'pid'));
-      const [answer, after] = c[phase];
-      expect({ answer: out(tag, 'out'), after: out(tag, 'check') }, out(tag, 'err')).toEqual({
-        answer,
-        after,
+/** The fail-closed part on a guest kernel whose denying mechanism is `mechanism`. */
+export function failClosedPart(mechanism: 'lsm' | 'fmod_ret', title: string): GuestPart {
+  const files: Record<string, string> = { 'fcattack.py': ATTACK_PY, 'fccheck.py': CHECK_PY };
+  for (const [name, text] of Object.entries(POLICIES)) files[`adv/${name}`] = text;
+  return {
+    files,
+    setup: [...CLEAN, ...PREP].join('\n'),
+    cases: () => CASES.map(caseSpec),
+    tests(phaseOf) {
+      describe(`fail closed and privileged files, ${title}`, () => {
+        for (const mode of ['enforce', 'audit'] as const) {
+          it.each(CASES)(`${mode}: $name`, (c) => {
+            const phase: PhaseResult = phaseOf(mode);
+            const r: CaseResult | undefined = phase.cases.find((x) => x.name === `fc-${c.name}`);
+            if (!r) throw new Error(`phase ${mode} has no case fc-${c.name}`);
+            const [answer, after] = c[mode];
+            expect({ answer: r.stdout.trim(), after: (r.check?.output ?? '').trim() }, `${r.stderr}`).toEqual(
+              { answer, after },
+            );
+            const mine = (phase.events as Event[]).filter(
+              (e) => e.type === 'violation' && e.process?.tgid === r.pid,
+            );
+            if (!c.rule) {
+              expect(mine).toEqual([]);
+              return;
+            }
+            expect(mine, JSON.stringify(mine)).toHaveLength(1);
+            const e = mine[0]!;
+            expect(e).toMatchObject({
+              policy: { name: c.rule.policy, rule: c.rule.rule },
+              action: 'block',
+              outcome: mode === 'enforce' ? 'denied' : 'would-block',
+              mechanism,
+              ...(c.rule.operation ? { target: { operation: c.rule.operation } } : {}),
+            });
+            expect(e.unresolved === true).toBe(c.rule.unresolved === true);
+          });
+        }
       });
-      const mine = events[phase]!.filter((e) => e.process?.tgid === pid);
-      if (!c.rule) {
-        expect(mine).toEqual([]);
-        return;
-      }
-      expect(mine, JSON.stringify(events[phase])).toHaveLength(1);
-      const e = mine[0]!;
-      expect(e).toMatchObject({
-        policy: { name: c.rule.policy, rule: c.rule.rule },
-        action: 'block',
-        outcome: phase === 'enforce' ? 'denied' : 'would-block',
-        mechanism,
-        ...(c.rule.operation ? { target: { operation: c.rule.operation } } : {}),
-      });
-      expect(e.unresolved === true).toBe(c.rule.unresolved === true);
-    });
-  }
-});
+    },
+  };
+}
