@@ -10,6 +10,9 @@
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
  *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
  *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
+ *   bg_tp_cgroup_mkdir, bg_tp_cgroup_rmdir  cgroup_mkdir and cgroup_rmdir: a cgroup made
+ *                    after the set was applied that an exact or * selector matches is in
+ *                    scope before it can hold a process (lib/cgwatch.h)
  *   bg_tp_sys_enter  raw sys_enter: file, module, bpf, ptrace, mount, setuid and
  *                    socket from the system call's arguments (absolute user
  *                    paths only; sockets of families other than inet and inet6,
@@ -23,6 +26,7 @@
  *                    bg_tp_sys_enter too large for Debian 6.1's verifier
  */
 #include "lib/common.h"
+#include "lib/cgwatch.h"
 #include "lib/fd.h"
 #include "kinds/bpf.h"
 #include "kinds/exec.h"
@@ -139,6 +143,20 @@ int BPF_PROG(bg_tp_exit, struct task_struct *p)
 	st = bpf_map_lookup_elem(&bg_state, &zero);
 	if (st && st->daemon_tgid == tgid)
 		st->daemon_tgid = 0;
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(bg_tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	bg_cgroup_mkdir(cgrp);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(bg_tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	bg_cgroup_rmdir(cgrp);
 	return 0;
 }
 

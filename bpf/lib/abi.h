@@ -195,6 +195,36 @@ struct bg_cgroup_val {
 	__u64 subtree; /* slots selecting this cgroup and every descendant */
 };
 
+/*
+ * Cgroups created after a set was applied (lib/cgwatch.h). A selector
+ * without ** (/system.slice/nginx.service, /kubepods.slice/kubepods-pod*.slice)
+ * is a chain of states, one per component; bg_cgroup_watch[{cgroup, gen}]
+ * lists the states the children of that cgroup are matched against when they are made, and a
+ * child that matches one gets the state's slots in bg_scope_cgroup, and its
+ * next state in a watch entry of its own. User space writes both for the
+ * cgroups that exist when a set is applied.
+ *
+ * bg_cgroup_watch (HASH): key struct bg_cgroup_key -> struct bg_cgroup_watch
+ * bg_cgroup_glob (HASH): key struct bg_id_key (id = state, >= 1) -> struct bg_cgroup_glob
+ */
+#define BG_WATCH_STATES 16
+#define BG_GLOB_PART_MAX 64    /* a component's text before or after its '*', NUL-padded */
+#define BG_CGROUP_NAME_MAX 128 /* a longer name cannot be compared: it matches (fail closed) */
+struct bg_cgroup_watch {
+	__u16 states[BG_WATCH_STATES]; /* 0 ends the list */
+};
+struct bg_cgroup_glob {
+	__u64 self;    /* slots that select a matching child exactly */
+	__u64 subtree; /* slots that select a matching child and every descendant */
+	__u16 next;    /* the state the matching child's own children are matched against; 0: none */
+	__u8 star;     /* 0: the name is exactly prefix; 1: prefix, anything, suffix */
+	__u8 prefix_len;
+	__u8 suffix_len;
+	__u8 pad[3];
+	char prefix[BG_GLOB_PART_MAX];
+	char suffix[BG_GLOB_PART_MAX];
+};
+
 /* bg_scope_uid (HASH) -> __u64 slot mask; bg_scope_exe (HASH) -> __u64 slot mask */
 struct bg_id_key {
 	__u32 id; /* uid, or exe id */
@@ -245,6 +275,9 @@ enum bg_stat {
 	/* dry runs: a would-block or would-kill exec by a process (or its child) that one
 	 * already reported for the same rule: counted, not recorded (kinds/exec.h) */
 	BG_STAT_AUDIT_FOLLOWUPS = 5,
+	/* a cgroup made after the set was applied that a selector matches, left out of
+	 * scope because bg_scope_cgroup or bg_cgroup_watch was full (lib/cgwatch.h) */
+	BG_STAT_CGROUP_SCOPE_FULL = 6,
 	BG_STAT_MAX = 8,
 };
 

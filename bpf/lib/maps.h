@@ -73,6 +73,28 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_cgroup_key);
+	__type(value, struct bg_cgroup_watch);
+} bg_cgroup_watch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_id_key);
+	__type(value, struct bg_cgroup_glob);
+} bg_cgroup_glob SEC(".maps");
+
+/* the name of a cgroup being made (lib/cgwatch.h): compared at variable offsets */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[BG_CGROUP_NAME_MAX]);
+} bg_cgroup_name SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
 	__type(key, struct bg_id_key);
 	__type(value, __u64);
 } bg_scope_uid SEC(".maps");

@@ -27,6 +27,10 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.scopeCgroup]: 4096,
   [MapName.scopeUid]: 4096,
   [MapName.scopeExe]: 4096,
+  /** cgroups whose future children a selector without ** matches against (one per cgroup) */
+  [MapName.cgroupWatch]: 4096,
+  /** one per component of each selector without ** */
+  [MapName.cgroupGlob]: 4096,
   /** no generation in the key: ids are shared by both generations */
   [MapName.exeIds]: 8192,
   /** ARRAY, one entry per generation */

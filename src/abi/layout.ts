@@ -77,6 +77,8 @@ export const Stat = {
   dropsReported: 4,
   /** dry runs: would-block/would-kill execs after one already reported up the same process chain (bpf/kinds/exec.h) */
   auditFollowups: 5,
+  /** cgroups made after the set was applied that a selector matched, left out: a scope map was full (bpf/lib/cgwatch.h) */
+  cgroupScopeFull: 6,
   max: 8,
 } as const;
 
@@ -99,7 +101,16 @@ export const MapName = {
   events: 'bg_events',
   /** (device, inode) -> the path a file rule names for it (lib/ident.h) */
   fileIds: 'bg_file_ids',
+  /** (cgroup id, gen) -> the selector states its children are matched against when made (lib/cgwatch.h) */
+  cgroupWatch: 'bg_cgroup_watch',
+  /** (state, gen) -> one component of a selector: its pattern, its slots, the next state */
+  cgroupGlob: 'bg_cgroup_glob',
 } as const;
+
+/** States one cgroup's children are matched against (BG_WATCH_STATES). */
+export const WATCH_STATES = 16;
+/** Bytes of a component's text before or after its '*' (BG_GLOB_PART_MAX, NUL included). */
+export const GLOB_PART_MAX = 64;
 
 /** Byte sizes of the keys and values (little-endian, natural alignment). */
 export const Size = {
@@ -115,6 +126,8 @@ export const Size = {
   state: 16,
   fileIdKey: 16,
   fileIdVal: 4 + PATH_MAX, // 256
+  cgroupWatch: 2 * WATCH_STATES, // 32
+  cgroupGlob: 8 + 8 + 2 + 1 + 1 + 1 + 3 + 2 * GLOB_PART_MAX, // 152
 } as const;
 
 /** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */

@@ -228,6 +228,20 @@ export const PROGRAMS = {
     canDeny: false,
     canKill: false,
   },
+  /** a cgroup made after the set was applied: in scope of the selectors without ** that match it (bpf/lib/cgwatch.h) */
+  bg_tp_cgroup_mkdir: {
+    family: 'tracepoint',
+    attach: { type: 'tp_btf', event: 'cgroup_mkdir' },
+    canDeny: false,
+    canKill: false,
+  },
+  /** a cgroup removed: what the programs and the loader wrote for it goes */
+  bg_tp_cgroup_rmdir: {
+    family: 'tracepoint',
+    attach: { type: 'tp_btf', event: 'cgroup_rmdir' },
+    canDeny: false,
+    canKill: false,
+  },
   /**
    * system-call entry: file, module, bpf, ptrace, mount, setuid and socket
    * without BPF-LSM, from the call's arguments. The call itself still runs.
@@ -291,6 +305,9 @@ export type ProgramName = keyof typeof PROGRAMS;
 
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
+
+/** Loaded where tracepoints work for policies scoped to cgroups: cgroups made later are matched as they are made. */
+export const CGROUP_TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_cgroup_mkdir', 'bg_tp_cgroup_rmdir'];
 
 const NOT_PROBED: Feature = {
   available: false,

@@ -17,7 +17,13 @@ import type {
   PlannedRule,
   ProgramSpec,
 } from '../abi/plan.ts';
-import { PROGRAMS, type ProgramInfo, type ProgramName, TRACKING_PROGRAMS } from '../abi/programs.ts';
+import {
+  CGROUP_TRACKING_PROGRAMS,
+  PROGRAMS,
+  type ProgramInfo,
+  type ProgramName,
+  TRACKING_PROGRAMS,
+} from '../abi/programs.ts';
 import { kindOf, kindsAccepting, RULE_KINDS, type RuleKind } from '../kinds/index.ts';
 import type { MapKey } from '../kinds/kind.ts';
 import type { Policy, PolicySet, Rule } from '../policy/model.ts';
@@ -348,6 +354,16 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
       defaults: compilePosture(b, p, slot),
     });
   });
+
+  if (policies.some((p) => p.scope.cgroups.length > 0)) {
+    if (features.tracepoints.available) {
+      for (const n of CGROUP_TRACKING_PROGRAMS) if (!b.programs.has(n)) b.programs.set(n, new Set());
+    } else {
+      b.warnings.push(
+        `cgroups made after the set is applied are in scope of selectors without ** only after the next reload: the cgroup_mkdir tracepoint is unavailable (${features.tracepoints.reason})`,
+      );
+    }
+  }
 
   if (policies.some(usesExecutables)) {
     if (features.tracepoints.available) {

@@ -190,6 +190,12 @@ export class DaemonMetrics {
         'Dry runs: would-block or would-kill execs that followed one already reported for the same rule in the same process chain (counted, not recorded: once enforced they would not happen)',
         kernel('auditFollowups'),
       ],
+      [
+        'counter',
+        'bpfgate_cgroup_scope_full_total',
+        'Cgroups made after the set was applied that a selector matched but that could not be put in scope: a scope map was full (raise the capacity or narrow the selectors)',
+        kernel('cgroupScopeFull'),
+      ],
       ['counter', 'bpfgate_records_total', 'Ring-buffer records read', pipe('records')],
       [
         'counter',

@@ -4,6 +4,8 @@
 // bpf_get_current_cgroup_id() returns.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GlobState } from '../abi/encode/scope.ts';
+import { GLOB_PART_MAX, WATCH_STATES } from '../abi/layout.ts';
 
 /**
  * The cgroup2 mount point from /proc/self/mountinfo (hybrid hosts mount it at
@@ -97,4 +99,101 @@ export function resolveCgroupSelectors(selectors: string[], nodes: CgroupNode[])
   }
   const sort = (s: Set<bigint>) => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { self: sort(self), subtree: sort(subtree), unmatched };
+}
+
+/** The policies' selectors, by slot, as the plan lists them. */
+export interface SlotSelectors {
+  slot: number;
+  cgroups: readonly string[];
+}
+
+/** What the programs need to put a cgroup made later in scope (bpf/lib/cgwatch.h). */
+export interface CgroupWatchPlan {
+  /** one state per component of each selector the kernel can follow */
+  globs: GlobState[];
+  /** cgroup id → the states its children are matched against when made */
+  watch: Map<bigint, number[]>;
+  /** selectors a cgroup made later is not matched against until the next reload, and why */
+  untracked: { selector: string; why: string }[];
+}
+
+/** One component of a selector as a state pattern, or why the kernel cannot match it. */
+function componentPattern(c: string): { star: boolean; prefix: string; suffix: string } | string {
+  const stars = c.split('*').length - 1;
+  if (stars > 1) return `component '${c}' has more than one *`;
+  const [prefix = '', suffix = ''] = c.split('*');
+  if (Buffer.byteLength(prefix) >= GLOB_PART_MAX || Buffer.byteLength(suffix) >= GLOB_PART_MAX)
+    return `component '${c}' is longer than ${GLOB_PART_MAX - 1} bytes on either side of its *`;
+  return { star: stars === 1, prefix, suffix };
+}
+
+/**
+ * Plans the kernel's matching of cgroups made after a set is applied: each
+ * selector (but `/` and `/**`, whose cgroup always exists) becomes a chain of
+ * states, one per component; every existing cgroup whose path matches the
+ * first j components of a selector watches for state j+1 among its children.
+ * The last state selects the child exactly, or with its subtree (`/**`).
+ * Pure: `nodes` is a listing (listCgroups).
+ */
+export function planCgroupWatch(
+  policies: readonly SlotSelectors[],
+  nodes: readonly CgroupNode[],
+): CgroupWatchPlan {
+  const globs: GlobState[] = [];
+  const watch = new Map<bigint, number[]>();
+  const untracked: CgroupWatchPlan['untracked'] = [];
+  const byDepth = new Map<number, CgroupNode[]>();
+  for (const n of nodes) {
+    const depth = n.path === '/' ? 0 : n.path.split('/').length - 1;
+    byDepth.set(depth, [...(byDepth.get(depth) ?? []), n]);
+  }
+  for (const p of policies) {
+    const bit = 1n << BigInt(p.slot);
+    for (const sel of p.cgroups) {
+      const norm = sel.length > 1 ? sel.replace(/\/+$/, '') : sel;
+      const tree = norm.endsWith('/**');
+      const body = tree ? norm.slice(0, -3) || '/' : norm;
+      if (body === '/') continue;
+      const components = body.split('/').slice(1);
+      const patterns = components.map(componentPattern);
+      const bad = patterns.find((x): x is string => typeof x === 'string');
+      if (bad) {
+        untracked.push({ selector: sel, why: bad });
+        continue;
+      }
+      const first = globs.length + 1;
+      for (const [i, x] of patterns.entries()) {
+        const last = i === patterns.length - 1;
+        const pat = x as Exclude<(typeof patterns)[number], string>;
+        globs.push({
+          state: first + i,
+          self: last && !tree ? bit : 0n,
+          subtree: last && tree ? bit : 0n,
+          next: last ? 0 : first + i + 1,
+          ...pat,
+        });
+      }
+      // the cgroups that match the first j components watch for component j+1
+      const res = components.map((c) => globToRegExp(c));
+      let frontier: CgroupNode[] = nodes.filter((n) => n.path === '/');
+      for (let j = 0; j < components.length; j++) {
+        for (const n of frontier) {
+          const list = watch.get(n.id) ?? [];
+          if (list.length >= WATCH_STATES) {
+            untracked.push({ selector: sel, why: `more than ${WATCH_STATES} selectors watch ${n.path}` });
+            continue;
+          }
+          list.push(first + j);
+          watch.set(n.id, list);
+        }
+        const prefix = new Set(frontier.map((n) => n.path));
+        frontier = (byDepth.get(j + 1) ?? []).filter((n) => {
+          const parent = n.path.slice(0, n.path.lastIndexOf('/')) || '/';
+          return prefix.has(parent) && res[j]!.test(n.path.slice(n.path.lastIndexOf('/') + 1));
+        });
+        if (frontier.length === 0) break;
+      }
+    }
+  }
+  return { globs, watch, untracked };
 }

@@ -11,6 +11,8 @@ export const GEN_OFFSET: Readonly<Record<string, number>> = {
   [MapName.scopeUid]: 4, // after id
   [MapName.scopeExe]: 4,
   [MapName.fileIds]: 0,
+  [MapName.cgroupWatch]: 8, // after cgroup_id
+  [MapName.cgroupGlob]: 4, // after the state
 };
 
 export const GEN_KEYED_MAPS = Object.keys(GEN_OFFSET).sort();

@@ -4,10 +4,15 @@
 // namespace.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
-import { encodeCgroupException, encodeCgroupScope } from '../abi/encode/scope.ts';
+import {
+  encodeCgroupException,
+  encodeCgroupGlob,
+  encodeCgroupScope,
+  encodeCgroupWatch,
+} from '../abi/encode/scope.ts';
 import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
-import { listCgroups, resolveCgroupSelectors } from './cgroups.ts';
+import { type CgroupNode, listCgroups, planCgroupWatch, resolveCgroupSelectors } from './cgroups.ts';
 import { fileIdentityEntries } from './identities.ts';
 import type { HostState } from './loader.ts';
 
@@ -63,6 +68,37 @@ export class LiveHostState implements HostState {
     return this.#unmatched;
   }
 
+  /** policy name → its selectors a cgroup made later is matched against only at the next reload, and why */
+  #untracked: Record<string, { selector: string; why: string }[]> = {};
+
+  untrackedCgroups(): Record<string, { selector: string; why: string }[]> {
+    return this.#untracked;
+  }
+
+  /** the cgroup ids of the last listing (hostFills, cgroupCatchUp) */
+  #listed = new Set<bigint>();
+
+  /**
+   * Entries for the cgroups made since the last listing: one made after the
+   * listing and before its parent's watch entry was written was seen by no
+   * one. The loader calls it after writing a generation, until it finds none.
+   */
+  cgroupCatchUp(plan: Plan, gen: 0 | 1): MapFill[] {
+    if (!this.#needsTree(plan)) return [];
+    const nodes = listCgroups(this.#cgroupMount);
+    const fresh = new Set(nodes.filter((n) => !this.#listed.has(n.id)).map((n) => n.id));
+    this.#listed = new Set(nodes.map((n) => n.id));
+    if (fresh.size === 0) return [];
+    const keyId = (key: string) => Buffer.from(key, 'hex').readBigUInt64LE(0);
+    return this.#cgroupFillsOf(plan, gen, nodes)
+      .filter((f) => f.map === MapName.scopeCgroup || f.map === MapName.cgroupWatch)
+      .map((f) => ({ map: f.map, entries: f.entries.filter((e) => fresh.has(keyId(e.key))) }));
+  }
+
+  #needsTree(plan: Plan): boolean {
+    return plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
+  }
+
   hostFills(plan: Plan, gen: 0 | 1): MapFill[] {
     return [
       { map: MapName.fileIds, entries: fileIdentityEntries(plan, gen) },
@@ -72,9 +108,14 @@ export class LiveHostState implements HostState {
 
   #cgroupFills(plan: Plan, gen: 0 | 1): MapFill[] {
     this.#unmatched = {};
-    const needsTree = plan.policies.some((p) => p.cgroups.length > 0 || p.exceptionsCgroups.length > 0);
-    if (!needsTree) return [];
+    this.#untracked = {};
+    if (!this.#needsTree(plan)) return [];
     const nodes = listCgroups(this.#cgroupMount);
+    this.#listed = new Set(nodes.map((n) => n.id));
+    return this.#cgroupFillsOf(plan, gen, nodes);
+  }
+
+  #cgroupFillsOf(plan: Plan, gen: 0 | 1, nodes: CgroupNode[]): MapFill[] {
     const masks = new Map<bigint, { self: bigint; subtree: bigint }>();
     const exceptions: MapEntry[] = [];
     for (const p of plan.policies) {
@@ -106,9 +147,23 @@ export class LiveHostState implements HostState {
     const scope = [...masks.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, m]) => encodeCgroupScope(id, m.self, m.subtree, gen));
+    // cgroups made later: the kernel matches them against the selectors as they are made
+    const later = planCgroupWatch(plan.policies, nodes);
+    for (const u of later.untracked) {
+      const p = plan.policies.find((x) => x.cgroups.includes(u.selector));
+      const name = p?.name ?? '?';
+      const list = this.#untracked[name] ?? [];
+      if (!list.some((x) => x.selector === u.selector)) list.push(u);
+      this.#untracked[name] = list;
+    }
     return [
       { map: MapName.scopeCgroup, entries: scope },
       { map: MapName.exceptions, entries: exceptions },
+      { map: MapName.cgroupGlob, entries: later.globs.map((g) => encodeCgroupGlob(g, gen)) },
+      {
+        map: MapName.cgroupWatch,
+        entries: [...later.watch.entries()].map(([id, states]) => encodeCgroupWatch(id, states, gen)),
+      },
     ];
   }
 

@@ -25,6 +25,10 @@ export interface HostState {
   stateValue(activeGen: 0 | 1, daemon?: boolean): Uint8Array;
   /** policy name → its cgroup selectors that selected no existing cgroup at the last hostFills */
   unmatchedCgroups?(): Record<string, string[]>;
+  /** policy name → its selectors a cgroup made later is matched against only at the next reload, and why */
+  untrackedCgroups?(): Record<string, { selector: string; why: string }[]>;
+  /** entries for the cgroups made since the last listing (none: nothing was made meanwhile) */
+  cgroupCatchUp?(plan: Plan, gen: 0 | 1): MapFill[];
   /** bg_file_ids entries of the plan's file rules as the files are now (also part of hostFills) */
   fileIds?(plan: Plan, gen: 0 | 1): MapEntry[];
 }
@@ -161,6 +165,12 @@ export class Loader {
     try {
       for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])
         this.#write(fill.map, fill.entries);
+      // a cgroup made between the listing and its parent's watch entry: list again until none is new
+      for (let pass = 0; pass < 4; pass++) {
+        const more = this.#host.cgroupCatchUp?.(plan, gen) ?? [];
+        if (more.every((f) => f.entries.length === 0)) break;
+        for (const fill of more) this.#write(fill.map, fill.entries);
+      }
       this.#registerExes(plan.exeIds);
     } catch (err) {
       this.#purge(gen);
@@ -201,12 +211,20 @@ export class Loader {
       throw err;
     }
 
-    // a selector that selects nothing now applies to nothing: say so (subtree selectors of a
-    // cgroup made later apply from its first instruction; other selectors do not)
+    // a selector that selects nothing now applies to nothing yet: say so (a cgroup made later
+    // that it matches is in scope from its first instruction where the programs follow them)
+    const following = plan.programs.some((p) => p.program === 'bg_tp_cgroup_mkdir');
     for (const [policy, selectors] of Object.entries(this.#host.unmatchedCgroups?.() ?? {}))
       this.#log.warn(
         { policy, selectors },
-        'cgroup selectors match no cgroup: the policy applies to none of them',
+        following
+          ? 'cgroup selectors match no cgroup yet: the policy applies to the cgroups they match when these are made'
+          : 'cgroup selectors match no cgroup: the policy applies to none of them until the next reload',
+      );
+    for (const [policy, selectors] of Object.entries(this.#host.untrackedCgroups?.() ?? {}))
+      this.#log.warn(
+        { policy, selectors },
+        'cgroup selectors the kernel cannot match as cgroups are made: a cgroup made later is in scope only after the next reload',
       );
 
     // 3. the swap: one store

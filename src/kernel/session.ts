@@ -39,6 +39,8 @@ export interface StatsSnapshot {
   killed: bigint;
   /** dry runs: would-block or would-kill execs that followed one already reported for the same rule, by the same process or a child (counted, not recorded) */
   auditFollowups: bigint;
+  /** cgroups made after the set was applied that a selector matched, left out of scope: a scope map was full */
+  cgroupScopeFull: bigint;
 }
 
 /** What matched a packet rule (bg_pkt_counts, summed over CPUs). */
@@ -288,6 +290,7 @@ export class KernelSession implements ObjectPort {
       denied: sum(Stat.denied),
       killed: sum(Stat.killed),
       auditFollowups: sum(Stat.auditFollowups),
+      cgroupScopeFull: sum(Stat.cgroupScopeFull),
     };
   }
 

@@ -210,6 +210,50 @@ export const CASES: AdversarialCase[] = [
     target: imds(80, 'tcp', 'connect'),
     kernels: both,
   },
+  // cgroups made after the set was applied: an exact or * selector matches them as they are made
+  {
+    id: 'scope-cgroup-restarted',
+    item: '16.6',
+    title:
+      'a service restarted after the policy was applied: its cgroup, selected by its exact path, removed and made again (a new cgroup id), then connects from it',
+    rule: blockImds,
+    cgroups: ['/svc'],
+    before: ['svc'],
+    after: 'rmdir "$CASE/svc" && mkdir "$CASE/svc"',
+    in: 'svc',
+    attack: ['connect', IMDS, '80'],
+    kind: 'connect',
+    target: imds(80, 'tcp', 'connect'),
+    kernels: both,
+  },
+  {
+    id: 'scope-cgroup-made-later',
+    item: '16.6',
+    title:
+      'a cgroup a `*` selector matches (`/*.service`), made after the policy was applied, connects at once',
+    rule: blockImds,
+    cgroups: ['/*.service'],
+    after: 'mkdir "$CASE/web.service"',
+    in: 'web.service',
+    attack: ['connect', IMDS, '80'],
+    kind: 'connect',
+    target: imds(80, 'tcp', 'connect'),
+    kernels: both,
+  },
+  {
+    id: 'scope-cgroup-levels-later',
+    item: '16.6',
+    title:
+      'cgroups two levels deep that `/*/pod*` matches, both levels made after the policy was applied (a pod started later), then connects',
+    rule: blockImds,
+    cgroups: ['/*/pod*'],
+    after: 'mkdir "$CASE/burstable" "$CASE/burstable/pod1"',
+    in: 'burstable/pod1',
+    attack: ['connect', IMDS, '80'],
+    kind: 'connect',
+    target: imds(80, 'tcp', 'connect'),
+    kernels: both,
+  },
   // ---- 16.5: mounts by every API, decided on the superblock's type
   mountCase(
     'mount-fsopen',

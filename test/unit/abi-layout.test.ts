@@ -100,6 +100,8 @@ describe('map keys and values in the object BTF', () => {
     ['bg_state', Size.state],
     ['bg_file_id_key', Size.fileIdKey],
     ['bg_file_id_val', Size.fileIdVal],
+    ['bg_cgroup_watch', Size.cgroupWatch],
+    ['bg_cgroup_glob', Size.cgroupGlob],
   ] as const)('struct %s is %d bytes', (name, size) => {
     expect(byName('STRUCT', name).size).toBe(size);
   });

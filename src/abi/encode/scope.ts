@@ -15,8 +15,13 @@
 //
 //   bg_exe_ids (HASH), no generation: key char[256] (absolute path, NUL-padded)
 //     -> exe_id:u32 (>= 1)
+//
+//   bg_cgroup_watch (HASH), cgroup_key -> states:u16[16] (0 ends the list)
+//   bg_cgroup_glob (HASH), id_key (id = state >= 1) -> 152 bytes:
+//     self:u64 subtree:u64 next:u16 star:u8 prefix_len:u8 suffix_len:u8 pad:u8[3]
+//     prefix:char[64] suffix:char[64] (NUL-padded)
 
-import { EXE_MAX, ExceptionType, Size } from '../layout.ts';
+import { EXE_MAX, ExceptionType, GLOB_PART_MAX, Size, WATCH_STATES } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
 
@@ -68,4 +73,46 @@ export function encodeExeId(path: string, exeId: number): MapEntry {
     key: new ByteWriter(EXE_MAX).bytes(bytes, EXE_MAX).hex(),
     value: new ByteWriter(4).u32(exeId).hex(),
   };
+}
+
+/** For the loader: the selector states a cgroup's future children are matched against. */
+export function encodeCgroupWatch(cgroupId: bigint, states: readonly number[], gen: number): MapEntry {
+  if (states.length > WATCH_STATES) throw new RangeError(`at most ${WATCH_STATES} states per cgroup`);
+  const w = new ByteWriter(Size.cgroupWatch);
+  for (let i = 0; i < WATCH_STATES; i++) w.u16(states[i] ?? 0);
+  return { key: new ByteWriter(Size.cgroupKey).u64(cgroupId).u8(gen).pad(7).hex(), value: w.hex() };
+}
+
+/** One component of a selector: `prefix`, or `prefix*suffix` when `star`. */
+export interface GlobState {
+  state: number;
+  self: bigint;
+  subtree: bigint;
+  next: number;
+  star: boolean;
+  prefix: string;
+  suffix: string;
+}
+
+/** For the loader: a selector state (bg_cgroup_glob). */
+export function encodeCgroupGlob(g: GlobState, gen: number): MapEntry {
+  const part = (text: string) => {
+    const b = Buffer.from(text, 'utf8');
+    if (b.length >= GLOB_PART_MAX)
+      throw new RangeError(`'${text}' is longer than ${GLOB_PART_MAX - 1} bytes`);
+    return b;
+  };
+  const prefix = part(g.prefix);
+  const suffix = part(g.suffix);
+  const value = new ByteWriter(Size.cgroupGlob)
+    .u64(g.self)
+    .u64(g.subtree)
+    .u16(g.next)
+    .u8(g.star ? 1 : 0)
+    .u8(prefix.length)
+    .u8(suffix.length)
+    .pad(3)
+    .bytes(prefix, GLOB_PART_MAX)
+    .bytes(suffix, GLOB_PART_MAX);
+  return { key: new ByteWriter(Size.idKey).u32(g.state).u8(gen).pad(3).hex(), value: value.hex() };
 }

@@ -73,7 +73,14 @@ function fake(
     host: 'web-1',
     pipelineCounters: () => pipeline,
     sinkStats: () => sink,
-    kernelStats: () => ({ events: 50n, ringbufDrops: 7n, denied: 20n, killed: 1n, auditFollowups: 2n }),
+    kernelStats: () => ({
+      events: 50n,
+      ringbufDrops: 7n,
+      denied: 20n,
+      killed: 1n,
+      auditFollowups: 2n,
+      cgroupScopeFull: 0n,
+    }),
     packetCounts: () => null,
     ...over,
   };

@@ -175,10 +175,60 @@ describe('Loader generation swap', () => {
     expect(warnings).toEqual([
       {
         obj: { policy: 'web', selectors: ['/kubepods/*/pod*'] },
-        msg: 'cgroup selectors match no cgroup: the policy applies to none of them',
+        msg: 'cgroup selectors match no cgroup: the policy applies to none of them until the next reload',
       },
     ]);
     expect(loader.unmatchedCgroups()).toEqual(unmatched);
+  });
+
+  it('where the programs follow cgroups as they are made, says the policy applies to them then, and names what they cannot follow', () => {
+    const warnings: { obj: object; msg: string }[] = [];
+    const obj = new FakeObject(['bg_lsm_capable', 'bg_tp_cgroup_mkdir']);
+    const untracked = { web: [{ selector: '/a/x*y*z', why: "component 'x*y*z' has more than one *" }] };
+    const loader = new Loader(
+      obj,
+      { ...host, unmatchedCgroups: () => ({ web: ['/kubepods/*/pod*'] }), untrackedCgroups: () => untracked },
+      '/cg',
+      { info: () => {}, warn: (o, msg) => warnings.push({ obj: o, msg }) },
+    );
+    loader.apply(plan(0, [21], ['bg_lsm_capable', 'bg_tp_cgroup_mkdir']), 0);
+    expect(warnings).toEqual([
+      {
+        obj: { policy: 'web', selectors: ['/kubepods/*/pod*'] },
+        msg: 'cgroup selectors match no cgroup yet: the policy applies to the cgroups they match when these are made',
+      },
+      {
+        obj: { policy: 'web', selectors: untracked.web },
+        msg: 'cgroup selectors the kernel cannot match as cgroups are made: a cgroup made later is in scope only after the next reload',
+      },
+    ]);
+  });
+
+  it('lists the cgroups again after writing a generation, until none is new, and writes what the new ones need', () => {
+    const obj = new FakeObject(['bg_lsm_capable']);
+    const rounds = [
+      [
+        {
+          map: MapName.scopeCgroup,
+          entries: [{ key: '0a00000000000000' + '00'.repeat(8), value: '01'.padEnd(32, '0') }],
+        },
+      ],
+      [
+        {
+          map: MapName.scopeCgroup,
+          entries: [{ key: '0b00000000000000' + '00'.repeat(8), value: '01'.padEnd(32, '0') }],
+        },
+      ],
+      [{ map: MapName.scopeCgroup, entries: [] }],
+    ];
+    let calls = 0;
+    const loader = new Loader(obj, { ...host, cgroupCatchUp: () => rounds[calls++] ?? [] }, '/cg', log);
+    loader.apply(plan(0, [21], ['bg_lsm_capable']), 0);
+    expect(calls).toBe(3);
+    expect([...obj.maps.get(MapName.scopeCgroup)!.entries.keys()]).toEqual([
+      '0a00000000000000' + '00'.repeat(8),
+      '0b00000000000000' + '00'.repeat(8),
+    ]);
   });
 
   it('ends the daemon exemption when it lets go of its programs (--keep-enforcing)', () => {

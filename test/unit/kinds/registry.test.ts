@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KIND_MAX } from '../../../src/abi/layout.ts';
 import {
+  CGROUP_TRACKING_PROGRAMS,
   PROGRAMS,
   type ProgramInfo,
   type ProgramName,
@@ -46,7 +47,10 @@ describe('the registry', () => {
   it('every rule program serves a kind, and every hook of a kind is a program', () => {
     const served = new Set(KINDS.flatMap((k) => candidates(k.hooks)));
     for (const p of served) expect(Object.keys(PROGRAMS)).toContain(p);
-    const tracking = new Set<string>(TRACKING_PROGRAMS.filter((p) => p !== 'bg_tp_exec'));
+    const tracking = new Set<string>([
+      ...TRACKING_PROGRAMS.filter((p) => p !== 'bg_tp_exec'),
+      ...CGROUP_TRACKING_PROGRAMS,
+    ]);
     const unserved = (Object.keys(PROGRAMS) as ProgramName[]).filter(
       (p) => !served.has(p) && !tracking.has(p),
     );
