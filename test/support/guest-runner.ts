@@ -110,7 +110,8 @@ const progress = (what: string) =>
 
 function bash(script: string, timeoutMs = 60_000): { status: number | null; output: string } {
   const r = spawnSync('/bin/bash', ['-c', script], { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  const end = r.signal ? ` [${r.signal}${r.error ? `, ${r.error.message}` : ''}]` : '';
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${end}` };
 }
 
 function runCommandSpec(c: CommandSpec): CommandResultSpec {
@@ -180,9 +181,11 @@ async function runPhase(p: PhaseSpec, index: number): Promise<PhaseResult> {
   };
   progress(`phase ${p.name}: set-up`);
   if (p.setup) {
-    const s = bash(p.setup);
+    // traced: a failure names the command it stopped at
+    const s = bash(`PS4='+ '\nset -x\n${p.setup}`, 180_000);
+    progress(`phase ${p.name}: set-up done (${s.status}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (s.status !== 0) {
-      res.error = `phase set-up failed (${s.status}): ${s.output}`;
+      res.error = `phase set-up failed (${s.status}): ${s.output.slice(-3000)}`;
       return res;
     }
   }
