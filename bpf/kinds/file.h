@@ -13,7 +13,10 @@
  * A path the program could not build (BG_EV_F_UNRESOLVED) is matched as the
  * key BG_PATH_UNRESOLVED_KEY: the compiler puts there, per slot and operation,
  * the block or kill rule that decides it (fail closed), and an allowlist's
- * default refuses it. sys_enter's strings are never unresolved.
+ * default refuses it. sys_enter's strings are never unresolved. A file an
+ * inode hook is given on a file system other than the task root's (no mount:
+ * where it is mounted is unknown) is matched as BG_PATH_FOREIGN_KEY instead,
+ * which only rules on "/" hold: other rules decide it by its identity.
  */
 #ifndef BPFGATE_KIND_FILE_H
 #define BPFGATE_KIND_FILE_H
@@ -66,7 +69,9 @@ BG_INLINE void bg_file_match_ops(struct bg_work *w, struct bg_best *best, __u32 
 }
 
 /* Build a path rules can match (0: none, or a relative one), and match it for
- * each op, keeping the best. An unresolved path is matched as the unresolved key. */
+ * each op, keeping the best. An unresolved path is matched as the unresolved key;
+ * a file an inode hook was given on another file system than the task root's as
+ * the foreign key (rules on "/" only: any other rule decides it by identity). */
 BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 			    const struct bg_path_src *src, __u32 ops, __u8 which, __u32 mode)
 {
@@ -80,7 +85,10 @@ BG_INLINE int bg_file_match(struct bg_work *w, struct bg_best *best,
 		}
 		bg_path_to_key(w, &w->pkey);
 	} else if (src->from != BG_FROM_USER && bg_path_unresolved(w)) {
-		bg_path_key_unresolved(&w->pkey);
+		if (bg_src_foreign(src))
+			bg_path_key_foreign(&w->pkey);
+		else
+			bg_path_key_unresolved(&w->pkey);
 	} else {
 		return 0;
 	}

@@ -107,6 +107,11 @@ enum bg_exception_type {
 #define BG_PATH_UNRESOLVED_KEY 0x01
 /* bg_path_rules: the target of a file with no name in any file system (exec rules' `fileless: true`) */
 #define BG_PATH_FILELESS_KEY 0x02
+/* bg_path_rules: the target of a file an inode hook is given without its mount, on a file system
+ * other than the task root's: where it is mounted is not known, only that it is below "/". The
+ * compiler writes, per (slot, kind, op), the block or kill rule on the directory "/" that decides
+ * it; rules on other paths decide such a file by its identity alone (lib/ident.h). */
+#define BG_PATH_FOREIGN_KEY 0x03
 /* bg_task_exe: the exe id of a process whose executable's path could not be built; bg_scope_exe
  * holds the slots with an executable scope for it, and no exception names it */
 #define BG_EXE_ID_UNRESOLVED 0xffffffffu

@@ -238,6 +238,21 @@ BG_INLINE void bg_path_key_unresolved(struct bg_path_key *k)
 	k->path[1] = 0;
 }
 
+/* Is the source a dentry an inode hook was given, on a file system other than the task root's
+ * (bg_src_dentry: no mount)? Its name is unknown, but not because it is too long or too deep. */
+BG_INLINE int bg_src_foreign(const struct bg_path_src *s)
+{
+	return s->from == BG_FROM_MNT && !s->mnt && s->dentry;
+}
+
+/* The key of such a file: the target BG_PATH_FOREIGN_KEY, exact. */
+BG_INLINE void bg_path_key_foreign(struct bg_path_key *k)
+{
+	k->prefixlen = 32 + 8 * BG_PATH_MAX;
+	k->path[0] = BG_PATH_FOREIGN_KEY;
+	k->path[1] = 0;
+}
+
 /* Copy the built path into an LPM key's path (BG_PATH_MAX bytes). A path that
  * does not fit is copied without its NUL: only directory prefixes can match. */
 BG_INLINE void bg_path_to_key(struct bg_work *w, struct bg_path_key *k)

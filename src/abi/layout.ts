@@ -59,6 +59,8 @@ export const EV_F_UNRESOLVED = 0x0008;
 export const PATH_UNRESOLVED_TARGET = '\x01';
 /** bg_path_rules: the target of a file with no name in any file system (BG_PATH_FILELESS_KEY) */
 export const PATH_FILELESS_TARGET = '\x02';
+/** bg_path_rules: a file an inode hook is given on a file system other than the root's (BG_PATH_FOREIGN_KEY): rules on "/" decide it */
+export const PATH_FOREIGN_TARGET = '\x03';
 /** bg_task_exe: the exe id of a process whose executable's path could not be built */
 export const EXE_ID_UNRESOLVED = 0xffffffff;
 /** the last cgroup of the chain when the cgroup is deeper than the walk */

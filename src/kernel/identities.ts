@@ -6,7 +6,7 @@
 import { type BigIntStats, lstatSync } from 'node:fs';
 import { encodeFileId, type FileId, kernelDev } from '../abi/encode/ident.ts';
 import { decodePathKey } from '../abi/encode/path.ts';
-import { MapName, PATH_UNRESOLVED_TARGET } from '../abi/layout.ts';
+import { MapName } from '../abi/layout.ts';
 import type { MapEntry, Plan } from '../abi/plan.ts';
 import { Kind } from '../kinds/index.ts';
 
@@ -24,7 +24,8 @@ export function identityTargets(plan: Pick<Plan, 'maps'>): IdentityTarget[] {
     if (fill.map !== MapName.pathRules) continue;
     for (const e of fill.entries) {
       const k = decodePathKey(e.key);
-      if (k.kind !== Kind.file || k.path === PATH_UNRESOLVED_TARGET) continue;
+      // the unresolved and foreign keys (\x01, \x03) name no file
+      if (k.kind !== Kind.file || !k.path.startsWith('/')) continue;
       seen.set(k.path, { path: k.path, dir: k.prefix });
     }
   }

@@ -7,6 +7,7 @@ import { cString, u32 } from './decode.ts';
 import { ALL_ACTIONS, cross, defineKind, opUnits } from './kind.ts';
 import { fileObj, OCSF_CLASSES } from './ocsf.ts';
 import {
+  foreignPathKeys,
   PATH_PROPERTIES,
   type PathTargets,
   pathsOf,
@@ -116,7 +117,11 @@ export const file = defineKind<FileMatch, FileTarget>('file', 2, {
 
   hooks: HOOKS,
   keys: (m, ctx) => m.operations.flatMap((op) => pathTargetKeys(ctx, 2, FILE_OPS.number(op), m)),
-  unresolvedKeys: (m, ctx) => m.operations.flatMap((op) => unresolvedPathKeys(ctx, 2, FILE_OPS.number(op))),
+  unresolvedKeys: (m, ctx) =>
+    m.operations.flatMap((op) => [
+      ...unresolvedPathKeys(ctx, 2, FILE_OPS.number(op)),
+      ...foreignPathKeys(ctx, 2, FILE_OPS.number(op), m),
+    ]),
   units: (m) => opUnits(HOOKS, m.operations),
   posture: () => opUnits(HOOKS, FILE_OPERATIONS),
 

@@ -2,7 +2,7 @@
 // (`paths`, matched exactly) and directories (`directories`, everything
 // below them), looked up in bg_path_rules. Pure.
 import { directoryPrefix } from '../abi/encode/path.ts';
-import { PATH_UNRESOLVED_TARGET } from '../abi/layout.ts';
+import { PATH_FOREIGN_TARGET, PATH_UNRESOLVED_TARGET } from '../abi/layout.ts';
 import { pathKeys } from './keys.ts';
 import type { Json, KeyContext, MapKey, MatchReader, Raw } from './kind.ts';
 import { list, ref } from './schema.ts';
@@ -49,4 +49,14 @@ export function pathTargetKeys(ctx: KeyContext, kind: number, op: number, m: Pat
 /** The key of a path the programs could not build, under one (kind, op) (BG_PATH_UNRESOLVED_KEY). */
 export function unresolvedPathKeys(ctx: KeyContext, kind: number, op: number): MapKey[] {
   return pathKeys(ctx, kind, op, [PATH_UNRESOLVED_TARGET], []);
+}
+
+/**
+ * The key of a file an inode hook is given on a file system other than the
+ * root's, under one (kind, op) (BG_PATH_FOREIGN_KEY): where it is mounted is
+ * not known, only that it is below "/", so only a rule on the directory "/"
+ * decides it by name (every other rule, by the file's identity).
+ */
+export function foreignPathKeys(ctx: KeyContext, kind: number, op: number, m: PathTargets): MapKey[] {
+  return m.directories.includes('/') ? pathKeys(ctx, kind, op, [PATH_FOREIGN_TARGET], []) : [];
 }

@@ -46,6 +46,14 @@ ${SCOPED}
       action: block
       match:
         directories: [/tmp/fc-long/]
+    # extended attributes under /etc/ssh/ only: a file on another file system (the tmpfs /tmp)
+    # has no name the hook can build, and is decided by identity, not refused
+    - id: ssh-xattr
+      kind: file
+      action: block
+      match:
+        directories: [/etc/ssh/]
+        operations: [xattr]
 `,
   'fc-optout.yaml': `apiVersion: bpfgate.dev/v1
 kind: Policy
@@ -94,6 +102,8 @@ try:
         os.fchmod(fd, 0o2755)
     elif op == "create-setuid":
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o4755))
+    elif op == "xattr":
+        os.setxattr(path, "trusted.bgtest", b"x")
     elif op == "setcap":
         # vfs_cap_data revision 2, effective, permitted: CAP_SETUID
         os.setxattr(path, "security.capability", struct.pack("<IIIII", 0x02000001, 1 << 7, 0, 0, 0))
@@ -116,6 +126,8 @@ if not os.path.exists(p):
     print("missing")
 elif sys.argv[2:] == ["xattr"]:
     print("cap" if "security.capability" in os.listxattr(p) else "none")
+elif sys.argv[2:] == ["trusted"]:
+    print("set" if "trusted.bgtest" in os.listxattr(p) else "none")
 elif sys.argv[2:] == ["content"]:
     print(open(p).read().strip())
 else:
@@ -190,6 +202,18 @@ const CASES: readonly Case[] = [
     rule: { ...PRIV('setcap'), unresolved: true },
   },
   {
+    // a rule on /etc/ssh/ naming xattr: a file on the tmpfs /tmp is not below it (its identity is
+    // not one the rule names), so the change goes through, unreported (not refused as unresolved)
+    name: 'xattr-other-fs',
+    cg: 'in',
+    cwd: '/',
+    op: 'xattr',
+    path: FILE('xattr'),
+    check: [FILE('xattr'), 'trusted'],
+    enforce: ['ok', 'set'],
+    audit: ['ok', 'set'],
+  },
+  {
     name: 'deep-create',
     cg: 'in',
     cwd: DEEP,
@@ -249,7 +273,9 @@ const CASES: readonly Case[] = [
 
 const PREP = [
   `mkdir -p ${CG}/in ${CG}/opt ${CG}/${DEEP_CG} /tmp/fc-files ${DEEP} ${LONG}`,
-  ...['chmod', 'fchmod', 'setcap', 'deepcg'].map((n) => `echo x > ${FILE(n)} && chmod 755 ${FILE(n)}`),
+  ...['chmod', 'fchmod', 'setcap', 'xattr', 'deepcg'].map(
+    (n) => `echo x > ${FILE(n)} && chmod 755 ${FILE(n)}`,
+  ),
   `echo secret > ${LONG}/file`,
   `cp /usr/bin/true ${LONG}/prog && chmod 755 ${LONG}/prog`,
 ];
