@@ -54,7 +54,7 @@ export default defineConfig({
           name: 'kernel',
           include: ['test/vm/**/*.test.ts'],
           testTimeout: 900_000,
-          hookTimeout: 900_000,
+          hookTimeout: 1_300_000,
           fileParallelism: false,
         },
       },

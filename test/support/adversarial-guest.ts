@@ -72,7 +72,7 @@ export function guestAdversarialSuite(
         ...parts.flatMap((p) => p.cases()),
       ],
     }));
-    const r = await runScenario(`adversarial-${kernel}`, { phases: spec }, files, 840_000, lsm); // within the kernel project's 900 s hook timeout: two daemon starts and every case, under TCG
+    const r = await runScenario(`adversarial-${kernel}`, { phases: spec }, files, 1_200_000, lsm); // within the kernel project's 1300 s hook timeout: two daemon starts and every case, under TCG
     for (const [i, mode] of MODES.entries()) {
       const p = r.phases[i]!;
       if (p.error) throw new Error(`${mode}: ${p.error}\n${p.daemonLog.slice(-4000)}`);

@@ -82,19 +82,31 @@ while True:
  * A network namespace of the attacker's own: loopback up, the metadata
  * service's addresses on it, a listener on ports 80 and 6379 (dual stack,
  * started before the shell joins the case's cgroup, so no rule applies to
- * it). Then the shell joins the cgroup ($1) and becomes the attacker.
+ * it) when $2 is its program. Then the shell joins the cgroup ($1) and
+ * becomes the attacker.
  */
 const NETNS_SCRIPT = `set -e
 ip link set lo up
 ip addr add 169.254.169.254/32 dev lo
 ip -6 addr add fd00:ec2::254/128 dev lo nodad
-ready=$(mktemp -u /tmp/adv-ready.XXXXXX)
-/usr/bin/python3 -c "$2" "$ready" </dev/null >/dev/null 2>&1 &
-for i in $(seq 1 200); do [ -e "$ready" ] && break; sleep 0.05; done
-rm -f "$ready"
+if [ -n "$2" ]; then
+  ready=$(mktemp -u /tmp/adv-ready.XXXXXX)
+  /usr/bin/python3 -c "$2" "$ready" </dev/null >/dev/null 2>&1 &
+  for i in $(seq 1 200); do [ -e "$ready" ] && break; sleep 0.05; done
+  rm -f "$ready"
+fi
 echo $$ > "$1/cgroup.procs"
 shift 2
 exec "$@"`;
+
+/**
+ * Does the attack reach a service (connect, sendto, sendmsg, TCP fast open)?
+ * Only those start the listener: a Python start costs seconds in the guest
+ * under TCG, for every case that runs it.
+ */
+function needsListener(c: AdversarialCase): boolean {
+  return c.attack.some((a) => ['connect', 'sendto', 'sendmsg', 'tfo'].includes(a));
+}
 
 /**
  * The attacker's command line for a case: `caseDir` is the case's cgroup
@@ -118,7 +130,7 @@ export function attackerArgv(
     NETNS_SCRIPT,
     'sh',
     under(caseDir, c.in),
-    LISTENER,
+    needsListener(c) ? LISTENER : '',
     attack,
     ...args,
   ];
