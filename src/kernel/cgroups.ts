@@ -80,6 +80,13 @@ export interface CgroupSelection {
   unmatched: string[];
 }
 
+/** A selector without its trailing slashes: whether it ends in `/**`, and the path before that. */
+function selectorParts(sel: string): { tree: boolean; body: string } {
+  const norm = sel.length > 1 ? sel.replace(/\/+$/, '') : sel;
+  const tree = norm.endsWith('/**');
+  return { tree, body: tree ? norm.slice(0, -3) || '/' : norm };
+}
+
 /**
  * Resolves selectors against a listing. "/a/**" selects /a and its whole subtree
  * (future children included, since the kernel walks ancestors); any other glob
@@ -90,9 +97,8 @@ export function resolveCgroupSelectors(selectors: string[], nodes: CgroupNode[])
   const subtree = new Set<bigint>();
   const unmatched: string[] = [];
   for (const sel of selectors) {
-    const norm = sel.length > 1 ? sel.replace(/\/+$/, '') : sel;
-    const tree = norm.endsWith('/**');
-    const re = globToRegExp(tree ? norm.slice(0, -3) || '/' : norm);
+    const { tree, body } = selectorParts(sel);
+    const re = globToRegExp(body);
     const hits = nodes.filter((n) => re.test(n.path));
     for (const n of hits) (tree ? subtree : self).add(n.id);
     if (hits.length === 0) unmatched.push(sel);
@@ -150,9 +156,7 @@ export function planCgroupWatch(
   for (const p of policies) {
     const bit = 1n << BigInt(p.slot);
     for (const sel of p.cgroups) {
-      const norm = sel.length > 1 ? sel.replace(/\/+$/, '') : sel;
-      const tree = norm.endsWith('/**');
-      const body = tree ? norm.slice(0, -3) || '/' : norm;
+      const { tree, body } = selectorParts(sel);
       if (body === '/') continue;
       const components = body.split('/').slice(1);
       const patterns = components.map(componentPattern);

@@ -50,10 +50,15 @@ export function encodeCgroupException(
   return { key: exceptionKey(ruleId, gen, type, cgroupId), value: ONE };
 }
 
+/** bg_cgroup_key: a cgroup under a generation (bg_scope_cgroup, bg_cgroup_watch). */
+function cgroupKey(cgroupId: bigint, gen: number): string {
+  return new ByteWriter(Size.cgroupKey).u64(cgroupId).u8(gen).pad(7).hex();
+}
+
 /** For the loader: the slots whose scope selects a cgroup (self) or its subtree. */
 export function encodeCgroupScope(cgroupId: bigint, self: bigint, subtree: bigint, gen: number): MapEntry {
   return {
-    key: new ByteWriter(Size.cgroupKey).u64(cgroupId).u8(gen).pad(7).hex(),
+    key: cgroupKey(cgroupId, gen),
     value: new ByteWriter(Size.cgroupVal).u64(self).u64(subtree).hex(),
   };
 }
@@ -80,7 +85,7 @@ export function encodeCgroupWatch(cgroupId: bigint, states: readonly number[], g
   if (states.length > WATCH_STATES) throw new RangeError(`at most ${WATCH_STATES} states per cgroup`);
   const w = new ByteWriter(Size.cgroupWatch);
   for (let i = 0; i < WATCH_STATES; i++) w.u16(states[i] ?? 0);
-  return { key: new ByteWriter(Size.cgroupKey).u64(cgroupId).u8(gen).pad(7).hex(), value: w.hex() };
+  return { key: cgroupKey(cgroupId, gen), value: w.hex() };
 }
 
 /** One component of a selector: `prefix`, or `prefix*suffix` when `star`. */
