@@ -104,7 +104,6 @@ export class NatsSink implements Sink {
     publishFailures: 0,
     queueDropped: 0,
     spooled: 0,
-    replayed: 0,
     spoolDropped: 0,
     lossEvents: 0,
     reconnects: 0,
@@ -206,6 +205,8 @@ export class NatsSink implements Sink {
     return {
       connected: this.#connected,
       ...this.#s,
+      // the spool's own count: it falls with `pending` in one step (a reader never sees one without the other)
+      replayed: this.#spool?.stats().committed ?? 0,
       queued,
       lossPending: { ...this.#loss },
       spool: this.#spool ? this.#spool.stats() : null,
@@ -586,7 +587,6 @@ export class NatsSink implements Sink {
         : (await this.#publishBatch(events)) >= 0;
       if (failed) return; // keep them spooled; retried after the back-off
       await spool.commit(next, records.length);
-      this.#s.replayed += events.length;
       // keep new events flowing to the spool so the memory queue never fills during a long replay
       if (this.#queue.length - this.#head > 0) await this.#toSpool(this.#take(this.#o.queueMax));
     }

@@ -367,6 +367,8 @@ export class Spool {
     this.#cursor = { ...pos };
     this.#cursorSeq += BigInt(count);
     this.#cursorKnown = true;
+    // with `pending`, before any await: a reader of stats() sees both or neither
+    this.#stats.committed += count;
     const last = this.#segments[this.#segments.length - 1];
     if (last && last.records === 0 && last.size <= pos.offset && last.seq === pos.segment) {
       // everything acknowledged: start a fresh segment on the next append
@@ -378,7 +380,6 @@ export class Spool {
       done.push(last.seq);
       this.#cursor = { segment: last.seq + 1, offset: SEGMENT_HEADER };
     }
-    this.#stats.committed += count;
     await this.#writeCursor();
     for (const seq of done) await rm(join(this.#o.dir, segName(seq)), { force: true });
   }

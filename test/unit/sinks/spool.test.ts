@@ -166,6 +166,25 @@ describe('the cursor', () => {
   });
 });
 
+describe('the counts', () => {
+  it('a commit moves records from pending to committed in one step: no reader sees one without the other', async () => {
+    // appended by this open (its writer open, as in a daemon that spooled while NATS was away)
+    const s = new Spool(options(fresh()));
+    await s.open();
+    for (let i = 0; i < 558; i++) await s.append([Buffer.from(`r${i}`)]);
+    const { records, next } = await s.read(8192);
+    expect(records).toHaveLength(558);
+    const before = s.stats();
+    // the cursor write (synced, so slow on a loaded disk) is still under way: the counts already agree
+    const committing = s.commit(next, records.length);
+    const during = s.stats();
+    expect([during.pending, during.committed]).toEqual([0, before.committed + 558]);
+    await committing;
+    expect([s.stats().pending, s.stats().committed]).toEqual([0, before.committed + 558]);
+    await s.close();
+  });
+});
+
 describe('files and the folder', () => {
   it('are owner-only whatever the umask', async () => {
     const dir = fresh();
