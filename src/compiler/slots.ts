@@ -32,12 +32,21 @@ export function executablesNamed(policies: Policy[]): string[] {
 }
 
 /**
- * Exe ids from 1, in path order. Ids in `previous` (the running plan's) are
- * kept, because bg_exe_ids and bg_task_exe carry no generation: a running
- * process keeps the id it got at exec across a policy swap.
+ * Exe ids from 1, in path order. Ids in `previous` (every id the kernel has
+ * been given: the running plan's and those of paths no plan names any more)
+ * are kept, because bg_exe_ids and bg_task_exe carry no generation: a running
+ * process keeps the id it got at exec across a policy swap. The id of a path
+ * no longer named is never given to another path: a process that still
+ * carries it, or a later exec of that path, would take the new path's scope
+ * and exceptions.
  */
 export function assignExeIds(paths: string[], previous: Record<string, number> = {}): Record<string, number> {
-  const used = new Set<number>();
+  const named = new Set(paths);
+  const used = new Set<number>(
+    Object.entries(previous)
+      .filter(([p]) => !named.has(p))
+      .map(([, id]) => id),
+  );
   const ids = new Map<string, number>();
   for (const p of paths) {
     const id = previous[p];

@@ -453,9 +453,10 @@ describe('scope and exceptions', () => {
     expect(plan.warnings.join('\n')).toMatch(/executable exceptions never apply/);
   });
 
-  it('exe ids already assigned are kept', () => {
+  it('exe ids already assigned are kept; the id of a path no longer named is not given to another', () => {
+    // /gone's processes still carry 2, and bg_exe_ids still maps /gone to 2: sudo's scope must not reach them
     const plan = compile(scoped, NO_LSM, { gen: 1, exeIds: { '/usr/sbin/sshd': 1, '/gone': 2 } });
-    expect(plan.exeIds).toEqual({ '/usr/bin/sudo': 2, '/usr/sbin/sshd': 1 });
+    expect(plan.exeIds).toEqual({ '/usr/bin/sudo': 3, '/usr/sbin/sshd': 1 });
   });
 });
 
