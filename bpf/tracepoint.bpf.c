@@ -6,7 +6,8 @@
  * another instruction of its own).
  *
  *   bg_tp_exec       sched_process_exec: exec rules (only while no LSM exec
- *                    program runs), then bg_task_exe[tgid] = bg_exe_ids[path]
+ *                    program runs), then bg_task_exe[tgid] = the exe id of the
+ *                    file's identity (bg_exe_idents), else of its path (bg_exe_ids)
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
  *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
  *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
@@ -90,11 +91,26 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	if (!bg_lsm_exec_seen() && bg_scope(w, &cfg, BG_CTX_TASK) && cfg)
 		bg_exec_decide(w, file, BG_EXEC_VIA_EXEC, TP_MECH, TP_MODE);
 
-	/* tracking: the new image's exe id; an unresolved path gets the unresolved id
-	 * (in every executable scope, never excepted), never the caller's */
-	if (bg_path_unresolved(w)) {
-		__u32 v = BG_EXE_ID_UNRESOLVED;
+	/* tracking: the new image's exe id. The file's identity first: a named executable is
+	 * what its inode is, whatever name ran it. Then its path, unless the path names a file
+	 * this host has (BG_EXE_ID_BOUND) and this is another one; that, and a path that cannot
+	 * be built, get the unresolved id (in every executable scope, never excepted), never
+	 * the caller's */
+	struct bg_file_id_key ik = {};
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u32 v = BG_EXE_ID_UNRESOLVED;
 
+	if (inode) {
+		ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		ik.ino = BPF_CORE_READ(inode, i_ino);
+		id = bpf_map_lookup_elem(&bg_exe_idents, &ik);
+		if (id) {
+			v = *id;
+			bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
+			return 0;
+		}
+	}
+	if (bg_path_unresolved(w)) {
 		bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
 		return 0;
 	}
@@ -102,8 +118,9 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	bg_path_copy(w, w->exe.path);
 	id = bpf_map_lookup_elem(&bg_exe_ids, &w->exe);
 	if (id) {
-		__u32 v = *id;
-
+		v = *id;
+		if (v & BG_EXE_ID_BOUND)
+			v = BG_EXE_ID_UNRESOLVED;
 		bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
 	} else {
 		bpf_map_delete_elem(&bg_task_exe, &tgid);

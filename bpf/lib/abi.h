@@ -239,6 +239,16 @@ struct bg_id_key {
 
 /* bg_exe_ids (HASH): key char[BG_EXE_MAX] (NUL-padded absolute path) -> __u32 exe id (>= 1).
  * Only executables named by a scope, an exception or an exec allow rule get an id.
+ * BG_EXE_ID_BOUND set in the value: the path names a file this host has (bg_exe_idents
+ * holds its identity), so another file reached by that name (a bind mount over it, a
+ * chroot's file of the same name, a file put there since) is not that executable: its
+ * process gets BG_EXE_ID_UNRESOLVED (in every executable scope, never excepted).
+ * bg_exe_idents (HASH): struct bg_file_id_key (gen 0: no generation) -> __u32 exe id:
+ * the named executables by what they are, whatever name runs them (a hard link, a bind
+ * mount, a mount namespace, a chroot). Written by user space at load and kept current. */
+#define BG_EXE_ID_BOUND 0x80000000u
+#define BG_EXE_ID_MASK 0x7fffffffu
+/*
  * bg_task_exe (LRU_HASH): tgid -> __u32 exe id; kept by the exec/fork/exit tracepoints,
  * seeded by user space from /proc at start. */
 

@@ -33,6 +33,8 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.cgroupGlob]: 4096,
   /** no generation in the key: ids are shared by both generations */
   [MapName.exeIds]: 8192,
+  /** the loader's: one per named executable this host has, by identity (no generation either) */
+  [MapName.exeIdents]: 8192,
   /** ARRAY, one entry per generation */
   [MapName.genConfig]: 1,
 };

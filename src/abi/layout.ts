@@ -61,8 +61,11 @@ export const PATH_UNRESOLVED_TARGET = '\x01';
 export const PATH_FILELESS_TARGET = '\x02';
 /** bg_path_rules: a file an inode hook is given on a file system other than the root's (BG_PATH_FOREIGN_KEY): rules on "/" decide it */
 export const PATH_FOREIGN_TARGET = '\x03';
-/** bg_task_exe: the exe id of a process whose executable's path could not be built */
+/** bg_task_exe: the exe id of a process whose executable's path could not be built, or that runs another file than the one its path names (BG_EXE_ID_UNRESOLVED) */
 export const EXE_ID_UNRESOLVED = 0xffffffff;
+/** bg_exe_ids value bit: the path names a file this host has (BG_EXE_ID_BOUND); the id is the rest (EXE_ID_MASK) */
+export const EXE_ID_BOUND = 0x80000000;
+export const EXE_ID_MASK = 0x7fffffff;
 /** the last cgroup of the chain when the cgroup is deeper than the walk */
 export const CGROUP_ID_UNRESOLVED = 0xffffffffffffffffn;
 /** bg_event.flags by the names events give them. */
@@ -94,6 +97,8 @@ export const MapName = {
   scopeUid: 'bg_scope_uid',
   scopeExe: 'bg_scope_exe',
   exeIds: 'bg_exe_ids',
+  /** (device, inode) -> exe id: the named executables by what they are (no generation) */
+  exeIdents: 'bg_exe_idents',
   taskExe: 'bg_task_exe',
   genConfig: 'bg_gen_config',
   state: 'bg_state',

@@ -24,6 +24,7 @@ import { exemptSelf, SELF_RULE_ID } from '../policy/self.ts';
 import type { NatsSink } from '../sinks/nats.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { StdoutSink } from '../sinks/stdout.ts';
+import { ExeWatch } from './exe-watch.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 /** How often the file rules' paths are resolved to identities again (docs/architecture.md) */
@@ -105,6 +106,8 @@ export class Daemon {
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #identityTimer: NodeJS.Timeout | null = null;
+  /** the named executables' directories: a binary replaced is resolved again at once */
+  readonly #exeWatch = new ExeWatch(() => this.#refreshExeIdentities());
   #lastStats: StatsSnapshot | null = null;
   #stdoutDropped = 0;
   #readerLost = 0;
@@ -238,6 +241,7 @@ export class Daemon {
       loader.apply(plan, loader.nextGen());
       pipeline.setUprobeInodes(loader.activeGen() ?? 0, loader.uprobeInodes());
       this.#plan = plan;
+      this.#exeWatch.set(Object.keys(plan.exeIds));
       this.#started = true;
       this.#protection = kernel.protect(session, (refused) =>
         this.#pipeline?.publish(buildTamperEvent(refused, { host: this.#o.host, ids: this.#parts.ids })),
@@ -288,6 +292,22 @@ export class Daemon {
     } catch (err) {
       this.#log.warn({ err }, 'file identities could not be re-resolved: the last ones stay');
     }
+    this.#refreshExeIdentities();
+  }
+
+  /** The named executables' identities again (a binary replaced, created or removed since). */
+  #refreshExeIdentities(): void {
+    if (!this.#loader) return;
+    try {
+      const changed = this.#loader.refreshExeIdentities();
+      if (changed > 0)
+        this.#log.info(
+          { changed },
+          'executable identities re-resolved: a named executable is another file now',
+        );
+    } catch (err) {
+      this.#log.warn({ err }, 'executable identities could not be re-resolved: the last ones stay');
+    }
   }
 
   /**
@@ -303,12 +323,14 @@ export class Daemon {
       const gen = loader.nextGen();
       let plan: Plan;
       try {
-        plan = await this.#compile(gen, this.#plan.exeIds);
+        // every id the kernel was given, those of executables no longer named too: never given to another
+        plan = await this.#compile(gen, { ...loader.exeIds(), ...this.#plan.exeIds });
         this.#reportEnforcement(plan);
         // records of `gen` can only arrive once apply() flips to it
         this.#pipeline?.setPlan(plan, gen);
         loader.apply(plan, gen);
         this.#pipeline?.setUprobeInodes(gen, loader.uprobeInodes());
+        this.#exeWatch.set(Object.keys(plan.exeIds));
       } catch (err) {
         this.counters.reloadFailures++;
         this.#lastReloadError = err;
@@ -339,6 +361,7 @@ export class Daemon {
     this.#statsTimer = null;
     if (this.#identityTimer) clearInterval(this.#identityTimer);
     this.#identityTimer = null;
+    this.#exeWatch.stop();
     this.#protection?.disarm('orderly stop');
     this.#protection = null;
     // 1. detach: enforcement ends here, unless it is to outlive this daemon (pinned links stay attached)

@@ -4,6 +4,7 @@
 // namespace.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { encodeState } from '../abi/encode/config.ts';
+import { kernelDev } from '../abi/encode/ident.ts';
 import {
   encodeCgroupException,
   encodeCgroupGlob,
@@ -13,6 +14,7 @@ import {
 import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { type CgroupNode, listCgroups, planCgroupWatch, resolveCgroupSelectors } from './cgroups.ts';
+import { inodeKey, resolveExeIdentities } from './exe-identities.ts';
 import { fileIdentityEntries } from './identities.ts';
 import type { HostState } from './loader.ts';
 
@@ -167,6 +169,21 @@ export class LiveHostState implements HostState {
     ];
   }
 
+  /** The named executables as this host has them (src/kernel/exe-identities.ts). */
+  exeIdentities(exeIds: Readonly<Record<string, number>>): {
+    idents: MapEntry[];
+    ids: MapEntry[];
+    unbound: string[];
+  } {
+    const { idents, ids, bound } = resolveExeIdentities(exeIds);
+    return { idents, ids, unbound: Object.keys(exeIds).filter((p) => !bound.has(p)) };
+  }
+
+  /**
+   * tgid → exe id for the running processes, as the exec tracepoint would
+   * have given it: the file the process runs (/proc/<pid>/exe followed to its
+   * inode) first, then its path unless that path is bound to another file.
+   */
   taskExeEntries(exeIds: Record<string, number>): MapEntry[] {
     const out: MapEntry[] = [];
     let pids: string[];
@@ -175,16 +192,22 @@ export class LiveHostState implements HostState {
     } catch {
       return out;
     }
+    const named = resolveExeIdentities(exeIds);
     for (const pid of pids) {
       let exe: string;
+      let st: { dev: bigint; ino: bigint } | undefined;
       try {
         exe = readlinkSync(`/proc/${pid}/exe`);
+        st = statSync(`/proc/${pid}/exe`, { bigint: true, throwIfNoEntry: false });
       } catch {
         continue; // kernel thread, or gone
       }
       const path = exe.replace(/ \(deleted\)$/, '');
-      // as the exec tracepoint does: a path longer than the programs build is the unresolved id
-      const id = Buffer.byteLength(path) >= EXE_MAX ? EXE_ID_UNRESOLVED : exeIds[path];
+      const byIdentity = st ? named.byInode.get(inodeKey(kernelDev(st.dev), st.ino)) : undefined;
+      // as the exec tracepoint does: a path longer than the programs build, or bound to another file, is the unresolved id
+      const id =
+        byIdentity ??
+        (Buffer.byteLength(path) >= EXE_MAX || named.bound.has(path) ? EXE_ID_UNRESOLVED : exeIds[path]);
       if (id === undefined) continue;
       const key = Buffer.alloc(4);
       key.writeUInt32LE(Number(pid));

@@ -31,6 +31,17 @@ export interface HostState {
   cgroupCatchUp?(plan: Plan, gen: 0 | 1): MapFill[];
   /** bg_file_ids entries of the plan's file rules as the files are now (also part of hostFills) */
   fileIds?(plan: Plan, gen: 0 | 1): MapEntry[];
+  /**
+   * the named executables as they are now: bg_exe_idents entries (identity →
+   * exe id) and the bg_exe_ids entries that replace the plan's (bound where the
+   * path has an identity here)
+   */
+  exeIdentities?(exeIds: Readonly<Record<string, number>>): {
+    idents: MapEntry[];
+    ids: MapEntry[];
+    /** named paths this host does not have as files: matched by name only */
+    unbound: string[];
+  };
 }
 
 export interface LoaderLog {
@@ -137,6 +148,45 @@ export class Loader {
     return changed;
   }
 
+  /** every exe id the kernel has been given (bg_exe_ids): path → id, those of paths no plan names any more included */
+  exeIds(): Record<string, number> {
+    return Object.fromEntries(this.#exeIds);
+  }
+
+  /**
+   * Resolve the named executables' identities again (bg_exe_idents): a binary
+   * replaced (an upgrade renames a new inode onto its name), created or
+   * removed since. New identities are written before old ones are deleted; a
+   * stale identity is never kept (its inode number could be given to another
+   * file). Returns how many entries changed.
+   */
+  refreshExeIdentities(): number {
+    if (!this.#host.exeIdentities || this.#exeIds.size === 0) return 0;
+    const { idents, ids } = this.#host.exeIdentities(this.exeIds());
+    return this.#sync(MapName.exeIdents, idents, true) + this.#sync(MapName.exeIds, ids, false);
+  }
+
+  /** Make `mapName` hold `entries` (written first); `prune`: delete every other key after. */
+  #sync(mapName: string, entries: readonly MapEntry[], prune: boolean): number {
+    const map = this.#obj.map(mapName);
+    let changed = 0;
+    for (const e of entries) {
+      const now = map.lookup(hex(e.key));
+      if (now && Buffer.from(now).toString('hex') === e.value) continue;
+      map.update(hex(e.key), hex(e.value));
+      changed++;
+    }
+    if (prune) {
+      const want = new Set(entries.map((e) => e.key));
+      for (const key of map.keys()) {
+        if (want.has(Buffer.from(key).toString('hex'))) continue;
+        map.delete(key);
+        changed++;
+      }
+    }
+    return changed;
+  }
+
   /** rule id → the inode of the binary its uprobe is attached to (the active generation's links) */
   uprobeInodes(): ReadonlyMap<number, BinaryInode> {
     return this.#inodes;
@@ -161,10 +211,14 @@ export class Loader {
     //    bpf() calls must never be reported. The active generation does not change here.
     this.#obj.map(MapName.state).update(u32le(0), this.#host.stateValue(this.#active ?? gen));
 
-    // 1. write the new generation (a failure here leaves the active one untouched)
+    // 1. write the new generation (a failure here leaves the active one untouched). The named
+    //    executables' identities before their paths, and the paths bound where the file exists
+    //    here (in place of the plan's entries: never a moment where only the name decides)
+    const exe = this.#host.exeIdentities?.({ ...this.exeIds(), ...plan.exeIds });
     try {
+      if (exe) this.#sync(MapName.exeIdents, exe.idents, true);
       for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])
-        this.#write(fill.map, fill.entries);
+        this.#write(fill.map, exe && fill.map === MapName.exeIds ? exe.ids : fill.entries);
       // a cgroup made between the listing and its parent's watch entry: list again until none is new
       for (let pass = 0; pass < 4; pass++) {
         const more = this.#host.cgroupCatchUp?.(plan, gen) ?? [];
@@ -210,6 +264,14 @@ export class Loader {
       this.#purge(gen);
       throw err;
     }
+
+    // an executable the host does not have is matched by its name, which a process can forge
+    const unbound = exe?.unbound.filter((p) => p in plan.exeIds) ?? [];
+    if (unbound.length > 0)
+      this.#log.warn(
+        { executables: unbound },
+        'executables not found on this host are matched by path only: a process can give its own program that name in a mount namespace or chroot of its own',
+      );
 
     // a selector that selects nothing now applies to nothing yet: say so (a cgroup made later
     // that it matches is in scope from its first instruction where the programs follow them)

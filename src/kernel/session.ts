@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import type { FeatureSet } from '../abi/features.ts';
-import { EXE_MAX, MapName, Stat } from '../abi/layout.ts';
+import { EXE_ID_MASK, EXE_MAX, MapName, Stat } from '../abi/layout.ts';
 import type { AttachSpec } from '../abi/plan.ts';
 import { availability, type BinaryInode, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
@@ -217,8 +217,9 @@ export class KernelSession implements ObjectPort {
       const v = exeMap.lookup(key);
       if (!v) continue;
       const end = key.indexOf(0);
+      // the id without BG_EXE_ID_BOUND (the loader binds the paths again when it applies a plan)
       exeIds[key.subarray(0, end < 0 ? Math.min(key.length, EXE_MAX) : end).toString('utf8')] =
-        v.readUInt32LE(0);
+        v.readUInt32LE(0) & EXE_ID_MASK;
     }
     const attachments: Attachment[] = [];
     for (const key of keys) {

@@ -9,6 +9,8 @@
 // it). The README's "Walk-arounds bpfgate closes" table is checked against
 // this one. How to add a case: test/adversarial/README.md.
 
+import { ATTACK_STATIC } from '../support/attacks.ts';
+
 /**
  * A kernel the suite runs on: Debian 6.1 with BPF-LSM ('lsm'), the same
  * kernel with BPF-LSM built but not active ('fmod': the fmod_ret rung), this
@@ -330,6 +332,8 @@ export const CASES: AdversarialCase[] = [
     'deleted',
     EXEC_DIR,
   ]),
+  // executable identity: an exception names a file, not a name
+  ...exeIdentityCases(),
   // ---- 16.8: every id change
   {
     id: 'id-fsuid',
@@ -440,6 +444,54 @@ function execCase(
       },
     },
   };
+}
+
+/**
+ * 16.3: `unless.executables` names a file, not a name. The trusted program is
+ * a copy of /bin/true the case makes before the daemon starts (its identity
+ * is resolved then); the attacker runs its own program under the trusted
+ * program's name, through a bind mount over it in a mount namespace of its
+ * own, or from a chroot holding a file of that name, and binds a port the
+ * rule blocks for everyone but the trusted program. The cgroup bind hook
+ * decides, on every kernel, with the exe id the exec tracepoint gave.
+ */
+function exeIdentityCases(): AdversarialCase[] {
+  const one = (
+    id: string,
+    title: string,
+    port: number,
+    attack: (trusted: string) => string[],
+    files = '',
+  ) => {
+    const trusted = `${EXEC_DIR}/${id}-trusted`;
+    return {
+      id,
+      item: '16.3',
+      title,
+      rule: `{ kind: bind, action: block, match: { ports: [${port}] }, unless: { executables: [${trusted}] } }`,
+      files: `mkdir -p ${EXEC_DIR} && cp -f /bin/true ${trusted}${files ? ` && ${files.replaceAll('@', trusted)}` : ''}`,
+      attack: attack(trusted),
+      kind: 'bind',
+      target: { family: 'ipv4', address: '0.0.0.0', port, protocol: 'tcp', call: 'bind' },
+      kernels: both,
+    } satisfies AdversarialCase;
+  };
+  const root = `${EXEC_DIR}/exe-chroot-same-name-root`;
+  return [
+    one(
+      'exe-bind-over-trusted',
+      "runs its own program under an excepted program's name: a bind mount over the excepted file, in a mount namespace of its own",
+      8081,
+      (t) => ['--bind', '@ATTACKS/attack', t, 'exec', t, 'bind', '0.0.0.0', '8081'],
+    ),
+    one(
+      'exe-chroot-same-name',
+      "runs its own program under an excepted program's name: from a chroot holding a file of that name",
+      8082,
+      (t) => ['--chroot', root, 'exec', t, 'bind', '0.0.0.0', '8082'],
+      `rm -rf ${root} && mkdir -p ${root}${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${root}@`,
+    ),
+  ];
 }
 
 /** A copy of /bin/true with no name in any file system, run with exec, against `fileless: true`. */

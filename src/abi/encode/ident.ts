@@ -6,6 +6,10 @@
 //                            3 a directory on the way to a protected path)
 //                  path:char[252] the path as bg_path_rules keys it, NUL-padded
 //                                 ("/etc/shadow", a directory with its trailing '/')
+//
+// bg_exe_idents (HASH): the named executables by identity, no generation.
+//
+//   file_id_key (gen 0) -> exe_id:u32
 import { PATH_MAX, Size } from '../layout.ts';
 import type { MapEntry } from '../plan.ts';
 import { ByteWriter } from './bytes.ts';
@@ -42,5 +46,13 @@ export function encodeFileId(id: FileId): MapEntry {
   return {
     key: new ByteWriter(Size.fileIdKey).u8(id.gen).pad(3).u32(id.dev).u64(id.ino).hex(),
     value: new ByteWriter(Size.fileIdVal).u32(FileIdType[id.type]).bytes(bytes, PATH_MAX).hex(),
+  };
+}
+
+/** bg_exe_idents: the executable at (dev, ino) has exe id `exeId` (the key has no generation: gen 0). */
+export function encodeExeIdent(dev: number, ino: bigint, exeId: number): MapEntry {
+  return {
+    key: new ByteWriter(Size.fileIdKey).u8(0).pad(3).u32(dev).u64(ino).hex(),
+    value: new ByteWriter(4).u32(exeId).hex(),
   };
 }

@@ -359,3 +359,56 @@ describe('Loader.refreshIdentities', () => {
     expect([...obj.map(MapName.fileIds).entries.keys()].sort()).toEqual([id(0, 1), id(0, 3), other].sort());
   });
 });
+
+describe('Loader: executable identities', () => {
+  it("writes the identities and the bound paths in place of the plan's before the swap; a refresh prunes a stale identity", () => {
+    let now = [{ key: 'aa01', value: '01000000' }];
+    const exeHost: HostState = {
+      ...host,
+      exeIdentities: (ids) => ({
+        idents: now,
+        ids: Object.entries(ids).map(([p, id]) => ({
+          key: Buffer.from(p).toString('hex'),
+          value: `0${id}000080`,
+        })),
+        unbound: [],
+      }),
+    };
+    const obj = new FakeObject(['bg_tp_exec']);
+    const loader = new Loader(obj, exeHost, '/sys/fs/cgroup', log);
+    const p = plan(0, [], ['bg_tp_exec']);
+    const path = Buffer.from('/usr/bin/dpkg').toString('hex');
+    p.exeIds = { '/usr/bin/dpkg': 1 };
+    p.maps.push({ map: MapName.exeIds, entries: [{ key: path, value: '01000000' }] });
+    loader.apply(p, 0);
+    // the identity first, then the path, bound (never the plan's unbound value)
+    const writes = obj.journal.filter((j) => j.includes('bg_exe_'));
+    expect(writes).toEqual(['update bg_exe_idents aa01', `update bg_exe_ids ${path}`]);
+    expect(obj.map(MapName.exeIds).entries.get(path)).toBe('01000080');
+    expect(loader.exeIds()).toEqual({ '/usr/bin/dpkg': 1 });
+
+    // the binary replaced: a new inode under its name
+    now = [{ key: 'aa02', value: '01000000' }];
+    obj.journal.length = 0;
+    expect(loader.refreshExeIdentities()).toBe(2);
+    expect(obj.journal).toEqual(['update bg_exe_idents aa02', 'delete bg_exe_idents aa01']);
+    expect(loader.refreshExeIdentities()).toBe(0);
+  });
+
+  it('names the executables it can only match by path (the host does not have them)', () => {
+    const warnings: [object, string][] = [];
+    const exeHost: HostState = {
+      ...host,
+      exeIdentities: (ids) => ({ idents: [], ids: [], unbound: Object.keys(ids) }),
+    };
+    const loader = new Loader(new FakeObject(['bg_tp_exec']), exeHost, '/sys/fs/cgroup', {
+      info: () => {},
+      warn: (o, m) => warnings.push([o, m]),
+    });
+    const p = plan(0, [], ['bg_tp_exec']);
+    p.exeIds = { '/only/in/containers': 1 };
+    loader.apply(p, 0);
+    const w = warnings.find(([, m]) => m.includes('matched by path only'));
+    expect(w?.[0]).toEqual({ executables: ['/only/in/containers'] });
+  });
+});
