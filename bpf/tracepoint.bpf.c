@@ -9,7 +9,7 @@
  *                    program runs), then bg_task_exe[tgid] = the exe id of the
  *                    file's identity (bg_exe_idents), else of its path (bg_exe_ids)
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
- *   bg_tp_exit       sched_process_exit: the exe id of an ended process is deleted,
+ *   bg_tp_exit       sched_process_exit: the exe id of an ended process (its last thread) is deleted,
  *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
  *   bg_tp_cgroup_mkdir, bg_tp_cgroup_rmdir  cgroup_mkdir and cgroup_rmdir: a cgroup made
  *                    after the set was applied that an exact or * selector matches is in
@@ -149,13 +149,18 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bg_tp_exit, struct task_struct *p)
 {
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	/* threads still running in the process: do_exit() counts this one out before the tracepoint */
+	int live = BPF_CORE_READ(p, signal, live.counter);
 
 	__u32 zero = 0;
 	struct bg_state *st;
 
+	/* the exe id goes with the process's last thread, not its main thread: a main thread that
+	 * ends first (pthread_exit) leaves the process running, in its executable's scope */
+	if (live <= 0)
+		bpf_map_delete_elem(&bg_task_exe, &tgid);
 	if (pid != tgid)
 		return 0;
-	bpf_map_delete_elem(&bg_task_exe, &tgid);
 	/* bpfgate's own process ended (crash, SIGKILL, --keep-enforcing): its exemption ends with it */
 	st = bpf_map_lookup_elem(&bg_state, &zero);
 	if (st && st->daemon_tgid == tgid)

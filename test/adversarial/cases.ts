@@ -452,7 +452,9 @@ function execCase(
  * is resolved then); the attacker runs its own program under the trusted
  * program's name, through a bind mount over it in a mount namespace of its
  * own, or from a chroot holding a file of that name, and binds a port the
- * rule blocks for everyone but the trusted program. The cgroup bind hook
+ * rule blocks for everyone but the trusted program. And a process keeps its
+ * executable's identity while any of its threads runs: a policy scoped to the
+ * executable still applies after its main thread ended. The cgroup bind hook
  * decides, on every kernel, with the exe id the exec tracepoint gave.
  */
 function exeIdentityCases(): AdversarialCase[] {
@@ -477,6 +479,7 @@ function exeIdentityCases(): AdversarialCase[] {
     } satisfies AdversarialCase;
   };
   const root = `${EXEC_DIR}/exe-chroot-same-name-root`;
+  const scoped = `${EXEC_DIR}/exe-main-thread-exits-scoped`;
   return [
     one(
       'exe-bind-over-trusted',
@@ -491,6 +494,19 @@ function exeIdentityCases(): AdversarialCase[] {
       (t) => ['--chroot', root, 'exec', t, 'bind', '0.0.0.0', '8082'],
       `rm -rf ${root} && mkdir -p ${root}${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${root}@`,
     ),
+    {
+      id: 'exe-main-thread-exits',
+      item: '16.3',
+      title:
+        'leaves the scope of a policy on its executable: its main thread ends (pthread_exit), a second thread binds',
+      rule: '{ kind: bind, action: block, match: { ports: [8083] } }',
+      scope: `{ executables: [${scoped}] }`,
+      files: `mkdir -p ${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${scoped}`,
+      attack: ['exec', scoped, '--main-exits', 'bind', '0.0.0.0', '8083'],
+      kind: 'bind',
+      target: { family: 'ipv4', address: '0.0.0.0', port: 8083, protocol: 'tcp', call: 'bind' },
+      kernels: both,
+    },
   ];
 }
 

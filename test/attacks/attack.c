@@ -12,6 +12,8 @@
 //   --pidns            act from a child in a new pid namespace (a container's process)
 //   --ids RUID:EUID    setresuid(RUID, EUID, EUID) first
 //   --as-pid PID|@FILE act from a child given that pid (clone3 set_tid: pid reuse)
+//   --main-exits       act from a second thread after the main thread has ended
+//                      (pthread_exit): the process runs on without its main thread
 // WHERE options change the name the file is reached by, as an intruder would:
 //   --bind SRC DST     a mount namespace of its own, SRC bound at DST in it
 //   --chroot DIR       chroot(DIR) first
@@ -31,6 +33,7 @@
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -413,8 +416,22 @@ static int child_act(const char *cmd, int n, char **a) {
   _exit(act(cmd, n, a));
 }
 
+/* --main-exits: what the second thread attempts, once the main thread has ended */
+static struct {
+  pthread_t main;
+  const char *cmd;
+  int n;
+  char **a;
+} late;
+
+static void *late_act(void *unused) {
+  (void)unused;
+  pthread_join(late.main, NULL); /* the main thread has ended (pthread_exit) */
+  exit(act(late.cmd, late.n, late.a));
+}
+
 int main(int argc, char **argv) {
-  int i = 1, pidns = 0;
+  int i = 1, pidns = 0, main_exits = 0;
   pid_t as_pid = 0;
   for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
     if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
@@ -444,6 +461,8 @@ int main(int argc, char **argv) {
         return usage("--drop");
     } else if (!strcmp(argv[i], "--raise")) {
       if (raise_effective()) return usage("--raise");
+    } else if (!strcmp(argv[i], "--main-exits")) {
+      main_exits = 1;
     } else if (!strcmp(argv[i], "--as-pid") && i + 1 < argc) {
       as_pid = pid_arg(argv[++i]);
       if (as_pid < 0) return usage("--as-pid PID|@FILE");
@@ -456,6 +475,13 @@ int main(int argc, char **argv) {
   int n = argc - i;
   char **a = argv + i;
 
+  if (main_exits) {
+    pthread_t t;
+    late.main = pthread_self();
+    late.cmd = cmd, late.n = n, late.a = a;
+    if (pthread_create(&t, NULL, late_act, NULL)) return usage("pthread_create");
+    pthread_exit(NULL);
+  }
   if (pidns) {
     if (unshare(CLONE_NEWPID) < 0) return usage("unshare(CLONE_NEWPID)");
     fflush(stdout);
