@@ -163,7 +163,7 @@ BG_INLINE struct bg_work *bg_pkt_enter(__u32 kind, __u32 ifindex, __u32 xdp)
 	cfg = bg_config(w, &st);
 	if (!cfg)
 		return 0;
-	w->scope = cfg->active_slots & cfg->any_cgroup & cfg->any_uid & cfg->any_exe &
+	w->scope = cfg->active_slots & cfg->any_cgroup & cfg->any_uid & cfg->any_euid & cfg->any_exe &
 		   ~(cfg->host_only | cfg->containers_only) & cfg->kind_slots[kind & (BG_KIND_MAX - 1)];
 	if (!w->scope)
 		return 0;
@@ -266,7 +266,7 @@ BG_INLINE struct bg_work *bg_pkt_enter_skb(__u32 kind, struct __sk_buff *skb)
 	cfg = bg_config(w, &st);
 	if (!cfg)
 		return 0;
-	w->scope = cfg->active_slots & cfg->any_uid & cfg->any_exe &
+	w->scope = cfg->active_slots & cfg->any_uid & cfg->any_euid & cfg->any_exe &
 		   ~(cfg->host_only | cfg->containers_only) & cfg->kind_slots[kind & (BG_KIND_MAX - 1)];
 	if (!w->scope)
 		return 0;

@@ -265,6 +265,7 @@ struct bg_gen_config {
 	__u64 default_block[BG_KIND_MAX]; /* allowlist posture: slots that block a miss, per kind */
 	__u64 default_kill[BG_KIND_MAX];  /* of those, slots whose miss is a kill (the kind's posture achieves kill here) */
 	__u8 default_action[BG_MAX_SLOTS]; /* achieved action for a default-block miss, per slot (bg_action) */
+	__u64 any_euid;        /* slots without an effective-uid selector */
 };
 
 /* bg_state (ARRAY, 1 entry) */

@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct bg_exception_key) == 16, "bg_exception_key");
 _Static_assert(sizeof(struct bg_cgroup_key) == 16, "bg_cgroup_key");
 _Static_assert(sizeof(struct bg_cgroup_val) == 16, "bg_cgroup_val");
 _Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
-_Static_assert(sizeof(struct bg_gen_config) == 888, "bg_gen_config");
+_Static_assert(sizeof(struct bg_gen_config) == 896, "bg_gen_config");
 _Static_assert(sizeof(struct bg_state) == 16, "bg_state");
 _Static_assert(sizeof(struct bg_event) == 496, "bg_event");
 _Static_assert(sizeof(struct bg_file_id_key) == 16, "bg_file_id_key");
@@ -98,6 +98,13 @@ struct {
 	__type(key, struct bg_id_key);
 	__type(value, __u64);
 } bg_scope_uid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_id_key);
+	__type(value, __u64);
+} bg_scope_euid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -5,7 +5,8 @@
  *   cgroup   bg_scope_cgroup[own id].self | .subtree, | .subtree of each
  *            ancestor (at most BG_CGROUP_DEPTH_MAX; deeper: the last is
  *            BG_CGROUP_ID_UNRESOLVED), | any_cgroup
- *   uid      bg_scope_uid[uid] | any_uid
+ *   uid      bg_scope_uid[uid] | any_uid (the real uid)
+ *   euid     bg_scope_euid[euid] | any_euid (the effective uid, read only when a slot names one)
  *   exe      bg_scope_exe[bg_task_exe[tgid]] | any_exe (BG_EXE_ID_UNRESOLVED: every
  *            executable-scoped slot)
  *   pid ns   host_only slots drop out in a container, containers_only on the host
@@ -160,6 +161,15 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 	m = bpf_map_lookup_elem(&bg_scope_uid, &ik);
 	if (m)
 		uidmask |= *m;
+	/* the effective uid only where a slot in scope names one (a task read) */
+	if (~cfg->any_euid & scope) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct bg_id_key ek = { .gen = (__u8)w->gen };
+
+		ek.id = BPF_CORE_READ(task, cred, euid.val);
+		m = bpf_map_lookup_elem(&bg_scope_euid, &ek);
+		uidmask &= cfg->any_euid | (m ? *m : 0);
+	}
 
 	exemask = cfg->any_exe;
 	if (w->exe_id) {

@@ -26,6 +26,7 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.exceptions]: MAP_BUDGET.exceptions,
   [MapName.scopeCgroup]: 4096,
   [MapName.scopeUid]: 4096,
+  [MapName.scopeEuid]: 4096,
   [MapName.scopeExe]: 4096,
   /** cgroups whose future children a selector without ** matches against (one per cgroup) */
   [MapName.cgroupWatch]: 4096,

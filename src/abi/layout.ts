@@ -95,6 +95,8 @@ export const MapName = {
   exceptions: 'bg_exceptions',
   scopeCgroup: 'bg_scope_cgroup',
   scopeUid: 'bg_scope_uid',
+  /** effective uid, gen -> slots (scope.euids) */
+  scopeEuid: 'bg_scope_euid',
   scopeExe: 'bg_scope_exe',
   exeIds: 'bg_exe_ids',
   /** (device, inode) -> exe id: the named executables by what they are (no generation) */
@@ -129,7 +131,7 @@ export const Size = {
   cgroupKey: 16,
   cgroupVal: 16,
   idKey: 8,
-  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS, // 888
+  genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS + 8, // 896
   state: 16,
   fileIdKey: 16,
   fileIdVal: 4 + PATH_MAX, // 256

@@ -78,6 +78,7 @@ class Build {
   );
   readonly exceptions = new Map<string, MapEntry>();
   readonly uidScope = new Map<number, bigint>();
+  readonly euidScope = new Map<number, bigint>();
   readonly exeScope = new Map<number, bigint>();
   /** program -> kinds that need it */
   readonly programs = new Map<ProgramName, Set<RuleKind>>();
@@ -145,10 +146,10 @@ function packetDecision(b: Build, p: Policy, rule: Rule): Decision | null {
     );
   const s = p.scope;
   const u = rule.unless;
-  const byProcess = s.uids.length + s.executables.length > 0 || s.processes !== 'all';
+  const byProcess = s.uids.length + s.euids.length + s.executables.length > 0 || s.processes !== 'all';
   if (byProcess || u.uids.length + u.executables.length > 0)
     return unavailable(
-      `a packet has no reliable acting process (it may be sent from softirq, or retransmitted): ${rule.kind} rules can be scoped and excepted by cgroups only (the socket's cgroup), never by uids, executables or host/containers`,
+      `a packet has no reliable acting process (it may be sent from softirq, or retransmitted): ${rule.kind} rules can be scoped and excepted by cgroups only (the socket's cgroup), never by uids, euids, executables or host/containers`,
     );
   if (s.cgroups.length + u.cgroups.length === 0) return null;
   const units = kind.cgroupUnits?.(rule.match);
@@ -280,11 +281,13 @@ function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, num
   c.activeSlots |= bit(slot);
   if (p.scope.cgroups.length === 0) c.anyCgroup |= bit(slot);
   if (p.scope.uids.length === 0) c.anyUid |= bit(slot);
+  if (p.scope.euids.length === 0) c.anyEuid |= bit(slot);
   if (p.scope.executables.length === 0) c.anyExe |= bit(slot);
   if (p.scope.processes === 'host') c.hostOnly |= bit(slot);
   if (p.scope.processes === 'containers') c.containersOnly |= bit(slot);
   if (dryRun) c.dryrun |= bit(slot);
   for (const uid of p.scope.uids) b.uidScope.set(uid, (b.uidScope.get(uid) ?? 0n) | bit(slot));
+  for (const euid of p.scope.euids) b.euidScope.set(euid, (b.euidScope.get(euid) ?? 0n) | bit(slot));
   for (const exe of p.scope.executables) {
     const id = exeIds[exe]!;
     b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
@@ -379,6 +382,7 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
     ...[...b.tables.values()].map((t) => t.fill()),
     { map: MapName.exceptions, entries: sortEntries([...b.exceptions.values()]) },
     idScopeFill(MapName.scopeUid, b.uidScope, gen),
+    idScopeFill(MapName.scopeEuid, b.euidScope, gen),
     idScopeFill(MapName.scopeExe, b.exeScope, gen),
     { map: MapName.exeIds, entries: sortEntries(Object.entries(exeIds).map(([p, id]) => exeIdEntry(p, id))) },
     { map: MapName.genConfig, entries: [encodeGenConfig(gen, b.config)] },

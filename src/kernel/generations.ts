@@ -9,6 +9,7 @@ export const GEN_OFFSET: Readonly<Record<string, number>> = {
   [MapName.exceptions]: 4, // after rule_id
   [MapName.scopeCgroup]: 8, // after cgroup_id
   [MapName.scopeUid]: 4, // after id
+  [MapName.scopeEuid]: 4, // after id
   [MapName.scopeExe]: 4,
   [MapName.fileIds]: 0,
   [MapName.cgroupWatch]: 8, // after cgroup_id

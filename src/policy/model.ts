@@ -17,7 +17,10 @@ export interface Scope {
   cgroups: string[];
   /** Absolute paths of acting executables (exact). */
   executables: string[];
+  /** real user ids (the uid the process runs as; a set-uid program keeps its caller's) */
   uids: number[];
+  /** effective user ids (a set-uid program's owner while it runs) */
+  euids: number[];
   /** host: processes in the host's pid namespace; containers: any other; all: both. */
   processes: 'all' | 'host' | 'containers';
 }

@@ -194,6 +194,7 @@ export function readPolicy(
   const s = r.part(spec.scope, ['spec', 'scope']);
   const scope: Scope = {
     ...readExceptions(r, s, ['spec', 'scope']),
+    euids: dedupe((s.euids as number[] | undefined) ?? []),
     processes: (s.processes as Scope['processes'] | undefined) ?? 'all',
   };
   const rules: Rule[] = [];

@@ -155,6 +155,9 @@ export function buildPolicySchema(): Json {
         uids: uids(
           "Real user ids: the uid the process runs as, not its effective uid (a set-uid program keeps its caller's).",
         ),
+        euids: uids(
+          "Effective user ids: the uid a process acts with (a set-uid root program's is 0 while it runs). With uids, a process must match both.",
+        ),
         processes: {
           enum: ['all', 'host', 'containers'],
           description: "host: the host's pid namespace; containers: any other; all: both. Default: all.",

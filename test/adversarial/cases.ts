@@ -212,6 +212,18 @@ export const CASES: AdversarialCase[] = [
     target: imds(80, 'tcp', 'connect'),
     kernels: both,
   },
+  {
+    id: 'scope-effective-uid',
+    item: '16.6',
+    title:
+      'binds as effective uid 0 with real uid 1000 (a set-uid root program) under a policy scoped to effective uid 0',
+    rule: '{ kind: bind, action: block, match: { ports: [8084] } }',
+    scope: '{ euids: [0] }',
+    attack: ['--ids', '1000:0', 'bind', '0.0.0.0', '8084'],
+    kind: 'bind',
+    target: { family: 'ipv4', address: '0.0.0.0', port: 8084, protocol: 'tcp', call: 'bind' },
+    kernels: both,
+  },
   // cgroups made after the set was applied: an exact or * selector matches them as they are made
   {
     id: 'scope-cgroup-restarted',

@@ -23,7 +23,7 @@ export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
 }
 
 export function scope(over: Partial<Scope> = {}): Scope {
-  return { cgroups: [], executables: [], uids: [], processes: 'all', ...over };
+  return { cgroups: [], executables: [], uids: [], euids: [], processes: 'all', ...over };
 }
 
 export function policy(name: string, rules: Rule[], over: Partial<Policy> = {}): Policy {

@@ -1,7 +1,7 @@
 // bg_gen_config and bg_state (ARRAY maps: the key is the u32 index).
 // Little-endian throughout.
 //
-//   bg_gen_config[gen], 888 bytes:
+//   bg_gen_config[gen], 896 bytes:
 //     gen_config := active_slots:u64      slots in use
 //                   any_cgroup:u64        slots without a cgroup selector
 //                   any_uid:u64           slots without a uid selector
@@ -20,6 +20,7 @@
 //                                         default-block slot (3 block); each program
 //                                         applies it with its own mechanism (LSM and
 //                                         cgroup deny, tracepoints kill or report)
+//                   any_euid:u64          slots without an effective-uid selector
 //
 //   bg_state[0], 16 bytes:
 //     state := active_gen:u32 host_pidns_inum:u32 daemon_tgid:u32 daemon_start:u32
@@ -31,6 +32,7 @@ export interface GenConfig {
   activeSlots: bigint;
   anyCgroup: bigint;
   anyUid: bigint;
+  anyEuid: bigint;
   anyExe: bigint;
   hostOnly: bigint;
   containersOnly: bigint;
@@ -50,6 +52,7 @@ export function emptyGenConfig(): GenConfig {
     activeSlots: 0n,
     anyCgroup: 0n,
     anyUid: 0n,
+    anyEuid: 0n,
     anyExe: 0n,
     hostOnly: 0n,
     containersOnly: 0n,
@@ -82,6 +85,7 @@ export function encodeGenConfig(gen: number, c: GenConfig): MapEntry {
   for (const m of c.defaultBlock) w.u64(m);
   for (const m of c.defaultKill) w.u64(m);
   for (const a of c.defaultAction) w.u8(a);
+  w.u64(c.anyEuid);
   return { key: arrayIndex(gen), value: w.hex() };
 }
 

@@ -9,6 +9,7 @@ import {
   EXE_ID_UNRESOLVED,
   fnv1a32,
   KIND_MAX,
+  MAX_SLOTS,
   PATH_UNRESOLVED_TARGET,
 } from '../../../src/abi/layout.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
@@ -40,6 +41,7 @@ function config(plan: Plan) {
     defaultBlock: (k: number) => u64(7 + KIND_MAX + k),
     defaultKill: (k: number) => u64(7 + 2 * KIND_MAX + k),
     defaultAction: (slot: number) => v[8 * (7 + 3 * KIND_MAX) + slot],
+    anyEuid: v.readBigUInt64LE(8 * (7 + 3 * KIND_MAX) + MAX_SLOTS),
   };
 }
 const one = (m: Match, over = {}) => set(policy('p', [rule('r', m, over)]));
@@ -413,6 +415,28 @@ describe('scope and exceptions', () => {
       encodeIdScope(EXE_ID_UNRESOLVED, 0b10n, 0),
     ]);
     expect(plan.policies[1]!.cgroups).toEqual(['/system.slice/**']);
+    // no policy names an effective uid
+    expect(c.anyEuid).toBe(0b11n);
+    expect(entries(plan, 'bg_scope_euid')).toEqual([]);
+  });
+
+  it('effective uids are a scope of their own: a process must match uids and euids', () => {
+    const plan = compile(
+      set(
+        policy('a', [rule('r', MATCHES.bpf!)], { scope: scope({ euids: [0] }) }),
+        policy('b', [rule('r', MATCHES.bpf!)], { scope: scope({ uids: [1000], euids: [0, 33] }) }),
+        policy('c', [rule('r', MATCHES.bpf!)]),
+      ),
+      NO_LSM,
+      { gen: 1 },
+    );
+    const c = config(plan);
+    expect(c.anyEuid).toBe(0b100n);
+    expect(c.anyUid).toBe(0b101n);
+    expect(entries(plan, 'bg_scope_euid')).toEqual(
+      [encodeIdScope(0, 0b011n, 1), encodeIdScope(33, 0b010n, 1)].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    expect(entries(plan, 'bg_scope_uid')).toEqual([encodeIdScope(1000, 0b010n, 1)]);
   });
 
   it('uid and exe exceptions are entries; cgroup exceptions go to the loader', () => {
