@@ -210,6 +210,7 @@ describe('values and scope maps', () => {
     c.defaultBlock[1] = 2n;
     c.defaultKill[1] = 2n;
     c.defaultAction[1] = 3;
+    c.anyEuid = 5n;
     const e = encodeGenConfig(1, c);
     const u64 = (v: number) => [v, 0, 0, 0, 0, 0, 0, 0];
     const kinds = (i: number, v: number) => Array.from({ length: KIND_MAX }, (_, k) => u64(k === i ? v : 0));
@@ -228,6 +229,7 @@ describe('values and scope maps', () => {
         kinds(1, 2).flat(), // default_kill[exec] == slot 1
         [0, 3], // default_action[1] == block
         zeros(62),
+        u64(5), // any_euid
       ),
     );
     expect(e.value.length / 2).toBe(Size.genConfig);
