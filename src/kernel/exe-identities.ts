@@ -6,23 +6,75 @@
 // exists here is bound (BG_EXE_ID_BOUND in bg_exe_ids): another file reached by
 // that name (a bind mount over it, a chroot's file of the same name, a
 // replacement not yet resolved again) is not that executable. A path this host
-// does not have (a path inside containers only) is matched by its name.
-import { type BigIntStats, statSync } from 'node:fs';
+// does not have (a path inside containers only), or a file on a file system
+// whose stat(2) reports another device than the kernel's superblock has (a
+// btrfs subvolume, an overlay), is matched by its name.
+import { type BigIntStats, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { encodeExeIdent, kernelDev } from '../abi/encode/ident.ts';
 import { encodeExeId } from '../abi/encode/scope.ts';
 import { EXE_ID_BOUND } from '../abi/layout.ts';
 import type { MapEntry } from '../abi/plan.ts';
 
-export type ExeStatFn = (path: string) => Pick<BigIntStats, 'dev' | 'ino' | 'isFile'> | undefined;
+export type ExeStatFn = (path: string) =>
+  | (Pick<BigIntStats, 'dev' | 'ino' | 'isFile'> & {
+      /**
+       * the device of the file's superblock as the kernel has it (sb->s_dev:
+       * mountinfo's major:minor of the mount the file is on); undefined when
+       * it cannot be told
+       */
+      superDev?: number;
+    })
+  | undefined;
+
+/** mount id → the device of its superblock (the third field of /proc/self/mountinfo is sb->s_dev). Pure. */
+export function mountDevices(mountinfo: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    const id = Number(f[0]);
+    const mm = /^(\d+):(\d+)$/.exec(f[2] ?? '');
+    if (!Number.isInteger(id) || !mm) continue;
+    const major = Number(mm[1]);
+    const minor = Number(mm[2]);
+    if (major >= 1 << 12 || minor >= 1 << 20) continue;
+    out.set(id, major * (1 << 20) + minor);
+  }
+  return out;
+}
+
+/** The device of the superblock a regular file is on: its mount (fdinfo's mnt_id) in mountinfo. */
+function superDevOf(path: string, mounts: () => Map<number, number>): number | undefined {
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK: never wait on what is not a regular file by the time it is opened
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    const m = /^mnt_id:\s*(\d+)$/m.exec(info);
+    return m ? mounts().get(Number(m[1])) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 /** stat(2), following symbolic links as exec does: a rule naming /usr/bin/python3 names the file it leads to. */
-const statFollow: ExeStatFn = (path) => {
-  try {
-    return statSync(path, { bigint: true, throwIfNoEntry: false });
-  } catch {
-    return undefined; // unreadable: its name alone decides
-  }
-};
+function liveStat(): ExeStatFn {
+  let mounts: Map<number, number> | undefined;
+  const table = () => {
+    mounts ??= mountDevices(readFileSync('/proc/self/mountinfo', 'utf8'));
+    return mounts;
+  };
+  return (path) => {
+    try {
+      const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (!st) return undefined;
+      return Object.assign(st, { superDev: st.isFile() ? superDevOf(path, table) : undefined });
+    } catch {
+      return undefined; // unreadable: its name alone decides
+    }
+  };
+}
 
 export interface ExeIdentities {
   /** bg_exe_idents entries: identity → exe id */
@@ -35,6 +87,14 @@ export interface ExeIdentities {
   bound: Set<string>;
 }
 
+function kernelDevOrNull(stDev: bigint): number | null {
+  try {
+    return kernelDev(stDev);
+  } catch {
+    return null;
+  }
+}
+
 /** The key byInode uses. */
 export const inodeKey = (dev: number, ino: bigint): string => `${dev}:${ino}`;
 
@@ -45,7 +105,7 @@ export const inodeKey = (dev: number, ino: bigint): string => `${dev}:${ino}`;
  */
 export function resolveExeIdentities(
   exeIds: Readonly<Record<string, number>>,
-  stat: ExeStatFn = statFollow,
+  stat: ExeStatFn = liveStat(),
 ): ExeIdentities {
   const byInode = new Map<string, number>();
   const bound = new Set<string>();
@@ -53,8 +113,10 @@ export function resolveExeIdentities(
   const ids: MapEntry[] = [];
   for (const [path, id] of Object.entries(exeIds).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const st = stat(path);
-    if (st?.isFile()) {
-      const dev = kernelDev(st.dev);
+    // only where stat's device is the kernel's (not on a btrfs subvolume or an overlay, whose
+    // stat reports another device): there the name decides, as for a path the host lacks
+    const dev = st?.isFile() ? kernelDevOrNull(st.dev) : null;
+    if (st && dev !== null && st.superDev === dev) {
       const key = inodeKey(dev, st.ino);
       bound.add(path);
       if (!byInode.has(key)) {

@@ -270,7 +270,7 @@ export class Loader {
     if (unbound.length > 0)
       this.#log.warn(
         { executables: unbound },
-        'executables not found on this host are matched by path only: a process can give its own program that name in a mount namespace or chroot of its own',
+        "executables matched by path only (not on this host, or on a file system whose stat device is not the kernel's: a btrfs subvolume, an overlay): a process can give its own program that name in a mount namespace or chroot of its own",
       );
 
     // a selector that selects nothing now applies to nothing yet: say so (a cgroup made later

@@ -4,20 +4,27 @@ import { describe, expect, it } from 'vitest';
 import { encodeExeIdent, kernelDev } from '../../../src/abi/encode/ident.ts';
 import { encodeExeId } from '../../../src/abi/encode/scope.ts';
 import { EXE_ID_BOUND } from '../../../src/abi/layout.ts';
-import { type ExeStatFn, inodeKey, resolveExeIdentities } from '../../../src/kernel/exe-identities.ts';
+import {
+  type ExeStatFn,
+  inodeKey,
+  mountDevices,
+  resolveExeIdentities,
+} from '../../../src/kernel/exe-identities.ts';
 
 // st_dev 8:1 (glibc's encoding) is the kernel's 8 << 20 | 1
 const DEV = (8n << 8n) | 1n;
 const K = kernelDev(DEV);
-const files: Record<string, { ino: bigint; file?: boolean }> = {
+const files: Record<string, { ino: bigint; file?: boolean; superDev?: number }> = {
   '/usr/bin/dpkg': { ino: 10n },
   '/usr/local/bin/dpkg-link': { ino: 10n }, // a hard link of dpkg
   '/usr/sbin/sshd': { ino: 20n },
   '/usr/lib': { ino: 30n, file: false },
+  // a btrfs subvolume: stat reports the subvolume's device, the kernel's superblock has another
+  '/home/tool': { ino: 40n, superDev: (0 << 20) | 31 },
 };
 const stat: ExeStatFn = (p) => {
   const f = files[p];
-  return f ? { dev: DEV, ino: f.ino, isFile: () => f.file !== false } : undefined;
+  return f ? { dev: DEV, ino: f.ino, isFile: () => f.file !== false, superDev: f.superDev ?? K } : undefined;
 };
 
 describe('resolveExeIdentities', () => {
@@ -50,6 +57,27 @@ describe('resolveExeIdentities', () => {
     const two = resolveExeIdentities({ '/usr/local/bin/dpkg-link': 7, '/usr/bin/dpkg': 1 }, stat);
     expect(two.idents).toEqual([encodeExeIdent(K, 10n, 1)]);
     expect([...two.bound].sort()).toEqual(['/usr/bin/dpkg', '/usr/local/bin/dpkg-link']);
+  });
+
+  it("a file whose stat device is not its superblock's (btrfs, overlay) is matched by name only, never bound", () => {
+    const r = resolveExeIdentities({ '/home/tool': 5 }, stat);
+    expect(r.idents).toEqual([]);
+    expect(r.ids).toEqual([encodeExeId('/home/tool', 5)]);
+    expect(r.bound.size).toBe(0);
+  });
+
+  it('reads mount ids and superblock devices from mountinfo', () => {
+    const info = [
+      '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+      '40 22 0:31 /@home /home rw shared:2 - btrfs /dev/sdb1 rw,subvol=/@home',
+      'garbage',
+    ].join('\n');
+    expect(mountDevices(info)).toEqual(
+      new Map([
+        [22, (8 << 20) | 1],
+        [40, 31],
+      ]),
+    );
   });
 
   it('the identity key is the kernel device, gen 0, and the inode', () => {
