@@ -131,21 +131,8 @@ export class Loader {
   refreshIdentities(plan: Plan): number {
     const gen = this.#active;
     if (gen === null || !this.#host.fileIds) return 0;
-    const map = this.#obj.map(MapName.fileIds);
-    const want = new Map(this.#host.fileIds(plan, gen).map((e) => [e.key, e.value]));
-    let changed = 0;
-    for (const [key, value] of want) {
-      const now = map.lookup(hex(key));
-      if (now && Buffer.from(now).toString('hex') === value) continue;
-      map.update(hex(key), hex(value));
-      changed++;
-    }
-    for (const key of map.keys()) {
-      if (key[0] !== gen || want.has(Buffer.from(key).toString('hex'))) continue;
-      map.delete(key);
-      changed++;
-    }
-    return changed;
+    // only the active generation's identities are this set's to delete
+    return this.#sync(MapName.fileIds, this.#host.fileIds(plan, gen), (key) => key[0] === gen);
   }
 
   /** every exe id the kernel has been given (bg_exe_ids): path → id, those of paths no plan names any more included */
@@ -163,11 +150,14 @@ export class Loader {
   refreshExeIdentities(): number {
     if (!this.#host.exeIdentities || this.#exeIds.size === 0) return 0;
     const { idents, ids } = this.#host.exeIdentities(this.exeIds());
-    return this.#sync(MapName.exeIdents, idents, true) + this.#sync(MapName.exeIds, ids, false);
+    return this.#sync(MapName.exeIdents, idents, () => true) + this.#sync(MapName.exeIds, ids, null);
   }
 
-  /** Make `mapName` hold `entries` (written first); `prune`: delete every other key after. */
-  #sync(mapName: string, entries: readonly MapEntry[], prune: boolean): number {
+  /**
+   * Make `mapName` hold `entries`, written first; then delete every other key
+   * `prune` accepts (null: none). Returns how many entries changed.
+   */
+  #sync(mapName: string, entries: readonly MapEntry[], prune: ((key: Uint8Array) => boolean) | null): number {
     const map = this.#obj.map(mapName);
     let changed = 0;
     for (const e of entries) {
@@ -179,7 +169,7 @@ export class Loader {
     if (prune) {
       const want = new Set(entries.map((e) => e.key));
       for (const key of map.keys()) {
-        if (want.has(Buffer.from(key).toString('hex'))) continue;
+        if (!prune(key) || want.has(Buffer.from(key).toString('hex'))) continue;
         map.delete(key);
         changed++;
       }
@@ -216,7 +206,7 @@ export class Loader {
     //    here (in place of the plan's entries: never a moment where only the name decides)
     const exe = this.#host.exeIdentities?.({ ...this.exeIds(), ...plan.exeIds });
     try {
-      if (exe) this.#sync(MapName.exeIdents, exe.idents, true);
+      if (exe) this.#sync(MapName.exeIdents, exe.idents, () => true);
       for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])
         this.#write(fill.map, exe && fill.map === MapName.exeIds ? exe.ids : fill.entries);
       // a cgroup made between the listing and its parent's watch entry: list again until none is new
