@@ -21,7 +21,8 @@ BG_INLINE int bg_kprobe_decide(struct bg_work *w, __u32 rule_id, struct pt_regs 
 	bg_key_rule(w, BG_KIND_KPROBE, BG_OP_NONE, rule_id, 0, 0, BG_WILD_NONE);
 	if (!bg_match(w, BG_KIND_KPROBE, mode))
 		return 0;
-	return bg_report(w, BG_KIND_KPROBE, BG_OP_NONE, mech, mode, BG_REC_NONE, PT_REGS_PARM1_CORE(regs),
+	/* the function's arguments are whatever it was given: a repeat is the rule firing again */
+	return bg_report(w, BG_KIND_KPROBE, BG_OP_NONE, mech, mode, BG_REC_ANY_TARGET, PT_REGS_PARM1_CORE(regs),
 			 PT_REGS_PARM2_CORE(regs), PT_REGS_PARM3_CORE(regs), PT_REGS_PARM4_CORE(regs));
 }
 

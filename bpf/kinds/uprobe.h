@@ -53,7 +53,9 @@ BG_INLINE int bg_uprobe_decide(struct bg_work *w, __u32 rule_id, __u32 capture, 
 	vd = bg_act(w, mode);
 	if (w->action < BG_ACT_AUDIT)
 		return 0;
-	e = bg_event_new(w, BG_KIND_UPROBE, BG_OP_NONE, mech, &vd, BG_CTX_TASK);
+	/* its values as the target (repeats: bg_repeats); a captured string, read later, is not */
+	e = bg_event_new(w, BG_KIND_UPROBE, BG_OP_NONE, mech, &vd, BG_CTX_TASK,
+			 bg_target_digest(w, BG_REC_NONE, a0, a1, capture, 0));
 	if (!e)
 		return 0;
 	e->arg[0] = a0;

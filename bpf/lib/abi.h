@@ -294,6 +294,9 @@ enum bg_stat {
 	/* a cgroup made after the set was applied that a selector matches, left out of
 	 * scope because bg_scope_cgroup or bg_cgroup_watch was full (lib/cgwatch.h) */
 	BG_STAT_CGROUP_SCOPE_FULL = 6,
+	/* violations counted without a record: a process repeating one violation
+	 * past BG_REPEAT_RECORDS a second (bg_repeats, lib/event.h) */
+	BG_STAT_REPEATS = 7,
 	BG_STAT_MAX = 8,
 };
 
@@ -325,10 +328,43 @@ struct bg_event {
 	__u32 exe_id;
 	__u8 gen; /* the generation of the rule set that decided (rule_id and slot belong to it) */
 	__u8 pad[3];
+	__u64 repeats; /* bg_repeats' count for this process, rule, op, outcome and target when written */
+	__u64 target;  /* the target digest of bg_repeats' key (0: any target) */
 	__u64 arg[4];
 	char comm[BG_COMM_LEN];
 	char path[BG_EXE_MAX];
 	char aux[BG_AUX_MAX];
+};
+
+/*
+ * bg_repeats (HASH): one violation repeated by one process, aggregated in the
+ * kernel. Key: the process (tgid), the rule under its generation, the kind,
+ * the operation, the outcome and the target (a digest of what the record
+ * would say: another file, address or id is another key, so a repeat can
+ * never hide another target behind its count). The first BG_REPEAT_RECORDS attempts of a key
+ * in each second of boot time are records; the others are only counted in
+ * `counted` (atomic, never reset), which every later record of the key carries
+ * (bg_event.repeats). The daemon reads the counts no record followed, and
+ * deletes a key once its process is gone and its count reported. When the map
+ * is full a new key is not aggregated: each attempt is a record (lib/event.h).
+ * Only the record is spared: every attempt is decided, denied and killed.
+ */
+struct bg_repeat_key {
+	__u32 tgid;
+	__u32 rule_id;
+	__u8 gen;
+	__u8 kind;
+	__u8 op;
+	__u8 outcome;
+	__u32 pad;
+	__u64 target; /* a digest of the record's arguments, path and aux: the same violation */
+};
+
+struct bg_repeat {
+	__u64 sec;     /* the second of boot time (+ 1) of in_sec */
+	__u64 counted; /* attempts not recorded, since the key was made */
+	__u32 in_sec;  /* attempts in that second */
+	__u32 pad;
 };
 
 /*

@@ -2,7 +2,10 @@
 /*
  * Acting on a decision and reporting it: one struct bg_event per violation
  * (kill, block, audit and their dry-run forms; never for allow) in bg_events.
- * A full ring buffer is counted in bg_stats[BG_STAT_RINGBUF_DROPS].
+ * A full ring buffer is counted in bg_stats[BG_STAT_RINGBUF_DROPS]. A process
+ * repeating one violation gets BG_REPEAT_RECORDS records a second for it; the
+ * other attempts are counted (bg_repeats), and the next record carries the
+ * count.
  *
  * For kinds whose record has no path of its own (capability, bpf, ptrace,
  * setuid, socket, device), path holds the acting executable, best effort
@@ -73,21 +76,126 @@ BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 	return vd;
 }
 
-/* Reserve and fill the common part of a record; NULL when the ring is full. */
-BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, __u8 mech,
-					struct bg_verdict *vd, int ctx_flags)
-{
-	struct bg_event *e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
-	__u64 pid_tgid, uid_gid;
+/* What bg_report puts in a record's path and aux. */
+#define BG_REC_NONE 0x0
+#define BG_REC_PATH 0x1  /* w's built path (with BG_EV_F_PATH_TRUNCATED when it was cut) */
+#define BG_REC_EXE 0x2   /* the acting executable (kinds whose record has no path of its own) */
+#define BG_REC_AUX 0x4   /* w->aux: a second path, a filesystem type, an address */
+#define BG_REC_QUIET 0x8 /* report only a denial or a kill (a check the kernel does not audit either) */
+#define BG_REC_ANY_TARGET 0x10 /* repeats are the same violation whatever the arguments (bg_repeats) */
 
+/* Records per second of one process's repeats of one violation (bg_repeats). */
+#define BG_REPEAT_RECORDS 16
+#define BG_REPEAT_NS_PER_SEC 1000000000ULL
+
+/*
+ * 1 when this attempt is only counted (the process has had BG_REPEAT_RECORDS
+ * records for this rule, op and outcome this second); else 0, with *counted =
+ * the key's count so far, for the record. A key the full map cannot take is
+ * recorded every time.
+ */
+BG_INLINE int bg_repeat_counted(struct bg_work *w, __u32 tgid, __u8 kind, __u8 op, __u8 outcome, __u64 target,
+				__u64 now, __u64 *counted)
+{
+	struct bg_repeat_key k = {};
+	struct bg_repeat *r;
+	__u64 sec = now / BG_REPEAT_NS_PER_SEC + 1;
+
+	k.tgid = tgid;
+	k.rule_id = w->rule_id;
+	k.gen = (__u8)w->gen;
+	k.kind = kind;
+	k.op = op;
+	k.outcome = outcome;
+	k.target = target;
+	*counted = 0;
+	r = bpf_map_lookup_elem(&bg_repeats, &k);
+	if (!r) {
+		struct bg_repeat fresh = { .sec = sec, .counted = 0, .in_sec = 1, .pad = 0 };
+
+		bpf_map_update_elem(&bg_repeats, &k, &fresh, BPF_NOEXIST);
+		return 0;
+	}
+	/* two CPUs may both start the second, or read in_sec between the other's add and read:
+	 * only which attempts are records varies, never the count */
+	if (r->sec != sec) {
+		r->sec = sec;
+		r->in_sec = 0;
+	}
+	__sync_fetch_and_add(&r->in_sec, 1);
+	if (r->in_sec > BG_REPEAT_RECORDS) {
+		__sync_fetch_and_add(&r->counted, 1);
+		bg_stat_inc(BG_STAT_REPEATS);
+		return 1;
+	}
+	*counted = r->counted;
+	return 0;
+}
+
+/* A digest of the last built path in w: its len bytes (NUL included), so that
+ * two paths share it only by a 64-bit collision. A global function: the
+ * verifier checks its loop once, not again at every decision that calls it. */
+__noinline __u64 bg_path_digest(struct bg_work *w)
+{
+	__u32 base, n;
+	__u64 h;
+
+	if (!w)
+		return 0;
+	base = w->start & BG_BUF_MASK;
+	n = w->len;
+	h = 0xcbf29ce484222325ULL ^ n;
+
+	if (n > BG_EXE_MAX)
+		n = BG_EXE_MAX;
+#pragma unroll
+	for (__u32 i = 0; i < BG_EXE_MAX / 8; i++) {
+		__u64 x;
+
+		if (i * 8 >= n)
+			break;
+		x = *(__u64 *)&w->buf[base + i * 8];
+		if (n - i * 8 < 8)
+			x &= (1ULL << ((n - i * 8) * 8)) - 1;
+		h = (h ^ x) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The target of a violation, for bg_repeats: its arguments and, as the record
+ * holds them, its path and its aux (an address, a filesystem type). */
+BG_INLINE __u64 bg_target_digest(struct bg_work *w, __u32 rec, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u64 t = a0 * 0x9e3779b97f4a7c15ULL ^ a1 * 0xc2b2ae3d27d4eb4fULL ^ a2 * 0x165667b19e3779f9ULL ^
+		  a3 * 0x27d4eb2f165667c5ULL;
+
+	if (rec & BG_REC_PATH)
+		t ^= bg_path_digest(w);
+	if (rec & BG_REC_AUX)
+		t ^= (*(__u64 *)&w->aux[0] * 0xff51afd7ed558ccdULL) ^ (*(__u64 *)&w->aux[8] * 0xc4ceb9fe1a85ec53ULL);
+	return t;
+}
+
+/* Reserve and fill the common part of a record; NULL when the ring is full or
+ * the attempt is only counted (a repeat of the same target, bg_repeat_counted). */
+BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, __u8 mech,
+					struct bg_verdict *vd, int ctx_flags, __u64 target)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), uid_gid, now = bpf_ktime_get_boot_ns(), counted;
+	struct bg_event *e;
+
+	if (bg_repeat_counted(w, pid_tgid >> 32, kind, op, vd->outcome, target, now, &counted))
+		return 0;
+	e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
 	if (!e) {
 		bg_stat_inc(BG_STAT_RINGBUF_DROPS);
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	pid_tgid = bpf_get_current_pid_tgid();
 	uid_gid = bpf_get_current_uid_gid();
-	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->ts_ns = now;
+	e->repeats = counted;
+	e->target = target;
 	e->cgroup_id = w->cgroup_id;
 	e->rule_id = w->rule_id;
 	e->pid = (__u32)pid_tgid;
@@ -148,12 +256,6 @@ BG_NOINLINE void bg_event_submit(struct bg_event *e)
 	bg_stat_inc(BG_STAT_EVENTS);
 }
 
-/* What bg_report puts in a record's path and aux. */
-#define BG_REC_NONE 0x0
-#define BG_REC_PATH 0x1  /* w's built path (with BG_EV_F_PATH_TRUNCATED when it was cut) */
-#define BG_REC_EXE 0x2   /* the acting executable (kinds whose record has no path of its own) */
-#define BG_REC_AUX 0x4   /* w->aux: a second path, a filesystem type, an address */
-#define BG_REC_QUIET 0x8 /* report only a denial or a kill (a check the kernel does not audit either) */
 
 /*
  * The end of every decision function: act on w's decision with what the
@@ -172,7 +274,8 @@ BG_INLINE int bg_report(struct bg_work *w, __u8 kind, __u8 op, __u8 mech, __u32 
 		return vd.ret;
 	if ((rec & BG_REC_QUIET) && !vd.deny && !vd.killed)
 		return vd.ret;
-	e = bg_event_new(w, kind, op, mech, &vd, BG_CTX_TASK);
+	e = bg_event_new(w, kind, op, mech, &vd, BG_CTX_TASK,
+			 (rec & BG_REC_ANY_TARGET) ? 0 : bg_target_digest(w, rec, a0, a1, a2, a3));
 	if (!e)
 		return vd.ret;
 	e->arg[0] = a0;

@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct bg_cgroup_val) == 16, "bg_cgroup_val");
 _Static_assert(sizeof(struct bg_id_key) == 8, "bg_id_key");
 _Static_assert(sizeof(struct bg_gen_config) == 896, "bg_gen_config");
 _Static_assert(sizeof(struct bg_state) == 16, "bg_state");
-_Static_assert(sizeof(struct bg_event) == 496, "bg_event");
+_Static_assert(sizeof(struct bg_event) == 512, "bg_event");
 _Static_assert(sizeof(struct bg_file_id_key) == 16, "bg_file_id_key");
 _Static_assert(sizeof(struct bg_file_id_val) == 256, "bg_file_id_val");
 
@@ -32,6 +32,7 @@ _Static_assert(sizeof(struct bg_file_id_val) == 256, "bg_file_id_val");
 #define BG_SCOPE_MAX 4096
 #define BG_TASKS_MAX 65536
 #define BG_RINGBUF_BYTES (1u << 22)
+#define BG_REPEATS_MAX 16384
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -158,6 +159,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } bg_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_REPEATS_MAX);
+	__type(key, struct bg_repeat_key);
+	__type(value, struct bg_repeat);
+} bg_repeats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -84,6 +84,8 @@ export const Stat = {
   auditFollowups: 5,
   /** cgroups made after the set was applied that a selector matched, left out: a scope map was full (bpf/lib/cgwatch.h) */
   cgroupScopeFull: 6,
+  /** violations counted without a record: one process repeating one violation past the records a second (bpf/lib/event.h) */
+  repeats: 7,
   max: 8,
 } as const;
 
@@ -105,6 +107,8 @@ export const MapName = {
   genConfig: 'bg_gen_config',
   state: 'bg_state',
   stats: 'bg_stats',
+  /** (tgid, rule, gen, kind, op, outcome) -> repeats counted without a record (bpf/lib/event.h) */
+  repeats: 'bg_repeats',
   /** per rule (index: rule id), per CPU: packets, bytes, events, suppressed (ingress and egress rules) */
   packetCounts: 'bg_pkt_counts',
   events: 'bg_events',
@@ -137,6 +141,10 @@ export const Size = {
   fileIdVal: 4 + PATH_MAX, // 256
   cgroupWatch: 2 * WATCH_STATES, // 32
   cgroupGlob: 8 + 8 + 2 + 1 + 1 + 1 + 3 + 2 * GLOB_PART_MAX, // 152
+  /** tgid:u32 rule_id:u32 gen:u8 kind:u8 op:u8 outcome:u8 pad:u32 target:u64 */
+  repeatKey: 24,
+  /** sec:u64 counted:u64 in_sec:u32 pad:u32 */
+  repeatVal: 24,
 } as const;
 
 /** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */
@@ -161,16 +169,18 @@ export const EVENT_LAYOUT = {
   exe_id: { offset: 56, size: 4 },
   gen: { offset: 60, size: 1 },
   pad: { offset: 61, size: 3 },
-  arg: { offset: 64, size: 8 * 4 },
-  comm: { offset: 96, size: COMM_LEN },
-  path: { offset: 112, size: EXE_MAX },
-  aux: { offset: 368, size: AUX_MAX },
+  repeats: { offset: 64, size: 8 },
+  target: { offset: 72, size: 8 },
+  arg: { offset: 80, size: 8 * 4 },
+  comm: { offset: 112, size: COMM_LEN },
+  path: { offset: 128, size: EXE_MAX },
+  aux: { offset: 384, size: AUX_MAX },
 } as const;
 
 export type EventField = keyof typeof EVENT_LAYOUT;
 
 /** sizeof(struct bg_event) */
-export const EVENT_SIZE = 496;
+export const EVENT_SIZE = 512;
 
 /** FNV-1a, 32 bit, over the bytes of a string (mount filesystem types). Mirrors bg_fnv1a32() in bpf/lib. */
 export function fnv1a32(s: string): number {

@@ -95,6 +95,19 @@ export function readyMessage(s: EnforcementSummary, audit: boolean): { state: st
   return { state: 'enforcing', msg: 'bpfgate is enforcing' };
 }
 
+/** How long a process must go without a record of a repeated violation before its count is swept. */
+const REPEAT_IDLE_MS = 1000;
+
+/** Whether a process (host pid) exists; a process bpfgate may not signal exists too. */
+function processAlive(tgid: number): boolean {
+  try {
+    process.kill(tgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 export class Daemon {
   readonly #o: DaemonOptions;
   readonly #parts: DaemonParts;
@@ -223,6 +236,8 @@ export class Daemon {
       await this.#parts.sink.start();
       const pipeline = this.#parts.events(await this.#parts.clock());
       this.#pipeline = pipeline;
+      // the repeat counts the previous daemon left: it reported them up to its last sweep
+      if (adopted) pipeline.primeRepeats(session.repeatCounts().map((e) => e.count));
       pipeline.setPlan(plan, 0);
       session.readEvents(
         (batch) => {
@@ -326,6 +341,8 @@ export class Daemon {
         // every id the kernel was given, those of executables no longer named too: never given to another
         plan = await this.#compile(gen, { ...loader.exeIds(), ...this.#plan.exeIds });
         this.#reportEnforcement(plan);
+        // `gen`'s repeat counts belong to the plan it held: reported against it, then deleted
+        this.#sweepRepeats(0, gen);
         // records of `gen` can only arrive once apply() flips to it
         this.#pipeline?.setPlan(plan, gen);
         loader.apply(plan, gen);
@@ -375,7 +392,11 @@ export class Daemon {
       try {
         const rest = this.#session.drainEvents();
         if (rest && pipeline) for (let i = 0; i < rest.count; i++) pipeline.handleRecord(rest.at(i));
-        if (pipeline) this.#pollStats();
+        if (pipeline) {
+          // every count the kernel holds, reported before the maps go (or stay pinned for the next daemon)
+          this.#sweepRepeats(0);
+          this.#pollStats();
+        }
       } catch (err) {
         this.#log.warn({ err }, 'final ring-buffer drain failed');
       }
@@ -490,6 +511,36 @@ export class Daemon {
     const stdout = this.#parts.stdout?.stats().dropped ?? 0;
     pipeline.noteLoss('stdout', stdout - this.#stdoutDropped);
     this.#stdoutDropped = stdout;
+    this.#sweepRepeats(REPEAT_IDLE_MS);
     pipeline.flushLosses();
+  }
+
+  /**
+   * The kernel's repeat counts that no record carried (src/events/kernel-repeats.ts),
+   * for keys idle for idleMs, as events; then the entries all reported whose
+   * process is gone (or, with `retire`, every entry of that generation) are
+   * deleted from the kernel.
+   */
+  #sweepRepeats(idleMs: number, retire?: 0 | 1): void {
+    const pipeline = this.#pipeline;
+    const session = this.#session;
+    if (!pipeline || !session) return;
+    try {
+      const entries = session.repeatCounts();
+      const done = new Set(
+        pipeline.sweepRepeats(
+          entries.map((e) => e.count),
+          idleMs,
+        ),
+      );
+      const drop = entries.filter(
+        (e) =>
+          done.has(e.count) &&
+          (retire === undefined ? !processAlive(e.count.key.tgid) : e.count.key.gen === retire),
+      );
+      if (drop.length > 0) pipeline.forgetRepeats(session.deleteRepeats(drop));
+    } catch (err) {
+      this.#log.warn({ err }, 'cannot read the kernel repeat counts');
+    }
   }
 }

@@ -196,6 +196,12 @@ export class DaemonMetrics {
         'Cgroups made after the set was applied that a selector matched but that could not be put in scope: a scope map was full (raise the capacity or narrow the selectors)',
         kernel('cgroupScopeFull'),
       ],
+      [
+        'counter',
+        'bpfgate_kernel_repeats_total',
+        'Violations the kernel counted without a record: a process repeating one violation past 16 records a second; the next event of the same process and rule (or a sweep) carries them in its count',
+        kernel('repeats'),
+      ],
       ['counter', 'bpfgate_records_total', 'Ring-buffer records read', pipe('records')],
       [
         'counter',

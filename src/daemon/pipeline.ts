@@ -4,14 +4,25 @@
 // build or an output that throws is counted and skipped, and every count
 // becomes a loss event (flushLosses(), on the daemon's statistics timer),
 // with the losses other parts count (noteLoss(): stdout, the ring reader, the
-// kernel's drops).
+// kernel's drops). Repeats the kernel counted without a record
+// (src/events/kernel-repeats.ts) become the `count` of the next event of
+// their process and rule, or of an event sweepRepeats() repeats from the last
+// one; every counted attempt is reported once.
 
 import { RULE_DEFAULT } from '../abi/layout.ts';
 import type { Plan, PlannedRule } from '../abi/plan.ts';
 import type { BinaryInode } from '../abi/programs.ts';
-import { type BootClock, buildEvent, buildLossEvent, type Enrichment } from '../events/build.ts';
+import {
+  type BootClock,
+  buildEvent,
+  buildLossEvent,
+  type Enrichment,
+  formatTimeNs,
+  wallNs,
+} from '../events/build.ts';
 import type { IdSource } from '../events/id.ts';
-import type { BpfgateEvent, EventMode } from '../events/types.ts';
+import { type RepeatCount, RepeatLedger } from '../events/kernel-repeats.ts';
+import type { BpfgateEvent, EventMode, ViolationEvent } from '../events/types.ts';
 import { decodeRecord, RecordDecodeError } from '../kernel/decoder.ts';
 import { type DecodedRecord, LOSS_SOURCES, type LossReport, type LossSource } from '../kernel/record.ts';
 import type { EventOutput } from '../sinks/sink.ts';
@@ -36,6 +47,13 @@ export interface PipelineCounters {
   losses: number;
 }
 
+/** Attempts an event stands for: its own and those the kernel counted without a record. */
+interface Repeat {
+  count: number;
+  /** boot time of the earliest (a lower bound: the previous record's time) */
+  firstBootNs: bigint;
+}
+
 export class EventPipeline {
   readonly #host: string;
   readonly #mode: EventMode;
@@ -52,6 +70,7 @@ export class EventPipeline {
   #pending = new Set<Promise<void>>();
   /** losses counted but not reported yet, by source */
   #unreported = new Map<LossSource, number>();
+  readonly #repeats: RepeatLedger;
   readonly counters: PipelineCounters = { records: 0, decodeErrors: 0, emitErrors: 0, events: 0, losses: 0 };
 
   constructor(deps: {
@@ -62,7 +81,10 @@ export class EventPipeline {
     outputs: EventOutput[];
     enricher?: Enricher | null;
     log: PipelineLog;
+    /** the ledger's clock (ms), for tests */
+    now?: () => number;
   }) {
+    this.#repeats = new RepeatLedger(deps.now);
     this.#host = deps.host;
     this.#mode = deps.mode;
     this.#clock = deps.clock;
@@ -103,9 +125,52 @@ export class EventPipeline {
       }
       return;
     }
+    const { repeats, sinceBootNs } = this.#repeats.onRecord(record);
+    // the attempts the kernel counted since the previous record of this process and rule came after it
+    this.#handle(
+      record,
+      repeats === 0 ? null : { count: 1 + repeats, firstBootNs: sinceBootNs ?? record.bootNs },
+    );
+  }
+
+  /**
+   * The kernel's repeat counts (bg_repeats): counts no record has carried,
+   * for keys without a record for `idleMs`, as events repeating each key's
+   * last record (its `count`: those attempts; `firstTime`: the last record's,
+   * `lastTime`: the second they fell in). A key whose records never reached
+   * the daemon (the ring was full) is a loss of that many. Returns the
+   * entries whose counts are all reported (the daemon deletes those whose
+   * process is gone). A generation's entries are swept with idleMs 0 before
+   * its plan is replaced.
+   */
+  sweepRepeats(counts: readonly RepeatCount[], idleMs: number): RepeatCount[] {
+    for (const s of this.#repeats.sweep(counts, idleMs)) {
+      if (!s.last) {
+        this.noteLoss('ringbuf', s.count);
+        continue;
+      }
+      // at the end of the second the attempts fell in (never before the record they follow)
+      let at = s.last.bootNs;
+      if (s.untilBootNs > at) at = s.untilBootNs;
+      this.#handle({ ...s.last, bootNs: at }, { count: s.count, firstBootNs: s.last.bootNs });
+    }
+    return counts.filter((c) => this.#repeats.reported(c));
+  }
+
+  /** Counts another daemon already reported (adopted pins): never reported again. */
+  primeRepeats(counts: readonly RepeatCount[]): void {
+    this.#repeats.prime(counts);
+  }
+
+  /** Forget the ledger's entries of keys deleted from the kernel. */
+  forgetRepeats(counts: readonly RepeatCount[]): void {
+    for (const c of counts) this.#repeats.forget(c.key);
+  }
+
+  #handle(record: DecodedRecord, repeat: Repeat | null): void {
     const rule = this.#ruleOf(record);
     if (!this.#enricher) {
-      this.#emitViolation(record, rule, {});
+      this.#emitViolation(record, rule, {}, repeat);
       return;
     }
     // a burst from one process: its enrichment is in the caches, no promise per record
@@ -116,7 +181,7 @@ export class EventPipeline {
       now = undefined;
     }
     if (now !== undefined) {
-      this.#emitViolation(record, rule, now);
+      this.#emitViolation(record, rule, now, repeat);
       return;
     }
     let enriched: Promise<Enrichment>;
@@ -125,7 +190,7 @@ export class EventPipeline {
     } catch {
       enriched = Promise.resolve({});
     }
-    const p = enriched.then((enrichment) => this.#emitViolation(record, rule, enrichment));
+    const p = enriched.then((enrichment) => this.#emitViolation(record, rule, enrichment, repeat));
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
   }
@@ -162,11 +227,17 @@ export class EventPipeline {
     return this.#plans[record.gen]?.rules[record.ruleId];
   }
 
-  #emitViolation(record: DecodedRecord, rule: PlannedRule | undefined, enrichment: Enrichment): void {
+  #emitViolation(
+    record: DecodedRecord,
+    rule: PlannedRule | undefined,
+    enrichment: Enrichment,
+    repeat: Repeat | null,
+  ): void {
     const plan = this.#plans[record.gen];
-    let event: BpfgateEvent;
+    let event: ViolationEvent;
     try {
       event = this.#build(record, rule, enrichment, plan);
+      if (repeat) this.#counted(event, repeat);
     } catch (err) {
       this.#emitFailed(err);
       return;
@@ -174,12 +245,22 @@ export class EventPipeline {
     this.publish(event);
   }
 
+  /** An event that stands for `count` attempts, from `firstBootNs` to its own time. */
+  #counted(event: ViolationEvent, repeat: Repeat): void {
+    const first = wallNs(repeat.firstBootNs, this.#clock).toString();
+    event.count = repeat.count;
+    event.firstTimeNs = first;
+    event.firstTime = formatTimeNs(BigInt(first));
+    event.lastTimeNs = event.timeNs;
+    event.lastTime = event.time;
+  }
+
   #build(
     record: DecodedRecord,
     rule: PlannedRule | undefined,
     enrichment: Enrichment,
     plan: Plan | null,
-  ): BpfgateEvent {
+  ): ViolationEvent {
     return buildEvent(record, rule, {
       host: this.#host,
       mode: this.#mode,

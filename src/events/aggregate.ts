@@ -1,6 +1,7 @@
 // Aggregation: identical violations (same policy, rule, user, executable,
 // comm, target and cgroup) within a window become one event carrying count, firstTime and
-// lastTime. The first occurrence opens a group; the group is emitted when the
+// lastTime (an event the kernel already aggregated, with its own count, adds
+// that count). The first occurrence opens a group; the group is emitted when the
 // window after that first occurrence closes (or on stop()). windowMs = 0
 // turns aggregation off: every event is passed on at once. The number of
 // open groups is bounded; past the bound the oldest group is emitted early.
@@ -70,15 +71,22 @@ export class Aggregator {
     const key = aggregationKey(e);
     const g = this.#groups.get(key);
     if (g) {
-      g.count += 1;
-      if (BigInt(e.timeNs) > BigInt(g.lastNs)) g.lastNs = e.timeNs;
+      // an event the kernel already aggregated stands for its count
+      g.count += e.count ?? 1;
+      const last = e.lastTimeNs ?? e.timeNs;
+      if (BigInt(last) > BigInt(g.lastNs)) g.lastNs = last;
       return;
     }
     if (this.#groups.size >= this.#maxGroups) {
       const oldest = this.#groups.keys().next().value as string;
       this.#flush(oldest);
     }
-    const group: Group = { first: e, count: 1, lastNs: e.timeNs, timer: undefined };
+    const group: Group = {
+      first: e,
+      count: e.count ?? 1,
+      lastNs: e.lastTimeNs ?? e.timeNs,
+      timer: undefined,
+    };
     group.timer = setTimeout(() => this.#flush(key), this.#windowMs);
     group.timer.unref();
     this.#groups.set(key, group);
@@ -89,15 +97,15 @@ export class Aggregator {
     if (!g) return;
     this.#groups.delete(key);
     clearTimeout(g.timer);
-    if (g.count === 1) {
+    if (g.count === (g.first.count ?? 1)) {
       this.#emit(g.first);
       return;
     }
     this.#emit({
       ...g.first,
       count: g.count,
-      firstTimeNs: g.first.timeNs,
-      firstTime: g.first.time,
+      firstTimeNs: g.first.firstTimeNs ?? g.first.timeNs,
+      firstTime: g.first.firstTime ?? g.first.time,
       lastTimeNs: g.lastNs,
       lastTime: formatTimeNs(BigInt(g.lastNs)),
     });

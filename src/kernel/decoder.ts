@@ -1,8 +1,8 @@
 // Decodes one ring-buffer record (struct bg_event in bpf/lib/abi.h) into a
 // DecodedRecord, by the layout in src/abi/layout.ts (EVENT_LAYOUT, checked
-// against the BTF of the built object by test/unit/abi-layout.test.ts).
-// Pure: no I/O. A record that fails to decode throws RecordDecodeError; the
-// reader counts it and skips it.
+// against the BTF of the built object by test/unit/abi-layout.test.ts), and
+// the entries of bg_repeats (decodeRepeatCount). Pure: no I/O. A record that
+// fails to decode throws RecordDecodeError; the reader counts it and skips it.
 
 import {
   Action,
@@ -15,8 +15,10 @@ import {
   type MechanismName,
   Outcome,
   type OutcomeName,
+  Size,
 } from '../abi/layout.ts';
 import { BpfgateError } from '../errors.ts';
+import type { RepeatCount, RepeatKey } from '../events/kernel-repeats.ts';
 import { kindByAbi } from '../kinds/index.ts';
 import type { DecodedRecord } from './record.ts';
 
@@ -114,10 +116,39 @@ export function decodeRecord(buf: Uint8Array): DecodedRecord {
     flags: flags & ~EV_F_EXE_PATH,
     exeId: u32('exe_id'),
     gen,
+    repeats: dv.getBigUint64(EVENT_LAYOUT.repeats.offset, true),
+    target: dv.getBigUint64(EVENT_LAYOUT.target.offset, true),
     args: [argAt(0), argAt(1), argAt(2), argAt(3)],
     comm: cString(buf, EVENT_LAYOUT.comm.offset, EVENT_LAYOUT.comm.size),
     path: exe === undefined ? path : '',
     ...(exe !== undefined ? { exe } : {}),
     aux: buf.slice(EVENT_LAYOUT.aux.offset, EVENT_LAYOUT.aux.offset + EVENT_LAYOUT.aux.size),
   };
+}
+
+/** A bg_repeats key (struct bg_repeat_key), decoded; null when it names no known kind or outcome. */
+export function decodeRepeatKey(key: Uint8Array): RepeatKey | null {
+  if (key.length < Size.repeatKey) return null;
+  const dv = new DataView(key.buffer, key.byteOffset, Size.repeatKey);
+  const kind = kindByAbi(key[9]!)?.name;
+  const outcome = OUTCOME_BY_VALUE.get(key[11]!);
+  const gen = key[8]!;
+  if (kind === undefined || outcome === undefined || gen > 1) return null;
+  return {
+    tgid: dv.getUint32(0, true),
+    ruleId: dv.getUint32(4, true),
+    gen: gen === 1 ? 1 : 0,
+    kind,
+    op: key[10]!,
+    outcome,
+    target: dv.getBigUint64(16, true),
+  };
+}
+
+/** One bg_repeats entry (struct bg_repeat_key, struct bg_repeat); null when its key does not decode. */
+export function decodeRepeatCount(key: Uint8Array, value: Uint8Array): RepeatCount | null {
+  const k = decodeRepeatKey(key);
+  if (!k || value.length < Size.repeatVal) return null;
+  const dv = new DataView(value.buffer, value.byteOffset, Size.repeatVal);
+  return { key: k, sec: dv.getBigUint64(0, true), counted: dv.getBigUint64(8, true) };
 }

@@ -26,6 +26,10 @@ export interface DecodedRecord {
   exeId: number;
   /** the generation of the rule set that decided: ruleId and slot index that generation's plan */
   gen: 0 | 1;
+  /** the attempts the kernel counted without a record for this process, rule, op, outcome and target, when this one was written (bg_repeats; never decreases) */
+  repeats: bigint;
+  /** the target's digest in bg_repeats' key: another file, address or id has another (0: any target) */
+  target: bigint;
   args: [bigint, bigint, bigint, bigint];
   comm: string;
   path: string;

@@ -15,6 +15,7 @@ import { EXE_ID_MASK, EXE_MAX, MapName, Stat } from '../abi/layout.ts';
 import type { AttachSpec } from '../abi/plan.ts';
 import { availability, type BinaryInode, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
+import type { RepeatCount } from '../events/kernel-repeats.ts';
 import {
   type BpfLink,
   BpfObject,
@@ -23,6 +24,7 @@ import {
   type RecordBatch,
   RingBufferReader,
 } from './binding.ts';
+import { decodeRepeatCount } from './decoder.ts';
 import { currentInode } from './elf.ts';
 import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
@@ -41,6 +43,8 @@ export interface StatsSnapshot {
   auditFollowups: bigint;
   /** cgroups made after the set was applied that a selector matched, left out of scope: a scope map was full */
   cgroupScopeFull: bigint;
+  /** violations counted without a record (a process repeating one violation; bpf/lib/event.h) */
+  repeats: bigint;
 }
 
 /** What matched a packet rule (bg_pkt_counts, summed over CPUs). */
@@ -292,6 +296,7 @@ export class KernelSession implements ObjectPort {
       killed: sum(Stat.killed),
       auditFollowups: sum(Stat.auditFollowups),
       cgroupScopeFull: sum(Stat.cgroupScopeFull),
+      repeats: sum(Stat.repeats),
     };
   }
 
@@ -312,6 +317,36 @@ export class KernelSession implements ObjectPort {
       out.set(id, c);
     }
     return out;
+  }
+
+  /**
+   * bg_repeats: the violations counted without a record, per process, rule,
+   * op and outcome (bpf/lib/event.h), each with its raw key for deleteRepeats().
+   * Entries whose key does not decode are left out.
+   */
+  repeatCounts(): { count: RepeatCount; raw: Buffer }[] {
+    const { keys, values } = this.#obj.map(MapName.repeats).entries();
+    const out: { count: RepeatCount; raw: Buffer }[] = [];
+    keys.forEach((raw, i) => {
+      const count = decodeRepeatCount(raw, values[i]!);
+      if (count) out.push({ count, raw });
+    });
+    return out;
+  }
+
+  /**
+   * Delete bg_repeats entries whose count has not changed since they were
+   * read (a process that is gone adds to none); returns those deleted.
+   */
+  deleteRepeats(entries: readonly { count: RepeatCount; raw: Buffer }[]): RepeatCount[] {
+    const map = this.#obj.map(MapName.repeats);
+    const deleted: RepeatCount[] = [];
+    for (const e of entries) {
+      const value = map.lookup(e.raw);
+      const now = value ? decodeRepeatCount(e.raw, value) : null;
+      if (now && now.counted === e.count.counted && map.delete(e.raw)) deleted.push(e.count);
+    }
+    return deleted;
   }
 
   close(): void {

@@ -41,6 +41,8 @@ export function record(kind: KindName, over: Partial<DecodedRecord> = {}): Decod
     flags: 0,
     exeId: 0,
     gen: 0,
+    repeats: 0n,
+    target: 0n,
     args: [0n, 0n, 0n, 0n],
     comm: 'tester',
     path: '',

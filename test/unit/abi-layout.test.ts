@@ -102,6 +102,8 @@ describe('map keys and values in the object BTF', () => {
     ['bg_file_id_val', Size.fileIdVal],
     ['bg_cgroup_watch', Size.cgroupWatch],
     ['bg_cgroup_glob', Size.cgroupGlob],
+    ['bg_repeat_key', Size.repeatKey],
+    ['bg_repeat', Size.repeatVal],
   ] as const)('struct %s is %d bytes', (name, size) => {
     expect(byName('STRUCT', name).size).toBe(size);
   });

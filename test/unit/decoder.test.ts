@@ -68,6 +68,8 @@ describe('decodeRecord', () => {
       flags: 0,
       exeId: 5,
       gen: 0,
+      repeats: 42n,
+      target: 0xdeadbeefn,
       args: [0n, 0n, 0n, 0n],
       comm: 'bash',
       path: '/usr/bin/nc',

@@ -80,6 +80,7 @@ function fake(
       killed: 1n,
       auditFollowups: 2n,
       cgroupScopeFull: 0n,
+      repeats: 900n,
     }),
     packetCounts: () => null,
     ...over,
@@ -135,6 +136,7 @@ describe('metrics', () => {
     expect(sample(again, 'bpfgate_events_total{type="violation"}')).toBe(4);
     expect(sample(t, 'bpfgate_enforcing')).toBe(1);
     expect(sample(t, 'bpfgate_ringbuf_drops_total')).toBe(7);
+    expect(sample(t, 'bpfgate_kernel_repeats_total')).toBe(900);
     expect(sample(t, 'bpfgate_decode_errors_total')).toBe(2);
     expect(sample(t, 'bpfgate_spool_pending_events')).toBe(9);
     expect(sample(t, 'bpfgate_spool_dropped_total')).toBe(6);
