@@ -88,27 +88,32 @@ BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 #define BG_REPEAT_RECORDS 16
 #define BG_REPEAT_NS_PER_SEC 1000000000ULL
 
+/* bg_repeat_check's answer for an attempt that is only counted */
+#define BG_REPEAT_COUNTED (~0ULL)
+
 /*
- * 1 when this attempt is only counted (the process has had BG_REPEAT_RECORDS
- * records for this rule, op and outcome this second); else 0, with *counted =
- * the key's count so far, for the record. A key the full map cannot take is
- * recorded every time.
+ * BG_REPEAT_COUNTED when this attempt is only counted (the process has had
+ * BG_REPEAT_RECORDS records for this rule, op, outcome and target this
+ * second); else the key's count so far, for the record. who = tgid << 32 |
+ * kind << 16 | op << 8 | outcome. A key the full map cannot take is recorded
+ * every time. A global function: the verifier checks it once, not again at
+ * every decision of a program that reports many kinds.
  */
-BG_INLINE int bg_repeat_counted(struct bg_work *w, __u32 tgid, __u8 kind, __u8 op, __u8 outcome, __u64 target,
-				__u64 now, __u64 *counted)
+__noinline __u64 bg_repeat_check(struct bg_work *w, __u64 who, __u64 target, __u64 now)
 {
 	struct bg_repeat_key k = {};
 	struct bg_repeat *r;
 	__u64 sec = now / BG_REPEAT_NS_PER_SEC + 1;
 
-	k.tgid = tgid;
+	if (!w)
+		return 0;
+	k.tgid = who >> 32;
 	k.rule_id = w->rule_id;
 	k.gen = (__u8)w->gen;
-	k.kind = kind;
-	k.op = op;
-	k.outcome = outcome;
+	k.kind = (__u8)(who >> 16);
+	k.op = (__u8)(who >> 8);
+	k.outcome = (__u8)who;
 	k.target = target;
-	*counted = 0;
 	r = bpf_map_lookup_elem(&bg_repeats, &k);
 	if (!r) {
 		struct bg_repeat fresh = { .sec = sec, .counted = 0, .in_sec = 1, .pad = 0 };
@@ -126,10 +131,9 @@ BG_INLINE int bg_repeat_counted(struct bg_work *w, __u32 tgid, __u8 kind, __u8 o
 	if (r->in_sec > BG_REPEAT_RECORDS) {
 		__sync_fetch_and_add(&r->counted, 1);
 		bg_stat_inc(BG_STAT_REPEATS);
-		return 1;
+		return BG_REPEAT_COUNTED;
 	}
-	*counted = r->counted;
-	return 0;
+	return r->counted;
 }
 
 /* A digest of the last built path in w: its len bytes (NUL included), so that
@@ -177,14 +181,16 @@ BG_INLINE __u64 bg_target_digest(struct bg_work *w, __u32 rec, __u64 a0, __u64 a
 }
 
 /* Reserve and fill the common part of a record; NULL when the ring is full or
- * the attempt is only counted (a repeat of the same target, bg_repeat_counted). */
+ * the attempt is only counted (a repeat of the same target, bg_repeat_check). */
 BG_INLINE struct bg_event *bg_event_new(struct bg_work *w, __u8 kind, __u8 op, __u8 mech,
 					struct bg_verdict *vd, int ctx_flags, __u64 target)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), uid_gid, now = bpf_ktime_get_boot_ns(), counted;
 	struct bg_event *e;
 
-	if (bg_repeat_counted(w, pid_tgid >> 32, kind, op, vd->outcome, target, now, &counted))
+	counted = bg_repeat_check(w, (pid_tgid & 0xffffffff00000000ULL) | (__u64)kind << 16 | (__u64)op << 8 | vd->outcome,
+				  target, now);
+	if (counted == BG_REPEAT_COUNTED)
 		return 0;
 	e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
 	if (!e) {
