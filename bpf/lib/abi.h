@@ -295,7 +295,7 @@ enum bg_stat {
 	 * scope because bg_scope_cgroup or bg_cgroup_watch was full (lib/cgwatch.h) */
 	BG_STAT_CGROUP_SCOPE_FULL = 6,
 	/* violations counted without a record: a process repeating one violation
-	 * past BG_REPEAT_RECORDS a second (bg_repeats, lib/event.h) */
+	 * past bg_repeat_records (16) a second (bg_repeats, lib/event.h) */
 	BG_STAT_REPEATS = 7,
 	BG_STAT_MAX = 8,
 };
@@ -341,7 +341,7 @@ struct bg_event {
  * kernel. Key: the process (tgid), the rule under its generation, the kind,
  * the operation, the outcome and the target (a digest of what the record
  * would say: another file, address or id is another key, so a repeat can
- * never hide another target behind its count). The first BG_REPEAT_RECORDS attempts of a key
+ * never hide another target behind its count). The first bg_repeat_records (16) attempts of a key
  * in each second of boot time are records; the others are only counted in
  * `counted` (atomic, never reset), which every later record of the key carries
  * (bg_event.repeats). The daemon reads the counts no record followed, and

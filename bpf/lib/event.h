@@ -3,7 +3,7 @@
  * Acting on a decision and reporting it: one struct bg_event per violation
  * (kill, block, audit and their dry-run forms; never for allow) in bg_events.
  * A full ring buffer is counted in bg_stats[BG_STAT_RINGBUF_DROPS]. A process
- * repeating one violation gets BG_REPEAT_RECORDS records a second for it; the
+ * repeating one violation gets bg_repeat_records (16) records a second for it; the
  * other attempts are counted (bg_repeats), and the next record carries the
  * count.
  *
@@ -84,8 +84,10 @@ BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 #define BG_REC_QUIET 0x8 /* report only a denial or a kill (a check the kernel does not audit either) */
 #define BG_REC_ANY_TARGET 0x10 /* repeats are the same violation whatever the arguments (bg_repeats) */
 
-/* Records per second of one process's repeats of one violation (bg_repeats). */
-#define BG_REPEAT_RECORDS 16
+/* Records per second of one process's repeats of one violation (bg_repeats);
+ * 0: a record for every attempt, nothing counted. Set by the daemon before
+ * load (output.kernelRecordsPerSecond). */
+const volatile __u32 bg_repeat_records = 16;
 #define BG_REPEAT_NS_PER_SEC 1000000000ULL
 
 /* bg_repeat_check's answer for an attempt that is only counted */
@@ -93,7 +95,7 @@ BG_INLINE struct bg_verdict bg_act(struct bg_work *w, __u32 mode)
 
 /*
  * BG_REPEAT_COUNTED when this attempt is only counted (the process has had
- * BG_REPEAT_RECORDS records for this rule, op, outcome and target this
+ * bg_repeat_records records for this rule, op, outcome and target this
  * second); else the key's count so far, for the record. who = tgid << 32 |
  * kind << 16 | op << 8 | outcome. A key the full map cannot take is recorded
  * every time. A global function: the verifier checks it once, not again at
@@ -105,7 +107,7 @@ __noinline __u64 bg_repeat_check(struct bg_work *w, __u64 who, __u64 target, __u
 	struct bg_repeat *r;
 	__u64 sec = now / BG_REPEAT_NS_PER_SEC + 1;
 
-	if (!w)
+	if (!w || !bg_repeat_records)
 		return 0;
 	k.tgid = who >> 32;
 	k.rule_id = w->rule_id;
@@ -128,7 +130,7 @@ __noinline __u64 bg_repeat_check(struct bg_work *w, __u64 who, __u64 target, __u
 		r->in_sec = 0;
 	}
 	__sync_fetch_and_add(&r->in_sec, 1);
-	if (r->in_sec > BG_REPEAT_RECORDS) {
+	if (r->in_sec > bg_repeat_records) {
 		__sync_fetch_and_add(&r->counted, 1);
 		bg_stat_inc(BG_STAT_REPEATS);
 		return BG_REPEAT_COUNTED;

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   statsIntervalMs: number;
   /** identical violations within this window become one event with a count; 0: every event */
   aggregateWindowMs: number;
+  /** records a second the kernel writes for one process repeating one violation; the rest are counted (0: every attempt) */
+  kernelRecordsPerSecond: number;
   /** bpffs folder every map and link is pinned under (docs/persistence.md); null: nothing pinned */
   pinRoot: string | null;
   /** an orderly stop leaves the pins: enforcement goes on until the next daemon adopts it (or bpfgate unload) */
@@ -49,6 +51,7 @@ export function defaultDaemonOptions(): DaemonOptions {
     host: os.hostname(),
     statsIntervalMs: 1000,
     aggregateWindowMs: 0,
+    kernelRecordsPerSecond: 16,
     pinRoot: DEFAULT_PIN_ROOT,
     keepEnforcing: false,
     protect: false,

@@ -25,6 +25,8 @@ export interface ConfigInput {
     format?: 'native' | 'ocsf';
     /** Merge identical violations within this many milliseconds; 0: every event */
     aggregateWindowMs?: number;
+    /** Records a second the kernel writes for one process repeating one violation (same rule and target); it counts the rest, and the next event carries them in its count. 0: a record for every attempt */
+    kernelRecordsPerSecond?: number;
   };
   /** Publish events to NATS. Omit the section (or its servers) to publish nowhere */
   nats?: {

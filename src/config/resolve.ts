@@ -151,6 +151,7 @@ export function resolveConfig(input: ConfigInput, file: string | null = null): R
     eventsSocket: get(input, ['output', 'socket']),
     format: get(input, ['output', 'format']),
     aggregateWindowMs: get(input, ['output', 'aggregateWindowMs']),
+    kernelRecordsPerSecond: get(input, ['output', 'kernelRecordsPerSecond']),
     pinRoot: get(input, ['pins', 'root']),
     keepEnforcing: get(input, ['pins', 'keepEnforcing']),
     protect: get(input, ['pins', 'protect']),

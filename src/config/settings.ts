@@ -212,6 +212,23 @@ export const SETTINGS: readonly Setting[] = [
       ],
     },
   ),
+  setting(
+    'output.kernelRecordsPerSecond',
+    { kind: 'integer', min: 0, max: 1_000_000 },
+    'Records a second the kernel writes for one process repeating one violation (same rule and target); it counts the rest, and the next event carries them in its count. 0: a record for every attempt',
+    16,
+    {
+      inputs: [
+        input(
+          'kernel-records',
+          'BPFGATE_KERNEL_RECORDS',
+          'int',
+          'records a second per process repeating one violation; the rest are counted (default 16; 0: every attempt)',
+          { arg: 'N' },
+        ),
+      ],
+    },
+  ),
   ...NATS_SETTINGS,
   setting('log.level', { kind: 'enum', values: LOG_LEVELS }, 'Log level', 'info', {
     inputs: [

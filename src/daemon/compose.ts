@@ -75,6 +75,7 @@ function kernelParts(o: DaemonOptions, log: Logger): KernelParts {
       if (o.protect && !pins) throw new PrivilegeError('self-protection needs pins (a pin root)');
       const session = KernelSession.open(features, o.objectPath, {
         pins,
+        repeatRecords: o.kernelRecordsPerSecond,
         extraPrograms: protect?.programs.map((p) => p.program) ?? [],
       });
       return { session, loader: new Loader(session, new LiveHostState(cgroup.mount), cgroup.attachAt, log) };

@@ -32,6 +32,9 @@ import { ensurePinDirs, liveOwner, PinError, type PinLayout, PinnedLink, pinnedL
 import type { LinkPort, MapPort, ObjectPort } from './port.ts';
 import { failedProgram, ProgramRejectedError, verifierLines } from './verifier.ts';
 
+/** const volatile in bpf/lib/event.h: records a second per repeating process and violation */
+const REPEAT_RECORDS = 'bg_repeat_records';
+
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
 
 export interface StatsSnapshot {
@@ -67,6 +70,8 @@ export interface SessionOptions {
   pins?: PinLayout | null;
   /** programs to load beyond those the features allow for policies (self-protection's) */
   extraPrograms?: readonly string[];
+  /** records a second per process repeating one violation, the rest counted (bg_repeat_records; 0: every attempt). Default 16 */
+  repeatRecords?: number;
 }
 
 /** What a previous daemon left pinned, as the loader adopts it. */
@@ -121,6 +126,7 @@ export class KernelSession implements ObjectPort {
           obj.setPinPath(m.name, pins.mapPath(m.name));
         }
       }
+      if (options.repeatRecords !== undefined) obj.setGlobal(REPEAT_RECORDS, u32le(options.repeatRecords));
       obj.loadOnly(programs);
       obj.load();
     } catch (err) {

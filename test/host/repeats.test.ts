@@ -146,3 +146,33 @@ describe('a flood of one denied violation', () => {
     expect(repeats).toBeGreaterThan(72_000);
   });
 });
+
+describe('--kernel-records 0', () => {
+  let cg: TestCgroup;
+  let dir: string;
+  let daemon: DaemonProcess;
+
+  beforeAll(async () => {
+    cg = createCgroup(`bpfgate-flood0-${process.pid}`);
+    dir = rawSocketPolicyDir('flood', cg);
+    daemon = await DaemonProcess.start([...scopedArgs(dir, cg.path), '--kernel-records', '0']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await cg?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a record for every attempt: nothing is counted in the kernel', async () => {
+    const { pid, refused } = await flood(cg, 500, 1);
+    expect(refused).toBe(500);
+    const events = await daemon.until(
+      () => (daemon.eventsOf(pid).length >= 500 ? daemon.eventsOf(pid) : undefined),
+      '500 events',
+      20_000,
+    );
+    expect(events).toHaveLength(500);
+    expect(events.every((e) => e.count === undefined)).toBe(true);
+  }, 60_000);
+});
