@@ -167,6 +167,16 @@ struct {
 	__type(value, struct bg_repeat);
 } bg_repeats SEC(".maps");
 
+/* Written by the daemon only: per bg_repeats key, the count it has reported
+ * (events or losses), so that a daemon adopting the pins reports only the
+ * rest. No program reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_REPEATS_MAX);
+	__type(key, struct bg_repeat_key);
+	__type(value, __u64);
+} bg_repeats_reported SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BG_RINGBUF_BYTES);

@@ -109,6 +109,8 @@ export const MapName = {
   stats: 'bg_stats',
   /** (tgid, rule, gen, kind, op, outcome) -> repeats counted without a record (bpf/lib/event.h) */
   repeats: 'bg_repeats',
+  /** the same keys -> the count the daemon reported (written by the daemon only, read when pins are adopted) */
+  repeatsReported: 'bg_repeats_reported',
   /** per rule (index: rule id), per CPU: packets, bytes, events, suppressed (ingress and egress rules) */
   packetCounts: 'bg_pkt_counts',
   events: 'bg_events',

@@ -236,8 +236,8 @@ export class Daemon {
       await this.#parts.sink.start();
       const pipeline = this.#parts.events(await this.#parts.clock());
       this.#pipeline = pipeline;
-      // the repeat counts the previous daemon left: it reported them up to its last sweep
-      if (adopted) pipeline.primeRepeats(session.repeatCounts().map((e) => e.count));
+      // what the previous daemon reported of the kernel's repeat counts: the rest is this one's to report
+      if (adopted) pipeline.primeRepeats(session.repeatsReported());
       pipeline.setPlan(plan, 0);
       session.readEvents(
         (batch) => {
@@ -539,6 +539,8 @@ export class Daemon {
           (retire === undefined ? !processAlive(e.count.key.tgid) : e.count.key.gen === retire),
       );
       if (drop.length > 0) pipeline.forgetRepeats(session.deleteRepeats(drop));
+      // kept with the pins: a daemon that adopts them reports only the rest
+      session.writeRepeatsReported(pipeline.reportedRepeats());
     } catch (err) {
       this.#log.warn({ err }, 'cannot read the kernel repeat counts');
     }

@@ -162,6 +162,11 @@ export class EventPipeline {
     this.#repeats.prime(counts);
   }
 
+  /** The keys whose reported count changed since the last call (for bg_repeats_reported). */
+  reportedRepeats(): { key: RepeatCount['key']; reported: bigint }[] {
+    return this.#repeats.takeReported();
+  }
+
   /** Forget the ledger's entries of keys deleted from the kernel. */
   forgetRepeats(counts: readonly RepeatCount[]): void {
     for (const c of counts) this.#repeats.forget(c.key);

@@ -75,6 +75,8 @@ export class RepeatLedger {
   readonly #entries = new Map<string, Entry>();
   /** keys deleted from the kernel: their reported count, and when */
   readonly #tombstones = new Map<string, { reported: bigint; at: number }>();
+  /** keys whose reported count changed since takeReported() */
+  readonly #dirty = new Map<string, RepeatKey>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -102,6 +104,7 @@ export class RepeatLedger {
       let reported = before;
       if (r.repeats > reported) reported = r.repeats;
       this.#entries.set(text, { reported, last: r, lastRecordMs: now });
+      if (reported > before) this.#dirty.set(text, keyOf(r));
       return { repeats: Number(reported - before) };
     }
     const since = e.last?.bootNs;
@@ -110,12 +113,13 @@ export class RepeatLedger {
     if (r.repeats <= e.reported) return { repeats: 0 };
     const repeats = Number(r.repeats - e.reported);
     e.reported = r.repeats;
+    this.#dirty.set(text, keyOf(r));
     return since === undefined ? { repeats } : { repeats, sinceBootNs: since };
   }
 
   /**
-   * Counts already reported by another daemon (the pins it left): taken as
-   * reported, so that adopting them reports nothing twice.
+   * Counts another daemon reported (bg_repeats_reported, in the pins it
+   * left): taken as reported, so that adopting them reports nothing twice.
    */
   prime(counts: readonly RepeatCount[]): void {
     for (const c of counts) {
@@ -147,6 +151,7 @@ export class RepeatLedger {
       if (c.counted <= e.reported || now - e.lastRecordMs < idleMs) continue;
       const count = Number(c.counted - e.reported);
       e.reported = c.counted;
+      this.#dirty.set(text, c.key);
       const swept: SweptRepeat = { key: c.key, count, untilBootNs: c.sec * NS_PER_SEC };
       if (e.last) swept.last = e.last;
       out.push(swept);
@@ -169,5 +174,17 @@ export class RepeatLedger {
     const e = this.#entries.get(text);
     if (e) this.#tombstones.set(text, { reported: e.reported, at: this.#now() });
     this.#entries.delete(text);
+    this.#dirty.delete(text);
+  }
+
+  /** The keys whose reported count changed since the last call, with that count (kept in the kernel for a daemon that adopts the pins). */
+  takeReported(): { key: RepeatKey; reported: bigint }[] {
+    const out: { key: RepeatKey; reported: bigint }[] = [];
+    for (const [text, key] of this.#dirty) {
+      const e = this.#entries.get(text);
+      if (e) out.push({ key, reported: e.reported });
+    }
+    this.#dirty.clear();
+    return out;
   }
 }

@@ -19,7 +19,7 @@ import {
 } from '../abi/layout.ts';
 import { BpfgateError } from '../errors.ts';
 import type { RepeatCount, RepeatKey } from '../events/kernel-repeats.ts';
-import { kindByAbi } from '../kinds/index.ts';
+import { Kind, kindByAbi } from '../kinds/index.ts';
 import type { DecodedRecord } from './record.ts';
 
 export type RecordDecodeReason = 'short' | 'kind' | 'action' | 'mechanism' | 'outcome' | 'gen';
@@ -143,6 +143,19 @@ export function decodeRepeatKey(key: Uint8Array): RepeatKey | null {
     outcome,
     target: dv.getBigUint64(16, true),
   };
+}
+
+/** A bg_repeats key as the kernel writes it (struct bg_repeat_key). */
+export function encodeRepeatKey(k: RepeatKey): Buffer {
+  const b = Buffer.alloc(Size.repeatKey);
+  b.writeUInt32LE(k.tgid, 0);
+  b.writeUInt32LE(k.ruleId, 4);
+  b[8] = k.gen;
+  b[9] = Kind[k.kind];
+  b[10] = k.op;
+  b[11] = Outcome[k.outcome];
+  b.writeBigUInt64LE(k.target, 16);
+  return b;
 }
 
 /** One bg_repeats entry (struct bg_repeat_key, struct bg_repeat); null when its key does not decode. */

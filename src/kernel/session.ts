@@ -15,7 +15,7 @@ import { EXE_ID_MASK, EXE_MAX, MapName, Stat } from '../abi/layout.ts';
 import type { AttachSpec } from '../abi/plan.ts';
 import { availability, type BinaryInode, PROGRAMS, type ProgramName } from '../abi/programs.ts';
 import { PrivilegeError } from '../errors.ts';
-import type { RepeatCount } from '../events/kernel-repeats.ts';
+import type { RepeatCount, RepeatKey } from '../events/kernel-repeats.ts';
 import {
   type BpfLink,
   BpfObject,
@@ -24,7 +24,7 @@ import {
   type RecordBatch,
   RingBufferReader,
 } from './binding.ts';
-import { decodeRepeatCount } from './decoder.ts';
+import { decodeRepeatCount, decodeRepeatKey, encodeRepeatKey } from './decoder.ts';
 import { currentInode } from './elf.ts';
 import { GEN_OFFSET } from './generations.ts';
 import { type Attachment, attachmentKey, u32le } from './loader.ts';
@@ -342,17 +342,45 @@ export class KernelSession implements ObjectPort {
 
   /**
    * Delete bg_repeats entries whose count has not changed since they were
-   * read (a process that is gone adds to none); returns those deleted.
+   * read (a process that is gone adds to none), with their reported counts;
+   * returns those deleted.
    */
   deleteRepeats(entries: readonly { count: RepeatCount; raw: Buffer }[]): RepeatCount[] {
     const map = this.#obj.map(MapName.repeats);
+    const reported = this.#obj.map(MapName.repeatsReported);
     const deleted: RepeatCount[] = [];
     for (const e of entries) {
       const value = map.lookup(e.raw);
       const now = value ? decodeRepeatCount(e.raw, value) : null;
-      if (now && now.counted === e.count.counted && map.delete(e.raw)) deleted.push(e.count);
+      if (now && now.counted === e.count.counted && map.delete(e.raw)) {
+        reported.delete(e.raw);
+        deleted.push(e.count);
+      }
     }
     return deleted;
+  }
+
+  /** bg_repeats_reported: what the daemon reported of each key (read by a daemon adopting the pins). */
+  repeatsReported(): RepeatCount[] {
+    const { keys, values } = this.#obj.map(MapName.repeatsReported).entries();
+    const out: RepeatCount[] = [];
+    keys.forEach((raw, i) => {
+      const key = decodeRepeatKey(raw);
+      if (key) out.push({ key, counted: values[i]!.readBigUInt64LE(0), sec: 0n });
+    });
+    return out;
+  }
+
+  /** Keep what the daemon reported of these keys (bg_repeats_reported). */
+  writeRepeatsReported(list: readonly { key: RepeatKey; reported: bigint }[]): void {
+    if (list.length === 0) return;
+    this.#obj.map(MapName.repeatsReported).updateBatch(
+      list.map(({ key, reported }) => {
+        const v = Buffer.alloc(8);
+        v.writeBigUInt64LE(reported);
+        return [encodeRepeatKey(key), v] as const;
+      }),
+    );
   }
 
   close(): void {

@@ -5,7 +5,7 @@
 // /sys/fs/bpf/bpfgate. The daemon is the real `bpfgate run --pin-root DIR
 // [--keep-enforcing] [--protect]` in a child process (test/support/daemon.ts),
 // so that it can be SIGKILLed.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,15 @@ let work = '';
 const daemons: DaemonProcess[] = [];
 
 /** `bpfgate run` on the test's policy, cgroup and pin root (test/support/daemon.ts), not yet enforcing. */
-function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean; stdout?: boolean }): DaemonProcess {
+interface DaemonFlags {
+  keepEnforcing: boolean;
+  protect?: boolean;
+  stdout?: boolean;
+  /** --kernel-records N (0: a record for every attempt) */
+  kernelRecords?: number;
+}
+
+function spawnDaemon(flags: DaemonFlags): DaemonProcess {
   const d = new DaemonProcess([
     '--policies',
     `${work}/policy.yaml`,
@@ -36,13 +44,14 @@ function spawnDaemon(flags: { keepEnforcing: boolean; protect?: boolean; stdout?
     PIN_ROOT,
     ...(flags.keepEnforcing ? ['--keep-enforcing'] : []),
     ...(flags.protect ? ['--protect'] : []),
+    ...(flags.kernelRecords !== undefined ? ['--kernel-records', String(flags.kernelRecords)] : []),
   ]);
   daemons.push(d);
   return d;
 }
 
 /** Start a daemon and wait until it enforces. */
-async function startDaemon(flags: { keepEnforcing: boolean; stdout?: boolean }): Promise<DaemonProcess> {
+async function startDaemon(flags: DaemonFlags): Promise<DaemonProcess> {
   const d = spawnDaemon(flags);
   await d.ready(45_000);
   return d;
@@ -99,6 +108,21 @@ while not os.path.exists(sys.argv[1]):
         err += 1
     time.sleep(0.002)
 print(ok, err)
+`;
+
+// FLOOD_PY's attempts, then as many again as a line of stdin says, once it comes (the process lives on)
+const FLOOD_STAY_PY = `
+import socket, sys
+def flood(k):
+    n = 0
+    for _ in range(k):
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+        except OSError:
+            n += 1
+    return n
+print(flood(int(sys.argv[1])), flush=True)
+flood(int(sys.stdin.readline()))
 `;
 
 const FLOOD_PY = `
@@ -209,7 +233,8 @@ describe('pinned enforcement on this host', () => {
   });
 
   it('drops while no daemon read the ring are reported by the daemon that adopts the pins', async () => {
-    const a = await startDaemon({ keepEnforcing: true });
+    // a record for every attempt (its programs stay attached after it): the ring overflows
+    const a = await startDaemon({ keepEnforcing: true, kernelRecords: 0 });
     expect((await a.stop('SIGTERM')).code).toBe(0);
     // nobody reads the ring buffer now: fill it (4 MiB) with denials, well past its size
     const flood = await run(['python3', '-c', FLOOD_PY, '60000'], cg!.path);
@@ -229,6 +254,56 @@ describe('pinned enforcement on this host', () => {
       .reduce((n, e) => n + (typeof e.count === 'number' ? e.count : 1), 0);
     expect(read + loss.loss.count).toBe(60000);
     expect((await b.stop('SIGTERM')).code).toBe(0);
+  });
+
+  it('repeats counted while no daemon ran, or after one crashed, are reported by the daemon that adopts the pins: each exactly once', async () => {
+    const attempts = (d: DaemonProcess) =>
+      d.events
+        .filter((e) => e.type === 'violation' || e.type === 'loss')
+        .reduce(
+          (n, e) =>
+            n + (e.type === 'loss' ? (e.loss.count as number) : ((e.count as number | undefined) ?? 1)),
+          0,
+        );
+    // a counts 20,000 attempts and reports them, then stops; 30,000 more while no daemon runs
+    const a = await startDaemon({ keepEnforcing: true, stdout: true });
+    expect(Number((await run(['python3', '-c', FLOOD_PY, '20000'], cg!.path)).stdout.trim())).toBe(20000);
+    await a.until(() => (attempts(a) >= 20000 ? true : undefined), 'a: 20000 attempts reported', 20_000);
+    expect((await a.stop('SIGTERM')).code).toBe(0);
+    expect(attempts(a)).toBe(20000);
+    expect(Number((await run(['python3', '-c', FLOOD_PY, '30000'], cg!.path)).stdout.trim())).toBe(30000);
+    // b adopts: reports the 30,000 only; then crashes after counting 10,000 more by a process
+    // that lives on (its key stays in the kernel, with its count)
+    const b = await startDaemon({ keepEnforcing: true, stdout: true });
+    await b.until(() => (attempts(b) >= 30000 ? true : undefined), 'b: 30000 attempts reported', 20_000);
+    const alive = spawn('sh', [
+      '-c',
+      `echo $$ > ${cg!.path}/cgroup.procs && exec python3 -c "$0" 10000`,
+      FLOOD_STAY_PY,
+    ]);
+    try {
+      const out = await new Promise<string>((resolve) =>
+        alive.stdout.once('data', (d: Buffer) => resolve(String(d))),
+      );
+      expect(Number(out.trim())).toBe(10000);
+      await b.until(() => (attempts(b) >= 40000 ? true : undefined), 'b: 40000 attempts reported', 20_000);
+      // the sweep keeps what it reported in the pins within a second
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await b.kill()).signal).toBe('SIGKILL');
+      expect(attempts(b)).toBe(40000);
+      // c adopts after the crash: nothing b reported is reported again
+      const c = await startDaemon({ keepEnforcing: false, stdout: true });
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(attempts(c)).toBe(0);
+      // the process goes on: c reports only what is new
+      alive.stdin.end('100\n');
+      await c.until(() => (attempts(c) >= 100 ? true : undefined), 'c: 100 new attempts', 20_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(attempts(c)).toBe(100);
+      expect((await c.stop('SIGTERM')).code).toBe(0);
+    } finally {
+      alive.kill('SIGKILL');
+    }
   });
 
   it("the daemon's exemption ends with it: a process given its pid after a crash is enforced on, and an orderly stop clears it", async () => {

@@ -185,6 +185,28 @@ describe('RepeatLedger', () => {
   });
 });
 
+describe('what the daemon reported, kept for the next daemon', () => {
+  it('names each key whose reported count changed since the last call, once', async () => {
+    const { p, clock } = pipeline();
+    p.handleRecord(socketRecord(7, 0n, 1n));
+    expect(p.reportedRepeats()).toEqual([]);
+    p.handleRecord(socketRecord(7, 12n, 2n));
+    await p.idle();
+    expect(p.reportedRepeats()).toEqual([{ key: kernelCount(7, 0n).key, reported: 12n }]);
+    expect(p.reportedRepeats()).toEqual([]);
+    clock.ms = 5000;
+    p.sweepRepeats([kernelCount(7, 40n), kernelCount(8, 3n)], 1000);
+    expect(p.reportedRepeats()).toEqual([
+      { key: kernelCount(7, 0n).key, reported: 40n },
+      { key: kernelCount(8, 0n).key, reported: 3n },
+    ]);
+    // a deleted key is not written back
+    p.handleRecord(socketRecord(7, 50n, 3n));
+    p.forgetRepeats([kernelCount(7, 50n)]);
+    expect(p.reportedRepeats()).toEqual([]);
+  });
+});
+
 describe('a key deleted from the kernel', () => {
   it('a record read after the deletion adds nothing already reported; a new process under the pid later counts again', async () => {
     const { p, out, clock } = pipeline();
