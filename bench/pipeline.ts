@@ -53,7 +53,18 @@ export async function run(): Promise<void> {
 
     const policyDir = `${BENCH_CACHE}/policies-pipeline`;
     writeKindPolicy(policyDir, ['socket'], 1, cg.rel, { execMatch: '', fileMatch: '' });
-    const d = await spawnDaemon(['--policies', policyDir, '--cgroup', cg.path, '--nats', server.url]);
+    // one record per violation: the pipeline's own rate (a single generator process repeating one
+    // violation is otherwise counted in the kernel: bench/flood.ts)
+    const d = await spawnDaemon([
+      '--policies',
+      policyDir,
+      '--cgroup',
+      cg.path,
+      '--nats',
+      server.url,
+      '--kernel-records',
+      '0',
+    ]);
     const rows = [];
     for (const rate of RATES) {
       const before = await d.stats();

@@ -2,6 +2,7 @@
 //   policy    parse + validate and compile of generated sets (bench/policy.ts)
 //   kernel    per-program cost against null programs, socket() latency (bench/kernel.ts)
 //   pipeline  violations/s to JetStream acknowledgement, loss, CPU, RSS (bench/pipeline.ts)
+//   flood     200,000 denied attempts from one process: counted in the kernel or one record each, /healthz, RSS (bench/flood.ts)
 //   load      start/reload to enforcing, RSS (bench/load.ts)
 //   guest     per-program cost of the BPF-LSM and the fmod_ret programs in the emulated guest, one boot per rung (bench/guest.ts)
 //   targets   the targets table from the results: bench/results/targets.md (bench/targets.ts)
@@ -12,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanup } from './lib/cleanup.ts';
 
-const ALL = ['policy', 'kernel', 'pipeline', 'load', 'guest', 'targets'];
+const ALL = ['policy', 'kernel', 'pipeline', 'flood', 'load', 'guest', 'targets'];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = values.only ? values.only.split(',') : ALL;
