@@ -84,6 +84,9 @@ spec:
       ...scopedArgs(join(dir, 'policy.yaml'), cg.path),
       '--host',
       'cluster-host',
+      // one event per denied connect (the flood repeats one violation past the kernel's 16 records a second)
+      '--kernel-records',
+      '0',
       '--metrics',
       '127.0.0.1:0',
     ]);
