@@ -355,7 +355,7 @@ BG_INLINE int bg_pkt_decide(struct bg_work *w, __u8 kind, const struct bg_pkt *p
 	w->nkey.family = p->v6 ? 6 : 4;
 	w->nkey.pad = 0;
 	__builtin_memcpy(w->nkey.addr, ingress ? p->src : p->dst, 16);
-	if (!bg_match(w, kind, BG_CAN_DENY))
+	if (!bg_match(w, kind, BG_CAN_DENY | BG_NO_TASK))
 		return 0;
 	vd = bg_act(w, BG_CAN_DENY);
 	if (w->action >= BG_ACT_AUDIT)

@@ -88,10 +88,12 @@ enum bg_exception_type {
 	BG_EXC_UID = 2,
 	BG_EXC_CGROUP = 3,         /* exactly this cgroup */
 	BG_EXC_CGROUP_SUBTREE = 4, /* this cgroup or any descendant */
+	BG_EXC_EUID = 5,           /* the effective uid (task->cred->euid), read only for rules with BG_VAL_F_EXC_EUID */
 };
 
 /* bg_rule_val.flags */
 #define BG_VAL_F_DRYRUN 0x01 /* audit mode: report would-<action>, deny/kill nothing */
+#define BG_VAL_F_EXC_EUID 0x02 /* the rule excepts effective uids (BG_EXC_EUID): read the credential */
 
 /* bg_event.flags */
 #define BG_EV_F_PATH_TRUNCATED 0x0001

@@ -43,13 +43,14 @@ enum bg_wild {
 #define BG_KILL_AFTER 0x8 /* its kill lands after the system call completed (sys_enter): killed-after */
 #define BG_CAN_DPATH 0x10 /* its hook is on the kernel's bpf_d_path allow-list for its program type */
 #define BG_NO_DEFAULT 0x20 /* a miss is a miss: the allowlists' posture does not apply (executable mappings); bit 5 */
+#define BG_NO_TASK 0x40 /* no acting task to read (packets: tc, XDP, cgroup_skb): no effective-uid exception */
 
 struct bg_loop_ctx {
 	struct bg_work *w;
 	struct bg_gen_config *cfg;
 	__u64 mask;
 	__u32 kind;
-	__u32 mode; /* BG_CAN_* | BG_NO_BLOCK */
+	__u32 mode; /* BG_CAN_* | BG_NO_BLOCK | BG_NO_DEFAULT | BG_NO_TASK */
 };
 
 BG_INLINE __u8 bg_rank(__u8 action, __u8 flags)
@@ -76,8 +77,8 @@ BG_INLINE int bg_exc_hit(struct bg_exception_key *k, __u8 type, __u64 value)
 	return bpf_map_lookup_elem(&bg_exceptions, k) != 0;
 }
 
-/* Is the process excepted from rule_id? */
-BG_INLINE int bg_excepted(struct bg_work *w, __u32 rule_id)
+/* Is the process excepted from rule_id (whose value's flags are `flags`)? */
+BG_INLINE int bg_excepted(struct bg_work *w, __u32 rule_id, __u8 flags, __u32 mode)
 {
 	struct bg_exception_key k = { .rule_id = rule_id, .gen = (__u8)w->gen };
 
@@ -85,6 +86,13 @@ BG_INLINE int bg_excepted(struct bg_work *w, __u32 rule_id)
 		return 1;
 	if (bg_exc_hit(&k, BG_EXC_UID, w->uid))
 		return 1;
+	/* the effective uid: read only for a rule that excepts some (packet rules never do) */
+	if (!(mode & BG_NO_TASK) && (flags & BG_VAL_F_EXC_EUID)) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		if (bg_exc_hit(&k, BG_EXC_EUID, BPF_CORE_READ(task, cred, euid.val)))
+			return 1;
+	}
 	if (bg_exc_hit(&k, BG_EXC_CGROUP, w->cgroup_id))
 		return 1;
 	for (int i = 0; i < BG_CGROUP_DEPTH_MAX; i++) {
@@ -230,7 +238,7 @@ static long bg_slot_cb(__u32 i, void *data)
 	rank = bg_rank(action, flags);
 	if (rank <= w->rank)
 		return 0;
-	if (bg_excepted(w, rule_id))
+	if (bg_excepted(w, rule_id, flags, c->mode))
 		return 0;
 	if (w->ifindex && !bg_on_interface(w, c->kind, rule_id))
 		return 0;

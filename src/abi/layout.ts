@@ -45,9 +45,11 @@ export const Outcome = {
 export type OutcomeName = keyof typeof Outcome;
 /** The outcomes of audit mode: nothing was denied or killed. */
 export const WOULD_OUTCOMES: readonly OutcomeName[] = ['would-block', 'would-kill', 'would-kill-after'];
-export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4 } as const;
+export const ExceptionType = { exe: 1, uid: 2, cgroup: 3, cgroupSubtree: 4, euid: 5 } as const;
 
 export const VAL_F_DRYRUN = 0x01;
+/** the rule excepts effective uids: the programs read the credential for it (BG_VAL_F_EXC_EUID) */
+export const VAL_F_EXC_EUID = 0x02;
 export const EV_F_PATH_TRUNCATED = 0x0001;
 export const EV_F_EXE_UNKNOWN = 0x0002;
 /** the record's path is the acting executable (the decoder moves it to DecodedRecord.exe; not an event flag) */

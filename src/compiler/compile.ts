@@ -4,9 +4,21 @@
 
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
-import { encodeExeException, encodeExeId, encodeIdScope, encodeUidException } from '../abi/encode/scope.ts';
+import {
+  encodeEuidException,
+  encodeExeException,
+  encodeExeId,
+  encodeIdScope,
+  encodeUidException,
+} from '../abi/encode/scope.ts';
 import type { FeatureSet } from '../abi/features.ts';
-import { Action as ActionValue, EXE_ID_UNRESOLVED, MapName, VAL_F_DRYRUN } from '../abi/layout.ts';
+import {
+  Action as ActionValue,
+  EXE_ID_UNRESOLVED,
+  MapName,
+  VAL_F_DRYRUN,
+  VAL_F_EXC_EUID,
+} from '../abi/layout.ts';
 import type {
   Enforcement,
   MapEntry,
@@ -147,7 +159,7 @@ function packetDecision(b: Build, p: Policy, rule: Rule): Decision | null {
   const s = p.scope;
   const u = rule.unless;
   const byProcess = s.uids.length + s.euids.length + s.executables.length > 0 || s.processes !== 'all';
-  if (byProcess || u.uids.length + u.executables.length > 0)
+  if (byProcess || u.uids.length + u.euids.length + u.executables.length > 0)
     return unavailable(
       `a packet has no reliable acting process (it may be sent from softirq, or retransmitted): ${rule.kind} rules can be scoped and excepted by cgroups only (the socket's cgroup), never by uids, euids, executables or host/containers`,
     );
@@ -215,7 +227,8 @@ function compileRule(
     throw err;
   }
   const action = ACHIEVED_VALUE[d.achieved];
-  const flags = dryRun ? VAL_F_DRYRUN : 0;
+  // a rule that excepts effective uids makes the programs read the credential for it, and only it
+  const flags = (dryRun ? VAL_F_DRYRUN : 0) | (rule.unless.euids.length > 0 ? VAL_F_EXC_EUID : 0);
   for (const t of targets) {
     const lost = b.tables.get(t.map)!.add(t.key, ruleId, action, flags);
     if (lost) {
@@ -241,6 +254,10 @@ function compileRule(
 
   for (const uid of rule.unless.uids) {
     const e = encodeUidException(ruleId, uid, b.gen);
+    b.exceptions.set(e.key, e);
+  }
+  for (const euid of rule.unless.euids) {
+    const e = encodeEuidException(ruleId, euid, b.gen);
     b.exceptions.set(e.key, e);
   }
   for (const exe of rule.unless.executables) {

@@ -27,7 +27,10 @@ export interface Scope {
 
 export interface Exceptions {
   executables: string[];
+  /** real user ids */
   uids: number[];
+  /** effective user ids */
+  euids: number[];
   cgroups: string[];
 }
 

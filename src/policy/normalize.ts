@@ -106,6 +106,7 @@ function readExceptions(r: Reader, raw: Raw | undefined, path: string[]): Except
   return {
     executables: r.paths(e.executables, 'executable', [...path, 'executables']),
     uids: dedupe((e.uids as number[] | undefined) ?? []),
+    euids: dedupe((e.euids as number[] | undefined) ?? []),
     cgroups: r.paths(e.cgroups, 'cgroup', [...path, 'cgroups']),
   };
 }

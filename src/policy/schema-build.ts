@@ -166,6 +166,9 @@ export function buildPolicySchema(): Json {
       exceptions: obj('unless', 'Processes a rule never applies to: any one of these exempts a process.', {
         executables: paths('Exempt executables, exact absolute paths.'),
         uids: uids('Exempt real user ids.'),
+        euids: uids(
+          'Exempt effective user ids: the uid a process acts with (a set-uid root program is exempt under 0 while it runs).',
+        ),
         cgroups: cgroups('Exempt cgroups (same selectors as scope.cgroups).'),
       }),
       rule: ruleDef(),

@@ -224,6 +224,17 @@ export const CASES: AdversarialCase[] = [
     target: { family: 'ipv4', address: '0.0.0.0', port: 8084, protocol: 'tcp', call: 'bind' },
     kernels: both,
   },
+  {
+    id: 'exception-effective-uid',
+    item: '16.6',
+    title:
+      'binds with real uid 0 and effective uid 1000 (root that switched its effective uid) past a rule that excepts effective uid 0',
+    rule: '{ kind: bind, action: block, match: { ports: [8085] }, unless: { euids: [0] } }',
+    attack: ['--ids', '0:1000', 'bind', '0.0.0.0', '8085'],
+    kind: 'bind',
+    target: { family: 'ipv4', address: '0.0.0.0', port: 8085, protocol: 'tcp', call: 'bind' },
+    kernels: both,
+  },
   // cgroups made after the set was applied: an exact or * selector matches them as they are made
   {
     id: 'scope-cgroup-restarted',

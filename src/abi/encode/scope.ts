@@ -35,6 +35,10 @@ export function encodeUidException(ruleId: number, uid: number, gen: number): Ma
   return { key: exceptionKey(ruleId, gen, ExceptionType.uid, BigInt(uid)), value: ONE };
 }
 
+export function encodeEuidException(ruleId: number, euid: number, gen: number): MapEntry {
+  return { key: exceptionKey(ruleId, gen, ExceptionType.euid, BigInt(euid)), value: ONE };
+}
+
 export function encodeExeException(ruleId: number, exeId: number, gen: number): MapEntry {
   return { key: exceptionKey(ruleId, gen, ExceptionType.exe, BigInt(exeId)), value: ONE };
 }

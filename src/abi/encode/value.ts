@@ -4,7 +4,8 @@
 //   rule_val := rule_id:u32    index into plan.rules
 //               action:u8      bg_action as achieved with the serving program's
 //                              mechanism (1 allow, 2 audit, 3 block, 4 kill)
-//               flags:u8       BG_VAL_F_DRYRUN (0x01) in audit mode
+//               flags:u8       BG_VAL_F_DRYRUN (0x01) in audit mode, BG_VAL_F_EXC_EUID
+//                              (0x02) when the rule excepts effective uids
 //               pad:u16        0
 import { Size } from '../layout.ts';
 import { ByteWriter } from './bytes.ts';

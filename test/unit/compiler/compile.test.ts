@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { encodeNetKey } from '../../../src/abi/encode/net.ts';
 import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
-import { encodeExeException, encodeIdScope, encodeUidException } from '../../../src/abi/encode/scope.ts';
+import {
+  encodeEuidException,
+  encodeExeException,
+  encodeIdScope,
+  encodeUidException,
+} from '../../../src/abi/encode/scope.ts';
 import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
 import {
   ANY,
@@ -11,6 +16,7 @@ import {
   KIND_MAX,
   MAX_SLOTS,
   PATH_UNRESOLVED_TARGET,
+  VAL_F_EXC_EUID,
 } from '../../../src/abi/layout.ts';
 import type { Plan } from '../../../src/abi/plan.ts';
 import { compile } from '../../../src/compiler/compile.ts';
@@ -380,7 +386,12 @@ describe('scope and exceptions', () => {
       'b-services',
       [
         rule('shells', MATCHES.exec!, {
-          unless: { executables: ['/usr/bin/sudo'], uids: [0, 1000], cgroups: ['/system.slice/ok.service'] },
+          unless: {
+            executables: ['/usr/bin/sudo'],
+            uids: [0, 1000],
+            euids: [0],
+            cgroups: ['/system.slice/ok.service'],
+          },
         }),
       ],
       {
@@ -439,7 +450,7 @@ describe('scope and exceptions', () => {
     expect(entries(plan, 'bg_scope_uid')).toEqual([encodeIdScope(1000, 0b010n, 1)]);
   });
 
-  it('uid and exe exceptions are entries; cgroup exceptions go to the loader', () => {
+  it('uid, euid and exe exceptions are entries; cgroup exceptions go to the loader', () => {
     const plan = compile(scoped, NO_LSM, { gen: 1 });
     const shells = plan.rules.find((r) => r.rule === 'shells')!;
     expect(
@@ -450,11 +461,22 @@ describe('scope and exceptions', () => {
       [
         encodeUidException(shells.ruleId, 0, 1),
         encodeUidException(shells.ruleId, 1000, 1),
+        encodeEuidException(shells.ruleId, 0, 1),
         encodeExeException(shells.ruleId, 1, 1),
       ]
         .map((e) => e.key)
         .sort(),
     );
+    // the rule's values ask the programs to read the effective uid; the other policy's do not
+    const flagsOf = (ruleId: number) =>
+      entries(plan, 'bg_path_rules')
+        .concat(entries(plan, 'bg_rules'))
+        .filter((e) => Buffer.from(e.value, 'hex').readUInt32LE(0) === ruleId)
+        .map((e) => Buffer.from(e.value, 'hex')[5]! & VAL_F_EXC_EUID);
+    expect(flagsOf(shells.ruleId).length).toBeGreaterThan(0);
+    expect(flagsOf(shells.ruleId).every((f) => f === VAL_F_EXC_EUID)).toBe(true);
+    const r = plan.rules.find((x) => x.rule === 'r')!;
+    expect(flagsOf(r.ruleId).every((f) => f === 0)).toBe(true);
     expect(plan.policies[1]!.exceptionsCgroups).toEqual([
       { ruleId: shells.ruleId, cgroups: ['/system.slice/ok.service'] },
     ]);

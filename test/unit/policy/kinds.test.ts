@@ -52,12 +52,12 @@ describe('the typed model', () => {
       severity: 'critical',
       message: 'shell',
       tags: ['T1000', 'T1059'],
-      unless: { executables: ['/usr/sbin/cron'], uids: [0], cgroups: ['/system.slice/cron.service'] },
+      unless: { executables: ['/usr/sbin/cron'], uids: [0], euids: [0], cgroups: ['/system.slice/cron.service'] },
       pos: { line: 18, column: 7 },
     });
     const file = policy.rules[1]!;
     expect(file).toMatchObject({ severity: 'low', message: 'one rule per kind', tags: ['T1000'] });
-    expect(file.unless).toEqual({ executables: [], uids: [], cgroups: [] });
+    expect(file.unless).toEqual({ executables: [], uids: [], euids: [], cgroups: [] });
   });
 
   it('normalises exec and file matches', () => {
