@@ -52,7 +52,12 @@ describe('the typed model', () => {
       severity: 'critical',
       message: 'shell',
       tags: ['T1000', 'T1059'],
-      unless: { executables: ['/usr/sbin/cron'], uids: [0], euids: [0], cgroups: ['/system.slice/cron.service'] },
+      unless: {
+        executables: ['/usr/sbin/cron'],
+        uids: [0],
+        euids: [0],
+        cgroups: ['/system.slice/cron.service'],
+      },
       pos: { line: 18, column: 7 },
     });
     const file = policy.rules[1]!;
