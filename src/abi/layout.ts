@@ -151,6 +151,9 @@ export const Size = {
   repeatVal: 24,
 } as const;
 
+/** bg_repeats' capacity (BG_REPEATS_MAX in bpf/lib/maps.h): keys past it are not aggregated */
+export const REPEAT_KEYS_MAX = 16384;
+
 /** Byte offset and size of each member of struct bg_event (little-endian, natural alignment). */
 export const EVENT_LAYOUT = {
   ts_ns: { offset: 0, size: 8 },

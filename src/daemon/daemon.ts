@@ -118,6 +118,8 @@ export class Daemon {
   #pipeline: EventPipeline | null = null;
   #plan: Plan | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
+  /** keys in bg_repeats at the last sweep */
+  #repeatKeys = 0;
   #identityTimer: NodeJS.Timeout | null = null;
   /** the named executables' directories: a binary replaced is resolved again at once */
   readonly #exeWatch = new ExeWatch(() => this.#refreshExeIdentities());
@@ -188,7 +190,8 @@ export class Daemon {
   }
 
   kernelStats(): StatsSnapshot | null {
-    return this.#session?.stats() ?? null;
+    const s = this.#session?.stats();
+    return s ? { ...s, repeatKeys: this.#repeatKeys } : null;
   }
 
   /** The counters of the plan's packet rules (tc, XDP and cgroup_skb), by rule id. */
@@ -527,6 +530,7 @@ export class Daemon {
     if (!pipeline || !session) return;
     try {
       const entries = session.repeatCounts();
+      this.#repeatKeys = entries.length;
       const done = new Set(
         pipeline.sweepRepeats(
           entries.map((e) => e.count),

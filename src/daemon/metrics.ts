@@ -6,7 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { REPORTED_CAPACITY } from '../abi/capacity.ts';
 import type { FeatureSet } from '../abi/features.ts';
-import { Outcome } from '../abi/layout.ts';
+import { Outcome, REPEAT_KEYS_MAX } from '../abi/layout.ts';
 import type { Plan } from '../abi/plan.ts';
 import { type RungState, rungsOf } from '../doctor/rungs.ts';
 import type { BpfgateEvent } from '../events/types.ts';
@@ -137,7 +137,7 @@ export class DaemonMetrics {
     const v = () => this.#view;
     const kernel = (k: keyof StatsSnapshot) => () => {
       const s = v()?.kernelStats();
-      return s ? Number(s[k]) : null;
+      return s && s[k] !== undefined ? Number(s[k]) : null;
     };
     const pipe = (k: keyof PipelineCounters) => () => v()?.pipelineCounters()?.[k] ?? null;
     const sink = (read: (s: SinkStats) => number) => () => {
@@ -201,6 +201,12 @@ export class DaemonMetrics {
         'bpfgate_kernel_repeats_total',
         'Violations the kernel counted without a record: a process repeating one violation past 16 records a second; the next event of the same process and rule (or a sweep) carries them in its count',
         kernel('repeats'),
+      ],
+      [
+        'gauge',
+        'bpfgate_kernel_repeat_keys',
+        `Processes and violations the kernel is counting repeats of (bg_repeats, at the last sweep); at ${REPEAT_KEYS_MAX} a new one gets a record for every attempt`,
+        kernel('repeatKeys'),
       ],
       ['counter', 'bpfgate_records_total', 'Ring-buffer records read', pipe('records')],
       [

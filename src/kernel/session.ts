@@ -48,6 +48,8 @@ export interface StatsSnapshot {
   cgroupScopeFull: bigint;
   /** violations counted without a record (a process repeating one violation; bpf/lib/event.h) */
   repeats: bigint;
+  /** keys in bg_repeats at the daemon's last sweep (a process and violation each; at REPEAT_KEYS_MAX (abi/layout.ts) new ones are not aggregated) */
+  repeatKeys?: number;
 }
 
 /** What matched a packet rule (bg_pkt_counts, summed over CPUs). */

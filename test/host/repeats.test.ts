@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroup, rawSocketPolicyDir, run, type TestCgroup } from '../support/cgroup.ts';
 import { DaemonProcess, type Json, scopedArgs } from '../support/daemon.ts';
+import { waitFor } from '../support/wait.ts';
 
 // N attempts on T threads; prints "<pid> <refused>" (EPERM: 1)
 const FLOOD_PY = `
@@ -144,6 +145,10 @@ describe('a flood of one denied violation', () => {
     // every denial is a record or a counted repeat
     expect(records + repeats).toBe(denied);
     expect(repeats).toBeGreaterThan(72_000);
+    // the flooding processes are gone: their keys are deleted once reported (the sweep, every second)
+    const keys = async () =>
+      Number(/^bpfgate_kernel_repeat_keys (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    await waitFor(async () => (await keys()) === 0, 5000, 'no repeat keys left');
   });
 });
 

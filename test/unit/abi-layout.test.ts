@@ -8,7 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FileIdType } from '../../src/abi/encode/ident.ts';
-import { EVENT_LAYOUT, EVENT_SIZE, MapName, Mechanism, Outcome, Size } from '../../src/abi/layout.ts';
+import {
+  EVENT_LAYOUT,
+  EVENT_SIZE,
+  MapName,
+  Mechanism,
+  Outcome,
+  REPEAT_KEYS_MAX,
+  Size,
+} from '../../src/abi/layout.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BPF_DIR = path.join(ROOT, 'bpf');
@@ -139,5 +147,12 @@ describe('the enums bpf/lib/abi.h and src/abi/layout.ts share', () => {
   it('bg_outcome is Outcome', () => {
     const outcome = Object.fromEntries(Object.entries(Outcome).map(([k, v]) => [k.replaceAll('-', '_'), v]));
     expect(headerEnum('bg_outcome', 'BG_OUT_')).toEqual(outcome);
+  });
+});
+
+describe('capacities the daemon reports', () => {
+  it("REPEAT_KEYS_MAX is bg_repeats' max_entries (BG_REPEATS_MAX)", () => {
+    const text = readFileSync(path.join(BPF_DIR, 'lib', 'maps.h'), 'utf8');
+    expect(Number(/#define BG_REPEATS_MAX (\d+)/.exec(text)?.[1])).toBe(REPEAT_KEYS_MAX);
   });
 });

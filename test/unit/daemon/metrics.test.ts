@@ -81,6 +81,7 @@ function fake(
       auditFollowups: 2n,
       cgroupScopeFull: 0n,
       repeats: 900n,
+      repeatKeys: 3,
     }),
     packetCounts: () => null,
     ...over,
@@ -137,6 +138,7 @@ describe('metrics', () => {
     expect(sample(t, 'bpfgate_enforcing')).toBe(1);
     expect(sample(t, 'bpfgate_ringbuf_drops_total')).toBe(7);
     expect(sample(t, 'bpfgate_kernel_repeats_total')).toBe(900);
+    expect(sample(t, 'bpfgate_kernel_repeat_keys')).toBe(3);
     expect(sample(t, 'bpfgate_decode_errors_total')).toBe(2);
     expect(sample(t, 'bpfgate_spool_pending_events')).toBe(9);
     expect(sample(t, 'bpfgate_spool_dropped_total')).toBe(6);
