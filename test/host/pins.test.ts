@@ -287,8 +287,8 @@ describe('pinned enforcement on this host', () => {
       );
       expect(Number(out.trim())).toBe(10000);
       await b.until(() => (attempts(b) >= 40000 ? true : undefined), 'b: 40000 attempts reported', 20_000);
-      // the sweep keeps what it reported in the pins within a second
-      await new Promise((r) => setTimeout(r, 1500));
+      // the sweep keeps what it reported in the pins within a second (a margin for a loaded machine)
+      await new Promise((r) => setTimeout(r, 2500));
       expect((await b.kill()).signal).toBe('SIGKILL');
       expect(attempts(b)).toBe(40000);
       // c adopts after the crash: nothing b reported is reported again

@@ -78,6 +78,8 @@ export async function debianImage(): Promise<string> {
       [
         'mmdebstrap',
         '--variant=minbase',
+        // the output's name (.tar.tmp) does not say tar: without this mmdebstrap makes a directory
+        '--format=tar',
         `--include=${DEBIAN_PACKAGES.join(',')}`,
         'bookworm',
         `${DEBIAN_TAR}.tmp`,
