@@ -3,6 +3,7 @@
 //   kernel    per-program cost against null programs, socket() latency (bench/kernel.ts)
 //   pipeline  violations/s to JetStream acknowledgement, loss, CPU, RSS (bench/pipeline.ts)
 //   flood     200,000 denied attempts from one process: counted in the kernel or one record each, /healthz, RSS (bench/flood.ts)
+//   macro     everyday work (execs, opens, connects, untar) with and without the starter policies enforcing (bench/macro.ts)
 //   load      start/reload to enforcing, RSS (bench/load.ts)
 //   guest     per-program cost of the BPF-LSM and the fmod_ret programs in the emulated guest, one boot per rung (bench/guest.ts)
 //   targets   the targets table from the results: bench/results/targets.md (bench/targets.ts)
@@ -13,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanup } from './lib/cleanup.ts';
 
-const ALL = ['policy', 'kernel', 'pipeline', 'flood', 'load', 'guest', 'targets'];
+const ALL = ['policy', 'kernel', 'pipeline', 'flood', 'macro', 'load', 'guest', 'targets'];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = values.only ? values.only.split(',') : ALL;

@@ -10,6 +10,7 @@
 //   exec       T = path            fork + execve(T) + wait
 //   sethostname                    sethostname(current name): a CAP_SYS_ADMIN check
 //   socket-raw                     socket(AF_INET, SOCK_RAW, ICMP) + close(): a CAP_NET_RAW check
+//   tcp-connect                    a TCP connect to its own loopback listener, accept, close both
 // Prints one JSON line: {"mode","iterations","errors","seconds","medianNs","p99Ns"}.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -90,6 +91,15 @@ int main(int argc, char **argv) {
 		if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) return 2;
 		udp = socket(AF_INET, SOCK_DGRAM, 0);
 		if (udp < 0) return 3;
+	} else if (!strcmp(mode, "tcp-connect")) {
+		m = 9;
+		socklen_t len = sizeof sin;
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		udp = socket(AF_INET, SOCK_STREAM, 0); /* the listener */
+		if (udp < 0 || bind(udp, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(udp, 4096) != 0 ||
+		    getsockname(udp, (struct sockaddr *)&sin, &len) != 0)
+			return 3;
 	} else if (!strcmp(mode, "read")) m = 4;
 	else if (!strcmp(mode, "open")) m = 5;
 	else if (!strcmp(mode, "exec")) m = 6;
@@ -162,6 +172,17 @@ int main(int argc, char **argv) {
 			int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 			if (fd < 0) ok = 0;
 			else close(fd);
+			break;
+		}
+		case 9: {
+			int c = socket(AF_INET, SOCK_STREAM, 0);
+			ok = c >= 0 && connect(c, (struct sockaddr *)&sin, sizeof sin) == 0;
+			if (ok) {
+				int a = accept(udp, NULL, NULL);
+				ok = a >= 0;
+				if (a >= 0) close(a);
+			}
+			if (c >= 0) close(c);
 			break;
 		}
 		}
