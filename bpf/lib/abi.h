@@ -203,6 +203,30 @@ struct bg_cgroup_val {
 };
 
 /*
+ * bg_scope_cache (LRU_HASH): cgroup id -> the cgroup part of a process's
+ * scope, as lib/scope.h computed it for that cgroup: the slots bg_scope_cgroup
+ * gives the cgroup and its ancestors, and the chain of ids (self, parent, ...).
+ * An entry holds while the generation and both epochs are the ones it was
+ * computed at; otherwise it is computed again. bg_scope_epoch (ARRAY of __u64):
+ * [BG_EPOCH_DAEMON] the daemon adds one after it writes bg_scope_cgroup
+ * (every applied set), [BG_EPOCH_KERNEL] the programs add one after they do
+ * (a cgroup made or removed, lib/cgwatch.h). A cgroup's ancestors never change
+ * (cgroup v2 renames only within a parent), so nothing else can make an entry
+ * stale. No other state is cached: uid, effective uid, executable and pid
+ * namespace are the task's and read at every decision.
+ */
+#define BG_EPOCH_DAEMON 0
+#define BG_EPOCH_KERNEL 1
+struct bg_scope_cache_val {
+	__u64 mask;         /* bg_scope_cgroup's slots for the chain (any_cgroup not included) */
+	__u64 epoch_daemon; /* bg_scope_epoch[BG_EPOCH_DAEMON] when computed */
+	__u64 epoch_kernel; /* bg_scope_epoch[BG_EPOCH_KERNEL] when computed */
+	__u32 gen;
+	__u32 n;            /* ids in the chain */
+	__u64 ids[BG_CGROUP_DEPTH_MAX];
+};
+
+/*
  * Cgroups created after a set was applied (lib/cgwatch.h). A selector
  * without ** (/system.slice/nginx.service, /kubepods.slice/kubepods-pod*.slice)
  * is a chain of states, one per component; bg_cgroup_watch[{cgroup, gen}]

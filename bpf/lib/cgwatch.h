@@ -13,6 +13,16 @@
 
 #include "maps.h"
 
+/* bg_scope_cgroup changed: every bg_scope_cache entry is computed again (abi.h) */
+BG_INLINE void bg_scope_changed(void)
+{
+	__u32 k = BG_EPOCH_KERNEL;
+	__u64 *e = bpf_map_lookup_elem(&bg_scope_epoch, &k);
+
+	if (e)
+		__sync_fetch_and_add(e, 1);
+}
+
 /* cgroup v2 only: the default hierarchy has id 0 (v1 hierarchies number their cgroups apart) */
 BG_INLINE int bg_cgroup_v2(struct cgroup *cg)
 {
@@ -111,6 +121,7 @@ BG_INLINE void bg_cgroup_made(__u64 parent, __u64 id, __u8 gen, long len)
 		}
 		if (bpf_map_update_elem(&bg_scope_cgroup, &k, &v, BPF_ANY))
 			bg_stat_inc(BG_STAT_CGROUP_SCOPE_FULL);
+		bg_scope_changed();
 	}
 	if (c.n) {
 		__builtin_memcpy(next.states, c.next, sizeof(next.states));
@@ -149,6 +160,7 @@ BG_INLINE void bg_cgroup_rmdir(struct cgroup *cg)
 		bpf_map_delete_elem(&bg_scope_cgroup, &k);
 		bpf_map_delete_elem(&bg_cgroup_watch, &k);
 	}
+	bg_scope_changed();
 }
 
 #endif

@@ -33,6 +33,7 @@ _Static_assert(sizeof(struct bg_file_id_val) == 256, "bg_file_id_val");
 #define BG_TASKS_MAX 65536
 #define BG_RINGBUF_BYTES (1u << 22)
 #define BG_REPEATS_MAX 16384
+#define BG_SCOPE_CACHE_MAX 8192
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -70,6 +71,21 @@ struct {
 	__type(key, struct bg_cgroup_key);
 	__type(value, struct bg_cgroup_val);
 } bg_scope_cgroup SEC(".maps");
+
+/* lib/scope.h: the cgroup part of the scope per cgroup, valid for a generation and two epochs */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BG_SCOPE_CACHE_MAX);
+	__type(key, __u64);
+	__type(value, struct bg_scope_cache_val);
+} bg_scope_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} bg_scope_epoch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

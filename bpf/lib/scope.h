@@ -64,17 +64,13 @@ BG_INLINE __u64 bg_cgroup_mask(struct bg_work *w, __u64 id, int self)
 }
 
 /* Fill w->cgroup_ids with the current cgroup and its ancestors (v2 hierarchy). */
-BG_INLINE void bg_cgroup_chain(struct bg_work *w, int ctx_flags)
+BG_INLINE void bg_cgroup_chain(struct bg_work *w)
 {
-	w->cgroup_id = bpf_get_current_cgroup_id();
-	w->cgroup_ids[0] = w->cgroup_id;
-	w->ncgroups = 1;
-	if (!(ctx_flags & BG_CTX_TASK))
-		return;
-
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
 
+	w->cgroup_ids[0] = w->cgroup_id;
+	w->ncgroups = 1;
 	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
 		struct cgroup_subsys_state *pcss;
 
@@ -91,6 +87,60 @@ BG_INLINE void bg_cgroup_chain(struct bg_work *w, int ctx_flags)
 	 * says so (bg_scope_cgroup puts every cgroup-scoped slot under it: fail closed) */
 	if (cg && w->ncgroups == BG_CGROUP_DEPTH_MAX && BPF_CORE_READ(cg, self.parent))
 		w->cgroup_ids[BG_CGROUP_DEPTH_MAX - 1] = BG_CGROUP_ID_UNRESOLVED;
+}
+
+BG_INLINE __u64 bg_scope_epoch_of(__u32 which)
+{
+	__u64 *e = bpf_map_lookup_elem(&bg_scope_epoch, &which);
+
+	return e ? *e : 0;
+}
+
+/*
+ * The cgroup part of the scope: w->cgroup_id, the chain w->cgroup_ids and the
+ * slots bg_scope_cgroup gives it under w->gen (cfg->any_cgroup not included).
+ * From bg_scope_cache when its entry for the cgroup is current (abi.h), else
+ * walked and looked up, then cached. The epochs are read before the walk: a
+ * set written during it leaves an entry of the old epoch, never used again.
+ * A global function: the verifier checks the walk once, not in every program
+ * that decides.
+ */
+__noinline __u64 bg_scope_cgroups(struct bg_work *w)
+{
+	__u64 ed = bg_scope_epoch_of(BG_EPOCH_DAEMON), ek = bg_scope_epoch_of(BG_EPOCH_KERNEL), id, mask;
+	struct bg_scope_cache_val *c;
+
+	if (!w) /* never: callers pass their scratch entry; every slot, so that nothing fails open */
+		return ~0ULL;
+	id = bpf_get_current_cgroup_id();
+	w->cgroup_id = id;
+	c = bpf_map_lookup_elem(&bg_scope_cache, &id);
+	if (c && c->gen == w->gen && c->epoch_daemon == ed && c->epoch_kernel == ek &&
+	    c->n >= 1 && c->n <= BG_CGROUP_DEPTH_MAX) {
+		__builtin_memcpy(w->cgroup_ids, c->ids, sizeof(w->cgroup_ids));
+		w->ncgroups = c->n;
+		return c->mask;
+	}
+
+	bg_cgroup_chain(w);
+	mask = bg_cgroup_mask(w, id, 1);
+	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
+		if (i >= w->ncgroups)
+			break;
+		mask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
+	}
+	/* on the stack: Debian 6.1's verifier takes no other memory for a map value here */
+	struct bg_scope_cache_val v = {
+		.mask = mask,
+		.epoch_daemon = ed,
+		.epoch_kernel = ek,
+		.gen = w->gen,
+		.n = w->ncgroups,
+	};
+
+	__builtin_memcpy(v.ids, w->cgroup_ids, sizeof(v.ids));
+	bpf_map_update_elem(&bg_scope_cache, &id, &v, BPF_ANY);
+	return mask;
 }
 
 /*
@@ -148,13 +198,7 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 	if (exe)
 		w->exe_id = *exe;
 
-	bg_cgroup_chain(w, ctx_flags);
-	cgmask = cfg->any_cgroup | bg_cgroup_mask(w, w->cgroup_id, 1);
-	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
-		if (i >= w->ncgroups)
-			break;
-		cgmask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
-	}
+	cgmask = cfg->any_cgroup | bg_scope_cgroups(w);
 
 	struct bg_id_key ik = { .id = w->uid, .gen = (__u8)w->gen };
 	uidmask = cfg->any_uid;

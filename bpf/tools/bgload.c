@@ -157,6 +157,9 @@ int main(int argc, char **argv)
 			failed++;
 			printf("FAIL %-24s %-36s %s\n", names[i], secs[i], strerror(-err));
 			fputs(last_log, stdout);
+			/* with --stats the verifier's own words are in our buffer, not libbpf's */
+			if (stats && stats_log[0])
+				printf("     verifier: %s\n", stats_log);
 		} else {
 			p = bpf_object__find_program_by_name(obj, names[i]);
 			printf("ok   %-24s %-36s insns=%zu\n", names[i], secs[i],

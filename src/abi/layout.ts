@@ -122,7 +122,14 @@ export const MapName = {
   cgroupWatch: 'bg_cgroup_watch',
   /** (state, gen) -> one component of a selector: its pattern, its slots, the next state */
   cgroupGlob: 'bg_cgroup_glob',
+  /** cgroup id -> the cgroup part of the scope, as the programs computed it (no generation key: its value holds it) */
+  scopeCache: 'bg_scope_cache',
+  /** [0] the daemon's, [1] the kernel's count of bg_scope_cgroup writes: a cached scope of another count is stale */
+  scopeEpoch: 'bg_scope_epoch',
 } as const;
+
+/** Indexes of bg_scope_epoch (BG_EPOCH_DAEMON, BG_EPOCH_KERNEL). */
+export const ScopeEpoch = { daemon: 0, kernel: 1 } as const;
 
 /** States one cgroup's children are matched against (BG_WATCH_STATES). */
 export const WATCH_STATES = 16;

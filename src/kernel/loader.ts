@@ -7,7 +7,7 @@
 // programs see one complete rule set. Host state the plan cannot know (cgroup
 // ids, which process runs which executable) is resolved here.
 
-import { MapName } from '../abi/layout.ts';
+import { MapName, ScopeEpoch } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan, ProgramSpec } from '../abi/plan.ts';
 import type { BinaryInode } from '../abi/programs.ts';
 import { GEN_KEYED_MAPS, GEN_OFFSET, otherGen } from './generations.ts';
@@ -215,6 +215,7 @@ export class Loader {
         if (more.every((f) => f.entries.length === 0)) break;
         for (const fill of more) this.#write(fill.map, fill.entries);
       }
+      this.#scopeChanged();
       this.#registerExes(plan.exeIds);
     } catch (err) {
       this.#purge(gen);
@@ -370,6 +371,22 @@ export class Loader {
       const off = GEN_OFFSET[name]!;
       for (const key of map.keys()) if (key[off] === gen) map.delete(key);
     }
+    this.#scopeChanged();
+  }
+
+  /**
+   * bg_scope_cgroup was written: the daemon's epoch goes up by one, after the
+   * writes, so that every scope the programs cached is computed again
+   * (bpf/lib/abi.h, bg_scope_cache). The daemon is the only writer of its
+   * epoch; the programs count their own writes in the other one.
+   */
+  #scopeChanged(): void {
+    const map = this.#obj.map(MapName.scopeEpoch);
+    const key = u32le(ScopeEpoch.daemon);
+    const now = map.lookup(key);
+    const next = Buffer.alloc(8);
+    next.writeBigUInt64LE((now && now.length >= 8 ? Buffer.from(now).readBigUInt64LE(0) : 0n) + 1n);
+    map.update(key, next);
   }
 
   #detach(program: string): void {
