@@ -41,3 +41,7 @@ int BPF_PROG(null_fmr_file_open, struct file *file, int ret) { return ret; }
 
 SEC("fmod_ret/security_capable")
 int BPF_PROG(null_fmr_capable, const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret) { return ret; }
+
+/* raw sys_enter: what attaching there costs every system call of the machine, before any decision */
+SEC("raw_tracepoint/sys_enter")
+int null_sys_enter(struct bpf_raw_tracepoint_args *ctx) { return 0; }

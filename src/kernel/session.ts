@@ -35,6 +35,13 @@ import { failedProgram, ProgramRejectedError, verifierLines } from './verifier.t
 /** const volatile in bpf/lib/event.h: records a second per repeating process and violation */
 const REPEAT_RECORDS = 'bg_repeat_records';
 
+/**
+ * The programs wake the reader only when the ring fills past a mark
+ * (bpf/lib/event.h): below it, the daemon takes the records this often. The
+ * most an event waits in the ring before the daemon reads it.
+ */
+export const EVENT_DRAIN_MS = 25;
+
 export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/bpfgate.bpf.o', import.meta.url));
 
 export interface StatsSnapshot {
@@ -256,7 +263,11 @@ export class KernelSession implements ObjectPort {
     onResume: () => void = () => {},
   ): void {
     if (this.#reader) throw new Error('already reading events');
-    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, { onError, onResume });
+    this.#reader = RingBufferReader.open(this.#obj.map(MapName.events), onBatch, {
+      onError,
+      onResume,
+      drainMs: EVENT_DRAIN_MS,
+    });
   }
 
   /** The reader: records read but lost (never handed out) since start, and why reading is stopped (null: reading). */

@@ -395,6 +395,37 @@ describe('ring buffer', () => {
     reader.close();
   });
 
+  it('takes records nobody was woken for every drainMs, and only with it', async () => {
+    const o = loadTestObject(['test_exec_quiet']);
+    const woken: number[] = [];
+    const drained: number[] = [];
+    const plain = RingBufferReader.open(o.map('test_events'), (b) => {
+      for (const r of b) woken.push(decode(r).tgid);
+    });
+    readers.push(plain);
+    links.push(o.attachTrace('test_exec_quiet'));
+    const pids = execTrue(4);
+    // no wake-up: the plain reader is never called
+    await new Promise((r) => setTimeout(r, 300));
+    expect(woken.filter((p) => pids.includes(p))).toEqual([]);
+    plain.close();
+    const reader = RingBufferReader.open(
+      o.map('test_events'),
+      (b) => {
+        for (const r of b) drained.push(decode(r).tgid);
+      },
+      { drainMs: 20 },
+    );
+    readers.push(reader);
+    await until(() => pids.every((p) => drained.includes(p)));
+    expect(drained.filter((p) => pids.includes(p)).sort()).toEqual([...pids].sort());
+    reader.close();
+    // closed: the timer is gone with it
+    const more = execTrue(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(drained.filter((p) => more.includes(p))).toEqual([]);
+  });
+
   it('bounds a batch to maxBatch records and comes back for the rest', async () => {
     const o = loadTestObject(['test_exec']);
     const sizes: number[] = [];

@@ -58,6 +58,13 @@ export interface RingBufferOptions {
   retryMaxMs?: number;
   /** keep the event loop alive while open (default true) */
   ref?: boolean;
+  /**
+   * Also take what waits in the ring every drainMs, woken or not (default:
+   * only when woken). bpfgate's programs wake the reader only when the ring
+   * fills past a mark (bpf/lib/event.h, BG_RINGBUF_WAKE_BYTES): its reader
+   * sets this, or records below the mark wait until the next wake-up.
+   */
+  drainMs?: number;
 }
 
 export class RingBufferReader {
@@ -67,6 +74,7 @@ export class RingBufferReader {
   #refd = true;
   #stoppedBy: KernelError | null = null;
   #retry: NodeJS.Timeout | null = null;
+  #drain: NodeJS.Timeout | null = null;
   readonly #wait: Backoff;
 
   private constructor(map: BpfMap, options: RingBufferOptions) {
@@ -97,7 +105,27 @@ export class RingBufferReader {
       ),
     );
     if (options.ref === false) reader.unref();
+    if (options.drainMs) {
+      reader.#drain = setInterval(() => reader.#drainNow(onBatch), options.drainMs);
+      // the uv_poll watcher keeps the loop alive (or not, unref): the timer never does
+      reader.#drain.unref();
+    }
     return reader;
+  }
+
+  /** The drain timer: a batch of what waits, unless reading is stopped (a poll error) or closed. */
+  #drainNow(onBatch: (batch: RecordBatch) => void): void {
+    if (!this.#h || this.#stoppedBy) return;
+    let batch: RecordBatch;
+    try {
+      batch = this.consume();
+    } catch (err) {
+      this.#failed(err, false);
+      return;
+    }
+    if (batch.count === 0) return;
+    this.#wait.reset();
+    onBatch(batch);
   }
 
   get closed(): boolean {
@@ -148,6 +176,8 @@ export class RingBufferReader {
   close(): void {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
+    if (this.#drain) clearInterval(this.#drain);
+    this.#drain = null;
     if (!this.#h) return;
     const h = this.#h;
     this.#h = null;
