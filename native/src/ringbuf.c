@@ -393,6 +393,26 @@ static napi_value ring_consume(napi_env env, napi_callback_info info)
 	return o;
 }
 
+/*
+ * ringPoke(h): do now what a wake-up does (the same batch, callback, faults
+ * and counts). The reader's drain timer calls it: bpfgate's programs write
+ * most records without waking the reader (bpf/lib/event.h). Nothing while
+ * reading is stopped by a poll error (ringResume restarts it) or from inside
+ * the callback.
+ */
+static napi_value ring_poke(napi_env env, napi_callback_info info)
+{
+	struct bg_ring *r;
+	BG_ENTER(1);
+
+	r = open_ring(env, argv[0], "ring_poke");
+	if (!r)
+		return NULL;
+	if (!r->stopped && !r->in_callback)
+		on_readable(&r->poll, 0, UV_READABLE);
+	return bg_undefined(env);
+}
+
 /* ringResume(h): watch the fd again after a poll error stopped it; nothing if it was not stopped */
 static napi_value ring_resume(napi_env env, napi_callback_info info)
 {
@@ -480,6 +500,7 @@ static napi_value ring_stats(napi_env env, napi_callback_info info)
 const struct bg_export bg_ringbuf_exports[] = {
 	{ "ringOpen", ring_open },
 	{ "ringClose", ring_close_js },
+	{ "ringPoke", ring_poke },
 	{ "ringConsume", ring_consume },
 	{ "ringRef", ring_ref },
 	{ "ringStats", ring_stats },

@@ -155,6 +155,8 @@ export interface NativeAddon {
   ringRef(h: Handle, on: boolean): void;
   ringStats(h: Handle): { delivered: number; lost: number; stopped: boolean };
   ringResume(h: Handle): void;
+  /** what a wake-up does, now: a batch through the open callback (nothing while stopped or inside it) */
+  ringPoke(h: Handle): void;
   /** tests only: force a reading failure (native/src/ringbuf.c); nothing in bpfgate calls it */
   ringFault(kind: 'alloc' | 'copy' | 'poll' | 'clear', n: number): void;
 }

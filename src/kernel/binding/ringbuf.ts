@@ -1,6 +1,7 @@
 // A BPF ring buffer read on the event loop: the addon watches the ring's
 // epoll fd with uv_poll and calls back once per wake-up with a batch of
-// records (at most maxBatch; the rest follow on the next loop turn). The
+// records (at most maxBatch; the rest follow on the next loop turn), and with
+// drainMs a timer does the same for records written without a wake-up. The
 // records are copies: keep them as long as needed.
 //
 // Nothing read is dropped without a count: a record the addon could not
@@ -106,26 +107,22 @@ export class RingBufferReader {
     );
     if (options.ref === false) reader.unref();
     if (options.drainMs) {
-      reader.#drain = setInterval(() => reader.#drainNow(onBatch), options.drainMs);
+      reader.#drain = setInterval(() => reader.#poke(), options.drainMs);
       // the uv_poll watcher keeps the loop alive (or not, unref): the timer never does
       reader.#drain.unref();
     }
     return reader;
   }
 
-  /** The drain timer: a batch of what waits, unless reading is stopped (a poll error) or closed. */
-  #drainNow(onBatch: (batch: RecordBatch) => void): void {
-    if (!this.#h || this.#stoppedBy) return;
-    let batch: RecordBatch;
+  /** The drain timer: what a wake-up does (the same callback, errors and counts), unless stopped or closed. */
+  #poke(): void {
+    const h = this.#h;
+    if (!h || this.#stoppedBy) return;
     try {
-      batch = this.consume();
+      call(() => native().ringPoke(h));
     } catch (err) {
       this.#failed(err, false);
-      return;
     }
-    if (batch.count === 0) return;
-    this.#wait.reset();
-    onBatch(batch);
   }
 
   get closed(): boolean {
