@@ -270,14 +270,24 @@ BG_INLINE struct bg_work *bg_pkt_enter_skb(__u32 kind, struct __sk_buff *skb)
 		   ~(cfg->host_only | cfg->containers_only) & cfg->kind_slots[kind & (BG_KIND_MAX - 1)];
 	if (!w->scope)
 		return 0;
-	bg_skb_cgroup_chain(w, skb);
-	cgmask = cfg->any_cgroup | bg_cgroup_mask(w, w->cgroup_id, 1);
-	for (int i = 0; i < BG_CGROUP_DEPTH_MAX; i++) {
-		if (i >= w->ncgroups)
-			break;
-		cgmask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
+	/* the socket's cgroup: the same bg_scope_cache entries as a task's (the chain of a
+	 * cgroup id is the same set however it was found) */
+	struct bg_scope_epochs e = bg_scope_epochs_now();
+
+	if (!bg_scope_cached(w, bpf_skb_cgroup_id(skb), e, &cgmask)) {
+		bg_skb_cgroup_chain(w, skb);
+		cgmask = bg_cgroup_mask(w, w->cgroup_id, 1);
+		for (int i = 0; i < BG_CGROUP_DEPTH_MAX; i++) {
+			if (i >= w->ncgroups)
+				break;
+			cgmask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
+		}
+		if (w->cgroup_id)
+			bg_scope_cache_put(w, cgmask, e);
+	} else {
+		w->cgroup_id = bpf_skb_cgroup_id(skb);
 	}
-	w->scope &= cgmask;
+	w->scope &= cfg->any_cgroup | cgmask;
 	if (!w->scope)
 		return 0;
 	/* no device (never seen at these hooks): an index no rule names */

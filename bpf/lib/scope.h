@@ -96,6 +96,54 @@ BG_INLINE __u64 bg_scope_epoch_of(__u32 which)
 	return e ? *e : 0;
 }
 
+/* The epochs now, read before anything an entry is computed from. */
+struct bg_scope_epochs {
+	__u64 daemon;
+	__u64 kernel;
+};
+
+BG_INLINE struct bg_scope_epochs bg_scope_epochs_now(void)
+{
+	struct bg_scope_epochs e = {
+		.daemon = bg_scope_epoch_of(BG_EPOCH_DAEMON),
+		.kernel = bg_scope_epoch_of(BG_EPOCH_KERNEL),
+	};
+
+	return e;
+}
+
+/* bg_scope_cache's entry for cgroup id when it is current (generation gen, epochs e): the chain
+ * into w, its slots returned in *mask. 0 when there is none (compute, then bg_scope_cache_put). */
+BG_INLINE int bg_scope_cached(struct bg_work *w, __u64 id, struct bg_scope_epochs e, __u64 *mask)
+{
+	struct bg_scope_cache_val *c = bpf_map_lookup_elem(&bg_scope_cache, &id);
+
+	if (!c || c->gen != w->gen || c->epoch_daemon != e.daemon || c->epoch_kernel != e.kernel ||
+	    c->n < 1 || c->n > BG_CGROUP_DEPTH_MAX)
+		return 0;
+	__builtin_memcpy(w->cgroup_ids, c->ids, sizeof(w->cgroup_ids));
+	w->ncgroups = c->n;
+	*mask = c->mask;
+	return 1;
+}
+
+/* Cache w's chain and its slots for w->cgroup_id under the epochs read before they were computed.
+ * The value is built on the stack: Debian 6.1's verifier takes no other memory for it here. */
+BG_INLINE void bg_scope_cache_put(struct bg_work *w, __u64 mask, struct bg_scope_epochs e)
+{
+	__u64 id = w->cgroup_id;
+	struct bg_scope_cache_val v = {
+		.mask = mask,
+		.epoch_daemon = e.daemon,
+		.epoch_kernel = e.kernel,
+		.gen = w->gen,
+		.n = w->ncgroups,
+	};
+
+	__builtin_memcpy(v.ids, w->cgroup_ids, sizeof(v.ids));
+	bpf_map_update_elem(&bg_scope_cache, &id, &v, BPF_ANY);
+}
+
 /*
  * The cgroup part of the scope: w->cgroup_id, the chain w->cgroup_ids and the
  * slots bg_scope_cgroup gives it under w->gen (cfg->any_cgroup not included).
@@ -107,39 +155,23 @@ BG_INLINE __u64 bg_scope_epoch_of(__u32 which)
  */
 __noinline __u64 bg_scope_cgroups(struct bg_work *w)
 {
-	__u64 ed = bg_scope_epoch_of(BG_EPOCH_DAEMON), ek = bg_scope_epoch_of(BG_EPOCH_KERNEL), id, mask;
-	struct bg_scope_cache_val *c;
+	struct bg_scope_epochs e = bg_scope_epochs_now();
+	__u64 mask = 0;
 
 	if (!w) /* never: callers pass their scratch entry; every slot, so that nothing fails open */
 		return ~0ULL;
-	id = bpf_get_current_cgroup_id();
-	w->cgroup_id = id;
-	c = bpf_map_lookup_elem(&bg_scope_cache, &id);
-	if (c && c->gen == w->gen && c->epoch_daemon == ed && c->epoch_kernel == ek &&
-	    c->n >= 1 && c->n <= BG_CGROUP_DEPTH_MAX) {
-		__builtin_memcpy(w->cgroup_ids, c->ids, sizeof(w->cgroup_ids));
-		w->ncgroups = c->n;
-		return c->mask;
-	}
+	w->cgroup_id = bpf_get_current_cgroup_id();
+	if (bg_scope_cached(w, w->cgroup_id, e, &mask))
+		return mask;
 
 	bg_cgroup_chain(w);
-	mask = bg_cgroup_mask(w, id, 1);
+	mask = bg_cgroup_mask(w, w->cgroup_id, 1);
 	for (int i = 1; i < BG_CGROUP_DEPTH_MAX; i++) {
 		if (i >= w->ncgroups)
 			break;
 		mask |= bg_cgroup_mask(w, w->cgroup_ids[i & (BG_CGROUP_DEPTH_MAX - 1)], 0);
 	}
-	/* on the stack: Debian 6.1's verifier takes no other memory for a map value here */
-	struct bg_scope_cache_val v = {
-		.mask = mask,
-		.epoch_daemon = ed,
-		.epoch_kernel = ek,
-		.gen = w->gen,
-		.n = w->ncgroups,
-	};
-
-	__builtin_memcpy(v.ids, w->cgroup_ids, sizeof(v.ids));
-	bpf_map_update_elem(&bg_scope_cache, &id, &v, BPF_ANY);
+	bg_scope_cache_put(w, mask, e);
 	return mask;
 }
 
