@@ -10,15 +10,22 @@
 //   exec     10,000 fork + execve of /bin/true (loadgen exec)
 //   open     100,000 open + close of an existing file (loadgen open)
 //   connect  10,000 loopback TCP connects, accepted and closed (loadgen tcp-connect)
-//   untar    tar -xf of a tarball of 20,000 small files (made once in .cache/bench)
+//   untar    tar -xf of a tarball of 20,000 small files (made once in .cache/bench) into /dev/shm
 // Each round runs every workload without the daemon and with it (started for
 // the round, stopped after), the order alternating between rounds; five
 // rounds; the first three workloads are timed inside the load generator,
 // untar by wall time around tar.
+// Where the time goes, after the rounds: each workload once more with the
+// daemon and the kernel's BPF statistics on (ns per run of every bpfgate
+// program, and per workload operation), and the open workload with only a
+// null raw sys_enter program attached (what any program there costs every
+// system call, before deciding anything), median of 5 against none.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { BpfObject } from '../src/kernel/binding.ts';
+import { enableStats, progs } from './lib/bpfstats.ts';
 import { BENCH_CACHE, buildAll, ROOT } from './lib/build.ts';
 import { createBenchCgroup } from './lib/cgroup.ts';
 import { cleanup } from './lib/cleanup.ts';
@@ -73,9 +80,13 @@ function tarball(): string {
   return tar;
 }
 
-/** tar -xf in the cgroup (a shell moves itself in, then execs tar): seconds. */
+/**
+ * tar -xf in the cgroup (a shell moves itself in, then execs tar): seconds.
+ * Into memory (/dev/shm when it is a tmpfs): on disk, the previous
+ * extraction's writeback made the same run take from 3.6 to 6.1 s.
+ */
 function untar(tar: string, cgroupPath: string): number {
-  const out = join(BENCH_CACHE, 'macro-out');
+  const out = existsSync('/dev/shm') ? '/dev/shm/bpfgate-bench-macro-out' : join(BENCH_CACHE, 'macro-out');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const t0 = performance.now();
@@ -167,6 +178,69 @@ export async function run(): Promise<void> {
         samplesWith: withBpfgate[w].map((x) => round(x, 4)),
       };
     });
+    // where the time goes: the kernel's statistics for every bpfgate program, per workload
+    const kernelTime: Record<string, unknown> = {};
+    {
+      const d = await spawnDaemon(['--policies', policyDir, '--cgroup', cg.path]);
+      const restore = enableStats();
+      const ops: Record<Workload, number> = {
+        exec: 10_000,
+        open: 100_000,
+        connect: 10_000,
+        untar: TAR_FILES,
+      };
+      const snap = () =>
+        new Map(
+          progs()
+            .filter((p) => p.name.startsWith('bg_'))
+            .map((p) => [p.id, p]),
+        );
+      for (const w of WORKLOADS) {
+        const a = snap();
+        await once(w);
+        const programs = [];
+        let total = 0;
+        for (const [id, p] of snap()) {
+          const runs = (p.run_cnt ?? 0) - (a.get(id)?.run_cnt ?? 0);
+          const ns = (p.run_time_ns ?? 0) - (a.get(id)?.run_time_ns ?? 0);
+          if (runs <= 0) continue;
+          total += ns;
+          programs.push({ program: p.name, runs, nsPerRun: round(ns / runs), nsPerOp: round(ns / ops[w]) });
+        }
+        programs.sort((x, y) => y.nsPerOp - x.nsPerOp);
+        kernelTime[w] = { operations: ops[w], bpfNsPerOp: round(total / ops[w]), programs };
+        process.stdout.write(
+          `macro ${w.padEnd(8)} in bpfgate's programs ${round(total / ops[w])} ns per operation: ${programs
+            .slice(0, 4)
+            .map((x) => `${x.program} ${x.nsPerOp}`)
+            .join(', ')}\n`,
+        );
+      }
+      await restore();
+      await d.stop();
+    }
+    // the floor of the sys_enter rung: a null raw sys_enter program, open workload
+    const floor: { without: number[]; nullSysEnter: number[] } = { without: [], nullSysEnter: [] };
+    {
+      const nul = BpfObject.open(b.nullObject);
+      try {
+        nul.loadOnly(['null_sys_enter']);
+        nul.load();
+        for (let r = 0; r < ROUNDS; r++) {
+          floor.without.push(await once('open'));
+          const link = nul.attachAuto('null_sys_enter');
+          try {
+            floor.nullSysEnter.push(await once('open'));
+          } finally {
+            link.destroy();
+          }
+        }
+      } finally {
+        nul.close();
+      }
+    }
+    const floorRatio = round(median(floor.nullSysEnter) / median(floor.without), 3);
+    process.stdout.write(`macro open     with a null raw sys_enter program only: ratio ${floorRatio}\n`);
     for (const row of rows)
       process.stdout.write(
         `macro ${row.workload.padEnd(8)} without ${row.withoutSeconds} s  with ${row.withSeconds} s  ratio ${row.ratio} (${row.met ? 'met' : 'missed'}, goal <= ${GOAL})\n`,
@@ -175,6 +249,13 @@ export async function run(): Promise<void> {
       conditions: { loadAverageBefore: load0, loadAverageAfter: loadAverage(), rounds: ROUNDS, goal: GOAL },
       setup: `workloads in the bench cgroup; the starter policies scoped to it, enforce mode (${used.length}: ${used.join(', ')}); left out (allowlists, the learning policy): ${left.join(', ') || 'none'}; median of ${ROUNDS} rounds, without and with the daemon in alternating order`,
       results: rows,
+      kernelTime,
+      openWithNullSysEnter: {
+        ratio: floorRatio,
+        withoutSeconds: round(median(floor.without), 4),
+        withSeconds: round(median(floor.nullSysEnter), 4),
+        note: 'the open workload with only a null raw_tracepoint/sys_enter program attached: what the sys_enter rung costs before any decision',
+      },
       daemonWarnings: warnings,
     });
   } finally {
