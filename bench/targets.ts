@@ -57,7 +57,7 @@ export function targetRows(r: {
     measured: pp.length ? `bpfgate ÷ null ×${range(ratios, 1)} (1 rule, miss and hit)` : 'not measured',
     met: pp.length ? Math.max(...ratios) <= 2 : null,
     bottleneck:
-      'the scope computation on a miss (cgroup ancestors, uid, exe id, pid namespace); the ring-buffer record on a hit',
+      'a miss is the scope (state, config, cached cgroup part, uid, exe id) and the rule lookups, each a hash or LPM lookup of 15–25 ns against a null program that makes none; a hit adds the repeat check and the 512-byte record. The cgroup walk is cached (bg_scope_cache) and records no longer wake the reader each',
   });
   const flat: number[] = [];
   for (const p of pp.filter((x) => x.rules === 1)) {
@@ -129,7 +129,7 @@ export function targetRows(r: {
     measured: macro.length ? macro.map((m) => `${m.workload} ×${m.ratio}`).join(', ') : 'not measured',
     met: macro.length ? macro.every((m) => m.ratio <= 1.03) : null,
     bottleneck:
-      'without BPF-LSM, file and connect rules are decided in sys_enter, which runs (and computes the scope) on every system call; then the cgroup programs. Next step: the per-cgroup scope cache',
+      'without BPF-LSM (this host) file rules are decided in sys_enter: a null program there alone costs the open workload ×1.1, and each open pays one LPM-trie lookup per policy with file rules; a TCP connection passes ten packets through the cgroup_skb programs of the inbound audit policy (macro.json, kernelTime). Measured after the scope cache',
   });
   const load = (r.load?.results ?? []) as {
     rules: number;
