@@ -59,6 +59,8 @@ struct bg_file_in {
 BG_INLINE void bg_file_match_ops(struct bg_work *w, struct bg_best *best, __u32 ops, __u8 which, __u32 mode,
 				 __u8 last)
 {
+	if (!bg_path_any_hit(w, BG_KIND_FILE))
+		return;
 	for (__u8 op = BG_OP_FILE_READ; op <= last; op++) {
 		if (!(ops & BG_FILE_OP(op)))
 			continue;

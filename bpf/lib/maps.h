@@ -43,6 +43,17 @@ struct {
 	__type(value, struct bg_rule_val);
 } bg_path_rules SEC(".maps");
 
+/* Every bg_path_rules key with its slot and op bytes 0: one lookup says
+ * whether any slot has a rule for a prefix of the path, for any op
+ * (lib/match.h, bg_path_any_hit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BG_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bg_path_key);
+	__type(value, struct bg_rule_val);
+} bg_path_any SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BG_RULES_MAX);

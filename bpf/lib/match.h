@@ -323,6 +323,27 @@ BG_INLINE void bg_key_path(struct bg_work *w, __u8 kind, __u8 op)
 	w->pkey.op = op;
 }
 
+/*
+ * Can any slot decide the path in w->pkey, for any operation of `kind`? One
+ * lookup of bg_path_any, which holds every bg_path_rules key with its slot
+ * and op bytes 0: a path that matches no prefix there matches none in any
+ * slot, for any op, and the caller skips its slot loops (an LPM lookup per
+ * slot and op). Always 1 when a slot in scope blocks by default (a miss is a
+ * decision there). Once per path, not per op: inside bg_match it took
+ * bg_tp_sys_enter from 777k to 871k of Debian 6.1's 1M instructions.
+ */
+BG_INLINE int bg_path_any_hit(struct bg_work *w, __u8 kind)
+{
+	__u32 gen = w->gen & 1;
+	struct bg_gen_config *cfg = bpf_map_lookup_elem(&bg_gen_config, &gen);
+
+	if (!cfg || (w->scope & cfg->kind_slots[kind & (BG_KIND_MAX - 1)] & cfg->default_block[kind & (BG_KIND_MAX - 1)]))
+		return 1;
+	bg_key_path(w, kind, 0);
+	w->pkey.slot = 0;
+	return bpf_map_lookup_elem(&bg_path_any, &w->pkey) != 0;
+}
+
 BG_INLINE void bg_key_rule(struct bg_work *w, __u8 kind, __u8 op, __u32 a, __u32 b, __u32 c, __u32 wild)
 {
 	w->table = BG_TABLE_RULES;

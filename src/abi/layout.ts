@@ -94,6 +94,8 @@ export const Stat = {
 /** Map names in the BPF object (bpf/lib/maps.h). */
 export const MapName = {
   pathRules: 'bg_path_rules',
+  /** every bg_path_rules key with its slot and op bytes 0: does any slot have a rule for a prefix of this path? */
+  pathAny: 'bg_path_any',
   rules: 'bg_rules',
   netRules: 'bg_net_rules',
   exceptions: 'bg_exceptions',

@@ -4,6 +4,7 @@
 
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
+import { anySlotPathKey } from '../abi/encode/path.ts';
 import {
   encodeEuidException,
   encodeExeException,
@@ -76,6 +77,21 @@ function usesExecutables(p: Policy): boolean {
 
 function bit(slot: number): bigint {
   return 1n << BigInt(slot);
+}
+
+/**
+ * bg_path_any: every bg_path_rules key with its slot and op bytes 0, once. A
+ * path that matches no prefix there matches none in any slot for any op: the
+ * file decisions skip their slot loops (bpf/lib/match.h, bg_path_any_hit).
+ * The value is unused.
+ */
+function pathAnyFill(rules: MapFill): MapFill {
+  const keys = new Map<string, string>();
+  for (const e of rules.entries) {
+    const key = anySlotPathKey(e.key);
+    if (!keys.has(key)) keys.set(key, e.value);
+  }
+  return { map: MapName.pathAny, entries: sortEntries([...keys].map(([key, value]) => ({ key, value }))) };
 }
 
 /** Mutable state of one compile() call. */
@@ -395,8 +411,10 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
     }
   }
 
+  const pathRules = b.tables.get(MapName.pathRules)!.fill();
   const maps: MapFill[] = [
-    ...[...b.tables.values()].map((t) => t.fill()),
+    ...[...b.tables.values()].map((t) => (t.map === MapName.pathRules ? pathRules : t.fill())),
+    pathAnyFill(pathRules),
     { map: MapName.exceptions, entries: sortEntries([...b.exceptions.values()]) },
     idScopeFill(MapName.scopeUid, b.uidScope, gen),
     idScopeFill(MapName.scopeEuid, b.euidScope, gen),

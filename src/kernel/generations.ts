@@ -4,6 +4,7 @@ import { MapName } from '../abi/layout.ts';
 
 export const GEN_OFFSET: Readonly<Record<string, number>> = {
   [MapName.pathRules]: 4, // after prefixlen
+  [MapName.pathAny]: 4, // after prefixlen
   [MapName.rules]: 0,
   [MapName.netRules]: 4, // after prefixlen
   [MapName.exceptions]: 4, // after rule_id

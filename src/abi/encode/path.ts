@@ -42,6 +42,13 @@ export function encodePathKey(k: PathKey): string {
     .hex();
 }
 
+/** The same key with its slot and op bytes 0: bg_path_any's key for a bg_path_rules key (hex). */
+export function anySlotPathKey(hex: string): string {
+  if (hex.length !== Size.pathKey * 2)
+    throw new RangeError(`path key of ${hex.length / 2} bytes, expected ${Size.pathKey}`);
+  return `${hex.slice(0, 10)}00${hex.slice(12, 14)}00${hex.slice(16)}`;
+}
+
 /** A directory as an LPM prefix: always ends in '/'. */
 export function directoryPrefix(dir: string): string {
   return dir.endsWith('/') ? dir : `${dir}/`;

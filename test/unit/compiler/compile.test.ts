@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeNetKey } from '../../../src/abi/encode/net.ts';
-import { encodePathKey } from '../../../src/abi/encode/path.ts';
+import { decodePathKey, encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
 import {
   encodeEuidException,
@@ -120,6 +120,35 @@ describe('rule entries and wildcards', () => {
     );
     expect(entries(plan, 'bg_path_rules')[0]!.value).toBe(encodeRuleVal(0, 3, 0));
     expect(plan.rules[0]!.programs).toEqual(['bg_lsm_file_open', 'bg_lsm_path_unlink']);
+  });
+
+  it('bg_path_any: every path key of every slot and op once, with slot and op 0', () => {
+    const file = (paths: string[], operations: string[]) =>
+      ({ kind: 'file', paths, directories: [], operations }) as Match;
+    const plan = compile(
+      set(
+        policy('a', [rule('r1', file(['/etc/shadow'], ['read', 'write']))]),
+        policy('b', [
+          rule('r2', file(['/etc/shadow', '/etc/gshadow'], ['unlink'])),
+          rule('x', MATCHES.exec!),
+        ]),
+      ),
+      LSM,
+      { gen: 1 },
+    );
+    const any = (kind: number, path: string) =>
+      encodePathKey({ gen: 1, slot: 0, kind, op: 0, path, prefix: false });
+    expect(
+      keys(plan, 'bg_path_any')
+        .filter((k) => decodePathKey(k).kind === 2)
+        .sort(),
+    ).toEqual([any(2, '/etc/shadow'), any(2, '/etc/gshadow'), any(2, '\x01')].sort());
+    // the invariant the programs rely on: no rule key without its twin (a missing twin would skip a match)
+    const twins = new Set(keys(plan, 'bg_path_any'));
+    for (const k of keys(plan, 'bg_path_rules')) {
+      const d = decodePathKey(k);
+      expect(twins.has(encodePathKey({ ...d, slot: 0, op: 0 }))).toBe(true);
+    }
   });
 
   it('sysctl: dots become slashes, exact names and prefixes', () => {
