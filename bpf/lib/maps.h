@@ -35,24 +35,22 @@ _Static_assert(sizeof(struct bg_file_id_val) == 256, "bg_file_id_val");
 #define BG_REPEATS_MAX 16384
 #define BG_SCOPE_CACHE_MAX 8192
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, BG_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct bg_path_key);
-	__type(value, struct bg_rule_val);
-} bg_path_rules SEC(".maps");
+/* An LPM trie of path keys (struct bg_path_key -> struct bg_rule_val) */
+#define BG_PATH_TRIE(name)                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                                               \
+		__uint(max_entries, BG_RULES_MAX);                                                 \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, struct bg_path_key);                                                   \
+		__type(value, struct bg_rule_val);                                                 \
+	} name SEC(".maps")
+
+BG_PATH_TRIE(bg_path_rules);
 
 /* Every bg_path_rules key with its slot and op bytes 0: one lookup says
  * whether any slot has a rule for a prefix of the path, for any op
  * (lib/match.h, bg_path_any_hit) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, BG_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct bg_path_key);
-	__type(value, struct bg_rule_val);
-} bg_path_any SEC(".maps");
+BG_PATH_TRIE(bg_path_any);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
