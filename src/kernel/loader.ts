@@ -7,6 +7,7 @@
 // programs see one complete rule set. Host state the plan cannot know (cgroup
 // ids, which process runs which executable) is resolved here.
 
+import { anySlotPathKey } from '../abi/encode/path.ts';
 import { MapName, ScopeEpoch } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan, ProgramSpec } from '../abi/plan.ts';
 import type { BinaryInode } from '../abi/programs.ts';
@@ -119,6 +120,26 @@ export class Loader {
     }
     for (const [path, id] of Object.entries(exeIds)) this.#exeIds.set(path, id);
     this.#purge(otherGen(activeGen));
+    this.#pathAnyOf(activeGen);
+  }
+
+  /**
+   * bg_path_any for a generation from its bg_path_rules keys (slot and op 0).
+   * This object's file decisions skip their slot loops when bg_path_any has
+   * no prefix of the path; a generation adopted from a daemon whose object
+   * had no such map has none there, and from the moment apply() puts this
+   * object's programs behind its links until the swap, its file rules would
+   * match nothing. Written before anything is attached.
+   */
+  #pathAnyOf(gen: 0 | 1): void {
+    const rules = this.#obj.map(MapName.pathRules);
+    const any = this.#obj.map(MapName.pathAny);
+    const off = GEN_OFFSET[MapName.pathRules]!;
+    for (const key of rules.keys()) {
+      if (key[off] !== gen) continue;
+      const value = rules.lookup(key);
+      if (value) any.update(Buffer.from(anySlotPathKey(Buffer.from(key).toString('hex')), 'hex'), value);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodePathKey } from '../../../src/abi/encode/path.ts';
 import { MapName } from '../../../src/abi/layout.ts';
 import type { AttachSpec, MapFill, Plan } from '../../../src/abi/plan.ts';
 import type { BinaryInode } from '../../../src/abi/programs.ts';
@@ -229,6 +230,23 @@ describe('Loader generation swap', () => {
       '0a00000000000000' + '00'.repeat(8),
       '0b00000000000000' + '00'.repeat(8),
     ]);
+  });
+
+  it('adopting a generation, writes its bg_path_any entries from its path rules before anything is attached', () => {
+    const obj = new FakeObject(['bg_lsm_file_open']);
+    const key = (gen: number, slot: number, op: number, path: string) =>
+      Buffer.from(encodePathKey({ gen, slot, kind: 2, op, path, prefix: false }), 'hex');
+    const rules = obj.map(MapName.pathRules);
+    rules.update(key(1, 3, 1, '/etc/shadow'), Buffer.from('0500000003000000', 'hex'));
+    rules.update(key(1, 7, 4, '/etc/gshadow'), Buffer.from('0600000003000000', 'hex'));
+    rules.update(key(0, 3, 1, '/etc/stale'), Buffer.from('0700000003000000', 'hex'));
+    const loader = new Loader(obj, host, '/cg', log);
+    loader.adopt(1, []);
+    expect([...obj.map(MapName.pathAny).entries.keys()].sort()).toEqual(
+      [key(1, 0, 0, '/etc/shadow'), key(1, 0, 0, '/etc/gshadow')].map((b) => b.toString('hex')).sort(),
+    );
+    // the inactive generation left behind is gone, and has no twin
+    expect(rules.entries.size).toBe(2);
   });
 
   it('ends the daemon exemption when it lets go of its programs (--keep-enforcing)', () => {
