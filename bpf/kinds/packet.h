@@ -273,8 +273,9 @@ BG_INLINE struct bg_work *bg_pkt_enter_skb(__u32 kind, struct __sk_buff *skb)
 	/* the socket's cgroup: the same bg_scope_cache entries as a task's (the chain of a
 	 * cgroup id is the same set however it was found) */
 	struct bg_scope_epochs e = bg_scope_epochs_now();
+	__u64 id = bpf_skb_cgroup_id(skb);
 
-	if (!bg_scope_cached(w, bpf_skb_cgroup_id(skb), e, &cgmask)) {
+	if (!bg_scope_cached(w, id, e, &cgmask)) {
 		bg_skb_cgroup_chain(w, skb);
 		cgmask = bg_cgroup_mask(w, w->cgroup_id, 1);
 		for (int i = 0; i < BG_CGROUP_DEPTH_MAX; i++) {
@@ -285,7 +286,7 @@ BG_INLINE struct bg_work *bg_pkt_enter_skb(__u32 kind, struct __sk_buff *skb)
 		if (w->cgroup_id)
 			bg_scope_cache_put(w, cgmask, e);
 	} else {
-		w->cgroup_id = bpf_skb_cgroup_id(skb);
+		w->cgroup_id = id;
 	}
 	w->scope &= cfg->any_cgroup | cgmask;
 	if (!w->scope)

@@ -21,7 +21,7 @@ export type MapBudgetName = keyof typeof MAP_BUDGET;
 /** Entries one generation may write in each map the compiler fills. */
 export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.pathRules]: MAP_BUDGET.pathRules,
-  /** the same keys with the slot byte 0: never more than bg_path_rules has */
+  /** the same keys with the slot and op bytes 0: never more than bg_path_rules has */
   [MapName.pathAny]: MAP_BUDGET.pathRules,
   [MapName.rules]: MAP_BUDGET.rules,
   [MapName.netRules]: MAP_BUDGET.netRules,

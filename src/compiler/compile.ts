@@ -411,10 +411,10 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
     }
   }
 
-  const pathRules = b.tables.get(MapName.pathRules)!.fill();
+  const tables = [...b.tables.values()].map((t) => t.fill());
   const maps: MapFill[] = [
-    ...[...b.tables.values()].map((t) => (t.map === MapName.pathRules ? pathRules : t.fill())),
-    pathAnyFill(pathRules),
+    ...tables,
+    pathAnyFill(tables.find((t) => t.map === MapName.pathRules)!),
     { map: MapName.exceptions, entries: sortEntries([...b.exceptions.values()]) },
     idScopeFill(MapName.scopeUid, b.uidScope, gen),
     idScopeFill(MapName.scopeEuid, b.euidScope, gen),
