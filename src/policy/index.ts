@@ -140,7 +140,7 @@ function fileProblem(file: string, code: 'FILE_TOO_LARGE' | 'NOT_TEXT', message:
  * checked before reading (on the open file, so it cannot grow in between),
  * and a binary file's bytes never reach the parser or the terminal.
  */
-async function readPolicyFile(file: string): Promise<{ text: string } | Diagnostic> {
+export async function readPolicyFile(file: string): Promise<{ text: string } | Diagnostic> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
@@ -156,9 +156,15 @@ async function readPolicyFile(file: string): Promise<{ text: string } | Diagnost
         'FILE_TOO_LARGE',
         `${size} bytes: larger than a policy file may be (${MAX_POLICY_FILE_BYTES} bytes); not read`,
       );
-    const buf = Buffer.alloc(MAX_POLICY_FILE_BYTES + 1);
+    // the size it has now and one byte more (a file that grew is seen growing); larger only if it does
+    let buf = Buffer.allocUnsafe(size + 1);
     let length = 0;
     for (;;) {
+      if (length === buf.length) {
+        const more = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_POLICY_FILE_BYTES + 1));
+        buf.copy(more, 0, 0, length);
+        buf = more;
+      }
       const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;

@@ -1,13 +1,13 @@
 // validate's file-level guards: a size cap checked before reading, binary
 // files refused, nothing of a file that is not a policy echoed back (a
 // password database must not leak a hash), progress on a large set.
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { progressLine, run } from '../../../src/cli/commands/validate.ts';
 import { excerpt, MAX_POLICY_FILE_BYTES, MAX_SYNTAX_ERRORS } from '../../../src/policy/guard.ts';
-import { loadPolicyFiles, parsePolicySources } from '../../../src/policy/index.ts';
+import { loadPolicyFiles, parsePolicySources, readPolicyFile } from '../../../src/policy/index.ts';
 import { captureOutput } from '../../support/capture.ts';
 
 const io = captureOutput();
@@ -101,5 +101,18 @@ describe('validate shows progress on a large set', () => {
     );
     for (let i = 1; i <= 10; i++) q(i, 10, 100);
     expect(small).toEqual([]);
+  });
+});
+
+describe('a policy file is read to its end, whatever size it reported', () => {
+  it('a /proc file (size 0 by stat) is read whole', async () => {
+    const r = await readPolicyFile('/proc/version');
+    expect('text' in r && r.text).toBe(readFileSync('/proc/version', 'utf8'));
+  });
+
+  it('one that turns out larger than the cap while it is read is refused (size 0 by stat)', async () => {
+    expect(readFileSync('/proc/kallsyms').length).toBeGreaterThan(MAX_POLICY_FILE_BYTES);
+    const r = await readPolicyFile('/proc/kallsyms');
+    expect('code' in r && r.code).toBe('FILE_TOO_LARGE');
   });
 });
