@@ -141,6 +141,8 @@ class Prober {
   readonly objectPath: string;
   /** every load tried, for the privilege verdict */
   readonly loads: Outcome[] = [];
+  /** programs that loaded together (preload): a load of one of them alone is answered from here */
+  readonly #together = new Map<string, Outcome>();
 
   constructor(objectPath: string) {
     this.objectPath = objectPath;
@@ -163,6 +165,11 @@ class Prober {
     after?: (obj: BpfObject) => Outcome,
     before?: (obj: BpfObject) => void,
   ): { load: Outcome; after?: Outcome } {
+    const known = !after && !before ? this.#together.get(program) : undefined;
+    if (known) {
+      this.loads.push(known);
+      return { load: known };
+    }
     const obj = this.open();
     try {
       let load: Outcome;
@@ -177,6 +184,26 @@ class Prober {
       this.loads.push(load);
       if (!load.ok || !after) return { load };
       return { load, after: after(obj) };
+    } finally {
+      obj.close();
+    }
+  }
+
+  /**
+   * Load these programs in one object. When that succeeds each of them loads
+   * on this kernel, and their loads alone are answered without loading again:
+   * one object opened, its BTF and maps created once instead of once per
+   * program (each load is mostly that). When it fails nothing is recorded:
+   * each program is then loaded alone, to find which one the kernel refuses.
+   */
+  preload(programs: readonly string[]): void {
+    const obj = this.open();
+    try {
+      obj.loadOnly(programs);
+      obj.load();
+      for (const program of programs) this.#together.set(program, OK);
+    } catch {
+      // found out one by one
     } finally {
       obj.close();
     }
@@ -589,6 +616,16 @@ export async function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureSet
     throw err;
   }
   const p = new Prober(objectPath);
+  // every program probed by its load alone, in one load first
+  p.preload([
+    ...CGROUP_HOOKS.map(cgroupProgram),
+    'bg_tp_exec',
+    'bg_tp_sys_enter',
+    'bg_tc_ingress',
+    'bg_xdp_ingress',
+    'bg_cgskb_ingress',
+    'bg_cgskb_egress',
+  ]);
 
   const cgroupHooks = Object.fromEntries(
     CGROUP_HOOKS.map((h) => [h, p.loadFeature(cgroupProgram(h))]),
