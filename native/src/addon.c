@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -230,6 +231,17 @@ static napi_value set_debug_log(napi_env env, napi_callback_info info)
 	return bg_undefined(env);
 }
 
+/*
+ * trimMemory(): give the C heap's free pages back to the system (glibc's
+ * malloc_trim, every arena). Parsing and compiling a large policy set leave
+ * megabytes free but resident; true when something was released.
+ */
+static napi_value trim_memory(napi_env env, napi_callback_info info)
+{
+	BG_ENTER(0);
+	return bg_bool(env, malloc_trim(0) != 0);
+}
+
 static const struct bg_export addon_exports[] = {
 	{ "libbpfVersion", libbpf_version },
 	{ "typeNames", type_names_js },
@@ -239,6 +251,7 @@ static const struct bg_export addon_exports[] = {
 	{ "btfFunctions", btf_functions },
 	{ "lastLog", last_log },
 	{ "setDebugLog", set_debug_log },
+	{ "trimMemory", trim_memory },
 };
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)

@@ -17,6 +17,7 @@ import { measureBootClock } from '../events/clock.ts';
 import { IdGenerator } from '../events/id.ts';
 import { FleetPolicies } from '../fleet/kv.ts';
 import { FilePolicies } from '../fleet/source.ts';
+import { trimCHeap } from '../kernel/binding/native.ts';
 import { ifIndex } from '../kernel/binding/object.ts';
 import { findCgroup2Mount } from '../kernel/cgroups.ts';
 import { LiveHostState } from '../kernel/host-state.ts';
@@ -33,6 +34,7 @@ import { asSink, type EventOutput, Fanout, type Sink } from '../sinks/sink.ts';
 import { StdoutSink } from '../sinks/stdout.ts';
 import { Daemon, type KernelParts, type PolicySource } from './daemon.ts';
 import { MetricsServer } from './http.ts';
+import { releaseMemory } from './memory.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { type Enricher, EventPipeline } from './pipeline.ts';
 import { Service } from './service.ts';
@@ -148,6 +150,7 @@ export function composeDaemon(o: DaemonOptions, deps: DaemonDeps): Daemon {
     ids,
     clock: () => measureBootClock(),
     self: selfExecutables(),
+    releaseMemory: () => releaseMemory(trimCHeap),
     events: (clock) =>
       new EventPipeline({
         host: o.host,
@@ -178,10 +181,10 @@ export function composeService(config: RunConfig, deps: Omit<DaemonDeps, 'polici
     ...deps,
     outputs: [...(deps.outputs ?? []), metrics.output()],
     policies: {
-      load: () => {
+      load: (parsing) => {
         const source = service?.policies;
         if (!source) throw new Error('the policy source is not open');
-        return source.load();
+        return source.load(parsing);
       },
     },
   });

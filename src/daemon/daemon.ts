@@ -27,12 +27,15 @@ import type { StdoutSink } from '../sinks/stdout.ts';
 import { ExeWatch } from './exe-watch.ts';
 import type { EventPipeline } from './pipeline.ts';
 
+const noop = (): void => {};
+
 /** How often the file rules' paths are resolved to identities again (docs/architecture.md) */
 const IDENTITY_CHECK_MS = 10_000;
 
 /** Where the policy set comes from (files, a fleet bucket: src/fleet/); read at start and on every reload. */
 export interface PolicySource {
-  load(): Promise<PolicyResult>;
+  /** `parsing`: told once the sources are read and their parse has begun (a large set's in a worker) */
+  load(parsing?: () => void): Promise<PolicyResult>;
 }
 
 /** The kernel side, opened once the kernel's features are known. */
@@ -70,6 +73,8 @@ export interface DaemonParts {
   events: (clock: BootClock) => EventPipeline;
   /** bpfgate's own runtime files (its Node.js), which no policy may stop from starting (policy/self.ts) */
   self?: readonly string[];
+  /** after a start or a reload: give back what reading and compiling the set left behind (./memory.ts) */
+  releaseMemory?: () => void;
 }
 
 /** What the daemon achieves for a rule, in one line, for the downgrade list. */
@@ -209,10 +214,19 @@ export class Daemon {
       );
     }
     const kernel = this.#parts.kernel;
+    // a large policy set is parsed in a worker while this thread probes the kernel: the probe
+    // starts once the files are read and the worker runs (or the load is over, for a source
+    // that does not say when its parse begins)
+    let parsing = () => {};
+    const begun = new Promise<void>((resolve) => {
+      parsing = resolve;
+    });
+    const loading = this.#parts.policies.load(parsing);
+    await Promise.race([begun, loading.then(noop, noop)]);
     const features = await this.#parts.probe();
     this.#features = features;
     this.#reportKernel(features);
-    let plan = await this.#compile(0, undefined);
+    let plan = await this.#compile(0, undefined, loading);
     this.#reportEnforcement(plan);
     const cgroup = kernel.cgroup(features);
 
@@ -298,6 +312,13 @@ export class Daemon {
       },
       msg,
     );
+    this.#releaseMemory();
+  }
+
+  /** What reading and compiling a set left behind, given back once the caller has its answer. */
+  #releaseMemory(): void {
+    const release = this.#parts.releaseMemory;
+    if (release) setImmediate(release).unref();
   }
 
   /** The file rules' identities again (a protected file replaced or created since the set was applied). */
@@ -365,6 +386,8 @@ export class Daemon {
           this.#log.error({ err }, 'policy reload failed, the running set stays');
         }
         return false;
+      } finally {
+        this.#releaseMemory();
       }
       this.#plan = plan;
       this.#lastReloadError = null;
@@ -418,8 +441,12 @@ export class Daemon {
     await this.#parts.sink.stop();
   }
 
-  async #compile(gen: 0 | 1, exeIds: Record<string, number> | undefined): Promise<Plan> {
-    const { set, diagnostics } = await this.#parts.policies.load();
+  async #compile(
+    gen: 0 | 1,
+    exeIds: Record<string, number> | undefined,
+    loaded: Promise<PolicyResult> = this.#parts.policies.load(),
+  ): Promise<Plan> {
+    const { set, diagnostics } = await loaded;
     const errors = diagnostics.filter((d) => d.severity === 'error');
     if (!set || errors.length > 0) throw new ValidationError(errors.length > 0 ? errors : diagnostics);
     for (const d of diagnostics)

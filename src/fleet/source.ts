@@ -14,8 +14,11 @@ export type ApplyOutcome = { ok: true; plan: Plan } | { ok: false; error: unknow
 export interface PolicyProvider {
   /** for logs: 'files' or 'fleet' */
   readonly kind: 'files' | 'fleet';
-  /** The current policy set, read and validated (never throws for an invalid set: diagnostics say why). */
-  load(): Promise<PolicyResult>;
+  /**
+   * The current policy set, read and validated (never throws for an invalid set: diagnostics say why).
+   * `parsing`, when given, is told once the sources are read and their parse has begun.
+   */
+  load(parsing?: () => void): Promise<PolicyResult>;
   /** Call onChange (debounced) whenever the set may have changed; `what` names the changes. */
   watch(debounceMs: number, onChange: (what: string[]) => void): void;
   /** The outcome of the daemon's apply of the set the last load() returned. */
@@ -35,17 +38,20 @@ export class FilePolicies implements PolicyProvider {
     this.#log = log;
   }
 
-  load(): Promise<PolicyResult> {
-    // a large set is parsed in a worker thread: its parse's memory leaves with it
-    return loadPolicyFiles([...this.#paths], undefined, (sources) =>
-      parsePolicySourcesAside(sources, (w) => {
+  load(parsing?: () => void): Promise<PolicyResult> {
+    // a large set is parsed in a worker thread: its parse's memory leaves with it, and the
+    // daemon's thread is free meanwhile (at start, for the kernel probe)
+    return loadPolicyFiles([...this.#paths], undefined, (sources) => {
+      const parsed = parsePolicySourcesAside(sources, (w) => {
         if ('workerFailed' in w)
           this.#log.warn(
             { err: String(w.workerFailed) },
             'the policy parse worker failed: the policies were parsed in the daemon itself',
           );
-      }),
-    );
+      });
+      parsing?.();
+      return parsed;
+    });
   }
 
   watch(debounceMs: number, onChange: (what: string[]) => void): void {

@@ -157,6 +157,8 @@ export interface NativeAddon {
   ringResume(h: Handle): void;
   /** what a wake-up does, now: a batch through the open callback (nothing while stopped or inside it) */
   ringPoke(h: Handle): void;
+  /** give the C heap's free pages back to the system (glibc malloc_trim); true when some were */
+  trimMemory(): boolean;
   /** tests only: force a reading failure (native/src/ringbuf.c); nothing in bpfgate calls it */
   ringFault(kind: 'alloc' | 'copy' | 'poll' | 'clear', n: number): void;
 }
@@ -183,4 +185,9 @@ export function loadAddon(path: string): NativeAddon {
   } catch (err) {
     throw new NativeBindingError(path, err);
   }
+}
+
+/** The C heap's free pages given back to the system (glibc's malloc_trim); true when some were. */
+export function trimCHeap(): boolean {
+  return native().trimMemory();
 }
