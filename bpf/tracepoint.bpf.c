@@ -88,7 +88,7 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 		return 0;
 
 	/* exec rules, decided with the scope of the executable that called exec */
-	if (!bg_lsm_exec_seen() && bg_scope(w, &cfg, BG_CTX_TASK) && cfg)
+	if (!bg_lsm_exec_seen() && bg_scope(w, &cfg) && cfg)
 		bg_exec_decide(w, file, BG_EXEC_VIA_EXEC, TP_MECH, TP_MODE);
 
 	/* tracking: the new image's exe id. The file's identity first: a named executable is

@@ -201,10 +201,12 @@ BG_INLINE __u32 bg_task_pidns_inum(void)
 }
 
 /*
- * Compute w->scope and the subject fields (uid, exe id, cgroup chain).
+ * Compute w->scope and the subject fields (uid, exe id, cgroup chain) of the
+ * current task: every caller runs in the context of the task that acts (the
+ * cgroup part, the effective uid and the pid namespace are read from it).
  * Returns the slots that may apply (0: nothing to do).
  */
-BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx_flags)
+BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp)
 {
 	struct bg_state *st = 0;
 	struct bg_gen_config *cfg = bg_config(w, &st);
@@ -257,7 +259,7 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 
 	scope &= cgmask & uidmask & exemask;
 
-	if ((cfg->host_only | cfg->containers_only) && (ctx_flags & BG_CTX_TASK)) {
+	if (cfg->host_only | cfg->containers_only) {
 		__u32 inum = bg_task_pidns_inum();
 
 		/* unreadable (0): both kinds of slot stay, a block rule fails closed */
@@ -267,9 +269,6 @@ BG_INLINE __u64 bg_scope(struct bg_work *w, struct bg_gen_config **cfgp, int ctx
 			scope &= ~cfg->containers_only;
 		else
 			scope &= ~cfg->host_only;
-	} else if (!(ctx_flags & BG_CTX_TASK)) {
-		/* cannot tell: a namespace-limited slot does not apply */
-		scope &= ~(cfg->host_only | cfg->containers_only);
 	}
 
 	w->scope = scope;
@@ -287,7 +286,7 @@ BG_INLINE struct bg_work *bg_enter(__u32 level, __u32 kind)
 	struct bg_work *w = bg_work_get(level);
 	struct bg_gen_config *cfg = 0;
 
-	if (!w || !bg_scope(w, &cfg, BG_CTX_TASK) || !cfg)
+	if (!w || !bg_scope(w, &cfg) || !cfg)
 		return 0;
 	if (kind && !(w->scope & cfg->kind_slots[kind & (BG_KIND_MAX - 1)]))
 		return 0;
