@@ -22,6 +22,7 @@ import { costRounds, costSummary, enableStats, type MeasuredHook, newProgs, prog
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
+import { hostOrGuest } from './lib/entry.ts';
 import { loadgen } from './lib/loadgen.ts';
 import { writeKindPolicy } from './lib/policies.ts';
 import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
@@ -220,12 +221,4 @@ export async function run(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  if (process.argv.includes('--inner')) {
-    try {
-      await inner();
-    } finally {
-      await cleanup();
-    }
-  } else await run();
-}
+if (import.meta.main) await hostOrGuest({ inner, run });

@@ -34,8 +34,28 @@ import { loadgen } from './lib/loadgen.ts';
 import { loadAverage, median, round, writeResult } from './lib/stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_MACRO_ROUNDS ?? 5);
-const TAR_FILES = 20_000;
 const GOAL = 1.03;
+
+/** The workloads' sizes: the host's; the emulated guest runs a tenth of each (bench/macro-guest.ts). */
+export interface MacroSize {
+  execs: number;
+  opens: number;
+  connects: number;
+  /** files in the tarball (200 folders of files / 200) */
+  tarFiles: number;
+  rounds: number;
+  /** loadgen's limit per run */
+  timeoutMs: number;
+}
+
+export const HOST_SIZE: MacroSize = {
+  execs: 10_000,
+  opens: 100_000,
+  connects: 10_000,
+  tarFiles: 20_000,
+  rounds: ROUNDS,
+  timeoutMs: 120_000,
+};
 
 /** The starter policies, each scoped to the bench cgroup and enforcing; allowlists left out. */
 function scopedStarterPolicies(dir: string, cgroupRel: string): { used: string[]; left: string[] } {
@@ -63,16 +83,16 @@ function scopedStarterPolicies(dir: string, cgroupRel: string): { used: string[]
   return { used, left };
 }
 
-/** A tarball of TAR_FILES small files in 200 folders, made once. */
-function tarball(): string {
-  const tar = join(BENCH_CACHE, `macro-${TAR_FILES}.tar`);
+/** A tarball of `files` small files in 200 folders, made once (on the host: the guest reads the same file). */
+export function tarball(files: number): string {
+  const tar = join(BENCH_CACHE, `macro-${files}.tar`);
   if (existsSync(tar)) return tar;
   const src = join(BENCH_CACHE, 'macro-src');
   rmSync(src, { recursive: true, force: true });
   for (let d = 0; d < 200; d++) {
     const dir = join(src, `d${d}`);
     mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < TAR_FILES / 200; f++)
+    for (let f = 0; f < files / 200; f++)
       writeFileSync(join(dir, `f${f}.c`), `/* ${d}/${f} */\nint x${f};\n`);
   }
   execFileSync('tar', ['-cf', tar, '-C', src, '.']);
@@ -85,8 +105,7 @@ function tarball(): string {
  * Into memory (/dev/shm when it is a tmpfs): on disk, the previous
  * extraction's writeback made the same run take from 3.6 to 6.1 s.
  */
-function untar(tar: string, cgroupPath: string): number {
-  const out = existsSync('/dev/shm') ? '/dev/shm/bpfgate-bench-macro-out' : join(BENCH_CACHE, 'macro-out');
+function untar(tar: string, cgroupPath: string, out: string): number {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const t0 = performance.now();
@@ -109,32 +128,62 @@ const WORKLOADS: Workload[] = ['exec', 'open', 'connect', 'untar'];
 export async function run(): Promise<void> {
   const b = buildAll();
   const load0 = loadAverage();
+  const result = await measureMacro(b, HOST_SIZE, tarball(HOST_SIZE.tarFiles));
+  writeResult('macro', {
+    ...result,
+    conditions: { loadAverageBefore: load0, loadAverageAfter: loadAverage(), ...result.conditions },
+  });
+}
+
+/**
+ * The rounds, the kernel-time profile and the sys_enter floor, in a bench
+ * cgroup of this machine (the host, or the guest: bench/macro-guest.ts).
+ */
+export async function measureMacro(
+  b: Pick<ReturnType<typeof buildAll>, 'loadgen' | 'nullObject'>,
+  size: MacroSize,
+  tar: string,
+  /** a writable folder for the policies and the file opened (the guest's root is read-only) */
+  scratch = BENCH_CACHE,
+  /** where tar extracts: in memory (a tmpfs) */
+  untarTo = existsSync('/dev/shm') ? '/dev/shm/bpfgate-bench-macro-out' : join(scratch, 'macro-out'),
+) {
+  const ROUNDS = size.rounds;
   const cg = createBenchCgroup('macro');
   try {
-    const policyDir = `${BENCH_CACHE}/policies-macro`;
+    mkdirSync(scratch, { recursive: true });
+    const policyDir = join(scratch, 'policies-macro');
     const { used, left } = scopedStarterPolicies(policyDir, cg.rel);
-    const tar = tarball();
-    const openTarget = join(BENCH_CACHE, 'macro-open');
+    const openTarget = join(scratch, 'macro-open');
     writeFileSync(openTarget, 'x');
+    const timeoutMs = size.timeoutMs;
     const once = async (w: Workload): Promise<number> => {
       switch (w) {
         case 'exec': {
-          const r = await loadgen(b.loadgen, 'exec', 10_000, { cgroup: cg.path, target: '/bin/true' });
+          const r = await loadgen(b.loadgen, 'exec', size.execs, {
+            cgroup: cg.path,
+            target: '/bin/true',
+            timeoutMs,
+          });
           if (r.errors) throw new Error(`exec: ${r.errors} failed`);
           return r.seconds;
         }
         case 'open': {
-          const r = await loadgen(b.loadgen, 'open', 100_000, { cgroup: cg.path, target: openTarget });
+          const r = await loadgen(b.loadgen, 'open', size.opens, {
+            cgroup: cg.path,
+            target: openTarget,
+            timeoutMs,
+          });
           if (r.errors) throw new Error(`open: ${r.errors} failed`);
           return r.seconds;
         }
         case 'connect': {
-          const r = await loadgen(b.loadgen, 'tcp-connect', 10_000, { cgroup: cg.path });
+          const r = await loadgen(b.loadgen, 'tcp-connect', size.connects, { cgroup: cg.path, timeoutMs });
           if (r.errors) throw new Error(`connect: ${r.errors} failed`);
           return r.seconds;
         }
         case 'untar':
-          return untar(tar, cg.path);
+          return untar(tar, cg.path, untarTo);
       }
     };
     const without: Record<Workload, number[]> = { exec: [], open: [], connect: [], untar: [] };
@@ -184,10 +233,10 @@ export async function run(): Promise<void> {
       const d = await spawnDaemon(['--policies', policyDir, '--cgroup', cg.path]);
       const restore = enableStats();
       const ops: Record<Workload, number> = {
-        exec: 10_000,
-        open: 100_000,
-        connect: 10_000,
-        untar: TAR_FILES,
+        exec: size.execs,
+        open: size.opens,
+        connect: size.connects,
+        untar: size.tarFiles,
       };
       const snap = () =>
         new Map(
@@ -245,9 +294,9 @@ export async function run(): Promise<void> {
       process.stdout.write(
         `macro ${row.workload.padEnd(8)} without ${row.withoutSeconds} s  with ${row.withSeconds} s  ratio ${row.ratio} (${row.met ? 'met' : 'missed'}, goal <= ${GOAL})\n`,
       );
-    writeResult('macro', {
-      conditions: { loadAverageBefore: load0, loadAverageAfter: loadAverage(), rounds: ROUNDS, goal: GOAL },
-      setup: `workloads in the bench cgroup; the starter policies scoped to it, enforce mode (${used.length}: ${used.join(', ')}); left out (allowlists, the learning policy): ${left.join(', ') || 'none'}; median of ${ROUNDS} rounds, without and with the daemon in alternating order`,
+    return {
+      conditions: { rounds: ROUNDS, goal: GOAL, size },
+      setup: `workloads in the bench cgroup (${size.execs} execs, ${size.opens} opens, ${size.connects} connects, untar of ${size.tarFiles} files); the starter policies scoped to it, enforce mode (${used.length}: ${used.join(', ')}); left out (allowlists, the learning policy): ${left.join(', ') || 'none'}; median of ${ROUNDS} rounds, without and with the daemon in alternating order`,
       results: rows,
       kernelTime,
       openWithNullSysEnter: {
@@ -257,7 +306,7 @@ export async function run(): Promise<void> {
         note: 'the open workload with only a null raw_tracepoint/sys_enter program attached: what the sys_enter rung costs before any decision',
       },
       daemonWarnings: warnings,
-    });
+    };
   } finally {
     await cleanup();
   }

@@ -6,6 +6,7 @@
 //   macro     everyday work (execs, opens, connects, untar) with and without the starter policies enforcing (bench/macro.ts)
 //   load      start/reload to enforcing, RSS (bench/load.ts)
 //   guest     per-program cost of the BPF-LSM and the fmod_ret programs in the emulated guest, one boot per rung (bench/guest.ts)
+//   macro-guest  the macro workloads (a tenth of each) in the emulated guest with BPF-LSM active (bench/macro-guest.ts)
 //   targets   the targets table from the results: bench/results/targets.md (bench/targets.ts)
 // Each writes bench/results/<name>.json; docs/performance.md has the full tables.
 // Everything a benchmark attaches or creates is removed when it ends, fails or
@@ -14,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanup } from './lib/cleanup.ts';
 
-const ALL = ['policy', 'kernel', 'pipeline', 'flood', 'macro', 'load', 'guest', 'targets'];
+const ALL = ['policy', 'kernel', 'pipeline', 'flood', 'macro', 'load', 'guest', 'macro-guest', 'targets'];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = values.only ? values.only.split(',') : ALL;

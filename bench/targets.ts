@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 const RESULTS = new URL('./results/', import.meta.url);
 
 interface PerProgram {
+  /** guest rows: the rung (lsm, fmod_ret) */
+  rung?: string;
   hook: string;
   rules: number;
   call: 'miss' | 'hit';
@@ -22,6 +24,7 @@ interface Machine {
 }
 interface Result {
   date: string;
+  commit?: string | null;
   machine: Machine;
   perProgram?: PerProgram[];
   results?: Record<string, unknown>[];
@@ -48,14 +51,27 @@ export function targetRows(r: {
   load: Result | null;
   flood?: Result | null;
   macro?: Result | null;
+  /** the emulated guest: per-program cost of the LSM and fmod_ret rungs, and the macro workloads */
+  guest?: Result | null;
+  macroGuest?: Result | null;
 }): TargetRow[] {
   const rows: TargetRow[] = [];
   const pp = r.kernel?.perProgram ?? [];
   const ratios = pp.filter((p) => p.rules === 1).map((p) => p.ratio);
+  const gp = (r.guest?.perProgram ?? []).filter((p) => p.rules === 1);
+  const rungText = (rung: string, label: string) => {
+    const xs = gp.filter((p) => p.rung === rung);
+    const by = (call: string) => xs.filter((p) => p.call === call).map((p) => p.ratio);
+    return xs.length
+      ? `; ${label} (guest, emulated) miss ×${range(by('miss'), 0)}, hit ×${range(by('hit'), 0)}`
+      : '';
+  };
   rows.push({
     target: 'per-run cost ≤ 2× the null program on the same hook',
-    measured: pp.length ? `bpfgate ÷ null ×${range(ratios, 1)} (1 rule, miss and hit)` : 'not measured',
-    met: pp.length ? Math.max(...ratios) <= 2 : null,
+    measured: pp.length
+      ? `bpfgate ÷ null ×${range(ratios, 1)} (1 rule, miss and hit, this host)${rungText('lsm', 'BPF-LSM')}${rungText('fmod_ret', 'fmod_ret')}`
+      : 'not measured',
+    met: pp.length ? Math.max(...ratios, ...gp.map((p) => p.ratio)) <= 2 : null,
     bottleneck:
       'a miss is the scope (state, config, cached cgroup part, uid, exe id) and the rule lookups, each a hash or LPM lookup of 15–25 ns against a null program that makes none; a hit adds the repeat check and the 512-byte record. The cgroup walk is cached (bg_scope_cache) and records no longer wake the reader each',
   });
@@ -123,11 +139,18 @@ export function targetRows(r: {
       'see bench/results/flood.json: the row without kernel counting shows what a record per attempt costs',
   });
   const macro = (r.macro?.results ?? []) as { workload: string; ratio: number }[];
+  const macroGuest = (r.macroGuest?.results ?? []) as { workload: string; ratio: number }[];
+  const both = [...macro, ...macroGuest];
   rows.push({
     target:
-      'everyday work with the starter policies enforcing at most 3 % slower (execs, opens, connects, untar)',
-    measured: macro.length ? macro.map((m) => `${m.workload} ×${m.ratio}`).join(', ') : 'not measured',
-    met: macro.length ? macro.every((m) => m.ratio <= 1.03) : null,
+      'everyday work with the starter policies enforcing at most 3 % slower (execs, opens, connects, untar), on the host and in the guest',
+    measured: macro.length
+      ? `host: ${macro.map((m) => `${m.workload} ×${m.ratio}`).join(', ')}; guest (emulated, BPF-LSM, a tenth of each): ${
+          macroGuest.length ? macroGuest.map((m) => `${m.workload} ×${m.ratio}`).join(', ') : 'not measured'
+        }`
+      : 'not measured',
+    // met only when both are measured and within 3 %
+    met: both.some((m) => m.ratio > 1.03) ? false : macro.length && macroGuest.length ? true : null,
     bottleneck:
       'without BPF-LSM (this host) file rules are decided in sys_enter: a null program there alone costs the open workload ×1.1, and each open pays one LPM-trie lookup per policy with file rules; a TCP connection passes ten packets through the cgroup_skb programs of the inbound audit policy (macro.json, kernelTime). Measured after the scope cache',
   });
@@ -136,29 +159,31 @@ export function targetRows(r: {
     processToEnforcingMs: number;
     rssBytes: number;
     rssAfterReloadsBytes?: number;
+    rssSettledBytes?: number;
   }[];
   const tenK = load.find((x) => x.rules === 10_000);
   rows.push({
     target: '10,000 rules enforced within 1 s of start',
     measured: tenK ? `${(tenK.processToEnforcingMs / 1000).toFixed(2)} s from process start` : 'not measured',
     met: tenK ? tenK.processToEnforcingMs <= 1000 : null,
-    bottleneck: 'parsing YAML with source positions, then the kernel probe and the object load',
+    bottleneck:
+      "parsing YAML with source positions (the `yaml` library: 1.3 s for 10,000 rules in its worker, beside the kernel probe), compiling (0.3 s), then loading and verifying the object (0.5 s); Node's own start (0.3 s)",
   });
   rows.push({
     target: '< 150 MB resident with 10,000 rules',
     measured: tenK
-      ? `${(tenK.rssBytes / 2 ** 20).toFixed(0)} MiB after start${tenK.rssAfterReloadsBytes ? `, ${(tenK.rssAfterReloadsBytes / 2 ** 20).toFixed(0)} MiB after 10 reloads` : ''}`
+      ? `${(tenK.rssBytes / 2 ** 20).toFixed(0)} MiB after start${tenK.rssAfterReloadsBytes ? `, ${(tenK.rssAfterReloadsBytes / 2 ** 20).toFixed(0)} MiB after 10 reloads` : ''}${tenK.rssSettledBytes ? ` (${(tenK.rssSettledBytes / 2 ** 20).toFixed(0)} MiB once idle 12 s)` : ''}`
       : 'not measured',
     met: tenK ? Math.max(tenK.rssBytes, tenK.rssAfterReloadsBytes ?? 0) < 150 * 2 ** 20 : null,
     bottleneck:
-      'the YAML parse runs in a worker, but what its young generation held is not all returned; compiling still grows the main heap',
+      "the parse worker's pages stay with the process until V8's memory reducer returns them (after ~8 s idle), and compiling grows the main heap; a full collection and malloc_trim follow each start and reload. Node with bpfgate's modules alone is ~95-110 MiB",
   });
   return rows;
 }
 
 export function targetsMarkdown(rows: TargetRow[], machine: Machine | undefined, dates: string[]): string {
   const head = machine
-    ? `Machine: ${machine.cpu}, ${machine.cores} cores, kernel ${machine.kernel}, Node ${machine.node}. Results of ${dates.join(', ')}.\n\n`
+    ? `Machine: ${machine.cpu}, ${machine.cores} cores, kernel ${machine.kernel}, Node ${machine.node}. Results (date, commit) of ${dates.join(', ')}.\n\n`
     : '';
   const lines = rows.map(
     (t) =>
@@ -173,12 +198,16 @@ export async function run(): Promise<void> {
   const load = read('load');
   const flood = read('flood');
   const macro = read('macro');
-  const rows = targetRows({ kernel, pipeline, load, flood, macro });
-  const present = [kernel, pipeline, load, flood, macro].filter((x): x is Result => x !== null);
+  const guest = read('guest');
+  const macroGuest = read('macro-guest');
+  const rows = targetRows({ kernel, pipeline, load, flood, macro, guest, macroGuest });
+  const present = [kernel, pipeline, load, flood, macro, guest, macroGuest].filter(
+    (x): x is Result => x !== null,
+  );
   const md = targetsMarkdown(
     rows,
     present[0]?.machine,
-    present.map((x) => x.date),
+    present.map((x) => `${x.date} (${x.commit ?? 'commit not recorded'})`),
   );
   writeFileSync(new URL('targets.md', RESULTS), md);
   process.stdout.write(md);

@@ -21,12 +21,34 @@ export function ratio(a: number, b: number): number {
   return round(a / b, 2);
 }
 
-/** bench/results/<name>.json with the machine it ran on and the conditions noted. */
+/** The checkout's commit (short), with "+changes" when its tracked files differ from it; null outside git. */
+export function commitOf(): string | null {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  try {
+    const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return null;
+  }
+}
+
+/** bench/results/<name>.json with the machine it ran on, the commit and the conditions noted. */
 export function writeResult(name: string, body: Record<string, unknown>): string {
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${name}.json`, dir);
-  const report = { benchmark: name, date: new Date().toISOString(), machine: machineInfo(), ...body };
+  const report = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    commit: commitOf(),
+    machine: machineInfo(),
+    ...body,
+  };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   // keep results in the repository's format (npx biome check bench)
   const biome = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
