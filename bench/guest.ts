@@ -22,7 +22,7 @@ import { costRounds, costSummary, enableStats, type MeasuredHook, newProgs, prog
 import { BENCH_CACHE, buildAll, builtPaths, ROOT } from './lib/build.ts';
 import { cleanup, onCleanup } from './lib/cleanup.ts';
 import { startDaemon } from './lib/daemon.ts';
-import { hostOrGuest } from './lib/entry.ts';
+import { GUEST_NODE_ARGS, hostOrGuest } from './lib/entry.ts';
 import { loadgen } from './lib/loadgen.ts';
 import { writeKindPolicy } from './lib/policies.ts';
 import { loadAverage, ratio, round, writeResult } from './lib/stats.ts';
@@ -153,7 +153,7 @@ interface GuestRows {
 
 /** One boot: the rung's kernel (without bpf in lsm= for fmod_ret), its measurements. */
 async function boot(rung: Rung): Promise<GuestRows & { bootMs: number }> {
-  const g = await runInGuest(guestNodeCommand('bench/guest.ts', ['--inner']), {
+  const g = await runInGuest(guestNodeCommand('bench/guest.ts', ['--inner'], GUEST_NODE_ARGS), {
     timeoutMs: 1_800_000,
     bootTimeoutMs: 300_000,
     env: { BENCH_GUEST_RULES: GUEST_RULE_COUNTS.join(','), BENCH_GUEST_RUNG: rung },

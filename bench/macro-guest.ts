@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { GUEST_OUT, guestNodeCommand, runInGuest } from '../test/support/guest.ts';
 import { buildAll, builtPaths } from './lib/build.ts';
-import { hostOrGuest } from './lib/entry.ts';
+import { GUEST_NODE_ARGS, hostOrGuest } from './lib/entry.ts';
 import { loadAverage, round, writeResult } from './lib/stats.ts';
 import { HOST_SIZE, type MacroSize, measureMacro, tarball } from './macro.ts';
 
@@ -45,7 +45,7 @@ export async function run(): Promise<void> {
   tarball(GUEST_SIZE.tarFiles);
   const load0 = loadAverage();
   const started = Date.now();
-  const g = await runInGuest(guestNodeCommand('bench/macro-guest.ts', ['--inner']), {
+  const g = await runInGuest(guestNodeCommand('bench/macro-guest.ts', ['--inner'], GUEST_NODE_ARGS), {
     timeoutMs: 2_400_000,
     bootTimeoutMs: 300_000,
     streamConsole: process.env.BENCH_GUEST_CONSOLE === '1',

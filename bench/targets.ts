@@ -73,7 +73,7 @@ export function targetRows(r: {
       : 'not measured',
     met: pp.length ? Math.max(...ratios, ...gp.map((p) => p.ratio)) <= 2 : null,
     bottleneck:
-      'a miss is the scope (state, config, cached cgroup part, uid, exe id) and the rule lookups, each a hash or LPM lookup of 15–25 ns against a null program that makes none; a hit adds the repeat check and the 512-byte record. The cgroup walk is cached (bg_scope_cache) and records no longer wake the reader each',
+      'a miss is the scope (state, config, cached cgroup part, uid, exe id) and the rule lookups, each a hash or LPM lookup of 15–25 ns against a null program that makes none; a hit adds the repeat check and the 512-byte record. The cgroup walk is cached (bg_scope_cache) and records no longer wake the reader each. In the guest the LSM and fmod_ret programs also build the path (bpf_d_path, emulated) before deciding',
   });
   const flat: number[] = [];
   for (const p of pp.filter((x) => x.rules === 1)) {
@@ -152,7 +152,7 @@ export function targetRows(r: {
     // met only when both are measured and within 3 %
     met: both.some((m) => m.ratio > 1.03) ? false : macro.length && macroGuest.length ? true : null,
     bottleneck:
-      'without BPF-LSM (this host) file rules are decided in sys_enter: a null program there alone costs the open workload ×1.1, and each open pays one LPM-trie lookup per policy with file rules; a TCP connection passes ten packets through the cgroup_skb programs of the inbound audit policy (macro.json, kernelTime). Measured after the scope cache',
+      'without BPF-LSM (this host) file rules are decided in sys_enter: a null program there alone costs the open workload ×1.1, and each open pays one LPM-trie lookup per policy with file rules; a TCP connection passes ten packets through the cgroup_skb programs of the inbound audit policy (macro.json, kernelTime). In the guest with BPF-LSM the LSM hooks of each file operation build and look up its path again: an untarred file passes four (chown, mknod, open, chmod), the loader of an exec opens files under /etc and /lib, prefixes starter rules name (macro-guest.json, kernelTime)',
   });
   const load = (r.load?.results ?? []) as {
     rules: number;
