@@ -21,16 +21,32 @@ export function ratio(a: number, b: number): number {
   return round(a / b, 2);
 }
 
-/** The checkout's commit (short), with "+changes" when its tracked files differ from it; null outside git. */
+/**
+ * The checkout's commit (short), with "+changes" when its tracked files
+ * differ from it (results files aside: each benchmark writes its own, and the
+ * test suite its own); null outside git.
+ */
 export function commitOf(): string | null {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   try {
     const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
       encoding: 'utf8',
     }).trim();
-    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
-      encoding: 'utf8',
-    }).trim();
+    const dirty = execFileSync(
+      'git',
+      [
+        '-C',
+        root,
+        'status',
+        '--porcelain',
+        '--untracked-files=no',
+        '--',
+        '.',
+        ':(exclude)bench/results',
+        ':(exclude)test/vm/results',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
     return dirty ? `${head}+changes` : head;
   } catch {
     return null;
