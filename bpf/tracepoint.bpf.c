@@ -7,7 +7,9 @@
  *
  *   bg_tp_exec       sched_process_exec: exec rules (only while no LSM exec
  *                    program runs), then bg_task_exe[tgid] = the exe id of the
- *                    file's identity (bg_exe_idents), else of its path (bg_exe_ids)
+ *                    file's identity (bg_exe_idents; BG_EXE_ID_VERIFIED beside it while
+ *                    the file has the content user space measured, bg_exe_verified), else
+ *                    of its path (bg_exe_ids)
  *   bg_tp_fork       sched_process_fork: a new process inherits its parent's exe id
  *   bg_tp_exit       sched_process_exit: the exe id of an ended process (its last thread) is deleted,
  *                    and bpfgate's own exemption (bg_state.daemon_tgid) when it is its process
@@ -69,6 +71,54 @@ BG_INLINE int bg_lsm_listen_seen(void)
 	return rt && rt->lsm_listen_seen;
 }
 
+/* struct inode's change time before 6.6 (i_ctime) and from 6.6 to 6.10 (__i_ctime); 6.11 split it in two */
+struct inode___ctime_61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___ctime_66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The inode's change time, as stat(2) reports it. */
+BG_INLINE void bg_inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(struct inode, i_ctime_sec)) {
+		*sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* from 6.13 the top bit says the change time was read (multigrain timestamps) */
+		*nsec = BPF_CORE_READ(inode, i_ctime_nsec) & ~(1u << 31);
+	} else if (bpf_core_field_exists(struct inode___ctime_66, __i_ctime)) {
+		struct inode___ctime_66 *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___ctime_61 *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+}
+
+/*
+ * BG_EXE_ID_VERIFIED when the file has the content user space measured: its change time and
+ * size are what they were then (bg_exe_verified). The file is being executed: nobody can
+ * have it open for writing now, and every write since the measurement changed the change
+ * time.
+ */
+BG_INLINE __u32 bg_exe_verified_bit(struct inode *inode, struct bg_file_id_key *ik)
+{
+	struct bg_exe_verified_val *m = bpf_map_lookup_elem(&bg_exe_verified, ik);
+	__s64 sec;
+	__u32 nsec;
+
+	if (!m)
+		return 0;
+	bg_inode_ctime(inode, &sec, &nsec);
+	if (sec != m->ctime_sec || nsec != m->ctime_nsec || BPF_CORE_READ(inode, i_size) != m->size)
+		return 0;
+	return BG_EXE_ID_VERIFIED;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -105,7 +155,7 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 		ik.ino = BPF_CORE_READ(inode, i_ino);
 		id = bpf_map_lookup_elem(&bg_exe_idents, &ik);
 		if (id) {
-			v = *id;
+			v = *id | bg_exe_verified_bit(inode, &ik);
 			bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
 			return 0;
 		}

@@ -274,6 +274,22 @@ struct bg_id_key {
  * mount, a mount namespace, a chroot). Written by user space at load and kept current. */
 #define BG_EXE_ID_BOUND 0x80000000u
 #define BG_EXE_ID_MASK 0x7fffffffu
+/* bg_task_exe: set beside the exe id when the file the process runs has the content an
+ * exception pins (`unless.executables` with `sha256`): bg_exe_verified holds the file's
+ * change time and size as they were when user space measured its digest, and the exec
+ * tracepoint sets the bit only while they are unchanged. bg_scope_exe holds every exe id
+ * with and without it; a pinned exception only the id with it. */
+#define BG_EXE_ID_VERIFIED 0x40000000u
+/* bg_exe_verified (HASH): struct bg_file_id_key (gen 0) -> struct bg_exe_verified_val:
+ * the named executables whose SHA-256 is one the policy set pins, as measured by user space
+ * while no process had the file open for writing. Any write after that changes the change
+ * time (a write, a truncate, a shared writable mapping's first write fault). */
+struct bg_exe_verified_val {
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+	__s64 size;
+};
 /*
  * bg_task_exe (LRU_HASH): tgid -> __u32 exe id; kept by the exec/fork/exit tracepoints,
  * seeded by user space from /proc at start. */

@@ -158,6 +158,13 @@ struct {
 } bg_exe_idents SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_file_id_key);
+	__type(value, struct bg_exe_verified_val);
+} bg_exe_verified SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, BG_TASKS_MAX);
 	__type(key, __u32);

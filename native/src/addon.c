@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bpfgate's one native binding: libbpf for Node.js through N-API.
- * This file: module set-up, libbpf's version, feature probes, the log.
+ * This file: module set-up, libbpf's version, feature probes, the log, and two
+ * host calls the daemon needs beside them (malloc_trim, a file's writers).
  * The typed API over these functions is src/kernel/binding.ts.
  */
+#define _GNU_SOURCE /* F_SETLEASE, F_SETSIG */
 #include "common.h"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -242,6 +246,31 @@ static napi_value trim_memory(napi_env env, napi_callback_info info)
 	return bg_bool(env, malloc_trim(0) != 0);
 }
 
+/*
+ * openForWrite(fd): whether the file `fd` (opened read-only) is open for
+ * writing anywhere on the system at this instant: 0 no, 1 yes, -errno when
+ * it cannot be told (a file system without leases, leases disabled). The
+ * kernel refuses a read lease while any writer exists (a descriptor or a
+ * shared writable mapping); the lease is taken and given back at once. Its
+ * break signal is SIGURG, ignored by default: a writer opening in that
+ * instant cannot deliver SIGIO, which would end the process.
+ */
+static napi_value open_for_write(napi_env env, napi_callback_info info)
+{
+	BG_ENTER(1);
+	int32_t fd;
+
+	if (!bg_arg_i32(env, argv[0], &fd))
+		return NULL;
+	if (fcntl(fd, F_SETSIG, SIGURG) < 0)
+		return bg_i32(env, -errno);
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+		return bg_i32(env, errno == EAGAIN ? 1 : -errno);
+	if (fcntl(fd, F_SETLEASE, F_UNLCK) < 0)
+		return bg_i32(env, -errno);
+	return bg_i32(env, 0);
+}
+
 static const struct bg_export addon_exports[] = {
 	{ "libbpfVersion", libbpf_version },
 	{ "typeNames", type_names_js },
@@ -252,6 +281,7 @@ static const struct bg_export addon_exports[] = {
 	{ "lastLog", last_log },
 	{ "setDebugLog", set_debug_log },
 	{ "trimMemory", trim_memory },
+	{ "openForWrite", open_for_write },
 };
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)

@@ -38,6 +38,8 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.exeIds]: 8192,
   /** the loader's: one per named executable this host has, by identity (no generation either) */
   [MapName.exeIdents]: 8192,
+  /** the loader's too: the named executables of those whose digest matched a pin */
+  [MapName.exeVerified]: 8192,
   /** ARRAY, one entry per generation */
   [MapName.genConfig]: 1,
 };

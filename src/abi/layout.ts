@@ -68,6 +68,15 @@ export const EXE_ID_UNRESOLVED = 0xffffffff;
 /** bg_exe_ids value bit: the path names a file this host has (BG_EXE_ID_BOUND); the id is the rest (EXE_ID_MASK) */
 export const EXE_ID_BOUND = 0x80000000;
 export const EXE_ID_MASK = 0x7fffffff;
+/**
+ * bg_task_exe value bit: the process runs the file with the content an exception pins
+ * (BG_EXE_ID_VERIFIED); bg_scope_exe and the exceptions of unpinned executables hold the id
+ * with and without it
+ */
+export const EXE_ID_VERIFIED = 0x40000000;
+/** The exe id a bg_task_exe value (or a record's exe id) names, without BG_EXE_ID_VERIFIED. */
+export const plainExeId = (id: number): number =>
+  id === EXE_ID_UNRESOLVED ? id : (id & ~EXE_ID_VERIFIED) >>> 0;
 /** the last cgroup of the chain when the cgroup is deeper than the walk */
 export const CGROUP_ID_UNRESOLVED = 0xffffffffffffffffn;
 /** bg_event.flags by the names events give them. */
@@ -107,6 +116,8 @@ export const MapName = {
   exeIds: 'bg_exe_ids',
   /** (device, inode) -> exe id: the named executables by what they are (no generation) */
   exeIdents: 'bg_exe_idents',
+  /** (device, inode) -> change time and size when its pinned digest was measured (no generation) */
+  exeVerified: 'bg_exe_verified',
   taskExe: 'bg_task_exe',
   genConfig: 'bg_gen_config',
   state: 'bg_state',
@@ -151,6 +162,8 @@ export const Size = {
   genConfig: 8 * 7 + 8 * KIND_MAX * 3 + MAX_SLOTS + 8, // 896
   state: 16,
   fileIdKey: 16,
+  /** struct bg_exe_verified_val */
+  exeVerifiedVal: 24,
   fileIdVal: 4 + PATH_MAX, // 256
   cgroupWatch: 2 * WATCH_STATES, // 32
   cgroupGlob: 8 + 8 + 2 + 1 + 1 + 1 + 3 + 2 * GLOB_PART_MAX, // 152

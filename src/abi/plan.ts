@@ -89,5 +89,10 @@ export interface Plan {
   maps: MapFill[];
   /** executables that received an exe id (bg_exe_ids): path -> id */
   exeIds: Record<string, number>;
+  /**
+   * executables exceptions pin by content: path → SHA-256 digests (hex); the
+   * loader measures these files and verifies them in bg_exe_verified
+   */
+  exeDigests?: Record<string, string[]>;
   warnings: string[];
 }

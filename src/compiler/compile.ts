@@ -16,6 +16,7 @@ import type { FeatureSet } from '../abi/features.ts';
 import {
   Action as ActionValue,
   EXE_ID_UNRESOLVED,
+  EXE_ID_VERIFIED,
   MapName,
   VAL_F_DRYRUN,
   VAL_F_EXC_EUID,
@@ -42,7 +43,7 @@ import type { MapKey } from '../kinds/kind.ts';
 import type { Policy, PolicySet, Rule } from '../policy/model.ts';
 import { MapCapacityError, UnencodableError } from './errors.ts';
 import { type Decision, decide, postureUnits, unitsOf } from './ladder.ts';
-import { assignExeIds, assignSlots, byString, executablesNamed } from './slots.ts';
+import { assignExeIds, assignSlots, byString, executablesNamed, pinnedDigests } from './slots.ts';
 import { RuleTable, sortEntries } from './table.ts';
 
 export interface CompileOptions {
@@ -276,9 +277,15 @@ function compileRule(
     const e = encodeEuidException(ruleId, euid, b.gen);
     b.exceptions.set(e.key, e);
   }
+  // a process carries its exe id with EXE_ID_VERIFIED while it runs the content a pin names
+  // (bg_exe_verified): an exception that pins a digest names only that id, any other both
   for (const exe of rule.unless.executables) {
-    const e = encodeExeException(ruleId, exeIds[exe]!, b.gen);
-    b.exceptions.set(e.key, e);
+    const id = exeIds[exe]!;
+    const ids = rule.unless.digests[exe] ? [withVerified(id)] : [id, withVerified(id)];
+    for (const x of ids) {
+      const e = encodeExeException(ruleId, x, b.gen);
+      b.exceptions.set(e.key, e);
+    }
   }
 }
 
@@ -309,6 +316,8 @@ function compilePosture(b: Build, p: Policy, slot: number): PlannedDefault[] {
   return out;
 }
 
+const withVerified = (id: number): number => (id | EXE_ID_VERIFIED) >>> 0;
+
 function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, number>, dryRun: boolean): void {
   const c = b.config;
   c.activeSlots |= bit(slot);
@@ -322,8 +331,8 @@ function scopeSlot(b: Build, p: Policy, slot: number, exeIds: Record<string, num
   for (const uid of p.scope.uids) b.uidScope.set(uid, (b.uidScope.get(uid) ?? 0n) | bit(slot));
   for (const euid of p.scope.euids) b.euidScope.set(euid, (b.euidScope.get(euid) ?? 0n) | bit(slot));
   for (const exe of p.scope.executables) {
-    const id = exeIds[exe]!;
-    b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
+    for (const id of [exeIds[exe]!, withVerified(exeIds[exe]!)])
+      b.exeScope.set(id, (b.exeScope.get(id) ?? 0n) | bit(slot));
   }
   // a process whose executable's path could not be built may be any of them: in scope
   if (p.scope.executables.length > 0) {
@@ -370,6 +379,7 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
   const gen = options.gen;
   const policies = assignSlots(set);
   const exeIds = assignExeIds(executablesNamed(policies), options.exeIds);
+  const exeDigests = pinnedDigests(policies);
   const b = new Build(gen, features);
   b.ifindex = options.interfaces;
   const planned: PlannedPolicy[] = [];
@@ -432,6 +442,7 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
     programs: programSpecs(b),
     maps,
     exeIds,
+    ...(Object.keys(exeDigests).length > 0 ? { exeDigests } : {}),
     warnings: b.warnings,
   };
 }

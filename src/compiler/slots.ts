@@ -32,6 +32,17 @@ export function executablesNamed(policies: Policy[]): string[] {
 }
 
 /**
+ * The digests exceptions pin executables to, path → digests. Every exception
+ * of the set that pins one path names the same digests (semantic.ts,
+ * EXE_DIGESTS_DIFFER): a process carries one bit that says its file has them.
+ */
+export function pinnedDigests(policies: Policy[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const p of policies) for (const r of p.rules) Object.assign(out, r.unless.digests);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => byString(a, b)));
+}
+
+/**
  * Exe ids from 1, in path order. Ids in `previous` (every id the kernel has
  * been given: the running plan's and those of paths no plan names any more)
  * are kept, because bg_exe_ids and bg_task_exe carry no generation: a running

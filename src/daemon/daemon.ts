@@ -274,6 +274,7 @@ export class Daemon {
       pipeline.setUprobeInodes(loader.activeGen() ?? 0, loader.uprobeInodes());
       this.#plan = plan;
       this.#exeWatch.set(Object.keys(plan.exeIds));
+      this.#reportPins();
       this.#started = true;
       this.#protection = kernel.protect(session, (refused) =>
         this.#pipeline?.publish(buildTamperEvent(refused, { host: this.#o.host, ids: this.#parts.ids })),
@@ -347,6 +348,37 @@ export class Daemon {
     } catch (err) {
       this.#log.warn({ err }, 'executable identities could not be re-resolved: the last ones stay');
     }
+    this.#reportPins();
+  }
+
+  #pinsSaid = '[]';
+  #pinsRetry: NodeJS.Timeout | null = null;
+
+  /**
+   * Say which pinned executables are not verified (their exceptions do not
+   * apply), when that changes. A file that changed just before it was read is
+   * measured again shortly, not only at the next periodic check.
+   */
+  #reportPins(): void {
+    const unverified = this.#loader?.unverifiedExecutables() ?? [];
+    if (!this.#pinsRetry && unverified.some((u) => u.reason.startsWith('changing'))) {
+      this.#pinsRetry = setTimeout(() => {
+        this.#pinsRetry = null;
+        this.#refreshExeIdentities();
+      }, 250);
+      this.#pinsRetry.unref();
+    }
+    const said = JSON.stringify(unverified);
+    if (said === this.#pinsSaid) return;
+    const before = this.#pinsSaid;
+    this.#pinsSaid = said;
+    if (unverified.length > 0)
+      this.#log.warn(
+        { executables: unverified },
+        'pinned executables not verified: exceptions that pin their digests do not apply to them until their content is measured with one of those digests',
+      );
+    else if (before !== '[]')
+      this.#log.info({}, 'pinned executables verified: every one has a pinned digest');
   }
 
   /**
@@ -372,6 +404,7 @@ export class Daemon {
         loader.apply(plan, gen);
         this.#pipeline?.setUprobeInodes(gen, loader.uprobeInodes());
         this.#exeWatch.set(Object.keys(plan.exeIds));
+        this.#reportPins();
       } catch (err) {
         this.counters.reloadFailures++;
         this.#lastReloadError = err;
@@ -405,6 +438,8 @@ export class Daemon {
     if (this.#identityTimer) clearInterval(this.#identityTimer);
     this.#identityTimer = null;
     this.#exeWatch.stop();
+    if (this.#pinsRetry) clearTimeout(this.#pinsRetry);
+    this.#pinsRetry = null;
     this.#protection?.disarm('orderly stop');
     this.#protection = null;
     // 1. detach: enforcement ends here, unless it is to outlive this daemon (pinned links stay attached)

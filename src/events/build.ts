@@ -5,6 +5,7 @@ import {
   EV_F_UNRESOLVED,
   EVENT_FLAG,
   EXE_ID_UNRESOLVED,
+  plainExeId,
   RULE_DEFAULT,
   WOULD_OUTCOMES,
 } from '../abi/layout.ts';
@@ -80,7 +81,8 @@ export interface BuildContext {
 function kernelExecutable(record: DecodedRecord, ctx: BuildContext): string | undefined {
   if (record.exe) return record.exe;
   if (isNewImage(kindOf(record.kind), record.op) && record.path) return record.path;
-  return record.exeId > 0 ? ctx.executableOf?.(record.exeId) : undefined;
+  // the id without EXE_ID_VERIFIED (the bit says the file had a pinned content)
+  return record.exeId > 0 ? ctx.executableOf?.(plainExeId(record.exeId)) : undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;

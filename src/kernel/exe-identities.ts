@@ -8,22 +8,39 @@
 // replacement not yet resolved again) is not that executable. A path this host
 // does not have (a path inside containers only), or a file on a file system
 // whose stat(2) reports another device than the kernel's superblock has (a
-// btrfs subvolume, an overlay), is matched by its name.
+// btrfs subvolume, an overlay), is matched by its name. A path an exception
+// pins by digest whose file has that content, measured as exe-digest.ts says,
+// is verified too (bg_exe_verified): its processes carry BG_EXE_ID_VERIFIED.
 import { type BigIntStats, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
-import { encodeExeIdent, kernelDev } from '../abi/encode/ident.ts';
+import { encodeExeIdent, encodeExeVerified, kernelDev } from '../abi/encode/ident.ts';
 import { encodeExeId } from '../abi/encode/scope.ts';
 import { EXE_ID_BOUND } from '../abi/layout.ts';
 import type { MapEntry } from '../abi/plan.ts';
+import type { Measurement } from './exe-digest.ts';
+
+/**
+ * The executables exceptions pin by content: path → the SHA-256 digests (hex)
+ * its file may have, and how a file is measured (src/kernel/exe-digest.ts).
+ */
+export interface ExePins {
+  digests: Readonly<Record<string, readonly string[]>>;
+  /** `st`: what stat(2) said of the path just before (a measurement of that state may be reused) */
+  measure: (
+    path: string,
+    st: Pick<BigIntStats, 'dev' | 'ino'> & Partial<Pick<BigIntStats, 'ctimeNs' | 'size'>>,
+  ) => Measurement;
+}
 
 export type ExeStatFn = (path: string) =>
-  | (Pick<BigIntStats, 'dev' | 'ino' | 'isFile'> & {
-      /**
-       * the device of the file's superblock as the kernel has it (sb->s_dev:
-       * mountinfo's major:minor of the mount the file is on); undefined when
-       * it cannot be told
-       */
-      superDev?: number;
-    })
+  | (Pick<BigIntStats, 'dev' | 'ino' | 'isFile'> &
+      Partial<Pick<BigIntStats, 'ctimeNs' | 'size'>> & {
+        /**
+         * the device of the file's superblock as the kernel has it (sb->s_dev:
+         * mountinfo's major:minor of the mount the file is on); undefined when
+         * it cannot be told
+         */
+        superDev?: number;
+      })
   | undefined;
 
 /** mount id → the device of its superblock (the third field of /proc/self/mountinfo is sb->s_dev). Pure. */
@@ -79,6 +96,12 @@ function liveStat(): ExeStatFn {
 export interface ExeIdentities {
   /** bg_exe_idents entries: identity → exe id */
   idents: MapEntry[];
+  /** bg_exe_verified entries: the identities whose content has a digest their path is pinned to */
+  verified: MapEntry[];
+  /** the byInode keys of those */
+  verifiedInodes: Set<string>;
+  /** pinned paths whose file this host has but whose content was not verified, and why */
+  unverified: { path: string; reason: string }[];
   /** bg_exe_ids entries: path → exe id, BG_EXE_ID_BOUND set where the path has an identity here */
   ids: MapEntry[];
   /** `${kernel dev}:${ino}` → exe id (for the processes running at start) */
@@ -106,11 +129,15 @@ export const inodeKey = (dev: number, ino: bigint): string => `${dev}:${ino}`;
 export function resolveExeIdentities(
   exeIds: Readonly<Record<string, number>>,
   stat: ExeStatFn = liveStat(),
+  pins: ExePins = { digests: {}, measure: () => ({ ok: false, reason: 'not measured' }) },
 ): ExeIdentities {
   const byInode = new Map<string, number>();
   const bound = new Set<string>();
   const idents: MapEntry[] = [];
   const ids: MapEntry[] = [];
+  const verified: MapEntry[] = [];
+  const verifiedInodes = new Set<string>();
+  const unverified: { path: string; reason: string }[] = [];
   for (const [path, id] of Object.entries(exeIds).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const st = stat(path);
     // only where stat's device is the kernel's (not on a btrfs subvolume or an overlay, whose
@@ -122,9 +149,22 @@ export function resolveExeIdentities(
       if (!byInode.has(key)) {
         byInode.set(key, id);
         idents.push(encodeExeIdent(dev, st.ino, id));
+        const want = pins.digests[path];
+        if (want) {
+          const m = pins.measure(path, st);
+          if (!m.ok) unverified.push({ path, reason: m.reason });
+          else if (m.dev !== st.dev || m.ino !== st.ino)
+            unverified.push({ path, reason: 'changing (replaced while it was read)' });
+          else if (!want.includes(m.sha256))
+            unverified.push({ path, reason: `another digest (sha256 ${m.sha256})` });
+          else {
+            verified.push(encodeExeVerified(dev, st.ino, m.ctimeNs, m.size));
+            verifiedInodes.add(key);
+          }
+        }
       }
     }
     ids.push(encodeExeId(path, bound.has(path) ? (id | EXE_ID_BOUND) >>> 0 : id));
   }
-  return { idents, ids, byInode, bound };
+  return { idents, ids, byInode, bound, verified, verifiedInodes, unverified };
 }

@@ -11,10 +11,11 @@ import {
   encodeCgroupScope,
   encodeCgroupWatch,
 } from '../abi/encode/scope.ts';
-import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_MAX, MapName } from '../abi/layout.ts';
+import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_ID_VERIFIED, EXE_MAX, MapName } from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { type CgroupNode, listCgroups, planCgroupWatch, resolveCgroupSelectors } from './cgroups.ts';
-import { inodeKey, resolveExeIdentities } from './exe-identities.ts';
+import { MeasureCache } from './exe-digest.ts';
+import { type ExePins, inodeKey, resolveExeIdentities } from './exe-identities.ts';
 import { fileIdentityEntries } from './identities.ts';
 import type { HostState } from './loader.ts';
 
@@ -55,6 +56,8 @@ export class LiveHostState implements HostState {
   readonly #daemonTgid: number;
   readonly #daemonStart: number;
   readonly #pidns: number;
+  /** the pinned executables' measurements, by file state */
+  readonly #measured = new MeasureCache();
 
   constructor(cgroupMount: string, daemonTgid = process.pid, pidns = hostPidnsInum()) {
     this.#cgroupMount = cgroupMount;
@@ -169,14 +172,27 @@ export class LiveHostState implements HostState {
     ];
   }
 
-  /** The named executables as this host has them (src/kernel/exe-identities.ts). */
-  exeIdentities(exeIds: Readonly<Record<string, number>>): {
+  /** The named executables as this host has them (src/kernel/exe-identities.ts), pinned ones measured. */
+  exeIdentities(
+    exeIds: Readonly<Record<string, number>>,
+    digests: Readonly<Record<string, readonly string[]>> = {},
+  ): {
     idents: MapEntry[];
     ids: MapEntry[];
+    verified: MapEntry[];
     unbound: string[];
+    unverified: { path: string; reason: string }[];
   } {
-    const { idents, ids, bound } = resolveExeIdentities(exeIds);
-    return { idents, ids, unbound: Object.keys(exeIds).filter((p) => !bound.has(p)) };
+    const { idents, ids, bound, verified, unverified } = resolveExeIdentities(
+      exeIds,
+      undefined,
+      this.#pins(digests),
+    );
+    return { idents, ids, verified, unverified, unbound: Object.keys(exeIds).filter((p) => !bound.has(p)) };
+  }
+
+  #pins(digests: Readonly<Record<string, readonly string[]>>): ExePins {
+    return { digests, measure: (path, st) => this.#measured.measure(path, st) };
   }
 
   /**
@@ -184,7 +200,10 @@ export class LiveHostState implements HostState {
    * have given it: the file the process runs (/proc/<pid>/exe followed to its
    * inode) first, then its path unless that path is bound to another file.
    */
-  taskExeEntries(exeIds: Record<string, number>): MapEntry[] {
+  taskExeEntries(
+    exeIds: Record<string, number>,
+    digests: Readonly<Record<string, readonly string[]>> = {},
+  ): MapEntry[] {
     const out: MapEntry[] = [];
     let pids: string[];
     try {
@@ -192,7 +211,7 @@ export class LiveHostState implements HostState {
     } catch {
       return out;
     }
-    const named = resolveExeIdentities(exeIds);
+    const named = resolveExeIdentities(exeIds, undefined, this.#pins(digests));
     for (const pid of pids) {
       let exe: string;
       let st: { dev: bigint; ino: bigint } | undefined;
@@ -203,7 +222,11 @@ export class LiveHostState implements HostState {
         continue; // kernel thread, or gone
       }
       const path = exe.replace(/ \(deleted\)$/, '');
-      const byIdentity = st ? named.byInode.get(inodeKey(kernelDev(st.dev), st.ino)) : undefined;
+      const ik = st ? inodeKey(kernelDev(st.dev), st.ino) : undefined;
+      const plain = ik ? named.byInode.get(ik) : undefined;
+      // the file it runs has the content pinned (it cannot have been written while it runs)
+      const byIdentity =
+        plain !== undefined && ik && named.verifiedInodes.has(ik) ? (plain | EXE_ID_VERIFIED) >>> 0 : plain;
       // as the exec tracepoint does: a path longer than the programs build, or bound to another file, is the unresolved id
       const id =
         byIdentity ??

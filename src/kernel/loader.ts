@@ -17,8 +17,11 @@ import type { LinkPort, ObjectPort } from './port.ts';
 export interface HostState {
   /** map entries that depend on host state: cgroup scope and cgroup exceptions, resolved to cgroup ids */
   hostFills(plan: Plan, gen: 0 | 1): MapFill[];
-  /** tgid → exe id for running processes whose executable has an id */
-  taskExeEntries(exeIds: Record<string, number>): MapEntry[];
+  /** tgid → exe id for running processes whose executable has an id (EXE_ID_VERIFIED beside it where a pin is met) */
+  taskExeEntries(
+    exeIds: Record<string, number>,
+    digests?: Readonly<Record<string, readonly string[]>>,
+  ): MapEntry[];
   /**
    * the state record (active generation, host pid namespace, the daemon's tgid
    * and start time); `daemon: false` without the daemon (its exemption ends)
@@ -37,11 +40,18 @@ export interface HostState {
    * exe id) and the bg_exe_ids entries that replace the plan's (bound where the
    * path has an identity here)
    */
-  exeIdentities?(exeIds: Readonly<Record<string, number>>): {
+  exeIdentities?(
+    exeIds: Readonly<Record<string, number>>,
+    digests?: Readonly<Record<string, readonly string[]>>,
+  ): {
     idents: MapEntry[];
     ids: MapEntry[];
+    /** bg_exe_verified entries: the pinned executables whose content has a pinned digest */
+    verified?: MapEntry[];
     /** named paths this host does not have as files: matched by name only */
     unbound: string[];
+    /** pinned executables this host has whose content is not verified, and why */
+    unverified?: { path: string; reason: string }[];
   };
 }
 
@@ -80,6 +90,9 @@ export class Loader {
   /** adopted attachments that still run a previous daemon's program */
   #stale = new Set<string>();
   #exeIds = new Map<string, number>();
+  /** the pinned executables' digests of the applied set (bg_exe_verified is measured against them) */
+  #exeDigests: Readonly<Record<string, readonly string[]>> = {};
+  #unverified: { path: string; reason: string }[] = [];
   /** rule id → the inode its uprobe links are bound to, as of the last apply() */
   #inodes = new Map<number, BinaryInode>();
 
@@ -170,8 +183,35 @@ export class Loader {
    */
   refreshExeIdentities(): number {
     if (!this.#host.exeIdentities || this.#exeIds.size === 0) return 0;
-    const { idents, ids } = this.#host.exeIdentities(this.exeIds());
-    return this.#sync(MapName.exeIdents, idents, () => true) + this.#sync(MapName.exeIds, ids, null);
+    const exe = this.#host.exeIdentities(this.exeIds(), this.#exeDigests);
+    return this.#syncExes(exe);
+  }
+
+  /** the pinned executables whose content was not verified at the last resolution, and why */
+  unverifiedExecutables(): { path: string; reason: string }[] {
+    return this.#unverified;
+  }
+
+  /**
+   * bg_exe_verified, bg_exe_idents and bg_exe_ids as `exe` has them. A file
+   * no longer verified loses its entry before anything else changes; a newly
+   * verified one gets it after its identity.
+   */
+  #syncExes(exe: NonNullable<ReturnType<NonNullable<HostState['exeIdentities']>>>, ids = true): number {
+    const verified = exe.verified ?? [];
+    const want = new Set(verified.map((e) => e.key));
+    let changed = 0;
+    const vmap = this.#obj.map(MapName.exeVerified);
+    for (const key of vmap.keys()) {
+      if (want.has(Buffer.from(key).toString('hex'))) continue;
+      vmap.delete(key);
+      changed++;
+    }
+    changed += this.#sync(MapName.exeIdents, exe.idents, () => true);
+    changed += this.#sync(MapName.exeVerified, verified, null);
+    if (ids) changed += this.#sync(MapName.exeIds, exe.ids, null);
+    this.#unverified = exe.unverified ?? [];
+    return changed;
   }
 
   /**
@@ -225,9 +265,10 @@ export class Loader {
     // 1. write the new generation (a failure here leaves the active one untouched). The named
     //    executables' identities before their paths, and the paths bound where the file exists
     //    here (in place of the plan's entries: never a moment where only the name decides)
-    const exe = this.#host.exeIdentities?.({ ...this.exeIds(), ...plan.exeIds });
+    const digests = plan.exeDigests ?? {};
+    const exe = this.#host.exeIdentities?.({ ...this.exeIds(), ...plan.exeIds }, digests);
     try {
-      if (exe) this.#sync(MapName.exeIdents, exe.idents, () => true);
+      if (exe) this.#syncExes(exe, false);
       for (const fill of [...plan.maps, ...this.#host.hostFills(plan, gen)])
         this.#write(fill.map, exe && fill.map === MapName.exeIds ? exe.ids : fill.entries);
       // a cgroup made between the listing and its parent's watch entry: list again until none is new
@@ -237,7 +278,7 @@ export class Loader {
         for (const fill of more) this.#write(fill.map, fill.entries);
       }
       this.#scopeChanged();
-      this.#registerExes(plan.exeIds);
+      this.#registerExes(plan.exeIds, digests);
     } catch (err) {
       this.#purge(gen);
       throw err;
@@ -375,14 +416,23 @@ export class Loader {
     for (const e of entries) map.update(hex(e.key), hex(e.value));
   }
 
-  #registerExes(exeIds: Record<string, number>): void {
+  /**
+   * The running processes of executables new to the kernel get their ids;
+   * those of an executable whose pinned digests changed get theirs again (a
+   * process verified against the old digests is not verified against the new).
+   */
+  #registerExes(exeIds: Record<string, number>, digests: Readonly<Record<string, readonly string[]>>): void {
     const fresh: Record<string, number> = {};
+    const key = (p: string) => (digests[p] ?? []).join(',');
+    const was = (p: string) => (this.#exeDigests[p] ?? []).join(',');
     for (const [path, id] of Object.entries(exeIds)) {
-      if (this.#exeIds.get(path) === id) continue;
+      if (this.#exeIds.get(path) === id && key(path) === was(path)) continue;
       this.#exeIds.set(path, id);
       fresh[path] = id;
     }
-    if (Object.keys(fresh).length > 0) this.#write(MapName.taskExe, this.#host.taskExeEntries(fresh));
+    this.#exeDigests = digests;
+    if (Object.keys(fresh).length > 0)
+      this.#write(MapName.taskExe, this.#host.taskExeEntries(fresh, digests));
   }
 
   /** Deletes every entry of generation `gen` and clears its config. */

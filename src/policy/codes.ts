@@ -30,6 +30,7 @@ export const CODES = {
   DUPLICATE_RULE_ID: 'two rules of one policy have the same id',
   DUPLICATE_POLICY_NAME: 'two policies of the set have the same name',
   CONFLICTING_RULES: 'one policy gives the same target two different actions',
+  EXE_DIGESTS_DIFFER: 'two exceptions of the set pin one executable to different SHA-256 digests',
   DUPLICATE_TARGET: 'one policy names the same target twice with the same action (warning)',
   TOO_MANY_ENTRIES: 'the set needs more policies or map entries than the kernel maps hold',
   ACTION_NOT_ALLOWED_FOR_KIND:

@@ -26,7 +26,13 @@ export interface Scope {
 }
 
 export interface Exceptions {
+  /** every exempt executable's path, pinned or not */
   executables: string[];
+  /**
+   * the executables of `executables` exempt only while their file has one of
+   * these contents: path → SHA-256 digests (lowercase hex, sorted)
+   */
+  digests: Record<string, string[]>;
   /** real user ids */
   uids: number[];
   /** effective user ids */

@@ -101,10 +101,38 @@ function readMatch(r: Reader, kind: RuleKind, m: Raw, path: string[]): Match {
   return kindOf(kind).normalize(r, m, path);
 }
 
+/**
+ * unless.executables: a path exempts its file whatever it holds; { path, sha256 }
+ * only while the file has one of those contents. A path given both ways is
+ * exempt whatever it holds (any one entry exempts).
+ */
+function readExempt(r: Reader, values: unknown, path: string[]): Pick<Exceptions, 'executables' | 'digests'> {
+  const plain = new Set<string>();
+  const pinned = new Map<string, Set<string>>();
+  for (const [i, item] of r.items<string | { path: string; sha256: string[] }>(values, path)) {
+    const at = typeof item === 'string' ? [...path, String(i)] : [...path, String(i), 'path'];
+    const checked = checkPath(typeof item === 'string' ? item : item.path, 'executable');
+    if (!checked.ok) {
+      r.report(checked.code, checked.reason, at);
+      continue;
+    }
+    if (typeof item === 'string') {
+      plain.add(checked.value);
+      continue;
+    }
+    const set = pinned.get(checked.value) ?? new Set<string>();
+    for (const d of item.sha256) set.add(d.toLowerCase());
+    pinned.set(checked.value, set);
+  }
+  const digests: Record<string, string[]> = {};
+  for (const [p, set] of pinned) if (!plain.has(p)) digests[p] = [...set].sort();
+  return { executables: dedupe([...plain, ...pinned.keys()]), digests };
+}
+
 function readExceptions(r: Reader, raw: Raw | undefined, path: string[]): Exceptions {
   const e = raw ?? {};
   return {
-    executables: r.paths(e.executables, 'executable', [...path, 'executables']),
+    ...readExempt(r, e.executables, [...path, 'executables']),
     uids: dedupe((e.uids as number[] | undefined) ?? []),
     euids: dedupe((e.euids as number[] | undefined) ?? []),
     cgroups: r.paths(e.cgroups, 'cgroup', [...path, 'cgroups']),

@@ -7,6 +7,7 @@
 import { KINDS, RULE_KINDS } from '../kinds/index.ts';
 import type { Json, SchemaDef } from '../kinds/kind.ts';
 import { list, obj, ref, str } from '../kinds/schema.ts';
+import { SHA256_PATTERN } from '../kinds/uprobe.ts';
 import { MAX_NAME_LENGTH } from './limits.ts';
 import { ACTIONS, MODES, SEVERITIES } from './vocabulary.ts';
 
@@ -163,8 +164,31 @@ export function buildPolicySchema(): Json {
           description: "host: the host's pid namespace; containers: any other; all: both. Default: all.",
         },
       }),
+      pinnedExecutable: obj(
+        'pinned executable',
+        'An exempt executable that is exempt only while its file has one of these contents.',
+        {
+          path: ref('path', 'The executable, an exact absolute path.'),
+          sha256: {
+            type: 'array',
+            minItems: 1,
+            description:
+              'SHA-256 digests (64 hexadecimal digits) of the contents the file may have: any other content is not exempt.',
+            items: { type: 'string', pattern: SHA256_PATTERN },
+          },
+        },
+        ['path', 'sha256'],
+      ),
       exceptions: obj('unless', 'Processes a rule never applies to: any one of these exempts a process.', {
-        executables: paths('Exempt executables, exact absolute paths.'),
+        executables: list(
+          {
+            if: { type: 'object' },
+            // biome-ignore lint/suspicious/noThenProperty: `then` is the JSON Schema keyword
+            then: ref('pinnedExecutable'),
+            else: ref('path'),
+          },
+          'Exempt executables: exact absolute paths, or { path, sha256: [digest, ...] } to exempt the file only while it has one of those contents.',
+        ),
         uids: uids('Exempt real user ids.'),
         euids: uids(
           'Exempt effective user ids: the uid a process acts with (a set-uid root program is exempt under 0 while it runs).',

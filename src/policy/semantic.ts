@@ -14,7 +14,10 @@ export function ruleTargets(m: Match): string[] {
 /** How many entries a rule puts in each kernel map. */
 export function ruleEntries(rule: Rule): Partial<Record<MapBudgetName, number>> {
   const kind = kindOf(rule.match.kind);
-  const exceptions = rule.unless.executables.length + rule.unless.uids.length + rule.unless.cgroups.length;
+  // an executable exception is two entries (its id with and without EXE_ID_VERIFIED), a pinned one one
+  const pinned = Object.keys(rule.unless.digests).length;
+  const exceptions =
+    2 * rule.unless.executables.length - pinned + rule.unless.uids.length + rule.unless.cgroups.length;
   return { exceptions, [kind.budget]: kind.entries(rule.match) };
 }
 
@@ -86,6 +89,7 @@ export function checkSet(policies: Policy[]): Diagnostic[] {
       ),
     );
   }
+  out.push(...checkPins(policies));
   const used: Record<MapBudgetName, number> = { pathRules: 0, netRules: 0, rules: 0, exceptions: 0 };
   const names = Object.keys(used) as MapBudgetName[];
   const overflowed = new Set<MapBudgetName>();
@@ -100,6 +104,34 @@ export function checkSet(policies: Policy[]): Diagnostic[] {
             error(
               'TOO_MANY_ENTRIES',
               `rule '${rule.id}' brings the set to ${used[map]} ${map} entries, more than the ${MAP_BUDGET[map]} the kernel map holds`,
+              rule.pos,
+            ),
+          );
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Every exception of the set that pins an executable's content names the same
+ * digests: a process carries one bit that says its file has them.
+ */
+function checkPins(policies: Policy[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const first = new Map<string, { digests: string; rule: Rule; policy: Policy }>();
+  for (const policy of policies) {
+    for (const rule of policy.rules) {
+      for (const [path, digests] of Object.entries(rule.unless.digests)) {
+        const seen = first.get(path);
+        const d = digests.join(',');
+        if (!seen) first.set(path, { digests: d, rule, policy });
+        else if (seen.digests !== d) {
+          out.push(
+            error(
+              'EXE_DIGESTS_DIFFER',
+              `rule '${rule.id}' pins ${path} to other digests than rule '${seen.rule.id}' of policy '${seen.policy.name}' (${seen.rule.pos.file}:${seen.rule.pos.line}); every exception that pins one executable must name the same digests`,
               rule.pos,
             ),
           );

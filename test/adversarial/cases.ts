@@ -35,7 +35,10 @@ export interface AdversarialCase {
   item: string;
   /** what the intruder does, in words */
   title: string;
-  /** the rule under attack, as a YAML flow mapping without its id (the id is always `r`) */
+  /**
+   * the rule under attack, as a YAML flow mapping without its id (the id is always `r`);
+   * `@SHA256:<path>` is the SHA-256 of that file when the policy is written
+   */
   rule: string;
   /**
    * the policy is an allowlist (defaultAction: block) and `rule` its allow
@@ -503,6 +506,7 @@ function exeIdentityCases(): AdversarialCase[] {
   };
   const root = `${EXEC_DIR}/exe-chroot-same-name-root`;
   const scoped = `${EXEC_DIR}/exe-main-thread-exits-scoped`;
+  const pinned = `${EXEC_DIR}/exe-pinned-rewritten-trusted`;
   return [
     one(
       'exe-bind-over-trusted',
@@ -517,6 +521,26 @@ function exeIdentityCases(): AdversarialCase[] {
       (t) => ['--chroot', root, 'exec', t, 'bind', '0.0.0.0', '8082'],
       `rm -rf ${root} && mkdir -p ${root}${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${root}@`,
     ),
+    {
+      // the exception holds for the program's content, not for its file: the control in `after`
+      // shows the pinned program excepted, then the intruder changes it in place (the same
+      // inode, so the same identity) and runs it; the exec tracepoint sees its change time moved
+      id: 'exe-pinned-rewritten',
+      item: '16.3',
+      title:
+        'rewrites a program excepted by its SHA-256 in place (the same file, so the same identity) and runs its own code under it',
+      rule: `{ kind: bind, action: block, match: { ports: [8086] }, unless: { executables: [{ path: ${pinned}, sha256: [@SHA256:${ATTACK_STATIC}] }] } }`,
+      files: `mkdir -p ${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${pinned}`,
+      after: [
+        `got=$(sh -c 'echo $$ > "$CASE/cgroup.procs" && exec ${pinned} bind 127.0.0.1 8086')`,
+        `[ "$got" = ok ] || { echo "control: the pinned program was not excepted: $got" >&2; exit 1; }`,
+        `printf '\\0' >> ${pinned}`,
+      ].join('\n'),
+      attack: ['exec', pinned, 'bind', '0.0.0.0', '8086'],
+      kind: 'bind',
+      target: { family: 'ipv4', address: '0.0.0.0', port: 8086, protocol: 'tcp', call: 'bind' },
+      kernels: both,
+    },
     {
       id: 'exe-main-thread-exits',
       item: '16.3',

@@ -95,6 +95,8 @@ export function guestAdversarialSuite(
     it.each(CASES.map((c) => [c.id, c] as const))('%s', (_id, c) => {
       const phase = phases[mode]!;
       const r = caseOf(phase, c.id);
+      // what the case does before the attack (a control among it) must have gone through
+      expect(r.prep?.status ?? 0, r.prep?.output).toBe(0);
       const attempt = { stdout: r.stdout, stderr: r.stderr, code: r.status, signal: r.signal, pid: r.pid };
       const { observed, expected, events, why } = adv.judge(c, kernel, mode, attempt, phase.events);
       expect(observed, why).toEqual(expected);

@@ -4,6 +4,8 @@
 // command line (a network namespace of its own with the services it
 // targets, then the case's cgroup, then the attack program), and what a
 // case must end in on a kernel, in enforce and in audit mode.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type AdversarialCase, CASES, type Expectation, type Kernel } from '../adversarial/cases.ts';
 
@@ -53,8 +55,15 @@ metadata:
 spec:${c.allowlist ? '\n  defaultAction: block' : ''}
   scope: { ${scope} }
   rules:
-    - { id: ${RULE}, message: ${JSON.stringify(`adversarial case ${c.id}`)}, ${inner(c.rule)} }
+    - { id: ${RULE}, message: ${JSON.stringify(`adversarial case ${c.id}`)}, ${inner(withDigests(c.rule))} }
 `;
+}
+
+/** `@SHA256:<path>` in a rule: the file's SHA-256, read now. */
+function withDigests(rule: string): string {
+  return rule.replace(/@SHA256:([^\s,\]]+)/g, (_, file: string) =>
+    createHash('sha256').update(readFileSync(file)).digest('hex'),
+  );
 }
 
 /** The services the attacks target, inside each attacker's own network namespace. */

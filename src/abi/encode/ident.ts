@@ -49,6 +49,24 @@ export function encodeFileId(id: FileId): MapEntry {
   };
 }
 
+/**
+ * bg_exe_verified: the executable at (dev, ino) had a pinned digest when its change
+ * time was `ctimeNs` (ns since the epoch, as stat(2) gives it) and its size `size`.
+ */
+export function encodeExeVerified(dev: number, ino: bigint, ctimeNs: bigint, size: bigint): MapEntry {
+  const sec = ctimeNs >= 0n ? ctimeNs / 1_000_000_000n : -((-ctimeNs + 999_999_999n) / 1_000_000_000n);
+  const nsec = Number(ctimeNs - sec * 1_000_000_000n);
+  return {
+    key: new ByteWriter(Size.fileIdKey).u8(0).pad(3).u32(dev).u64(ino).hex(),
+    value: new ByteWriter(Size.exeVerifiedVal)
+      .u64(BigInt.asUintN(64, sec))
+      .u32(nsec)
+      .pad(4)
+      .u64(BigInt.asUintN(64, size))
+      .hex(),
+  };
+}
+
 /** bg_exe_idents: the executable at (dev, ino) has exe id `exeId` (the key has no generation: gen 0). */
 export function encodeExeIdent(dev: number, ino: bigint, exeId: number): MapEntry {
   return {

@@ -159,6 +159,8 @@ export interface NativeAddon {
   ringPoke(h: Handle): void;
   /** give the C heap's free pages back to the system (glibc malloc_trim); true when some were */
   trimMemory(): boolean;
+  /** whether the file (a read-only descriptor) is open for writing anywhere now: 0 no, 1 yes, -errno cannot tell */
+  openForWrite(fd: number): number;
   /** tests only: force a reading failure (native/src/ringbuf.c); nothing in bpfgate calls it */
   ringFault(kind: 'alloc' | 'copy' | 'poll' | 'clear', n: number): void;
 }
@@ -185,6 +187,18 @@ export function loadAddon(path: string): NativeAddon {
   } catch (err) {
     throw new NativeBindingError(path, err);
   }
+}
+
+/**
+ * Whether the file open read-only as `fd` is open for writing anywhere on the
+ * system now: 'no', 'yes', or 'unknown' (a file system without leases). An
+ * addon without the call (an older build) cannot tell.
+ */
+export function openForWrite(fd: number): 'no' | 'yes' | 'unknown' {
+  const a = native();
+  if (typeof a.openForWrite !== 'function') return 'unknown';
+  const r = a.openForWrite(fd);
+  return r === 0 ? 'no' : r === 1 ? 'yes' : 'unknown';
 }
 
 /** The C heap's free pages given back to the system (glibc's malloc_trim); true when some were. */

@@ -12,6 +12,7 @@ import { encodeRuleVal } from '../../../src/abi/encode/value.ts';
 import {
   ANY,
   EXE_ID_UNRESOLVED,
+  EXE_ID_VERIFIED,
   fnv1a32,
   KIND_MAX,
   MAX_SLOTS,
@@ -417,6 +418,7 @@ describe('scope and exceptions', () => {
         rule('shells', MATCHES.exec!, {
           unless: {
             executables: ['/usr/bin/sudo'],
+            digests: {},
             uids: [0, 1000],
             euids: [0],
             cgroups: ['/system.slice/ok.service'],
@@ -450,8 +452,10 @@ describe('scope and exceptions', () => {
       [encodeIdScope(33, 0b01n, 0), encodeIdScope(1000, 0b11n, 0)].sort((a, b) => (a.key < b.key ? -1 : 1)),
     );
     // the exe id of a process whose executable's path could not be built: every executable scope
+    // with and without EXE_ID_VERIFIED (a process that runs a pinned content carries the bit)
     expect(entries(plan, 'bg_scope_exe')).toEqual([
       encodeIdScope(2, 0b10n, 0),
+      encodeIdScope((2 | EXE_ID_VERIFIED) >>> 0, 0b10n, 0),
       encodeIdScope(EXE_ID_UNRESOLVED, 0b10n, 0),
     ]);
     expect(plan.policies[1]!.cgroups).toEqual(['/system.slice/**']);
@@ -492,6 +496,7 @@ describe('scope and exceptions', () => {
         encodeUidException(shells.ruleId, 1000, 1),
         encodeEuidException(shells.ruleId, 0, 1),
         encodeExeException(shells.ruleId, 1, 1),
+        encodeExeException(shells.ruleId, (1 | EXE_ID_VERIFIED) >>> 0, 1),
       ]
         .map((e) => e.key)
         .sort(),
@@ -509,6 +514,42 @@ describe('scope and exceptions', () => {
     expect(plan.policies[1]!.exceptionsCgroups).toEqual([
       { ruleId: shells.ruleId, cgroups: ['/system.slice/ok.service'] },
     ]);
+  });
+
+  it('an exception that pins a digest names only the verified id; the plan carries the digests for the loader', () => {
+    const digest = 'ab'.repeat(32);
+    const pinned = set(
+      policy('p', [
+        rule('shells', MATCHES.exec!, {
+          unless: {
+            executables: ['/usr/bin/dpkg', '/usr/bin/sudo'],
+            digests: { '/usr/bin/dpkg': [digest] },
+            uids: [],
+            euids: [],
+            cgroups: [],
+          },
+        }),
+      ]),
+    );
+    const plan = compile(pinned, NO_LSM, { gen: 0 });
+    const shells = plan.rules.find((r) => r.rule === 'shells')!;
+    expect(plan.exeIds).toEqual({ '/usr/bin/dpkg': 1, '/usr/bin/sudo': 2 });
+    expect(plan.exeDigests).toEqual({ '/usr/bin/dpkg': [digest] });
+    expect(
+      entries(plan, 'bg_exceptions')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(
+      [
+        encodeExeException(shells.ruleId, (1 | EXE_ID_VERIFIED) >>> 0, 0),
+        encodeExeException(shells.ruleId, 2, 0),
+        encodeExeException(shells.ruleId, (2 | EXE_ID_VERIFIED) >>> 0, 0),
+      ]
+        .map((e) => e.key)
+        .sort(),
+    );
+    // no pin, no digests in the plan
+    expect(compile(scoped, NO_LSM, { gen: 0 }).exeDigests).toBeUndefined();
   });
 
   it('executables in use load the tracking programs', () => {

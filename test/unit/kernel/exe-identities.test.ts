@@ -1,9 +1,11 @@
 // The named executables resolved to identities (bg_exe_idents), and their
-// paths bound (BG_EXE_ID_BOUND in bg_exe_ids) where this host has the file.
+// paths bound (BG_EXE_ID_BOUND in bg_exe_ids) where this host has the file;
+// pinned ones verified (bg_exe_verified) when their content has a pinned digest.
 import { describe, expect, it } from 'vitest';
-import { encodeExeIdent, kernelDev } from '../../../src/abi/encode/ident.ts';
+import { encodeExeIdent, encodeExeVerified, kernelDev } from '../../../src/abi/encode/ident.ts';
 import { encodeExeId } from '../../../src/abi/encode/scope.ts';
 import { EXE_ID_BOUND } from '../../../src/abi/layout.ts';
+import type { Measurement } from '../../../src/kernel/exe-digest.ts';
 import {
   type ExeStatFn,
   inodeKey,
@@ -82,5 +84,66 @@ describe('resolveExeIdentities', () => {
 
   it('the identity key is the kernel device, gen 0, and the inode', () => {
     expect(encodeExeIdent(K, 10n, 1).key).toBe(`00000000${'01008000'}${'0a00000000000000'}`);
+  });
+});
+
+describe('resolveExeIdentities: executables pinned by digest', () => {
+  const good = 'a'.repeat(64);
+  const measured = (sha256: string): Measurement => ({
+    ok: true,
+    sha256,
+    dev: DEV,
+    ino: 10n,
+    ctimeNs: 1_700_000_000_123_456_789n,
+    size: 4096n,
+  });
+
+  it('a pinned file whose content has a pinned digest is verified at its change time and size', () => {
+    const seen: string[] = [];
+    const r = resolveExeIdentities({ '/usr/bin/dpkg': 1, '/usr/sbin/sshd': 2 }, stat, {
+      digests: { '/usr/bin/dpkg': [good] },
+      measure: (p) => {
+        seen.push(p);
+        return measured(good);
+      },
+    });
+    expect(seen).toEqual(['/usr/bin/dpkg']); // only pinned files are read
+    expect(r.verified).toEqual([encodeExeVerified(K, 10n, 1_700_000_000_123_456_789n, 4096n)]);
+    expect([...r.verifiedInodes]).toEqual([inodeKey(K, 10n)]);
+    expect(r.unverified).toEqual([]);
+    // the identity and the bound path are the same as unpinned
+    expect(r.idents).toEqual([encodeExeIdent(K, 10n, 1), encodeExeIdent(K, 20n, 2)]);
+  });
+
+  it('another content, a file being written or replaced while read is not verified, and says why', () => {
+    const other = resolveExeIdentities({ '/usr/bin/dpkg': 1 }, stat, {
+      digests: { '/usr/bin/dpkg': [good] },
+      measure: () => measured('b'.repeat(64)),
+    });
+    expect(other.verified).toEqual([]);
+    expect(other.unverified).toEqual([
+      { path: '/usr/bin/dpkg', reason: `another digest (sha256 ${'b'.repeat(64)})` },
+    ]);
+    const written = resolveExeIdentities({ '/usr/bin/dpkg': 1 }, stat, {
+      digests: { '/usr/bin/dpkg': [good] },
+      measure: () => ({ ok: false, reason: 'being written (open for writing)' }),
+    });
+    expect(written.verified).toEqual([]);
+    expect(written.unverified[0]?.reason).toBe('being written (open for writing)');
+    const replaced = resolveExeIdentities({ '/usr/bin/dpkg': 1 }, stat, {
+      digests: { '/usr/bin/dpkg': [good] },
+      measure: () => ({ ...measured(good), ino: 99n }),
+    });
+    expect(replaced.verified).toEqual([]);
+    expect(replaced.unverified[0]?.reason).toMatch(/^changing/);
+  });
+
+  it('a pinned path this host lacks is matched by name and never verified', () => {
+    const r = resolveExeIdentities({ '/only/in/containers': 3 }, stat, {
+      digests: { '/only/in/containers': [good] },
+      measure: () => measured(good),
+    });
+    expect(r.verified).toEqual([]);
+    expect(r.ids).toEqual([encodeExeId('/only/in/containers', 3)]);
   });
 });

@@ -413,6 +413,62 @@ describe('Loader: executable identities', () => {
     expect(loader.refreshExeIdentities()).toBe(0);
   });
 
+  it('pinned executables: verified entries follow the measurement (a lost one deleted first), and the running processes of a path whose pins changed are given their ids again', () => {
+    let verified = [{ key: 'aa01', value: 'v1' }];
+    const seeded: [Record<string, number>, unknown][] = [];
+    const exeHost: HostState = {
+      ...host,
+      taskExeEntries: (ids, digests) => {
+        seeded.push([ids, digests]);
+        return [];
+      },
+      exeIdentities: (_ids, digests) => ({
+        idents: [{ key: 'aa01', value: '01000000' }],
+        ids: [],
+        verified: digests?.['/usr/bin/dpkg'] ? verified : [],
+        unbound: [],
+        unverified:
+          verified.length === 0
+            ? [{ path: '/usr/bin/dpkg', reason: 'being written (open for writing)' }]
+            : [],
+      }),
+    };
+    const obj = new FakeObject(['bg_tp_exec']);
+    const loader = new Loader(obj, exeHost, '/sys/fs/cgroup', log);
+    const p = plan(0, [], ['bg_tp_exec']);
+    p.exeIds = { '/usr/bin/dpkg': 1 };
+    p.exeDigests = { '/usr/bin/dpkg': ['aa'] };
+    loader.apply(p, 0);
+    expect(obj.journal.filter((j) => j.includes('bg_exe_'))).toEqual([
+      'update bg_exe_idents aa01',
+      'update bg_exe_verified aa01',
+    ]);
+    expect(seeded).toEqual([[{ '/usr/bin/dpkg': 1 }, { '/usr/bin/dpkg': ['aa'] }]]);
+    expect(loader.unverifiedExecutables()).toEqual([]);
+
+    // written since: no longer verified, and said why
+    verified = [];
+    obj.journal.length = 0;
+    expect(loader.refreshExeIdentities()).toBe(1);
+    expect(obj.journal).toEqual(['delete bg_exe_verified aa01']);
+    expect(loader.unverifiedExecutables()).toEqual([
+      { path: '/usr/bin/dpkg', reason: 'being written (open for writing)' },
+    ]);
+
+    // the next set pins other digests: the same id, its processes seeded again; the same pins: not
+    const q = plan(1, [], ['bg_tp_exec']);
+    q.exeIds = { '/usr/bin/dpkg': 1 };
+    q.exeDigests = { '/usr/bin/dpkg': ['bb'] };
+    loader.apply(q, 1);
+    expect(seeded.length).toBe(2);
+    expect(seeded[1]![1]).toEqual({ '/usr/bin/dpkg': ['bb'] });
+    const r = plan(0, [], ['bg_tp_exec']);
+    r.exeIds = { '/usr/bin/dpkg': 1 };
+    r.exeDigests = { '/usr/bin/dpkg': ['bb'] };
+    loader.apply(r, 0);
+    expect(seeded.length).toBe(2);
+  });
+
   it('names the executables it can only match by path (the host does not have them)', () => {
     const warnings: [object, string][] = [];
     const exeHost: HostState = {
