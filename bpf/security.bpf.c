@@ -214,3 +214,50 @@ int BPF_PROG(bg_fmr_probe, struct dentry *dentry, int ret)
 
 /* self-protection: armed by the daemon with --protect */
 #include "lib/protect.h"
+
+/*
+ * The SHA-256 of the file an exec runs, for exceptions by content alone (lib/abi.h,
+ * bg_exe_contents): after the point of no return, so the exec completes; sleepable, as
+ * bpf_ima_file_hash reads the file. Never denies (the hook returns nothing). Attached only
+ * while the set has such an exception. The result is kept by identity while the change time
+ * and size stay (the file cannot be written while it is being executed; any write since moves
+ * the change time). No per-CPU scratch: the program may sleep.
+ */
+SEC("lsm.s/bprm_committed_creds")
+int BPF_PROG(bg_lsm_exe_content, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct bg_content_cache_val fresh = {};
+	struct bg_content_cache_val *cached;
+	struct bg_file_id_key ik = {};
+	struct bg_content_key ck = {};
+	struct file *file = bprm->file;
+	struct inode *inode;
+	__u32 *id;
+
+	bpf_map_delete_elem(&bg_task_content, &tgid);
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return 0;
+	ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	ik.ino = BPF_CORE_READ(inode, i_ino);
+	bg_inode_ctime(inode, &fresh.ctime_sec, &fresh.ctime_nsec);
+	fresh.size = BPF_CORE_READ(inode, i_size);
+	cached = bpf_map_lookup_elem(&bg_content_cache, &ik);
+	if (cached && cached->ctime_sec == fresh.ctime_sec && cached->ctime_nsec == fresh.ctime_nsec &&
+	    cached->size == fresh.size) {
+		__builtin_memcpy(ck.sha256, cached->sha256, sizeof(ck.sha256));
+	} else {
+		/* IMA's hash of the file: its algorithm's id, which must be SHA-256 (Debian's default) */
+		if (bpf_ima_file_hash(file, fresh.sha256, sizeof(fresh.sha256)) != HASH_ALGO_SHA256)
+			return 0;
+		bpf_map_update_elem(&bg_content_cache, &ik, &fresh, BPF_ANY);
+		__builtin_memcpy(ck.sha256, fresh.sha256, sizeof(ck.sha256));
+	}
+	id = bpf_map_lookup_elem(&bg_exe_contents, &ck);
+	if (id)
+		bpf_map_update_elem(&bg_task_content, &tgid, id, BPF_ANY);
+	return 0;
+}

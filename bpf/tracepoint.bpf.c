@@ -71,34 +71,6 @@ BG_INLINE int bg_lsm_listen_seen(void)
 	return rt && rt->lsm_listen_seen;
 }
 
-/* struct inode's change time before 6.6 (i_ctime) and from 6.6 to 6.10 (__i_ctime); 6.11 split it in two */
-struct inode___ctime_61 {
-	struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-struct inode___ctime_66 {
-	struct timespec64 __i_ctime;
-} __attribute__((preserve_access_index));
-
-/* The inode's change time, as stat(2) reports it. */
-BG_INLINE void bg_inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
-{
-	if (bpf_core_field_exists(struct inode, i_ctime_sec)) {
-		*sec = BPF_CORE_READ(inode, i_ctime_sec);
-		/* from 6.13 the top bit says the change time was read (multigrain timestamps) */
-		*nsec = BPF_CORE_READ(inode, i_ctime_nsec) & ~(1u << 31);
-	} else if (bpf_core_field_exists(struct inode___ctime_66, __i_ctime)) {
-		struct inode___ctime_66 *i = (void *)inode;
-
-		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
-		*nsec = (__u32)BPF_CORE_READ(i, __i_ctime.tv_nsec);
-	} else {
-		struct inode___ctime_61 *i = (void *)inode;
-
-		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
-		*nsec = (__u32)BPF_CORE_READ(i, i_ctime.tv_nsec);
-	}
-}
-
 /*
  * BG_EXE_ID_VERIFIED when the file has the content user space measured: its change time and
  * size are what they were then (bg_exe_verified). The file is being executed: nobody can
@@ -126,8 +98,15 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct bg_gen_config *cfg = 0;
 	struct file *file;
-	__u32 *id;
+	__u32 *id, content = 0;
 
+	/* the id of this exec's content (bg_lsm_exe_content), taken first, whatever decides: never
+	 * left for a later exec of the process, which the hashing program may no longer see */
+	id = bpf_map_lookup_elem(&bg_task_content, &tgid);
+	if (id) {
+		content = *id;
+		bpf_map_delete_elem(&bg_task_content, &tgid);
+	}
 	if (!w)
 		return 0;
 	file = BPF_CORE_READ(bprm, file);
@@ -171,6 +150,12 @@ int BPF_PROG(bg_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 		v = *id;
 		if (v & BG_EXE_ID_BOUND)
 			v = BG_EXE_ID_UNRESOLVED;
+		bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
+		return 0;
+	}
+	/* no id of its own: the id of its content, where an exception names it (bg_lsm_exe_content) */
+	if (content) {
+		v = content;
 		bpf_map_update_elem(&bg_task_exe, &tgid, &v, BPF_ANY);
 	} else {
 		bpf_map_delete_elem(&bg_task_exe, &tgid);

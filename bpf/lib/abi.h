@@ -280,6 +280,25 @@ struct bg_id_key {
  * tracepoint sets the bit only while they are unchanged. bg_scope_exe holds every exe id
  * with and without it; a pinned exception only the id with it. */
 #define BG_EXE_ID_VERIFIED 0x40000000u
+/*
+ * Exceptions by content alone (`unless.executables: [{ sha256: [...] }]`), where BPF-LSM runs
+ * sleepable programs with bpf_ima_file_hash: bg_lsm_exe_content (lsm.s/bprm_committed_creds)
+ * computes the SHA-256 of the file an exec runs (bg_content_cache keeps it by identity while the
+ * change time and size stay), looks it up in bg_exe_contents (digest -> exe id, written by the
+ * compiler: each digest is an executable of its own, named "sha256:<hex>" in bg_exe_ids) and
+ * leaves the id in bg_task_content[tgid]; bg_tp_exec gives it to a process whose file has no
+ * exe id of its own (a named executable is decided by its name and identity).
+ */
+struct bg_content_key {
+	__u8 sha256[32];
+};
+struct bg_content_cache_val {
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+	__s64 size;
+	__u8 sha256[32];
+};
 /* bg_exe_verified (HASH): struct bg_file_id_key (gen 0) -> struct bg_exe_verified_val:
  * the named executables whose SHA-256 is one the policy set pins, as measured by user space
  * while no process had the file open for writing. Any write after that changes the change

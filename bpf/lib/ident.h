@@ -24,6 +24,34 @@
 
 #define BG_IDENT_DEPTH 16
 
+/* struct inode's change time before 6.6 (i_ctime) and from 6.6 to 6.10 (__i_ctime); 6.11 split it in two */
+struct inode___ctime_61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___ctime_66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The inode's change time, as stat(2) reports it. */
+BG_INLINE void bg_inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(struct inode, i_ctime_sec)) {
+		*sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* from 6.13 the top bit says the change time was read (multigrain timestamps) */
+		*nsec = BPF_CORE_READ(inode, i_ctime_nsec) & ~(1u << 31);
+	} else if (bpf_core_field_exists(struct inode___ctime_66, __i_ctime)) {
+		struct inode___ctime_66 *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___ctime_61 *i = (void *)inode;
+
+		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+}
+
 /* What bg_ident_find accepts at the dentry itself, besides a file a rule names. */
 #define BG_IDENT_SELF_DIR 0x1      /* a directory a rule names (renaming or removing it) */
 #define BG_IDENT_SELF_ANCESTOR 0x2 /* a directory on the way to a protected path (renaming it) */

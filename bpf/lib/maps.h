@@ -165,6 +165,27 @@ struct {
 } bg_exe_verified SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_content_key);
+	__type(value, __u32);
+} bg_exe_contents SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, struct bg_file_id_key);
+	__type(value, struct bg_content_cache_val);
+} bg_content_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BG_SCOPE_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} bg_task_content SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, BG_TASKS_MAX);
 	__type(key, __u32);

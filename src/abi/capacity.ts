@@ -40,6 +40,8 @@ export const GENERATION_CAPACITY: Readonly<Record<string, number>> = {
   [MapName.exeIdents]: 8192,
   /** the loader's too: the named executables of those whose digest matched a pin */
   [MapName.exeVerified]: 8192,
+  /** the compiler's: one per digest excepted alone */
+  [MapName.exeContents]: 4096,
   /** ARRAY, one entry per generation */
   [MapName.genConfig]: 1,
 };

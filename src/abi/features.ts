@@ -39,6 +39,12 @@ export interface FeatureSet {
   /** bpf_d_path usable from LSM file hooks */
   lsmDPath: Feature;
   /**
+   * a sleepable LSM program hashes the file an exec runs (bpf_ima_file_hash,
+   * Linux 5.18 with IMA): exceptions by content alone; absent in older feature
+   * files: unavailable
+   */
+  exeContent?: Feature;
+  /**
    * fmod_ret programs on security_* functions deny (the probe's own program
    * denied a child of its own): the rung for kernels where BPF-LSM is built
    * but not active

@@ -74,6 +74,10 @@ export const EXE_ID_MASK = 0x7fffffff;
  * with and without it
  */
 export const EXE_ID_VERIFIED = 0x40000000;
+/** The exe-id name of a digest an exception names alone (bg_exe_ids keys; never a path). */
+export const contentExeKey = (sha256: string): string => `sha256:${sha256}`;
+/** Whether an exe-id name is a digest's, not a path. */
+export const isContentExe = (name: string): boolean => name.startsWith('sha256:');
 /** The exe id a bg_task_exe value (or a record's exe id) names, without BG_EXE_ID_VERIFIED. */
 export const plainExeId = (id: number): number =>
   id === EXE_ID_UNRESOLVED ? id : (id & ~EXE_ID_VERIFIED) >>> 0;
@@ -118,6 +122,12 @@ export const MapName = {
   exeIdents: 'bg_exe_idents',
   /** (device, inode) -> change time and size when its pinned digest was measured (no generation) */
   exeVerified: 'bg_exe_verified',
+  /** SHA-256 → exe id: the digests exceptions name alone (no generation, like the ids) */
+  exeContents: 'bg_exe_contents',
+  /** (device, inode) → change time, size, SHA-256: bg_lsm_exe_content's, by identity */
+  contentCache: 'bg_content_cache',
+  /** tgid → the exe id of its content, from bg_lsm_exe_content to bg_tp_exec */
+  taskContent: 'bg_task_content',
   taskExe: 'bg_task_exe',
   genConfig: 'bg_gen_config',
   state: 'bg_state',

@@ -90,6 +90,8 @@ export interface ProgramInfo {
   twin?: string;
   /** cgroup_skb programs: packets of the sockets in the attach cgroup's subtree (feature cgroupSkb) */
   skb?: true;
+  /** a sleepable LSM program that hashes files with bpf_ima_file_hash (feature exeContent) */
+  content?: true;
 }
 
 const lsm = (hook: string, paths?: true): ProgramInfo => ({
@@ -194,6 +196,17 @@ export const PROGRAMS = {
   /** exec rules on a file mapped executable (mmap PROT_EXEC; mprotect adding it): the dynamic loader, a loader of one's own */
   ...security('mmap_file', 'mmap_file', 'security_mmap_file', true),
   ...security('file_mprotect', 'file_mprotect', 'security_file_mprotect', true),
+  /**
+   * exceptions by content alone: the SHA-256 of the file each exec runs (sleepable, with
+   * bpf_ima_file_hash; feature exeContent), after the point of no return; never denies
+   */
+  bg_lsm_exe_content: {
+    family: 'lsm',
+    attach: { type: 'lsm', hook: 'bprm_committed_creds' },
+    canDeny: false,
+    canKill: false,
+    content: true,
+  },
   // cgroup hooks: deny (EPERM) for processes in the attach cgroup's subtree
   /** inet and inet6 sockets only (the hook runs in inet_create/inet6_create) */
   bg_cg_sock_create: cg('sock_create', 'cgroup_inet_sock_create'),
@@ -306,8 +319,16 @@ export type ProgramName = keyof typeof PROGRAMS;
 /** Always loaded where tracepoints work: they keep bg_task_exe (acting executable ids) current. */
 export const TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit'];
 
+/** Loaded where a rule excepts programs by content alone (and BPF-LSM hashes files): their SHA-256 at each exec. */
+export const CONTENT_PROGRAMS: ProgramName[] = ['bg_lsm_exe_content'];
+
 /** Loaded where tracepoints work for policies scoped to cgroups: cgroups made later are matched as they are made. */
 export const CGROUP_TRACKING_PROGRAMS: ProgramName[] = ['bg_tp_cgroup_mkdir', 'bg_tp_cgroup_rmdir'];
+
+const NOT_PROBED_CONTENT: Feature = {
+  available: false,
+  reason: 'not probed (a feature set from before exceptions by content)',
+};
 
 const NOT_PROBED: Feature = {
   available: false,
@@ -320,6 +341,7 @@ export function availability(name: ProgramName, f: FeatureSet): Feature {
   switch (p.family) {
     case 'lsm': {
       if (!f.lsm.available) return f.lsm;
+      if (p.content) return f.exeContent ?? NOT_PROBED_CONTENT;
       return p.paths && !f.lsmDPath.available ? f.lsmDPath : f.lsm;
     }
     case 'fmod_ret': {

@@ -4,6 +4,7 @@
 
 import { GENERATION_CAPACITY } from '../abi/capacity.ts';
 import { emptyGenConfig, encodeGenConfig, type GenConfig } from '../abi/encode/config.ts';
+import { encodeExeContent } from '../abi/encode/ident.ts';
 import { anySlotPathKey } from '../abi/encode/path.ts';
 import {
   encodeEuidException,
@@ -15,6 +16,7 @@ import {
 import type { FeatureSet } from '../abi/features.ts';
 import {
   Action as ActionValue,
+  contentExeKey,
   EXE_ID_UNRESOLVED,
   EXE_ID_VERIFIED,
   MapName,
@@ -33,6 +35,7 @@ import type {
 } from '../abi/plan.ts';
 import {
   CGROUP_TRACKING_PROGRAMS,
+  CONTENT_PROGRAMS,
   PROGRAMS,
   type ProgramInfo,
   type ProgramName,
@@ -73,7 +76,10 @@ const ACHIEVED_VALUE: Readonly<Record<Exclude<Enforcement, 'unavailable'>, numbe
 const FAIL_CLOSED: readonly Enforcement[] = ['block', 'kill', 'kill-after'];
 
 function usesExecutables(p: Policy): boolean {
-  return p.scope.executables.length > 0 || p.rules.some((r) => r.unless.executables.length > 0);
+  return (
+    p.scope.executables.length > 0 ||
+    p.rules.some((r) => r.unless.executables.length + r.unless.contents.length > 0)
+  );
 }
 
 function bit(slot: number): bigint {
@@ -109,6 +115,8 @@ class Build {
   readonly uidScope = new Map<number, bigint>();
   readonly euidScope = new Map<number, bigint>();
   readonly exeScope = new Map<number, bigint>();
+  /** digests exceptions name alone → their exe id (bg_exe_contents) */
+  readonly contents = new Map<string, number>();
   /** program -> kinds that need it */
   readonly programs = new Map<ProgramName, Set<RuleKind>>();
   /** attachments of programs attached once per rule (a kprobe per function) */
@@ -176,7 +184,7 @@ function packetDecision(b: Build, p: Policy, rule: Rule): Decision | null {
   const s = p.scope;
   const u = rule.unless;
   const byProcess = s.uids.length + s.euids.length + s.executables.length > 0 || s.processes !== 'all';
-  if (byProcess || u.uids.length + u.euids.length + u.executables.length > 0)
+  if (byProcess || u.uids.length + u.euids.length + u.executables.length + u.contents.length > 0)
     return unavailable(
       `a packet has no reliable acting process (it may be sent from softirq, or retransmitted): ${rule.kind} rules can be scoped and excepted by cgroups only (the socket's cgroup), never by uids, euids, executables or host/containers`,
     );
@@ -286,6 +294,22 @@ function compileRule(
       const e = encodeExeException(ruleId, x, b.gen);
       b.exceptions.set(e.key, e);
     }
+  }
+  // by content alone: each digest is an executable of its own, whose id bg_lsm_exe_content finds
+  if (rule.unless.contents.length === 0) return;
+  const hashing = b.features.exeContent;
+  if (!hashing?.available) {
+    b.warnings.push(
+      `policy ${p.name}, rule ${rule.id}: exceptions by content alone (sha256 without a path) need BPF-LSM hashing files with bpf_ima_file_hash (${hashing?.reason ?? 'not probed'}): here they except nothing (the rule applies)`,
+    );
+    return;
+  }
+  b.usePrograms(CONTENT_PROGRAMS, rule.kind);
+  for (const d of rule.unless.contents) {
+    const id = exeIds[contentExeKey(d)]!;
+    b.contents.set(d, id);
+    const e = encodeExeException(ruleId, id, b.gen);
+    b.exceptions.set(e.key, e);
   }
 }
 
@@ -430,6 +454,14 @@ export function compile(set: PolicySet, features: FeatureSet, options: CompileOp
     idScopeFill(MapName.scopeEuid, b.euidScope, gen),
     idScopeFill(MapName.scopeExe, b.exeScope, gen),
     { map: MapName.exeIds, entries: sortEntries(Object.entries(exeIds).map(([p, id]) => exeIdEntry(p, id))) },
+    ...(b.contents.size > 0
+      ? [
+          {
+            map: MapName.exeContents,
+            entries: sortEntries([...b.contents].map(([d, id]) => encodeExeContent(d, id))),
+          },
+        ]
+      : []),
     { map: MapName.genConfig, entries: [encodeGenConfig(gen, b.config)] },
   ].sort((x, y) => byString(x.map, y.map));
   for (const m of maps) checkCapacity(m.map, m.entries.length);

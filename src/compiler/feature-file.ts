@@ -69,7 +69,9 @@ export function parseFeatureSet(data: unknown, file: string): FeatureSet {
     problems.push('cgroup2.mount: expected a string');
   }
   // tcx, xdp and cgroup_skb came later: a feature file without them plans no packet programs
-  for (const k of ['tcx', 'xdp', 'cgroupSkb']) if (data[k] !== undefined) checkFeature(data[k], k, problems);
+  // (nor exceptions by content without exeContent)
+  for (const k of ['tcx', 'xdp', 'cgroupSkb', 'exeContent'])
+    if (data[k] !== undefined) checkFeature(data[k], k, problems);
   if (!isObject(data.cgroupHooks)) problems.push('cgroupHooks: expected an object');
   else for (const h of CGROUP_HOOKS) checkFeature(data.cgroupHooks[h], `cgroupHooks.${h}`, problems);
   // the fmod_ret rung's features: optional, so that older files still read (without the rung)

@@ -1,6 +1,6 @@
 // Deterministic numbering: policy slots and executable ids. Pure.
 
-import { MAX_SLOTS } from '../abi/layout.ts';
+import { contentExeKey, MAX_SLOTS } from '../abi/layout.ts';
 import { kindOf } from '../kinds/index.ts';
 import type { Policy, PolicySet } from '../policy/model.ts';
 import { MapCapacityError } from './errors.ts';
@@ -17,13 +17,17 @@ export function assignSlots(set: PolicySet): Policy[] {
   return [...set.policies].sort((a, b) => byString(a.name, b.name));
 }
 
-/** Every executable that needs an id: scopes, exceptions and what rules name (exec allow rules; abi.h, bg_exe_ids). */
+/**
+ * Every executable that needs an id: scopes, exceptions and what rules name
+ * (exec allow rules; abi.h, bg_exe_ids); a digest excepted alone is one too,
+ * named `sha256:<hex>` (no path starts so).
+ */
 export function executablesNamed(policies: Policy[]): string[] {
   const paths = new Set<string>();
   for (const p of policies) {
     const named = [p.scope.executables];
     for (const r of p.rules) {
-      named.push(r.unless.executables);
+      named.push(r.unless.executables, r.unless.contents.map(contentExeKey));
       named.push(kindOf(r.kind).executables?.(r.match, r.action) ?? []);
     }
     for (const e of named.flat()) paths.add(e);

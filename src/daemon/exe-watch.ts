@@ -25,6 +25,7 @@ export class ExeWatch {
   set(paths: readonly string[]): void {
     const want = new Map<string, Set<string>>();
     for (const p of paths) {
+      if (!p.startsWith('/')) continue; // a digest excepted alone (sha256:...) names no file
       const dir = dirname(p);
       const names = want.get(dir) ?? new Set<string>();
       names.add(basename(p));

@@ -5,6 +5,7 @@ import {
   EV_F_UNRESOLVED,
   EVENT_FLAG,
   EXE_ID_UNRESOLVED,
+  isContentExe,
   plainExeId,
   RULE_DEFAULT,
   WOULD_OUTCOMES,
@@ -82,7 +83,9 @@ function kernelExecutable(record: DecodedRecord, ctx: BuildContext): string | un
   if (record.exe) return record.exe;
   if (isNewImage(kindOf(record.kind), record.op) && record.path) return record.path;
   // the id without EXE_ID_VERIFIED (the bit says the file had a pinned content)
-  return record.exeId > 0 ? ctx.executableOf?.(plainExeId(record.exeId)) : undefined;
+  const name = record.exeId > 0 ? ctx.executableOf?.(plainExeId(record.exeId)) : undefined;
+  // a digest excepted alone is no path: the enrichment reads the executable
+  return name && !isContentExe(name) ? name : undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;

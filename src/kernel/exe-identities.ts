@@ -14,7 +14,7 @@
 import { type BigIntStats, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { encodeExeIdent, encodeExeVerified, kernelDev } from '../abi/encode/ident.ts';
 import { encodeExeId } from '../abi/encode/scope.ts';
-import { EXE_ID_BOUND } from '../abi/layout.ts';
+import { EXE_ID_BOUND, isContentExe } from '../abi/layout.ts';
 import type { MapEntry } from '../abi/plan.ts';
 import type { Measurement } from './exe-digest.ts';
 
@@ -139,6 +139,11 @@ export function resolveExeIdentities(
   const verifiedInodes = new Set<string>();
   const unverified: { path: string; reason: string }[] = [];
   for (const [path, id] of Object.entries(exeIds).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // a digest excepted alone names no file: kept by name (adoption reads the ids back)
+    if (isContentExe(path)) {
+      ids.push(encodeExeId(path, id));
+      continue;
+    }
     const st = stat(path);
     // only where stat's device is the kernel's (not on a btrfs subvolume or an overlay, whose
     // stat reports another device): there the name decides, as for a path the host lacks

@@ -11,7 +11,14 @@ import {
   encodeCgroupScope,
   encodeCgroupWatch,
 } from '../abi/encode/scope.ts';
-import { CGROUP_ID_UNRESOLVED, EXE_ID_UNRESOLVED, EXE_ID_VERIFIED, EXE_MAX, MapName } from '../abi/layout.ts';
+import {
+  CGROUP_ID_UNRESOLVED,
+  EXE_ID_UNRESOLVED,
+  EXE_ID_VERIFIED,
+  EXE_MAX,
+  isContentExe,
+  MapName,
+} from '../abi/layout.ts';
 import type { MapEntry, MapFill, Plan } from '../abi/plan.ts';
 import { type CgroupNode, listCgroups, planCgroupWatch, resolveCgroupSelectors } from './cgroups.ts';
 import { MeasureCache } from './exe-digest.ts';
@@ -188,7 +195,13 @@ export class LiveHostState implements HostState {
       undefined,
       this.#pins(digests),
     );
-    return { idents, ids, verified, unverified, unbound: Object.keys(exeIds).filter((p) => !bound.has(p)) };
+    return {
+      idents,
+      ids,
+      verified,
+      unverified,
+      unbound: Object.keys(exeIds).filter((p) => !bound.has(p) && !isContentExe(p)),
+    };
   }
 
   #pins(digests: Readonly<Record<string, readonly string[]>>): ExePins {

@@ -316,11 +316,15 @@ function lsmInactive(active: string, list: string[], btf: Map<string, boolean> |
   };
 }
 
-function lsmFeatures(p: Prober, btf: () => Map<string, boolean> | null): { lsm: Feature; lsmDPath: Feature } {
+function lsmFeatures(
+  p: Prober,
+  btf: () => Map<string, boolean> | null,
+): { lsm: Feature; lsmDPath: Feature; exeContent: Feature } {
   const { list, note } = activeLsms();
   const noLsm = (lsm: Feature, short: string) => ({
     lsm,
     lsmDPath: { available: false, reason: `no BPF-LSM: ${short}` },
+    exeContent: { available: false, reason: `no BPF-LSM: ${short}` },
   });
   if (!list)
     return noLsm({ available: false, reason: `active LSMs unknown: ${note}` }, 'active LSMs unknown');
@@ -351,7 +355,12 @@ function lsmFeatures(p: Prober, btf: () => Map<string, boolean> | null): { lsm: 
           reason: `lsm/file_open and lsm/bprm_check_security load with bpf_d_path`,
         }
       : missing(bad.map(([n, o]) => `${sectionOf(n)} (bpf_d_path) load: ${o.text}`).join('; '), bad[0]![1]);
-  return { lsm, lsmDPath };
+  // exceptions by content alone: a sleepable LSM program with bpf_ima_file_hash (5.18, IMA)
+  const hashing = p.load('bg_lsm_exe_content').load;
+  const exeContent = hashing.ok
+    ? { available: true, reason: 'lsm.s/bprm_committed_creds loads with bpf_ima_file_hash' }
+    : missing(`lsm.s/bprm_committed_creds (bpf_ima_file_hash) load: ${hashing.text}`, hashing);
+  return { lsm, lsmDPath, exeContent };
 }
 
 /** The security_* functions the fmod_ret programs attach to, by function. */

@@ -33,6 +33,11 @@ export interface Exceptions {
    * these contents: path → SHA-256 digests (lowercase hex, sorted)
    */
   digests: Record<string, string[]>;
+  /**
+   * SHA-256 digests (lowercase hex, sorted) of programs exempt by their content
+   * alone, wherever their file is (`{ sha256 }` without a path)
+   */
+  contents: string[];
   /** real user ids */
   uids: number[];
   /** effective user ids */

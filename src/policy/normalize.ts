@@ -103,15 +103,25 @@ function readMatch(r: Reader, kind: RuleKind, m: Raw, path: string[]): Match {
 
 /**
  * unless.executables: a path exempts its file whatever it holds; { path, sha256 }
- * only while the file has one of those contents. A path given both ways is
- * exempt whatever it holds (any one entry exempts).
+ * only while the file has one of those contents; { sha256 } any program whose
+ * file has one of them. A path given both ways is exempt whatever it holds
+ * (any one entry exempts).
  */
-function readExempt(r: Reader, values: unknown, path: string[]): Pick<Exceptions, 'executables' | 'digests'> {
+function readExempt(
+  r: Reader,
+  values: unknown,
+  path: string[],
+): Pick<Exceptions, 'executables' | 'digests' | 'contents'> {
   const plain = new Set<string>();
   const pinned = new Map<string, Set<string>>();
-  for (const [i, item] of r.items<string | { path: string; sha256: string[] }>(values, path)) {
+  const contents = new Set<string>();
+  for (const [i, item] of r.items<string | { path?: string; sha256: string[] }>(values, path)) {
+    if (typeof item !== 'string' && item.path === undefined) {
+      for (const d of item.sha256) contents.add(d.toLowerCase());
+      continue;
+    }
     const at = typeof item === 'string' ? [...path, String(i)] : [...path, String(i), 'path'];
-    const checked = checkPath(typeof item === 'string' ? item : item.path, 'executable');
+    const checked = checkPath(typeof item === 'string' ? item : (item.path as string), 'executable');
     if (!checked.ok) {
       r.report(checked.code, checked.reason, at);
       continue;
@@ -126,7 +136,7 @@ function readExempt(r: Reader, values: unknown, path: string[]): Pick<Exceptions
   }
   const digests: Record<string, string[]> = {};
   for (const [p, set] of pinned) if (!plain.has(p)) digests[p] = [...set].sort();
-  return { executables: dedupe([...plain, ...pinned.keys()]), digests };
+  return { executables: dedupe([...plain, ...pinned.keys()]), digests, contents: [...contents].sort() };
 }
 
 function readExceptions(r: Reader, raw: Raw | undefined, path: string[]): Exceptions {

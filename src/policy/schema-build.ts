@@ -166,9 +166,12 @@ export function buildPolicySchema(): Json {
       }),
       pinnedExecutable: obj(
         'pinned executable',
-        'An exempt executable that is exempt only while its file has one of these contents.',
+        'An exempt executable that is exempt only while its file has one of these contents; without path, any program whose file has one of them (needs BPF-LSM with bpf_ima_file_hash).',
         {
-          path: ref('path', 'The executable, an exact absolute path.'),
+          path: ref(
+            'path',
+            'The executable, an exact absolute path. Omitted: any file with one of these contents.',
+          ),
           sha256: {
             type: 'array',
             minItems: 1,
@@ -177,7 +180,7 @@ export function buildPolicySchema(): Json {
             items: { type: 'string', pattern: SHA256_PATTERN },
           },
         },
-        ['path', 'sha256'],
+        ['sha256'],
       ),
       exceptions: obj('unless', 'Processes a rule never applies to: any one of these exempts a process.', {
         executables: list(
@@ -187,7 +190,7 @@ export function buildPolicySchema(): Json {
             then: ref('pinnedExecutable'),
             else: ref('path'),
           },
-          'Exempt executables: exact absolute paths, or { path, sha256: [digest, ...] } to exempt the file only while it has one of those contents.',
+          'Exempt executables: exact absolute paths; { path, sha256: [digest, ...] } to exempt the file only while it has one of those contents; { sha256: [digest, ...] } for any program whose file has one of them.',
         ),
         uids: uids('Exempt real user ids.'),
         euids: uids(

@@ -50,7 +50,7 @@ export function exemptSelf(set: PolicySet, paths: readonly string[]): { set: Pol
       tags: [],
       unresolved: 'deny',
       match: { kind: 'exec', paths: [...new Set(files)], directories: [] },
-      unless: { executables: [], digests: {}, uids: [], euids: [], cgroups: [] },
+      unless: { executables: [], digests: {}, contents: [], uids: [], euids: [], cgroups: [] },
       pos: p.pos,
     };
     return { ...p, rules: [...p.rules, rule] };

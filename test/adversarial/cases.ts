@@ -55,7 +55,11 @@ export interface AdversarialCase {
   cgroups?: string[];
   /** cgroups below the case's to create before the daemon starts (relative, no leading /) */
   before?: string[];
-  /** shell run after the daemon enforces and before the attack; $CASE is the case's cgroup directory */
+  /**
+   * shell run after the daemon enforces and before the attack; $CASE is the case's cgroup
+   * directory, $KERNEL the kernel (lsm, fmod, host), $MODE enforce or audit; a non-zero exit
+   * fails the case
+   */
   after?: string;
   /** where the attacker runs, relative to the case's cgroup (default: the case's cgroup itself) */
   in?: string;
@@ -507,6 +511,9 @@ function exeIdentityCases(): AdversarialCase[] {
   const root = `${EXEC_DIR}/exe-chroot-same-name-root`;
   const scoped = `${EXEC_DIR}/exe-main-thread-exits-scoped`;
   const pinned = `${EXEC_DIR}/exe-pinned-rewritten-trusted`;
+  const content = `${EXEC_DIR}/exe-content-changed`;
+  /** `after`'s controls: a command run in the case's cgroup ($CASE is not exported in the guest) */
+  const inCase = `sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' control "$CASE"`;
   return [
     one(
       'exe-bind-over-trusted',
@@ -532,13 +539,35 @@ function exeIdentityCases(): AdversarialCase[] {
       rule: `{ kind: bind, action: block, match: { ports: [8086] }, unless: { executables: [{ path: ${pinned}, sha256: [@SHA256:${ATTACK_STATIC}] }] } }`,
       files: `mkdir -p ${EXEC_DIR} && cp -f ${ATTACK_STATIC} ${pinned}`,
       after: [
-        `got=$(sh -c 'echo $$ > "$CASE/cgroup.procs" && exec ${pinned} bind 127.0.0.1 8086')`,
+        `got=$(${inCase} ${pinned} bind 127.0.0.1 8086)`,
         `[ "$got" = ok ] || { echo "control: the pinned program was not excepted: $got" >&2; exit 1; }`,
         `printf '\\0' >> ${pinned}`,
       ].join('\n'),
       attack: ['exec', pinned, 'bind', '0.0.0.0', '8086'],
       kind: 'bind',
       target: { family: 'ipv4', address: '0.0.0.0', port: 8086, protocol: 'tcp', call: 'bind' },
+      kernels: both,
+    },
+    {
+      // an exception by content alone: a copy the daemon never saw, anywhere, is excepted by
+      // what it holds (the control, where BPF-LSM hashes files); the same copy with one byte
+      // more is another content. Elsewhere the exception excepts nothing (fail closed)
+      id: 'exe-content-changed',
+      item: '16.3',
+      title:
+        'runs a changed copy of a program excepted by its SHA-256 alone (any file with that content), from a path no policy names',
+      rule: `{ kind: bind, action: block, match: { ports: [8087] }, unless: { executables: [{ sha256: [@SHA256:${ATTACK_STATIC}] }] } }`,
+      files: `mkdir -p ${EXEC_DIR} && rm -f ${content}-*`,
+      after: [
+        `cp ${ATTACK_STATIC} ${content}-copy`,
+        `got=$(${inCase} ${content}-copy bind 127.0.0.1 8087)`,
+        `want=ok; [ "$KERNEL" = lsm ] || [ "$MODE" = audit ] || want='errno 1 EPERM'`,
+        `[ "$got" = "$want" ] || { echo "control on $KERNEL: the copy got '$got', not '$want'" >&2; exit 1; }`,
+        `cp ${content}-copy ${content}-changed && printf '\\0' >> ${content}-changed`,
+      ].join('\n'),
+      attack: ['exec', `${content}-changed`, 'bind', '0.0.0.0', '8087'],
+      kind: 'bind',
+      target: { family: 'ipv4', address: '0.0.0.0', port: 8087, protocol: 'tcp', call: 'bind' },
       kernels: both,
     },
     {

@@ -55,7 +55,10 @@ describe.each(['enforce', 'audit'] as const)('%s mode', (mode) => {
   });
 
   it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
-    if (c.after) execFileSync('/bin/sh', ['-c', c.after], { env: { ...process.env, CASE: caseDir(h, c) } });
+    if (c.after)
+      execFileSync('/bin/sh', ['-c', c.after], {
+        env: { ...process.env, CASE: caseDir(h, c), KERNEL, MODE: mode },
+      });
     const r = await h.attempt(adv.attackerArgv(c, ATTACK, caseDir(h, c)), 'outside');
     const pid = adv.actingPid(r.stdout, r.pid);
     if (adv.expected(c, KERNEL, mode).events.length > 0) {

@@ -67,7 +67,7 @@ export function guestAdversarialSuite(
         ...CASES.map((c) => ({
           name: c.id,
           argv: adv.attackerArgv(c, attack, caseDir(c)),
-          ...(c.after ? { prep: `CASE=${caseDir(c)}\n${c.after}` } : {}),
+          ...(c.after ? { prep: `CASE=${caseDir(c)}\nKERNEL=${kernel}\nMODE=${mode}\n${c.after}` } : {}),
         })),
         ...parts.flatMap((p) => p.cases()),
       ],

@@ -15,7 +15,7 @@ export function rule(id: string, match: Match, over: Partial<Rule> = {}): Rule {
     description: '',
     tags: [],
     match,
-    unless: { executables: [], digests: {}, uids: [], euids: [], cgroups: [] },
+    unless: { executables: [], digests: {}, contents: [], uids: [], euids: [], cgroups: [] },
     unresolved: 'deny',
     pos: pos(1),
     ...over,

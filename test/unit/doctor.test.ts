@@ -313,9 +313,11 @@ describe('formatting', () => {
     expect(text).toMatch(
       /^ {2}✓ {2}cgroup_skb \(packets of scoped sockets\) +cgroup_skb\/ingress \(bg_cgskb_ingress\) loads/m,
     );
-    // 19 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 5 features and 3 rungs not
+    // 19 features (sendmsg4 and sendmsg6 among them) and 2 rungs available, 6 features (file hashing
+    // in LSM among them) and 3 rungs not
+    expect(text).toMatch(/^ {2}✗ {2}file hashing in LSM \(exceptions by SHA-256 alone\) +no BPF-LSM$/m);
     expect(text.match(/✓/g)).toHaveLength(21);
-    expect(text.match(/✗/g)).toHaveLength(8);
+    expect(text.match(/✗/g)).toHaveLength(9);
   });
 
   it('the fix and the verifier’s words under their feature; a function missing from the BTF by name', () => {

@@ -67,6 +67,12 @@ export function encodeExeVerified(dev: number, ino: bigint, ctimeNs: bigint, siz
   };
 }
 
+/** bg_exe_contents: a file whose SHA-256 is `sha256` (hex) runs as exe id `exeId`. */
+export function encodeExeContent(sha256: string, exeId: number): MapEntry {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`not a SHA-256 digest: ${sha256}`);
+  return { key: sha256, value: new ByteWriter(4).u32(exeId).hex() };
+}
+
 /** bg_exe_idents: the executable at (dev, ino) has exe id `exeId` (the key has no generation: gen 0). */
 export function encodeExeIdent(dev: number, ino: bigint, exeId: number): MapEntry {
   return {

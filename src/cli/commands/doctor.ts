@@ -52,6 +52,7 @@ const FEATURE_LABELS: ReadonlyArray<[keyof FeatureSet, string]> = [
   ['cgroup2', 'cgroup v2'],
   ['lsm', 'BPF-LSM'],
   ['lsmDPath', 'bpf_d_path in LSM'],
+  ['exeContent', 'file hashing in LSM (exceptions by SHA-256 alone)'],
   ['fmodRet', 'fmod_ret'],
   ['kprobes', 'kprobes'],
   ['uprobes', 'uprobes'],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeExeContent } from '../../../src/abi/encode/ident.ts';
 import { encodeNetKey } from '../../../src/abi/encode/net.ts';
 import { decodePathKey, encodePathKey } from '../../../src/abi/encode/path.ts';
 import { encodeRuleKey } from '../../../src/abi/encode/rules.ts';
@@ -419,6 +420,7 @@ describe('scope and exceptions', () => {
           unless: {
             executables: ['/usr/bin/sudo'],
             digests: {},
+            contents: [],
             uids: [0, 1000],
             euids: [0],
             cgroups: ['/system.slice/ok.service'],
@@ -524,6 +526,7 @@ describe('scope and exceptions', () => {
           unless: {
             executables: ['/usr/bin/dpkg', '/usr/bin/sudo'],
             digests: { '/usr/bin/dpkg': [digest] },
+            contents: [],
             uids: [],
             euids: [],
             cgroups: [],
@@ -550,6 +553,40 @@ describe('scope and exceptions', () => {
     );
     // no pin, no digests in the plan
     expect(compile(scoped, NO_LSM, { gen: 0 }).exeDigests).toBeUndefined();
+  });
+
+  it('an exception by content alone: its digest is an executable of its own, found by the hashing program where BPF-LSM hashes files', () => {
+    const digest = 'cd'.repeat(32);
+    const byContent = set(
+      policy('p', [
+        rule('shells', MATCHES.exec!, {
+          unless: { executables: [], digests: {}, contents: [digest], uids: [], euids: [], cgroups: [] },
+        }),
+      ]),
+    );
+    const plan = compile(byContent, LSM, { gen: 0 });
+    const shells = plan.rules.find((r) => r.rule === 'shells')!;
+    expect(plan.exeIds).toEqual({ [`sha256:${digest}`]: 1 });
+    expect(entries(plan, 'bg_exceptions').map((e) => e.key)).toEqual([
+      encodeExeException(shells.ruleId, 1, 0).key,
+    ]);
+    expect(entries(plan, 'bg_exe_contents')).toEqual([encodeExeContent(digest, 1)]);
+    const names = plan.programs.map((p) => p.program);
+    expect(names).toEqual(
+      expect.arrayContaining(['bg_lsm_exe_content', 'bg_tp_exec', 'bg_tp_fork', 'bg_tp_exit']),
+    );
+    expect(plan.warnings).toEqual([]);
+
+    // where no BPF-LSM hashes files: nothing excepted (the rule applies), and said
+    const host = compile(byContent, NO_LSM, { gen: 0 });
+    expect(entries(host, 'bg_exceptions')).toEqual([]);
+    expect(host.maps.find((m) => m.map === 'bg_exe_contents')).toBeUndefined();
+    expect(host.programs.map((p) => p.program)).not.toContain('bg_lsm_exe_content');
+    expect(host.warnings).toContainEqual(
+      expect.stringMatching(
+        /^policy p, rule shells: exceptions by content alone \(sha256 without a path\) need BPF-LSM hashing files with bpf_ima_file_hash \(no BPF-LSM\): here they except nothing \(the rule applies\)$/,
+      ),
+    );
   });
 
   it('executables in use load the tracking programs', () => {

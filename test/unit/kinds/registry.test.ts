@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { KIND_MAX } from '../../../src/abi/layout.ts';
 import {
   CGROUP_TRACKING_PROGRAMS,
+  CONTENT_PROGRAMS,
   PROGRAMS,
   type ProgramInfo,
   type ProgramName,
@@ -50,6 +51,7 @@ describe('the registry', () => {
     const tracking = new Set<string>([
       ...TRACKING_PROGRAMS.filter((p) => p !== 'bg_tp_exec'),
       ...CGROUP_TRACKING_PROGRAMS,
+      ...CONTENT_PROGRAMS,
     ]);
     const unserved = (Object.keys(PROGRAMS) as ProgramName[]).filter(
       (p) => !served.has(p) && !tracking.has(p),
@@ -67,7 +69,10 @@ describe('the registry', () => {
         fn: m[3],
       }),
     );
-    const lsm = (Object.keys(PROGRAMS) as ProgramName[]).filter((n) => PROGRAMS[n].family === 'lsm');
+    // the exec hashing program (exceptions by content) is no security_* decision: no twin
+    const lsm = (Object.keys(PROGRAMS) as ProgramName[]).filter(
+      (n) => PROGRAMS[n].family === 'lsm' && !CONTENT_PROGRAMS.includes(n),
+    );
     expect(macros.map((m) => m.lsm).sort()).toEqual([...lsm].sort());
     for (const m of macros) {
       expect((PROGRAMS[m.lsm] as ProgramInfo).attach, m.lsm).toEqual({ type: 'lsm', hook: m.hook });

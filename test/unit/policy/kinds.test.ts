@@ -62,7 +62,14 @@ describe('the typed model', () => {
     });
     const file = policy.rules[1]!;
     expect(file).toMatchObject({ severity: 'low', message: 'one rule per kind', tags: ['T1000'] });
-    expect(file.unless).toEqual({ executables: [], digests: {}, uids: [], euids: [], cgroups: [] });
+    expect(file.unless).toEqual({
+      executables: [],
+      digests: {},
+      contents: [],
+      uids: [],
+      euids: [],
+      cgroups: [],
+    });
   });
 
   it('normalises exec and file matches', () => {

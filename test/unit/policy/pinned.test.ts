@@ -36,6 +36,17 @@ describe('pinned executables', () => {
     expect(ruleEntries(set!.policies[0]!.rules[0]!).exceptions).toBe(3);
   });
 
+  it('{ sha256 } without a path excepts by content alone', () => {
+    const { set, diagnostics } = parsePolicySources([
+      { file: 'c.yaml', text: doc('c', `[{ sha256: [${B}, ${A}] }, /usr/bin/sudo]`) },
+    ]);
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const unless = set!.policies[0]!.rules[0]!.unless;
+    expect(unless.contents).toEqual([A, B.toLowerCase()]);
+    expect(unless.executables).toEqual(['/usr/bin/sudo']);
+    expect(unless.digests).toEqual({});
+  });
+
   it('two policies that pin one executable to other digests: EXE_DIGESTS_DIFFER, nothing loaded', () => {
     const { set, diagnostics } = parsePolicySources([
       { file: 'a.yaml', text: doc('a', `[{ path: /usr/bin/dpkg, sha256: [${A}] }]`) },
