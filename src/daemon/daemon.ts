@@ -186,6 +186,11 @@ export class Daemon {
     return this.#parts.nats?.stats() ?? null;
   }
 
+  /** executables exceptions pin by SHA-256 whose file is not verified now, and why */
+  unverifiedExecutables(): { path: string; reason: string }[] {
+    return this.#loader?.unverifiedExecutables() ?? [];
+  }
+
   unmatchedCgroups(): Record<string, string[]> {
     return this.#loader?.unmatchedCgroups() ?? {};
   }

@@ -32,6 +32,8 @@ export interface DaemonView {
   kernelStats(): StatsSnapshot | null;
   /** policy name → its cgroup selectors that select no cgroup (none: {}) */
   unmatchedCgroups?(): Record<string, string[]>;
+  /** executables exceptions pin by SHA-256 whose file is not verified now, and why (their exceptions do not apply) */
+  unverifiedExecutables?(): { path: string; reason: string }[];
   /** counters of packet rules by rule id (null: none) */
   packetCounts(): Map<number, PacketCount> | null;
   /** self-protection: its rung, programs and what it could not arm (null: not armed) */
@@ -424,6 +426,11 @@ export interface StatusDocument {
     oldestUndelivered: string | null;
   } | null;
   maps: Record<string, { entries: number; capacity: number | null }>;
+  /**
+   * executables exceptions pin by SHA-256 whose file is not verified now, and
+   * why: exceptions pinned to them do not apply (absent from older daemons)
+   */
+  unverifiedExecutables?: { path: string; reason: string }[];
   /** self-protection: which rung protects (lsm, fmod_ret), its programs, the checks not armed; null: not armed */
   protection?: ProtectStatus | null;
 }
@@ -500,6 +507,7 @@ export function statusOf(view: DaemonView): StatusDocument {
         }
       : null,
     maps,
+    unverifiedExecutables: view.unverifiedExecutables?.() ?? [],
     protection: view.protection?.() ?? null,
   };
 }

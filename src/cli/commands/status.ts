@@ -63,6 +63,8 @@ export function renderStatus(s: StatusDocument, now: number = Date.now()): strin
   out.push(
     `${s.policies.length} policies, ${rules.length} rules${downgraded > 0 ? `, ${downgraded} enforced more weakly than asked` : ''}`,
   );
+  for (const u of s.unverifiedExecutables ?? [])
+    out.push(`pinned executable NOT VERIFIED (its pinned exceptions do not apply): ${u.path}: ${u.reason}`);
   if (rules.length > 0) {
     out.push('');
     const rows = [['POLICY', 'RULE', 'KIND', 'ASKS', 'ACHIEVED']];

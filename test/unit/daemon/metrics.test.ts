@@ -235,6 +235,19 @@ describe('metrics', () => {
     expect(sample(await (await fetch('/metrics')).text(), 'bpfgate_reading_events')).toBe(0);
   });
 
+  it('/status and `bpfgate status` name the pinned executables not verified, with why', async () => {
+    const unverified = [{ path: '/usr/bin/dpkg', reason: 'being written (open for writing)' }];
+    const { fetch } = await serve(fake({ unverifiedExecutables: () => unverified }));
+    const s = (await (await fetch('/status')).json()) as StatusDocument;
+    expect(s.unverifiedExecutables).toEqual(unverified);
+    expect(renderStatus(s)).toContain(
+      'pinned executable NOT VERIFIED (its pinned exceptions do not apply): /usr/bin/dpkg: being written (open for writing)',
+    );
+    const none = (await (await (await serve(fake())).fetch('/status')).json()) as StatusDocument;
+    expect(none.unverifiedExecutables).toEqual([]);
+    expect(renderStatus(none)).not.toContain('NOT VERIFIED');
+  });
+
   it('unknown paths are 404, other methods 405', async () => {
     const { fetch, base } = await serve(fake());
     expect((await fetch(`${base}/nope`)).status).toBe(404);
