@@ -29,6 +29,8 @@ export { PROJECT_ROOT } from './paths.ts';
 export { shellQuote } from './shell.ts';
 
 const CONSOLE_LIMIT = 1 << 20;
+/** How long a guest may take to reach its init before QEMU is taken to have stalled in its firmware (boots take 3–9 s) */
+const FIRMWARE_STALL_MS = 45_000;
 const TAIL_LINES = 40;
 
 export interface RunOptions extends PrepareOptions, KernelOptions {
@@ -182,53 +184,78 @@ export async function runInGuest(command: string, opts: RunOptions = {}): Promis
   await writeFile(path.join(scratch, 'qemu.args'), `${[qemu, ...args].map(shellQuote).join(' ')}\n`);
 
   installExitHook();
-  const qemuStart = Date.now();
-  const child = spawn(qemu, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  liveGuests.add(child);
-
-  let consoleText = '';
-  let qemuStderr = '';
-  let bootMs = -1;
-  const stream = opts.streamConsole ?? envFlag('BPFGATE_VM_CONSOLE');
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    if (stream) process.stderr.write(chunk);
-    consoleText += chunk;
-    if (consoleText.length > CONSOLE_LIMIT) consoleText = consoleText.slice(-CONSOLE_LIMIT);
-    if (bootMs < 0 && consoleText.includes('bpfgate-vm: run')) bootMs = Date.now() - qemuStart;
-  });
-  child.stderr!.on('data', (chunk: string) => {
-    if (stream) process.stderr.write(chunk);
-    qemuStderr = (qemuStderr + chunk).slice(-65536);
-  });
-
   type Outcome =
     | { kind: 'exit'; code: number | null; signal: string | null }
     | { kind: 'timeout'; phase: 'boot' | 'command' }
+    | { kind: 'stalled' }
     | { kind: 'spawn-error'; err: Error };
-  const outcome = await new Promise<Outcome>((resolve) => {
-    const remaining = timeoutMs - (qemuStart - started);
-    const total = setTimeout(
-      () => resolve({ kind: 'timeout', phase: bootMs < 0 ? 'boot' : 'command' }),
-      Math.max(remaining, 1000),
-    );
-    const boot = setTimeout(() => {
-      if (bootMs < 0) resolve({ kind: 'timeout', phase: 'boot' });
-    }, bootTimeoutMs);
-    child.on('error', (err) => resolve({ kind: 'spawn-error', err }));
-    child.on('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
-    const clear = () => {
-      clearTimeout(total);
-      clearTimeout(boot);
-    };
-    child.on('exit', clear);
-    child.on('error', clear);
-    total.unref?.();
-  });
-  // a QEMU that exited by itself is not signalled (its group id could be reused)
-  if (outcome.kind !== 'exit') killGroup(child);
-  liveGuests.delete(child);
+
+  let qemuStart = Date.now();
+  let consoleText = '';
+  let qemuStderr = '';
+  let bootMs = -1;
+  let outcome: Outcome = { kind: 'stalled' };
+  const stream = opts.streamConsole ?? envFlag('BPFGATE_VM_CONSOLE');
+  // QEMU (TCG) has been seen to stop in its firmware ("Booting from ROM..") and never start the
+  // kernel, one boot in some hundreds: a guest whose init has said nothing after
+  // FIRMWARE_STALL_MS is booted once more, and says so. Nothing of the run has started then.
+  for (let attempt = 1; outcome.kind === 'stalled'; attempt++) {
+    if (attempt > 1) {
+      process.stderr.write(
+        `guest: QEMU did not start the kernel within ${FIRMWARE_STALL_MS} ms (console: ${JSON.stringify(consoleText.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, '').slice(-120))}); booting again\n`,
+      );
+    }
+    qemuStart = Date.now();
+    consoleText = '';
+    qemuStderr = '';
+    bootMs = -1;
+    const child = spawn(qemu, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    liveGuests.add(child);
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      if (stream) process.stderr.write(chunk);
+      consoleText += chunk;
+      if (consoleText.length > CONSOLE_LIMIT) consoleText = consoleText.slice(-CONSOLE_LIMIT);
+      if (bootMs < 0 && consoleText.includes('bpfgate-vm: run')) bootMs = Date.now() - qemuStart;
+    });
+    child.stderr!.on('data', (chunk: string) => {
+      if (stream) process.stderr.write(chunk);
+      qemuStderr = (qemuStderr + chunk).slice(-65536);
+    });
+
+    const mayRetry = attempt === 1 && bootTimeoutMs > FIRMWARE_STALL_MS;
+    outcome = await new Promise<Outcome>((resolve) => {
+      const remaining = timeoutMs - (qemuStart - started);
+      const total = setTimeout(
+        () => resolve({ kind: 'timeout', phase: bootMs < 0 ? 'boot' : 'command' }),
+        Math.max(remaining, 1000),
+      );
+      const boot = setTimeout(
+        () => {
+          if (bootMs < 0) resolve({ kind: 'timeout', phase: 'boot' });
+        },
+        Math.max(bootTimeoutMs - (qemuStart - started), 1000),
+      );
+      const stall = setTimeout(() => {
+        if (mayRetry && !consoleText.includes('bpfgate-vm: init')) resolve({ kind: 'stalled' });
+      }, FIRMWARE_STALL_MS);
+      child.on('error', (err) => resolve({ kind: 'spawn-error', err }));
+      child.on('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
+      const clear = () => {
+        clearTimeout(total);
+        clearTimeout(boot);
+        clearTimeout(stall);
+      };
+      child.on('exit', clear);
+      child.on('error', clear);
+      total.unref?.();
+      stall.unref?.();
+    });
+    // a QEMU that exited by itself is not signalled (its group id could be reused)
+    if (outcome.kind !== 'exit') killGroup(child);
+    liveGuests.delete(child);
+  }
   const durationMs = Date.now() - qemuStart;
 
   const consoleAll = consoleText + (qemuStderr ? `\n[qemu stderr]\n${qemuStderr}` : '');
